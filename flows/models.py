@@ -1,0 +1,148 @@
+"""What a bot IS: its editable draft, its immutable published versions, its secret config values.
+
+The draft holds the canonical bot document without `layout`; positions live apart so that
+moving a box never changes the logic revision. Business operations (import, publish,
+restore...) live in `flows.services`; these models only guard their own invariants.
+"""
+import base64
+import uuid
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.db import models
+
+
+class Bot(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("studio.Workspace", on_delete=models.CASCADE, related_name="bots")
+    name = models.CharField(max_length=100)
+    draft = models.JSONField(default=dict)
+    layout = models.JSONField(default=dict, blank=True)
+    # +1 on every logic change; the editor sends it back so concurrent edits are detected.
+    draft_revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name", "created_at"]
+
+    def __str__(self):
+        return self.name
+
+    def latest_version(self):
+        return self.versions.order_by("-number").first()
+
+
+class ImmutableRow(Exception):
+    """Raised when code tries to change a published version."""
+
+
+class BotVersionQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ImmutableRow("bot versions are immutable; publish a new version instead")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise ImmutableRow("bot versions are immutable; publish a new version instead")
+
+
+class BotVersion(models.Model):
+    """A published snapshot. Conversations pin to one, so it must never change after creation.
+
+    Besides `save()`/`update()` refusing, migration 0002 installs a database trigger that
+    rejects UPDATE on this table, so raw SQL cannot change a version either.
+    """
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    definition = models.JSONField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True, default="")
+
+    objects = BotVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["bot", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "number"], name="botversion_unique_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.bot_id} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableRow(f"bot version {self.number} is immutable; publish a new version instead")
+        super().save(*args, **kwargs)
+
+
+@lru_cache(maxsize=8)
+def _fernet_for(secret_key: str) -> Fernet:
+    # HKDF turns an arbitrary-length SECRET_KEY into the 32 bytes Fernet needs, and the
+    # `info` label keeps this key distinct from any other key derived from the same secret.
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"flowstudio.config-values").derive(
+        secret_key.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(raw))
+
+
+def _config_cipher() -> MultiFernet:
+    # SECRET_KEY_FALLBACKS lets old values stay readable after a key rotation.
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return MultiFernet([_fernet_for(key) for key in keys])
+
+
+class ConfigValueUnreadable(Exception):
+    """The stored value was encrypted with a key that is no longer configured."""
+
+
+class ConfigValue(models.Model):
+    """The value of a configuration variable (`env.NAME` in bot code) for one environment.
+
+    Stored encrypted; never exported with the bot, never shown by repr or str.
+    """
+
+    DRAFT = "draft"
+    PRODUCTION = "production"
+    ENVIRONMENTS = [(DRAFT, "Draft (emulator)"), (PRODUCTION, "Production")]
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="config_values")
+    name = models.CharField(max_length=100)
+    environment = models.CharField(max_length=16, choices=ENVIRONMENTS)
+    encrypted_value = models.TextField(editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["bot", "name", "environment"]
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "name", "environment"], name="configvalue_unique_name"),
+        ]
+
+    @property
+    def value(self) -> str:
+        try:
+            return _config_cipher().decrypt(self.encrypted_value.encode()).decode()
+        except InvalidToken:
+            raise ConfigValueUnreadable(
+                f"config value {self.name!r} ({self.environment}) cannot be decrypted with the current SECRET_KEY"
+            ) from None
+
+    @value.setter
+    def value(self, clear_text: str):
+        if not isinstance(clear_text, str):
+            raise TypeError(f"config value {self.name!r} must be a string, got {type(clear_text).__name__}")
+        self.encrypted_value = _config_cipher().encrypt(clear_text.encode()).decode()
+
+    def __str__(self):
+        return f"{self.name} ({self.environment})"
+
+    def __repr__(self):
+        return f"<ConfigValue {self.name} ({self.environment}) value=***>"
