@@ -1,0 +1,138 @@
+"""What a running bot remembers: end users, conversations, the events they send and the
+messages exchanged, and the bot's shared variables.
+
+Everything is written by the turn service (`runtime.turns`); nothing else should change
+these rows, so the ordering and locking rules live in one place.
+"""
+from django.db import models
+from django.db.models import Q
+
+
+class EndUser(models.Model):
+    """A person talking to a bot, across conversations (the `user` variable scope)."""
+
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="end_users")
+    external_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, blank=True, default="")
+    variables = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "external_id"], name="enduser_unique_external_id"),
+        ]
+
+    def __str__(self):
+        return self.name or self.external_id
+
+
+class Conversation(models.Model):
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="conversations")
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="conversations")
+    external_id = models.CharField(max_length=255)
+    # Where the conversation happens ("emulator", "webchat", "api", ...); the engine shows
+    # it to bot code as `event.channel`.
+    channel = models.CharField(max_length=64, default="api")
+    # Emulator conversations run the draft; everything else runs published versions.
+    is_draft = models.BooleanField(default=False)
+    # The version the current dialog is pinned to; cleared when a dialog ends so the next
+    # dialog picks the latest published version. Always null for draft conversations.
+    version = models.ForeignKey(
+        "flows.BotVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.JSONField(default=dict, blank=True)
+    last_user_event_at = models.DateTimeField(null=True, blank=True)
+    timeout_at = models.DateTimeField(null=True, blank=True)
+    next_seq = models.PositiveBigIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "external_id"], name="conversation_unique_external_id"),
+        ]
+        indexes = [
+            # fire_due_timeouts scans only conversations with a pending timeout.
+            models.Index(fields=["timeout_at"], name="conversation_due_timeout",
+                         condition=Q(timeout_at__isnull=False)),
+        ]
+
+    def __str__(self):
+        return f"{self.external_id} ({'draft' if self.is_draft else 'published'})"
+
+
+class Event(models.Model):
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSED = "processed"
+        FAILED = "failed"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["conversation", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="event_unique_seq"),
+        ]
+        indexes = [
+            # process_pending reads the received events of one conversation in seq order.
+            models.Index(fields=["conversation", "seq"], name="event_pending",
+                         condition=Q(status="received")),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} {self.type} ({self.status})"
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        INCOMING = "incoming"
+        OUTGOING = "outgoing"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveBigIntegerField()
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    type = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["conversation", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="message_unique_seq"),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} {self.direction} {self.type}"
+
+    def as_output(self) -> dict:
+        """The message as the engine emitted it: `{"type": ..., **fields}`."""
+        return {"type": self.type, **self.payload}
+
+
+class BotVariable(models.Model):
+    """One bot-scope variable; one row per name so concurrent turns that write different
+    names never overwrite each other."""
+
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="variable_values")
+    is_draft = models.BooleanField(default=False)
+    name = models.CharField(max_length=255)
+    value = models.JSONField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "is_draft", "name"], name="botvariable_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.name
