@@ -71,8 +71,14 @@ if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     # Under ASGI persistent connections leak across threads; Django's docs say to disable them.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    if os.environ.get("STUDIO_TEST_DB_NAME"):
-        DATABASES["default"]["TEST"] = {"NAME": os.environ["STUDIO_TEST_DB_NAME"]}
+    # An explicit test name, because Channels' live server otherwise prefixes "test_" twice
+    # (django/channels#2176). A spawned live-server child gets the real per-worker name
+    # (e.g. test_flowstudio_gw1) through STUDIO_LIVE_TEST_DB, set by conftest.py.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("STUDIO_LIVE_TEST_DB")
+        or os.environ.get("STUDIO_TEST_DB_NAME")
+        or f"test_{DATABASES['default']['NAME']}"
+    }
 else:
     DATABASES = {
         "default": {

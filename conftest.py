@@ -1,0 +1,31 @@
+"""Project-wide pytest setup: the fixes from stack-research.md section 3 that every test needs."""
+import inspect
+import multiprocessing
+import os
+
+import pytest
+
+# A forked live-server child inherits asgiref's executor object but not its worker thread,
+# and then hangs on the first consumer dispatch; spawn starts it clean.
+multiprocessing.set_start_method("spawn", force=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    from django.db import connections
+
+    # A spawned live-server child re-reads settings and would lose pytest-xdist's _gwN
+    # suffix; settings.py reads the real test database name back from here.
+    os.environ["STUDIO_LIVE_TEST_DB"] = connections["default"].settings_dict["NAME"]
+
+
+@pytest.fixture(autouse=True)
+def _close_connections_after_async_test(request):
+    yield
+    if inspect.iscoroutinefunction(getattr(request, "function", None)):
+        from asgiref.sync import SyncToAsync
+        from django.db import connections
+
+        # Async ORM calls made outside async_to_sync run in asgiref's single executor
+        # thread; connections left open there block dropping the test database.
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result()
