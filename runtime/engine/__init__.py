@@ -1,0 +1,23 @@
+"""The Flowstudio engine: pure Python, no Django. See docs/engine.md.
+
+`flows` and the turn service use only what this module exports."""
+from .build import RESERVED_FLOWS, BotBuild, compile_bot
+from .cards import CARD_TYPES, card_problems, card_transitions
+from .errors import BuildError, Problem
+from .turn import STATE_LIMIT_BYTES, TurnInput, TurnResult, configure_default_sandbox, run_turn
+
+__all__ = [
+    "BotBuild",
+    "BuildError",
+    "CARD_TYPES",
+    "Problem",
+    "RESERVED_FLOWS",
+    "STATE_LIMIT_BYTES",
+    "TurnInput",
+    "TurnResult",
+    "card_problems",
+    "card_transitions",
+    "compile_bot",
+    "configure_default_sandbox",
+    "run_turn",
+]

@@ -1,0 +1,180 @@
+"""Compile a bot definition (the bot file, see docs/bot-format.md) into an immutable
+BotBuild. Done once per published version or draft revision; every template and
+expression is parsed here so that a turn never parses text.
+
+The full validation of a bot file (every graph rule, with JSON paths) lives in
+flows/botfile; the compiler re-checks only what it needs to run safely and reports it
+the same way."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .cards import parse_config
+from .cards.base import Card
+from .errors import BuildError, Problem
+from .variables import VarSpec
+
+RESERVED_FLOWS = ("main", "error", "timeout", "conversation_end")
+DEFAULT_SETTINGS = {
+    "inactivityTimeoutMinutes": 30,
+    "nodeRepetitionLimit": 10,
+    "timezone": "UTC",
+    "languages": ["en"],
+    "defaultLanguage": "en",
+    "intentConfidence": 0.6,
+}
+MAX_CALL_DEPTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class NodeBuild:
+    id: str
+    kind: str
+    name: str
+    cards: tuple[Card, ...]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlowBuild:
+    name: str
+    entry: str  # the start node in main, the entry node elsewhere
+    nodes: Mapping[str, NodeBuild]
+    variables: Mapping[str, VarSpec]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BotBuild:
+    key: str
+    name: str
+    settings: Mapping[str, Any]
+    flows: Mapping[str, FlowBuild]
+    user_variables: Mapping[str, VarSpec]
+    bot_variables: Mapping[str, VarSpec]
+    config_names: tuple[str, ...] = field(default=())
+
+    @property
+    def node_limit(self) -> int:
+        return int(self.settings["nodeRepetitionLimit"])
+
+    @property
+    def inactivity_timeout_minutes(self) -> int:
+        return int(self.settings["inactivityTimeoutMinutes"])
+
+    def user_defaults(self) -> dict[str, Any]:
+        return {n: s.default for n, s in self.user_variables.items() if s.default is not None}
+
+    def bot_defaults(self) -> dict[str, Any]:
+        return {n: s.default for n, s in self.bot_variables.items() if s.default is not None}
+
+
+def _schemas(definition: dict, problems: list[Problem]) -> dict[str, Any]:
+    out = {}
+    if not definition.get("schemas"):
+        return out
+    from jsonschema import Draft202012Validator
+
+    for i, entry in enumerate(definition.get("schemas") or ()):
+        try:
+            out[entry["name"]] = Draft202012Validator(entry["schema"])
+        except Exception as exc:  # a schema the validator cannot even build
+            problems.append(Problem(f"$.schemas[{i}]", f"invalid schema: {exc}"))
+    return out
+
+
+def _var_specs(decls, schemas, path: str, problems: list[Problem]) -> dict[str, VarSpec]:
+    specs = {}
+    for i, decl in enumerate(decls or ()):
+        try:
+            specs[decl["name"]] = VarSpec.from_decl(decl, schemas)
+        except Exception as exc:
+            problems.append(Problem(f"{path}[{i}]", f"invalid variable declaration: {exc}"))
+    return specs
+
+
+def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem]) -> FlowBuild | None:
+    path = f"$.flows[{fi}]"
+    name = flow.get("name")
+    nodes_in = flow.get("nodes") or []
+    node_ids = {n.get("id") for n in nodes_in}
+    entry_kind = "start" if name == "main" else "entry"
+    entries = [n["id"] for n in nodes_in if n.get("kind") == entry_kind]
+    if len(entries) != 1:
+        problems.append(Problem(f"{path}.nodes", f"flow {name!r} needs exactly one {entry_kind} node, found {len(entries)}"))
+        return None
+    nodes = {}
+    for ni, node in enumerate(nodes_in):
+        npath = f"{path}.nodes[{ni}]"
+        target = node.get("next")
+        if target is not None and target not in node_ids:
+            problems.append(Problem(f"{npath}.next", f"transition to missing node {target!r} in flow {name!r}"))
+        cards = []
+        for ci, card in enumerate(node.get("cards") or ()):
+            cpath = f"{npath}.cards[{ci}]"
+            try:
+                family, config = parse_config(card)
+            except ValueError as exc:
+                problems.extend(Problem(cpath + sub, msg) for sub, msg in exc.args[0])
+                continue
+            for fname in family.transition_fields:
+                t = getattr(config, fname, None)
+                if t is not None and t not in node_ids:
+                    problems.append(Problem(f"{cpath}.{fname}", f"transition to missing node {t!r} in flow {name!r}"))
+            compiled = family.compile(card["type"], config, None)
+            compiled.id = card["id"]
+            compiled.type = card["type"]
+            cards.append(compiled)
+        nodes[node["id"]] = NodeBuild(
+            id=node["id"], kind=node.get("kind", "standard"), name=node.get("name") or node["id"],
+            cards=tuple(cards), next=target,
+        )
+    variables = _var_specs(flow.get("variables"), schemas, f"{path}.variables", problems)
+    return FlowBuild(
+        name=name,
+        entry=entries[0],
+        nodes=MappingProxyType(nodes),
+        variables=MappingProxyType(variables),
+        inputs=tuple(n for n, s in variables.items() if s.input),
+        outputs=tuple(n for n, s in variables.items() if s.output),
+    )
+
+
+def compile_bot(definition: dict, *, key: str | None = None) -> BotBuild:
+    problems: list[Problem] = []
+    if not isinstance(definition, dict):
+        raise BuildError([Problem("$", "a bot definition is a JSON object")])
+    schemas = _schemas(definition, problems)
+    flows = {}
+    for fi, flow in enumerate(definition.get("flows") or ()):
+        built = _compile_flow(fi, flow, schemas, problems)
+        if built is not None:
+            flows[built.name] = built
+    if "main" not in flows and not problems:
+        problems.append(Problem("$.flows", "a bot needs a flow named main"))
+    for fi, flow in enumerate(definition.get("flows") or ()):
+        for ni, node in enumerate(flow.get("nodes") or ()):
+            for ci, card in enumerate(node.get("cards") or ()):
+                if card.get("type") == "call" and card.get("flow") not in flows:
+                    problems.append(Problem(
+                        f"$.flows[{fi}].nodes[{ni}].cards[{ci}].flow", f"calls missing flow {card.get('flow')!r}"
+                    ))
+    bot_vars = [v for v in definition.get("variables") or () if v.get("scope") == "bot"]
+    user_vars = [v for v in definition.get("variables") or () if v.get("scope") == "user"]
+    user_specs = _var_specs(user_vars, schemas, "$.variables", problems)
+    bot_specs = _var_specs(bot_vars, schemas, "$.variables", problems)
+    if problems:
+        raise BuildError(problems)
+    return BotBuild(
+        key=key or f"build-{uuid.uuid4().hex}",
+        name=definition.get("name", ""),
+        settings=MappingProxyType({**DEFAULT_SETTINGS, **(definition.get("settings") or {})}),
+        flows=MappingProxyType(flows),
+        user_variables=MappingProxyType(user_specs),
+        bot_variables=MappingProxyType(bot_specs),
+        config_names=tuple(c["name"] for c in definition.get("config") or ()),
+    )

@@ -1,0 +1,31 @@
+"""Errors the engine reports. Bot errors become trace entries and run the error flow;
+they never escape `run_turn`. Build errors carry every problem with its JSON path."""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class BuildError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems[:5]))
+
+
+class BotRuntimeError(Exception):
+    """An error inside a turn that routes to the error flow (code threw, bad expression,
+    loop guard, type mismatch, misconfigured card...)."""
+
+
+class VariableTypeError(BotRuntimeError):
+    pass
+
+
+class StateLimitError(BotRuntimeError):
+    pass

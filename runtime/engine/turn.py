@@ -1,0 +1,463 @@
+"""One turn: a compiled bot, the conversation state and one event in; outputs, the new
+state and a trace out. Every rule here is from shared/spec/runtime-semantics.md; the
+choices it leaves open are in docs/engine.md.
+
+The state is plain JSON (see docs/engine.md). The engine works on shallow copies and
+only ever replaces values, never mutates the caller's nested objects, so the input
+state stays valid whatever happens in the turn.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+from .build import MAX_CALL_DEPTH, BotBuild
+from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
+from .errors import BotRuntimeError, StateLimitError
+from .expressions import UNDEFINED, ExpressionError
+from .sandbox import CodeError, JSSandbox
+from .variables import check_write, defaults
+
+STATE_LIMIT_BYTES = 128 * 1024
+# Beyond the node repetition limit, a hard cap on cards per turn so no bot can spin forever.
+MAX_CARDS_PER_TURN = 5_000
+CODE_WRITABLE = ("workflow", "session", "user", "bot", "turn", "conversation")
+RESET_COMMAND = "//state/reset"
+
+_default_sandbox: JSSandbox | None = None
+_default_sandbox_lock = threading.Lock()
+
+
+def default_sandbox() -> JSSandbox:
+    global _default_sandbox
+    if _default_sandbox is None:
+        with _default_sandbox_lock:
+            if _default_sandbox is None:
+                _default_sandbox = JSSandbox()
+    return _default_sandbox
+
+
+def configure_default_sandbox(*, timeout_ms: int, memory_mb: int) -> None:
+    global _default_sandbox
+    with _default_sandbox_lock:
+        if _default_sandbox is not None:
+            _default_sandbox.close()
+        _default_sandbox = JSSandbox(timeout_ms=timeout_ms, memory_mb=memory_mb)
+
+
+@dataclass
+class TurnInput:
+    state: dict
+    event: dict
+    user: dict = field(default_factory=dict)
+    bot: dict = field(default_factory=dict)
+    env: dict = field(default_factory=dict)
+    sandbox: JSSandbox | None = None
+
+
+@dataclass
+class TurnResult:
+    outputs: list[dict]
+    state: dict
+    user: dict
+    bot_changes: dict
+    trace: list[dict]
+    logs: list[dict]
+    waiting: bool
+    ended: bool
+    error: dict | None
+    ms: float
+
+
+def state_size(state: dict) -> int:
+    return len(json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+class _Turn:
+    def __init__(self, build: BotBuild, inp: TurnInput):
+        self.build = build
+        self.sandbox = inp.sandbox
+        st = inp.state or {}
+        self.frames: list[dict] = [dict(f, vars=dict(f.get("vars") or {})) for f in st.get("frames") or ()]
+        self.waiting: str | None = st.get("waiting")
+        self.ending: bool = bool(st.get("ending"))
+        self.session: dict = dict(st.get("session") or {})
+        self.conversation: dict = dict(st.get("conversation") or {})
+        self.initial_state = st
+        self.user = dict(inp.user or {})
+        self.bot = dict(inp.bot or {})
+        self.bot_before = inp.bot or {}
+        self.env = inp.env or {}
+        self.event = dict(inp.event or {})
+        self.turn: dict = {}
+        self.outputs: list[dict] = []
+        self.trace: list[dict] = []
+        self.logs: list[dict] = []
+        self.visits: dict[tuple[str, str], int] = {}
+        self.cards_run = 0
+        self.ended = False
+        self.error: dict | None = None
+        self.t0 = perf_counter()
+
+    # ---- what cards use ------------------------------------------------------------------
+    def scopes(self) -> dict[str, Any]:
+        return {
+            "workflow": self.frames[-1]["vars"] if self.frames else {},
+            "session": self.session,
+            "user": self.user,
+            "bot": self.bot,
+            "env": self.env,
+            "event": self.event,
+            "turn": self.turn,
+            "conversation": self.conversation,
+        }
+
+    def _js(self) -> JSSandbox:
+        if self.sandbox is None:
+            self.sandbox = default_sandbox()
+        return self.sandbox
+
+    def _sandbox_if_needed(self, compiled) -> JSSandbox | None:
+        # Fast-path expressions and plain templates must not start V8 at all.
+        return None if getattr(compiled, "is_fast", False) else self._js()
+
+    def evaluate(self, expression) -> Any:
+        try:
+            return expression.evaluate(self.scopes(), self._sandbox_if_needed(expression), self.build.key)
+        except ExpressionError as exc:
+            raise BotRuntimeError(f"expression `{expression.source}` failed: {exc}") from None
+        except CodeError as exc:
+            raise BotRuntimeError(f"expression `{expression.source}` failed: {exc}") from None
+
+    def render(self, template) -> str:
+        try:
+            return template.render(self.scopes(), self._sandbox_if_needed(template), self.build.key)
+        except (ExpressionError, CodeError) as exc:
+            raise BotRuntimeError(f"template `{template.source}` failed: {exc}") from None
+
+    def value(self, template) -> Any:
+        try:
+            return template.value(self.scopes(), self._sandbox_if_needed(template), self.build.key)
+        except (ExpressionError, CodeError) as exc:
+            raise BotRuntimeError(f"template `{template.source}` failed: {exc}") from None
+
+    def emit(self, message: dict) -> None:
+        self.outputs.append(message)
+
+    def log(self, level: str, message: str, *, source: str) -> None:
+        self.logs.append({"level": level, "message": message, "source": source, **self._where()})
+
+    def _where(self) -> dict:
+        if not self.frames:
+            return {}
+        f = self.frames[-1]
+        flow = self.build.flows.get(f["flow"])
+        node = flow.nodes.get(f["node"]) if flow else None
+        card = node.cards[f["card"]].id if node and f["card"] < len(node.cards) else None
+        return {"flow": f["flow"], "node": f["node"], "card": card}
+
+    def _trace(self, kind: str, **data) -> None:
+        data["type"] = kind
+        data["t"] = round((perf_counter() - self.t0) * 1000, 3)
+        self.trace.append(data)
+
+    def run_code(self, code: str) -> None:
+        where = self._where()
+        self._trace("code_started", **where)
+        try:
+            result = self._js().run_code(self.build.key, code, self.scopes(), writable=CODE_WRITABLE)
+        except CodeError as exc:
+            raise BotRuntimeError(f"code {exc.kind}: {exc.message}") from None
+        for level, text in result.logs:
+            self.log(level, text, source="code")
+        self._apply_writes(result.scopes)
+        self._trace("code_finished", ms=round(result.ms, 3), **where)
+
+    # ---- scope writes ------------------------------------------------------------------------
+    def _apply_writes(self, new: dict[str, Any]) -> None:
+        """Type-check every write first, then apply all of them, so a bad write applies none."""
+        frame = self.frames[-1]
+        flow = self.build.flows[frame["flow"]]
+        typed = {"workflow": flow.variables, "user": self.build.user_variables, "bot": self.build.bot_variables}
+        current = self.scopes()
+        changes: list[tuple[str, str, Any]] = []
+        for scope in CODE_WRITABLE:
+            if scope not in new:
+                continue
+            after = new[scope] if isinstance(new[scope], dict) else {}
+            before = current[scope]
+            for name, value in after.items():
+                if name not in before or before[name] != value:
+                    if scope in typed:
+                        check_write(scope, typed[scope], name, value)
+                    changes.append((scope, name, value))
+            for name in before:
+                if name not in after:
+                    changes.append((scope, name, None))
+        if not changes:
+            return
+        candidate = {
+            "frames": self.frames[:-1] + [dict(frame, vars=new.get("workflow", frame["vars"]))],
+            "session": new.get("session", self.session),
+            "conversation": new.get("conversation", self.conversation),
+        }
+        size = state_size(candidate)
+        if size > STATE_LIMIT_BYTES:
+            raise StateLimitError(
+                f"conversation state would be {size} bytes, over the {STATE_LIMIT_BYTES} byte limit; nothing was written"
+            )
+        targets = {"workflow": frame["vars"], "session": self.session, "user": self.user, "bot": self.bot,
+                   "turn": self.turn, "conversation": self.conversation}
+        for scope, name, value in changes:
+            target = targets[scope]
+            if value is None and name not in new.get(scope, {}):
+                target.pop(name, None)
+            else:
+                target[name] = value
+            self._trace("variable_set", scope=scope, name=name, value=value)
+
+    # ---- cursor moves -----------------------------------------------------------------------
+    def _enter(self, node_id: str) -> None:
+        frame = self.frames[-1]
+        key = (frame["flow"], node_id)
+        count = self.visits.get(key, 0) + 1
+        self.visits[key] = count
+        limit = self.build.node_limit
+        if count > limit:
+            raise BotRuntimeError(
+                f"node repetition limit reached: node {node_id!r} of flow {frame['flow']!r} "
+                f"entered more than {limit} times in one turn"
+            )
+        frame["node"] = node_id
+        frame["card"] = 0
+        self._trace("transitioned", flow=frame["flow"], node=node_id)
+
+    def _push_flow(self, flow_name: str, variables: dict, call_name: str | None) -> None:
+        flow = self.build.flows[flow_name]
+        self.frames.append({"flow": flow_name, "node": flow.entry, "card": 0, "vars": variables, "call": call_name})
+        self._trace("entered_flow", flow=flow_name)
+        self._enter(flow.entry)
+
+    def _start_dialog(self) -> None:
+        main = self.build.flows["main"]
+        self.frames = []
+        self.waiting = None
+        self._trace("conversation_started")
+        self._push_flow("main", defaults(main.variables), None)
+
+    def _call(self, card: Card, step: Call) -> None:
+        if len(self.frames) >= MAX_CALL_DEPTH:
+            raise BotRuntimeError(f"call depth limit ({MAX_CALL_DEPTH}) reached calling flow {step.flow!r}")
+        callee = self.build.flows.get(step.flow)
+        if callee is None:
+            raise BotRuntimeError(f"card {card.id!r} calls missing flow {step.flow!r}")
+        variables = defaults(callee.variables)
+        for name, value in step.inputs.items():
+            if name not in callee.inputs:
+                raise BotRuntimeError(f"card {card.id!r} passes {name!r}, which is not an input of flow {step.flow!r}")
+            if value is UNDEFINED:
+                continue
+            check_write("workflow", callee.variables, name, value)
+            variables[name] = value
+        self._push_flow(step.flow, variables, step.name)
+
+    def _exit_flow(self) -> None:
+        frame = self.frames.pop()
+        flow = self.build.flows[frame["flow"]]
+        self._trace("exited_flow", flow=flow.name, node=frame["node"])
+        if not self.frames:
+            self._finish_dialog("exit")
+            return
+        outputs = {name: frame["vars"].get(name) for name in flow.outputs}
+        caller = self.frames[-1]
+        name = frame.get("call") or flow.name
+        caller["vars"][name] = outputs
+        self._trace("variable_set", scope="workflow", name=name, value=outputs)
+        caller["card"] += 1
+
+    def _end_node(self) -> None:
+        self._trace("end_reached", **self._where())
+        if "conversation_end" in self.build.flows and not self.ending:
+            self.ending = True
+            self.frames = []
+            self._push_flow("conversation_end", defaults(self.build.flows["conversation_end"].variables), None)
+        else:
+            self.ending = True
+            self._finish_dialog("end")
+
+    def _finish_dialog(self, reason: str) -> None:
+        """The dialog is over: cursor and workflow variables go. After an end node the
+        session goes too; after a node with nowhere to go it stays."""
+        self.frames = []
+        self.waiting = None
+        if self.ending:
+            self.session = {}
+            self.conversation = {}
+            self.ending = False
+        self.ended = True
+        self._trace("conversation_ended", reason=reason)
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def _step(self, card: Card, step) -> bool:
+        """Act on what a card returned. False when the turn must stop (suspended)."""
+        frame = self.frames[-1]
+        if step is CONTINUE:
+            frame["card"] += 1
+        elif step is SUSPEND:
+            self.waiting = card.id
+            self._trace("waiting_for_input", **self._where())
+            return False
+        elif isinstance(step, Jump):
+            self._enter(step.target)
+        elif isinstance(step, Call):
+            self._call(card, step)
+        else:
+            raise BotRuntimeError(f"card {card.id!r} returned an unknown step {step!r}")
+        return True
+
+    def _run_card(self, card: Card, resume: bool):
+        self.cards_run += 1
+        if self.cards_run > MAX_CARDS_PER_TURN:
+            raise BotRuntimeError(f"more than {MAX_CARDS_PER_TURN} cards ran in one turn")
+        t = perf_counter()
+        try:
+            step = card.resume(self) if resume else card.run(self)
+        except BotRuntimeError:
+            raise
+        except Exception as exc:  # a card bug must not leave the conversation stuck
+            raise BotRuntimeError(f"{card.type} card {card.id!r} failed: {exc}") from exc
+        self._trace("card", card=card.id, cardType=card.type, ms=round((perf_counter() - t) * 1000, 3))
+        return step
+
+    def _resume(self) -> bool:
+        """Resume at the waiting card. False if the state no longer matches the bot
+        (the draft changed under an emulator conversation): the dialog restarts."""
+        frame = self.frames[-1]
+        flow = self.build.flows.get(frame["flow"])
+        node = flow.nodes.get(frame["node"]) if flow else None
+        idx = frame.get("card", 0)
+        card = node.cards[idx] if node and idx < len(node.cards) else None
+        waiting, self.waiting = self.waiting, None
+        if card is None or card.id != waiting:
+            self._trace("state_discarded", reason="the bot changed since this conversation was suspended")
+            return False
+        return self._step(card, self._run_card(card, resume=True))
+
+    def _run(self, resume: bool) -> None:
+        if resume and not self._resume():
+            return
+        flows = self.build.flows
+        while self.frames:
+            frame = self.frames[-1]
+            node = flows[frame["flow"]].nodes[frame["node"]]
+            if node.kind == "exit":
+                self._exit_flow()
+                continue
+            if node.kind == "end":
+                self._end_node()
+                continue
+            idx = frame["card"]
+            if idx < len(node.cards):
+                card = node.cards[idx]
+                if not self._step(card, self._run_card(card, resume=False)):
+                    return
+                continue
+            if node.next:
+                self._enter(node.next)
+            else:
+                self._finish_dialog("no transition")
+
+    def _handle_error(self, exc: BotRuntimeError) -> None:
+        where = self._where()
+        message = str(exc)
+        self.error = {"message": message, **where}
+        self._trace("error", message=message, **where)
+        self.log("error", message, source="engine")
+        in_error_flow = bool(self.frames) and self.frames[0]["flow"] == "error"
+        self.frames = []
+        self.waiting = None
+        if "error" in self.build.flows and not in_error_flow:
+            self.event["error"] = dict(self.error)
+            self._push_flow("error", defaults(self.build.flows["error"].variables), None)
+        else:
+            self._finish_dialog("error")
+
+    def _drive(self, resume: bool) -> None:
+        for _ in range(3):  # the run, then at most the error flow, then the error flow's own error
+            try:
+                self._run(resume)
+                return
+            except BotRuntimeError as exc:
+                resume = False
+                self._handle_error(exc)
+        self.frames = []
+        self._finish_dialog("error")
+
+    def execute(self) -> None:
+        kind = self.event.get("type")
+        if kind == "timeout":
+            if not self.frames:
+                return
+            self._trace("timeout")
+            self.frames = []
+            self.waiting = None
+            self.ending = False
+            if "timeout" in self.build.flows:
+                try:
+                    self._push_flow("timeout", defaults(self.build.flows["timeout"].variables), None)
+                except BotRuntimeError as exc:
+                    self._handle_error(exc)
+                self._drive(resume=False)
+            else:
+                self._finish_dialog("timeout")
+            return
+        if kind == "text" and (self.event.get("payload") or {}).get("text", "").strip() == RESET_COMMAND:
+            self.frames, self.waiting, self.ending = [], None, False
+            self.session, self.conversation = {}, {}
+            self._trace("state_reset")
+            return
+        resume = bool(self.frames) and self.waiting is not None
+        if not resume:
+            try:
+                self._start_dialog()
+            except BotRuntimeError as exc:
+                self._handle_error(exc)
+        self._drive(resume)
+
+    def result(self) -> TurnResult:
+        state = {"frames": self.frames, "waiting": self.waiting, "session": self.session}
+        if self.conversation:
+            state["conversation"] = self.conversation
+        if self.ending:
+            state["ending"] = True
+        if state_size(state) > STATE_LIMIT_BYTES:
+            # Only reachable through flow outputs; the dialog cannot go on with a state we may not store.
+            message = f"conversation state is over the {STATE_LIMIT_BYTES} byte limit; the dialog was ended"
+            self.error = {"message": message}
+            self._trace("error", message=message)
+            self.log("error", message, source="engine")
+            state = {"frames": [], "waiting": None, "session": dict(self.initial_state.get("session") or {})}
+            self.ended = True
+        bot_changes = {k: v for k, v in self.bot.items() if k not in self.bot_before or self.bot_before[k] != v}
+        bot_changes.update({k: None for k in self.bot_before if k not in self.bot})
+        return TurnResult(
+            outputs=self.outputs,
+            state=state,
+            user=self.user,
+            bot_changes=bot_changes,
+            trace=self.trace,
+            logs=self.logs,
+            waiting=self.waiting is not None,
+            ended=self.ended,
+            error=self.error,
+            ms=(perf_counter() - self.t0) * 1000,
+        )
+
+
+def run_turn(build: BotBuild, inp: TurnInput) -> TurnResult:
+    turn = _Turn(build, inp)
+    turn.execute()
+    return turn.result()
