@@ -1,0 +1,47 @@
+"""Celery tasks of the runtime. Bodies stay thin: the work is in `runtime.turns`, which the
+tests exercise directly; one integration test runs these through a real worker."""
+import logging
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from runtime import turns
+from runtime.models import Conversation
+
+logger = logging.getLogger(__name__)
+
+# Bounded so one beat tick cannot run for ever; the rest wait for the next tick.
+TIMEOUT_BATCH = 200
+
+
+@shared_task(name="runtime.tasks.fire_due_timeouts")
+def fire_due_timeouts() -> int:
+    """Store a timeout event for every conversation whose inactivity timeout is due, then
+    process it. Conversations locked by a running turn (or another worker) are skipped:
+    the turn resets their timeout anyway, and the next tick sees whatever is left."""
+    fired = []
+    with transaction.atomic():
+        due = list(
+            Conversation.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(timeout_at__lte=timezone.now())
+            .order_by("timeout_at")[:TIMEOUT_BATCH]
+        )
+        for conversation in due:
+            # Cleared while the row is locked, so a concurrent tick cannot fire it twice.
+            Conversation.objects.filter(pk=conversation.pk).update(timeout_at=None)
+            turns.receive_event(conversation, "timeout", {})
+            fired.append(conversation.pk)
+    for conversation_id in fired:
+        try:
+            turns.process_pending(conversation_id)
+        except Exception:
+            # One broken conversation must not stop the others from timing out.
+            logger.exception("processing the timeout of conversation %s failed", conversation_id)
+    return len(fired)
+
+
+@shared_task(name="runtime.tasks.process_conversation")
+def process_conversation(conversation_id) -> int:
+    """Process the stored events of one conversation (channels that acknowledge first)."""
+    return len(turns.process_pending(conversation_id))

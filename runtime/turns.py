@@ -1,0 +1,277 @@
+"""The turn service: the one path every channel, the emulator, the CLI and tests use to talk
+to a bot.
+
+Two steps, kept apart on purpose:
+
+- `receive_event` stores an inbound event (committed) and returns: that is the
+  acknowledgement, so a crash afterwards never loses what the user said.
+- `process_pending` runs the stored events of one conversation through the engine, one at
+  a time in seq order, under a row lock on the conversation that holds across processes
+  (`SELECT ... FOR UPDATE`). Each event is one transaction: new state, variables, outgoing
+  messages and the event's status commit together or not at all.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from flows import services as flow_services
+from flows.models import ConfigValue
+from runtime.engine import TurnInput, run_turn
+from runtime.models import BotVariable, Conversation, EndUser, Event, Message
+
+logger = logging.getLogger(__name__)
+
+# Events the system raises itself; they do not count as user activity.
+SYSTEM_EVENT_TYPES = frozenset({"timeout"})
+# Event types that are something the user said or clicked, shown in the transcript.
+MESSAGE_EVENT_TYPES = frozenset({
+    "text", "quick_reply", "postback", "choice", "image", "audio", "video", "file", "location",
+})
+
+
+@dataclass
+class TurnOutcome:
+    """What processing one event produced."""
+
+    event: Event
+    messages: list[Message] = field(default_factory=list)
+    trace: list[dict] = field(default_factory=list)
+    logs: list[dict] = field(default_factory=list)
+
+    @property
+    def outputs(self) -> list[dict]:
+        return [message.as_output() for message in self.messages]
+
+    @property
+    def failed(self) -> bool:
+        return self.event.status == Event.Status.FAILED
+
+    @property
+    def error(self) -> str:
+        return self.event.error
+
+
+# --- users and conversations ---------------------------------------------------------------
+
+def get_or_create_user(bot, external_id: str | None = None) -> EndUser:
+    if external_id is None:
+        external_id = uuid.uuid4().hex
+    elif not isinstance(external_id, str) or not external_id.strip():
+        raise ValueError(f"user external_id must be a non-empty string, got {external_id!r}")
+    user, _ = EndUser.objects.get_or_create(bot=bot, external_id=external_id)
+    return user
+
+
+def start_conversation(bot, user: EndUser, *, draft: bool = False, external_id: str | None = None,
+                       channel: str | None = None) -> Conversation:
+    if user.bot_id != bot.pk:
+        raise ValueError(f"user {user.external_id!r} belongs to another bot")
+    return Conversation.objects.create(
+        bot=bot,
+        user=user,
+        external_id=external_id or uuid.uuid4().hex,
+        is_draft=draft,
+        channel=channel or ("emulator" if draft else "api"),
+    )
+
+
+# --- receiving -----------------------------------------------------------------------------
+
+def receive_event(conversation: Conversation, event_type: str, payload: dict | None = None) -> Event:
+    """Store one inbound event and commit it. Cheap: no engine work happens here."""
+    payload = _validated_payload(event_type, payload)
+    with transaction.atomic():
+        seq = _allocate_seqs(conversation.pk, 1)
+        now = timezone.now()
+        event = Event.objects.create(conversation_id=conversation.pk, seq=seq, type=event_type, payload=payload)
+        if event_type in MESSAGE_EVENT_TYPES:
+            # The transcript entry shares the event's seq: one timeline for both tables.
+            Message.objects.create(conversation_id=conversation.pk, seq=seq, direction=Message.Direction.INCOMING,
+                                   event=event, type=event_type, payload=payload)
+        if event_type not in SYSTEM_EVENT_TYPES:
+            Conversation.objects.filter(pk=conversation.pk).update(last_user_event_at=now)
+    return event
+
+
+def _validated_payload(event_type, payload) -> dict:
+    if not isinstance(event_type, str) or not event_type:
+        raise ValueError(f"event type must be a non-empty string, got {event_type!r}")
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise ValueError(f"payload of a {event_type!r} event must be an object, got {type(payload).__name__}")
+    if event_type == "text" and not isinstance(payload.get("text"), str):
+        raise ValueError("payload of a 'text' event needs a string 'text' field")
+    return payload
+
+
+def _allocate_seqs(conversation_id, count: int) -> int:
+    """Reserve `count` consecutive seqs and return the first. The UPDATE takes the row lock,
+    so allocations are serialised and committed in seq order."""
+    updated = Conversation.objects.filter(pk=conversation_id).update(next_seq=F("next_seq") + count)
+    if not updated:
+        raise Conversation.DoesNotExist(f"conversation {conversation_id} does not exist")
+    next_seq = Conversation.objects.filter(pk=conversation_id).values_list("next_seq", flat=True).get()
+    return next_seq - count
+
+
+# --- processing ----------------------------------------------------------------------------
+
+def process_pending(conversation_id) -> list[TurnOutcome]:
+    """Run every `received` event of the conversation, in seq order, one per transaction."""
+    outcomes = []
+    while (outcome := _process_next(conversation_id)) is not None:
+        outcomes.append(outcome)
+    return outcomes
+
+
+def send_user_message(conversation: Conversation, text: str, *, payload: dict | None = None) -> TurnOutcome:
+    """Store a text message and process it now (synchronous; for the CLI, emulator and tests)."""
+    event = receive_event(conversation, "text", {**(payload or {}), "text": text})
+    return process_event_now(event)
+
+
+def fire_timeout(conversation: Conversation) -> TurnOutcome:
+    """Fire the inactivity timeout now (the emulator's button; the beat task for due ones)."""
+    event = receive_event(conversation, "timeout", {})
+    return process_event_now(event)
+
+
+def process_event_now(event: Event) -> TurnOutcome:
+    for outcome in process_pending(event.conversation_id):
+        if outcome.event.pk == event.pk:
+            return outcome
+    # Another worker processed it first; what it produced is stored, its trace is not.
+    event.refresh_from_db()
+    messages = list(event.messages.filter(direction=Message.Direction.OUTGOING).order_by("seq"))
+    return TurnOutcome(event=event, messages=messages)
+
+
+def _process_next(conversation_id) -> TurnOutcome | None:
+    with transaction.atomic():
+        # of=("self",) keeps the lock on the conversation row only, not on joined rows.
+        conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
+        event = (Event.objects.filter(conversation_id=conversation_id, status=Event.Status.RECEIVED)
+                 .order_by("seq").first())
+        if event is None:
+            return None
+        try:
+            with transaction.atomic():
+                return _run_event(conversation, event)
+        except Exception as exc:
+            # The savepoint rolled back every write of this turn; only the failure is kept.
+            logger.exception("turn failed for event %s of conversation %s", event.pk, conversation_id)
+            event.status = Event.Status.FAILED
+            event.error = f"{type(exc).__name__}: {exc}"
+            event.processed_at = timezone.now()
+            event.save(update_fields=["status", "error", "processed_at"])
+            return TurnOutcome(event=event)
+
+
+def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
+    loaded = _load_build(conversation)
+    # Locked after the conversation (always in that order) so two conversations of one user
+    # cannot overwrite each other's user variables.
+    user = EndUser.objects.select_for_update().get(pk=conversation.user_id)
+    stored_bot_vars = BotVariable.objects.filter(bot_id=conversation.bot_id, is_draft=conversation.is_draft)
+    result = run_turn(loaded.build, TurnInput(
+        state=conversation.state or {},
+        event=_engine_event(conversation, user, event),
+        user={**loaded.build.user_defaults(), **(user.variables or {})},
+        bot={**loaded.build.bot_defaults(), **dict(stored_bot_vars.values_list("name", "value"))},
+        env=_config_env(conversation),
+    ))
+
+    now = timezone.now()
+    messages = []
+    for output in result.outputs:
+        output = dict(output)
+        messages.append(Message(
+            conversation=conversation, seq=conversation.next_seq, direction=Message.Direction.OUTGOING,
+            event=event, type=output.pop("type", "text"), payload=output,
+        ))
+        conversation.next_seq += 1
+    Message.objects.bulk_create(messages)
+
+    if result.user != user.variables:
+        user.variables = result.user
+        user.save(update_fields=["variables", "updated_at"])
+    _write_bot_variables(conversation, result.bot_changes)
+
+    active = bool((result.state or {}).get("frames")) and not result.ended
+    conversation.state = result.state
+    conversation.version = loaded.version if active else None
+    conversation.timeout_at = _next_timeout(loaded, now) if active and event.type not in SYSTEM_EVENT_TYPES else None
+    conversation.save(update_fields=["state", "version", "timeout_at", "next_seq", "updated_at"])
+
+    event.status = Event.Status.PROCESSED
+    event.processed_at = now
+    event.save(update_fields=["status", "processed_at"])
+
+    transaction.on_commit(lambda: on_outputs(conversation, messages))
+    return TurnOutcome(event=event, messages=messages, trace=list(result.trace), logs=list(result.logs))
+
+
+def _load_build(conversation: Conversation):
+    if conversation.is_draft:
+        return flow_services.get_build(conversation.bot, draft=True)
+    # A dialog stays on the version it started on; a new dialog takes the latest.
+    if conversation.version_id and (conversation.state or {}).get("frames"):
+        return flow_services.get_version_build(conversation.version)
+    return flow_services.get_build(conversation.bot, draft=False)
+
+
+def _config_env(conversation: Conversation) -> dict[str, str]:
+    environment = ConfigValue.DRAFT if conversation.is_draft else ConfigValue.PRODUCTION
+    return {value.name: value.value
+            for value in ConfigValue.objects.filter(bot_id=conversation.bot_id, environment=environment)}
+
+
+def _engine_event(conversation: Conversation, user: EndUser, event: Event) -> dict:
+    return {
+        "id": str(event.pk),
+        "type": event.type,
+        "payload": {"type": event.type, **event.payload},
+        "preview": _preview(event.payload),
+        "userId": user.external_id,
+        "conversationId": conversation.external_id,
+        "channel": conversation.channel,
+        "createdOn": event.created_at.isoformat(),
+    }
+
+
+def _preview(payload: dict) -> str:
+    for key in ("text", "title", "label", "value"):
+        if isinstance(payload.get(key), str):
+            return payload[key]
+    return ""
+
+
+def _write_bot_variables(conversation: Conversation, changes: dict) -> None:
+    # One upsert row per changed name: concurrent turns never clobber names they did not write.
+    if not changes:
+        return
+    BotVariable.objects.bulk_create(
+        [BotVariable(bot_id=conversation.bot_id, is_draft=conversation.is_draft, name=name, value=value)
+         for name, value in changes.items()],
+        update_conflicts=True,
+        unique_fields=["bot", "is_draft", "name"],
+        update_fields=["value", "updated_at"],
+    )
+
+
+def _next_timeout(loaded, now):
+    minutes = loaded.build.inactivity_timeout_minutes
+    return now + timedelta(minutes=minutes) if minutes > 0 else None
+
+
+def on_outputs(conversation: Conversation, messages: list[Message]) -> None:
+    """Called after a turn commits with the outgoing messages it stored. Live delivery to
+    listeners (Channels groups, webhooks) plugs in here."""
