@@ -106,10 +106,7 @@ def _valid_document(text_or_dict: str | bytes | dict) -> dict:
         doc = copy.deepcopy(text_or_dict)
     else:
         raise BotFileInvalid([Problem("$", f"a bot file is a JSON object, got {type(text_or_dict).__name__}")])
-    problems = validate_bot(doc)
-    if problems:
-        raise BotFileInvalid(problems)
-    return canonical_bot(doc)
+    return canonical_bot(doc)  # validates first: BotFileInvalid lists every problem
 
 
 def _split_layout(document: dict) -> tuple[dict, dict]:
@@ -176,14 +173,10 @@ def publish(bot: Bot, *, user=None, note: str = "") -> BotVersion:
     with transaction.atomic():
         # The row lock serialises publishes of one bot, so max+1 is never handed out twice.
         locked = Bot.objects.select_for_update().get(pk=bot.pk)
-        document = copy.deepcopy(_document(locked.draft, locked.layout))
-        problems = validate_bot(document)
-        if problems:
-            raise BotFileInvalid(problems)
+        # Validated again: the validator may have learnt a rule since the draft was saved.
+        definition = canonical_bot(copy.deepcopy(_document(locked.draft, locked.layout)))
         last = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
-        return BotVersion.objects.create(
-            bot=locked, number=last + 1, definition=canonical_bot(document), author=user, note=note
-        )
+        return BotVersion.objects.create(bot=locked, number=last + 1, definition=definition, author=user, note=note)
 
 
 def restore(bot: Bot, number: int, *, user=None) -> Bot:
@@ -202,10 +195,12 @@ def restore(bot: Bot, number: int, *, user=None) -> Bot:
 def save_layout(bot: Bot, layout: dict) -> None:
     """Store node positions. Not a logic change: the draft revision stays as it is."""
     document = copy.deepcopy(_document(bot.draft, layout))
-    problems = [problem for problem in validate_bot(document) if problem.path.startswith("$.layout")]
-    if problems:
-        raise BotFileInvalid(problems)
-    layout = canonical_bot(document).get("layout", layout)
+    problems = validate_bot(document)
+    layout_problems = [problem for problem in problems if problem.path.startswith("$.layout")]
+    if layout_problems:
+        raise BotFileInvalid(layout_problems)
+    if not problems:
+        layout = canonical_bot(document)["layout"]
     # update() writes only `layout`, so it cannot race with a concurrent draft save.
     Bot.objects.filter(pk=bot.pk).update(layout=layout, updated_at=timezone.now())
     bot.layout = layout
