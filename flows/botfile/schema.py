@@ -1,0 +1,360 @@
+"""The JSON Schema of `flowstudio.bot/1`, built from the engine's card registry.
+
+Card fields are owned by the engine (one pydantic model per card family), so the
+per-type card schemas are generated here rather than written by hand; the
+committed `schema.json` is this module's output and a test keeps the two equal.
+Regenerate it with `python -m flows.botfile.schema`.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+FORMAT = "flowstudio.bot/1"
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+VARIABLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+CONFIG_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+VARIABLE_TYPES = ["string", "number", "boolean", "date", "object", "array", "enum", "pattern", "schema"]
+NODE_KINDS = ["start", "entry", "standard", "autonomous", "exit", "end", "trigger"]
+RESERVED_FLOWS = ("main", "error", "timeout", "conversation_end")
+
+TOP_LEVEL_KEYS = (
+    "format", "name", "description", "settings", "variables", "config", "schemas", "flows",
+    "intents", "entities", "tables", "knowledgeBases", "hooks", "agents", "webchat", "tests",
+    "layout",
+)
+
+SETTINGS_DEFAULTS = {
+    "inactivityTimeoutMinutes": 30,
+    "nodeRepetitionLimit": 10,
+    "timezone": "UTC",
+    "languages": ["en"],
+    "defaultLanguage": "en",
+    "intentConfidence": 0.6,
+}
+
+
+def card_registry() -> Mapping:
+    from runtime.engine import CARD_TYPES  # the engine is pure Python; importing it is cheap
+
+    return CARD_TYPES
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def _named_list(item: str, description: str) -> dict:
+    return {"type": "array", "description": description, "items": _ref(item), "default": []}
+
+
+def _variable(extra_properties: dict, required: list[str]) -> dict:
+    properties = {
+        "name": _ref("variableName"),
+        "type": {"enum": VARIABLE_TYPES, "description": "The variable's type."},
+        "default": {"description": "Initial value; must match the type (date: ISO 8601 string)."},
+        "values": {
+            "type": "array", "minItems": 1, "items": {"type": "string"},
+            "description": "Allowed values (type enum only).",
+        },
+        "pattern": {"type": "string", "description": "Regular expression (type pattern only)."},
+        "schema": {
+            "type": "string",
+            "description": "Name of an entry in `schemas` (type schema only).",
+        },
+        "description": {"type": "string"},
+    }
+    properties.update(extra_properties)
+    return {
+        "type": "object",
+        "required": required,
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
+
+def _card_type_schemas(registry: Mapping) -> tuple[dict, dict]:
+    """Per-type card schemas plus the `$defs` their pydantic models need.
+
+    Nested pydantic definitions are hoisted into the root `$defs` under a
+    `card.<type>.` prefix so one document resolves every `$ref`.
+    """
+    per_type: dict = {}
+    hoisted: dict = {}
+    for type_name in sorted(registry):
+        family = registry[type_name]
+        generated = copy.deepcopy(family.Config.model_json_schema())
+        prefix = f"card.{type_name}."
+        nested = generated.pop("$defs", {})
+        _rewrite_refs(generated, prefix)
+        for def_name in sorted(nested):
+            body = nested[def_name]
+            _rewrite_refs(body, prefix)
+            hoisted[prefix + def_name] = body
+        properties = {
+            "id": _ref("id"),
+            "type": {"const": type_name},
+            **generated.get("properties", {}),
+        }
+        required = ["id", "type", *generated.get("required", [])]
+        schema = {
+            "title": getattr(family, "label", None) or generated.get("title", type_name),
+            "type": "object",
+            "required": required,
+            "properties": properties,
+            "x-category": getattr(family, "category", ""),
+            "x-transitions": list(getattr(family, "transition_fields", ())),
+        }
+        if "additionalProperties" in generated:
+            schema["additionalProperties"] = generated["additionalProperties"]
+        per_type[f"card.{type_name}"] = schema
+    return per_type, hoisted
+
+
+def _rewrite_refs(node, prefix: str) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            node["$ref"] = "#/$defs/" + prefix + ref[len("#/$defs/"):]
+        for value in node.values():
+            _rewrite_refs(value, prefix)
+    elif isinstance(node, list):
+        for value in node:
+            _rewrite_refs(value, prefix)
+
+
+def build_schema(registry: Mapping | None = None) -> dict:
+    registry = card_registry() if registry is None else registry
+    card_types = sorted(registry)
+    per_type, hoisted = _card_type_schemas(registry)
+
+    defs = {
+        "id": {
+            "type": "string", "pattern": ID_PATTERN,
+            "description": "1-64 letters, digits, '_' or '-'",
+        },
+        "variableName": {
+            "type": "string", "pattern": VARIABLE_NAME_PATTERN,
+            "description": "a letter or '_' followed by up to 63 letters, digits or '_'",
+        },
+        "settings": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "inactivityTimeoutMinutes": {
+                    "type": "integer", "minimum": 0, "maximum": 1440,
+                    "default": SETTINGS_DEFAULTS["inactivityTimeoutMinutes"],
+                    "description": "Minutes without a user event before the timeout flow runs; 0 = never.",
+                },
+                "nodeRepetitionLimit": {
+                    "type": "integer", "minimum": 1, "maximum": 100,
+                    "default": SETTINGS_DEFAULTS["nodeRepetitionLimit"],
+                    "description": "How often one node may be entered within one turn (loop guard).",
+                },
+                "timezone": {
+                    "type": "string", "default": SETTINGS_DEFAULTS["timezone"],
+                    "description": "IANA time zone name, e.g. Europe/Paris.",
+                },
+                "languages": {
+                    "type": "array", "minItems": 1, "uniqueItems": True,
+                    "items": {
+                        "type": "string", "pattern": "^[a-z]{2}$",
+                        "description": "an ISO 639-1 code such as 'en'",
+                    },
+                    "default": SETTINGS_DEFAULTS["languages"],
+                },
+                "defaultLanguage": {
+                    "type": "string", "default": SETTINGS_DEFAULTS["defaultLanguage"],
+                    "description": "One of `languages`.",
+                },
+                "intentConfidence": {
+                    "type": "number", "minimum": 0, "maximum": 1,
+                    "default": SETTINGS_DEFAULTS["intentConfidence"],
+                },
+            },
+        },
+        "botVariable": _variable(
+            {"scope": {"enum": ["user", "bot"], "description": "Who the value belongs to."}},
+            ["scope", "name", "type"],
+        ),
+        "flowVariable": _variable(
+            {
+                "input": {"type": "boolean", "default": False, "description": "Bound by the calling card."},
+                "output": {"type": "boolean", "default": False, "description": "Copied back to the caller at exit."},
+            },
+            ["name", "type"],
+        ),
+        "configVariable": {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {
+                    "type": "string", "pattern": CONFIG_NAME_PATTERN,
+                    "description": "a letter or '_' followed by letters, digits or '_'",
+                },
+                "description": {"type": "string"},
+            },
+        },
+        "namedSchema": {
+            "type": "object",
+            "required": ["name", "schema"],
+            "additionalProperties": False,
+            "properties": {
+                "name": _ref("variableName"),
+                "schema": {"type": "object", "description": "A JSON Schema (draft 2020-12)."},
+                "description": {"type": "string"},
+            },
+        },
+        "flow": {
+            "type": "object",
+            "required": ["name", "nodes"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {
+                    "type": "string", "pattern": ID_PATTERN,
+                    "description": "1-64 letters, digits, '_' or '-'",
+                },
+                "description": {"type": "string"},
+                "folder": {"type": "string"},
+                "variables": {"type": "array", "items": _ref("flowVariable"), "default": []},
+                "nodes": {"type": "array", "items": _ref("node")},
+            },
+        },
+        "node": {
+            "type": "object",
+            "required": ["id", "kind"],
+            "additionalProperties": False,
+            "properties": {
+                "id": _ref("id"),
+                "kind": {"enum": NODE_KINDS},
+                "name": {"type": "string"},
+                "cards": {"type": "array", "items": _ref("card"), "default": []},
+                "next": {
+                    "type": ["string", "null"], "default": None,
+                    "description": "Id of the node taken after the last card; null ends the dialog.",
+                },
+            },
+        },
+        "card": {
+            "type": "object",
+            "required": ["id", "type"],
+            "properties": {"id": _ref("id"), "type": {"enum": card_types}},
+            "allOf": [
+                {
+                    "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                    "then": _ref(f"card.{name}"),
+                }
+                for name in card_types
+            ],
+        },
+        "namedItem": {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": True,
+            "properties": {"name": {"type": "string", "minLength": 1}},
+        },
+        "test": {
+            "type": "object",
+            "required": ["name", "steps"],
+            "additionalProperties": True,
+            "properties": {
+                "name": {"type": "string", "minLength": 1},
+                "steps": {"type": "array"},
+            },
+        },
+        "layout": {
+            "type": "object",
+            "description": "{flowName: {nodeId: [x, y]}}; positions only, never logic.",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"},
+                    "description": "an [x, y] position",
+                },
+            },
+            "default": {},
+        },
+        **per_type,
+        **hoisted,
+    }
+
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://flowstudio.dev/schemas/flowstudio.bot-1.json",
+        "title": f"Flowstudio bot file ({FORMAT})",
+        "description": "See docs/bot-format.md. Cross-references (node ids, flow calls, "
+                       "variable defaults, layout entries) are checked by flows.botfile.validate.",
+        "type": "object",
+        "required": ["format", "name"],
+        "additionalProperties": False,
+        "properties": {
+            "format": {"const": FORMAT},
+            "name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "description": {"type": "string", "default": ""},
+            "settings": {**_ref("settings"), "default": {}},
+            "variables": _named_list("botVariable", "User and bot variables."),
+            "config": _named_list("configVariable", "Configuration variable names (never values)."),
+            "schemas": _named_list("namedSchema", "Named JSON Schemas for variables of type schema."),
+            "flows": {"type": "array", "items": _ref("flow"), "default": []},
+            "intents": _named_list("namedItem", "Intents."),
+            "entities": _named_list("namedItem", "Entities."),
+            "tables": _named_list("namedItem", "Tables."),
+            "knowledgeBases": _named_list("namedItem", "Knowledge bases."),
+            "hooks": _named_list("namedItem", "Hooks."),
+            "agents": {"type": "object", "default": {}},
+            "webchat": {"type": "object", "default": {}},
+            "tests": _named_list("test", "Conversation tests."),
+            "layout": _ref("layout"),
+        },
+        "$defs": defs,
+    }
+
+
+@lru_cache(maxsize=1)
+def live_schema() -> dict:
+    """The schema for the card registry loaded in this process (built once)."""
+    return build_schema()
+
+
+def render_schema(schema: dict) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+@lru_cache(maxsize=1)
+def committed_schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def structure_schema(schema: dict) -> dict:
+    """The schema used for the structural pass: card fields are left to the engine.
+
+    The engine's `card_problems` reports card field errors in plain English, so
+    running the per-type card schemas as well would report each one twice.
+    """
+    trimmed = copy.deepcopy(schema)
+    trimmed["$defs"]["card"].pop("allOf", None)
+    return trimmed
+
+
+def main(argv: list[str]) -> int:
+    text = render_schema(build_schema())
+    if "--check" in argv:
+        current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
+        if current != text:
+            print(f"{SCHEMA_PATH} is out of date; run python -m flows.botfile.schema", file=sys.stderr)
+            return 1
+        return 0
+    SCHEMA_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,132 @@
+"""Checking a bot file: parse, validate (every problem, with its path), fill defaults.
+
+Three passes, in this order, and all of them always run so one save reports
+everything at once:
+  1. structure  - the JSON Schema (shapes, names, kinds), in plain English;
+  2. semantics  - cross references: node targets, flow calls, ids, defaults, layout;
+  3. cards      - each card's own fields, checked by the engine's card registry.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+
+from .graph import semantic_problems
+from .problems import BotFileInvalid, Problem, json_path
+from .schema import SETTINGS_DEFAULTS, TOP_LEVEL_KEYS, card_registry, live_schema
+
+__all__ = ["BotFileInvalid", "Problem", "parse_bot_file", "validate_bot", "normalize_bot", "check_bot"]
+
+
+def parse_bot_file(text: str) -> dict:
+    """Parse the text of a bot file; raise BotFileInvalid naming the line and column."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BotFileInvalid([Problem("$", f"the file is not UTF-8 text (byte {exc.start} cannot be decoded)")])
+    text = text.removeprefix("\ufeff")  # editors on Windows like to add a BOM
+    try:
+        doc = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise BotFileInvalid([Problem("$", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")])
+    except ValueError as exc:
+        raise BotFileInvalid([Problem("$", str(exc))])
+    if not isinstance(doc, dict):
+        raise BotFileInvalid([Problem("$", f"a bot file is a JSON object, not {type(doc).__name__}")])
+    return doc
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"invalid JSON: {name} is not a JSON number")
+
+
+def validate_bot(doc) -> list[Problem]:
+    """Every problem in the bot file; an empty list means it is valid."""
+    from .structure import structure_problems
+
+    registry = card_registry()
+    if not isinstance(doc, dict):
+        return [Problem("$", "a bot file is a JSON object")]
+    found = structure_problems(doc) + semantic_problems(doc, registry) + _card_problems(doc, registry)
+    unique: list[Problem] = []
+    seen: set[Problem] = set()
+    for problem in found:
+        if problem not in seen:
+            seen.add(problem)
+            unique.append(problem)
+    return unique
+
+
+def check_bot(doc) -> dict:
+    """Validate and return the normalized bot; raise BotFileInvalid with every problem."""
+    problems = validate_bot(doc)
+    if problems:
+        raise BotFileInvalid(problems)
+    return normalize_bot(doc)
+
+
+def _each_card(doc: dict):
+    flows = doc.get("flows")
+    for fi, flow in enumerate(flows if isinstance(flows, list) else []):
+        nodes = flow.get("nodes") if isinstance(flow, dict) else None
+        for ni, node in enumerate(nodes if isinstance(nodes, list) else []):
+            cards = node.get("cards") if isinstance(node, dict) else None
+            for ci, card in enumerate(cards if isinstance(cards, list) else []):
+                if isinstance(card, dict):
+                    yield ["flows", fi, "nodes", ni, "cards", ci], card
+
+
+def _card_problems(doc: dict, registry: Mapping) -> list[Problem]:
+    from runtime.engine import card_problems
+
+    problems = []
+    for parts, card in _each_card(doc):
+        if not isinstance(card.get("type"), str) or card["type"] not in registry:
+            continue  # the structural pass names the unknown type and the known ones
+        for relative, message in card_problems(card):
+            problems.append(Problem(json_path(parts) + relative, message))
+    return problems
+
+
+def normalize_bot(doc: dict) -> dict:
+    """A copy of a VALID bot with every default filled in (call validate_bot first)."""
+    bot = copy.deepcopy(doc)
+    defaults = _top_level_defaults()
+    for key in TOP_LEVEL_KEYS:
+        if key not in bot and key in defaults:
+            bot[key] = copy.deepcopy(defaults[key])
+    bot["settings"] = {**copy.deepcopy(SETTINGS_DEFAULTS), **bot["settings"]}
+    for variable in bot["variables"]:
+        _drop_null_default(variable)
+    registry = card_registry()
+    for flow in bot["flows"]:
+        flow.setdefault("variables", [])
+        for variable in flow["variables"]:
+            _drop_null_default(variable)
+            variable.setdefault("input", False)
+            variable.setdefault("output", False)
+        for node in flow["nodes"]:
+            node.setdefault("cards", [])
+            node.setdefault("next", None)
+            node["cards"] = [_card_with_defaults(card, registry) for card in node["cards"]]
+    return bot
+
+
+def _top_level_defaults() -> dict:
+    properties = live_schema()["properties"]
+    return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
+
+
+def _drop_null_default(variable: dict) -> None:
+    # `"default": null` means "no default"; storing it one way keeps exports comparable
+    if "default" in variable and variable["default"] is None:
+        del variable["default"]
+
+
+def _card_with_defaults(card: dict, registry: Mapping) -> dict:
+    family = registry[card["type"]]
+    fields = {k: v for k, v in card.items() if k not in ("id", "type")}
+    config = family.Config.model_validate(fields)
+    return {"id": card["id"], "type": card["type"], **config.model_dump(mode="json", by_alias=True)}
