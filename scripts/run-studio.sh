@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run the studio on the embedded default (SQLite, in-memory channel layer, eager tasks)
+# with the demo bot loaded and published.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unset DATABASE_URL REDIS_URL
+
+bash scripts/setup.sh
+PY=.venv/bin/python
+
+DEMO_NAME=$("$PY" -c 'import json; print(json.load(open("examples/demo.bot.json"))["name"])')
+if "$PY" manage.py bot info "$DEMO_NAME" >/dev/null 2>&1; then
+    BOT_ID=$("$PY" manage.py bot info "$DEMO_NAME" | sed -n 's/^id: //p')
+    echo "Demo bot already loaded."
+else
+    BOT_ID=$("$PY" manage.py bot import examples/demo.bot.json)
+    "$PY" manage.py bot publish "$BOT_ID" --note "demo bot, loaded by run-studio.sh"
+fi
+
+cat <<MSG
+
+Demo bot: $BOT_ID
+Chat with it in this terminal:   .venv/bin/python manage.py bot chat $BOT_ID
+Studio:                          http://127.0.0.1:8000/
+
+MSG
+# Daphne is first in INSTALLED_APPS, so runserver serves ASGI (HTTP and WebSockets).
+exec "$PY" manage.py runserver 0.0.0.0:8000
