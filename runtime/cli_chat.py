@@ -35,6 +35,9 @@ def run_chat(bot, *, draft: bool, user_id: str | None, stdin, stdout) -> None:
             stdout.flush()
         line = stdin.readline()
         if not line:
+            if interactive:
+                # End of input (Ctrl-D): leave the shell prompt on a line of its own.
+                stdout.write("\n")
             break
         text = line.strip()
         if not text:
