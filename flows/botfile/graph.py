@@ -130,6 +130,7 @@ def _value_keys(node, parts: list) -> list[list]:
 
 
 def _unique_names(items, parts: list, key: str, what: str) -> list[Problem]:
+    """One problem per repeated `key` value, at the repeat, pointing to the first use."""
     problems = []
     seen: dict[str, int] = {}
     for i, item in items:
@@ -138,7 +139,7 @@ def _unique_names(items, parts: list, key: str, what: str) -> list[Problem]:
             continue
         if name in seen:
             first = json_path(parts + [seen[name]])
-            problems.append(Problem(json_path(parts + [i, key]), f"duplicate {what} name {name!r} (first used at {first})"))
+            problems.append(Problem(json_path(parts + [i, key]), f"duplicate {what} {key} {name!r} (first used at {first})"))
         else:
             seen[name] = i
     return problems
@@ -361,8 +362,8 @@ class _FlowChecker:
 
 
 def _layout_problems(layout, flows) -> list[Problem]:
-    if not isinstance(layout, dict):
-        return []
+    if not isinstance(layout, dict) or not isinstance(flows, list):
+        return []  # without a list of flows there is nothing to hold positions against
     nodes_by_flow: dict[str, set] = {}
     for _, flow in _dicts(flows):
         if isinstance(flow.get("name"), str):

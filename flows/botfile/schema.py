@@ -279,7 +279,6 @@ def build_schema(registry: Mapping | None = None) -> dict:
                     "description": "an [x, y] position",
                 },
             },
-            "default": {},
         },
         **per_type,
         **hoisted,
@@ -311,7 +310,7 @@ def build_schema(registry: Mapping | None = None) -> dict:
             "agents": {"type": "object", "default": {}},
             "webchat": {"type": "object", "default": {}},
             "tests": _named_list("test", "Conversation tests."),
-            "layout": _ref("layout"),
+            "layout": {**_ref("layout"), "default": {}},
         },
         "$defs": defs,
     }

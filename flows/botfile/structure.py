@@ -31,7 +31,8 @@ def structure_problems(doc) -> list[Problem]:
 
 
 def _show(value) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    # strings in single quotes, like the rest of the validator's messages
+    text = f"'{value}'" if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -91,6 +92,8 @@ def _translate(error: ValidationError) -> list[Problem]:
     if keyword in ("minimum", "maximum"):
         bound = "at least" if keyword == "minimum" else "at most"
         return [Problem(path, f"must be {bound} {error.validator_value}, not {_show(value)}")]
+    if keyword in ("minItems", "maxItems") and schema.get("description"):
+        return [Problem(path, f"must be {schema['description']}, not {_show(value)}")]
     if keyword == "minItems":
         if error.validator_value == 1:
             return [Problem(path, "must not be empty")]
