@@ -173,3 +173,27 @@ def test_the_schema_alone_rejects_a_card_field_typo():
     bot = base_bot()
     ask_cards(bot)[1]["conditon"] = ask_cards(bot)[1].pop("condition")
     assert not validator.is_valid(bot)
+
+
+def test_the_example_in_the_format_doc_is_valid():
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "bot-format.md").read_text(encoding="utf-8")
+    section = doc.split("## A complete example", 1)[1]
+    block = section.split("```json", 1)[1].split("```", 1)[0]
+    assert validate_bot(parse_bot_file(block)) == []
+
+
+def test_the_command_line_check_prints_every_problem(tmp_path, capsys):
+    from flows.botfile.__main__ import main
+
+    good = EXAMPLES[0]
+    bad = tmp_path / "bad.bot.json"
+    bad.write_text('{"format": "flowstudio.bot/1", "name": "x", "flows": [], "colour": 1}')
+    assert main([str(good), str(bad)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"{bad}: $.colour: unknown top-level key 'colour'; allowed: format, name, description, settings, "
+        "variables, config, schemas, flows, intents, entities, tables, knowledgeBases, hooks, agents, "
+        "webchat, tests, layout",
+        f"{bad}: $.flows: the bot has no flow named 'main'; every bot starts at main's start node",
+    ]
+    assert main([str(good)]) == 0
