@@ -29,6 +29,16 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+def _is_timezone(name: str) -> bool:
+    if name in _timezones():
+        return True
+    try:  # available_timezones() can miss names on a system with an unusual tz database
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def _dicts(value) -> list[tuple[int, dict]]:
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)] if isinstance(value, list) else []
 
@@ -57,7 +67,7 @@ def _settings_problems(settings) -> list[Problem]:
         return []
     problems = []
     timezone = settings.get("timezone")
-    if isinstance(timezone, str) and timezone not in _timezones():
+    if isinstance(timezone, str) and not _is_timezone(timezone):
         problems.append(Problem(
             "$.settings.timezone",
             f"unknown time zone {timezone!r}; use an IANA name such as 'UTC' or 'Europe/Paris'",
@@ -182,6 +192,8 @@ class _FlowChecker:
         for vi, variable in variables:
             self.out += variable_problems(variable, base + ["variables", vi], self.schemas)
 
+        if not isinstance(flow.get("nodes"), list):
+            return  # the structural pass said so; kind rules on no nodes would only repeat it
         nodes = _dicts(flow.get("nodes"))
         self.out += _unique_names(nodes, base + ["nodes"], "id", "node")
         kinds = {}
@@ -364,18 +376,17 @@ class _FlowChecker:
 def _layout_problems(layout, flows) -> list[Problem]:
     if not isinstance(layout, dict) or not isinstance(flows, list):
         return []  # without a list of flows there is nothing to hold positions against
-    nodes_by_flow: dict[str, set] = {}
+    nodes_by_flow: dict[str, set | None] = {}
     for _, flow in _dicts(flows):
         if isinstance(flow.get("name"), str):
-            nodes_by_flow.setdefault(flow["name"], set()).update(
-                n.get("id") for _, n in _dicts(flow.get("nodes"))
-            )
+            ids = {n.get("id") for _, n in _dicts(flow.get("nodes"))} if isinstance(flow.get("nodes"), list) else None
+            nodes_by_flow.setdefault(flow["name"], ids)
     problems = []
     for flow_name, positions in layout.items():
         if flow_name not in nodes_by_flow:
             problems.append(Problem(json_path(["layout", flow_name]), f"layout for a flow that does not exist: {flow_name!r}"))
             continue
-        if isinstance(positions, dict):
+        if isinstance(positions, dict) and nodes_by_flow[flow_name] is not None:
             for node_id in positions:
                 if node_id not in nodes_by_flow[flow_name]:
                     problems.append(Problem(

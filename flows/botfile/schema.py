@@ -60,7 +60,7 @@ def _variable(extra_properties: dict, required: list[str]) -> dict:
         "type": {"enum": VARIABLE_TYPES, "description": "The variable's type."},
         "default": {"description": "Initial value; must match the type (date: ISO 8601 string)."},
         "values": {
-            "type": "array", "minItems": 1, "items": {"type": "string"},
+            "type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string"},
             "description": "Allowed values (type enum only).",
         },
         "pattern": {"type": "string", "description": "Regular expression (type pattern only)."},

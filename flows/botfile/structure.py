@@ -62,7 +62,7 @@ def _translate(error: ValidationError) -> list[Problem]:
         allowed = list(schema.get("properties", {}))
         problems = []
         for key in value:
-            if key in allowed or key in _pattern_allowed(schema, key):
+            if key in allowed:
                 continue
             if _in_config(parts) and key == "value":
                 continue  # reported by the semantic pass with a dedicated message
@@ -103,12 +103,6 @@ def _translate(error: ValidationError) -> list[Problem]:
     if keyword == "uniqueItems":
         return [Problem(path, "must not repeat an item")]
     return [Problem(path, error.message)]
-
-
-def _pattern_allowed(schema: dict, key: str) -> list[str]:
-    import re
-
-    return [key for pattern in schema.get("patternProperties", {}) if re.search(pattern, key)]
 
 
 def _unknown_key_message(key: str, allowed: list[str], parts: list) -> str:
