@@ -1,0 +1,511 @@
+"""Warm V8 contexts (mini-racer) for Execute Code cards and JavaScript expressions.
+
+One context per bot, reused across calls, because creating one costs ~15 ms. Isolation between
+runs of the same bot comes from freezing the global object and every built-in before any bot
+code runs (see `_prelude.js`-style source in `_PRELUDE`), and from giving code JSON copies of
+the scopes. Isolation between bots comes from separate contexts.
+
+Decisions worth knowing:
+- `env` and `event` are deep-frozen and code runs in strict mode, so a write to them throws a
+  TypeError (the run fails; nothing is applied).
+- `console.log`/`console.info` are logged at level "info"; `debug`, `warn`, `error` keep theirs.
+- `setTimeout` works only inside the run's time budget: timers still pending when the code
+  returns are dropped, so no bot code ever runs after `run_code` returns.
+- A context that timed out or ran out of memory is closed and recreated on the next call;
+  after a timeout V8 may still be busy with a runaway promise job, so it cannot be trusted.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import re
+import secrets
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from py_mini_racer import JSEvalException, JSOOMException, JSParseException, JSTimeoutException, MiniRacer
+
+MAX_CONTEXTS = 64
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+_WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+# Names that cannot be function parameters in strict code, or that mean something else.
+_NOT_BINDABLE = frozenset(
+    """break case catch class const continue debugger default delete do else enum export extends
+    false finally for function if import in instanceof new null return super switch this throw true
+    try typeof var void while with yield let static implements interface package private protected
+    public await eval arguments async of get set""".split()
+)
+SCOPE_NAMES = ("event", "workflow", "session", "user", "bot", "env", "turn", "conversation")
+_HANDLE = "__flowstudio__"
+
+_PRELUDE = r"""
+const __flowstudio__ = (function (token, SCOPES) {
+  'use strict';
+  const G = globalThis;
+  const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+  const FunctionCtor = Function;
+  const stringify = JSON.stringify, parse = JSON.parse;
+  const freeze = Object.freeze, getProto = Object.getPrototypeOf, defineProperty = Object.defineProperty;
+  const getDesc = Object.getOwnPropertyDescriptor, ownKeys = Reflect.ownKeys, hasOwn = Object.hasOwn;
+  const waitAsync = Atomics.waitAsync;
+
+  let current = null;            // the run in progress
+  const timers = new Map();      // timer id -> run that created it
+  let nextTimer = 1;
+  const compiled = new Map();    // expression cache; private, bounded
+
+  function check(t) { if (t !== token) throw new Error('not allowed'); }
+
+  function text(v) {
+    if (typeof v === 'string') return v;
+    if (v instanceof Error) return String(v);
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return String(v);
+    if (typeof v === 'function') return '[Function' + (v.name ? ': ' + v.name : '') + ']';
+    try { const s = stringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); }
+  }
+  function logger(level) {
+    return function (...args) { if (current) current.logs.push([level, args.map(text).join(' ')]); };
+  }
+  const consoleObject = {
+    log: logger('info'), info: logger('info'), debug: logger('debug'),
+    warn: logger('warn'), error: logger('error'),
+  };
+
+  function setTimeoutImpl(fn, delay, ...args) {
+    if (typeof fn !== 'function') throw new TypeError('setTimeout needs a function');
+    const id = nextTimer++;
+    const run = current;
+    timers.set(id, run);
+    const view = new Int32Array(new SharedArrayBuffer(4));
+    const wait = waitAsync(view, 0, 0, Math.max(0, Number(delay) || 0));
+    (wait.async ? wait.value : Promise.resolve()).then(() => {
+      if (timers.get(id) !== run || current !== run || run.done) return;
+      timers.delete(id);
+      try { fn(...args); } catch (e) { fail(run, e); }
+    });
+    return id;
+  }
+  function clearTimeoutImpl(id) { timers.delete(id); }
+
+  function deepFreeze(v) {
+    if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return v;
+    freeze(v);
+    for (const k of ownKeys(v)) deepFreeze(v[k]);
+    return v;
+  }
+
+  function errorInfo(e) {
+    try {
+      if (e instanceof Error) return { name: String(e.name), message: String(e.message), stack: String(e.stack || '') };
+      return { name: '', message: text(e), stack: '' };
+    } catch (x) { return { name: '', message: 'an error that cannot be described', stack: '' }; }
+  }
+  function fail(run, e) {
+    if (run.done) return;
+    run.done = true;
+    const info = errorInfo(e);
+    run.result = stringify({ ok: false, kind: 'exception', error: info, logs: run.logs });
+  }
+  function settle(run, value, scopes, writable) {
+    if (run.done) return;
+    try {
+      const out = {};
+      for (const name of writable) if (hasOwn(scopes, name)) out[name] = scopes[name];
+      const result = stringify({ ok: true, value: value === undefined ? null : value, scopes: out, logs: run.logs });
+      run.done = true;
+      run.result = result;
+    } catch (e) {
+      fail(run, new TypeError('the code returned or stored a value that is not JSON (' + errorInfo(e).message + ')'));
+    }
+  }
+
+  function start(t, source, names, scopesJson, writable) {
+    check(t);
+    timers.clear();
+    const run = { logs: [], done: false, result: '' };
+    current = run;
+    let fn;
+    try {
+      fn = new AsyncFunction(...names, '"use strict";\n' + source);
+    } catch (e) {
+      run.done = true;
+      run.result = stringify({ ok: false, kind: 'syntax', error: errorInfo(e), logs: [] });
+      return;
+    }
+    const scopes = parse(scopesJson);
+    if (hasOwn(scopes, 'env')) deepFreeze(scopes.env);
+    if (hasOwn(scopes, 'event')) deepFreeze(scopes.event);
+    fn.apply(undefined, names.map((n) => scopes[n])).then(
+      (v) => settle(run, v, scopes, writable),
+      (e) => fail(run, e),
+    );
+  }
+
+  function collect(t) {
+    check(t);
+    const run = current;
+    if (run === null || !run.done) return '';
+    current = null;
+    timers.clear();
+    return run.result;
+  }
+
+  function abandon(t) { check(t); current = null; timers.clear(); }
+
+  function encode(v) {
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return '{"u":1}';
+    if (typeof v === 'number' && !Number.isFinite(v)) return '{"n":"' + String(v) + '"}';
+    if (typeof v === 'bigint') return '{"e":' + stringify({ name: 'TypeError', message: 'a BigInt cannot be used as a value' }) + '}';
+    const s = stringify(v);
+    return s === undefined ? '{"u":1}' : '{"v":' + s + '}';
+  }
+
+  function evaluate(t, expr, candidates, scopesJson) {
+    check(t);
+    try {
+      const scopes = parse(scopesJson);
+      const wf = scopes.workflow;
+      const bare = candidates.filter((n) => !(n in G) && !SCOPES.includes(n));
+      const key = expr + '\u0000' + bare.join(',');
+      let fn = compiled.get(key);
+      if (fn === undefined) {
+        fn = FunctionCtor(...SCOPES, ...bare, '"use strict";\nreturn (\n' + expr + '\n);');
+        if (compiled.size > 2000) compiled.clear();
+        compiled.set(key, fn);
+      }
+      const hasWf = wf !== null && typeof wf === 'object';
+      const args = SCOPES.map((s) => scopes[s]).concat(bare.map((n) => (hasWf && hasOwn(wf, n) ? wf[n] : undefined)));
+      return encode(fn.apply(undefined, args));
+    } catch (e) {
+      return '{"e":' + stringify(errorInfo(e)) + '}';
+    }
+  }
+
+  // Assigning `obj.toString = f` or `this.name = 'X'` in an Error subclass must keep working
+  // after the prototypes are frozen (the "override mistake"); these accessors make such an
+  // assignment define an own property instead of failing.
+  function allowOverride(obj, prop) {
+    const d = getDesc(obj, prop);
+    if (!d || !('value' in d) || !d.configurable) return;
+    const value = d.value;
+    defineProperty(obj, prop, {
+      get() { return value; },
+      set(v) {
+        if (this === obj) throw new TypeError('Cannot assign to read only property ' + String(prop));
+        defineProperty(this, prop, { value: v, writable: true, enumerable: true, configurable: true });
+      },
+      enumerable: d.enumerable, configurable: false,
+    });
+  }
+
+  function harden() {
+    for (const k of ['input', '$_', 'lastMatch', '$&', 'lastParen', '$+', 'leftContext', '$`',
+      'rightContext', "$'", '$1', '$2', '$3', '$4', '$5', '$6', '$7', '$8', '$9']) {
+      try { delete RegExp[k]; } catch (e) { /* not configurable in this V8: left frozen */ }
+    }
+    G.setTimeout = setTimeoutImpl;
+    G.clearTimeout = clearTimeoutImpl;
+    G.__timer_manager = undefined;
+    defineProperty(G, 'console', { value: consoleObject, writable: false, enumerable: false, configurable: false });
+    for (const p of ['constructor', 'toString', 'valueOf', 'toLocaleString', 'hasOwnProperty',
+      'isPrototypeOf', 'propertyIsEnumerable']) allowOverride(Object.prototype, p);
+    for (const E of [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError]) {
+      for (const p of ['name', 'message', 'constructor', 'toString']) allowOverride(E.prototype, p);
+    }
+    for (const p of ['constructor', 'toString']) {
+      allowOverride(Function.prototype, p);
+      allowOverride(Array.prototype, p);
+      allowOverride(Promise.prototype, p);
+    }
+    const hidden = [
+      AsyncFunction, function* () {}, async function* () {}, (function* () {})(), (async function* () {})(),
+      [][Symbol.iterator](), new Map().entries(), new Set().values(), ''[Symbol.iterator](),
+      /a/[Symbol.matchAll](''), getProto(Int8Array), (function () { return arguments; })(),
+      consoleObject, setTimeoutImpl, clearTimeoutImpl,
+    ];
+    const seen = new Set();
+    const todo = [G, ...hidden];
+    while (todo.length) {
+      const o = todo.pop();
+      if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) continue;
+      seen.add(o);
+      try { freeze(o); } catch (e) { /* e.g. a typed array with elements: its prototype is still frozen */ }
+      todo.push(getProto(o));
+      for (const k of ownKeys(o)) {
+        const d = getDesc(o, k);
+        if (!d) continue;
+        if ('value' in d) todo.push(d.value); else { todo.push(d.get); todo.push(d.set); }
+      }
+    }
+  }
+
+  harden();
+  return freeze({ start, collect, abandon, evaluate });
+})(%TOKEN%, %SCOPES%);
+Object.isFrozen(globalThis) && Object.isFrozen(Object.prototype)
+"""
+
+
+class CodeError(Exception):
+    """Bot JavaScript failed. `kind` is syntax, exception, timeout or memory."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class CodeResult:
+    scopes: dict[str, Any]
+    logs: list[tuple[str, str]]
+    value: Any
+    ms: float
+
+
+@dataclass
+class _Context:
+    racer: MiniRacer
+    token: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.racer.close()
+
+
+class _Unusable(Exception):
+    """The context timed out or ran out of memory; it is closed and must not be reused."""
+
+
+_ALL_SANDBOXES: weakref.WeakSet[JSSandbox] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_sandboxes() -> None:
+    # Unclosed mini-racer contexts can hang interpreter exit.
+    for sandbox in list(_ALL_SANDBOXES):
+        sandbox.close()
+
+
+class JSSandbox:
+    """Thread-safe; contexts are created lazily, so constructing one is cheap."""
+
+    def __init__(self, *, timeout_ms: int = 2000, memory_mb: int = 64):
+        if timeout_ms <= 0 or memory_mb <= 0:
+            raise ValueError("timeout_ms and memory_mb must be positive")
+        self.timeout_ms = timeout_ms
+        self.memory_mb = memory_mb
+        self._contexts: OrderedDict[str, _Context] = OrderedDict()
+        self._lock = threading.Lock()
+        self._closed = False
+        _ALL_SANDBOXES.add(self)
+
+    # ---- public API ----------------------------------------------------------------------
+    def run_code(self, bot_key: str, code: str, scopes: dict[str, Any], *, writable: tuple[str, ...]) -> CodeResult:
+        names = list(scopes)
+        for name in names:
+            if not _IDENTIFIER.match(name) or name in _NOT_BINDABLE:
+                raise ValueError(f"scope name {name!r} is not a usable JavaScript identifier")
+        scopes_json = _scopes_json(scopes)
+        call = (
+            f"{_HANDLE}.start({{token}}, {json.dumps(code)}, {json.dumps(names)}, "
+            f"{json.dumps(scopes_json)}, {json.dumps(list(writable))})"
+        )
+        t0 = time.perf_counter()
+        raw = self._run(bot_key, call, wait_for_run=True)
+        ms = (time.perf_counter() - t0) * 1000
+        out = json.loads(raw)
+        if not out["ok"]:
+            if out["kind"] == "syntax":
+                raise CodeError("syntax", _syntax_message(code, out["error"]))
+            raise CodeError("exception", _exception_message(out["error"], line_offset=3))
+        logs = [(level, text) for level, text in out["logs"]]
+        return CodeResult(scopes=out["scopes"], logs=logs, value=out["value"], ms=ms)
+
+    def evaluate(self, bot_key: str, expression: str, scopes: dict[str, Any]) -> Any:
+        """The value of a JavaScript expression; a bare name means `workflow.<name>`.
+
+        Returns the `expressions.UNDEFINED` sentinel for undefined (and for functions and
+        symbols, which have no JSON form); NaN and the infinities come back as floats."""
+        call = (
+            f"{_HANDLE}.evaluate({{token}}, {json.dumps(expression)}, "
+            f"{json.dumps(_bare_name_candidates(expression))}, {json.dumps(_scopes_json(scopes))})"
+        )
+        out = json.loads(self._run(bot_key, call, wait_for_run=False))
+        if "v" in out:
+            return out["v"]
+        if "u" in out:
+            from .expressions import UNDEFINED  # local: expressions imports this module
+
+            return UNDEFINED
+        if "n" in out:
+            return float(out["n"].replace("Infinity", "inf"))
+        error = out["e"]
+        kind = "syntax" if error["name"] == "SyntaxError" else "exception"
+        raise CodeError(kind, _exception_message(error, line_offset=None))
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            contexts = list(self._contexts.values())
+            self._contexts.clear()
+        for ctx in contexts:
+            with ctx.lock:
+                ctx.close()
+
+    def context_count(self) -> int:
+        with self._lock:
+            return len(self._contexts)
+
+    # ---- contexts ------------------------------------------------------------------------
+    def _context(self, bot_key: str) -> _Context:
+        evicted = None
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this JSSandbox is closed")
+            ctx = self._contexts.get(bot_key)
+            if ctx is not None:
+                self._contexts.move_to_end(bot_key)
+                return ctx
+            ctx = self._new_context()
+            self._contexts[bot_key] = ctx
+            if len(self._contexts) > MAX_CONTEXTS:
+                _, evicted = self._contexts.popitem(last=False)
+        if evicted is not None:
+            with evicted.lock:  # waits for a run in progress on it to finish
+                evicted.close()
+        return ctx
+
+    def _new_context(self) -> _Context:
+        racer = MiniRacer()
+        token = secrets.token_hex(16)
+        racer.set_hard_memory_limit(self.memory_mb * 1024 * 1024)
+        prelude = _PRELUDE.replace("%TOKEN%", json.dumps(token)).replace("%SCOPES%", json.dumps(SCOPE_NAMES))
+        if racer.eval(prelude) is not True:
+            racer.close()
+            raise RuntimeError("could not freeze the JavaScript built-ins")
+        return _Context(racer, token)
+
+    def _discard(self, bot_key: str, ctx: _Context) -> None:
+        ctx.close()
+        with self._lock:
+            if self._contexts.get(bot_key) is ctx:
+                del self._contexts[bot_key]
+
+    def _run(self, bot_key: str, call: str, *, wait_for_run: bool) -> str:
+        for _ in range(3):
+            ctx = self._context(bot_key)
+            with ctx.lock:
+                if ctx.closed:  # evicted or discarded while we waited for the lock
+                    continue
+                try:
+                    return self._run_locked(ctx, call.replace("{token}", json.dumps(ctx.token)), wait_for_run)
+                except _Unusable as exc:
+                    self._discard(bot_key, ctx)
+                    raise exc.args[0] from None
+        raise CodeError("exception", "the JavaScript sandbox is busy; try again")
+
+    def _run_locked(self, ctx: _Context, call: str, wait_for_run: bool) -> str:
+        deadline = time.monotonic() + self.timeout_ms / 1000
+        limit = self.memory_mb * 1024 * 1024
+        try:
+            first = ctx.racer.eval(call, timeout_sec=self._left(deadline), max_memory=limit)
+            if not wait_for_run:
+                return first
+            # The code is an async function: its result lands after V8 drains the promise
+            # jobs, so poll (each poll is itself queued behind those jobs and time-limited).
+            pause = 0.0005
+            while True:
+                raw = ctx.racer.eval(f"{_HANDLE}.collect({json.dumps(ctx.token)})", timeout_sec=self._left(deadline))
+                if raw:
+                    return raw
+                if time.monotonic() >= deadline:
+                    raise JSTimeoutException()
+                time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+                pause = min(pause * 2, 0.01)
+        except JSTimeoutException:
+            if ctx.racer.was_hard_memory_limit_reached():
+                raise _Unusable(self._memory_error()) from None
+            raise _Unusable(CodeError("timeout", f"the code did not finish within {self.timeout_ms} ms")) from None
+        except JSOOMException:
+            raise _Unusable(self._memory_error()) from None
+        except JSEvalException as exc:
+            if ctx.racer.was_hard_memory_limit_reached():
+                raise _Unusable(self._memory_error()) from None
+            # Our own calls do not throw; reaching here means the context is in a bad state.
+            raise _Unusable(CodeError("exception", f"the JavaScript sandbox failed: {exc}")) from None
+
+    def _memory_error(self) -> CodeError:
+        return CodeError("memory", f"the code used more than {self.memory_mb} MB of memory")
+
+    def _left(self, deadline: float) -> float:
+        return max(0.001, deadline - time.monotonic())
+
+
+def _scopes_json(scopes: dict[str, Any]) -> str:
+    try:
+        return json.dumps(scopes, allow_nan=False, separators=(",", ":"), default=_no_json)
+    except ValueError as exc:
+        raise CodeError("exception", f"a scope holds a value JavaScript cannot receive: {exc}") from None
+
+
+def _no_json(value: Any) -> Any:
+    if type(value).__name__ == "_Undefined":
+        return None
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+@lru_cache(maxsize=4096)
+def _bare_name_candidates(expression: str) -> list[str]:
+    # Over-approximates: words inside strings or after a dot become unused parameters, which is
+    # harmless; a missed name would be a ReferenceError instead of `workflow.<name>`.
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(expression):
+        if word not in _NOT_BINDABLE and word not in SCOPE_NAMES:
+            seen[word] = None
+    return list(seen)
+
+
+_STACK_LINE = re.compile(r"eval at [^,]*, <anonymous>:(\d+):(\d+)\)")
+_PARSE_LINE = re.compile(r"^<anonymous>:(\d+): (.*)$", re.MULTILINE)
+
+
+def _exception_message(error: dict, *, line_offset: int | None) -> str:
+    name, message = error.get("name") or "", error.get("message") or ""
+    text = f"{name}: {message}" if name else message
+    if line_offset is not None:
+        match = _STACK_LINE.search(error.get("stack") or "")
+        if match:
+            line = int(match.group(1)) - line_offset
+            if line >= 1:
+                text += f" (line {line}, column {match.group(2)})"
+    return text
+
+
+def _syntax_message(code: str, error: dict) -> str:
+    """The Function constructor does not say where a syntax error is; a throwaway context
+    parsing the same text as a script does. It never runs in the bot's context."""
+    text = f"{error.get('name') or 'SyntaxError'}: {error.get('message')}"
+    probe = MiniRacer()
+    try:
+        probe.eval(f"(async function () {{\n\"use strict\";\n{code}\n}})", timeout_sec=0.5, max_memory=16 * 1024 * 1024)
+    except JSParseException as exc:
+        match = _PARSE_LINE.search(str(exc))
+        if match and int(match.group(1)) > 2:
+            text += f" (line {int(match.group(1)) - 2})"
+    except Exception:  # noqa: BLE001 - only a hint; the syntax error itself is already known
+        pass
+    finally:
+        probe.close()
+    return text
