@@ -82,6 +82,10 @@ def cron(text: str, ctx: Context) -> Extraction:
         problem = check_cron(raw)
         return refused(problem) if problem else found(" ".join(raw.split()))
     said = " " + re.sub(r"\s+", " ", text.lower()) + " "
+    if re.search(r"\bevery (?:other|second|2nd) (?:week|" + "|".join(DAYS) + r")", said) or re.search(
+            r"\blast (?:" + "|".join(DAYS) + r"|day|week)", said):
+        # Cron has no "every second week" or "last friday": refuse rather than store a wrong schedule.
+        return refused("standard cron cannot express that schedule (every other week / last weekday of a month)")
     said = said.replace("every other", "every 2")
     for word, number in WORD_NUMBERS.items():
         said = re.sub(rf"\bevery {word}\b(?= (?:minute|hour|day|week|month))", f"every {number}", said)

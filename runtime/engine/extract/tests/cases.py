@@ -231,6 +231,8 @@ CASES = [
     c("cron", "every monday and wednesday at 6pm", "0 18 * * 1,3"), c("cron", "at midnight every day", "0 0 * * *"),
     c("cron", "every friday", "0 0 * * 5"), c("cron", "*/5 * * * *", "*/5 * * * *"),
     c("cron", "every year on jan 1st", "0 0 1 1 *"), c("cron", "every five minutes", "*/5 * * * *"),
+    c("cron", "every other tuesday", REFUSED), c("cron", "the last friday of the month", REFUSED),
+    c("cron", "every other day at 8am", "0 8 */2 * *"),
     c("cron", "61 * * * *", REFUSED), c("cron", "whenever", REFUSED),
     # operating_system
     c("operating_system", "I use windows 11", {"name": "Windows", "version": "11"}),
