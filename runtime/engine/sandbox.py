@@ -301,9 +301,10 @@ def _close_all_sandboxes() -> None:
 class JSSandbox:
     """Thread-safe; contexts are created lazily, so constructing one is cheap."""
 
-    def __init__(self, *, timeout_ms: int = 2000, memory_mb: int = 64):
-        if timeout_ms <= 0 or memory_mb <= 0:
-            raise ValueError("timeout_ms and memory_mb must be positive")
+    def __init__(self, *, timeout_ms: int = 2000, memory_mb: int = 64, max_contexts: int = MAX_CONTEXTS):
+        if timeout_ms <= 0 or memory_mb <= 0 or max_contexts <= 0:
+            raise ValueError("timeout_ms, memory_mb and max_contexts must be positive")
+        self.max_contexts = max_contexts
         self.timeout_ms = timeout_ms
         self.memory_mb = memory_mb
         self._contexts: OrderedDict[str, _Context] = OrderedDict()
@@ -380,7 +381,7 @@ class JSSandbox:
                 return ctx
             ctx = self._new_context()
             self._contexts[bot_key] = ctx
-            if len(self._contexts) > MAX_CONTEXTS:
+            if len(self._contexts) > self.max_contexts:
                 _, evicted = self._contexts.popitem(last=False)
         if evicted is not None:
             with evicted.lock:  # waits for a run in progress on it to finish
