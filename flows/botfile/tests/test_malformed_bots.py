@@ -221,6 +221,21 @@ def unknown_card_field(bot):
     ask_cards(bot)[0]["txt"] = "typo"
 
 
+@case("$.flows[0].nodes[1].cards[0].text", "has no matching `}}`")
+def broken_template_in_a_text_card(bot):
+    ask_cards(bot)[0]["text"] = "Hi {{user.firstName"
+
+
+@case("$.flows[0].nodes[1].cards[2].inputs.amount", "unexpected end of expression")
+def broken_expression_in_a_call_input(bot):
+    ask_cards(bot)[2]["inputs"]["amount"] = "{{ 1 + }}"
+
+
+@case("$.flows[1].nodes[1].cards[1].level", "'info', 'warn' or 'error'")
+def log_card_with_an_unknown_level(bot):
+    bot["flows"][1]["nodes"][1]["cards"].append({"id": "lg", "type": "log", "level": "debug", "message": "x"})
+
+
 @case("$.flows[0].nodes[1].cards[2].id", "required field 'id' is missing")
 def card_without_id(bot):
     del ask_cards(bot)[2]["id"]
