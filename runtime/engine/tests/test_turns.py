@@ -203,7 +203,7 @@ def test_error_inside_error_flow_does_not_loop():
     ))
     chat.say("x")
     assert chat.last.ended and chat.state["frames"] == []
-    assert [t["message"] for t in chat.last.trace if t["type"] == "error"][-1].endswith("second")
+    assert [t["message"] for t in chat.last.trace if t["type"] == "error"][-1].startswith("code exception: Error: second")
 
 
 def test_expression_error_routes_to_error_flow():
