@@ -2,18 +2,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+# One problem type for the engine's compiler and the bot-file validator.
+from runtime.engine import Problem
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    path: str  # JSON path from the root, e.g. "$.flows[1].nodes[2].cards[0].next"
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
 
 
 class BotFileInvalid(Exception):

@@ -3,9 +3,9 @@ they never escape `run_turn`. Build errors carry every problem with its JSON pat
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Problem:
-    path: str
+    path: str  # JSON path from the root, e.g. "$.flows[1].nodes[2].cards[0].next"
     message: str
 
     def __str__(self) -> str:
