@@ -156,8 +156,8 @@ def process_event_now(event: Event) -> TurnOutcome:
 
 def _process_next(conversation_id) -> TurnOutcome | None:
     with transaction.atomic():
-        # of=("self",) keeps the lock on the conversation row only, not on joined rows.
-        conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation_id)
+        # NO KEY: inserts that merely reference the conversation (new events) are not blocked.
+        conversation = Conversation.objects.select_for_update(no_key=True, of=("self",)).get(pk=conversation_id)
         event = (Event.objects.filter(conversation_id=conversation_id, status=Event.Status.RECEIVED)
                  .order_by("seq").first())
         if event is None:
@@ -179,7 +179,7 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     loaded = _load_build(conversation)
     # Locked after the conversation (always in that order) so two conversations of one user
     # cannot overwrite each other's user variables.
-    user = EndUser.objects.select_for_update().get(pk=conversation.user_id)
+    user = EndUser.objects.select_for_update(no_key=True).get(pk=conversation.user_id)
     stored_bot_vars = BotVariable.objects.filter(bot_id=conversation.bot_id, is_draft=conversation.is_draft)
     result = run_turn(loaded.build, TurnInput(
         state=conversation.state or {},
