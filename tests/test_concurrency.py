@@ -2,12 +2,14 @@
 moment from 50 threads, each with its own PostgreSQL connection. Every message must be
 stored, processed exactly once, in seq order, and the final state must reflect all of them."""
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
+from django.utils import timezone
 
-from runtime import turns
-from runtime.models import BotVariable, EndUser, Event, Message
+from runtime import tasks, turns
+from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 from runtime.tests.bots import create_bot, echo_bot
 
 SENDERS = 50
@@ -64,3 +66,38 @@ def test_fifty_simultaneous_messages_into_one_conversation_are_processed_in_orde
     assert user.variables["count"] == SENDERS
     assert user.variables["seen"] == arrival_order
     assert BotVariable.objects.get(bot=bot, is_draft=False, name="total").value == SENDERS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_timeout_ticks_fire_each_due_timeout_exactly_once():
+    bot = create_bot(echo_bot())
+    conversations = []
+    for _ in range(6):
+        conversation = turns.start_conversation(bot, turns.get_or_create_user(bot))
+        turns.send_user_message(conversation, "hi")
+        conversations.append(conversation)
+    Conversation.objects.filter(bot=bot).update(timeout_at=timezone.now() - timedelta(seconds=1))
+
+    start_together = threading.Barrier(4)
+    fired, errors = [], []
+
+    def tick():
+        try:
+            start_together.wait()
+            fired.append(tasks.fire_due_timeouts())
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=tick) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert sum(fired) == len(conversations)
+    for conversation in conversations:
+        assert Event.objects.filter(conversation=conversation, type="timeout").count() == 1
+        assert Message.objects.filter(conversation=conversation, direction="outgoing").count() == 2
