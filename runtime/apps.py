@@ -3,3 +3,14 @@ from django.apps import AppConfig
 
 class RuntimeConfig(AppConfig):
     name = "runtime"
+
+    def ready(self):
+        from django.conf import settings
+
+        from runtime.engine import configure_default_sandbox
+
+        # The engine is Django-free; this is where the deployment's limits for user code reach it.
+        configure_default_sandbox(
+            timeout_ms=settings.FLOWSTUDIO_CODE_TIMEOUT_MS,
+            memory_mb=settings.FLOWSTUDIO_CODE_MEMORY_MB,
+        )
