@@ -254,6 +254,14 @@ def _less_than(a: Any, b: Any) -> bool | None:
     return na < nb
 
 
+def _greater_than(a: Any, b: Any) -> bool:
+    return _less_than(b, a) is True
+
+
+def _less_or_equal(a: Any, b: Any) -> bool:
+    return _less_than(b, a) is False
+
+
 def _add(a: Any, b: Any) -> Any:
     if isinstance(a, str) and isinstance(b, str):
         return a + b
@@ -339,7 +347,7 @@ _TOKEN = re.compile(
     |(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
     |(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
     |(?P<string>'(?:[^'\\\n\r]|\\.|\\\r\n)*'|"(?:[^"\\\n\r]|\\.|\\\r\n)*")
-    |(?P<punct>\?\.(?!\d)|===|!==|==|!=|<=|>=|&&|\|\||\?\?|[<>!+\-*/%?:()\[\].])
+    |(?P<punct>\?\.(?!\d)|===|!==|==|!=|<=|>=|&&|\|\||\?\?|\*\*|\+\+|--|>>>?|<<|=>|[<>!+\-*/%?:()\[\].])
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -655,7 +663,14 @@ def _chain(base: Fn, links: list[tuple[bool, str | None, Fn | None]]) -> Fn:
         for optional, key, computed in frozen:
             if optional and _nullish(v):
                 return UNDEFINED
-            v = _get(v, key if computed is None else _property_key(computed(s)))
+            if computed is None:
+                v = _get(v, key)
+                continue
+            k = computed(s)
+            if _nullish(v) and isinstance(k, (list, dict)):
+                # V8 checks the object before converting an object key, so it names no key.
+                raise ExpressionError(f"TypeError: Cannot read properties of {'null' if v is None else 'undefined'}")
+            v = _get(v, _property_key(k))
         return v
 
     return chain
@@ -692,10 +707,11 @@ def _binary(op: str, left: Fn, right: Fn) -> Fn:
         return lambda s: not _strict_equals(left(s), right(s))
     if op == "<":
         return lambda s: _less_than(left(s), right(s)) is True
+    # Operands are evaluated left to right before the comparison swaps them, as in JS.
     if op == ">":
-        return lambda s: _less_than(right(s), left(s)) is True
+        return lambda s: _greater_than(left(s), right(s))
     if op == "<=":
-        return lambda s: _less_than(right(s), left(s)) is False
+        return lambda s: _less_or_equal(left(s), right(s))
     if op == ">=":
         return lambda s: _less_than(left(s), right(s)) is False
     if op == "+":

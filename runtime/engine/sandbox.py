@@ -326,7 +326,7 @@ class JSSandbox:
         t0 = time.perf_counter()
         raw = self._run(bot_key, call, wait_for_run=True)
         ms = (time.perf_counter() - t0) * 1000
-        out = json.loads(raw)
+        out = _loads(raw)
         if not out["ok"]:
             if out["kind"] == "syntax":
                 raise CodeError("syntax", _syntax_message(code, out["error"]))
@@ -343,7 +343,7 @@ class JSSandbox:
             f"{_HANDLE}.evaluate({{token}}, {json.dumps(expression)}, "
             f"{json.dumps(_bare_name_candidates(expression))}, {json.dumps(_scopes_json(scopes))})"
         )
-        out = json.loads(self._run(bot_key, call, wait_for_run=False))
+        out = _loads(self._run(bot_key, call, wait_for_run=False))
         if "v" in out:
             return out["v"]
         if "u" in out:
@@ -452,6 +452,16 @@ class JSSandbox:
 
     def _left(self, deadline: float) -> float:
         return max(0.001, deadline - time.monotonic())
+
+
+def _js_int(text: str) -> int | float:
+    # Every JavaScript number is a double: digits beyond 2**53 are a float's decimal form.
+    value = int(text)
+    return value if -(2**53) <= value <= 2**53 else float(text)
+
+
+def _loads(raw: str) -> Any:
+    return json.loads(raw, parse_int=_js_int)
 
 
 def _scopes_json(scopes: dict[str, Any]) -> str:
