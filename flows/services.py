@@ -115,10 +115,14 @@ def _split_layout(document: dict) -> tuple[dict, dict]:
     return draft, layout
 
 
-def import_bot(text_or_dict: str | bytes | dict, *, workspace: Workspace, user=None) -> Bot:
-    """A new bot from a bot file. Stores nothing when the file has any problem."""
+def import_bot(text_or_dict: str | bytes | dict, *, workspace: Workspace | None, user=None) -> Bot:
+    """A new bot from a bot file. Stores nothing when the file has any problem.
+
+    `workspace=None` means the Default workspace, created only once the file is known good.
+    """
     draft, layout = _split_layout(_valid_document(text_or_dict))
     with transaction.atomic():
+        workspace = workspace or default_workspace()
         return Bot.objects.create(
             workspace=workspace, name=draft["name"], draft=draft, layout=layout, created_by=user
         )

@@ -76,12 +76,11 @@ class Command(BaseCommand):
                 raise CommandError(f"cannot read {file}: {exc.strerror}") from None
             except UnicodeDecodeError:
                 raise CommandError(f"cannot read {file}: not UTF-8 text") from None
+        target = None
         if workspace:
             target = Workspace.objects.filter(slug=workspace).first()
             if target is None:
                 raise CommandError(f"no workspace with slug {workspace!r}")
-        else:
-            target = services.default_workspace()
         bot = services.import_bot(text, workspace=target)
         self.stdout.write(str(bot.id))
 
