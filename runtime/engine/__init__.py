@@ -4,7 +4,8 @@
 from .build import RESERVED_FLOWS, BotBuild, compile_bot
 from .cards import CARD_TYPES, card_problems, card_transitions
 from .errors import BuildError, Problem
-from .turn import STATE_LIMIT_BYTES, TurnInput, TurnResult, configure_default_sandbox, run_turn
+from .sandbox import configure_default_sandbox
+from .turn import STATE_LIMIT_BYTES, TurnInput, TurnResult, run_turn
 
 __all__ = [
     "BotBuild",

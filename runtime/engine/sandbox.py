@@ -520,3 +520,58 @@ def _syntax_message(code: str, error: dict) -> str:
     finally:
         probe.close()
     return text
+
+
+# ---- the process-wide sandbox and syntax checks ---------------------------------------------
+_default: JSSandbox | None = None
+_default_lock = threading.Lock()
+
+
+def default_sandbox() -> JSSandbox:
+    """The sandbox turns use unless given another. Creating it starts no V8 context."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = JSSandbox()
+    return _default
+
+
+def configure_default_sandbox(*, timeout_ms: int, memory_mb: int) -> None:
+    global _default
+    with _default_lock:
+        if _default is not None:
+            _default.close()
+        _default = JSSandbox(timeout_ms=timeout_ms, memory_mb=memory_mb)
+
+
+_probe: MiniRacer | None = None
+_probe_lock = threading.Lock()
+
+
+def syntax_error(source: str, *, expression: bool = False) -> str | None:
+    """Why `source` is not valid JavaScript (an Execute Code body, or an expression), or None.
+
+    It is compiled as a function that is never called, in a context of its own that no bot
+    code runs in, so checking a bot file at import never executes any of it."""
+    global _probe
+    if expression:
+        wrapped = f'(function () {{\n"use strict";\nreturn (\n{source}\n);\n}})'
+    else:
+        wrapped = f'(async function () {{\n"use strict";\n{source}\n}})'
+    with _probe_lock:
+        if _probe is None:
+            _probe = MiniRacer()
+        try:
+            _probe.eval(wrapped, timeout_sec=1, max_memory=32 * 1024 * 1024)
+        except JSParseException as exc:
+            first = str(exc).strip().splitlines()
+            match = _PARSE_LINE.search(str(exc))
+            where = f" (line {int(match.group(1)) - 2})" if match and int(match.group(1)) > 2 and not expression else ""
+            detail = next((line for line in first if "SyntaxError" in line), first[0] if first else "SyntaxError")
+            return detail[detail.find("SyntaxError"):] + where if "SyntaxError" in detail else detail + where
+        except (JSTimeoutException, JSOOMException):
+            _probe.close()
+            _probe = None
+            return "the code is too large to check"
+    return None

@@ -9,7 +9,6 @@ state stays valid whatever happens in the turn.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -18,7 +17,7 @@ from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
 from .errors import BotRuntimeError, StateLimitError
 from .expressions import UNDEFINED, ExpressionError
-from .sandbox import CodeError, JSSandbox
+from .sandbox import CodeError, JSSandbox, default_sandbox
 from .variables import check_write, defaults
 
 STATE_LIMIT_BYTES = 128 * 1024
@@ -26,27 +25,6 @@ STATE_LIMIT_BYTES = 128 * 1024
 MAX_CARDS_PER_TURN = 5_000
 CODE_WRITABLE = ("workflow", "session", "user", "bot", "turn", "conversation")
 RESET_COMMAND = "//state/reset"
-
-_default_sandbox: JSSandbox | None = None
-_default_sandbox_lock = threading.Lock()
-
-
-def default_sandbox() -> JSSandbox:
-    global _default_sandbox
-    if _default_sandbox is None:
-        with _default_sandbox_lock:
-            if _default_sandbox is None:
-                _default_sandbox = JSSandbox()
-    return _default_sandbox
-
-
-def configure_default_sandbox(*, timeout_ms: int, memory_mb: int) -> None:
-    global _default_sandbox
-    with _default_sandbox_lock:
-        if _default_sandbox is not None:
-            _default_sandbox.close()
-        _default_sandbox = JSSandbox(timeout_ms=timeout_ms, memory_mb=memory_mb)
-
 
 @dataclass
 class TurnInput:
@@ -116,17 +94,14 @@ class _Turn:
         }
 
     def _js(self) -> JSSandbox:
+        # Lazy: fast-path expressions and plain templates never start a V8 context.
         if self.sandbox is None:
             self.sandbox = default_sandbox()
         return self.sandbox
 
-    def _sandbox_if_needed(self, compiled) -> JSSandbox | None:
-        # Fast-path expressions and plain templates must not start V8 at all.
-        return None if getattr(compiled, "is_fast", False) else self._js()
-
     def evaluate(self, expression) -> Any:
         try:
-            return expression.evaluate(self.scopes(), self._sandbox_if_needed(expression), self.build.key)
+            return expression.evaluate(self.scopes(), self._js(), self.build.key)
         except ExpressionError as exc:
             raise BotRuntimeError(f"expression `{expression.source}` failed: {exc}") from None
         except CodeError as exc:
@@ -134,13 +109,13 @@ class _Turn:
 
     def render(self, template) -> str:
         try:
-            return template.render(self.scopes(), self._sandbox_if_needed(template), self.build.key)
+            return template.render(self.scopes(), self._js(), self.build.key)
         except (ExpressionError, CodeError) as exc:
             raise BotRuntimeError(f"template `{template.source}` failed: {exc}") from None
 
     def value(self, template) -> Any:
         try:
-            return template.value(self.scopes(), self._sandbox_if_needed(template), self.build.key)
+            return template.value(self.scopes(), self._js(), self.build.key)
         except (ExpressionError, CodeError) as exc:
             raise BotRuntimeError(f"template `{template.source}` failed: {exc}") from None
 

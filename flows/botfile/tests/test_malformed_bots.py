@@ -316,3 +316,8 @@ def test_the_base_bot_is_valid():
 
 def test_there_are_enough_distinct_cases():
     assert len(CASES) >= 25
+
+
+@case("$.flows[1].nodes[1].cards[0].code", "SyntaxError: Unexpected token ')' (line 2)")
+def syntax_error_in_execute_code(bot):
+    bot["flows"][1]["nodes"][1]["cards"][0]["code"] = "workflow.paid = true;\nif (workflow.amount > ) {}"

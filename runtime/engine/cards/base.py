@@ -100,9 +100,10 @@ def _plain(err: dict, card_type: str) -> str:
         return "is required"
     if kind == "extra_forbidden":
         return f"is not a field of a {card_type} card"
-    msg = err.get("msg", "is invalid")
-    msg = msg.removeprefix("Value error, ")
-    return msg[0].lower() + msg[1:] if msg else "is invalid"
+    msg = err.get("msg") or "is invalid"
+    if msg.startswith("Value error, "):  # our own validators' words, e.g. "SyntaxError: ..."
+        return msg.removeprefix("Value error, ")
+    return msg[0].lower() + msg[1:]
 
 
 def parse_config(card: dict) -> tuple[CardFamily, CardConfig]:

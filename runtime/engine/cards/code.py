@@ -1,9 +1,8 @@
 """Execute Code card: JavaScript in the V8 sandbox. Scope writes are applied only when
 the code returns; a throw, a timeout or a memory overrun applies none and routes to the
 error flow."""
-from pydantic import Field
-
 from .base import CONTINUE, Card, CardConfig, CardFamily, register
+from .fields import CodeStr
 
 
 class _Code(Card):
@@ -24,7 +23,7 @@ class CodeCard(CardFamily):
     category = "Execute"
 
     class Config(CardConfig):
-        code: str = Field(max_length=100_000)
+        code: CodeStr
 
     def compile(self, card_type, config, ctx):
         return _Code(config.code)

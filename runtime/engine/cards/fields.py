@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from ..expressions import ExpressionError, compile_expression
+from ..sandbox import syntax_error
 from ..templates import compile_template
 
 NODE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -22,13 +23,23 @@ def _check_template(value: str) -> str:
 
 def _check_expression(value: str) -> str:
     try:
-        compile_expression(value)
+        expression = compile_expression(value)
     except ExpressionError as exc:
         raise ValueError(str(exc)) from None
+    # What the Python fast path cannot parse goes to V8 at run time: check its syntax now.
+    if not expression.is_fast and (problem := syntax_error(value, expression=True)):
+        raise ValueError(problem)
+    return value
+
+
+def _check_code(value: str) -> str:
+    if value.strip() and (problem := syntax_error(value)):
+        raise ValueError(problem)
     return value
 
 
 TemplateStr = Annotated[str, AfterValidator(_check_template)]
 RequiredTemplate = Annotated[str, Field(min_length=1), AfterValidator(_check_template)]
 ExpressionStr = Annotated[str, Field(min_length=1), AfterValidator(_check_expression)]
+CodeStr = Annotated[str, Field(max_length=100_000), AfterValidator(_check_code)]
 NodeRef = Annotated[str | None, Field(default=None, pattern=NODE_ID_PATTERN)]

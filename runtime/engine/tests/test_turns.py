@@ -411,3 +411,14 @@ def test_trace_has_the_emulator_statuses():
     assert all("t" in t for t in chat.last.trace)
     code = next(t for t in chat.last.trace if t["type"] == "code_finished")
     assert code["ms"] >= 0 and code["node"] == "a"
+
+
+def test_compile_reports_javascript_syntax_errors_without_running_anything():
+    with pytest.raises(BuildError) as info:
+        compile_bot(bot(main(node("a",
+                                  card("code", code="session.ran = true;\nworkflow.x = ;"),
+                                  card("expression", condition="items.map(x => x) ==== 2", next="a")),
+                             start_next="a")))
+    problems = {p.path: p.message for p in info.value.problems}
+    assert problems["$.flows[0].nodes[1].cards[0].code"] == "SyntaxError: Unexpected token ';' (line 2)"
+    assert problems["$.flows[0].nodes[1].cards[1].condition"].startswith("SyntaxError: Unexpected token")
