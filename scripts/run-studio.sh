@@ -7,6 +7,8 @@ unset DATABASE_URL REDIS_URL
 
 bash scripts/setup.sh
 PY=.venv/bin/python
+# WhiteNoise serves static files from STATIC_ROOT, also under runserver with DEBUG off.
+"$PY" manage.py collectstatic --noinput >/dev/null
 
 DEMO_NAME=$("$PY" -c 'import json; print(json.load(open("examples/demo.bot.json"))["name"])')
 if "$PY" manage.py bot info "$DEMO_NAME" >/dev/null 2>&1; then
