@@ -23,7 +23,8 @@ cat <<MSG
 
 Demo bot: $BOT_ID
 Chat with it in this terminal:   .venv/bin/python manage.py bot chat $BOT_ID
-Studio:                          http://127.0.0.1:8000/
+Admin (bots, conversations):     http://127.0.0.1:8000/admin/
+  make a login for it with:      .venv/bin/python manage.py createsuperuser
 
 MSG
 # Daphne is first in INSTALLED_APPS, so runserver serves ASGI (HTTP and WebSockets).
