@@ -14,15 +14,18 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
+# The engine runs bots, so it owns what an omitted setting means, which flows are reserved
+# and which variable types exist; the schema only describes them.
+from runtime.engine import DEFAULT_SETTINGS as SETTINGS_DEFAULTS
+from runtime.engine import RESERVED_FLOWS, VARIABLE_TYPES
+
 FORMAT = "flowstudio.bot/1"
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 VARIABLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 CONFIG_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-VARIABLE_TYPES = ["string", "number", "boolean", "date", "object", "array", "enum", "pattern", "schema"]
 NODE_KINDS = ["start", "entry", "standard", "autonomous", "exit", "end", "trigger"]
-RESERVED_FLOWS = ("main", "error", "timeout", "conversation_end")
 
 TOP_LEVEL_KEYS = (
     "format", "name", "description", "settings", "variables", "config", "schemas", "flows",
@@ -30,14 +33,6 @@ TOP_LEVEL_KEYS = (
     "layout",
 )
 
-SETTINGS_DEFAULTS = {
-    "inactivityTimeoutMinutes": 30,
-    "nodeRepetitionLimit": 10,
-    "timezone": "UTC",
-    "languages": ["en"],
-    "defaultLanguage": "en",
-    "intentConfidence": 0.6,
-}
 
 
 def card_registry() -> Mapping:
