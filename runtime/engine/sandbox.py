@@ -16,6 +16,7 @@ Decisions worth knowing:
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import re
@@ -284,6 +285,33 @@ class _Context:
             self.racer.close()
 
 
+def _new_racer() -> MiniRacer:
+    """A MiniRacer bound to an event loop of its own.
+
+    mini-racer ties a context to the asyncio loop running in the thread that creates it.
+    Created from async code (a consumer, an async test), the context would die with that
+    loop and deadlock when called from another thread; so it is made in a plain thread,
+    where mini-racer starts a private loop thread for it."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return MiniRacer()
+    made: dict[str, Any] = {}
+
+    def make() -> None:
+        try:
+            made["racer"] = MiniRacer()
+        except BaseException as exc:  # re-raised in the caller's thread
+            made["error"] = exc
+
+    thread = threading.Thread(target=make, name="mini-racer-context")
+    thread.start()
+    thread.join()
+    if "error" in made:
+        raise made["error"]
+    return made["racer"]
+
+
 class _Unusable(Exception):
     """The context timed out or ran out of memory; it is closed and must not be reused."""
 
@@ -389,7 +417,7 @@ class JSSandbox:
         return ctx
 
     def _new_context(self) -> _Context:
-        racer = MiniRacer()
+        racer = _new_racer()
         token = secrets.token_hex(16)
         racer.set_hard_memory_limit(self.memory_mb * 1024 * 1024)
         prelude = _PRELUDE.replace("%TOKEN%", json.dumps(token)).replace("%SCOPES%", json.dumps(SCOPE_NAMES))
@@ -508,7 +536,7 @@ def _syntax_message(code: str, error: dict) -> str:
     """The Function constructor does not say where a syntax error is; a throwaway context
     parsing the same text as a script does. It never runs in the bot's context."""
     text = f"{error.get('name') or 'SyntaxError'}: {error.get('message')}"
-    probe = MiniRacer()
+    probe = _new_racer()
     try:
         probe.eval(f"(async function () {{\n\"use strict\";\n{code}\n}})", timeout_sec=0.5, max_memory=16 * 1024 * 1024)
     except JSParseException as exc:
@@ -561,7 +589,7 @@ def syntax_error(source: str, *, expression: bool = False) -> str | None:
         wrapped = f'(async function () {{\n"use strict";\n{source}\n}})'
     with _probe_lock:
         if _probe is None:
-            _probe = MiniRacer()
+            _probe = _new_racer()
         try:
             _probe.eval(wrapped, timeout_sec=1, max_memory=32 * 1024 * 1024)
         except JSParseException as exc:

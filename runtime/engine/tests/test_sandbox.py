@@ -1,4 +1,5 @@
 """The V8 sandbox: results, isolation between runs and bots, limits, and no way out."""
+import asyncio
 import threading
 import time
 
@@ -224,3 +225,21 @@ def test_evaluate_expressions_with_bare_workflow_names(sandbox):
 def test_bad_scope_names_are_rejected(sandbox):
     with pytest.raises(ValueError, match="not-a-name"):
         sandbox.run_code("bot-a", "return 1", {"not-a-name": {}}, writable=())
+
+
+
+def test_a_context_made_from_async_code_outlives_its_event_loop():
+    # Consumers are async: a bot's first code run may happen with a loop running in the thread.
+    box = JSSandbox(timeout_ms=1000)
+
+    async def first_run():
+        return box.run_code("async-bot", "return 40 + 2", {}, writable=()).value
+
+    try:
+        assert asyncio.run(first_run()) == 42  # asyncio.run closes its loop on the way out
+        assert box.run_code("async-bot", "return 'still here'", {}, writable=()).value == "still here"
+        with pytest.raises(CodeError) as info:
+            box.run_code("async-bot", "while (true) {}", {}, writable=())
+        assert info.value.kind == "timeout"
+    finally:
+        box.close()
