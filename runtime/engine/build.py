@@ -121,8 +121,9 @@ def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem]) -> Flow
             except ValueError as exc:
                 problems.extend(Problem(cpath + sub, msg) for sub, msg in exc.args[0])
                 continue
+            # transition_fields are bot-file (camelCase) names, as the validator reads them.
             for fname in family.transition_fields:
-                t = getattr(config, fname, None)
+                t = card.get(fname)
                 if t is not None and t not in node_ids:
                     problems.append(Problem(f"{cpath}.{fname}", f"transition to missing node {t!r} in flow {name!r}"))
             compiled = family.compile(card["type"], config, None)

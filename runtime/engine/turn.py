@@ -8,8 +8,10 @@ state stays valid whatever happens in the turn.
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from time import perf_counter
 from typing import Any
 
@@ -25,6 +27,8 @@ STATE_LIMIT_BYTES = 128 * 1024
 MAX_CARDS_PER_TURN = 5_000
 CODE_WRITABLE = ("workflow", "session", "user", "bot", "turn", "conversation")
 RESET_COMMAND = "//state/reset"
+# Scopes a card may name in a variable reference (`workflow.size`); env and event are read-only.
+VARIABLE_SCOPES = ("workflow", "session", "user", "bot", "conversation")
 
 @dataclass
 class TurnInput:
@@ -34,6 +38,8 @@ class TurnInput:
     bot: dict = field(default_factory=dict)
     env: dict = field(default_factory=dict)
     sandbox: JSSandbox | None = None
+    # Earlier user messages of this conversation, newest last, without the current event.
+    history: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -54,12 +60,29 @@ def state_size(state: dict) -> int:
     return len(json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+def _copy_frame(frame: dict) -> dict:
+    # The caller's state must stay valid whatever this turn does, so nothing nested is shared.
+    out = dict(frame, vars=dict(frame.get("vars") or {}))
+    if "mem" in frame:
+        out["mem"] = copy.deepcopy(frame["mem"])
+    return out
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    scope, _, name = ref.partition(".") if isinstance(ref, str) else ("", "", "")
+    if scope not in VARIABLE_SCOPES or not name or "." in name:
+        raise BotRuntimeError(
+            f"{ref!r} is not a variable reference; expected <scope>.<name> with scope one of {', '.join(VARIABLE_SCOPES)}"
+        )
+    return scope, name
+
+
 class _Turn:
     def __init__(self, build: BotBuild, inp: TurnInput):
         self.build = build
         self.sandbox = inp.sandbox
         st = inp.state or {}
-        self.frames: list[dict] = [dict(f, vars=dict(f.get("vars") or {})) for f in st.get("frames") or ()]
+        self.frames: list[dict] = [_copy_frame(f) for f in st.get("frames") or ()]
         self.waiting: str | None = st.get("waiting")
         self.ending: bool = bool(st.get("ending"))
         self.session: dict = dict(st.get("session") or {})
@@ -70,6 +93,7 @@ class _Turn:
         self.bot_before = inp.bot or {}
         self.env = inp.env or {}
         self.event = dict(inp.event or {})
+        self._history = [m for m in inp.history or () if isinstance(m, str)]
         self.turn: dict = {}
         self.outputs: list[dict] = []
         self.trace: list[dict] = []
@@ -99,9 +123,15 @@ class _Turn:
             self.sandbox = default_sandbox()
         return self.sandbox
 
-    def evaluate(self, expression) -> Any:
+    def evaluate(self, expression, bindings: dict | None = None) -> Any:
+        """`bindings` are extra bare names for this one evaluation (a capture card's `value`
+        and `input`). A bare name already means `workflow.<name>` on both the Python and the
+        V8 path, so they are laid over a copy of the workflow scope; nothing is written."""
+        scopes = self.scopes()
+        if bindings:
+            scopes["workflow"] = {**scopes["workflow"], **bindings}
         try:
-            return expression.evaluate(self.scopes(), self._js(), self.build.key)
+            return expression.evaluate(scopes, self._js(), self.build.key)
         except ExpressionError as exc:
             raise BotRuntimeError(f"expression `{expression.source}` failed: {exc}") from None
         except CodeError as exc:
@@ -121,6 +151,87 @@ class _Turn:
 
     def emit(self, message: dict) -> None:
         self.outputs.append(message)
+
+    def add_trace(self, kind: str, **data) -> None:
+        """A card's own trace entry, stamped with where the cursor is."""
+        self._trace(kind, **self._where(), **data)
+
+    def user_text(self) -> str:
+        """The current event's text: what was typed, or the value of a clicked choice."""
+        payload = self.event.get("payload") or {}
+        for candidate in (payload.get("text"), payload.get("value"), self.event.get("preview")):
+            if isinstance(candidate, str):
+                return candidate
+            if isinstance(candidate, (int, float)) and not isinstance(candidate, bool):
+                return str(candidate)
+        return ""
+
+    def history(self) -> list[str]:
+        """Earlier user messages (not the current event), newest last."""
+        return list(self._history)
+
+    def now(self) -> datetime:
+        """When the event happened (its `createdOn`), so relative dates are read against the
+        moment the user wrote, not when the turn ran; the current time if it has none."""
+        created = self.event.get("createdOn")
+        if isinstance(created, str):
+            try:
+                moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
+            except ValueError:
+                moment = None
+            if moment is not None:
+                return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return datetime.now(timezone.utc)
+
+    def bot_timezone(self) -> str:
+        return str(self.build.settings["timezone"])
+
+    def card_memory(self) -> dict:
+        """Scratch space for the card under the cursor (a capture card's retry count). It
+        lives in the frame, so it survives while the dialog is suspended on this card, and
+        is dropped as soon as the cursor moves on. Keep it to small JSON values: it is part
+        of the conversation state and counts towards its size limit."""
+        return self.frames[-1].setdefault("mem", {})
+
+    def get_variable(self, ref: str) -> Any:
+        scope, name = _split_ref(ref)
+        return self.scopes()[scope].get(name)
+
+    def set_variable(self, ref: str, value: Any, *, shown: Any = UNDEFINED) -> None:
+        """Write one variable (`workflow.size`, `user.email`...), type-checked like a code
+        write; None unsets it. `shown` replaces the value in the trace (masked secrets)."""
+        scope, name = _split_ref(ref)
+        typed = self._typed_scopes()
+        if scope in typed:
+            check_write(scope, typed[scope], name, value)
+        target = self.scopes()[scope]
+        if scope in ("workflow", "session", "conversation"):
+            after = {k: v for k, v in target.items() if k != name}
+            if value is not None:
+                after[name] = value
+            frame = self.frames[-1]
+            self._check_state_size(
+                self.frames[:-1] + [dict(frame, vars=after)] if scope == "workflow" else self.frames,
+                after if scope == "session" else self.session,
+                after if scope == "conversation" else self.conversation,
+            )
+        if value is None:
+            target.pop(name, None)
+        else:
+            target[name] = value
+        self._trace("variable_set", scope=scope, name=name, value=value if shown is UNDEFINED else shown)
+
+    def _typed_scopes(self) -> dict:
+        flow = self.build.flows[self.frames[-1]["flow"]]
+        return {"workflow": flow.variables, "user": self.build.user_variables, "bot": self.build.bot_variables}
+
+    @staticmethod
+    def _check_state_size(frames: list[dict], session: dict, conversation: dict) -> None:
+        size = state_size({"frames": frames, "session": session, "conversation": conversation})
+        if size > STATE_LIMIT_BYTES:
+            raise StateLimitError(
+                f"conversation state would be {size} bytes, over the {STATE_LIMIT_BYTES} byte limit; nothing was written"
+            )
 
     def log(self, level: str, message: str, *, source: str) -> None:
         self.logs.append({"level": level, "message": message, "source": source, **self._where()})
@@ -155,8 +266,7 @@ class _Turn:
     def _apply_writes(self, new: dict[str, Any]) -> None:
         """Type-check every write first, then apply all of them, so a bad write applies none."""
         frame = self.frames[-1]
-        flow = self.build.flows[frame["flow"]]
-        typed = {"workflow": flow.variables, "user": self.build.user_variables, "bot": self.build.bot_variables}
+        typed = self._typed_scopes()
         current = self.scopes()
         changes: list[tuple[str, str, Any]] = []
         for scope in CODE_WRITABLE:
@@ -174,16 +284,11 @@ class _Turn:
                     changes.append((scope, name, None))
         if not changes:
             return
-        candidate = {
-            "frames": self.frames[:-1] + [dict(frame, vars=new.get("workflow", frame["vars"]))],
-            "session": new.get("session", self.session),
-            "conversation": new.get("conversation", self.conversation),
-        }
-        size = state_size(candidate)
-        if size > STATE_LIMIT_BYTES:
-            raise StateLimitError(
-                f"conversation state would be {size} bytes, over the {STATE_LIMIT_BYTES} byte limit; nothing was written"
-            )
+        self._check_state_size(
+            self.frames[:-1] + [dict(frame, vars=new.get("workflow", frame["vars"]))],
+            new.get("session", self.session),
+            new.get("conversation", self.conversation),
+        )
         targets = {"workflow": frame["vars"], "session": self.session, "user": self.user, "bot": self.bot,
                    "turn": self.turn, "conversation": self.conversation}
         for scope, name, value in changes:
@@ -279,6 +384,8 @@ class _Turn:
     def _step(self, card: Card, step) -> bool:
         """Act on what a card returned. False when the turn must stop (suspended)."""
         frame = self.frames[-1]
+        if step is not SUSPEND:
+            frame.pop("mem", None)  # the cursor leaves this card: its memory goes with it
         if step is CONTINUE:
             frame["card"] += 1
         elif step is SUSPEND:
