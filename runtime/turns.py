@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from flows import services as flow_services
 from flows.models import ConfigValue
+from runtime import delivery
 from runtime.engine import TurnInput, run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
@@ -93,8 +94,10 @@ def receive_event(conversation: Conversation, event_type: str, payload: dict | N
         event = Event.objects.create(conversation_id=conversation.pk, seq=seq, type=event_type, payload=payload)
         if event_type in MESSAGE_EVENT_TYPES:
             # The transcript entry shares the event's seq: one timeline for both tables.
-            Message.objects.create(conversation_id=conversation.pk, seq=seq, direction=Message.Direction.INCOMING,
-                                   event=event, type=event_type, payload=payload)
+            message = Message.objects.create(conversation_id=conversation.pk, seq=seq,
+                                             direction=Message.Direction.INCOMING,
+                                             event=event, type=event_type, payload=payload)
+            transaction.on_commit(lambda: delivery.publish(conversation, [message]))
         if event_type not in SYSTEM_EVENT_TYPES:
             Conversation.objects.filter(pk=conversation.pk).update(last_user_event_at=now)
     return event
@@ -215,7 +218,7 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     event.processed_at = now
     event.save(update_fields=["status", "processed_at"])
 
-    transaction.on_commit(lambda: on_outputs(conversation, messages))
+    transaction.on_commit(lambda: delivery.publish(conversation, messages))
     return TurnOutcome(event=event, messages=messages, trace=list(result.trace), logs=list(result.logs))
 
 
@@ -270,8 +273,3 @@ def _write_bot_variables(conversation: Conversation, changes: dict) -> None:
 def _next_timeout(loaded, now):
     minutes = loaded.build.inactivity_timeout_minutes
     return now + timedelta(minutes=minutes) if minutes > 0 else None
-
-
-def on_outputs(conversation: Conversation, messages: list[Message]) -> None:
-    """Called after a turn commits with the outgoing messages it stored. Live delivery to
-    listeners (Channels groups, webhooks) plugs in here."""
