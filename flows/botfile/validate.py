@@ -12,6 +12,7 @@ import copy
 import json
 from collections.abc import Mapping
 
+from .conversation_tests import test_problems
 from .graph import semantic_problems
 from .problems import BotFileInvalid, Problem, json_path
 from .schema import SETTINGS_DEFAULTS, TOP_LEVEL_KEYS, card_registry, live_schema
@@ -49,7 +50,8 @@ def validate_bot(doc) -> list[Problem]:
     registry = card_registry()
     if not isinstance(doc, dict):
         return [Problem("$", "a bot file is a JSON object")]
-    found = structure_problems(doc) + semantic_problems(doc, registry) + _card_problems(doc, registry)
+    found = (structure_problems(doc) + semantic_problems(doc, registry) + _card_problems(doc, registry)
+             + test_problems(doc.get("tests")))
     unique: list[Problem] = []
     seen: set[Problem] = set()
     for problem in found:

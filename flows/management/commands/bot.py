@@ -50,6 +50,15 @@ class Command(BaseCommand):
         p = sub.add_parser("info", help="show a bot's id, workspace, draft revision and latest version")
         p.add_argument("bot", help="bot id or unique name")
 
+        p = sub.add_parser("test", help="run the bot's conversation tests; exits 1 if one fails")
+        p.add_argument("bot", help="bot id or name")
+        p.add_argument("--name", action="append", dest="names", metavar="TEST",
+                       help="run only this test (repeatable)")
+        where = p.add_mutually_exclusive_group()
+        where.add_argument("--draft", action="store_const", const=True, dest="on_draft",
+                           help="run against the draft")
+        where.add_argument("--published", action="store_const", const=False, dest="on_draft",
+                           help="run against the latest published version")
         p = sub.add_parser("chat", help="talk to a bot in the terminal")
         p.add_argument("bot", help="bot id or unique name")
         p.add_argument("--draft", action="store_true", help="talk to the draft instead of the published version")
@@ -116,6 +125,22 @@ class Command(BaseCommand):
             f"published version: {published}",
         ]
         self.stdout.write("\n".join(lines))
+
+    def do_test(self, *, bot, names, on_draft, **options):
+        from runtime.conversation_tests import format_results, run_tests
+
+        found = services.find_bot(bot)
+        if on_draft is False and found.latest_version() is None:
+            raise CommandError(f"bot {found.name!r} has no published version; publish it or use --draft")
+        try:
+            results = run_tests(found, names=names, draft=on_draft)
+        except LookupError as exc:
+            raise CommandError(str(exc))
+        if not results:
+            raise CommandError(f"bot {found.name!r} has no conversation tests")
+        self.stdout.write(format_results(results))
+        if not all(result.passed for result in results):
+            raise CommandError(f"{sum(not r.passed for r in results)} conversation test(s) failed", returncode=1)
 
     def do_chat(self, *, bot, draft, user_id, **options):
         found = services.find_bot(bot)

@@ -1,0 +1,254 @@
+"""Conversation tests: replay a recorded conversation against the bot and compare, step by
+step, what it answers now with what it answered then.
+
+Tests live in the bot file (`tests`, shape checked by `flows.botfile.conversation_tests`).
+Each test runs through the real turn service in its own transaction that is rolled back at
+the end, so a test run leaves no user, conversation or bot variable behind and nobody
+listening live (webchat, Chat API) ever sees it.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from flows import services as flow_services
+from runtime import turns
+from runtime.models import BotVariable, Conversation, EndUser, Message
+
+TEST_CHANNEL = "test"
+
+
+@dataclass
+class StepResult:
+    index: int | None  # None for a reply nobody expected, found after the last step
+    kind: str
+    expected: str
+    received: str
+    ok: bool
+    message: str = ""
+
+
+@dataclass
+class TestResult:
+    name: str
+    target: str  # "draft" or "version N"
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+    @property
+    def failures(self) -> list[StepResult]:
+        return [step for step in self.steps if not step.ok]
+
+
+class _Rollback(Exception):
+    pass
+
+
+def run_tests(bot, *, names: list[str] | None = None, draft: bool | None = None) -> list[TestResult]:
+    """Run the bot's tests (all, or those named). `draft=None` runs each test where it asks
+    (`"draft": true`) or else against the latest published version, or the draft if the bot
+    was never published."""
+    tests = list((bot.draft or {}).get("tests") or [])
+    if names:
+        unknown = sorted(set(names) - {t.get("name") for t in tests})
+        if unknown:
+            raise LookupError(f"bot {bot.name!r} has no test named {', '.join(map(repr, unknown))}")
+        tests = [t for t in tests if t.get("name") in names]
+    published = bot.latest_version() is not None
+    results = []
+    for test in tests:
+        on_draft = draft if draft is not None else bool(test.get("draft")) or not published
+        results.append(run_test(bot, test, draft=on_draft))
+    return results
+
+
+def run_test(bot, test: dict, *, draft: bool) -> TestResult:
+    result = TestResult(name=test.get("name", "?"), target="draft")
+    try:
+        with transaction.atomic():
+            _Run(bot, test, draft, result).run()
+            raise _Rollback
+    except _Rollback:
+        pass
+    return result
+
+
+class _Run:
+    def __init__(self, bot, test: dict, draft: bool, result: TestResult):
+        self.bot = bot
+        self.steps = test.get("steps") or []
+        self.result = result
+        user = turns.get_or_create_user(bot)
+        self.conversation = turns.start_conversation(bot, user, draft=draft, channel=TEST_CHANNEL)
+        self.loaded = flow_services.get_build(bot, draft=draft)
+        if not draft:
+            result.target = f"version {self.loaded.version.number}"
+        self.pending: list[dict] = []  # replies of the last input not yet matched
+
+    def run(self) -> None:
+        for index, step in enumerate(self.steps):
+            if "user" in step or "event" in step or "timeout" in step:
+                self._unexpected_replies()
+                self._send(index, step)
+            elif "bot" in step:
+                self._expect_reply(index, step["bot"])
+            elif "variable" in step:
+                self._check_variable(index, step)
+        self._unexpected_replies()
+
+    # --- inputs --------------------------------------------------------------------------
+
+    def _send(self, index: int, step: dict) -> None:
+        if "timeout" in step:
+            outcome, said = turns.fire_timeout(self.conversation), "(inactivity timeout)"
+        else:
+            if "user" in step:
+                value = step["user"]
+                event_type, payload = ("text", {"text": value}) if isinstance(value, str) else \
+                    (value["type"], {k: v for k, v in value.items() if k != "type"})
+            else:
+                event_type, payload = step["event"]["type"], dict(step["event"].get("payload") or {})
+            said = _describe({"type": event_type, **payload})
+            event = turns.receive_event(self.conversation, event_type, payload)
+            outcome = turns.process_event_now(event)
+        self.pending = list(outcome.outputs)
+        if outcome.failed:
+            self.result.steps.append(StepResult(index, "input", said, f"turn failed: {outcome.error}", False,
+                                                "the bot failed while handling this input"))
+
+    # --- checks --------------------------------------------------------------------------
+
+    def _expect_reply(self, index: int, expected) -> None:
+        wanted = _describe_expectation(expected)
+        if not self.pending:
+            self.result.steps.append(StepResult(index, "bot", wanted, "(no reply)", False,
+                                                "the bot sent no more replies"))
+            return
+        reply = self.pending.pop(0)
+        ok, why = _reply_matches(expected, reply)
+        self.result.steps.append(StepResult(index, "bot", wanted, _describe(reply), ok, why))
+
+    def _check_variable(self, index: int, step: dict) -> None:
+        name = step["variable"]
+        found, value = self._read_variable(name)
+        received = _json(value) if found else "(not set)"
+        if "equals" in step:
+            expected = f"{name} = {_json(step['equals'])}"
+            ok = found and value == step["equals"]
+        else:
+            expected = f"{name} matches /{step['matches']}/"
+            ok = found and re.search(step["matches"], value if isinstance(value, str) else _json(value)) is not None
+        self.result.steps.append(StepResult(index, "variable", expected, f"{name} = {received}", ok,
+                                            "" if ok else "the variable does not hold the expected value"))
+
+    def _unexpected_replies(self) -> None:
+        for reply in self.pending:
+            self.result.steps.append(StepResult(None, "bot", "(no more replies)", _describe(reply), False,
+                                                "the bot sent a reply the test does not expect"))
+        self.pending = []
+
+    def _read_variable(self, name: str):
+        scope, _, key = name.partition(".")
+        path = key.split(".")
+        conversation = Conversation.objects.get(pk=self.conversation.pk)
+        state = conversation.state or {}
+        if scope == "user":
+            user = EndUser.objects.get(pk=conversation.user_id)
+            values = {**self.loaded.build.user_defaults(), **(user.variables or {})}
+        elif scope == "bot":
+            stored = BotVariable.objects.filter(bot_id=self.bot.pk, is_draft=conversation.is_draft)
+            values = {**self.loaded.build.bot_defaults(), **dict(stored.values_list("name", "value"))}
+        elif scope == "session":
+            values = state.get("session") or {}
+        elif scope == "conversation":
+            values = state.get("conversation") or {}
+        else:
+            frames = state.get("frames") or []
+            values = frames[-1].get("vars", {}) if frames else {}
+        for part in path:
+            if not isinstance(values, dict) or part not in values:
+                return False, None
+            values = values[part]
+        return True, values
+
+
+def _reply_matches(expected, reply: dict) -> tuple[bool, str]:
+    text = reply.get("text")
+    if isinstance(expected, str):
+        if text == expected:
+            return True, ""
+        return False, "the reply's text differs" if isinstance(text, str) else f"the reply is a {reply.get('type')}, not text"
+    if "regex" in expected:
+        subject = text if isinstance(text, str) else _describe(reply)
+        if re.search(expected["regex"], subject or ""):
+            return True, ""
+        return False, "the reply's text does not match the regular expression"
+    differing = [key for key, value in expected.items() if reply.get(key) != value]
+    if not differing:
+        return True, ""
+    return False, f"the reply differs in {', '.join(differing)}"
+
+
+def _describe(output: dict) -> str:
+    kind = output.get("type", "text")
+    if kind == "text" and isinstance(output.get("text"), str):
+        return output["text"]
+    rest = {k: v for k, v in output.items() if k != "type"}
+    return f"[{kind}] {_json(rest)}"
+
+
+def _describe_expectation(expected) -> str:
+    if isinstance(expected, str):
+        return expected
+    if "regex" in expected:
+        return f"/{expected['regex']}/"
+    return _describe(expected)
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def format_results(results: list[TestResult]) -> str:
+    """A readable report: one line per test, and for each failure expected vs received."""
+    lines = []
+    for result in results:
+        lines.append(f"{'PASS' if result.passed else 'FAIL'}  {result.name}  ({result.target})")
+        for step in result.failures:
+            where = f"step {step.index + 1}" if step.index is not None else "after the last step"
+            lines.append(f"      {where}: {step.message}")
+            lines.append(f"        - expected: {step.expected}")
+            lines.append(f"        + received: {step.received}")
+    passed = sum(r.passed for r in results)
+    lines.append(f"{passed} of {len(results)} test{'s' if len(results) != 1 else ''} passed")
+    return "\n".join(lines)
+
+
+def steps_from_transcript(conversation: Conversation, *, variables: list[str] | None = None) -> list[dict]:
+    """Turn a stored conversation into test steps: what the user sent, then exactly what the
+    bot answered (the emulator's "Save as test"). `variables` adds equality checks of their
+    current values at the end."""
+    steps: list[dict] = []
+    for message in Message.objects.filter(conversation=conversation).order_by("seq"):
+        output = message.as_output()
+        if message.direction == Message.Direction.INCOMING:
+            steps.append({"user": output["text"]} if message.type == "text" else {"user": output})
+        elif output.get("type") == "text" and set(output) <= {"type", "text"}:
+            steps.append({"bot": output["text"]})
+        else:
+            steps.append({"bot": output})
+    if variables:
+        reader = _Run.__new__(_Run)
+        reader.bot, reader.conversation = conversation.bot, conversation
+        reader.loaded = flow_services.get_build(conversation.bot, draft=conversation.is_draft)
+        for name in variables:
+            found, value = reader._read_variable(name)
+            if found:
+                steps.append({"variable": name, "equals": value})
+    return steps

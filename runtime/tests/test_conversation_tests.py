@@ -1,0 +1,171 @@
+"""Conversation tests: recorded conversations replayed through the turn service, with a
+readable expected/received diff per step, and `manage.py bot test` exiting 1 on failure."""
+import copy
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from flows import services
+from flows.botfile import validate_bot
+from runtime import conversation_tests, turns
+from runtime.models import BotVariable, Conversation, EndUser, Event, Message
+from runtime.tests.bots import create_bot, echo_bot
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.bot.json"))
+
+
+def with_tests(definition, *tests):
+    return {**copy.deepcopy(definition), "tests": list(tests)}
+
+
+def run(bot, **options):
+    return conversation_tests.run_tests(bot, **options)
+
+
+def test_a_matching_conversation_passes_and_leaves_nothing_behind():
+    bot = create_bot(with_tests(echo_bot(), {"name": "echo", "steps": [
+        {"user": "hello"}, {"bot": "got hello"},
+        {"user": "bye"}, {"bot": {"regex": "^got b"}},
+        {"variable": "user.count", "equals": 2},
+        {"variable": "user.seen", "matches": "hello.*bye"},
+    ]}))
+    counts = (EndUser.objects.count(), Conversation.objects.count(), Event.objects.count(),
+              Message.objects.count(), BotVariable.objects.count())
+
+    [result] = run(bot)
+
+    assert result.passed, conversation_tests.format_results([result])
+    assert result.target == "version 1"
+    assert (EndUser.objects.count(), Conversation.objects.count(), Event.objects.count(),
+            Message.objects.count(), BotVariable.objects.count()) == counts
+
+
+def test_each_kind_of_mismatch_is_reported_with_expected_and_received():
+    bot = create_bot(with_tests(echo_bot(), {"name": "wrong", "steps": [
+        {"user": "hello"}, {"bot": "got HELLO"},
+        {"user": "two"}, {"bot": {"regex": "^nope"}},
+        {"user": "three"}, {"bot": "got three"}, {"bot": "and more"},
+        {"variable": "user.count", "equals": 99},
+        {"variable": "session.missing", "equals": 1},
+        {"user": "four"},
+    ]}))
+
+    [result] = run(bot)
+
+    assert not result.passed
+    failures = [(s.index, s.expected, s.received, s.message) for s in result.failures]
+    assert failures == [
+        (1, "got HELLO", "got hello", "the reply's text differs"),
+        (3, "/^nope/", "got two", "the reply's text does not match the regular expression"),
+        (6, "and more", "(no reply)", "the bot sent no more replies"),
+        (7, "user.count = 99", "user.count = 3", "the variable does not hold the expected value"),
+        (8, "session.missing = 1", "session.missing = (not set)", "the variable does not hold the expected value"),
+        (None, "(no more replies)", "got four", "the bot sent a reply the test does not expect"),
+    ]
+    report = conversation_tests.format_results([result])
+    assert "FAIL  wrong  (version 1)" in report
+    assert "step 2: the reply's text differs\n        - expected: got HELLO\n        + received: got hello" in report
+    assert report.endswith("0 of 1 test passed")
+
+
+def test_recording_a_conversation_makes_a_test_that_passes_then_catches_a_change():
+    bot = create_bot(echo_bot())
+    conversation = turns.start_conversation(bot, turns.get_or_create_user(bot), draft=True)
+    turns.send_user_message(conversation, "first")
+    turns.send_user_message(conversation, "second")
+
+    steps = conversation_tests.steps_from_transcript(conversation, variables=["user.count"])
+    assert steps == [{"user": "first"}, {"bot": "got first"}, {"user": "second"}, {"bot": "got second"},
+                     {"variable": "user.count", "equals": 2}]
+
+    services.replace_draft(bot, with_tests(echo_bot(), {"name": "recorded", "steps": steps}), base_revision=None)
+    bot.refresh_from_db()
+    assert [r.passed for r in run(bot, draft=True)] == [True]
+
+    services.replace_draft(bot, with_tests(echo_bot(reply="heard {{event.preview}}"),
+                                           {"name": "recorded", "steps": steps}), base_revision=None)
+    bot.refresh_from_db()
+    [broken] = run(bot, draft=True)
+    assert [(s.expected, s.received) for s in broken.failures] == [
+        ("got first", "heard first"), ("got second", "heard second")]
+
+
+def test_tests_run_where_they_ask_and_unknown_names_are_refused():
+    bot = create_bot(with_tests(echo_bot(),
+                                {"name": "on draft", "draft": True, "steps": [{"user": "a"}, {"bot": "got a"}]},
+                                {"name": "published", "steps": [{"user": "b"}, {"bot": "got b"}]}))
+
+    assert [(r.name, r.target, r.passed) for r in run(bot)] == [
+        ("on draft", "draft", True), ("published", "version 1", True)]
+    assert [r.name for r in run(bot, names=["published"])] == ["published"]
+    with pytest.raises(LookupError, match="no test named 'nope'"):
+        run(bot, names=["nope"])
+
+
+def test_timeouts_and_non_text_messages_are_inputs_too():
+    bot = create_bot(with_tests(echo_bot(), {"name": "timeout", "steps": [
+        {"user": "hello"}, {"bot": "got hello"},
+        {"timeout": True}, {"bot": "Are you still there? Starting over."},
+        {"user": {"type": "choice", "text": "Large", "value": "l"}}, {"bot": "got Large"},
+    ]}))
+
+    [result] = run(bot)
+
+    assert result.passed, conversation_tests.format_results([result])
+
+
+@pytest.mark.parametrize("step, path, message", [
+    ({"user": "a", "bot": "b"}, "$.tests[0].steps[0]", "exactly one of"),
+    ({}, "$.tests[0].steps[0]", "found: none"),
+    ({"user": 3}, "$.tests[0].steps[0].user", "text, or an object"),
+    ({"user": {"text": "x"}}, "$.tests[0].steps[0].user.type", "needs a type"),
+    ({"bot": {"regex": "("}}, "$.tests[0].steps[0].bot.regex", "invalid regular expression"),
+    ({"bot": []}, "$.tests[0].steps[0].bot", "expected reply"),
+    ({"variable": "nobody.x", "equals": 1}, "$.tests[0].steps[0].variable", "scope.name"),
+    ({"variable": "user.x"}, "$.tests[0].steps[0]", "one of equals or matches"),
+    ({"timeout": "yes"}, "$.tests[0].steps[0].timeout", "timeout"),
+    ({"event": {"payload": {}}}, "$.tests[0].steps[0].event", "type"),
+    ({"bot": "x", "note": 1}, "$.tests[0].steps[0].note", "unknown key 'note'"),
+])
+def test_a_malformed_step_is_refused_with_its_path(step, path, message):
+    definition = with_tests(echo_bot(), {"name": "t", "steps": [{"user": "hi"}, step]})
+    definition["tests"][0]["steps"] = [step, {"user": "hi"}]
+
+    problems = validate_bot(definition)
+
+    assert any(p.path == path and message in p.message for p in problems), problems
+
+
+def test_a_test_without_any_input_is_refused():
+    problems = validate_bot(with_tests(echo_bot(), {"name": "t", "steps": [{"bot": "hi"}]}))
+    assert [(p.path, p.message) for p in problems] == [
+        ("$.tests[0].steps", "a test needs at least one user message, event or timeout step")]
+
+
+def test_the_command_prints_the_report_and_fails_on_a_failing_test():
+    bot = create_bot(with_tests(echo_bot(name="Cmd"), {"name": "bad", "steps": [{"user": "x"}, {"bot": "nope"}]}))
+    out = StringIO()
+
+    with pytest.raises(CommandError) as failed:
+        call_command("bot", "test", str(bot.pk), stdout=out)
+
+    assert failed.value.returncode == 1
+    assert "FAIL  bad  (version 1)" in out.getvalue()
+    assert "+ received: got x" in out.getvalue()
+
+
+@pytest.mark.parametrize("path", [p for p in EXAMPLES if json.loads(p.read_text()).get("tests")],
+                         ids=lambda p: p.name)
+def test_the_example_bots_pass_their_own_tests(path):
+    bot = services.import_bot(path.read_text(), workspace=services.default_workspace())
+    services.publish(bot)
+    out = StringIO()
+
+    call_command("bot", "test", str(bot.pk), stdout=out)
+
+    assert "FAIL" not in out.getvalue()
