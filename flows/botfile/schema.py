@@ -359,7 +359,7 @@ def structure_schema(schema: dict) -> dict:
     trimmed["$defs"]["card"].pop("allOf", None)
     # Library entries are checked by the engine's library models (runtime/engine/nlu/library.py).
     for section in ("intents", "entities"):
-        trimmed["properties"][section]["items"] = _ref("namedItem")
+        trimmed["properties"][section]["items"] = {"type": "object"}
     return trimmed
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import BotRuntimeError
 from ..expressions import UNDEFINED, compile_expression, js_truthy
@@ -104,6 +104,10 @@ class ChoiceItem(CardConfig):
         default=None, title="Value", description="What is stored when it is chosen; the label when empty.")
 
 
+def a_kind(kind: str) -> str:
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
 def _check_options(kind: str, options: dict) -> None:
     allowed = OPTION_KEYS.get(kind, ())
     for key in options:
@@ -111,7 +115,7 @@ def _check_options(kind: str, options: dict) -> None:
             raise ValueError(f"options.{key} is set by the card's own {key} field; remove it from options")
         if key not in allowed:
             uses = f"uses only {', '.join(allowed)}" if allowed else "has no options"
-            raise ValueError(f"options.{key} is not an option of a {kind} capture (it {uses})")
+            raise ValueError(f"options.{key} is not an option of {a_kind(kind)} capture (it {uses})")
     currency = options.get("currency")
     if currency is not None and (not isinstance(currency, str) or currency not in _currencies()):
         raise ValueError(f"options.currency {currency!r} is not an ISO 4217 currency code such as USD or EUR")
@@ -180,6 +184,21 @@ class CaptureConfig(CardConfig):
     sensitive: bool = Field(default=False, title="Contains sensitive data",
                             description="Entity - Regex only: the value is masked with * in traces and logs.")
 
+    @field_validator("entity")
+    @classmethod
+    def _entity_kind(cls, entity, info: ValidationInfo):
+        kind = info.data.get("capture")
+        if entity is not None and kind is not None and kind not in ENTITY_KINDS:
+            raise ValueError(f"entity only applies to entity_list and entity_regex captures, not {kind}")
+        return entity
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, options, info: ValidationInfo):
+        if info.data.get("capture") is not None:
+            _check_options(info.data["capture"], options)
+        return options
+
     @model_validator(mode="after")
     def _coherent(self):
         has_choices = bool(self.choices) or self.choices_from is not None
@@ -189,12 +208,9 @@ class CaptureConfig(CardConfig):
             raise ValueError(f"choices are only available for {', '.join(CHOICE_KINDS)} captures, not {self.capture}")
         if self.capture in NEEDS_CHOICES and not has_choices:
             raise ValueError(f"a {self.capture} capture needs choices or choicesFrom")
-        _check_options(self.capture, self.options)
         replaced = ENTITY_KINDS.get(self.capture)
-        if self.entity is not None and replaced is None:
-            raise ValueError(f"entity only applies to entity_list and entity_regex captures, not {self.capture}")
         if replaced is not None and (self.entity is None) == (replaced not in self.options):
-            raise ValueError(f"a {self.capture} capture needs either entity (a library entity) or "
+            raise ValueError(f"{a_kind(self.capture)} capture needs either entity (a library entity) or "
                              f"options.{replaced}, not both and not neither")
         if self.sensitive and self.capture != "entity_regex":
             raise ValueError("sensitive only applies to entity_regex captures")

@@ -143,13 +143,13 @@ def _path(base: str, loc: tuple) -> str:
     return out
 
 
-def _message(error: dict) -> str:
+def _message(error: dict, what: str) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        return "is not a field here"
+        return f"is not a field of {what}"
     if kind == "string_pattern_mismatch":
         return f"{error.get('input')!r} is not a valid name: {NAME_RULE}"
     if kind == "too_short" and ctx.get("min_length") == 1:
@@ -166,11 +166,15 @@ def _message(error: dict) -> str:
     return message[0].lower() + message[1:]
 
 
+ENTRY_NAMES = {"Intent": "an intent", "List entity": "a list entity", "Pattern entity": "a pattern entity"}
+
+
 def _entry_problems(model: type[LibraryEntry], item: dict, base: str) -> tuple[Any, list[tuple[str, str]]]:
+    what = ENTRY_NAMES.get(model.model_config.get("title"), "this entry")
     try:
         return model.model_validate(item), []
     except ValidationError as exc:
-        return None, [(_path(base, e["loc"]), _message(e)) for e in exc.errors(include_url=False)]
+        return None, [(_path(base, e["loc"]), _message(e, what)) for e in exc.errors(include_url=False)]
 
 
 def _duplicates(items, section: str, what: str) -> list[tuple[str, str]]:
@@ -230,6 +234,10 @@ def library_problems(definition: dict) -> list[tuple[str, str]]:
 CAPTURE_ENTITY_TYPES = {"entity_list": "list", "entity_regex": "pattern"}
 
 
+def _a(kind: str) -> str:
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
 def _each_card(definition: dict):
     for fi, flow in _objects(definition.get("flows")):
         for ni, node in _objects(flow.get("nodes")):
@@ -263,7 +271,7 @@ def card_reference_problems(definition: dict) -> list[tuple[str, str]]:
                 problems.append((f"{path}.entity", f"no entity {name!r} in the library "
                                                    f"({wanted} entities: {', '.join(fitting) or 'none yet'})"))
             elif entities[name] != wanted:
-                problems.append((f"{path}.entity", f"entity {name!r} is a {entities[name]} entity; a "
-                                                   f"{card.get('capture')} capture needs a {wanted} entity "
+                problems.append((f"{path}.entity", f"entity {name!r} is a {entities[name]} entity; "
+                                                   f"{_a(card.get('capture'))} capture needs a {wanted} entity "
                                                    f"({', '.join(fitting) or 'none yet'})"))
     return problems
