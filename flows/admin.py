@@ -16,6 +16,10 @@ class BotAdmin(admin.ModelAdmin):
 class BotVersionAdmin(admin.ModelAdmin):
     list_display = ["bot", "number", "author", "created_at", "note"]
     list_filter = ["bot"]
+    exclude = ["intent_model"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("intent_model")  # embeddings, not for people
 
     # Versions are immutable: the admin may look, never edit.
     def has_change_permission(self, request, obj=None):

@@ -66,6 +66,11 @@ class BotVersion(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     note = models.TextField(blank=True, default="")
+    # The intent model (utterance embeddings of library and inline intents), computed at
+    # publish so that running this version never encodes an utterance; null when the bot
+    # has no intents. Written with the row, immutable like it. Defer it in queries that do
+    # not build the bot: it can be hundreds of kilobytes.
+    intent_model = models.BinaryField(null=True, blank=True, editable=False)
 
     objects = BotVersionQuerySet.as_manager()
 

@@ -173,14 +173,34 @@ def export_bot(bot: Bot, *, version: int | None = None) -> dict:
 
 
 def publish(bot: Bot, *, user=None, note: str = "") -> BotVersion:
-    """Freeze the current draft as the next numbered version (1, 2, 3...)."""
+    """Freeze the current draft as the next numbered version (1, 2, 3...), with its intent
+    model (utterance embeddings) computed once, here, and stored with it."""
+    _warm_intent_embeddings(bot)
     with transaction.atomic():
         # The row lock serialises publishes of one bot, so max+1 is never handed out twice.
         locked = Bot.objects.select_for_update().get(pk=bot.pk)
         # Validated again: the validator may have learnt a rule since the draft was saved.
         definition = canonical_bot(copy.deepcopy(_document(locked.draft, locked.layout)))
+        intent_model = _intent_model(definition)
         last = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
-        return BotVersion.objects.create(bot=locked, number=last + 1, definition=definition, author=user, note=note)
+        return BotVersion.objects.create(bot=locked, number=last + 1, definition=definition, author=user, note=note,
+                                         intent_model=intent_model)
+
+
+def _intent_model(definition: dict) -> bytes | None:
+    from runtime.engine import train_intent_model
+
+    return train_intent_model(definition)
+
+
+def _warm_intent_embeddings(bot: Bot) -> None:
+    """Encode the draft's utterances before taking the bot's row lock, so the lock is held
+    for cache lookups only (the encoder caches utterance embeddings per process)."""
+    draft = Bot.objects.filter(pk=bot.pk).values_list("draft", flat=True).first()
+    try:
+        _intent_model(draft or {})
+    except Exception:  # an invalid draft: the locked publish below reports it properly
+        pass
 
 
 def restore(bot: Bot, number: int, *, user=None) -> Bot:
@@ -251,18 +271,20 @@ class _BuildCache:
 build_cache = _BuildCache()
 
 
-def _compile(definition: dict):
+def _compile(definition: dict, *, intent_model: bytes | None = None):
     # Imported here: flows depends only on the compiler entry point, and only when running.
     from runtime.engine import compile_bot
 
-    return compile_bot(definition)
+    return compile_bot(definition, intent_model=intent_model)
 
 
 def get_version_build(version: BotVersion) -> LoadedBuild:
     key = f"{version.bot_id}:v{version.number}"
     build = build_cache.get(key)
     if build is None:
-        build = _compile(version.definition)
+        # The stored intent model is used as is; only a version published before models were
+        # stored (or with other encoder weights) is trained here, once per process.
+        build = _compile(version.definition, intent_model=version.intent_model)
         build_cache.put(key, build)
     return LoadedBuild(build=build, version=version, key=key)
 
@@ -274,7 +296,8 @@ def get_build(bot: Bot, *, draft: bool) -> LoadedBuild:
     the caller's possibly stale `bot` object; the document itself is only loaded on a miss.
     """
     if not draft:
-        version = BotVersion.objects.filter(bot_id=bot.pk).defer("definition").order_by("-number").first()
+        version = (BotVersion.objects.filter(bot_id=bot.pk).defer("definition", "intent_model")
+                   .order_by("-number").first())
         if version is None:
             raise NotPublished(bot)
         return get_version_build(version)

@@ -190,6 +190,7 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
         user={**loaded.build.user_defaults(), **(user.variables or {})},
         bot={**loaded.build.bot_defaults(), **dict(stored_bot_vars.values_list("name", "value"))},
         env=_config_env(conversation),
+        history=_earlier_user_texts(conversation, event, loaded.build.history_depth),
     ))
 
     now = timezone.now()
@@ -229,6 +230,19 @@ def _load_build(conversation: Conversation):
     if conversation.version_id and (conversation.state or {}).get("frames"):
         return flow_services.get_version_build(conversation.version)
     return flow_services.get_build(conversation.bot, draft=False)
+
+
+def _earlier_user_texts(conversation: Conversation, event: Event, depth: int) -> list[str]:
+    """The user's last `depth` text messages before this event, oldest first, for capture
+    cards' "extract from history". `depth` is the most any card of the bot asks for, so a bot
+    that never looks back costs no query."""
+    if depth <= 0:
+        return []
+    payloads = (Message.objects
+                .filter(conversation_id=conversation.pk, direction=Message.Direction.INCOMING,
+                        seq__lt=event.seq, payload__has_key="text")
+                .order_by("-seq").values_list("payload", flat=True)[:depth])
+    return [p["text"] for p in reversed(payloads) if isinstance(p.get("text"), str)]
 
 
 def _config_env(conversation: Conversation) -> dict[str, str]:

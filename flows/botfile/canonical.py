@@ -16,7 +16,9 @@ _CONFIG_KEYS = ("name", "description")
 _SCHEMA_KEYS = ("name", "description", "schema")
 _FLOW_KEYS = ("name", "description", "folder", "variables", "nodes")
 _NODE_KEYS = ("id", "kind", "name", "cards", "next")
-_NAMED_LISTS = ("intents", "entities", "tables", "knowledgeBases", "hooks", "tests")
+_NAMED_LISTS = ("tables", "knowledgeBases", "hooks", "tests")
+_INTENT_KEYS = ("name", "description", "utterances")
+_ENTITY_KEYS = ("name", "type", "description", "fuzzy", "values", "pattern", "ignoreCase", "sensitive")
 
 
 def canonical_bot(doc: dict) -> dict:
@@ -28,6 +30,8 @@ def canonical_bot(doc: dict) -> dict:
     out["config"] = [_ordered(c, _CONFIG_KEYS) for c in bot["config"]]
     out["schemas"] = [_ordered(s, _SCHEMA_KEYS) for s in bot["schemas"]]
     out["flows"] = [_flow(flow) for flow in bot["flows"]]
+    out["intents"] = [_ordered(item, _INTENT_KEYS) for item in bot["intents"]]
+    out["entities"] = [_ordered(item, _ENTITY_KEYS) for item in bot["entities"]]
     for key in _NAMED_LISTS:
         out[key] = [_ordered(item, ("name",)) for item in bot[key]]
     out["layout"] = _layout(bot["layout"], bot["flows"])

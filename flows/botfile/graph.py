@@ -18,7 +18,8 @@ from .problems import Problem, json_path
 from .schema import RESERVED_FLOWS, SETTINGS_DEFAULTS
 from .variables import variable_problems
 
-NAMED_LISTS = ("intents", "entities", "tables", "knowledgeBases", "hooks", "tests")
+# intents and entities are checked, duplicates included, by the library pass (validate.py).
+NAMED_LISTS = ("tables", "knowledgeBases", "hooks", "tests")
 CALL_CARD = "call"
 _CARDLESS_KINDS = ("start", "entry", "exit", "end")
 _UNTARGETABLE_KINDS = ("start", "entry", "trigger")

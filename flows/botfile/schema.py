@@ -74,6 +74,28 @@ def _variable(extra_properties: dict, required: list[str]) -> dict:
     }
 
 
+def _library_schemas() -> dict:
+    """`intent`, `entity.list` and `entity.pattern` from the engine's library models."""
+    from runtime.engine.nlu.library import ENTITY_MODELS, IntentDef
+
+    out = {}
+    for name, model in (("intent", IntentDef), *((f"entity.{k}", m) for k, m in ENTITY_MODELS.items())):
+        generated = copy.deepcopy(model.model_json_schema(by_alias=True))
+        prefix = f"{name}."
+        for def_name, body in sorted(generated.pop("$defs", {}).items()):
+            _rewrite_refs(body, prefix)
+            out[prefix + def_name] = body
+        _rewrite_refs(generated, prefix)
+        generated["additionalProperties"] = False
+        out[name] = generated
+    out["entity"] = {
+        "description": "A list entity (values with synonyms) or a pattern entity (a regular expression).",
+        "oneOf": [_ref(f"entity.{k}") for k in ENTITY_MODELS],
+        "discriminator": {"propertyName": "type"},
+    }
+    return out
+
+
 def _card_type_schemas(registry: Mapping) -> tuple[dict, dict]:
     """Per-type card schemas plus the `$defs` their pydantic models need.
 
@@ -275,6 +297,7 @@ def build_schema(registry: Mapping | None = None) -> dict:
                 },
             },
         },
+        **_library_schemas(),
         **per_type,
         **hoisted,
     }
@@ -297,8 +320,8 @@ def build_schema(registry: Mapping | None = None) -> dict:
             "config": _named_list("configVariable", "Configuration variable names (never values)."),
             "schemas": _named_list("namedSchema", "Named JSON Schemas for variables of type schema."),
             "flows": {"type": "array", "items": _ref("flow"), "default": []},
-            "intents": _named_list("namedItem", "Intents."),
-            "entities": _named_list("namedItem", "Entities."),
+            "intents": _named_list("intent", "Library intents: what users want, taught by example utterances."),
+            "entities": _named_list("entity", "Library entities: list entities and pattern entities."),
             "tables": _named_list("namedItem", "Tables."),
             "knowledgeBases": _named_list("namedItem", "Knowledge bases."),
             "hooks": _named_list("namedItem", "Hooks."),
@@ -329,11 +352,14 @@ def committed_schema() -> dict:
 def structure_schema(schema: dict) -> dict:
     """The schema used for the structural pass: card fields are left to the engine.
 
-    The engine's `card_problems` reports card field errors in plain English, so
-    running the per-type card schemas as well would report each one twice.
+    The engine's `card_problems` (and `library_problems`) report card and library field
+    errors in plain English, so running those schemas as well would report each one twice.
     """
     trimmed = copy.deepcopy(schema)
     trimmed["$defs"]["card"].pop("allOf", None)
+    # Library entries are checked by the engine's library models (runtime/engine/nlu/library.py).
+    for section in ("intents", "entities"):
+        trimmed["properties"][section]["items"] = {"type": "object"}
     return trimmed
 
 

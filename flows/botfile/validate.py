@@ -1,10 +1,11 @@
 """Checking a bot file: parse, validate (every problem, with its path), fill defaults.
 
-Three passes, in this order, and all of them always run so one save reports
+Four passes, in this order, and all of them always run so one save reports
 everything at once:
   1. structure  - the JSON Schema (shapes, names, kinds), in plain English;
   2. semantics  - cross references: node targets, flow calls, ids, defaults, layout;
-  3. cards      - each card's own fields, checked by the engine's card registry.
+  3. cards      - each card's own fields, checked by the engine's card registry;
+  4. library    - intents and entities, and the cards that name them (engine's library models).
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def validate_bot(doc) -> list[Problem]:
     if not isinstance(doc, dict):
         return [Problem("$", "a bot file is a JSON object")]
     found = (structure_problems(doc) + semantic_problems(doc, registry) + _card_problems(doc, registry)
-             + test_problems(doc.get("tests")))
+             + _library_problems(doc) + test_problems(doc.get("tests")))
     unique: list[Problem] = []
     seen: set[Problem] = set()
     for problem in found:
@@ -92,6 +93,12 @@ def _card_problems(doc: dict, registry: Mapping) -> list[Problem]:
     return problems
 
 
+def _library_problems(doc: dict) -> list[Problem]:
+    from runtime.engine.nlu.library import card_reference_problems, library_problems
+
+    return [Problem(path, message) for path, message in library_problems(doc) + card_reference_problems(doc)]
+
+
 def normalize_bot(doc: dict) -> dict:
     """A copy of a VALID bot with every default filled in (call validate_bot first)."""
     bot = copy.deepcopy(doc)
@@ -102,6 +109,8 @@ def normalize_bot(doc: dict) -> dict:
     bot["settings"] = {**copy.deepcopy(SETTINGS_DEFAULTS), **bot["settings"]}
     for variable in bot["variables"]:
         _drop_null_default(variable)
+    bot["intents"] = [_library_entry_with_defaults(item) for item in bot["intents"]]
+    bot["entities"] = [_library_entry_with_defaults(item) for item in bot["entities"]]
     registry = card_registry()
     for flow in bot["flows"]:
         flow.setdefault("variables", [])
@@ -125,6 +134,13 @@ def _drop_null_default(variable: dict) -> None:
     # `"default": null` means "no default"; storing it one way keeps exports comparable
     if "default" in variable and variable["default"] is None:
         del variable["default"]
+
+
+def _library_entry_with_defaults(item: dict) -> dict:
+    from runtime.engine.nlu.library import ENTITY_MODELS, IntentDef
+
+    model = ENTITY_MODELS[item["type"]] if "type" in item else IntentDef
+    return model.model_validate(item).model_dump(mode="json", by_alias=True)
 
 
 def _card_with_defaults(card: dict, registry: Mapping) -> dict:

@@ -4,6 +4,7 @@
 from .build import DEFAULT_SETTINGS, RESERVED_FLOWS, BotBuild, compile_bot
 from .cards import CARD_TYPES, card_problems, card_transitions
 from .errors import BuildError, Problem
+from .nlu.bot import train_intent_model
 from .sandbox import configure_default_sandbox
 from .variables import TYPES as VARIABLE_TYPES
 from .turn import STATE_LIMIT_BYTES, TurnInput, TurnResult, run_turn
@@ -24,4 +25,5 @@ __all__ = [
     "compile_bot",
     "configure_default_sandbox",
     "run_turn",
+    "train_intent_model",
 ]

@@ -15,6 +15,9 @@ from typing import Any, Mapping
 from .cards import parse_config
 from .cards.base import Card
 from .errors import BuildError, Problem
+from .nlu.bot import BotNlu, inline_intent_name
+from .nlu.intents import IntentModel
+from .nlu.library import card_reference_problems, parse_library
 from .variables import VarSpec
 
 RESERVED_FLOWS = ("main", "error", "timeout", "conversation_end")
@@ -49,6 +52,16 @@ class FlowBuild:
 
 
 @dataclass(frozen=True)
+class CompileContext:
+    """What a card may need from the rest of the bot when it is compiled."""
+
+    card_id: str
+    library_intents: tuple[str, ...] = ()
+    node_intents: tuple[str, ...] = ()  # model names of the inline intents of the card's node
+    entities: Mapping[str, Any] = field(default_factory=dict)  # library entities by name
+
+
+@dataclass(frozen=True)
 class BotBuild:
     key: str
     name: str
@@ -57,6 +70,11 @@ class BotBuild:
     user_variables: Mapping[str, VarSpec]
     bot_variables: Mapping[str, VarSpec]
     config_names: tuple[str, ...] = field(default=())
+    # Intents and entities (runtime/engine/nlu/bot.py); None when the bot has neither, so
+    # its turns never run the encoder or the entity extractors.
+    nlu: BotNlu | None = None
+    # How many earlier user messages a turn may need (the largest "extract from history").
+    history_depth: int = 0
 
     @property
     def node_limit(self) -> int:
@@ -97,7 +115,7 @@ def _var_specs(decls, schemas, path: str, problems: list[Problem]) -> dict[str, 
     return specs
 
 
-def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem]) -> FlowBuild | None:
+def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem], library: dict) -> FlowBuild | None:
     path = f"$.flows[{fi}]"
     name = flow.get("name")
     nodes_in = flow.get("nodes") or []
@@ -114,6 +132,8 @@ def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem]) -> Flow
         if target is not None and target not in node_ids:
             problems.append(Problem(f"{npath}.next", f"transition to missing node {target!r} in flow {name!r}"))
         cards = []
+        node_intents = tuple(inline_intent_name(c["id"]) for c in node.get("cards") or ()
+                             if c.get("type") == "intent" and c.get("utterances") and isinstance(c.get("id"), str))
         for ci, card in enumerate(node.get("cards") or ()):
             cpath = f"{npath}.cards[{ci}]"
             try:
@@ -126,7 +146,8 @@ def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem]) -> Flow
                 t = card.get(fname)
                 if t is not None and t not in node_ids:
                     problems.append(Problem(f"{cpath}.{fname}", f"transition to missing node {t!r} in flow {name!r}"))
-            compiled = family.compile(card["type"], config, None)
+            ctx = CompileContext(card_id=card["id"], node_intents=node_intents, **library)
+            compiled = family.compile(card["type"], config, ctx)
             compiled.id = card["id"]
             compiled.type = card["type"]
             cards.append(compiled)
@@ -145,14 +166,20 @@ def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem]) -> Flow
     )
 
 
-def compile_bot(definition: dict, *, key: str | None = None) -> BotBuild:
+def compile_bot(definition: dict, *, key: str | None = None, intent_model: IntentModel | bytes | None = None) -> BotBuild:
+    """`intent_model` is the model stored when the version was published; without it (or
+    when it does not fit this bot's intents) the model is trained here."""
     problems: list[Problem] = []
     if not isinstance(definition, dict):
         raise BuildError([Problem("$", "a bot definition is a JSON object")])
     schemas = _schemas(definition, problems)
+    intents, entities, library_problems = parse_library(definition)
+    problems.extend(Problem(path, message) for path, message in library_problems)
+    problems.extend(Problem(path, message) for path, message in card_reference_problems(definition))
+    library = {"library_intents": tuple(i.name for i in intents), "entities": {e.name: e for e in entities}}
     flows = {}
     for fi, flow in enumerate(definition.get("flows") or ()):
-        built = _compile_flow(fi, flow, schemas, problems)
+        built = _compile_flow(fi, flow, schemas, problems, library)
         if built is not None:
             flows[built.name] = built
     if "main" not in flows and not problems:
@@ -170,12 +197,18 @@ def compile_bot(definition: dict, *, key: str | None = None) -> BotBuild:
     bot_specs = _var_specs(bot_vars, schemas, "$.variables", problems)
     if problems:
         raise BuildError(problems)
+    settings = {**DEFAULT_SETTINGS, **(definition.get("settings") or {})}
+    nlu = BotNlu.build(definition, intents, entities, settings["intentConfidence"], stored=intent_model)
+    history_depth = max((getattr(card, "from_history", 0) for flow in flows.values()
+                         for node in flow.nodes.values() for card in node.cards), default=0)
     return BotBuild(
         key=key or f"build-{uuid.uuid4().hex}",
         name=definition.get("name", ""),
-        settings=MappingProxyType({**DEFAULT_SETTINGS, **(definition.get("settings") or {})}),
+        settings=MappingProxyType(settings),
         flows=MappingProxyType(flows),
         user_variables=MappingProxyType(user_specs),
         bot_variables=MappingProxyType(bot_specs),
         config_names=tuple(c["name"] for c in definition.get("config") or ()),
+        nlu=nlu,
+        history_depth=history_depth,
     )

@@ -94,6 +94,7 @@ class _Turn:
         self.env = inp.env or {}
         self.event = dict(inp.event or {})
         self._history = [m for m in inp.history or () if isinstance(m, str)]
+        self._analysis = None
         self.turn: dict = {}
         self.outputs: list[dict] = []
         self.trace: list[dict] = []
@@ -165,6 +166,25 @@ class _Turn:
             if isinstance(candidate, (int, float)) and not isinstance(candidate, bool):
                 return str(candidate)
         return ""
+
+    def nlu_analysis(self):
+        """What the bot understood of this turn's message (intent scores, entities), or
+        None when the event has no text or the bot has no intents and no entities."""
+        return self._analysis
+
+    def _understand(self) -> None:
+        """Fill `event.nlu` for a user text event, before any card runs (the NLU step of
+        Botpress' pipeline). The message is encoded once; Intent cards reuse the scores."""
+        nlu = self.build.nlu
+        text = (self.event.get("payload") or {}).get("text")
+        if nlu is None or not isinstance(text, str) or not text.strip():
+            return
+        self._analysis = nlu.analyse(text, now=self.now(), tz=self.bot_timezone())
+        value = self._analysis.event_value()
+        self.event["nlu"] = value
+        # Entity values stay out of the trace: a pattern entity may be sensitive.
+        self._trace("nlu", intent=value["intent"], confidence=value["confidence"],
+                    entities=[e["type"] for e in value["entities"]])
 
     def history(self) -> list[str]:
         """Earlier user messages (not the current event), newest last."""
@@ -501,6 +521,7 @@ class _Turn:
             self.session, self.conversation = {}, {}
             self._trace("state_reset")
             return
+        self._understand()
         resume = bool(self.frames) and self.waiting is not None
         if not resume:
             try:

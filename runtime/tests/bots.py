@@ -110,3 +110,136 @@ def rich_bot(name="Rich"):
             ]},
         ]),
     ])
+
+
+def _capture(id, capture, variable, prompt, **fields):
+    return {"id": id, "type": "capture", "capture": capture, "variable": variable, "prompt": prompt, **fields}
+
+
+def capture_bot(name="Captures"):
+    """A sign-up dialog made of Capture Information cards, one node per option under test.
+
+    The first message picks the scenario by its first word (see `pick`); each scenario ends
+    the dialog, so the next message picks again."""
+    text = _text
+    return _bot(name, [
+        _flow("main", [
+            {"id": "start", "kind": "start", "next": "pick"},
+            {"id": "pick", "kind": "standard", "cards": [
+                {"id": "to-retries", "type": "expression", "condition": "event.preview === 'retries'", "next": "retries"},
+                {"id": "to-age", "type": "expression", "condition": "event.preview === 'age'", "next": "age"},
+                {"id": "to-cancel", "type": "expression", "condition": "event.preview === 'cancel test'",
+                 "next": "cancel"},
+                {"id": "to-chain", "type": "expression", "condition": "event.preview === 'sign up'", "next": "chain"},
+                {"id": "to-later", "type": "expression", "condition": "event.preview === 'later'", "next": "later"},
+                {"id": "to-email", "type": "expression", "condition": "event.preview === 'email'", "next": "email"},
+            ], "next": "menu"},
+            {"id": "menu", "kind": "standard", "cards": [text("menu", "Say retries, age, cancel test, sign up, later "
+                                                                      "or email.")], "next": "end"},
+            # retries and the failure port
+            {"id": "retries", "kind": "standard", "cards": [
+                _capture("cap-count", "number", "workflow.count", "How many pizzas?", retries=2,
+                         retryMessage="Please give me a number, like 3.", onFailure="gave-up"),
+                text("count-ok", "{{workflow.count}} pizzas it is."),
+            ], "next": "end"},
+            {"id": "gave-up", "kind": "standard", "cards": [text("gave-up-text", "Let's skip the pizzas.")],
+             "next": "end"},
+            # validation into a user variable
+            {"id": "age", "kind": "standard", "cards": [
+                _capture("cap-age", "number", "user.age", "How old are you?", validation="value >= 18",
+                         validationMessage="You must be 18 or older.", retryMessage="A number, please."),
+                text("age-ok", "Age {{user.age}} noted."),
+            ], "next": "end"},
+            # cancellation with confirmation
+            {"id": "cancel", "kind": "standard", "cards": [
+                _capture("cap-city", "raw", "workflow.city", "Which city?", confirmCancel=True,
+                         confirmCancelMessage="Stop the delivery set-up?", onFailure="cancelled"),
+                text("city-ok", "Delivering to {{workflow.city}}."),
+            ], "next": "end"},
+            {"id": "cancelled", "kind": "standard", "cards": [text("cancelled-text", "Cancelled; nothing was saved.")],
+             "next": "end"},
+            # prompt chaining: one message can fill all three
+            {"id": "chain", "kind": "standard", "cards": [
+                text("chain-ask", "Tell me your name, email and phone."),
+                {"id": "chain-wait", "type": "wait"},
+                _capture("cap-name", "person", "workflow.name", "Your name?", extractFromHistory=1),
+                _capture("cap-mail", "email", "workflow.email", "Your email?", extractFromHistory=1),
+                _capture("cap-tel", "phone", "workflow.phone", "Your phone?", extractFromHistory=1),
+                text("chain-done", "{{workflow.name.first}} {{workflow.name.last}} / {{workflow.email}} / "
+                                   "{{workflow.phone}}"),
+            ], "next": "end"},
+            # extract from history: the email was said two messages before the capture is reached
+            {"id": "later", "kind": "standard", "cards": [
+                text("later-ask", "Tell me about yourself."),
+                {"id": "later-wait-1", "type": "wait"},
+                text("later-more", "Anything else?"),
+                {"id": "later-wait-2", "type": "wait"},
+                _capture("cap-later-mail", "email", "workflow.email", "Your email?", extractFromHistory=3),
+                text("later-done", "Got {{workflow.email}}."),
+            ], "next": "end"},
+            # skip if filled, with a user variable that outlives the conversation
+            {"id": "email", "kind": "standard", "cards": [
+                _capture("cap-user-mail", "email", "user.email", "Your email?", skipIfFilled=True),
+                text("email-done", "We will write to {{user.email}}."),
+            ], "next": "end"},
+            {"id": "end", "kind": "end"},
+        ]),
+    ], variables=[
+        {"scope": "user", "name": "age", "type": "number"},
+        {"scope": "user", "name": "email", "type": "string"},
+    ])
+
+
+def _text(id, text):
+    return {"id": id, "type": "text", "text": text}
+
+
+GIFT_CARD_UTTERANCES = [
+    "do you sell gift cards", "I want to buy a gift card", "what's my gift card balance",
+    "can I pay with a gift card", "how do gift cards work", "send a gift voucher to a friend",
+    "buy a voucher", "check my gift card", "redeem a gift card", "e-gift card please",
+]
+
+
+def shop_bot(library_intents: list[dict], name="Shop"):
+    """Routes with Intent cards: library intents track_order and cancel_order, an inline
+    gift-card intent, and the node's default transition for anything else. Uses a pattern
+    entity (order numbers) and a list entity (products)."""
+    text = _text
+    return {
+        **_bot(name, [
+            _flow("main", [
+                {"id": "start", "kind": "start", "next": "ask"},
+                {"id": "ask", "kind": "standard", "cards": [
+                    text("ask-text", "How can I help?"),
+                    {"id": "ask-wait", "type": "wait"},
+                    {"id": "is-track", "type": "intent", "intent": "track_order", "next": "track"},
+                    {"id": "is-gift", "type": "intent", "utterances": GIFT_CARD_UTTERANCES, "next": "gift",
+                     "label": "gift cards"},
+                    {"id": "is-cancel", "type": "intent", "intent": "cancel_order", "next": "cancel"},
+                ], "next": "fallback"},
+                {"id": "track", "kind": "standard", "cards": [
+                    text("track-text", "Tracking ({{event.nlu.intent}}) order "
+                                       "{{event.nlu.entities.filter(e => e.type === 'order_number')"
+                                       ".map(e => e.value).join(',')}}."),
+                ], "next": "ask"},
+                {"id": "gift", "kind": "standard", "cards": [
+                    text("gift-text", "Gift cards: library intent was {{event.nlu.intent}}."),
+                ], "next": "ask"},
+                {"id": "cancel", "kind": "standard", "cards": [
+                    text("cancel-text", "Cancelling: {{JSON.stringify(event.nlu.entities.map(e => [e.type, e.value]))}}"),
+                ], "next": "ask"},
+                {"id": "fallback", "kind": "standard", "cards": [
+                    text("fallback-text", "Sorry, I did not get that ({{event.nlu.intent}})."),
+                ], "next": "ask"},
+            ]),
+        ]),
+        "intents": library_intents,
+        "entities": [
+            {"name": "order_number", "type": "pattern", "pattern": r"\b[A-Z]{2}-\d{4}\b"},
+            {"name": "product", "type": "list", "fuzzy": "medium", "values": [
+                {"name": "laptop", "synonyms": ["notebook", "macbook"]},
+                {"name": "headphones", "synonyms": ["earbuds", "headset"]},
+            ]},
+        ],
+    }

@@ -25,6 +25,9 @@ def base_bot() -> dict:
                             {"id": "pay", "type": "call", "flow": "checkout", "name": "checkout",
                              "inputs": {"amount": "{{12}}"}},
                             {"id": "pause", "type": "wait"},
+                            {"id": "is-track", "type": "intent", "intent": "track_order", "next": "done"},
+                            {"id": "get-size", "type": "capture", "capture": "entity_list",
+                             "variable": "workflow.size", "prompt": "Which size?", "entity": "size"},
                         ],
                         "next": "done",
                     },
@@ -56,6 +59,14 @@ def base_bot() -> dict:
                      "cards": [{"id": "sorry-text", "type": "text", "text": "Oops"}]},
                 ],
             },
+        ],
+        "intents": [{"name": "track_order", "utterances": [
+            "where is my order", "track my package", "when will my order arrive", "has my order shipped",
+            "order status", "where's my parcel", "is my delivery late", "tracking number please",
+            "my package hasn't come", "when does my stuff get here"]}],
+        "entities": [
+            {"name": "sku", "type": "pattern", "pattern": "[A-Z]{3}-[0-9]{4}"},
+            {"name": "size", "type": "list", "values": [{"name": "large", "synonyms": ["big", "xl"]}]},
         ],
         "layout": {"main": {"start": [0, 0], "ask": [240, 0]}, "checkout": {"entry": [0, 0]}},
     }

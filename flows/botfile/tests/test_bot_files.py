@@ -197,3 +197,27 @@ def test_the_command_line_check_prints_every_problem(tmp_path, capsys):
         f"{bad}: $.flows: the bot has no flow named 'main'; every bot starts at main's start node",
     ]
     assert main([str(good)]) == 0
+
+
+def test_canonical_form_fills_library_defaults_in_a_fixed_key_order():
+    canonical = canonical_bot(base_bot())
+    intent = canonical["intents"][0]
+    assert list(intent) == ["name", "description", "utterances"] and intent["description"] == ""
+    sku, size = canonical["entities"]
+    assert sku == {"name": "sku", "type": "pattern", "description": "", "pattern": "[A-Z]{3}-[0-9]{4}",
+                   "ignoreCase": False, "sensitive": False}
+    assert list(size) == ["name", "type", "description", "fuzzy", "values"] and size["fuzzy"] == "medium"
+    assert size["values"] == [{"name": "large", "synonyms": ["big", "xl"]}]
+    assert canonical_bot(canonical) == canonical
+
+
+def test_the_schema_describes_library_entries_for_editors():
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema)
+    bot = base_bot()
+    assert validator.is_valid(bot)
+    bot["intents"][0]["utterances"] = bot["intents"][0]["utterances"][:3]
+    bot["entities"][1]["fuzzy"] = "very"
+    assert {tuple(e.absolute_path)[:2] for e in validator.iter_errors(bot)} == {("intents", 0), ("entities", 1)}
+    intent_card = schema["$defs"]["card.intent"]["properties"]
+    assert intent_card["intent"]["x-options"] == "intents" and intent_card["utterances"]["title"] == "Inline intent"

@@ -300,6 +300,89 @@ def layout_position_with_three_numbers(bot):
     bot["layout"]["main"]["ask"] = [1, 2, 3]
 
 
+# ---- library ----------------------------------------------------------------------------
+@case("$.intents[0].utterances", "has 9 utterances; an intent needs at least 10")
+def too_few_utterances(bot):
+    bot["intents"][0]["utterances"].pop()
+
+
+@case("$.intents[0].utterances[2]", "is 281 characters long; an utterance may have at most 280")
+def utterance_too_long(bot):
+    bot["intents"][0]["utterances"][2] = "x" * 281
+
+
+@case("$.intents[1].name", "duplicate intent name 'track_order' (first used at $.intents[0])")
+def duplicate_intent(bot):
+    bot["intents"].append(dict(bot["intents"][0]))
+
+
+@case("$.intents[0].name", "'none' is reserved for messages that match no intent")
+def intent_named_none(bot):
+    bot["intents"][0]["name"] = "none"
+    ask_cards(bot)[4]["intent"] = "none"
+
+
+@case("$.intents[0].name", "'track:order' is not a valid name")
+def intent_name_with_a_colon(bot):
+    bot["intents"][0]["name"] = "track:order"
+
+
+@case("$.intents[0].examples", "is not a field of an intent")
+def intent_field_typo(bot):
+    bot["intents"][0]["examples"] = bot["intents"][0].pop("utterances")
+
+
+@case("$.intents", "must be a list, not an object")
+def intents_not_a_list(bot):
+    bot["intents"] = {"track_order": []}
+
+
+@case("$.entities[0].pattern", "is not a valid regular expression")
+def entity_bad_regex(bot):
+    bot["entities"][0]["pattern"] = "[A-Z"
+
+
+@case("$.entities[1].fuzzy", "must be one of: 'strict', 'medium' or 'loose'")
+def entity_bad_fuzzy(bot):
+    bot["entities"][1]["fuzzy"] = "very"
+
+
+@case("$.entities[1].values", "must not be empty")
+def list_entity_without_values(bot):
+    bot["entities"][1]["values"] = []
+
+
+@case("$.entities[0].name", "'email' is a system entity")
+def entity_named_like_a_system_entity(bot):
+    bot["entities"][0]["name"] = "email"
+
+
+@case("$.entities[1].type", "must be 'list' or 'pattern', not 'regex'")
+def entity_unknown_type(bot):
+    bot["entities"][1]["type"] = "regex"
+
+
+@case("$.flows[0].nodes[1].cards[4].intent", "no intent 'refund' in the library (intents: track_order)")
+def intent_card_naming_a_missing_intent(bot):
+    ask_cards(bot)[4]["intent"] = "refund"
+
+
+@case("$.flows[0].nodes[1].cards[4].utterances", "has 2 utterances; an intent needs at least 10")
+def inline_intent_with_too_few_utterances(bot):
+    ask_cards(bot)[4]["utterances"] = ["refund", "money back"]
+    del ask_cards(bot)[4]["intent"]
+
+
+@case("$.flows[0].nodes[1].cards[5].entity", "entity 'sku' is a pattern entity; an entity_list capture needs a list")
+def capture_naming_an_entity_of_the_wrong_type(bot):
+    ask_cards(bot)[5]["entity"] = "sku"
+
+
+@case("$.flows[0].nodes[1].cards[5].options", "options.unit is not an option of an entity_list capture")
+def capture_option_of_another_type(bot):
+    ask_cards(bot)[5]["options"] = {"unit": "kg"}
+
+
 @pytest.mark.parametrize("mutate, path, phrase", CASES)
 def test_a_malformed_bot_names_the_place_and_the_reason(mutate, path, phrase):
     bot = base_bot()

@@ -29,9 +29,13 @@ class CallCard(CardFamily):
     category = "Flow Logic"
 
     class Config(CardConfig):
-        flow: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-        name: str = Field(pattern=IDENTIFIER_PATTERN)
-        inputs: dict[str, TemplateStr] = Field(default_factory=dict)
+        flow: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", title="Workflow", description="The flow to call.",
+                          json_schema_extra={"x-options": "flows"})
+        name: str = Field(pattern=IDENTIFIER_PATTERN, title="Name",
+                          description="The called flow's outputs land in workflow.<name>.<output>.")
+        inputs: dict[str, TemplateStr] = Field(
+            default_factory=dict, title="Inputs",
+            description="A value for each input variable of the called flow; {{ expr }} alone keeps its type.")
 
     def compile(self, card_type, config, ctx):
         return _Call(config.flow, config.name, {k: compile_template(v) for k, v in config.inputs.items()})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import BotRuntimeError
 from ..expressions import UNDEFINED, compile_expression, js_truthy
@@ -46,31 +46,158 @@ def _normalise(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
 
 
+KIND_LABELS = {
+    "single_choice": "Single Choice", "multiple_choice": "Multiple Choice", "boolean": "Boolean",
+    "confirmation": "Confirmation", "number": "Number", "email": "Email Address", "phone": "Phone Number",
+    "address": "Full Address", "price": "Price", "raw": "Raw Input", "percentage": "Percentage",
+    "quantity": "Quantity", "color": "Color", "time_measurement": "Time Measurement",
+    "weight": "Weight Measurement", "volume": "Volume Measurement", "temperature": "Temperature Measurement",
+    "cron": "Cron Schedule", "operating_system": "Operating System", "people_count": "Quantity of People",
+    "person": "Person", "datetime": "Date & Time", "entity_list": "Entity - List", "entity_regex": "Entity - Regex",
+}
+# The options each kind reads (docs/understanding.md); anything else in `options` is a typo.
+OPTION_KEYS = {
+    "time_measurement": ("unit",), "weight": ("unit",), "volume": ("unit",), "temperature": ("unit",),
+    "phone": ("region",), "price": ("currency",), "entity_list": ("entities", "fuzzy"),
+    "entity_regex": ("pattern",),
+}
+ENTITY_KINDS = {"entity_list": "entities", "entity_regex": "pattern"}  # kind -> option the entity replaces
+OPTIONS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "default": {},
+    "title": "Options",
+    "description": "Settings of some capture types; which ones depends on the type (see x-appliesTo).",
+    "properties": {
+        "unit": {"type": "string", "title": "Unit", "x-appliesTo": ["time_measurement", "weight", "volume", "temperature"],
+                 "description": "The unit the value is stored in: time (ns, ms, s, min, h, d, week, month, year; "
+                                "default min), weight (mcg, mg, g, kg, oz, lb, st, mt, t; default kg), volume "
+                                "(ml, cl, dl, l, kl, mm3, cm3, m3, tsp, tbsp, fl oz, cup, pint, quart, gallon...; "
+                                "default l), temperature (celsius, fahrenheit, kelvin; default celsius)."},
+        "region": {"type": "string", "title": "Default country", "pattern": "^[A-Za-z]{2}$", "default": "US",
+                   "x-appliesTo": ["phone"],
+                   "description": "Two-letter region for numbers written without a country code."},
+        "currency": {"type": "string", "title": "Default currency", "pattern": "^[A-Z]{3}$",
+                     "x-appliesTo": ["price"],
+                     "description": "ISO 4217 code used when the answer names none (and for '$')."},
+        "entities": {"type": "array", "title": "Values", "x-appliesTo": ["entity_list"],
+                     "description": "The list's values, when the card does not name a library entity.",
+                     "items": {"type": "object", "required": ["name"], "additionalProperties": False,
+                               "properties": {"name": {"type": "string", "minLength": 1},
+                                              "synonyms": {"type": "array", "items": {"type": "string"}}}}},
+        "fuzzy": {"enum": ["strict", "medium", "loose"], "default": "medium", "title": "Fuzzy matching",
+                  "x-appliesTo": ["entity_list"],
+                  "description": "strict: no typo; medium: one typo in words of 4+ letters; loose: two."},
+        "pattern": {"type": "string", "title": "Pattern", "x-appliesTo": ["entity_regex"],
+                    "description": "A regular expression, when the card does not name a library entity."},
+    },
+}
+
+
 class ChoiceItem(CardConfig):
-    label: RequiredTemplate
+    model_config = ConfigDict(title="Choice")
+
+    label: RequiredTemplate = Field(title="Label", description="What the button shows (at most ~20 characters "
+                                                                "display well on every channel).")
     # A string value may hold `{{ }}` like the label; it defaults to the label.
-    value: TemplateStr | int | float | bool | None = None
+    value: TemplateStr | int | float | bool | None = Field(
+        default=None, title="Value", description="What is stored when it is chosen; the label when empty.")
+
+
+def a_kind(kind: str) -> str:
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def _check_options(kind: str, options: dict) -> None:
+    allowed = OPTION_KEYS.get(kind, ())
+    for key in options:
+        if key in ("choices", "sensitive"):
+            raise ValueError(f"options.{key} is set by the card's own {key} field; remove it from options")
+        if key not in allowed:
+            uses = f"uses only {', '.join(allowed)}" if allowed else "has no options"
+            raise ValueError(f"options.{key} is not an option of {a_kind(kind)} capture (it {uses})")
+    currency = options.get("currency")
+    if currency is not None and (not isinstance(currency, str) or currency not in _currencies()):
+        raise ValueError(f"options.currency {currency!r} is not an ISO 4217 currency code such as USD or EUR")
+    if options:
+        try:  # the extractor checks its own options first; an answer is not needed for that
+            extract(kind, "x", options)
+        except OptionsError as exc:
+            raise ValueError(str(exc).removeprefix(f"{kind}: ")) from None
+
+
+def _currencies() -> frozenset[str]:
+    from babel.numbers import list_currencies
+
+    return frozenset(list_currencies())
 
 
 class CaptureConfig(CardConfig):
-    capture: Literal[KINDS]
-    variable: str = Field(pattern=VARIABLE_REF)
-    prompt: RequiredTemplate
-    choices: list[RequiredTemplate | ChoiceItem] | None = None
-    choices_from: str | None = Field(default=None, pattern=VARIABLE_REF)
-    options: dict[str, Any] = Field(default_factory=dict)
-    retries: int = Field(default=2, ge=0, le=10)
-    retry_message: TemplateStr | None = None
-    validation: ExpressionStr | None = None
-    validation_message: TemplateStr | None = None
-    extract_from_history: int = Field(default=0, ge=0, le=20)
-    skip_if_filled: bool = False
-    cancellation: bool = True
-    cancel_keywords: list[str] = Field(default_factory=list)
-    confirm_cancel: bool = False
-    confirm_cancel_message: TemplateStr | None = None
-    on_failure: NodeRef
-    sensitive: bool = False
+    capture: Literal[KINDS] = Field(
+        title="Type", description="What to capture; decides how the answer is read and what is stored.",
+        json_schema_extra={"x-enumLabels": KIND_LABELS})
+    variable: str = Field(pattern=VARIABLE_REF, title="Variable",
+                          description="Where the value is stored, e.g. workflow.email or user.name.",
+                          json_schema_extra={"x-options": "variables"})
+    prompt: RequiredTemplate = Field(title="Prompt message", description="The question sent to the user.")
+    choices: list[RequiredTemplate | ChoiceItem] | None = Field(
+        default=None, title="Choices",
+        description="Buttons offered with the prompt (single/multiple choice, boolean, confirmation, raw input). "
+                    "More than 5 show as a dropdown.")
+    choices_from: str | None = Field(
+        default=None, pattern=VARIABLE_REF, title="Choices from a variable",
+        description="A variable holding a list of strings or {label, value} objects, instead of fixed choices.",
+        json_schema_extra={"x-options": "variables"})
+    entity: str | None = Field(
+        default=None, title="Entity",
+        description="A library entity: a list entity for Entity - List, a pattern entity for Entity - Regex.",
+        json_schema_extra={"x-options": "entities", "x-appliesTo": list(ENTITY_KINDS)})
+    options: dict[str, Any] = Field(default_factory=dict, json_schema_extra=OPTIONS_SCHEMA)
+    retries: int = Field(default=2, ge=0, le=10, title="Number of retries",
+                         description="How often the question is asked again after an answer that does not fit.")
+    retry_message: TemplateStr | None = Field(
+        default=None, title="Retry message", description="Sent after an answer that does not fit; the prompt "
+                                                         "when empty.")
+    validation: ExpressionStr | None = Field(
+        default=None, title="Validation",
+        description="A JavaScript condition the answer must meet; `value` is what was extracted, `input` the "
+                    "raw text. Example: value >= 18")
+    validation_message: TemplateStr | None = Field(
+        default=None, title="Validation failed message", description="Sent when the validation fails.")
+    extract_from_history: int = Field(
+        default=0, ge=0, le=20, title="Extract from history",
+        description="How many recent user messages to read the value from before asking (the message that "
+                    "led here counts as the first). 0 = always ask.")
+    skip_if_filled: bool = Field(default=False, title="Skip if variable is already filled")
+    cancellation: bool = Field(default=True, title="User can cancel the capture",
+                               description="'cancel', 'stop', 'quit', 'never mind' (plus your keywords) cancel it.")
+    cancel_keywords: list[str] = Field(default_factory=list, title="Cancel keywords",
+                                       description="More words or phrases that cancel the capture.")
+    confirm_cancel: bool = Field(default=False, title="Confirm before cancelling")
+    confirm_cancel_message: TemplateStr | None = Field(
+        default=None, title="Confirm cancel message",
+        description=f"Asked before cancelling; '{DEFAULT_CONFIRM_CANCEL}' when empty.")
+    on_failure: NodeRef = Field(
+        default=None, title="Transition to handle failure",
+        description="The node taken when the user cancels or the retries run out; without it the flow goes on "
+                    "to the next card with the variable unset.")
+    sensitive: bool = Field(default=False, title="Contains sensitive data",
+                            description="Entity - Regex only: the value is masked with * in traces and logs.")
+
+    @field_validator("entity")
+    @classmethod
+    def _entity_kind(cls, entity, info: ValidationInfo):
+        kind = info.data.get("capture")
+        if entity is not None and kind is not None and kind not in ENTITY_KINDS:
+            raise ValueError(f"entity only applies to entity_list and entity_regex captures, not {kind}")
+        return entity
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, options, info: ValidationInfo):
+        if info.data.get("capture") is not None:
+            _check_options(info.data["capture"], options)
+        return options
 
     @model_validator(mode="after")
     def _coherent(self):
@@ -81,9 +208,10 @@ class CaptureConfig(CardConfig):
             raise ValueError(f"choices are only available for {', '.join(CHOICE_KINDS)} captures, not {self.capture}")
         if self.capture in NEEDS_CHOICES and not has_choices:
             raise ValueError(f"a {self.capture} capture needs choices or choicesFrom")
-        for reserved, field in (("choices", "choices"), ("sensitive", "sensitive")):
-            if reserved in self.options:
-                raise ValueError(f"options.{reserved} is set by the card's own {field} field; remove it from options")
+        replaced = ENTITY_KINDS.get(self.capture)
+        if replaced is not None and (self.entity is None) == (replaced not in self.options):
+            raise ValueError(f"{a_kind(self.capture)} capture needs either entity (a library entity) or "
+                             f"options.{replaced}, not both and not neither")
         if self.sensitive and self.capture != "entity_regex":
             raise ValueError("sensitive only applies to entity_regex captures")
         return self
@@ -97,14 +225,15 @@ class _Capture(Card):
     )
     suspends = True
 
-    def __init__(self, c: CaptureConfig):
+    def __init__(self, c: CaptureConfig, entity=None):
         self.kind = c.capture
         self.variable = c.variable
         self.prompt = compile_template(c.prompt)
         self.choices = None if c.choices is None else tuple(_compile_choice(item) for item in c.choices)
         self.choices_from = c.choices_from
-        self.options = dict(c.options)
-        if c.sensitive:
+        self.options = {**dict(c.options), **_entity_options(entity)}
+        sensitive = c.sensitive or bool(getattr(entity, "sensitive", False))
+        if sensitive:
             self.options["sensitive"] = True
         self.retries = c.retries
         self.retry_message = compile_template(c.retry_message) if c.retry_message else None
@@ -117,7 +246,7 @@ class _Capture(Card):
         self.confirm_cancel = c.confirm_cancel
         self.confirm_message = compile_template(c.confirm_cancel_message or DEFAULT_CONFIRM_CANCEL)
         self.on_failure = c.on_failure
-        self.sensitive = c.sensitive
+        self.sensitive = sensitive
 
     # ---- reaching the card ------------------------------------------------------------------
     def run(self, rt):
@@ -247,6 +376,16 @@ class _Capture(Card):
         rt.emit({"type": kind, "text": text, "options": choices})
 
 
+def _entity_options(entity) -> dict:
+    """A library entity (runtime/engine/nlu/library.py) as the extractor's options."""
+    if entity is None:
+        return {}
+    if entity.type == "list":
+        return {"entities": [{"name": v.name, "synonyms": list(v.synonyms)} for v in entity.values],
+                "fuzzy": entity.fuzzy}
+    return {"pattern": ("(?i)" if entity.ignore_case else "") + entity.pattern}
+
+
 def _compile_choice(item) -> tuple:
     """(label template, value) where value is a template or a literal."""
     if isinstance(item, str):
@@ -295,4 +434,5 @@ class CaptureCard(CardFamily):
     Config = CaptureConfig
 
     def compile(self, card_type, config, ctx):
-        return _Capture(config)
+        entity = ctx.entities.get(config.entity) if ctx is not None and config.entity else None
+        return _Capture(config, entity)

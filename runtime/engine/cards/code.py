@@ -1,6 +1,8 @@
 """Execute Code card: JavaScript in the V8 sandbox. Scope writes are applied only when
 the code returns; a throw, a timeout or a memory overrun applies none and routes to the
 error flow."""
+from pydantic import Field
+
 from .base import CONTINUE, Card, CardConfig, CardFamily, register
 from .fields import CodeStr
 
@@ -23,7 +25,8 @@ class CodeCard(CardFamily):
     category = "Execute"
 
     class Config(CardConfig):
-        code: CodeStr
+        code: CodeStr = Field(title="Code", description="JavaScript. Reads and writes workflow, user, bot, session, "
+                                                         "conversation and turn; reads event and env.")
 
     def compile(self, card_type, config, ctx):
         return _Code(config.code)

@@ -31,9 +31,11 @@ class ExpressionCard(CardFamily):
     transition_fields = ("next",)
 
     class Config(CardConfig):
-        condition: ExpressionStr
-        next: NodeRef
-        label: str | None = Field(default=None, max_length=200)
+        condition: ExpressionStr = Field(title="Condition", description="A JavaScript condition, e.g. "
+                                                                        "workflow.size === 'l' && user.age >= 18.")
+        next: NodeRef = Field(default=None, title="Transition", description="The node taken when the condition holds.")
+        label: str | None = Field(default=None, max_length=200, title="Label",
+                                  description="A short name shown on the card's port.")
 
     def compile(self, card_type, config, ctx):
         return _Expression(compile_expression(config.condition), config.next)

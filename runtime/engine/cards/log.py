@@ -35,8 +35,8 @@ class LogCard(CardFamily):
     category = "Utilities"
 
     class Config(CardConfig):
-        level: Literal["info", "warn", "error"] = "info"
-        message: RequiredTemplate
+        level: Literal["info", "warn", "error"] = Field(default="info", title="Level")
+        message: RequiredTemplate = Field(title="Message", description="Written to the bot's logs, never sent.")
 
     def compile(self, card_type, config, ctx):
         return _Log(config.level, compile_template(config.message))
@@ -49,7 +49,7 @@ class CommentCard(CardFamily):
     category = "Utilities"
 
     class Config(CardConfig):
-        text: str = Field(default="", max_length=10_000)
+        text: str = Field(default="", max_length=10_000, title="Note", description="For builders; sends nothing.")
 
     def compile(self, card_type, config, ctx):
         return _Noop()

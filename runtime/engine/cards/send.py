@@ -40,8 +40,9 @@ class TextCard(CardFamily):
     category = "Send Messages"
 
     class Config(CardConfig):
-        text: RequiredTemplate
-        markdown: bool = False
+        text: RequiredTemplate = Field(title="Message", description="The text sent; {{ }} and @scope.name are "
+                                                                      "replaced by values.")
+        markdown: bool = Field(default=False, title="Markdown", description="Format the text as Markdown.")
 
     def compile(self, card_type, config, ctx):
         if config.markdown:
@@ -50,8 +51,8 @@ class TextCard(CardFamily):
 
 
 class _MediaConfig(CardConfig):
-    url: RequiredTemplate
-    title: RequiredTemplate
+    url: RequiredTemplate = Field(title="URL", description="Where the file is (https://...).")
+    title: RequiredTemplate = Field(title="Title", description="Shown with the file, and to screen readers.")
 
 
 @register
@@ -75,10 +76,10 @@ class LocationCard(CardFamily):
     category = "Send Messages"
 
     class Config(CardConfig):
-        latitude: float = Field(ge=-90, le=90)
-        longitude: float = Field(ge=-180, le=180)
-        title: TemplateStr | None = None
-        address: TemplateStr | None = None
+        latitude: float = Field(ge=-90, le=90, title="Latitude")
+        longitude: float = Field(ge=-180, le=180, title="Longitude")
+        title: TemplateStr | None = Field(default=None, title="Title")
+        address: TemplateStr | None = Field(default=None, title="Address")
 
     def compile(self, card_type, config, ctx):
         fields = {}
@@ -90,16 +91,18 @@ class LocationCard(CardFamily):
 
 
 class CardAction(CardConfig):
-    action: Literal["url", "postback", "say"]
-    label: RequiredTemplate
-    value: RequiredTemplate
+    action: Literal["url", "postback", "say"] = Field(
+        title="Action", description="url: open a link; postback: send the value without showing it; say: send "
+                                    "the value as if the user typed it.")
+    label: RequiredTemplate = Field(title="Label")
+    value: RequiredTemplate = Field(title="Value", description="The link (url) or what is sent (postback, say).")
 
 
 class CardItem(CardConfig):
-    title: RequiredTemplate
-    subtitle: TemplateStr | None = None
-    image_url: TemplateStr | None = None
-    actions: list[CardAction] = Field(default_factory=list)
+    title: RequiredTemplate = Field(title="Title")
+    subtitle: TemplateStr | None = Field(default=None, title="Subtitle")
+    image_url: TemplateStr | None = Field(default=None, title="Image URL")
+    actions: list[CardAction] = Field(default_factory=list, title="Buttons")
 
 
 class _RichCard(Card):
@@ -159,7 +162,7 @@ class CarouselCard(CardFamily):
     category = "Send Messages"
 
     class Config(CardConfig):
-        items: list[CardItem] = Field(min_length=1)
+        items: list[CardItem] = Field(min_length=1, title="Cards", description="Shown side by side; at least one.")
 
     def compile(self, card_type, config, ctx):
         return _RichCard(config.items, carousel=True)

@@ -1,15 +1,21 @@
-"""Recurring schedules as 5-field cron expressions ("every monday at 9am" -> "0 9 * * 1").
+"""Schedules as Botpress stores them: `{cron, repeatable}` (Capture_Information.md, Cron
+Schedule). A recurring schedule ("every monday at 9am") gives its cron expression
+("0 9 * * 1") and repeatable true; a one-time moment ("tomorrow at 3pm") gives the cron
+expression of that minute, hour, day and month ("0 15 13 3 *") and repeatable false.
 
 No maintained Python library turns English into cron, so this covers the common
 phrasings only (see docs/understanding.md); a raw cron expression is accepted as is
-after its fields are range-checked.
+after its fields are range-checked, and is recurring by nature.
 """
 
 from __future__ import annotations
 
 import re
 
+from datetime import datetime
+
 from .base import Context, Extraction, extractor, found, refused
+from .dates import datetime_ as one_moment
 
 DAYS = {"sunday": 0, "sun": 0, "monday": 1, "mon": 1, "tuesday": 2, "tue": 2, "tues": 2, "wednesday": 3,
         "wed": 3, "thursday": 4, "thu": 4, "thur": 4, "thurs": 4, "friday": 5, "fri": 5, "saturday": 6, "sat": 6}
@@ -75,12 +81,36 @@ WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
                 "twenty": 20, "thirty": 30, "other": 2, "a": 1, "an": 1}
 
 
+# Words that make a schedule recurring; without one, the answer is read as one moment.
+RECURRING = re.compile(
+    r"\b(?:every|each|daily|weekly|monthly|yearly|annually|hourly|nightly|weekdays?|weekends?|"
+    r"(?:working|business) days|once an? \w+|twice an? \w+|(?:mon|tues|wednes|thurs|fri|satur|sun)days|"
+    r"of (?:the|each|every) (?:month|year))\b")
+
+
+def _schedule(expression: str, repeatable: bool) -> Extraction:
+    return found({"cron": expression, "repeatable": repeatable})
+
+
 @extractor("cron")
 def cron(text: str, ctx: Context) -> Extraction:
     raw = text.strip()
     if re.fullmatch(r"[\d*/,\-]+(?:\s+[\d*/,\-]+){4}", raw):
         problem = check_cron(raw)
-        return refused(problem) if problem else found(" ".join(raw.split()))
+        return refused(problem) if problem else _schedule(" ".join(raw.split()), True)
+    if not RECURRING.search(text.lower()):
+        moment = one_moment(text, ctx)
+        if not moment.ok:
+            return refused("no schedule recognised (try 'every monday at 9am', 'tomorrow at 3pm' or a cron "
+                           "expression)")
+        when = datetime.fromisoformat(moment.value)
+        return _schedule(f"{when.minute} {when.hour} {when.day} {when.month} *", False)
+    expression = _recurring(text)
+    return expression if isinstance(expression, Extraction) else _schedule(expression, True)
+
+
+def _recurring(text: str) -> str | Extraction:
+    """The cron expression of a recurring schedule, or a refusal."""
     said = " " + re.sub(r"\s+", " ", text.lower()) + " "
     if re.search(r"\bevery (?:other|second|2nd) (?:week|" + "|".join(DAYS) + r")", said) or re.search(
             r"\blast (?:" + "|".join(DAYS) + r"|day|week)", said):
@@ -93,15 +123,15 @@ def cron(text: str, ctx: Context) -> Extraction:
     if interval:
         n, unit = int(interval.group(1)), interval.group(2)[0]
         if unit == "m":
-            return found(f"*/{n} * * * *" if n > 1 else "* * * * *")
+            return f"*/{n} * * * *" if n > 1 else "* * * * *"
         if unit == "h":
-            return found(f"0 */{n} * * *" if n > 1 else "0 * * * *")
+            return f"0 */{n} * * *" if n > 1 else "0 * * * *"
         at = _time_of_day(said) or (0, 0)
-        return found(f"{at[0]} {at[1]} */{n} * *" if n > 1 else f"{at[0]} {at[1]} * * *")
+        return f"{at[0]} {at[1]} */{n} * *" if n > 1 else f"{at[0]} {at[1]} * * *"
     if re.search(r"\bevery minute\b", said):
-        return found("* * * * *")
+        return "* * * * *"
     if re.search(r"\b(every hour|hourly|each hour)\b", said):
-        return found("0 * * * *")
+        return "0 * * * *"
     at = _time_of_day(said)
     minute, hour = at if at else (0, 0)
     month_day = re.search(r"\b(?:on the )?(\d{1,2})(?:st|nd|rd|th)\b", said)
@@ -109,22 +139,22 @@ def cron(text: str, ctx: Context) -> Extraction:
     days = _days_of_week(said)
     if re.search(r"\b(every year|yearly|annually|each year)\b", said) or (month and month_day):
         if not (month and month_day):
-            return found(f"{minute} {hour} 1 1 *")
-        return found(f"{minute} {hour} {int(month_day.group(1))} {MONTHS[month.group(1)[:3]]} *")
+            return f"{minute} {hour} 1 1 *"
+        return f"{minute} {hour} {int(month_day.group(1))} {MONTHS[month.group(1)[:3]]} *"
     if re.search(r"\b(every month|monthly|each month|of (?:the|each|every) month)\b", said):
         day = int(month_day.group(1)) if month_day else 1
         if not 1 <= day <= 31:
             return refused("a day of the month must be between 1 and 31")
-        return found(f"{minute} {hour} {day} * *")
+        return f"{minute} {hour} {day} * *"
     if days:
-        return found(f"{minute} {hour} * * {days}")
+        return f"{minute} {hour} * * {days}"
     if re.search(r"\b(every week|weekly|each week)\b", said):
-        return found(f"{minute} {hour} * * 0")
+        return f"{minute} {hour} * * 0"
     if re.search(r"\b(every ?day|daily|each day|every night|every morning|nightly|each night)\b", said) or at:
         if not at:
             if "morning" in said:
                 minute, hour = 0, 9
             elif "night" in said:
                 minute, hour = 0, 21
-        return found(f"{minute} {hour} * * *")
+        return f"{minute} {hour} * * *"
     return refused("no recurring schedule recognised (try 'every monday at 9am' or a cron expression)")

@@ -13,14 +13,18 @@ Method (numbers in docs/understanding.md):
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
-from .encoder import PINNED_SHA256, encode
+from . import encoder
+from .encoder import EMBEDDING_DIM, PINNED_SHA256
 
 TOP_K = 3
 SOFTMAX_TEMPERATURE = 0.05
@@ -33,6 +37,10 @@ DEFAULT_THRESHOLD = 0.5
 MIN_UTTERANCES = 10
 MAX_UTTERANCE_CHARS = 280
 FORMAT = "flowstudio-intents/1"
+# Utterance embeddings are kept per process so that re-training a draft after a small edit,
+# and publishing a draft the emulator already trained, only encode the utterances that
+# changed. 20,000 rows of 384 float32 are about 30 MB.
+EMBEDDING_CACHE_SIZE = 20_000
 
 
 class IntentDefinitionError(ValueError):
@@ -77,54 +85,115 @@ def validate_intents(intents: Iterable[dict]) -> list[str]:
     return problems
 
 
+class _EmbeddingCache:
+    def __init__(self, size: int):
+        self.size = size
+        self._rows: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            known = {t: self._rows[t] for t in texts if t in self._rows}
+            for text in known:
+                self._rows.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = dict(zip(missing, encoder.encode(missing)))
+            known.update(fresh)
+            with self._lock:
+                self._rows.update(fresh)
+                while len(self._rows) > self.size:
+                    self._rows.popitem(last=False)
+        out = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row] = known[text]
+        return out
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+
+utterance_cache = _EmbeddingCache(EMBEDDING_CACHE_SIZE)
+
+
+def training_texts(intents: Sequence[dict]) -> tuple[list[str], list[int], list[str]]:
+    """(names, owner of each utterance, utterances): what a model is trained on."""
+    names, owners, texts = [], [], []
+    for index, intent in enumerate(intents):
+        names.append(intent["name"])
+        for utterance in intent["utterances"]:
+            if utterance.strip():
+                owners.append(index)
+                texts.append(utterance.strip())
+    return names, owners, texts
+
+
+def fingerprint(intents: Sequence[dict]) -> str:
+    """Identifies the training data, so a stored model is only used for the intents it was
+    trained on (and with the weights it was trained with)."""
+    names, owners, texts = training_texts(intents)
+    payload = json.dumps([PINNED_SHA256["model.safetensors"], names, owners, texts], ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
 class IntentModel:
-    def __init__(self, names: list[str], owners: np.ndarray, embeddings: np.ndarray):
+    def __init__(self, names: list[str], owners: np.ndarray, embeddings: np.ndarray, fingerprint: str = ""):
         self.names = names
         self.owners = owners  # index into names for each utterance row
         self.embeddings = embeddings
+        self.fingerprint = fingerprint
+        self.index = {name: i for i, name in enumerate(names)}
+        self._rows = [np.flatnonzero(owners == i) for i in range(len(names))]
 
     @classmethod
     def train(cls, intents: list[dict]) -> "IntentModel":
         problems = validate_intents(intents)
         if problems:
             raise IntentDefinitionError("; ".join(problems))
-        names, owners, texts = [], [], []
-        for index, intent in enumerate(intents):
-            names.append(intent["name"])
-            for utterance in intent["utterances"]:
-                if utterance.strip():
-                    owners.append(index)
-                    texts.append(utterance.strip())
-        return cls(names, np.array(owners, dtype=np.int32), encode(texts))
+        names, owners, texts = training_texts(intents)
+        return cls(names, np.array(owners, dtype=np.int32), utterance_cache.encode(texts), fingerprint(intents))
 
     def scores(self, text: str) -> np.ndarray:
-        """Raw per-intent score: mean of the TOP_K best cosine similarities."""
-        query = encode([text])[0]
+        """Raw per-intent score: mean of the TOP_K best cosine similarities. The one place a
+        message is encoded; everything else works on these scores."""
+        query = encoder.encode([text])[0]
         similarity = self.embeddings @ query
         result = np.empty(len(self.names), dtype=np.float32)
-        for index in range(len(self.names)):
-            own = similarity[self.owners == index]
+        for index, rows in enumerate(self._rows):
+            own = similarity[rows]
             k = min(TOP_K, own.size)
             result[index] = np.partition(own, own.size - k)[-k:].mean()
         return result
 
+    def decide(self, raw: np.ndarray, threshold: float = DEFAULT_THRESHOLD,
+               among: Sequence[int] | None = None) -> NluResult:
+        """The best intent among `among` (indexes into names; all when None). Confidence
+        is relative to the intents competing, so the same message can be sure among two
+        intents and unsure among ten similar ones."""
+        pick = np.arange(len(self.names)) if among is None else np.asarray(among, dtype=np.int64)
+        if pick.size == 0:
+            return NluResult("none", 0.0, [])
+        sub = raw[pick].astype(np.float64)
+        weights = np.exp((sub - sub.max()) / SOFTMAX_TEMPERATURE)
+        share = weights / weights.sum()
+        closeness = 1.0 / (1.0 + np.exp(-CLOSENESS_SLOPE * (sub - CLOSENESS_MIDPOINT)))
+        confidence = share * closeness
+        order = np.argsort(-confidence, kind="stable")
+        ranking = [(self.names[pick[i]], round(float(confidence[i]), 4)) for i in order]
+        best_name, best = ranking[0]
+        return NluResult(best_name if best >= threshold else "none", best, ranking)
+
     def classify(self, text: str, threshold: float = DEFAULT_THRESHOLD) -> NluResult:
         if not text or not text.strip() or not self.names:
             return NluResult("none", 0.0, [])
-        raw = self.scores(text).astype(np.float64)
-        weights = np.exp((raw - raw.max()) / SOFTMAX_TEMPERATURE)
-        share = weights / weights.sum()
-        closeness = 1.0 / (1.0 + np.exp(-CLOSENESS_SLOPE * (raw - CLOSENESS_MIDPOINT)))
-        confidence = share * closeness
-        order = np.argsort(-confidence)
-        ranking = [(self.names[i], round(float(confidence[i]), 4)) for i in order]
-        best_name, best = ranking[0]
-        return NluResult(best_name if best >= threshold else "none", best, ranking)
+        return self.decide(self.scores(text), threshold)
 
     def to_bytes(self) -> bytes:
         # npz without pickles: safe to load from the database.
         buffer = io.BytesIO()
-        header = {"format": FORMAT, "names": self.names, "model": PINNED_SHA256["model.safetensors"]}
+        header = {"format": FORMAT, "names": self.names, "model": PINNED_SHA256["model.safetensors"],
+                  "fingerprint": self.fingerprint}
         np.savez(buffer, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
                  owners=self.owners, embeddings=self.embeddings)
         return buffer.getvalue()
@@ -141,4 +210,4 @@ class IntentModel:
             raise IntentDefinitionError(f"stored intent model has format {header.get('format')!r}, expected {FORMAT}")
         if header.get("model") != PINNED_SHA256["model.safetensors"]:
             raise IntentDefinitionError("stored intent model was trained with different encoder weights; retrain it")
-        return cls(list(header["names"]), owners, embeddings)
+        return cls(list(header["names"]), owners, embeddings, str(header.get("fingerprint") or ""))

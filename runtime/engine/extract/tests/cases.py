@@ -34,6 +34,10 @@ def c(kind, text, expected, options=None, gap=None):
     return {"kind": kind, "text": text, "expected": expected, "options": options, "gap": gap}
 
 
+def sched(cron, repeatable=True):
+    return {"cron": cron, "repeatable": repeatable}
+
+
 def colour(name, hex_code):
     h = hex_code.lstrip("#")
     return {"name": name, "hex": hex_code, "rgb": [int(h[i:i + 2], 16) for i in (0, 2, 4)]}
@@ -222,17 +226,23 @@ CASES = [
     c("temperature", "20°C", 68, {"unit": "F"}), c("temperature", "0 celsius", 273.15, {"unit": "kelvin"}),
     c("temperature", "it's 100 farenheit outside", 37.78), c("temperature", "-300 c", REFUSED),
     c("temperature", "hot", REFUSED),
-    # cron
-    c("cron", "every monday at 9am", "0 9 * * 1"), c("cron", "every 15 minutes", "*/15 * * * *"),
-    c("cron", "weekdays at 8:30", "30 8 * * 1-5"), c("cron", "0 9 * * 1", "0 9 * * 1"),
-    c("cron", "on the 1st of every month at noon", "0 12 1 * *"), c("cron", "every day at 3pm", "0 15 * * *"),
-    c("cron", "daily at 7:45am", "45 7 * * *"), c("cron", "every hour", "0 * * * *"),
-    c("cron", "every 2 hours", "0 */2 * * *"), c("cron", "weekends at 10am", "0 10 * * 0,6"),
-    c("cron", "every monday and wednesday at 6pm", "0 18 * * 1,3"), c("cron", "at midnight every day", "0 0 * * *"),
-    c("cron", "every friday", "0 0 * * 5"), c("cron", "*/5 * * * *", "*/5 * * * *"),
-    c("cron", "every year on jan 1st", "0 0 1 1 *"), c("cron", "every five minutes", "*/5 * * * *"),
+    # cron: {cron, repeatable}; recurring schedules, then one-time moments (repeatable false)
+    c("cron", "every monday at 9am", sched("0 9 * * 1")), c("cron", "every 15 minutes", sched("*/15 * * * *")),
+    c("cron", "weekdays at 8:30", sched("30 8 * * 1-5")), c("cron", "0 9 * * 1", sched("0 9 * * 1")),
+    c("cron", "on the 1st of every month at noon", sched("0 12 1 * *")),
+    c("cron", "every day at 3pm", sched("0 15 * * *")), c("cron", "daily at 7:45am", sched("45 7 * * *")),
+    c("cron", "every hour", sched("0 * * * *")), c("cron", "every 2 hours", sched("0 */2 * * *")),
+    c("cron", "weekends at 10am", sched("0 10 * * 0,6")),
+    c("cron", "every monday and wednesday at 6pm", sched("0 18 * * 1,3")),
+    c("cron", "at midnight every day", sched("0 0 * * *")), c("cron", "every friday", sched("0 0 * * 5")),
+    c("cron", "*/5 * * * *", sched("*/5 * * * *")), c("cron", "every year on jan 1st", sched("0 0 1 1 *")),
+    c("cron", "every five minutes", sched("*/5 * * * *")), c("cron", "every other day at 8am", sched("0 8 */2 * *")),
+    c("cron", "once a day at 3pm", sched("0 15 * * *")), c("cron", "on mondays at 10", sched("0 10 * * 1")),
+    c("cron", "tomorrow at 3pm", sched("0 15 13 3 *", False)),
+    c("cron", "next friday at noon", sched("0 12 14 3 *", False)),
+    c("cron", "April 5th at 9:15am", sched("15 9 5 4 *", False)),
+    c("cron", "in 2 hours", sched("30 12 12 3 *", False)),
     c("cron", "every other tuesday", REFUSED), c("cron", "the last friday of the month", REFUSED),
-    c("cron", "every other day at 8am", "0 8 */2 * *"),
     c("cron", "61 * * * *", REFUSED), c("cron", "whenever", REFUSED),
     # operating_system
     c("operating_system", "I use windows 11", {"name": "Windows", "version": "11"}),
