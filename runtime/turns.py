@@ -24,17 +24,16 @@ from django.utils import timezone
 from flows import services as flow_services
 from flows.models import ConfigValue
 from runtime import delivery
-from runtime.engine import TurnInput, run_turn
+from runtime.engine import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
 logger = logging.getLogger(__name__)
 
 # Events the system raises itself; they do not count as user activity.
 SYSTEM_EVENT_TYPES = frozenset({"timeout"})
-# Event types that are something the user said or clicked, shown in the transcript.
-MESSAGE_EVENT_TYPES = frozenset({
-    "text", "quick_reply", "postback", "choice", "image", "audio", "video", "file", "location",
-})
+# Inbound events kept in the transcript (Message rows): what the user said or clicked
+# (MESSAGE_EVENT_TYPES, from the engine) and custom events (type "event").
+TRANSCRIPT_EVENT_TYPES = MESSAGE_EVENT_TYPES | {CUSTOM_EVENT}
 
 
 @dataclass
@@ -85,18 +84,30 @@ def start_conversation(bot, user: EndUser, *, draft: bool = False, external_id: 
 
 # --- receiving -----------------------------------------------------------------------------
 
-def receive_event(conversation: Conversation, event_type: str, payload: dict | None = None) -> Event:
-    """Store one inbound event and commit it. Cheap: no engine work happens here."""
+def receive_event(conversation: Conversation, event_type: str, payload: dict | None = None, *,
+                  user: EndUser | None = None, metadata: dict | None = None) -> Event:
+    """Store one inbound event and commit it. Cheap: no engine work happens here.
+
+    `user` is the sender when it is not the conversation's own user (another participant);
+    `metadata` is kept beside the payload and shown to the bot as `event.metadata`."""
     payload = _validated_payload(event_type, payload)
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be an object, got {type(metadata).__name__}")
+    if user is not None and user.bot_id != conversation.bot_id:
+        raise ValueError(f"user {user.external_id!r} belongs to another bot")
+    sender_id = user.pk if user is not None else conversation.user_id
     with transaction.atomic():
         seq = _allocate_seqs(conversation.pk, 1)
         now = timezone.now()
-        event = Event.objects.create(conversation_id=conversation.pk, seq=seq, type=event_type, payload=payload)
-        if event_type in MESSAGE_EVENT_TYPES:
+        event = Event.objects.create(conversation_id=conversation.pk, seq=seq, type=event_type, payload=payload,
+                                     user_id=sender_id, metadata=metadata)
+        if event_type in TRANSCRIPT_EVENT_TYPES:
             # The transcript entry shares the event's seq: one timeline for both tables.
-            message = Message.objects.create(conversation_id=conversation.pk, seq=seq,
-                                             direction=Message.Direction.INCOMING,
-                                             event=event, type=event_type, payload=payload)
+            message = Message.objects.create(
+                conversation_id=conversation.pk, seq=seq, direction=Message.Direction.INCOMING,
+                user_id=sender_id, event=event, type=event_type, metadata=metadata,
+                payload={"payload": payload} if event_type == CUSTOM_EVENT else payload,
+            )
             transaction.on_commit(lambda: delivery.publish(conversation, [message]))
         if event_type not in SYSTEM_EVENT_TYPES:
             Conversation.objects.filter(pk=conversation.pk).update(last_user_event_at=now)
@@ -180,9 +191,9 @@ def _process_next(conversation_id) -> TurnOutcome | None:
 
 def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     loaded = _load_build(conversation)
-    # Locked after the conversation (always in that order) so two conversations of one user
-    # cannot overwrite each other's user variables.
-    user = EndUser.objects.select_for_update(no_key=True).get(pk=conversation.user_id)
+    # The sender's variables are the `user` scope. Locked after the conversation (always in
+    # that order) so two conversations of one user cannot overwrite each other's variables.
+    user = EndUser.objects.select_for_update(no_key=True).get(pk=event.user_id or conversation.user_id)
     stored_bot_vars = BotVariable.objects.filter(bot_id=conversation.bot_id, is_draft=conversation.is_draft)
     result = run_turn(loaded.build, TurnInput(
         state=conversation.state or {},
@@ -196,9 +207,10 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     messages = []
     for output in result.outputs:
         output = dict(output)
+        metadata = output.pop("metadata", None)
         messages.append(Message(
             conversation=conversation, seq=conversation.next_seq, direction=Message.Direction.OUTGOING,
-            event=event, type=output.pop("type", "text"), payload=output,
+            event=event, type=output.pop("type", "text"), payload=output, metadata=metadata,
         ))
         conversation.next_seq += 1
     Message.objects.bulk_create(messages)
@@ -238,16 +250,22 @@ def _config_env(conversation: Conversation) -> dict[str, str]:
 
 
 def _engine_event(conversation: Conversation, user: EndUser, event: Event) -> dict:
-    return {
+    # A message's payload carries its type (as in Botpress); a custom event's payload is
+    # exactly what was sent, so a Send Event card can pass it through unchanged.
+    is_message = event.type in MESSAGE_EVENT_TYPES
+    engine_event = {
         "id": str(event.pk),
         "type": event.type,
-        "payload": {"type": event.type, **event.payload},
-        "preview": _preview(event.payload),
+        "payload": {"type": event.type, **event.payload} if is_message else dict(event.payload),
+        "preview": _preview(event.payload) if is_message else "",
         "userId": user.external_id,
         "conversationId": conversation.external_id,
         "channel": conversation.channel,
         "createdOn": event.created_at.isoformat(),
     }
+    if event.metadata is not None:
+        engine_event["metadata"] = event.metadata
+    return engine_event
 
 
 def _preview(payload: dict) -> str:

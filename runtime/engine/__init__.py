@@ -3,7 +3,9 @@
 `flows` and the turn service use only what this module exports."""
 from .build import DEFAULT_SETTINGS, RESERVED_FLOWS, BotBuild, compile_bot
 from .cards import CARD_TYPES, card_problems, card_transitions
+from .cards.fields import expression_problem
 from .errors import BuildError, Problem
+from .events import CONVERSATION_STARTED, CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TRIGGER_TYPES
 from .sandbox import configure_default_sandbox
 from .variables import TYPES as VARIABLE_TYPES
 from .turn import STATE_LIMIT_BYTES, TurnInput, TurnResult, run_turn
@@ -12,10 +14,14 @@ __all__ = [
     "BotBuild",
     "BuildError",
     "CARD_TYPES",
+    "CONVERSATION_STARTED",
+    "CUSTOM_EVENT",
     "DEFAULT_SETTINGS",
+    "MESSAGE_EVENT_TYPES",
     "Problem",
     "RESERVED_FLOWS",
     "STATE_LIMIT_BYTES",
+    "TRIGGER_TYPES",
     "TurnInput",
     "TurnResult",
     "VARIABLE_TYPES",
@@ -23,5 +29,6 @@ __all__ = [
     "card_transitions",
     "compile_bot",
     "configure_default_sandbox",
+    "expression_problem",
     "run_turn",
 ]
