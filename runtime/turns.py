@@ -6,19 +6,31 @@ Two steps, kept apart on purpose:
 - `receive_event` stores an inbound event (committed) and returns: that is the
   acknowledgement, so a crash afterwards never loses what the user said.
 - `process_pending` runs the stored events of one conversation through the engine, one at
-  a time in seq order, under a row lock on the conversation that holds across processes
-  (`SELECT ... FOR UPDATE`). Each event is one transaction: new state, variables, outgoing
+  a time in seq order. Each event is one transaction: new state, variables, outgoing
   messages and the event's status commit together or not at all.
+
+Locking, so that acknowledging never waits for a running turn:
+
+- Processing is serialised per conversation by a transaction-scoped advisory lock
+  (`pg_advisory_xact_lock`), which holds across processes and touches no row. (On SQLite,
+  the embedded default for one process, a per-process lock plays its part.)
+- Seqs are allocated by one short `UPDATE ... next_seq = next_seq + n RETURNING` on the
+  conversation row. A receiver holds that row lock only for its tiny transaction; a turn
+  takes it only at its very end, together with the final state write, so the replies'
+  seqs are allocated and committed in one go. Commit order therefore follows seq order,
+  and a message sent during a turn is acknowledged at once (and processed right after).
 """
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from flows import services as flow_services
@@ -96,9 +108,10 @@ def receive_event(conversation: Conversation, event_type: str, payload: dict | N
     if user is not None and user.bot_id != conversation.bot_id:
         raise ValueError(f"user {user.external_id!r} belongs to another bot")
     sender_id = user.pk if user is not None else conversation.user_id
+    now = timezone.now()
     with transaction.atomic():
-        seq = _allocate_seqs(conversation.pk, 1)
-        now = timezone.now()
+        seq = _allocate_seqs(conversation.pk, 1,
+                             None if event_type in SYSTEM_EVENT_TYPES else {"last_user_event_at": now})
         event = Event.objects.create(conversation_id=conversation.pk, seq=seq, type=event_type, payload=payload,
                                      user_id=sender_id, metadata=metadata)
         if event_type in TRANSCRIPT_EVENT_TYPES:
@@ -109,8 +122,6 @@ def receive_event(conversation: Conversation, event_type: str, payload: dict | N
                 payload={"payload": payload} if event_type == CUSTOM_EVENT else payload,
             )
             transaction.on_commit(lambda: delivery.publish(conversation, [message]))
-        if event_type not in SYSTEM_EVENT_TYPES:
-            Conversation.objects.filter(pk=conversation.pk).update(last_user_event_at=now)
     return event
 
 
@@ -126,14 +137,60 @@ def _validated_payload(event_type, payload) -> dict:
     return payload
 
 
-def _allocate_seqs(conversation_id, count: int) -> int:
-    """Reserve `count` consecutive seqs and return the first. The UPDATE takes the row lock,
-    so allocations are serialised and committed in seq order."""
-    updated = Conversation.objects.filter(pk=conversation_id).update(next_seq=F("next_seq") + count)
-    if not updated:
+def _allocate_seqs(conversation_id, count: int, columns: dict | None = None) -> int:
+    """Reserve `count` consecutive seqs and return the first, writing `columns` (field name
+    -> value) in the same statement. The UPDATE takes the row lock until the caller's
+    transaction ends, so allocations are serialised and committed in seq order: callers
+    keep that transaction short."""
+    assignments = ["next_seq = next_seq + %s"]
+    params: list = [count]
+    for name, value in (columns or {}).items():
+        column = Conversation._meta.get_field(name)
+        assignments.append(f"{connection.ops.quote_name(column.column)} = %s")
+        params.append(column.get_db_prep_save(value, connection))
+    params.append(conversation_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Conversation._meta.db_table)} SET {', '.join(assignments)} "
+            "WHERE id = %s RETURNING next_seq",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise Conversation.DoesNotExist(f"conversation {conversation_id} does not exist")
-    next_seq = Conversation.objects.filter(pk=conversation_id).values_list("next_seq", flat=True).get()
-    return next_seq - count
+    return row[0] - count
+
+
+# Advisory locks share one key space per database; the class id keeps ours apart.
+_TURN_LOCK_CLASS = zlib.crc32(b"flowstudio.turn") & 0x7FFFFFFF
+# SQLite has no advisory locks; one process serves it, so striped local locks do the job.
+_LOCAL_TURN_LOCKS = [threading.Lock() for _ in range(64)]
+
+
+@contextmanager
+def _turn_transaction(conversation_id):
+    """A transaction in which no other process or thread processes this conversation."""
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # Two int4 keys; conversations whose ids collide modulo 2^31 only wait for each other.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                               [_TURN_LOCK_CLASS, int(conversation_id) & 0x7FFFFFFF])
+            yield
+    else:
+        with _LOCAL_TURN_LOCKS[hash(conversation_id) % len(_LOCAL_TURN_LOCKS)], transaction.atomic():
+            yield
+
+
+def try_lock_for_turn(conversation_id) -> bool:
+    """Inside a transaction: take the conversation's turn lock if free (PostgreSQL), so a
+    sweep can skip conversations with a turn running. Always True elsewhere."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
+                       [_TURN_LOCK_CLASS, int(conversation_id) & 0x7FFFFFFF])
+        return bool(cursor.fetchone()[0])
 
 
 # --- processing ----------------------------------------------------------------------------
@@ -169,9 +226,9 @@ def process_event_now(event: Event) -> TurnOutcome:
 
 
 def _process_next(conversation_id) -> TurnOutcome | None:
-    with transaction.atomic():
-        # NO KEY: inserts that merely reference the conversation (new events) are not blocked.
-        conversation = Conversation.objects.select_for_update(no_key=True, of=("self",)).get(pk=conversation_id)
+    with _turn_transaction(conversation_id):
+        # No row lock: only turn holders write the state, and receivers must not wait.
+        conversation = Conversation.objects.get(pk=conversation_id)
         event = (Event.objects.filter(conversation_id=conversation_id, status=Event.Status.RECEIVED)
                  .order_by("seq").first())
         if event is None:
@@ -204,17 +261,6 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     ))
 
     now = timezone.now()
-    messages = []
-    for output in result.outputs:
-        output = dict(output)
-        metadata = output.pop("metadata", None)
-        messages.append(Message(
-            conversation=conversation, seq=conversation.next_seq, direction=Message.Direction.OUTGOING,
-            event=event, type=output.pop("type", "text"), payload=output, metadata=metadata,
-        ))
-        conversation.next_seq += 1
-    Message.objects.bulk_create(messages)
-
     if result.user != user.variables:
         user.variables = result.user
         user.save(update_fields=["variables", "updated_at"])
@@ -224,7 +270,22 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     conversation.state = result.state
     conversation.version = loaded.version if active else None
     conversation.timeout_at = _next_timeout(loaded, now) if active and event.type not in SYSTEM_EVENT_TYPES else None
-    conversation.save(update_fields=["state", "version", "timeout_at", "next_seq", "updated_at"])
+    conversation.updated_at = now
+    # Last, so the conversation row is locked only from here to the commit (see the module doc).
+    first_seq = _allocate_seqs(conversation.pk, len(result.outputs), {
+        "state": conversation.state, "version": conversation.version_id,
+        "timeout_at": conversation.timeout_at, "updated_at": now,
+    })
+    conversation.next_seq = first_seq + len(result.outputs)
+    messages = []
+    for offset, output in enumerate(result.outputs):
+        output = dict(output)
+        metadata = output.pop("metadata", None)
+        messages.append(Message(
+            conversation=conversation, seq=first_seq + offset, direction=Message.Direction.OUTGOING,
+            event=event, type=output.pop("type", "text"), payload=output, metadata=metadata,
+        ))
+    Message.objects.bulk_create(messages)
 
     event.status = Event.Status.PROCESSED
     event.processed_at = now
