@@ -70,8 +70,12 @@ class Event(models.Model):
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveBigIntegerField()
+    # Who sent it when that is not the conversation's own user (another participant).
+    user = models.ForeignKey(EndUser, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     type = models.CharField(max_length=64)
     payload = models.JSONField(default=dict, blank=True)
+    # Free data beside the payload (the Chat API's message metadata); the bot sees event.metadata.
+    metadata = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -100,9 +104,13 @@ class Message(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveBigIntegerField()
     direction = models.CharField(max_length=16, choices=Direction.choices)
+    # The sender of an incoming message (null on outgoing ones: the bot sent them).
+    user = models.ForeignKey(EndUser, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    # A message type ("text", "bloc"...) or "event": a custom event, payload {"payload": {...}}.
     type = models.CharField(max_length=64)
     payload = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -115,8 +123,20 @@ class Message(models.Model):
         return f"#{self.seq} {self.direction} {self.type}"
 
     def as_output(self) -> dict:
-        """The message as the engine emitted it: `{"type": ..., **fields}`."""
-        return {"type": self.type, **self.payload}
+        """The message as the engine emitted it: `{"type": ..., **fields}` (+ `metadata`)."""
+        output = {"type": self.type, **self.payload}
+        if self.metadata is not None:
+            output["metadata"] = self.metadata
+        return output
+
+    @property
+    def is_event(self) -> bool:
+        """A custom event (the user's or one a Send Event card emitted), not a message."""
+        return self.type == EVENT_MESSAGE_TYPE
+
+
+# Message.type of custom events; the engine's CUSTOM_EVENT, repeated here so models stay light.
+EVENT_MESSAGE_TYPE = "event"
 
 
 class BotVariable(models.Model):

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from runtime import turns
-from runtime.models import Conversation
+from runtime.models import Conversation, Event
 
 logger = logging.getLogger(__name__)
 
@@ -18,16 +18,20 @@ TIMEOUT_BATCH = 200
 @shared_task(name="runtime.tasks.fire_due_timeouts")
 def fire_due_timeouts() -> int:
     """Store a timeout event for every conversation whose inactivity timeout is due, then
-    process it. Conversations locked by a running turn (or another worker) are skipped:
-    the turn resets their timeout anyway, and the next tick sees whatever is left."""
+    process it. Conversations another tick holds, with a turn running or with user events
+    waiting to be processed are skipped: their turn resets the timeout anyway, and the next
+    tick sees whatever is left."""
     fired = []
     with transaction.atomic():
         due = list(
             Conversation.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(timeout_at__lte=timezone.now())
+            .exclude(events__status=Event.Status.RECEIVED)
             .order_by("timeout_at")[:TIMEOUT_BATCH]
         )
         for conversation in due:
+            if not turns.try_lock_for_turn(conversation.pk):
+                continue
             # Cleared while the row is locked, so a concurrent tick cannot fire it twice.
             Conversation.objects.filter(pk=conversation.pk).update(timeout_at=None)
             turns.receive_event(conversation, "timeout", {})

@@ -6,35 +6,46 @@ Two steps, kept apart on purpose:
 - `receive_event` stores an inbound event (committed) and returns: that is the
   acknowledgement, so a crash afterwards never loses what the user said.
 - `process_pending` runs the stored events of one conversation through the engine, one at
-  a time in seq order, under a row lock on the conversation that holds across processes
-  (`SELECT ... FOR UPDATE`). Each event is one transaction: new state, variables, outgoing
+  a time in seq order. Each event is one transaction: new state, variables, outgoing
   messages and the event's status commit together or not at all.
+
+Locking, so that acknowledging never waits for a running turn:
+
+- Processing is serialised per conversation by a transaction-scoped advisory lock
+  (`pg_advisory_xact_lock`), which holds across processes and touches no row. (On SQLite,
+  the embedded default for one process, a per-process lock plays its part.)
+- Seqs are allocated by one short `UPDATE ... next_seq = next_seq + n RETURNING` on the
+  conversation row. A receiver holds that row lock only for its tiny transaction; a turn
+  takes it only at its very end, together with the final state write, so the replies'
+  seqs are allocated and committed in one go. Commit order therefore follows seq order,
+  and a message sent during a turn is acknowledged at once (and processed right after).
 """
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from flows import services as flow_services
 from flows.models import ConfigValue
 from runtime import delivery
-from runtime.engine import TurnInput, run_turn
+from runtime.engine import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
 logger = logging.getLogger(__name__)
 
 # Events the system raises itself; they do not count as user activity.
 SYSTEM_EVENT_TYPES = frozenset({"timeout"})
-# Event types that are something the user said or clicked, shown in the transcript.
-MESSAGE_EVENT_TYPES = frozenset({
-    "text", "quick_reply", "postback", "choice", "image", "audio", "video", "file", "location",
-})
+# Inbound events kept in the transcript (Message rows): what the user said or clicked
+# (MESSAGE_EVENT_TYPES, from the engine) and custom events (type "event").
+TRANSCRIPT_EVENT_TYPES = MESSAGE_EVENT_TYPES | {CUSTOM_EVENT}
 
 
 @dataclass
@@ -85,21 +96,32 @@ def start_conversation(bot, user: EndUser, *, draft: bool = False, external_id: 
 
 # --- receiving -----------------------------------------------------------------------------
 
-def receive_event(conversation: Conversation, event_type: str, payload: dict | None = None) -> Event:
-    """Store one inbound event and commit it. Cheap: no engine work happens here."""
+def receive_event(conversation: Conversation, event_type: str, payload: dict | None = None, *,
+                  user: EndUser | None = None, metadata: dict | None = None) -> Event:
+    """Store one inbound event and commit it. Cheap: no engine work happens here.
+
+    `user` is the sender when it is not the conversation's own user (another participant);
+    `metadata` is kept beside the payload and shown to the bot as `event.metadata`."""
     payload = _validated_payload(event_type, payload)
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be an object, got {type(metadata).__name__}")
+    if user is not None and user.bot_id != conversation.bot_id:
+        raise ValueError(f"user {user.external_id!r} belongs to another bot")
+    sender_id = user.pk if user is not None else conversation.user_id
+    now = timezone.now()
     with transaction.atomic():
-        seq = _allocate_seqs(conversation.pk, 1)
-        now = timezone.now()
-        event = Event.objects.create(conversation_id=conversation.pk, seq=seq, type=event_type, payload=payload)
-        if event_type in MESSAGE_EVENT_TYPES:
+        seq = _allocate_seqs(conversation.pk, 1,
+                             None if event_type in SYSTEM_EVENT_TYPES else {"last_user_event_at": now})
+        event = Event.objects.create(conversation_id=conversation.pk, seq=seq, type=event_type, payload=payload,
+                                     user_id=sender_id, metadata=metadata)
+        if event_type in TRANSCRIPT_EVENT_TYPES:
             # The transcript entry shares the event's seq: one timeline for both tables.
-            message = Message.objects.create(conversation_id=conversation.pk, seq=seq,
-                                             direction=Message.Direction.INCOMING,
-                                             event=event, type=event_type, payload=payload)
+            message = Message.objects.create(
+                conversation_id=conversation.pk, seq=seq, direction=Message.Direction.INCOMING,
+                user_id=sender_id, event=event, type=event_type, metadata=metadata,
+                payload={"payload": payload} if event_type == CUSTOM_EVENT else payload,
+            )
             transaction.on_commit(lambda: delivery.publish(conversation, [message]))
-        if event_type not in SYSTEM_EVENT_TYPES:
-            Conversation.objects.filter(pk=conversation.pk).update(last_user_event_at=now)
     return event
 
 
@@ -115,14 +137,60 @@ def _validated_payload(event_type, payload) -> dict:
     return payload
 
 
-def _allocate_seqs(conversation_id, count: int) -> int:
-    """Reserve `count` consecutive seqs and return the first. The UPDATE takes the row lock,
-    so allocations are serialised and committed in seq order."""
-    updated = Conversation.objects.filter(pk=conversation_id).update(next_seq=F("next_seq") + count)
-    if not updated:
+def _allocate_seqs(conversation_id, count: int, columns: dict | None = None) -> int:
+    """Reserve `count` consecutive seqs and return the first, writing `columns` (field name
+    -> value) in the same statement. The UPDATE takes the row lock until the caller's
+    transaction ends, so allocations are serialised and committed in seq order: callers
+    keep that transaction short."""
+    assignments = ["next_seq = next_seq + %s"]
+    params: list = [count]
+    for name, value in (columns or {}).items():
+        column = Conversation._meta.get_field(name)
+        assignments.append(f"{connection.ops.quote_name(column.column)} = %s")
+        params.append(column.get_db_prep_save(value, connection))
+    params.append(conversation_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Conversation._meta.db_table)} SET {', '.join(assignments)} "
+            "WHERE id = %s RETURNING next_seq",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise Conversation.DoesNotExist(f"conversation {conversation_id} does not exist")
-    next_seq = Conversation.objects.filter(pk=conversation_id).values_list("next_seq", flat=True).get()
-    return next_seq - count
+    return row[0] - count
+
+
+# Advisory locks share one key space per database; the class id keeps ours apart.
+_TURN_LOCK_CLASS = zlib.crc32(b"flowstudio.turn") & 0x7FFFFFFF
+# SQLite has no advisory locks; one process serves it, so striped local locks do the job.
+_LOCAL_TURN_LOCKS = [threading.Lock() for _ in range(64)]
+
+
+@contextmanager
+def _turn_transaction(conversation_id):
+    """A transaction in which no other process or thread processes this conversation."""
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # Two int4 keys; conversations whose ids collide modulo 2^31 only wait for each other.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                               [_TURN_LOCK_CLASS, int(conversation_id) & 0x7FFFFFFF])
+            yield
+    else:
+        with _LOCAL_TURN_LOCKS[hash(conversation_id) % len(_LOCAL_TURN_LOCKS)], transaction.atomic():
+            yield
+
+
+def try_lock_for_turn(conversation_id) -> bool:
+    """Inside a transaction: take the conversation's turn lock if free (PostgreSQL), so a
+    sweep can skip conversations with a turn running. Always True elsewhere."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
+                       [_TURN_LOCK_CLASS, int(conversation_id) & 0x7FFFFFFF])
+        return bool(cursor.fetchone()[0])
 
 
 # --- processing ----------------------------------------------------------------------------
@@ -158,9 +226,9 @@ def process_event_now(event: Event) -> TurnOutcome:
 
 
 def _process_next(conversation_id) -> TurnOutcome | None:
-    with transaction.atomic():
-        # NO KEY: inserts that merely reference the conversation (new events) are not blocked.
-        conversation = Conversation.objects.select_for_update(no_key=True, of=("self",)).get(pk=conversation_id)
+    with _turn_transaction(conversation_id):
+        # No row lock: only turn holders write the state, and receivers must not wait.
+        conversation = Conversation.objects.get(pk=conversation_id)
         event = (Event.objects.filter(conversation_id=conversation_id, status=Event.Status.RECEIVED)
                  .order_by("seq").first())
         if event is None:
@@ -180,9 +248,9 @@ def _process_next(conversation_id) -> TurnOutcome | None:
 
 def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     loaded = _load_build(conversation)
-    # Locked after the conversation (always in that order) so two conversations of one user
-    # cannot overwrite each other's user variables.
-    user = EndUser.objects.select_for_update(no_key=True).get(pk=conversation.user_id)
+    # The sender's variables are the `user` scope. Locked after the conversation (always in
+    # that order) so two conversations of one user cannot overwrite each other's variables.
+    user = EndUser.objects.select_for_update(no_key=True).get(pk=event.user_id or conversation.user_id)
     stored_bot_vars = BotVariable.objects.filter(bot_id=conversation.bot_id, is_draft=conversation.is_draft)
     result = run_turn(loaded.build, TurnInput(
         state=conversation.state or {},
@@ -194,16 +262,6 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     ))
 
     now = timezone.now()
-    messages = []
-    for output in result.outputs:
-        output = dict(output)
-        messages.append(Message(
-            conversation=conversation, seq=conversation.next_seq, direction=Message.Direction.OUTGOING,
-            event=event, type=output.pop("type", "text"), payload=output,
-        ))
-        conversation.next_seq += 1
-    Message.objects.bulk_create(messages)
-
     if result.user != user.variables:
         user.variables = result.user
         user.save(update_fields=["variables", "updated_at"])
@@ -213,7 +271,22 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     conversation.state = result.state
     conversation.version = loaded.version if active else None
     conversation.timeout_at = _next_timeout(loaded, now) if active and event.type not in SYSTEM_EVENT_TYPES else None
-    conversation.save(update_fields=["state", "version", "timeout_at", "next_seq", "updated_at"])
+    conversation.updated_at = now
+    # Last, so the conversation row is locked only from here to the commit (see the module doc).
+    first_seq = _allocate_seqs(conversation.pk, len(result.outputs), {
+        "state": conversation.state, "version": conversation.version_id,
+        "timeout_at": conversation.timeout_at, "updated_at": now,
+    })
+    conversation.next_seq = first_seq + len(result.outputs)
+    messages = []
+    for offset, output in enumerate(result.outputs):
+        output = dict(output)
+        metadata = output.pop("metadata", None)
+        messages.append(Message(
+            conversation=conversation, seq=first_seq + offset, direction=Message.Direction.OUTGOING,
+            event=event, type=output.pop("type", "text"), payload=output, metadata=metadata,
+        ))
+    Message.objects.bulk_create(messages)
 
     event.status = Event.Status.PROCESSED
     event.processed_at = now
@@ -252,16 +325,22 @@ def _config_env(conversation: Conversation) -> dict[str, str]:
 
 
 def _engine_event(conversation: Conversation, user: EndUser, event: Event) -> dict:
-    return {
+    # A message's payload carries its type (as in Botpress); a custom event's payload is
+    # exactly what was sent, so a Send Event card can pass it through unchanged.
+    is_message = event.type in MESSAGE_EVENT_TYPES
+    engine_event = {
         "id": str(event.pk),
         "type": event.type,
-        "payload": {"type": event.type, **event.payload},
-        "preview": _preview(event.payload),
+        "payload": {"type": event.type, **event.payload} if is_message else dict(event.payload),
+        "preview": _preview(event.payload) if is_message else "",
         "userId": user.external_id,
         "conversationId": conversation.external_id,
         "channel": conversation.channel,
         "createdOn": event.created_at.isoformat(),
     }
+    if event.metadata is not None:
+        engine_event["metadata"] = event.metadata
+    return engine_event
 
 
 def _preview(payload: dict) -> str:

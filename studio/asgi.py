@@ -6,6 +6,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 # Django must be set up before any consumer module is imported.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from integrations.webchat.routing import websocket_urlpatterns as webchat_websockets  # noqa: E402
+
+# No AllowedHostsOriginValidator in front of the webchat: it is embedded on other sites, and
+# each bot's own allowed origins are checked by its consumer, on connect and on every frame.
+application = ProtocolTypeRouter({
+    "http": django_asgi_app,
+    "websocket": URLRouter([*webchat_websockets]),
+})

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "flows",
     "runtime",
     "integrations",
+    "integrations.webchat",
 ]
 
 MIDDLEWARE = [

@@ -8,4 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("flows.api.urls")),
     path("", include("studio.editor.urls")),
+    path("", include("integrations.webchat.urls")),
 ]

@@ -15,7 +15,8 @@ _FLOW_VARIABLE_KEYS = ("name", "type", "values", "pattern", "schema", "default",
 _CONFIG_KEYS = ("name", "description")
 _SCHEMA_KEYS = ("name", "description", "schema")
 _FLOW_KEYS = ("name", "description", "folder", "variables", "nodes")
-_NODE_KEYS = ("id", "kind", "name", "cards", "next")
+_NODE_KEYS = ("id", "kind", "name", "trigger", "cards", "next")
+_TRIGGER_KEYS = ("type", "eventType", "condition")
 _NAMED_LISTS = ("tables", "knowledgeBases", "hooks", "tests")
 _INTENT_KEYS = ("name", "description", "utterances")
 _ENTITY_KEYS = ("name", "type", "description", "fuzzy", "values", "pattern", "ignoreCase", "sensitive")
@@ -47,7 +48,14 @@ def _ordered(obj: dict, first: tuple[str, ...]) -> dict:
 def _flow(flow: dict) -> dict:
     out = _ordered(flow, _FLOW_KEYS)
     out["variables"] = [_ordered(v, _FLOW_VARIABLE_KEYS) for v in flow["variables"]]
-    out["nodes"] = [_ordered(node, _NODE_KEYS) for node in flow["nodes"]]
+    out["nodes"] = [_node(node) for node in flow["nodes"]]
+    return out
+
+
+def _node(node: dict) -> dict:
+    out = _ordered(node, _NODE_KEYS)
+    if "trigger" in out:
+        out["trigger"] = _ordered(out["trigger"], _TRIGGER_KEYS)
     return out
 
 

@@ -13,6 +13,8 @@ from functools import lru_cache
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from runtime.engine import expression_problem
+
 from .languages import ISO_639_1
 from .problems import Problem, json_path
 from .schema import RESERVED_FLOWS, SETTINGS_DEFAULTS
@@ -21,7 +23,7 @@ from .variables import variable_problems
 # intents and entities are checked, duplicates included, by the library pass (validate.py).
 NAMED_LISTS = ("tables", "knowledgeBases", "hooks", "tests")
 CALL_CARD = "call"
-_CARDLESS_KINDS = ("start", "entry", "exit", "end")
+_CARDLESS_KINDS = ("start", "entry", "exit", "end", "trigger")
 _UNTARGETABLE_KINDS = ("start", "entry", "trigger")
 
 
@@ -265,13 +267,36 @@ class _FlowChecker:
                 json_path(parts + ["next"]),
                 f"{kind} nodes have no next; {'the caller continues' if kind == 'exit' else 'the conversation ends'} there",
             ))
-        elif kind in ("start", "entry") and target is None:
+        elif kind in ("start", "entry", "trigger") and target is None:
             self.out.append(Problem(json_path(parts + ["next"]), f"the {kind} node must lead somewhere: set its next node"))
         elif isinstance(target, str):
             self._target(flow_name, parts + ["next"], target, kinds)
+        self._trigger(parts, node)
 
         for ci, card in _dicts(cards):
             self._card(flow_name, parts + ["cards", ci], card, kinds, call_names)
+
+    def _trigger(self, parts: list, node: dict) -> None:
+        trigger = node.get("trigger")
+        if node.get("kind") != "trigger":
+            if trigger is not None:
+                self.out.append(Problem(json_path(parts + ["trigger"]),
+                                        f"only trigger nodes have a trigger; this is a {node.get('kind')} node"))
+            return
+        if trigger is None:
+            self.out.append(Problem(
+                json_path(parts + ["trigger"]),
+                "a trigger node needs a trigger: {\"type\": \"conversation_started\"} or {\"type\": \"event\"}",
+            ))
+            return
+        if not isinstance(trigger, dict):
+            return  # the structural pass named the wrong type
+        if "eventType" in trigger and trigger.get("type") != "event":
+            self.out.append(Problem(json_path(parts + ["trigger", "eventType"]),
+                                    "eventType is only for triggers of type 'event' (custom events)"))
+        condition = trigger.get("condition")
+        if isinstance(condition, str) and condition.strip() and (problem := expression_problem(condition)):
+            self.out.append(Problem(json_path(parts + ["trigger", "condition"]), problem))
 
     def _target(self, flow_name: str, parts: list, target: str, kinds: dict) -> None:
         if target not in kinds:

@@ -17,7 +17,7 @@ from pathlib import Path
 # The engine runs bots, so it owns what an omitted setting means, which flows are reserved
 # and which variable types exist; the schema only describes them.
 from runtime.engine import DEFAULT_SETTINGS as SETTINGS_DEFAULTS
-from runtime.engine import RESERVED_FLOWS, VARIABLE_TYPES
+from runtime.engine import RESERVED_FLOWS, TRIGGER_TYPES, VARIABLE_TYPES
 
 FORMAT = "flowstudio.bot/1"
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -256,6 +256,24 @@ def build_schema(registry: Mapping | None = None) -> dict:
                 "next": {
                     "type": ["string", "null"], "default": None,
                     "description": "Id of the node taken after the last card; null ends the dialog.",
+                },
+                "trigger": _ref("trigger"),
+            },
+        },
+        "trigger": {
+            "type": "object",
+            "description": "Trigger nodes only: the non-message event that starts the dialog here.",
+            "required": ["type"],
+            "additionalProperties": False,
+            "properties": {
+                "type": {"enum": list(TRIGGER_TYPES)},
+                "eventType": {
+                    "type": "string", "minLength": 1,
+                    "description": "Custom events only: the payload.type the event must have.",
+                },
+                "condition": {
+                    "type": "string", "minLength": 1,
+                    "description": "JavaScript expression; the trigger fires only when it holds.",
                 },
             },
         },

@@ -3,7 +3,9 @@
 `flows` and the turn service use only what this module exports."""
 from .build import DEFAULT_SETTINGS, RESERVED_FLOWS, BotBuild, compile_bot
 from .cards import CARD_TYPES, card_problems, card_transitions
+from .cards.fields import expression_problem
 from .errors import BuildError, Problem
+from .events import CONVERSATION_STARTED, CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TRIGGER_TYPES
 from .nlu.bot import train_intent_model
 from .sandbox import configure_default_sandbox
 from .variables import TYPES as VARIABLE_TYPES
@@ -13,10 +15,14 @@ __all__ = [
     "BotBuild",
     "BuildError",
     "CARD_TYPES",
+    "CONVERSATION_STARTED",
+    "CUSTOM_EVENT",
     "DEFAULT_SETTINGS",
+    "MESSAGE_EVENT_TYPES",
     "Problem",
     "RESERVED_FLOWS",
     "STATE_LIMIT_BYTES",
+    "TRIGGER_TYPES",
     "TurnInput",
     "TurnResult",
     "VARIABLE_TYPES",
@@ -24,6 +30,7 @@ __all__ = [
     "card_transitions",
     "compile_bot",
     "configure_default_sandbox",
+    "expression_problem",
     "run_turn",
     "train_intent_model",
 ]

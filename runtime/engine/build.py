@@ -18,6 +18,8 @@ from .errors import BuildError, Problem
 from .nlu.bot import BotNlu, inline_intent_name
 from .nlu.intents import IntentModel
 from .nlu.library import card_reference_problems, parse_library
+from .events import TRIGGER_TYPES
+from .expressions import Expression, ExpressionError, compile_expression
 from .variables import VarSpec
 
 RESERVED_FLOWS = ("main", "error", "timeout", "conversation_end")
@@ -42,6 +44,18 @@ class NodeBuild:
 
 
 @dataclass(frozen=True, slots=True)
+class TriggerBuild:
+    """A trigger node: which non-message event it catches and where the dialog goes."""
+
+    flow: str
+    node: str
+    type: str  # a key of events.TRIGGER_TYPES
+    event_type: str | None  # custom events only: the payload.type it requires
+    condition: Expression | None
+    next: str
+
+
+@dataclass(frozen=True, slots=True)
 class FlowBuild:
     name: str
     entry: str  # the start node in main, the entry node elsewhere
@@ -49,6 +63,7 @@ class FlowBuild:
     variables: Mapping[str, VarSpec]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    triggers: tuple[TriggerBuild, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,8 @@ class BotBuild:
     nlu: BotNlu | None = None
     # How many earlier user messages a turn may need (the largest "extract from history").
     history_depth: int = 0
+    # Every trigger node, main's first, then the other flows in file order; first match wins.
+    triggers: tuple[TriggerBuild, ...] = field(default=())
 
     @property
     def node_limit(self) -> int:
@@ -126,11 +143,16 @@ def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem], library
         problems.append(Problem(f"{path}.nodes", f"flow {name!r} needs exactly one {entry_kind} node, found {len(entries)}"))
         return None
     nodes = {}
+    triggers = []
     for ni, node in enumerate(nodes_in):
         npath = f"{path}.nodes[{ni}]"
         target = node.get("next")
         if target is not None and target not in node_ids:
             problems.append(Problem(f"{npath}.next", f"transition to missing node {target!r} in flow {name!r}"))
+        if node.get("kind") == "trigger":
+            trigger = _compile_trigger(name, node, npath, problems)
+            if trigger is not None:
+                triggers.append(trigger)
         cards = []
         node_intents = tuple(inline_intent_name(c["id"]) for c in node.get("cards") or ()
                              if c.get("type") == "intent" and c.get("utterances") and isinstance(c.get("id"), str))
@@ -163,7 +185,32 @@ def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem], library
         variables=MappingProxyType(variables),
         inputs=tuple(n for n, s in variables.items() if s.input),
         outputs=tuple(n for n, s in variables.items() if s.output),
+        triggers=tuple(triggers),
     )
+
+
+def _compile_trigger(flow_name: str, node: dict, path: str, problems: list[Problem]) -> TriggerBuild | None:
+    spec = node.get("trigger")
+    if not isinstance(spec, dict):
+        problems.append(Problem(f"{path}.trigger", "a trigger node needs a trigger object: {\"type\": ...}"))
+        return None
+    kind = spec.get("type")
+    if kind not in TRIGGER_TYPES:
+        problems.append(Problem(f"{path}.trigger.type",
+                                f"unknown trigger type {kind!r}; use one of: {', '.join(TRIGGER_TYPES)}"))
+        return None
+    if not node.get("next"):
+        problems.append(Problem(f"{path}.next", "the trigger node must lead somewhere: set its next node"))
+        return None
+    condition = None
+    if spec.get("condition") is not None:
+        try:
+            condition = compile_expression(spec["condition"])
+        except ExpressionError as exc:
+            problems.append(Problem(f"{path}.trigger.condition", str(exc)))
+            return None
+    return TriggerBuild(flow=flow_name, node=node["id"], type=kind, event_type=spec.get("eventType"),
+                        condition=condition, next=node["next"])
 
 
 def compile_bot(definition: dict, *, key: str | None = None, intent_model: IntentModel | bytes | None = None) -> BotBuild:
@@ -201,6 +248,7 @@ def compile_bot(definition: dict, *, key: str | None = None, intent_model: Inten
     nlu = BotNlu.build(definition, intents, entities, settings["intentConfidence"], stored=intent_model)
     history_depth = max((getattr(card, "from_history", 0) for flow in flows.values()
                          for node in flow.nodes.values() for card in node.cards), default=0)
+    ordered = [flows["main"], *(f for n, f in flows.items() if n != "main")]
     return BotBuild(
         key=key or f"build-{uuid.uuid4().hex}",
         name=definition.get("name", ""),
@@ -211,4 +259,5 @@ def compile_bot(definition: dict, *, key: str | None = None, intent_model: Inten
         config_names=tuple(c["name"] for c in definition.get("config") or ()),
         nlu=nlu,
         history_depth=history_depth,
+        triggers=tuple(t for f in ordered for t in f.triggers),
     )

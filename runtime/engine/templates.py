@@ -166,3 +166,52 @@ def _add_shorthands(parts: list[str | Expression], text: str) -> None:
 def _excerpt(text: str, start: int) -> str:
     snippet = text[start: start + 30]
     return f"`{snippet}{'…' if len(text) > start + 30 else ''}`"
+
+
+class JsonTemplate:
+    """Any JSON value whose strings are templates: `{"order": "{{workflow.id}}", "n": 2}`.
+    Each string is evaluated with `Template.value`, so a string that is exactly one
+    `{{ expr }}` keeps the expression's type (an object stays an object); everything else
+    is copied as it is. A bare string is one template (`"{{event.payload}}"`)."""
+
+    __slots__ = ("source", "_tree")
+
+    def __init__(self, source: Any):
+        self.source = source
+        self._tree = _compile_json(source)
+
+    def __repr__(self) -> str:
+        return f"JsonTemplate({self.source!r})"
+
+    def value(self, scopes: dict, sandbox: JSSandbox | None, bot_key: str) -> Any:
+        return _evaluate_json(self._tree, scopes, sandbox, bot_key)
+
+
+def compile_json_template(source: Any) -> JsonTemplate:
+    return JsonTemplate(source)
+
+
+def _compile_json(node: Any) -> Any:
+    if isinstance(node, str):
+        return compile_template(node)
+    if isinstance(node, dict):
+        return {str(k): _compile_json(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_compile_json(v) for v in node]
+    return node
+
+
+def _evaluate_json(node: Any, scopes: dict, sandbox: JSSandbox | None, bot_key: str) -> Any:
+    if isinstance(node, Template):
+        value = node.value(scopes, sandbox, bot_key)
+        return None if value is UNDEFINED else value
+    if isinstance(node, dict):
+        out = {}
+        for key, item in node.items():
+            value = _evaluate_json(item, scopes, sandbox, bot_key)
+            if value is not None:  # an unset variable leaves its key out, as JSON.stringify does
+                out[key] = value
+        return out
+    if isinstance(node, list):
+        return [_evaluate_json(v, scopes, sandbox, bot_key) for v in node]
+    return node

@@ -18,7 +18,8 @@ from typing import Any
 from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
 from .errors import BotRuntimeError, StateLimitError
-from .expressions import UNDEFINED, ExpressionError
+from .events import MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, custom_event_type
+from .expressions import UNDEFINED, ExpressionError, js_truthy
 from .sandbox import CodeError, JSSandbox, default_sandbox
 from .variables import check_write, defaults
 
@@ -498,8 +499,47 @@ class _Turn:
         self.frames = []
         self._finish_dialog("error")
 
+    def _triggered(self) -> bool:
+        """Match a non-message event against the trigger nodes; on a match the dialog starts
+        over at the trigger (cursor and workflow variables go, session stays)."""
+        kind = self.event.get("type")
+        custom_type = custom_event_type(self.event.get("payload"))
+        for trigger in self.build.triggers:
+            if TRIGGER_TYPES[trigger.type] != kind:
+                continue
+            if trigger.event_type is not None and trigger.event_type != custom_type:
+                continue
+            if trigger.condition is not None:
+                try:
+                    if not js_truthy(self.evaluate(trigger.condition)):
+                        continue
+                except BotRuntimeError as exc:
+                    # A broken condition must not take over the dialog: it just does not match.
+                    message = f"condition of trigger {trigger.node!r} in flow {trigger.flow!r} failed: {exc}"
+                    self._trace("error", message=message, flow=trigger.flow, node=trigger.node, card=None)
+                    self.log("error", message, source="engine")
+                    continue
+            self.frames, self.waiting, self.ending = [], None, False
+            self._trace("triggered", flow=trigger.flow, node=trigger.node, trigger=trigger.type)
+            flow = self.build.flows[trigger.flow]
+            self.frames.append({"flow": trigger.flow, "node": trigger.node, "card": 0,
+                                "vars": defaults(flow.variables), "call": None})
+            self._trace("entered_flow", flow=trigger.flow)
+            try:
+                self._enter(trigger.node)
+            except BotRuntimeError as exc:
+                self._handle_error(exc)
+            self._drive(resume=False)
+            return True
+        return False
+
     def execute(self) -> None:
         kind = self.event.get("type")
+        if kind not in MESSAGE_EVENT_TYPES and kind != TIMEOUT:
+            if not self._triggered():
+                # Recorded by the caller, ignored by the dialog: a waiting card keeps waiting.
+                self._trace("event_ignored", eventType=kind)
+            return
         if kind == "timeout":
             if not self.frames:
                 return

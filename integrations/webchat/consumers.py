@@ -1,0 +1,137 @@
+"""The widget's websocket (`/ws/webchat/<bot>/`). A thin shell: who may connect and what each
+frame does are in `services`; ordering, replay and the group are in
+`runtime.conversation_stream`. The protocol is docs/websocket-protocol.md."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from runtime import conversation_stream
+
+from . import services
+from .services import WebchatError
+
+logger = logging.getLogger(__name__)
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class WebchatConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.bot_id = self.scope["url_route"]["kwargs"]["bot_id"]
+        self.origin = _header(self.scope, b"origin")
+        self.host = _header(self.scope, b"host")
+        self.session = None
+        self.cursor = None
+        self.group = None
+        self.turns: set[asyncio.Task] = set()
+        # Accept first so a refusal can say why (an error frame, then close code 4403...).
+        await self.accept()
+        try:
+            await database_sync_to_async(services.check_origin)(self.bot_id, self.origin, self.host)
+        except WebchatError as exc:
+            await self._refuse(exc)
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = None
+
+    async def receive_json(self, content, **kwargs):
+        try:
+            if self.session is None:
+                await self._hello(content)
+            else:
+                await self._frame(content)
+        except WebchatError as exc:
+            if exc.fatal:
+                await self._refuse(exc)
+            else:
+                frame = exc.as_frame(self._seq())
+                if isinstance(content, dict) and isinstance(content.get("clientId"), str):
+                    frame["clientId"] = content["clientId"]
+                await self.send_json(frame)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        try:
+            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
+        except ValueError:  # not JSON
+            await self.send_json(WebchatError("bad_request", "frames must be JSON text").as_frame(self._seq()))
+
+    # ---- frames ------------------------------------------------------------------------------
+    async def _hello(self, content):
+        if not isinstance(content, dict) or content.get("type") != "hello":
+            raise WebchatError("bad_request", "the first frame must be {\"type\": \"hello\", ...}")
+        session = await database_sync_to_async(services.open_session)(
+            self.bot_id, origin=self.origin, host=self.host, hello=content)
+        after = content.get("after") if isinstance(content.get("after"), int) else 0
+        if session.conversation_id != content.get("conversationId"):
+            after = 0  # the client's seq belonged to another conversation
+        self.session = session
+        await self._follow(max(after, 0))
+        ready = await database_sync_to_async(services.ready_frame)(session, self.cursor.seq)
+        await self.send_json(ready)
+        await self._send_new()
+
+    async def _frame(self, content):
+        # The settings may have changed since the socket opened: check on every message.
+        self.session.settings = await database_sync_to_async(services.check_origin)(
+            self.bot_id, self.origin, self.host)
+        result = await database_sync_to_async(services.handle_frame)(self.session, content)
+        if result.switched:
+            await self._follow(0)
+        await self.send_json({**result.reply, "seq": self._seq()})
+        if result.process:
+            self._process()
+
+    async def _follow(self, after: int):
+        """Join the session's conversation group, then read: joining first means nothing
+        committed in between can be missed (the cursor drops what is read twice)."""
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        conversation = self.session.conversation
+        self.group = conversation_stream.group_name(conversation.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.cursor = conversation_stream.Cursor(conversation.pk, conversation.external_id, seq=after)
+
+    def _process(self):
+        # Off the event loop and off the consumer: the socket keeps delivering the typing
+        # indicator and the replies while the turn runs.
+        task = asyncio.ensure_future(
+            sync_to_async(services.process, thread_sensitive=False)(self.session.conversation.pk))
+        self.turns.add(task)
+        task.add_done_callback(self._turn_done)
+
+    def _turn_done(self, task: asyncio.Task):
+        self.turns.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("webchat turn failed", exc_info=task.exception())
+
+    async def _send_new(self):
+        for frame in await self.cursor.aread():
+            await self.send_json(frame)
+
+    async def _refuse(self, exc: WebchatError):
+        await self.send_json(exc.as_frame(self._seq()))
+        await self.close(code=exc.close_code)
+
+    def _seq(self) -> int:
+        return self.cursor.seq if self.cursor else 0
+
+    # ---- group messages ----------------------------------------------------------------------
+    async def stream_new(self, event):
+        if self.cursor is not None and event.get("upTo", 0) > self.cursor.seq:
+            await self._send_new()
+
+    async def stream_typing(self, event):
+        if self.cursor is not None:
+            await self.send_json(conversation_stream.control_frame("typing", self._seq(), on=event["on"]))

@@ -1,0 +1,325 @@
+"""HTTP side of the webchat: the embed scripts, the share page, the HTTP fallback for
+browsers that cannot open a websocket, uploaded files, and the bot's Webchat settings page.
+Thin: the rules are in `services`."""
+from __future__ import annotations
+
+import asyncio
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings as django_settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from flows.models import Bot
+from runtime import conversation_stream
+
+from . import configuration, services
+from .services import WebchatError
+
+WIDGET_PATH = Path(django_settings.BASE_DIR) / "static" / "webchat" / "inject.js"
+POLL_SECONDS = 25
+USER_KEY_HEADER = "X-Webchat-User-Key"
+
+
+# --- scripts and pages ------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _widget_source(mtime: float) -> bytes:
+    return WIDGET_PATH.read_bytes()
+
+
+@require_GET
+@gzip_page
+def inject_js(request):
+    """The widget. One file, no dependencies; any page may load it (the socket is what
+    checks origins)."""
+    response = HttpResponse(_widget_source(WIDGET_PATH.stat().st_mtime), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _script_json(value) -> str:
+    # Safe inside <script> and as a JS literal: no "</script>", no line separators.
+    text = json.dumps(value, ensure_ascii=False)
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return text
+
+
+def _init_options(request, bot: Bot, **extra) -> dict:
+    return {"botId": str(bot.pk), "hostUrl": services.public_base_url(request),
+            "configuration": services.public_configuration(bot), **extra}
+
+
+@require_GET
+def config_js(request, bot_id):
+    """The per-bot script of the embed snippet: the dashboard's configuration, then init."""
+    bot = _bot_or_404(bot_id)
+    options = _script_json(_init_options(request, bot))
+    source = (
+        "(function(){var o=" + options + ";window.botpressConfig=o;"
+        "if(window.botpress&&window.botpress.init){window.botpress.init(o)}})();\n"
+    )
+    response = HttpResponse(source, content_type="text/javascript; charset=utf-8")
+    # Short: a settings change reaches pages within a minute.
+    response["Cache-Control"] = "public, max-age=60"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def share_page(request, bot_id):
+    """`/s/<bot>`: the bot alone on a page, the widget full screen."""
+    bot = _bot_or_404(bot_id)
+    options = _init_options(request, bot, fullscreen=True)
+    return render(request, "webchat/share.html", {"bot": bot, "options": _script_json(options),
+                                                  "bot_name": options["configuration"]["botName"]})
+
+
+def _bot_or_404(bot_id) -> Bot:
+    try:
+        return services.find_bot(bot_id)
+    except WebchatError:
+        raise Http404("no such bot") from None
+
+
+# --- HTTP fallback --------------------------------------------------------------------------
+
+def _cors(request, response, allowed: bool = True):
+    origin = request.headers.get("Origin")
+    if origin and allowed:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Headers"] = f"Content-Type, {USER_KEY_HEADER}"
+        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response["Access-Control-Max-Age"] = "600"
+    response["Vary"] = "Origin"
+    return response
+
+
+def _error(request, exc: WebchatError, seq: int = 0):
+    status = {4401: 401, 4403: 403, 4404: 404}.get(exc.close_code, 400)
+    # A refused origin gets no CORS header: the browser hides the answer from the page too.
+    return _cors(request, JsonResponse(exc.as_frame(seq), status=status), allowed=status != 403)
+
+
+def _body(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise WebchatError("bad_request", "the request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise WebchatError("bad_request", "the request body must be a JSON object")
+    return body
+
+
+def _preflight(request):
+    return _cors(request, HttpResponse(status=204))
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def api_session(request, bot_id):
+    """The hello of the fallback: `{ready, frames}` (the frames after `after`)."""
+    if request.method == "OPTIONS":
+        return _preflight(request)
+    try:
+        hello = _body(request)
+        session = services.open_session(bot_id, origin=request.headers.get("Origin"),
+                                        host=request.get_host(), hello=hello)
+        after = hello.get("after") if isinstance(hello.get("after"), int) else 0
+        if session.conversation_id != hello.get("conversationId"):
+            after = 0
+        frames, seq = services.transcript_after(session, max(after, 0))
+        return _cors(request, JsonResponse({"ready": services.ready_frame(session, max(after, 0)),
+                                            "frames": frames, "seq": seq}))
+    except WebchatError as exc:
+        return _error(request, exc)
+
+
+def _session_from(request, bot_id, body: dict | None = None):
+    body = body or {}
+    return services.resume_session(
+        bot_id,
+        origin=request.headers.get("Origin"), host=request.get_host(),
+        user_key=request.headers.get(USER_KEY_HEADER) or body.get("userKey"),
+        conversation_id=body.get("conversationId") or request.GET.get("conversationId")
+        or request.POST.get("conversationId"),
+    )
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def api_send(request, bot_id):
+    """One client frame (message, event, start, user, restart, ping). The bot's replies
+    are processed before the answer returns; the poll delivers them."""
+    if request.method == "OPTIONS":
+        return _preflight(request)
+    try:
+        body = _body(request)
+        session = _session_from(request, bot_id, body)
+        result = services.handle_frame(session, body.get("frame"))
+        after = body.get("after")
+        reply = {**result.reply, "seq": after if isinstance(after, int) and after >= 0 else 0}
+        if result.process:
+            services.process(session.conversation.pk)
+        return _cors(request, JsonResponse(reply))
+    except WebchatError as exc:
+        return _error(request, exc)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "OPTIONS"])
+async def api_poll(request, bot_id):
+    """Long poll: the frames after `after`, waiting up to 25 s for the first one. Typing
+    signals that arrive while waiting are returned too."""
+    if request.method == "OPTIONS":
+        return await sync_to_async(_preflight)(request)
+    try:
+        after = int(request.GET.get("after", "0"))
+    except ValueError:
+        return await sync_to_async(_error)(request, WebchatError("bad_request", "after must be a whole number"))
+    try:
+        session = await sync_to_async(_session_from)(request, bot_id)
+    except WebchatError as exc:
+        return await sync_to_async(_error)(request, exc)
+    frames, seq = await sync_to_async(services.transcript_after)(session, after)
+    if not frames:
+        frames, seq = await _wait_for_frames(session, after, request.GET.get("wait") != "0")
+    return await sync_to_async(_cors)(request, JsonResponse({"frames": frames, "seq": seq}))
+
+
+async def _wait_for_frames(session, after: int, wait: bool):
+    layer = get_channel_layer()
+    if layer is None or not wait:
+        return [], after
+    channel = await layer.new_channel("webchat-poll.")
+    group = conversation_stream.group_name(session.conversation.pk)
+    await layer.group_add(group, channel)
+    signals = []
+    try:
+        # Joined first, then read: a reply committed in between is in the read.
+        frames, seq = await sync_to_async(services.transcript_after)(session, after)
+        if frames:
+            return frames, seq
+        try:
+            event = await asyncio.wait_for(layer.receive(channel), POLL_SECONDS)
+        except asyncio.TimeoutError:
+            return [], after
+        if event.get("type") == conversation_stream.TYPING:
+            signals.append(conversation_stream.control_frame("typing", after, on=event["on"]))
+        frames, seq = await sync_to_async(services.transcript_after)(session, after)
+        return signals + frames, seq
+    finally:
+        await layer.group_discard(group, channel)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def api_upload(request, bot_id):
+    """A file from the user (multipart: `file`, `conversationId`, user key header)."""
+    if request.method == "OPTIONS":
+        return _preflight(request)
+    try:
+        session = _session_from(request, bot_id)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise WebchatError("bad_request", "send the file as the multipart field 'file'")
+        limit = session.settings.max_upload_mb * 1024 * 1024
+        if upload.size > limit:
+            raise WebchatError("upload_too_large",
+                               f"{upload.name} is {upload.size} bytes; the limit is {session.settings.max_upload_mb} MB")
+        seq = services.store_upload(
+            session, name=upload.name, content=upload.read(), declared_type=upload.content_type,
+            file_url=lambda stored: request.build_absolute_uri(reverse("webchat:file", args=[stored.pk])),
+        )
+        services.process(session.conversation.pk)
+        return _cors(request, JsonResponse({"type": "ack", "seq": 0, "messageSeq": seq,
+                                            "clientId": request.POST.get("clientId")}))
+    except WebchatError as exc:
+        return _error(request, exc)
+
+
+@require_GET
+def uploaded_file(request, upload_id):
+    upload = services.get_upload(upload_id)
+    if upload is None:
+        raise Http404("no such file")
+    response = HttpResponse(bytes(upload.content), content_type=upload.content_type)
+    inline = upload.content_type.startswith("image/") and upload.content_type != "image/svg+xml"
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{upload.name.replace(chr(34), "")}"'
+    # Whatever a file holds, it never runs as a page of the studio's origin.
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+# --- the bot's Webchat settings page ---------------------------------------------------------
+
+def _settings_context(request, bot, current, errors=None, values=None):
+    base = services.public_base_url(request)
+    return {
+        "bot": bot,
+        "settings": current,
+        "values": values or _form_values(current),
+        "errors": errors or {},
+        "fonts": current.Font.choices,
+        "themes": current.Theme.choices,
+        "storages": current.Storage.choices,
+        "snippet": services.embed_snippet(bot, base),
+        "share_url": services.share_url(bot, base),
+        "identity_secret": current.identity_secret,
+        "published": bot.versions.exists(),
+        "configuration_json": _script_json(configuration.widget_configuration(current)),
+    }
+
+
+def _form_values(current) -> dict:
+    values = {name: getattr(current, name) for name in configuration.EDITABLE_FIELDS}
+    values["allowed_origins"] = "\n".join(current.allowed_origins or [])
+    values["upload_types"] = "\n".join(configuration.upload_types(current))
+    return values
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request, bot_id):
+    bot = get_object_or_404(Bot, pk=bot_id)
+    current = services.get_settings(bot)
+    if request.method == "GET":
+        return render(request, "webchat/settings.html", _settings_context(request, bot, current))
+    if request.POST.get("action") == "generate-secret":
+        services.generate_identity_secret(bot)
+        return redirect(request.path + "#identity")
+    changes = {name: request.POST.get(name) for name in configuration.EDITABLE_FIELDS
+               if name not in configuration.BOOLEAN_FIELDS}
+    changes.update({name: name in request.POST for name in configuration.BOOLEAN_FIELDS})
+    try:
+        services.update_settings(bot, changes)
+    except configuration.SettingsInvalid as exc:
+        values = {**_form_values(current), **{k: v for k, v in changes.items()}}
+        return render(request, "webchat/settings.html",
+                      _settings_context(request, bot, current, errors=exc.errors, values=values), status=400)
+    return redirect(request.path + "?saved=1")
+
+
+@login_required
+@require_GET
+def preview_page(request, bot_id):
+    """The live preview inside the settings page: the widget, open, on a blank page; the
+    settings form sends it unsaved changes with postMessage."""
+    bot = get_object_or_404(Bot, pk=bot_id)
+    options = _init_options(request, bot, preview=True)
+    return render(request, "webchat/preview.html", {"bot": bot, "options": _script_json(options)})

@@ -1,0 +1,145 @@
+"""The conversation stream: how a live client (the webchat widget now, the emulator later)
+follows one conversation without losing or reordering anything.
+
+The stored transcript is the truth. Every message of a conversation has a `seq`, allocated
+under the conversation's row lock, so when seq N is committed every seq below N is
+committed too. A client remembers the highest seq it has seen and asks for what comes after
+it; the same question answers a first load (after 0), a reconnect (after the last seq seen)
+and a live update.
+
+Live updates go through a Channels group per conversation. `runtime.delivery` tells
+`on_delivery` which messages a transaction committed; it only *pokes* the group with the
+highest new seq. Each connected client then reads `seq > cursor` from the database, so two
+pokes that cross each other between processes still produce messages in seq order, and a
+poke that races a replay produces no duplicate. Ephemeral signals (typing) ride the same
+group and are never stored.
+
+The frames are documented in docs/websocket-protocol.md.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from runtime.models import Message
+
+logger = logging.getLogger(__name__)
+
+# Channels group names allow [A-Za-z0-9_.-] and fewer than 100 characters.
+GROUP_PREFIX = "conversation."
+# A replay is paged so one request never loads a whole huge transcript at once.
+REPLAY_PAGE = 200
+# Channel-layer message types (handlers on the consumer are the type with "." -> "_").
+NEW_MESSAGES = "stream.new"
+TYPING = "stream.typing"
+
+
+def group_name(conversation_id) -> str:
+    return f"{GROUP_PREFIX}{conversation_id}"
+
+
+# --- envelopes ------------------------------------------------------------------------------
+
+def message_view(message: Message) -> dict:
+    """One transcript entry as clients see it."""
+    payload = dict(message.payload or {})
+    view = {
+        "id": str(message.pk),
+        "seq": message.seq,
+        "direction": message.direction,
+        "type": message.type,
+        "payload": payload,
+        "createdAt": message.created_at.isoformat() if message.created_at else None,
+    }
+    metadata = getattr(message, "metadata", None) or payload.get("metadata")
+    if metadata:
+        view["metadata"] = metadata
+    return view
+
+
+def message_frame(conversation_external_id: str, message: Message) -> dict:
+    return {
+        "type": "message",
+        "seq": message.seq,
+        "conversationId": conversation_external_id,
+        "message": message_view(message),
+    }
+
+
+def control_frame(kind: str, seq: int, **fields) -> dict:
+    """A frame that is not a transcript entry (ready, ack, typing, error...). Its `seq` is
+    the highest transcript seq the client has been sent so far: it never moves the cursor."""
+    return {"type": kind, "seq": seq, **fields}
+
+
+# --- reading the transcript -----------------------------------------------------------------
+
+def messages_after(conversation_id, after: int, limit: int = REPLAY_PAGE) -> list[Message]:
+    return list(
+        Message.objects.filter(conversation_id=conversation_id, seq__gt=after).order_by("seq")[:limit]
+    )
+
+
+def last_seq(conversation_id) -> int:
+    latest = (Message.objects.filter(conversation_id=conversation_id)
+              .order_by("-seq").values_list("seq", flat=True).first())
+    return latest or 0
+
+
+@dataclass
+class Cursor:
+    """What one client has been sent. `advance` drops anything at or below the cursor, so
+    replays and live pokes can overlap freely."""
+
+    conversation_id: int
+    conversation_external_id: str
+    seq: int = 0
+
+    def take(self, messages: list[Message]) -> list[dict]:
+        frames = []
+        for message in messages:
+            if message.seq <= self.seq:
+                continue
+            frames.append(message_frame(self.conversation_external_id, message))
+            self.seq = message.seq
+        return frames
+
+    def read(self) -> list[dict]:
+        """Every message after the cursor, in seq order (all pages)."""
+        frames = []
+        while True:
+            page = messages_after(self.conversation_id, self.seq)
+            frames.extend(self.take(page))
+            if len(page) < REPLAY_PAGE:
+                return frames
+
+    async def aread(self) -> list[dict]:
+        return await database_sync_to_async(self.read)()
+
+
+# --- live fan-out ---------------------------------------------------------------------------
+
+def on_delivery(conversation, messages: list) -> None:
+    """`runtime.delivery` subscriber: poke the conversation's group after a commit."""
+    layer = get_channel_layer()
+    if layer is None or not messages:
+        return
+    up_to = max(message.seq for message in messages)
+    async_to_sync(layer.group_send)(group_name(conversation.pk), {"type": NEW_MESSAGES, "upTo": up_to})
+
+
+def send_typing(conversation_id, on: bool) -> None:
+    """Tell every client of the conversation that the bot is (or stopped) working on a reply."""
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group_name(conversation_id), {"type": TYPING, "on": bool(on)})
+
+
+async def asend_typing(conversation_id, on: bool) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(group_name(conversation_id), {"type": TYPING, "on": bool(on)})

@@ -1,0 +1,30 @@
+"""The kinds of event the engine tells apart (see docs/engine.md, "Events and triggers").
+
+- A *message* (something the user said or clicked) resumes the dialog, or starts one at
+  main's start node.
+- `timeout` is the inactivity timeout (the system raises it).
+- Every other event is matched against the bot's trigger nodes; without a match it is
+  ignored and the state stays as it was.
+"""
+
+# Payload types a user can send; they are the Chat API message types plus the clicks.
+MESSAGE_EVENT_TYPES = frozenset({
+    "text", "markdown", "image", "audio", "video", "file", "location", "card", "carousel",
+    "choice", "dropdown", "bloc", "quick_reply", "postback",
+})
+TIMEOUT = "timeout"
+# A channel raises it when a conversation opens (the webchat when the widget starts).
+CONVERSATION_STARTED = "conversation_started"
+# A custom event: a free JSON object (Chat API createEvent, the webchat's sendEvent). Its
+# `payload.type`, when it is a string, is the custom type a trigger's `eventType` names.
+CUSTOM_EVENT = "event"
+
+# Trigger node types and the event type each one listens to.
+TRIGGER_TYPES = {"conversation_started": CONVERSATION_STARTED, "event": CUSTOM_EVENT}
+
+
+def custom_event_type(payload) -> str | None:
+    """The custom type of a custom event's payload (`payload.type` when it is a string)."""
+    if isinstance(payload, dict) and isinstance(payload.get("type"), str):
+        return payload["type"]
+    return None
