@@ -55,6 +55,9 @@ class TurnResult:
     ended: bool
     error: dict | None
     ms: float
+    # The current event's text with sensitive data starred out (a sensitive capture or
+    # pattern entity matched it); whoever stores the transcript should store this instead.
+    masked_text: str | None = None
 
 
 def state_size(state: dict) -> int:
@@ -96,6 +99,7 @@ class _Turn:
         self.event = dict(inp.event or {})
         self._history = [m for m in inp.history or () if isinstance(m, str)]
         self._analysis = None
+        self.masked_text: str | None = None
         self.turn: dict = {}
         self.outputs: list[dict] = []
         self.trace: list[dict] = []
@@ -173,6 +177,17 @@ class _Turn:
         None when the event has no text or the bot has no intents and no entities."""
         return self._analysis
 
+    def mask_input(self, spans) -> None:
+        """Star out [start, end) character spans of the current event's text (sensitive
+        data), in what `result.masked_text` returns; several calls add up."""
+        text = (self.event.get("payload") or {}).get("text")
+        if not isinstance(text, str):
+            return
+        chars = list(self.masked_text if self.masked_text is not None else text)
+        for start, end in spans:
+            chars[start:end] = "*" * (end - start)
+        self.masked_text = "".join(chars)
+
     def _understand(self) -> None:
         """Fill `event.nlu` for a user text event, before any card runs (the NLU step of
         Botpress' pipeline). The message is encoded once; Intent cards reuse the scores."""
@@ -183,6 +198,9 @@ class _Turn:
         self._analysis = nlu.analyse(text, now=self.now(), tz=self.bot_timezone())
         value = self._analysis.event_value()
         self.event["nlu"] = value
+        sensitive = [(e["start"], e["end"]) for e in value["entities"] if e.get("sensitive")]
+        if sensitive:
+            self.mask_input(sensitive)
         # Entity values stay out of the trace: a pattern entity may be sensitive.
         self._trace("nlu", intent=value["intent"], confidence=value["confidence"],
                     entities=[e["type"] for e in value["entities"]])
@@ -597,6 +615,7 @@ class _Turn:
             ended=self.ended,
             error=self.error,
             ms=(perf_counter() - self.t0) * 1000,
+            masked_text=self.masked_text,
         )
 
 

@@ -258,7 +258,7 @@ class _Capture(Card):
         for text in self._recent_messages(rt):
             value, problem = self._read(rt, text)
             if problem is None:
-                self._store(rt, value, source="history")
+                self._store(rt, value, source="history", text=text)
                 return CONTINUE
         self._ask(rt, self.prompt)
         return SUSPEND
@@ -298,7 +298,7 @@ class _Capture(Card):
             return SUSPEND
         value, problem = self._read(rt, text)
         if problem is None:
-            self._store(rt, value, source="answer")
+            self._store(rt, value, source="answer", text=text)
             return CONTINUE
         failures = mem.get("failures", 0) + 1
         mem["failures"] = failures
@@ -348,7 +348,11 @@ class _Capture(Card):
         except OptionsError as exc:
             raise BotRuntimeError(f"capture card {self.id!r}: {exc}") from None
 
-    def _store(self, rt, value, *, source: str) -> None:
+    def _store(self, rt, value, *, source: str, text: str) -> None:
+        if self.sensitive and text == rt.user_text():
+            # The answer itself holds the secret: the stored transcript gets it starred out.
+            pattern = re.compile(self.options["pattern"])
+            rt.mask_input([m.span() for m in pattern.finditer(text) if m.end() > m.start()])
         shown = "*" * len(str(value)) if self.sensitive else value
         rt.set_variable(self.variable, value, shown=shown)
         rt.add_trace("captured", variable=self.variable, value=shown, source=source)

@@ -303,3 +303,14 @@ def test_bad_card_fields_are_named(fields, problem):
     with pytest.raises(BuildError) as err:
         compile_bot(one_capture_bot(capture(**fields)))
     assert problem in str(err.value)
+
+
+def test_a_sensitive_answer_comes_back_starred_for_the_transcript():
+    chat = Chat(one_capture_bot(capture(
+        capture="entity_regex", variable="workflow.n", prompt="Card number?",
+        options={"pattern": r"\d{4}-\d{4}-\d{4}-\d{4}"}, sensitive=True,
+    ), after="ok"))
+    chat.say("hi")
+    assert chat.last.masked_text is None  # nothing sensitive in the message that started the dialog
+    chat.say("it is 4111-1111-1111-1234, thanks")
+    assert chat.last.masked_text == "it is *******************, thanks"

@@ -183,3 +183,14 @@ def test_bad_capture_entity_and_options_are_refused_at_build(fields, phrase):
                              start_next="n"),
                         entities=[{"name": "size", "type": "list", "values": [{"name": "large"}]}]))
     assert phrase in str(err.value)
+
+
+def test_a_sensitive_pattern_entity_is_starred_in_the_text_to_store():
+    chat = Chat(bot(main(node("n", text("{{event.nlu.entities.length}}")), start_next="n"),
+                    entities=[{"name": "iban", "type": "pattern", "pattern": r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}",
+                               "sensitive": True},
+                              {"name": "city", "type": "list", "values": [{"name": "Paris"}]}]))
+    assert chat.say("send it to FR7630006000011234567890189 in Paris") == ["2"]
+    assert chat.last.masked_text == "send it to *************************** in Paris"
+    chat.say("nothing secret in Paris")
+    assert chat.last.masked_text is None
