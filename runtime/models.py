@@ -40,8 +40,10 @@ class Conversation(models.Model):
     is_draft = models.BooleanField(default=False)
     # The version the current dialog is pinned to; cleared when a dialog ends so the next
     # dialog picks the latest published version. Always null for draft conversations.
+    # RESTRICT, not PROTECT: a version in use cannot be deleted on its own, but deleting the
+    # bot (which takes its versions and conversations together) must still work.
     version = models.ForeignKey(
-        "flows.BotVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "flows.BotVersion", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
     )
     state = models.JSONField(default=dict, blank=True)
     last_user_event_at = models.DateTimeField(null=True, blank=True)
