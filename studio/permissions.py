@@ -138,3 +138,13 @@ def get_bot_for(user, bot_id, perm: str = "flows.view_bot"):
     if bot is None:
         raise Http404("no such bot")
     return _check(user, perm, bot)
+
+
+def can_on_bots_in(user, perm: str, workspace: Workspace) -> bool:
+    """Whether the user holds a bot permission on the workspace's bots in general (on a bot
+    they did not create), e.g. to decide whether a bots list is shown at all."""
+    from flows.models import Bot
+
+    if perm not in BOT_PERMISSIONS:
+        raise KeyError(f"{perm!r} is not a bot permission")
+    return can(user, perm, Bot(workspace=workspace, created_by=None))

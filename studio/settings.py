@@ -63,6 +63,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "studio.context.studio",
             ],
         },
     },
@@ -158,6 +159,8 @@ if EMAIL_HOST:
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="flowstudio@localhost")
 # Avatars are stored in the database; this bounds an upload.
 FLOWSTUDIO_AVATAR_MAX_BYTES = env.int("FLOWSTUDIO_AVATAR_MAX_BYTES", default=512 * 1024)
+# The largest bot file the import page accepts.
+FLOWSTUDIO_IMPORT_MAX_BYTES = env.int("FLOWSTUDIO_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
 # WhiteNoise serves static files straight from the app folders when DEBUG is on or this is
 # set (the browser tests' live server); otherwise from STATIC_ROOT after collectstatic.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
