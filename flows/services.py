@@ -1,9 +1,11 @@
-"""Business operations on bots: import, export, publish, restore, layout, compiled builds.
+"""Business operations on bots: create, import, export, edit, publish, restore, delete,
+configuration variables, layout, compiled builds.
 
 Views, the REST API and the `bot` management command stay thin and call these. Every
 operation that writes more than one row runs in one transaction, and anything that changes
 the draft or numbers versions first locks the bot row, so two studio tabs or two publishes
-cannot interleave.
+cannot interleave. Changes people make are written to the audit log (`studio.audit`) in the
+same transaction; configuration values never reach it.
 """
 from __future__ import annotations
 
@@ -18,38 +20,76 @@ from django.db import transaction
 from django.utils import timezone
 
 from flows.botfile.canonical import canonical_bot
-from flows.botfile.problems import BotFileInvalid, Problem
+from flows.botfile.problems import BotFileInvalid, Problem, json_path
+from flows.botfile.schema import FORMAT
 from flows.botfile.validate import parse_bot_file, validate_bot
-from flows.models import Bot, BotVersion
+from flows.models import Bot, BotVersion, ConfigValue
+from flows.versions_diff import diff_definitions, summary_text
+from studio import audit
 from studio.models import Workspace
 
 __all__ = [
     "AmbiguousBot",
     "BotFileInvalid",
     "BotNotFound",
+    "ConfigVariableExists",
+    "InvalidChange",
     "LoadedBuild",
     "NotPublished",
     "StaleRevision",
+    "UnknownConfigVariable",
     "UnknownVersion",
+    "create_bot",
+    "declare_config_variable",
     "default_workspace",
+    "delete_bot",
+    "delete_config_value",
+    "draft_document",
+    "draft_problems",
     "export_bot",
     "find_bot",
     "get_build",
     "get_version_build",
     "import_bot",
+    "nul_character_path",
     "publish",
+    "remove_config_variable",
     "replace_draft",
+    "replace_variables",
     "restore",
     "save_layout",
+    "set_config_value",
+    "update_bot",
 ]
 
 
 class StaleRevision(Exception):
-    """The draft changed since the caller loaded it; reload and retry."""
+    """The draft changed since the caller loaded it; reload and retry.
 
-    def __init__(self, current_revision: int):
+    `changes` (when the caller sent a whole document) is `diff_definitions(theirs, current)`:
+    what the current draft has that the caller's copy does not.
+    """
+
+    def __init__(self, current_revision: int, *, changes: dict | None = None):
         self.current_revision = current_revision
+        self.changes = changes
         super().__init__(f"the draft changed meanwhile (it is now at revision {current_revision}); reload it")
+
+
+class InvalidChange(ValueError):
+    """A change refused before it reaches the validator; `path` locates it in the request."""
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        super().__init__(message)
+
+
+class UnknownConfigVariable(LookupError):
+    pass
+
+
+class ConfigVariableExists(ValueError):
+    pass
 
 
 class NotPublished(Exception):
@@ -106,7 +146,30 @@ def _valid_document(text_or_dict: str | bytes | dict) -> dict:
         doc = copy.deepcopy(text_or_dict)
     else:
         raise BotFileInvalid([Problem("$", f"a bot file is a JSON object, got {type(text_or_dict).__name__}")])
+    nul_at = nul_character_path(doc)
+    if nul_at is not None:
+        raise BotFileInvalid([Problem(nul_at, "contains the NUL character (\\u0000), which cannot be stored")])
     return canonical_bot(doc)  # validates first: BotFileInvalid lists every problem
+
+
+def nul_character_path(value, parts=()) -> str | None:
+    """The JSON path of the first string (or object key) holding a NUL character, which
+    PostgreSQL cannot store in text or JSON columns; None when there is none."""
+    if isinstance(value, str):
+        return json_path(list(parts)) if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                return json_path(list(parts))
+            found = nul_character_path(item, (*parts, key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_character_path(item, (*parts, index))
+            if found:
+                return found
+    return None
 
 
 def _split_layout(document: dict) -> tuple[dict, dict]:
@@ -115,7 +178,8 @@ def _split_layout(document: dict) -> tuple[dict, dict]:
     return draft, layout
 
 
-def import_bot(text_or_dict: str | bytes | dict, *, workspace: Workspace | None, user=None) -> Bot:
+def import_bot(text_or_dict: str | bytes | dict, *, workspace: Workspace | None, user=None,
+               _action: str = "bot.import") -> Bot:
     """A new bot from a bot file. Stores nothing when the file has any problem.
 
     `workspace=None` means the Default workspace, created only once the file is known good.
@@ -123,9 +187,85 @@ def import_bot(text_or_dict: str | bytes | dict, *, workspace: Workspace | None,
     draft, layout = _split_layout(_valid_document(text_or_dict))
     with transaction.atomic():
         workspace = workspace or default_workspace()
-        return Bot.objects.create(
-            workspace=workspace, name=draft["name"], draft=draft, layout=layout, created_by=user
+        bot = Bot.objects.create(
+            workspace=workspace, name=draft["name"], draft=draft, layout=layout, created_by=_person(user)
         )
+        audit.record(actor=_person(user), workspace=workspace, action=_action, target=bot,
+                     details={"name": bot.name})
+        return bot
+
+
+def _person(user):
+    """The user as an actor: anonymous callers (and the command line) are nobody."""
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def create_bot(workspace: Workspace, *, name: str, description: str = "", user=None) -> Bot:
+    """A new, empty bot: a `main` flow whose start node leads straight to its end."""
+    name = _clean_bot_name(name, path="$.name")
+    if not isinstance(description, str):
+        raise InvalidChange("$.description", "the description is text")
+    document = {
+        "format": FORMAT,
+        "name": name,
+        "description": description,
+        "flows": [{"name": "main", "nodes": [
+            {"id": "start", "kind": "start", "next": "end"},
+            {"id": "end", "kind": "end"},
+        ]}],
+        "layout": {"main": {"start": [0, 0], "end": [320, 0]}},
+    }
+    return import_bot(document, workspace=workspace, user=user, _action="bot.create")
+
+
+def _clean_bot_name(name, *, path: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidChange(path, "the bot needs a name")
+    name = name.strip()
+    if len(name) > 100:
+        raise InvalidChange(path, f"a bot name has at most 100 characters (this one has {len(name)})")
+    return name
+
+
+def update_bot(bot: Bot, *, name: str | None = None, description: str | None = None, user=None) -> Bot:
+    """Rename the bot or change its description: a logic change of the draft (revision +1),
+    allowed even while the rest of the draft is unfinished."""
+    changes = {}
+    if name is not None:
+        changes["name"] = _clean_bot_name(name, path="$.name")
+    if description is not None:
+        if not isinstance(description, str):
+            raise InvalidChange("$.description", "the description is text")
+        changes["description"] = description
+    if not changes:
+        return bot
+    with transaction.atomic():
+        locked = Bot.objects.select_for_update().get(pk=bot.pk)
+        draft = {**locked.draft, **changes}
+        _write_draft(locked, draft, locked.layout)
+        audit.record(actor=_person(user), workspace=locked.workspace, action="bot.update", target=locked,
+                     details={"part": "details", "fields": sorted(changes), "revision": locked.draft_revision})
+    _refresh_from(bot, locked)
+    return bot
+
+
+def delete_bot(bot: Bot, *, user=None) -> None:
+    """The bot with its versions, conversations, users, states and configuration values."""
+    with transaction.atomic():
+        locked = Bot.objects.select_for_update().get(pk=bot.pk)
+        audit.record(actor=_person(user), workspace=locked.workspace, action="bot.delete", target=locked,
+                     details={"name": locked.name})
+        locked.delete()
+
+
+def draft_document(bot: Bot) -> dict:
+    """The draft with its layout as stored: canonical when valid, as the editor left it when not."""
+    return copy.deepcopy(_document(bot.draft, bot.layout))
+
+
+def draft_problems(bot: Bot) -> list[Problem]:
+    """What stops the draft from being published (empty when it is a valid bot file)."""
+    return validate_bot(draft_document(bot))
 
 
 def replace_draft(bot: Bot, text_or_dict: str | bytes | dict, *, base_revision: int | None, user=None) -> Bot:
@@ -135,20 +275,133 @@ def replace_draft(bot: Bot, text_or_dict: str | bytes | dict, *, base_revision: 
     meanwhile this raises StaleRevision instead of silently overwriting someone's work.
     None skips the check (an explicit overwrite).
     """
-    draft, layout = _split_layout(_valid_document(text_or_dict))
+    document = _valid_document(text_or_dict)
+    draft, layout = _split_layout(document)
+    with transaction.atomic():
+        locked = Bot.objects.select_for_update().get(pk=bot.pk)
+        if base_revision is not None and locked.draft_revision != base_revision:
+            raise StaleRevision(locked.draft_revision,
+                                changes=diff_definitions(document, _document(locked.draft, locked.layout)))
+        changes = diff_definitions(_document(locked.draft, locked.layout), document)
+        _write_draft(locked, draft, layout)
+        audit.record(actor=_person(user), workspace=locked.workspace, action="bot.update", target=locked,
+                     details={"part": "definition", "revision": locked.draft_revision,
+                              "summary": summary_text(changes)})
+    _refresh_from(bot, locked)
+    return bot
+
+
+def _patch_draft(bot: Bot, key: str, value, *, base_revision: int | None, user, part: str) -> Bot:
+    """Replace one top-level section of the draft. Refuses problems inside that section
+    (paths `$.<key>...`); problems elsewhere are the unfinished draft's and stay as they were.
+    A draft that is valid afterwards is stored in canonical form."""
     with transaction.atomic():
         locked = Bot.objects.select_for_update().get(pk=bot.pk)
         if base_revision is not None and locked.draft_revision != base_revision:
             raise StaleRevision(locked.draft_revision)
+        document = copy.deepcopy({**_document(locked.draft, locked.layout), key: value})
+        problems = validate_bot(document)
+        own = [problem for problem in problems
+               if problem.path == f"$.{key}" or problem.path.startswith((f"$.{key}[", f"$.{key}."))]
+        if own:
+            raise BotFileInvalid(own)
+        if not problems:
+            document = canonical_bot(document)
+        draft, layout = _split_layout(document)
         _write_draft(locked, draft, layout)
+        audit.record(actor=_person(user), workspace=locked.workspace, action="bot.update", target=locked,
+                     details={"part": part, "revision": locked.draft_revision})
     _refresh_from(bot, locked)
     return bot
+
+
+def replace_variables(bot: Bot, variables, *, base_revision: int | None, user=None) -> Bot:
+    """The bot-level (user and bot scope) variable declarations become `variables`."""
+    return _patch_draft(bot, "variables", variables, base_revision=base_revision, user=user, part="variables")
+
+
+# --- configuration variables ---------------------------------------------------------------
+
+def _declared_config(bot: Bot) -> list:
+    config = bot.draft.get("config")
+    return config if isinstance(config, list) else []
+
+
+def declare_config_variable(bot: Bot, name: str, *, description: str = "", user=None) -> Bot:
+    """Add a configuration variable name to the draft (values are set per environment)."""
+    if any(isinstance(item, dict) and item.get("name") == name for item in _declared_config(bot)):
+        raise ConfigVariableExists(f"configuration variable {name!r} is already declared")
+    entry = {"name": name, "description": description} if description else {"name": name}
+    problems_at = len(_declared_config(bot))
+    try:
+        return _patch_draft(bot, "config", [*_declared_config(bot), entry], base_revision=None,
+                            user=user, part="config")
+    except BotFileInvalid as exc:
+        # Point at the request's fields rather than at the draft's config list.
+        prefix = f"$.config[{problems_at}]"
+        raise BotFileInvalid([Problem(problem.path.replace(prefix, "$", 1), problem.message)
+                              for problem in exc.problems]) from None
+
+
+def remove_config_variable(bot: Bot, name: str, *, user=None) -> Bot:
+    """Remove the name from the draft and delete its stored values in every environment."""
+    remaining = [item for item in _declared_config(bot) if not (isinstance(item, dict) and item.get("name") == name)]
+    if len(remaining) == len(_declared_config(bot)):
+        raise UnknownConfigVariable(f"bot {bot.name!r} declares no configuration variable {name!r}")
+    with transaction.atomic():
+        _patch_draft(bot, "config", remaining, base_revision=None, user=user, part="config")
+        for value in ConfigValue.objects.filter(bot=bot, name=name):
+            audit.record(actor=_person(user), workspace=bot.workspace, action="config.delete", target=bot,
+                         details={"name": name, "environment": value.environment})
+            value.delete()
+    return bot
+
+
+def _require_declared(bot: Bot, name: str) -> None:
+    if not any(isinstance(item, dict) and item.get("name") == name for item in _declared_config(bot)):
+        raise UnknownConfigVariable(f"bot {bot.name!r} declares no configuration variable {name!r}")
+
+
+def _check_environment(environment: str) -> str:
+    known = [key for key, _ in ConfigValue.ENVIRONMENTS]
+    if environment not in known:
+        raise InvalidChange("$.environment", f"unknown environment {environment!r}; use one of {', '.join(known)}")
+    return environment
+
+
+def set_config_value(bot: Bot, name: str, environment: str, value: str, *, user=None) -> ConfigValue:
+    """Store (encrypted) the value of a declared configuration variable for one environment."""
+    _require_declared(bot, name)
+    _check_environment(environment)
+    if not isinstance(value, str):
+        raise InvalidChange("$.value", "a configuration value is a string")
+    with transaction.atomic():
+        stored = ConfigValue.objects.select_for_update().filter(bot=bot, name=name, environment=environment).first()
+        stored = stored or ConfigValue(bot=bot, name=name, environment=environment)
+        stored.value = value
+        stored.save()
+        # The value itself never goes into the audit log.
+        audit.record(actor=_person(user), workspace=bot.workspace, action="config.set", target=bot,
+                     details={"name": name, "environment": environment})
+    return stored
+
+
+def delete_config_value(bot: Bot, name: str, environment: str, *, user=None) -> None:
+    _check_environment(environment)
+    with transaction.atomic():
+        deleted, _ = ConfigValue.objects.filter(bot=bot, name=name, environment=environment).delete()
+        if not deleted:
+            raise UnknownConfigVariable(f"configuration variable {name!r} has no {environment} value")
+        audit.record(actor=_person(user), workspace=bot.workspace, action="config.delete", target=bot,
+                     details={"name": name, "environment": environment})
 
 
 def _write_draft(locked: Bot, draft: dict, layout: dict) -> None:
     locked.draft = draft
     locked.layout = layout
-    locked.name = draft["name"]
+    # An unfinished draft (the editor stores those) may lack a usable name; keep the old one.
+    name = draft.get("name")
+    locked.name = name.strip()[:100] if isinstance(name, str) and name.strip() else locked.name
     locked.draft_revision += 1
     locked.save(update_fields=["draft", "layout", "name", "draft_revision", "updated_at"])
 
@@ -183,8 +436,12 @@ def publish(bot: Bot, *, user=None, note: str = "") -> BotVersion:
         definition = canonical_bot(copy.deepcopy(_document(locked.draft, locked.layout)))
         intent_model = _intent_model(definition)
         last = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
-        return BotVersion.objects.create(bot=locked, number=last + 1, definition=definition, author=user, note=note,
-                                         intent_model=intent_model)
+        version = BotVersion.objects.create(bot=locked, number=last + 1, definition=definition,
+                                            author=_person(user), note=note,
+                                            intent_model=intent_model)
+        audit.record(actor=_person(user), workspace=locked.workspace, action="bot.publish", target=locked,
+                     details={"version": version.number, "note": note[:200]})
+        return version
 
 
 def _intent_model(definition: dict) -> bytes | None:
@@ -212,6 +469,8 @@ def restore(bot: Bot, number: int, *, user=None) -> Bot:
             raise UnknownVersion(locked, number)
         draft, layout = _split_layout(copy.deepcopy(version.definition))
         _write_draft(locked, draft, layout)
+        audit.record(actor=_person(user), workspace=locked.workspace, action="bot.restore", target=locked,
+                     details={"version": number, "revision": locked.draft_revision})
     _refresh_from(bot, locked)
     return bot
 

@@ -15,6 +15,8 @@ class EndUser(models.Model):
     external_id = models.CharField(max_length=255)
     name = models.CharField(max_length=255, blank=True, default="")
     variables = models.JSONField(default=dict, blank=True)
+    # String-to-string metadata set through the REST API (`language`, `crm:id`...).
+    tags = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -38,13 +40,16 @@ class Conversation(models.Model):
     is_draft = models.BooleanField(default=False)
     # The version the current dialog is pinned to; cleared when a dialog ends so the next
     # dialog picks the latest published version. Always null for draft conversations.
+    # RESTRICT, not PROTECT: a version in use cannot be deleted on its own, but deleting the
+    # bot (which takes its versions and conversations together) must still work.
     version = models.ForeignKey(
-        "flows.BotVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "flows.BotVersion", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
     )
     state = models.JSONField(default=dict, blank=True)
     last_user_event_at = models.DateTimeField(null=True, blank=True)
     timeout_at = models.DateTimeField(null=True, blank=True)
     next_seq = models.PositiveBigIntegerField(default=1)
+    tags = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -111,6 +116,7 @@ class Message(models.Model):
     type = models.CharField(max_length=64)
     payload = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(null=True, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -156,3 +162,42 @@ class BotVariable(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class State(models.Model):
+    """A named JSON value kept for a conversation, an end user, the bot or a workflow (the
+    state API). Written only through `runtime.state`, which also fires expiries."""
+
+    class Type(models.TextChoices):
+        CONVERSATION = "conversation"
+        USER = "user"
+        BOT = "bot"
+        WORKFLOW = "workflow"
+
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="states")
+    type = models.CharField(max_length=16, choices=Type.choices)
+    # The conversation's or user's external id, the bot's id, or a workflow id.
+    scope_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict)
+    # Where `state_expired` goes when the state expires; deleting the conversation keeps
+    # user/bot/workflow states (their expiry then fires nowhere).
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expiry_seconds = models.PositiveIntegerField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "type", "scope_id", "name"], name="state_unique_name"),
+        ]
+        indexes = [
+            # fire_due_states scans only states that can expire.
+            models.Index(fields=["expires_at"], name="state_due_expiry", condition=Q(expires_at__isnull=False)),
+        ]
+
+    def __str__(self):
+        return f"{self.type}:{self.scope_id}:{self.name}"

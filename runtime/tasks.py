@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from runtime import turns
+from runtime import state, turns
 from runtime.models import Conversation, Event
 
 logger = logging.getLogger(__name__)
@@ -49,3 +49,9 @@ def fire_due_timeouts() -> int:
 def process_conversation(conversation_id) -> int:
     """Process the stored events of one conversation (channels that acknowledge first)."""
     return len(turns.process_pending(conversation_id))
+
+
+@shared_task(name="runtime.tasks.fire_due_states")
+def fire_due_states() -> int:
+    """Expire due states: each sends `state_expired` into its conversation (runtime.state)."""
+    return state.fire_due_states()

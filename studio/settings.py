@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rules",
     "channels",
     "django_htmx",
     "studio",
@@ -63,6 +64,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "studio.context.studio",
             ],
         },
     },
@@ -113,6 +115,15 @@ CELERY_BEAT_SCHEDULE = {
     "fire-inactivity-timeouts": {"task": "runtime.tasks.fire_due_timeouts", "schedule": 30.0},
 }
 
+# `rules` answers object permissions (studio/permissions.py); ModelBackend does the passwords.
+AUTHENTICATION_BACKENDS = [
+    "rules.permissions.ObjectPermissionBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "studio:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "studio:login"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -128,11 +139,32 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
+    # Bearer first: its WWW-Authenticate header makes unauthenticated calls 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "studio.tokens.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
+
+# Invitations (docs/workspaces.md): the link is shown in the studio; it is also mailed when
+# EMAIL_HOST is set (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS).
+FLOWSTUDIO_INVITATION_DAYS = env.int("FLOWSTUDIO_INVITATION_DAYS", default=7)
+EMAIL_HOST = env("EMAIL_HOST", default="")
+EMAIL_HOST_CONFIGURED = bool(EMAIL_HOST)
+if EMAIL_HOST:
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="flowstudio@localhost")
+# Avatars are stored in the database; this bounds an upload.
+FLOWSTUDIO_AVATAR_MAX_BYTES = env.int("FLOWSTUDIO_AVATAR_MAX_BYTES", default=512 * 1024)
+# The largest bot file the import page accepts.
+FLOWSTUDIO_IMPORT_MAX_BYTES = env.int("FLOWSTUDIO_IMPORT_MAX_BYTES", default=5 * 1024 * 1024)
+# WhiteNoise serves static files straight from the app folders when DEBUG is on or this is
+# set (the browser tests' live server); otherwise from STATIC_ROOT after collectstatic.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 
 # Limits of user code (Execute Code cards, expressions): see docs/engine.md.
 FLOWSTUDIO_CODE_TIMEOUT_MS = env.int("FLOWSTUDIO_CODE_TIMEOUT_MS", default=2000)

@@ -1,0 +1,568 @@
+// The inspector: a form for whatever is selected. Card forms are generated from the card's
+// JSON Schema (the same schema the validator uses, built from the card registry) plus a
+// hint per field saying which strings are templates, JavaScript, variables or node ids.
+// Fields check themselves as you type; the server's problems for the card show under the
+// field they concern.
+
+import { CARDLESS_KINDS, NAME_PATTERN, UNTARGETABLE_KINDS, callersOf, clone, setTransition } from './store.js';
+import { cardTitle, escapeHtml } from './cards.js';
+
+const LONG_TEXT = new Set(['text', 'prompt', 'message', 'validationMessage', 'retryMessage', 'confirmCancelMessage']);
+
+export function humanize(name) {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The non-null alternative of a nullable schema (pydantic writes `X | None` as anyOf). */
+function unwrap(prop) {
+  if (prop && prop.anyOf) {
+    const options = prop.anyOf.filter((s) => s.type !== 'null');
+    const nullable = options.length < prop.anyOf.length;
+    if (options.length === 1) return { schema: { ...options[0], title: prop.title, default: prop.default }, nullable };
+    return { schema: prop, nullable };
+  }
+  return { schema: prop || {}, nullable: false };
+}
+
+function resolve(schema, defs) {
+  if (schema && schema.$ref) return defs[schema.$ref.replace('#/$defs/', '')] || {};
+  return schema;
+}
+
+/** Client-side checks, so a builder sees a mistake before the server does. */
+export function checkValue(value, schema, { required = false, nullable = false } = {}) {
+  const empty = value === undefined || value === null || value === '';
+  if (empty) return required && !nullable ? 'Required' : null;
+  if (schema.type === 'string' || typeof value === 'string') {
+    if (schema.minLength && String(value).length < schema.minLength) return 'Required';
+    if (schema.maxLength && String(value).length > schema.maxLength) return `At most ${schema.maxLength} characters`;
+    if (schema.pattern && !new RegExp(schema.pattern).test(String(value))) {
+      if (schema.pattern.startsWith('^(workflow|user')) return 'Write scope.name, e.g. workflow.answer';
+      if (schema.pattern.startsWith('^[A-Za-z_]')) return 'Letters, digits and _ only; not starting with a digit';
+      return 'Letters, digits, _ and - only';
+    }
+  }
+  if (schema.type === 'integer' || schema.type === 'number') {
+    if (typeof value !== 'number' || Number.isNaN(value)) return 'A number';
+    if (schema.type === 'integer' && !Number.isInteger(value)) return 'A whole number';
+    if (schema.minimum !== undefined && value < schema.minimum) return `At least ${schema.minimum}`;
+    if (schema.maximum !== undefined && value > schema.maximum) return `At most ${schema.maximum}`;
+  }
+  return null;
+}
+
+export class Inspector {
+  constructor(store, root, { completion, defs, canvas, dialogs }) {
+    this.store = store;
+    this.root = root;
+    this.completion = completion;
+    this.defs = defs;
+    this.canvas = canvas;
+    this.dialogs = dialogs;
+    this.problems = [];
+    this.ownChange = false;
+    store.addEventListener('select', () => this.render());
+    store.addEventListener('change', () => { if (!this.ownChange) this.render(); });
+  }
+
+  change(label, mutate, coalesce) {
+    this.ownChange = true;
+    try {
+      this.store.change(label, mutate, { coalesce });
+    } finally {
+      this.ownChange = false;
+    }
+  }
+
+  setProblems(problems) {
+    this.problems = problems;
+    this.showServerProblems();
+  }
+
+  // ---- rendering -------------------------------------------------------------------------
+  render() {
+    const sel = this.store.selection;
+    const focusedField = document.activeElement && this.root.contains(document.activeElement) ? document.activeElement.dataset.field : null;
+    this.root.innerHTML = '';
+    const found = sel.card ? this.store.findCard(sel.card) : null;
+    if (found) this.renderCard(found);
+    else if (sel.nodes.length === 1 && this.store.node(sel.nodes[0])) this.renderNode(this.store.node(sel.nodes[0]));
+    else if (sel.nodes.length > 1) this.renderMany(sel.nodes);
+    else if (sel.edge) this.renderEdge(sel.edge);
+    else this.renderFlow();
+    if (this.store.readOnly) this.root.querySelectorAll('input, textarea, select, button.fs-mutating').forEach((el) => { el.disabled = true; });
+    if (focusedField) {
+      const again = this.root.querySelector(`[data-field="${CSS.escape(focusedField)}"]`);
+      if (again) again.focus();
+    }
+    this.showServerProblems();
+  }
+
+  section(title, subtitle = '') {
+    const el = document.createElement('section');
+    el.className = 'fs-inspector-section';
+    el.innerHTML = `<header class="fs-inspector-head"><h2>${escapeHtml(title)}</h2>${subtitle ? `<div class="fs-muted">${escapeHtml(subtitle)}</div>` : ''}</header>`;
+    this.root.append(el);
+    return el;
+  }
+
+  field(parent, { name, label, hint = '', required = false }) {
+    const wrap = document.createElement('div');
+    wrap.className = 'fs-field';
+    wrap.dataset.fieldWrap = name;
+    const id = `fs-field-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    wrap.innerHTML = `<label for="${id}">${escapeHtml(label)}${required ? ' <span class="fs-required" title="required">*</span>' : ''}</label>`
+      + '<div class="fs-field-control"></div>'
+      + (hint ? `<div class="fs-field-hint">${escapeHtml(hint)}</div>` : '')
+      + '<div class="fs-field-error" role="alert"></div><div class="fs-field-server" role="alert"></div>';
+    parent.append(wrap);
+    return { wrap, id, control: wrap.querySelector('.fs-field-control'), error: wrap.querySelector('.fs-field-error') };
+  }
+
+  showServerProblems() {
+    const sel = this.store.selection;
+    for (const el of this.root.querySelectorAll('.fs-field-server')) el.textContent = '';
+    const banner = this.root.querySelector('.fs-inspector-problems');
+    if (banner) banner.innerHTML = '';
+    const mine = this.problems.filter((p) => p.location.flow === this.store.flowName && (
+      (sel.card && p.location.card === sel.card)
+      || (!sel.card && sel.nodes.length === 1 && p.location.node === sel.nodes[0] && !p.location.card)));
+    for (const p of mine) {
+      const wrap = p.location.field && this.root.querySelector(`[data-field-wrap="${CSS.escape(p.location.field)}"]`);
+      if (wrap) {
+        const el = wrap.querySelector('.fs-field-server');
+        el.textContent = el.textContent ? `${el.textContent}; ${p.message}` : p.message;
+        el.classList.toggle('warning', p.severity === 'warning');
+      } else if (banner) {
+        banner.insertAdjacentHTML('beforeend', `<div class="fs-problem-inline ${p.severity}">${escapeHtml(p.message)}</div>`);
+      }
+    }
+  }
+
+  // ---- a card ---------------------------------------------------------------------------------
+  renderCard({ node, card }) {
+    const entry = this.store.catalogue.get(card.type);
+    const section = this.section(cardTitle(this.store, card), `${entry ? entry.category : card.type} · in ${node.name || node.id}`);
+    section.insertAdjacentHTML('beforeend', `${entry && entry.hint ? `<p class="fs-muted">${escapeHtml(entry.hint)}</p>` : ''}<div class="fs-inspector-problems"></div>`);
+    const form = document.createElement('form');
+    form.className = 'fs-form';
+    form.addEventListener('submit', (e) => e.preventDefault());
+    section.append(form);
+    const schema = entry ? entry.schema : { properties: {} };
+    const required = new Set(schema.required || []);
+    for (const [name, prop] of Object.entries(schema.properties || {})) {
+      if (name === 'id' || name === 'type') continue;
+      const editor = (entry && entry.editors[name]) || '';
+      this.cardField(form, card, name, prop, editor, required.has(name));
+    }
+    const actions = document.createElement('div');
+    actions.className = 'fs-form-actions';
+    actions.innerHTML = `<span class="fs-muted fs-mono">${escapeHtml(card.id)}</span><button type="button" class="fs-button danger fs-mutating" data-action="delete-card">Delete card</button>`;
+    actions.querySelector('[data-action=delete-card]').addEventListener('click', () => {
+      this.store.select({ nodes: [node.id], card: card.id });
+      this.canvas.deleteSelection();
+    });
+    section.append(actions);
+  }
+
+  setCardField(card, name, value, coalesce = true) {
+    const cardId = card.id;
+    this.change(`Edit ${humanize(name).toLowerCase()}`, () => {
+      const found = this.store.findCard(cardId);
+      if (!found) return;
+      if (value === undefined) delete found.card[name];
+      else found.card[name] = value;
+    }, coalesce ? `card:${cardId}:${name}` : null);
+  }
+
+  cardField(form, card, name, prop, editor, required) {
+    const { schema: raw, nullable } = unwrap(prop);
+    const schema = resolve(raw, this.defs);
+    const label = name === 'onFailure' ? 'On failure go to' : (name === 'next' ? 'When true go to' : humanize(name));
+    const hint = {
+      variable: 'Where the answer is stored, e.g. workflow.size',
+      inputs: '', condition: 'JavaScript, e.g. workflow.total > 100', name: 'Outputs land in workflow.<name>.<output>',
+      choicesFrom: 'A variable holding a list of choices', options: 'JSON object of type-specific options',
+    }[name] || '';
+    const f = this.field(form, { name, label, hint, required: required && !nullable });
+    const value = card[name];
+    const validate = (v) => { f.error.textContent = checkValue(v, schema, { required, nullable }) || ''; };
+
+    if (editor === 'node') {
+      const select = this.nodeSelect(f.id, value, (target) => {
+        this.change('Connect', () => setTransition(this.store, this.store.findCard(card.id).node.id, `${card.id}:${name}`, target));
+      });
+      select.dataset.field = name;
+      f.control.append(select);
+      return;
+    }
+    if (editor === 'flow') {
+      const select = document.createElement('select');
+      select.id = f.id;
+      select.className = 'fs-input';
+      select.dataset.field = name;
+      const flows = this.store.flows().filter((fl) => this.store.isCustom(fl.name));
+      select.innerHTML = (value ? '' : '<option value="">Choose a flow</option>')
+        + flows.map((fl) => `<option value="${escapeHtml(fl.name)}"${fl.name === value ? ' selected' : ''}>${escapeHtml(fl.name)}</option>`).join('');
+      select.addEventListener('change', () => { this.setCardField(card, name, select.value, false); this.render(); });
+      f.control.append(select);
+      validate(value);
+      return;
+    }
+    if (editor === 'inputs') {
+      this.inputsField(f, card);
+      return;
+    }
+    if (schema.enum) {
+      const select = document.createElement('select');
+      select.id = f.id;
+      select.className = 'fs-input';
+      select.dataset.field = name;
+      select.innerHTML = schema.enum.map((option) => `<option value="${escapeHtml(option)}"${option === (value ?? schema.default) ? ' selected' : ''}>${escapeHtml(humanize(String(option)))}</option>`).join('');
+      select.addEventListener('change', () => this.setCardField(card, name, select.value, false));
+      f.control.append(select);
+      return;
+    }
+    if (schema.type === 'boolean') {
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.id = f.id;
+      box.dataset.field = name;
+      box.checked = Boolean(value ?? schema.default);
+      box.addEventListener('change', () => this.setCardField(card, name, box.checked, false));
+      f.control.append(box);
+      f.wrap.classList.add('fs-field-inline');
+      return;
+    }
+    if (schema.type === 'integer' || schema.type === 'number') {
+      const input = document.createElement('input');
+      input.type = 'number';
+      input.id = f.id;
+      input.className = 'fs-input';
+      input.dataset.field = name;
+      if (schema.minimum !== undefined) input.min = schema.minimum;
+      if (schema.maximum !== undefined) input.max = schema.maximum;
+      input.step = schema.type === 'integer' ? '1' : 'any';
+      input.value = value ?? '';
+      input.placeholder = schema.default !== undefined && schema.default !== null ? String(schema.default) : '';
+      input.addEventListener('input', () => {
+        const v = input.value === '' ? (nullable ? null : undefined) : Number(input.value);
+        validate(v);
+        this.setCardField(card, name, v);
+      });
+      f.control.append(input);
+      validate(value);
+      return;
+    }
+    if (schema.type === 'array') {
+      this.arrayField(f, card, name, schema, nullable, validate);
+      return;
+    }
+    if (schema.type === 'object') {
+      this.jsonField(f, card, name, value, nullable);
+      return;
+    }
+    // Strings: templates, JavaScript, variable paths, plain text.
+    const long = LONG_TEXT.has(name) || editor === 'code' || (card.type === 'comment' && name === 'text');
+    const input = document.createElement(long ? 'textarea' : 'input');
+    if (!long) input.type = 'text';
+    input.id = f.id;
+    input.className = `fs-input${editor === 'code' || editor === 'expression' ? ' fs-mono' : ''}`;
+    input.dataset.field = name;
+    if (long) input.rows = editor === 'code' ? 10 : 3;
+    input.value = value ?? '';
+    input.spellcheck = !(editor === 'code' || editor === 'expression' || editor === 'variable');
+    input.addEventListener('input', () => {
+      const v = input.value === '' && nullable ? null : input.value;
+      validate(v);
+      this.setCardField(card, name, v);
+    });
+    if (editor === 'code' || editor === 'expression') {
+      input.addEventListener('keydown', (e) => {
+        if (e.key === 'Tab' && editor === 'code' && !e.shiftKey && !this.completion.state) {
+          e.preventDefault();
+          input.setRangeText('  ', input.selectionStart, input.selectionEnd, 'end');
+          input.dispatchEvent(new Event('input'));
+        }
+      });
+    }
+    if (editor) this.completion.attach(input, editor === 'code' || editor === 'expression' || editor === 'variable' ? 'code' : 'template');
+    f.control.append(input);
+    validate(value);
+  }
+
+  nodeSelect(id, value, onChange) {
+    const select = document.createElement('select');
+    select.id = id;
+    select.className = 'fs-input';
+    const targets = this.store.nodes().filter((n) => !UNTARGETABLE_KINDS.includes(n.kind));
+    select.innerHTML = '<option value="">(nowhere: the conversation ends)</option>'
+      + targets.map((n) => `<option value="${escapeHtml(n.id)}"${n.id === value ? ' selected' : ''}>${escapeHtml(n.name && n.name !== n.id ? `${n.name} (${n.id})` : n.id)}</option>`).join('');
+    if (value && !targets.some((n) => n.id === value)) select.insertAdjacentHTML('beforeend', `<option value="${escapeHtml(value)}" selected>${escapeHtml(value)} (missing)</option>`);
+    select.addEventListener('change', () => onChange(select.value || null));
+    return select;
+  }
+
+  inputsField(f, card) {
+    const callee = this.store.flow(card.flow);
+    const inputs = ((callee && callee.variables) || []).filter((v) => v.input);
+    if (!callee) { f.control.innerHTML = '<div class="fs-muted">Choose a flow first.</div>'; return; }
+    if (!inputs.length) {
+      f.control.innerHTML = `<div class="fs-muted">${escapeHtml(callee.name)} takes no inputs. Mark variables as inputs on its Entry node.</div>`;
+      return;
+    }
+    const extra = Object.keys(card.inputs || {}).filter((k) => !inputs.some((v) => v.name === k));
+    for (const v of inputs) {
+      const row = document.createElement('div');
+      row.className = 'fs-subfield';
+      row.dataset.fieldWrap = `inputs.${v.name}`;
+      const inputId = `fs-input-${v.name}`;
+      row.innerHTML = `<label for="${inputId}">${escapeHtml(v.name)} <span class="fs-muted">${escapeHtml(v.type)}</span></label>`;
+      const input = document.createElement('input');
+      input.type = 'text';
+      input.id = inputId;
+      input.className = 'fs-input';
+      input.dataset.field = `inputs.${v.name}`;
+      input.placeholder = v.default !== undefined ? `default: ${JSON.stringify(v.default)}` : 'a value or {{ variable }}';
+      input.value = (card.inputs || {})[v.name] ?? '';
+      input.addEventListener('input', () => {
+        const inputs = { ...(this.store.findCard(card.id).card.inputs || {}) };
+        if (input.value === '') delete inputs[v.name];
+        else inputs[v.name] = input.value;
+        this.setCardField(card, 'inputs', inputs);
+      });
+      this.completion.attach(input, 'template');
+      row.append(input);
+      f.control.append(row);
+    }
+    if (extra.length) {
+      f.control.insertAdjacentHTML('beforeend', `<div class="fs-field-error">Not inputs of ${escapeHtml(callee.name)}: ${escapeHtml(extra.join(', '))}</div>`);
+    }
+  }
+
+  arrayField(f, card, name, schema, nullable, validate) {
+    const items = resolve(schema.items || {}, this.defs);
+    const value = card[name];
+    const simpleStrings = items.type === 'string';
+    if (simpleStrings) {
+      const area = document.createElement('textarea');
+      area.id = f.id;
+      area.className = 'fs-input';
+      area.rows = 3;
+      area.dataset.field = name;
+      area.placeholder = 'One per line';
+      area.value = (value || []).join('\n');
+      area.addEventListener('input', () => {
+        const list = area.value.split('\n').map((s) => s.trim()).filter(Boolean);
+        this.setCardField(card, name, list.length || !nullable ? list : null);
+      });
+      f.control.append(area);
+      return;
+    }
+    // Lists of small objects (choices, actions): one row of inputs per item.
+    const variants = items.anyOf ? items.anyOf.map((s) => resolve(s, this.defs)) : [items];
+    const objectSchema = variants.find((s) => s.type === 'object');
+    const allowsString = variants.some((s) => s.type === 'string');
+    const simple = objectSchema && Object.values(objectSchema.properties || {}).every((p) => {
+      const inner = unwrap(p).schema;
+      return inner.enum || ['string', 'number', 'integer', 'boolean'].includes(inner.type) || p.anyOf;
+    });
+    if (!simple) { this.jsonField(f, card, name, value, nullable); return; }
+    const keys = Object.keys(objectSchema.properties);
+    const list = document.createElement('div');
+    list.className = 'fs-rows';
+    const rows = (value || []).map((item) => (typeof item === 'string' ? { [keys[0]]: item } : { ...item }));
+    const commit = () => {
+      const out = rows.map((row) => {
+        const clean = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== '' && v !== undefined && v !== null));
+        if (allowsString && Object.keys(clean).length === 1 && clean[keys[0]] !== undefined) return clean[keys[0]];
+        return clean;
+      });
+      this.setCardField(card, name, out.length || !nullable ? out : null);
+      validate(out);
+    };
+    const draw = () => {
+      list.innerHTML = '';
+      rows.forEach((row, index) => {
+        const line = document.createElement('div');
+        line.className = 'fs-row';
+        for (const key of keys) {
+          const inner = unwrap(objectSchema.properties[key]).schema;
+          let input;
+          if (inner.enum) {
+            input = document.createElement('select');
+            input.innerHTML = inner.enum.map((o) => `<option${o === row[key] ? ' selected' : ''}>${escapeHtml(o)}</option>`).join('');
+            if (row[key] === undefined) row[key] = inner.enum[0];
+          } else {
+            input = document.createElement('input');
+            input.type = 'text';
+            input.placeholder = humanize(key);
+            input.value = row[key] ?? '';
+          }
+          input.className = 'fs-input';
+          input.setAttribute('aria-label', `${humanize(name)} ${index + 1} ${key}`);
+          input.addEventListener(inner.enum ? 'change' : 'input', () => { row[key] = input.value; commit(); });
+          line.append(input);
+        }
+        const remove = document.createElement('button');
+        remove.type = 'button';
+        remove.className = 'fs-icon-button fs-mutating';
+        remove.title = 'Remove';
+        remove.textContent = '×';
+        remove.addEventListener('click', () => { rows.splice(index, 1); commit(); draw(); });
+        line.append(remove);
+        list.append(line);
+      });
+    };
+    draw();
+    const add = document.createElement('button');
+    add.type = 'button';
+    add.className = 'fs-button small fs-mutating';
+    add.textContent = `Add ${humanize(name).toLowerCase().replace(/s$/, '')}`;
+    add.addEventListener('click', () => { rows.push({}); draw(); list.querySelector('.fs-row:last-child input')?.focus(); });
+    f.control.append(list, add);
+  }
+
+  jsonField(f, card, name, value, nullable) {
+    const area = document.createElement('textarea');
+    area.id = f.id;
+    area.className = 'fs-input fs-mono';
+    area.rows = 4;
+    area.dataset.field = name;
+    area.value = value === undefined || value === null ? '' : JSON.stringify(value, null, 2);
+    area.addEventListener('input', () => {
+      if (area.value.trim() === '') { f.error.textContent = ''; this.setCardField(card, name, nullable ? null : undefined); return; }
+      try {
+        const parsed = JSON.parse(area.value);
+        f.error.textContent = '';
+        this.setCardField(card, name, parsed);
+      } catch (err) {
+        f.error.textContent = `Not valid JSON: ${err.message}`;
+      }
+    });
+    f.control.append(area);
+  }
+
+  // ---- a node ---------------------------------------------------------------------------------
+  renderNode(node) {
+    const kindLabel = { start: 'Start node', entry: 'Entry node', exit: 'Exit node', end: 'End node', standard: 'Standard node', autonomous: 'Autonomous node', trigger: 'Trigger node' }[node.kind] || node.kind;
+    const section = this.section(node.name || node.id, kindLabel);
+    section.insertAdjacentHTML('beforeend', '<div class="fs-inspector-problems"></div>');
+    const form = document.createElement('form');
+    form.className = 'fs-form';
+    form.addEventListener('submit', (e) => e.preventDefault());
+    section.append(form);
+    if (!CARDLESS_KINDS.includes(node.kind)) {
+      const f = this.field(form, { name: 'name', label: 'Name' });
+      const input = document.createElement('input');
+      input.id = f.id;
+      input.className = 'fs-input';
+      input.dataset.field = 'name';
+      input.value = node.name || '';
+      input.addEventListener('input', () => {
+        const nodeId = node.id;
+        this.change('Rename node', () => { const n = this.store.node(nodeId); if (input.value) n.name = input.value; else delete n.name; }, `node:${nodeId}:name`);
+      });
+      f.control.append(input);
+    }
+    const flow = this.store.flow();
+    if (node.kind === 'entry' || node.kind === 'exit') {
+      const flag = node.kind === 'entry' ? 'input' : 'output';
+      const f = this.field(form, {
+        name: `${flag}s`, label: node.kind === 'entry' ? 'Input variables' : 'Output variables',
+        hint: node.kind === 'entry' ? 'Click a variable to make it an input: callers pass a value for it.' : 'Click a variable to make it an output: callers read it as workflow.<card name>.<variable>.',
+      });
+      const vars = flow.variables || [];
+      if (!vars.length) f.control.innerHTML = '<div class="fs-muted">This flow has no variables yet. Add them in the explorer.</div>';
+      for (const v of vars) {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.className = `fs-chip fs-mutating${v[flag] ? ' on' : ''}`;
+        button.setAttribute('aria-pressed', v[flag] ? 'true' : 'false');
+        button.dataset.variable = v.name;
+        button.textContent = `${v.name} · ${v.type}`;
+        button.addEventListener('click', () => {
+          this.change(`Toggle ${flag}`, () => { const target = this.store.flow().variables.find((x) => x.name === v.name); target[flag] = !target[flag]; });
+        });
+        f.control.append(button);
+      }
+    }
+    if (!['exit', 'end'].includes(node.kind)) {
+      const f = this.field(form, { name: 'next', label: CARDLESS_KINDS.includes(node.kind) ? 'Go to' : 'After the last card go to' });
+      const select = this.nodeSelect(f.id, node.next, (target) => this.change('Connect', () => setTransition(this.store, node.id, 'next', target)));
+      select.dataset.field = 'next';
+      f.control.append(select);
+    }
+    if (node.kind === 'end') section.insertAdjacentHTML('beforeend', '<p class="fs-muted">Ends the conversation: its variables are cleared and the conversation_end flow runs.</p>');
+    const actions = document.createElement('div');
+    actions.className = 'fs-form-actions';
+    actions.innerHTML = `<span class="fs-muted fs-mono">${escapeHtml(node.id)}</span>`;
+    if (!['start', 'entry'].includes(node.kind)) {
+      actions.insertAdjacentHTML('beforeend', '<button type="button" class="fs-button danger fs-mutating" data-action="delete-node">Delete node</button>');
+      actions.querySelector('[data-action=delete-node]').addEventListener('click', () => { this.store.select({ nodes: [node.id] }); this.canvas.deleteSelection(); });
+    }
+    section.append(actions);
+  }
+
+  renderMany(ids) {
+    const section = this.section(`${ids.length} nodes selected`);
+    section.insertAdjacentHTML('beforeend', '<p class="fs-muted">Ctrl/Cmd+C copies them with their cards; Delete removes them.</p>');
+  }
+
+  renderEdge(edgeId) {
+    const [, nodeId, port] = edgeId.split('|');
+    const node = this.store.node(nodeId);
+    const section = this.section('Transition');
+    let target = node && node.next;
+    let from = node ? (node.name || node.id) : nodeId;
+    if (port !== 'next' && node) {
+      const [cardId, field] = port.split(':');
+      const card = this.store.cards(node).find((c) => c.id === cardId);
+      target = card && card[field];
+      from = `${from} › ${card ? cardTitle(this.store, card) : cardId}`;
+    }
+    section.insertAdjacentHTML('beforeend', `<p>From <strong>${escapeHtml(from)}</strong> to <strong>${escapeHtml(target || '')}</strong></p>`
+      + '<div class="fs-form-actions"><button type="button" class="fs-button danger fs-mutating" data-action="delete-edge">Delete transition</button></div>');
+    section.querySelector('[data-action=delete-edge]').addEventListener('click', () => this.canvas.removeEdge(edgeId));
+  }
+
+  // ---- the flow ---------------------------------------------------------------------------------
+  renderFlow() {
+    const flow = this.store.flow();
+    if (!flow) return;
+    const custom = this.store.isCustom(flow.name);
+    const section = this.section(flow.name, custom ? 'Flow' : 'Reserved flow');
+    section.insertAdjacentHTML('beforeend', '<div class="fs-inspector-problems"></div>');
+    const form = document.createElement('form');
+    form.className = 'fs-form';
+    form.addEventListener('submit', (e) => e.preventDefault());
+    section.append(form);
+    for (const key of ['description', 'folder']) {
+      const f = this.field(form, { name: key, label: humanize(key), hint: key === 'folder' ? 'Groups flows in the explorer.' : '' });
+      const input = document.createElement(key === 'description' ? 'textarea' : 'input');
+      input.id = f.id;
+      input.className = 'fs-input';
+      input.dataset.field = key;
+      input.value = flow[key] || '';
+      if (key === 'folder') {
+        input.setAttribute('list', 'fs-folders');
+        const folders = [...new Set(this.store.flows().map((fl) => fl.folder).filter(Boolean))];
+        f.control.insertAdjacentHTML('beforeend', `<datalist id="fs-folders">${folders.map((x) => `<option value="${escapeHtml(x)}">`).join('')}</datalist>`);
+      }
+      input.addEventListener('input', () => {
+        const name = flow.name;
+        this.change(`Edit flow ${key}`, () => { const fl = this.store.flow(name); if (input.value) fl[key] = input.value; else delete fl[key]; }, `flow:${name}:${key}`);
+      });
+      f.control.append(input);
+    }
+    const callers = callersOf(this.store, flow.name);
+    const info = document.createElement('p');
+    info.className = 'fs-muted';
+    info.textContent = `${(flow.nodes || []).length} nodes, ${(flow.variables || []).length} variables`
+      + (custom ? `; called by ${callers.length} Workflow card${callers.length === 1 ? '' : 's'}.` : '.');
+    section.append(info);
+  }
+}
+
+export { clone, NAME_PATTERN };

@@ -1,0 +1,28 @@
+// Studio preferences (Botpress: Studio Preferences): the theme (system, light or dark) and
+// snap to grid. Kept in this browser's localStorage.
+
+const KEYS = { theme: 'flowstudio.theme', snapToGrid: 'flowstudio.snapToGrid' };
+const DEFAULTS = { theme: 'system', snapToGrid: true };
+
+export class Prefs extends EventTarget {
+  get(name) {
+    let raw = null;
+    try { raw = localStorage.getItem(KEYS[name]); } catch (err) { raw = null; }
+    if (raw === null) return DEFAULTS[name];
+    if (name === 'snapToGrid') return raw === 'true';
+    return raw;
+  }
+
+  set(name, value) {
+    try { localStorage.setItem(KEYS[name], String(value)); } catch (err) { /* private mode: not kept */ }
+    if (name === 'theme') applyTheme(value);
+    this.dispatchEvent(new CustomEvent('change', { detail: { name, value } }));
+  }
+}
+
+/** 'system' follows prefers-color-scheme (the stylesheet does that); light/dark pin it. */
+export function applyTheme(theme) {
+  const root = document.documentElement;
+  if (theme === 'light' || theme === 'dark') root.dataset.theme = theme;
+  else delete root.dataset.theme;
+}

@@ -1,0 +1,64 @@
+// The problems panel: the server's validation of the whole draft (errors block publishing)
+// and the editor's warnings. Each entry names where it is; clicking it opens that flow and
+// selects the node or card, with the field in the inspector.
+
+import { escapeHtml } from './cards.js';
+
+export class ProblemsPanel extends EventTarget {
+  constructor(store, root, { navigate }) {
+    super();
+    this.store = store;
+    this.root = root;
+    this.navigate = navigate;
+    this.problems = [];
+    root.addEventListener('click', (e) => {
+      const row = e.target.closest('[data-problem]');
+      if (!row) return;
+      const problem = this.problems[Number(row.dataset.problem)];
+      this.navigate({ ...problem.location, problem });
+    });
+  }
+
+  get errors() { return this.problems.filter((p) => p.severity === 'error'); }
+  get warnings() { return this.problems.filter((p) => p.severity === 'warning'); }
+
+  set(problems) {
+    this.problems = problems || [];
+    this.render();
+    this.dispatchEvent(new CustomEvent('change', { detail: this.problems }));
+  }
+
+  describe(location) {
+    const parts = [];
+    if (location.flow) parts.push(location.flow);
+    if (location.node) {
+      const node = this.store.node(location.node, location.flow);
+      parts.push(node && node.name && node.name !== node.id ? node.name : location.node);
+    }
+    if (location.card) {
+      const found = this.store.findCard(location.card);
+      const entry = found && this.store.catalogue.get(found.card.type);
+      parts.push(entry ? entry.title : location.card);
+    }
+    if (location.variable) parts.push(`variable ${location.variable}`);
+    if (location.field) parts.push(location.field);
+    if (!parts.length) parts.push(location.section === 'bot' ? 'bot' : location.section);
+    return parts.join(' › ');
+  }
+
+  render() {
+    const errors = this.errors.length;
+    const warnings = this.warnings.length;
+    const head = `<header class="fs-section-head"><h2>Problems</h2><span class="fs-count ${errors ? 'error' : ''}" data-testid="error-count">${errors} error${errors === 1 ? '' : 's'}</span>`
+      + `<span class="fs-count ${warnings ? 'warning' : ''}">${warnings} warning${warnings === 1 ? '' : 's'}</span></header>`;
+    if (!this.problems.length) {
+      this.root.innerHTML = `${head}<p class="fs-muted fs-pad">No problems: the draft can be published.</p>`;
+      return;
+    }
+    const rows = this.problems.map((p, i) => `<li><button type="button" class="fs-problem ${p.severity}" data-problem="${i}" title="${escapeHtml(p.path)}">`
+      + `<span class="fs-problem-icon" aria-label="${p.severity}">${p.severity === 'error' ? '✕' : '!'}</span>`
+      + `<span class="fs-problem-where">${escapeHtml(this.describe(p.location))}</span>`
+      + `<span class="fs-problem-message">${escapeHtml(p.message)}</span></button></li>`).join('');
+    this.root.innerHTML = `${head}<ul class="fs-problem-list">${rows}</ul>`;
+  }
+}

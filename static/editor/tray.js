@@ -1,0 +1,52 @@
+// The card tray: every card the bot can use, grouped by category as in Botpress
+// (Send Messages, Capture Information, Flow Logic, Execute, Utilities), plus one Workflow
+// card per custom flow. Search filters it; a card is dragged from here into a node.
+
+import { cardFromEntry, escapeHtml, icon, trayEntries } from './cards.js';
+
+const ORDER = ['Send Messages', 'Capture Information', 'Flow Logic', 'Workflows', 'Execute', 'Utilities'];
+
+export class Tray {
+  constructor(store, drag, root) {
+    this.store = store;
+    this.drag = drag;
+    this.root = root;
+    this.root.innerHTML = `
+      <div class="fs-panel-title">Cards</div>
+      <input type="search" class="fs-input fs-tray-search" placeholder="Search cards" aria-label="Search cards">
+      <div class="fs-tray-list" role="list"></div>`;
+    this.search = this.root.querySelector('.fs-tray-search');
+    this.list = this.root.querySelector('.fs-tray-list');
+    this.search.addEventListener('input', () => this.render());
+    this.list.addEventListener('mousedown', (e) => {
+      const item = e.target.closest('.fs-tray-item');
+      if (!item || e.button !== 0) return;
+      e.preventDefault();
+      const entry = this.entries.find((x) => x.key === item.dataset.key);
+      this.drag.start(e, { label: entry.title, make: () => cardFromEntry(this.store, entry) });
+    });
+    store.addEventListener('change', (e) => { if (e.detail.logic || e.detail.flowChanged) this.render(); });
+    this.render();
+  }
+
+  render() {
+    const query = this.search.value.trim().toLowerCase();
+    this.entries = trayEntries(this.store);
+    const shown = this.entries.filter((e) => !query || `${e.title} ${e.category} ${e.type} ${e.hint}`.toLowerCase().includes(query));
+    const groups = new Map();
+    for (const entry of shown) {
+      if (!groups.has(entry.category)) groups.set(entry.category, []);
+      groups.get(entry.category).push(entry);
+    }
+    const names = [...groups.keys()].sort((a, b) => (ORDER.indexOf(a) + 99) % 99 - (ORDER.indexOf(b) + 99) % 99);
+    let html = '';
+    for (const name of names) {
+      html += `<div class="fs-tray-group"><div class="fs-tray-category">${escapeHtml(name)}</div>`;
+      for (const entry of groups.get(name)) {
+        html += `<div class="fs-tray-item${this.store.readOnly ? ' disabled' : ''}" role="listitem" data-key="${escapeHtml(entry.key)}" title="${escapeHtml(entry.hint)}">${icon(entry.type)}<span>${escapeHtml(entry.title)}</span></div>`;
+      }
+      html += '</div>';
+    }
+    this.list.innerHTML = html || '<div class="fs-empty">No card matches.</div>';
+  }
+}

@@ -1,0 +1,18 @@
+"""What every studio page's frame needs: the current workspace, the switcher, the nav."""
+from studio.permissions import can, role_of, workspaces_for
+
+
+def studio(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    workspace = getattr(request, "workspace", None)
+    nav = {}
+    if workspace is not None:
+        nav = {
+            "role": role_of(user, workspace),
+            "can_manage_members": can(user, "studio.manage_members", workspace),
+            "can_view_audit": can(user, "studio.view_audit", workspace),
+            "can_change_workspace": can(user, "studio.change_workspace", workspace),
+        }
+    return {"workspace": workspace, "my_workspaces": workspaces_for(user).order_by("name"), "nav": nav}

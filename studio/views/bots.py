@@ -1,0 +1,114 @@
+"""A workspace's bots: list, create from the empty template, import, export, delete; the bot
+dashboard. Bot operations are the services of flows.services."""
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.text import slugify
+from django.views.decorators.http import require_POST
+
+from flows import services
+from flows.botfile.problems import BotFileInvalid
+from studio.forms import ImportBotForm, NewBotForm
+from studio.permissions import can, can_on_bots_in
+from studio.views.access import bot_page, workspace_page
+
+
+def _bots_context(request, workspace, *, new_form=None, import_form=None, problems=None):
+    can_view = can_on_bots_in(request.user, "flows.view_bot", workspace)
+    bots = workspace.bots.all().order_by("name", "created_at") if can_view else []
+    return {
+        "can_view_bots": can_view,
+        "can_add_bot": can(request.user, "flows.add_bot", workspace),
+        "bots": bots,
+        "new_form": new_form or NewBotForm(),
+        "import_form": import_form or ImportBotForm(),
+        "problems": problems,
+    }
+
+
+@workspace_page()
+def bots(request, workspace):
+    return render(request, "studio/bots.html", _bots_context(request, workspace))
+
+
+@require_POST
+@workspace_page("flows.add_bot")
+def create(request, workspace):
+    form = NewBotForm(request.POST)
+    if form.is_valid():
+        try:
+            bot = services.create_bot(
+                workspace, name=form.cleaned_data["name"], description=form.cleaned_data["description"], user=request.user
+            )
+        except services.InvalidChange as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, f"Bot {bot.name} created.")
+            return redirect("studio:bot", bot_id=bot.pk)
+    return render(request, "studio/bots.html", _bots_context(request, workspace, new_form=form), status=400)
+
+
+@require_POST
+@workspace_page("flows.add_bot")
+def import_file(request, workspace):
+    form = ImportBotForm(request.POST, request.FILES)
+    problems = None
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        limit = settings.FLOWSTUDIO_IMPORT_MAX_BYTES
+        data = upload.read(limit + 1)
+        try:
+            if len(data) > limit:
+                raise ValueError(f"the file is larger than {limit // (1024 * 1024)} MB")
+            text = data.decode("utf-8")
+        except (UnicodeDecodeError, ValueError) as exc:
+            reason = exc if isinstance(exc, ValueError) and not isinstance(exc, UnicodeDecodeError) else "the file is not UTF-8 text"
+            form.add_error("file", f"{upload.name}: {reason}")
+        else:
+            try:
+                bot = services.import_bot(text, workspace=workspace, user=request.user)
+            except BotFileInvalid as exc:
+                problems = exc.problems
+                form.add_error("file", f"{upload.name} was not imported: it has {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+            else:
+                messages.success(request, f"Bot {bot.name} imported.")
+                return redirect("studio:bot", bot_id=bot.pk)
+    return render(request, "studio/bots.html", _bots_context(request, workspace, import_form=form, problems=problems), status=400)
+
+
+@bot_page()
+def dashboard(request, bot):
+    versions = list(bot.versions.order_by("-number").select_related("author")[:20])
+    return render(request, "studio/bot.html", {
+        "bot": bot,
+        "description": bot.draft.get("description", "") if isinstance(bot.draft, dict) else "",
+        "versions": versions,
+        "conversations": bot.conversations.count(),
+        "end_users": bot.end_users.count(),
+    })
+
+
+@bot_page()
+def export(request, bot):
+    try:
+        document = services.export_bot(bot)
+    except BotFileInvalid:
+        # An unfinished draft still exports, as the editor left it, so work is never trapped.
+        document = services.draft_document(bot)
+    response = HttpResponse(json.dumps(document, indent=2, ensure_ascii=False), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(bot.name) or "bot"}.bot.json"'
+    return response
+
+
+@require_POST
+@bot_page("flows.delete_bot")
+def delete(request, bot):
+    workspace, name = bot.workspace, bot.name
+    services.delete_bot(bot, user=request.user)
+    if request.htmx:
+        return HttpResponse("")  # the row goes away
+    messages.success(request, f"Bot {name} deleted.")
+    return redirect("studio:bots", slug=workspace.slug)

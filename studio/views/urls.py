@@ -1,0 +1,38 @@
+from django.urls import path
+
+from studio.views import accounts, audit, bots, members, tokens, workspaces
+
+app_name = "studio"
+urlpatterns = [
+    path("", workspaces.home, name="home"),
+    # accounts
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
+    path("accounts/logout/", accounts.logout_view, name="logout"),
+    path("accounts/password/", accounts.PasswordChangeView.as_view(), name="password"),
+    path("accounts/profile/", accounts.profile, name="profile"),
+    path("accounts/avatar/<int:user_id>/", accounts.avatar, name="avatar"),
+    path("tokens/", tokens.token_list, name="tokens"),
+    path("tokens/<int:pk>/revoke/", tokens.revoke, name="revoke_token"),
+    path("invitations/<str:token>/", members.accept_invitation, name="accept_invitation"),
+    # workspaces
+    path("workspaces/new/", workspaces.new_workspace, name="new_workspace"),
+    path("w/<slug:slug>/", bots.bots, name="bots"),
+    path("w/<slug:slug>/bots/new/", bots.create, name="create_bot"),
+    path("w/<slug:slug>/bots/import/", bots.import_file, name="import_bot"),
+    path("w/<slug:slug>/settings/", workspaces.settings_page, name="settings"),
+    path("w/<slug:slug>/settings/rename/", workspaces.rename, name="rename_workspace"),
+    path("w/<slug:slug>/settings/delete/", workspaces.delete, name="delete_workspace"),
+    path("w/<slug:slug>/members/", members.members, name="members"),
+    path("w/<slug:slug>/members/invite/", members.invite, name="invite"),
+    path("w/<slug:slug>/members/leave/", members.leave, name="leave"),
+    path("w/<slug:slug>/members/<int:pk>/role/", members.change_role, name="change_role"),
+    path("w/<slug:slug>/members/<int:pk>/remove/", members.remove, name="remove_member"),
+    path("w/<slug:slug>/invitations/<int:pk>/renew/", members.renew_invitation, name="renew_invitation"),
+    path("w/<slug:slug>/invitations/<int:pk>/revoke/", members.revoke_invitation, name="revoke_invitation"),
+    path("w/<slug:slug>/audit/", audit.audit_log, name="audit"),
+    # bots
+    path("bots/<uuid:bot_id>/", bots.dashboard, name="bot"),
+    path("bots/<uuid:bot_id>/export/", bots.export, name="export_bot"),
+    path("bots/<uuid:bot_id>/delete/", bots.delete, name="delete_bot"),
+]

@@ -1,0 +1,115 @@
+"""A populated workspace for the REST API tests: one member per role, an outsider who owns
+another workspace, a published bot with conversations, messages, users, states and config."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from flows import services
+from runtime import state as states
+from runtime import turns
+from studio import tokens
+from studio import workspaces as workspace_services
+from studio.models import Membership, Role
+
+ROLES = [role.value for role in Role]
+
+BOT_FILE = {
+    "format": "flowstudio.bot/1",
+    "name": "Support",
+    "description": "Answers questions",
+    "variables": [{"scope": "user", "name": "plan", "type": "string"}],
+    "config": [{"name": "API_KEY", "description": "the CRM key"}],
+    "flows": [{
+        "name": "main",
+        "nodes": [
+            {"id": "start", "kind": "start", "next": "loop"},
+            {"id": "loop", "kind": "standard", "name": "Echo", "cards": [
+                {"id": "reply", "type": "text", "text": "You said {{event.preview}}"},
+                {"id": "pause", "type": "wait"},
+            ], "next": "loop"},
+        ],
+    }],
+    "layout": {"main": {"start": [0, 0], "loop": [240, 0]}},
+}
+
+
+def bot_file(**changes) -> dict:
+    return {**copy.deepcopy(BOT_FILE), **changes}
+
+
+@dataclass
+class World:
+    workspace: object
+    bot: object
+    users: dict  # role or "outsider" -> user
+    raw_tokens: dict = field(default_factory=dict)
+    conversation: object = None
+    end_user: object = None
+    message: object = None
+    invitation: object = None
+    spare_member: object = None
+    other_workspace: object = None
+    other_bot: object = None
+
+    def client(self, who: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.raw_tokens[who]}")
+        return client
+
+
+def make_user(email: str):
+    # No password: hashing one costs a third of a second, and these users sign in by token.
+    return get_user_model().objects.create_user(username=email, email=email, password=None)
+
+
+def make_world() -> World:
+    owner = make_user("owner@example.com")
+    workspace = workspace_services.create_workspace(owner, "Acme")
+    users = {"owner": owner}
+    for role in ROLES:
+        if role == "owner":
+            continue
+        user = make_user(f"{role}@example.com")
+        Membership.objects.create(workspace=workspace, user=user, role=role)
+        users[role] = user
+    outsider = make_user("outsider@example.com")
+    other_workspace = workspace_services.create_workspace(outsider, "Elsewhere")
+    users["outsider"] = outsider
+
+    bot = services.import_bot(bot_file(), workspace=workspace, user=owner)
+    services.publish(bot, user=owner, note="first")
+    services.publish(bot, user=owner, note="second")
+    services.set_config_value(bot, "API_KEY", "production", "secret-production-value", user=owner)
+
+    end_user = turns.get_or_create_user(bot, "visitor-1")
+    conversation = turns.start_conversation(bot, end_user, external_id="conv-1", channel="webchat")
+    turns.send_user_message(conversation, "hello")
+    message = conversation.messages.order_by("seq").first()
+    states.set_state(states.resolve_scope(bot, "conversation", "conv-1"), "context", {"topic": "billing"})
+
+    spare = make_user("spare@example.com")
+    spare_member = Membership.objects.create(workspace=workspace, user=spare, role=Role.VIEWER)
+    invitation = workspace_services.invite(workspace, "new@example.com", "developer", invited_by=owner).invitation
+    other_bot = services.import_bot(bot_file(name="Theirs"), workspace=other_workspace, user=outsider)
+
+    world = World(workspace=workspace, bot=bot, users=users, conversation=conversation, end_user=end_user,
+                  message=message, invitation=invitation, spare_member=spare_member,
+                  other_workspace=other_workspace, other_bot=other_bot)
+    for who, user in users.items():
+        world.raw_tokens[who] = tokens.create_token(user, f"tests {who}")[1]
+    return world
+
+
+@pytest.fixture
+def world(db) -> World:
+    return make_world()
+
+
+@pytest.fixture
+def owner_client(world) -> APIClient:
+    return world.client("owner")

@@ -1,0 +1,198 @@
+"""Browser-test setup: a Daphne live server on the test database, Debian's Chromium through
+Playwright, and helpers to make users in workspaces and log them in.
+
+The server is a Daphne subprocess (the real ASGI app: HTTP and websockets) started once per
+session against the pytest test database; tests use `transactional_db` (pulled in by the
+`studio_url` fixture) so what a test writes is committed and visible to the server, and the
+tables are flushed after each test.
+
+    def test_something(page, studio_url, make_user, login):
+        ann = make_user(role=Role.OWNER)              # a new workspace, ann owns it
+        login(page, ann)
+        page.goto(studio_url + f"/w/{ann.workspace.slug}/")
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an asyncio loop in this thread; the ORM calls the tests make
+# between page actions are still plain synchronous calls (stack-research section 3, item 5).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct-horse-battery-9"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _database_url(settings_dict) -> str:
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A Daphne process serving studio.asgi on the test database; yields its base URL."""
+    from django.db import connection
+
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=_database_url(connection.settings_dict),
+        STUDIO_LIVE_TEST_DB=connection.settings_dict["NAME"],
+        WHITENOISE_USE_FINDERS="true",
+        DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+        # A live server must not run Celery tasks inline in a request unless told to.
+        CELERY_TASK_ALWAYS_EAGER=env.get("CELERY_TASK_ALWAYS_EAGER", "true"),
+    )
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "studio.asgi:application"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/accounts/login/", timeout=2)
+            break
+        except urllib.error.HTTPError:
+            break  # it answers; a status is fine
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"the live server did not start; its log:\n{log.read_text()}")
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def studio_url(live_server_process, transactional_db):
+    """The live server's base URL, e.g. http://127.0.0.1:41234 (no trailing slash)."""
+    return live_server_process
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_context(browser, studio_url):
+    """Make extra, isolated browser contexts (a second person at another computer)."""
+    contexts = []
+
+    def make(**kwargs):
+        kwargs.setdefault("base_url", studio_url)
+        context = browser.new_context(**kwargs)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def context(new_context):
+    return new_context()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(transactional_db):
+    """make_user(role=Role.OWNER, workspace=None, email=None, password=PASSWORD, name="") -> User
+
+    Without a workspace, a new one is created and the user becomes its owner (then `role`
+    must be OWNER, the default); with one, the user joins it in `role`. The user gets
+    `.workspace`, `.role` and `.password_plain` attributes for convenience.
+    """
+    from django.contrib.auth import get_user_model
+
+    from studio.models import Membership, Role
+    from studio.workspaces import create_workspace
+
+    def make(role=None, workspace=None, email=None, password=PASSWORD, name=""):
+        n = next(_counter)
+        email = email or f"user{n}@example.com"
+        user = get_user_model().objects.create_user(username=email, email=email, password=password, first_name=name)
+        role = Role(role or Role.OWNER)
+        if workspace is None:
+            if role != Role.OWNER:
+                raise ValueError("a user made without a workspace owns a new one; pass workspace= for other roles")
+            workspace = create_workspace(user, f"Workspace {n}")
+        else:
+            Membership.objects.create(workspace=workspace, user=user, role=role)
+        user.workspace, user.role, user.password_plain = workspace, role, password
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(studio_url):
+    """login(page_or_context, user): sign the user in by a session cookie (fast, no form)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    def do(page_or_context, user):
+        context = getattr(page_or_context, "context", page_or_context)
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": studio_url}])
+        return page_or_context
+
+    return do
+
+
+@pytest.fixture
+def logged_in_page(page, make_user, login):
+    """A page signed in as a new owner of a new workspace; the user is `logged_in_page.user`."""
+    user = make_user()
+    login(page, user)
+    page.user = user
+    return page
