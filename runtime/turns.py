@@ -262,6 +262,8 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     ))
 
     now = timezone.now()
+    if result.masked_text is not None:
+        _store_masked_text(event, result.masked_text)
     if result.user != user.variables:
         user.variables = result.user
         user.save(update_fields=["variables", "updated_at"])
@@ -290,10 +292,20 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
 
     event.status = Event.Status.PROCESSED
     event.processed_at = now
-    event.save(update_fields=["status", "processed_at"])
+    event.save(update_fields=["status", "processed_at", "payload"])
 
     transaction.on_commit(lambda: delivery.publish(conversation, messages))
     return TurnOutcome(event=event, messages=messages, trace=list(result.trace), logs=list(result.logs))
+
+
+def _store_masked_text(event: Event, masked: str) -> None:
+    """Sensitive answers (a sensitive capture, a sensitive pattern entity) are starred out
+    in what is kept: the event and its transcript entry. The engine has already used the
+    real value; it lives on only in the variable the bot stored it in."""
+    if not isinstance(event.payload.get("text"), str):
+        return
+    event.payload = {**event.payload, "text": masked}
+    Message.objects.filter(event=event, direction=Message.Direction.INCOMING).update(payload=event.payload)
 
 
 def _load_build(conversation: Conversation):
