@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from flows import services as flow_services
-from flows.models import ConfigValue
+from flows.models import BotVersion, ConfigValue
 from runtime import delivery
 from runtime.engine import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
@@ -313,7 +313,10 @@ def _load_build(conversation: Conversation):
         return flow_services.get_build(conversation.bot, draft=True)
     # A dialog stays on the version it started on; a new dialog takes the latest.
     if conversation.version_id and (conversation.state or {}).get("frames"):
-        return flow_services.get_version_build(conversation.version)
+        # Without the document and the intent model: a cached build needs neither, and a
+        # miss loads them on first access.
+        version = BotVersion.objects.defer("definition", "intent_model").get(pk=conversation.version_id)
+        return flow_services.get_version_build(version)
     return flow_services.get_build(conversation.bot, draft=False)
 
 
