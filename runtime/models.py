@@ -83,6 +83,12 @@ class Event(models.Model):
     metadata = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True, default="")
+    # What the engine did with the event (docs/engine.md, "Trace") and what its code and Log
+    # cards wrote, kept so the emulator's debugger and a reload can show them.
+    trace = models.JSONField(default=list, blank=True)
+    logs = models.JSONField(default=list, blank=True)
+    # Wall time of the engine turn (None until processed; failed turns keep their time too).
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 import zlib
 from contextlib import contextmanager
@@ -219,10 +220,10 @@ def process_event_now(event: Event) -> TurnOutcome:
     for outcome in process_pending(event.conversation_id):
         if outcome.event.pk == event.pk:
             return outcome
-    # Another worker processed it first; what it produced is stored, its trace is not.
+    # Another worker processed it first; what it produced is stored, its trace too.
     event.refresh_from_db()
     messages = list(event.messages.filter(direction=Message.Direction.OUTGOING).order_by("seq"))
-    return TurnOutcome(event=event, messages=messages)
+    return TurnOutcome(event=event, messages=messages, trace=list(event.trace or []), logs=list(event.logs or []))
 
 
 def _process_next(conversation_id) -> TurnOutcome | None:
@@ -252,6 +253,7 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     # that order) so two conversations of one user cannot overwrite each other's variables.
     user = EndUser.objects.select_for_update(no_key=True).get(pk=event.user_id or conversation.user_id)
     stored_bot_vars = BotVariable.objects.filter(bot_id=conversation.bot_id, is_draft=conversation.is_draft)
+    started = time.monotonic()
     result = run_turn(loaded.build, TurnInput(
         state=conversation.state or {},
         event=_engine_event(conversation, user, event),
@@ -260,6 +262,7 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
         env=_config_env(conversation),
         history=_earlier_user_texts(conversation, event, loaded.build.history_depth),
     ))
+    duration_ms = round((time.monotonic() - started) * 1000)
 
     now = timezone.now()
     if result.masked_text is not None:
@@ -292,10 +295,11 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
 
     event.status = Event.Status.PROCESSED
     event.processed_at = now
-    event.save(update_fields=["status", "processed_at", "payload"])
+    event.trace, event.logs, event.duration_ms = list(result.trace), list(result.logs), duration_ms
+    event.save(update_fields=["status", "processed_at", "payload", "trace", "logs", "duration_ms"])
 
     transaction.on_commit(lambda: delivery.publish(conversation, messages))
-    return TurnOutcome(event=event, messages=messages, trace=list(result.trace), logs=list(result.logs))
+    return TurnOutcome(event=event, messages=messages, trace=event.trace, logs=event.logs)
 
 
 def _store_masked_text(event: Event, masked: str) -> None:

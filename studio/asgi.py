@@ -9,10 +9,11 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from integrations.webchat.routing import websocket_urlpatterns as webchat_websockets  # noqa: E402
+from runtime.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
 
 # No AllowedHostsOriginValidator in front of the webchat: it is embedded on other sites, and
 # each bot's own allowed origins are checked by its consumer, on connect and on every frame.
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
-    "websocket": URLRouter([*webchat_websockets]),
+    "websocket": URLRouter([*webchat_websockets, *emulator_websockets]),
 })

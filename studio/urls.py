@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("flows.api.urls")),
     path("", include("studio.editor.urls")),
+    path("", include("studio.emulator.urls")),
     path("", include("integrations.webchat.urls")),
     path("", include("studio.views.urls")),
 ]
