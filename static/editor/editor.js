@@ -59,7 +59,7 @@ problems.addEventListener('change', (e) => {
   inspector.setProblems(e.detail);
   const errors = problems.errors.length;
   const badge = $('#fs-problems-badge');
-  badge.textContent = errors ? `${errors} error${errors > 1 ? 's' : ''}` : (problems.warnings.length ? `${problems.warnings.length} warnings` : 'No problems');
+  badge.textContent = errors ? `${errors} error${errors > 1 ? 's' : ''}` : (problems.warnings.length ? `${problems.warnings.length} warning${problems.warnings.length > 1 ? 's' : ''}` : 'No problems');
   badge.dataset.level = errors ? 'error' : (problems.warnings.length ? 'warning' : 'ok');
   $('#fs-publish').title = errors ? 'Fix the errors in the problems panel before publishing' : 'Publish the draft as a new version';
   $('#fs-publish').classList.toggle('blocked', errors > 0);
