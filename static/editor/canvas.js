@@ -205,15 +205,20 @@ export class Canvas extends EventTarget {
   }
 
   setProblems(problems) {
+    this.problems = problems;
+    this.render();
+  }
+
+  /** Nodes and cards of the open flow that have errors (drawn with a red outline). */
+  indexProblems() {
     const nodes = new Set();
     const cards = new Set();
-    for (const p of problems) {
+    for (const p of this.problems || []) {
       if (p.severity !== 'error' || p.location.flow !== this.store.flowName) continue;
       if (p.location.node) nodes.add(p.location.node);
       if (p.location.card) cards.add(p.location.card);
     }
-    this.problemIndex = { nodes, cards, all: problems };
-    this.render();
+    this.problemIndex = { nodes, cards };
   }
 
   setHits(hits) {
@@ -284,6 +289,7 @@ export class Canvas extends EventTarget {
         graph.clearCells();
         this.viewModels.clear();
       }
+      this.indexProblems();
       const auto = this.autoPositions();
       const nodes = store.nodes();
       const wanted = new Set(nodes.map((n) => n.id));
