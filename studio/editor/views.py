@@ -26,6 +26,9 @@ from studio.permissions import can, get_bot_for
 
 VIEW, CHANGE, PUBLISH = "flows.view_bot", "flows.change_bot", "flows.publish_bot"
 MAX_IMPORT_BYTES = drafts.MAX_DOCUMENT_BYTES
+EDITOR_MODULES = [f"editor/{name}.js" for name in (
+    "editor", "store", "canvas", "cards", "drag", "tray", "completion", "inspector", "explorer", "problems",
+    "save", "find", "versions", "prefs", "dialogs")]
 
 
 class BadRequest(Exception):
@@ -89,10 +92,12 @@ def _revision(body: dict, key: str = "baseRevision", required: bool = True) -> i
     return value
 
 
-def _draft_state(bot, document=None, errors=None) -> dict:
-    document = drafts.document_of(bot) if document is None else document
-    errors = drafts.problems_of(document) if errors is None else errors
-    return {"revision": bot.draft_revision, "document": document, "problems": report(document, errors)}
+def _draft_state(bot, *, with_problems: bool = True) -> dict:
+    document = drafts.document_of(bot)
+    state = {"revision": bot.draft_revision, "document": document}
+    if with_problems:
+        state["problems"] = report(document, drafts.problems_of(document))
+    return state
 
 
 def _versions(bot) -> list[dict]:
@@ -115,7 +120,8 @@ def edit(request, bot_id):
     bot = get_bot_for(request.user, bot_id, VIEW)
     boot = {
         "bot": {"id": str(bot.pk), "name": bot.name, "workspace": bot.workspace.slug},
-        "draft": _draft_state(bot),
+        # Validating a big bot takes a moment; the page asks for the problems once it is drawn.
+        "draft": _draft_state(bot, with_problems=False),
         "versions": _versions(bot),
         "can": {"change": can(request.user, CHANGE, bot), "publish": can(request.user, PUBLISH, bot)},
         "catalogue": catalogue.card_catalogue(),
@@ -123,7 +129,7 @@ def edit(request, bot_id):
         "variableTypes": catalogue.variable_types(),
         "reservedFlows": catalogue.reserved_flows(),
     }
-    return render(request, "editor/editor.html", {"bot": bot, "boot": boot})
+    return render(request, "editor/editor.html", {"bot": bot, "boot": boot, "modules": EDITOR_MODULES})
 
 
 # ---- the draft ----------------------------------------------------------------------------
@@ -151,6 +157,14 @@ def _put_draft(request, bot):
         raise BadRequest("the document cannot be stored", "invalid_document",
                          _problem_details(document if isinstance(document, dict) else {}, exc.problems)) from None
     return JsonResponse({"revision": saved.revision, "problems": report(document, saved.problems)})
+
+
+@require_http_methods(["GET"])
+@endpoint(VIEW)
+def problems(request, bot):
+    """The problems panel's content for the stored draft: errors (with paths) and warnings."""
+    document = drafts.document_of(bot)
+    return JsonResponse({"revision": bot.draft_revision, "problems": report(document, drafts.problems_of(document))})
 
 
 @require_http_methods(["PUT"])

@@ -374,3 +374,17 @@ def test_viewer_cannot_import(client, world):
     response = as_user(client, users[Role.VIEWER]).post(url("import", bot), {
         "baseRevision": bot.draft_revision, "file": SimpleUploadedFile("b.json", json.dumps(BOT).encode())})
     assert response.status_code == 403
+
+
+def test_problems_endpoint_reports_the_stored_draft(client, world):
+    bot, users = world
+    client = as_user(client, users[Role.VIEWER])
+    assert client.get(url("problems", bot)).json() == {"revision": bot.draft_revision, "problems": []}
+    doc = document(bot)
+    doc["flows"][0]["nodes"][1]["next"] = "ghost"
+    from studio.editor.drafts import save_draft
+
+    save_draft(bot, doc, base_revision=None)
+    problems = client.get(url("problems", bot)).json()["problems"]
+    assert [(p["severity"], p["path"]) for p in problems if p["severity"] == "error"] == [("error", "$.flows[0].nodes[1].next")]
+    assert as_user(client, users["outsider"]).get(url("problems", bot)).status_code == 404
