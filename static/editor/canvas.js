@@ -189,6 +189,7 @@ export class Canvas extends EventTarget {
     graph.use(new Selection({
       enabled: true, multiple: true, rubberband: true, movable: true, showNodeSelectionBox: false,
       modifiers: ['shift'], multipleSelectionModifiers: ['ctrl', 'meta'], pointerEvents: 'none',
+      filter: (cell) => cell.isNode(), // a transition is selected by the editor itself (edge:click)
     }));
     const { Snapline } = window.X6PluginSnapline;
     graph.use(new Snapline({ enabled: true, sharp: true }));
@@ -520,7 +521,7 @@ export class Canvas extends EventTarget {
     });
     graph.on('edge:mouseenter', ({ edge }) => {
       if (this.store.readOnly) return;
-      edge.addTools([{ name: 'button-remove', args: { distance: '50%', onClick: () => this.removeEdge(edge.id) } }]);
+      edge.addTools([{ name: 'button-remove', args: { distance: -36, onClick: () => this.removeEdge(edge.id) } }]);
     });
     graph.on('edge:mouseleave', ({ edge }) => edge.removeTools());
     graph.on('blank:click', () => {

@@ -72,7 +72,7 @@ const SAVE_LABELS = {
   offline: 'Offline, retrying…', error: 'Not saved', readonly: 'Read only',
 };
 saver.addEventListener('state', (e) => {
-  const { state, message, currentRevision } = e.detail;
+  const { state, message, currentRevision, changes } = e.detail;
   const el = $('#fs-save-state');
   el.dataset.state = state;
   el.textContent = SAVE_LABELS[state] || state;
@@ -81,7 +81,8 @@ saver.addEventListener('state', (e) => {
   banner.hidden = state !== 'conflict';
   if (state === 'conflict') {
     banner.dataset.revision = currentRevision;
-    banner.querySelector('.fs-conflict-text').textContent = `Someone else saved this bot meanwhile (revision ${currentRevision}). Your last changes are not saved.`;
+    banner.querySelector('.fs-conflict-text').textContent = `Someone else saved this bot meanwhile (revision ${currentRevision}`
+      + `${changes ? `: ${changes}` : ''}). Your last changes are not saved.`;
   }
   if (state === 'error') toast(`Not saved: ${message}`, 'error', 8000);
 });

@@ -54,6 +54,13 @@ class EditorPage:
     def field(self, name: str) -> Locator:
         return self.page.locator(f'#fs-inspector [data-field="{name}"]')
 
+    def edge_point(self, edge_id: str) -> tuple[float, float]:
+        """The on-screen middle of a drawn transition (read from its SVG path)."""
+        return tuple(self.page.locator(f'#fs-canvas g[data-cell-id="{edge_id}"] path').first.evaluate(
+            """path => { const p = path.getPointAtLength(path.getTotalLength() / 2);
+                         const m = path.getScreenCTM();
+                         return [p.x * m.a + p.y * m.c + m.e, p.x * m.b + p.y * m.d + m.f]; }"""))
+
     def canvas_point(self, x: float, y: float) -> tuple[float, float]:
         box = self.canvas.bounding_box()
         return box["x"] + x, box["y"] + y

@@ -358,3 +358,140 @@ def test_theme_follows_the_system_and_screenshots(open_editor, owner, bot, schem
     page.reload()
     page.wait_for_selector("body[data-editor-ready=true]", state="attached")
     expect(page.locator("html")).to_have_attribute("data-theme", other)
+
+
+def test_moving_nodes_saves_the_layout_without_a_logic_revision(open_editor, owner, bot):
+    ed = open_editor(owner, bot)
+    revision = Bot.objects.get(pk=bot.pk).draft_revision
+    head = ed.node("bye").locator(".fs-node-head").bounding_box()
+    start = (head["x"] + 40, head["y"] + head["height"] / 2)
+    ed.drag(start, (start[0] + 103, start[1] + 61))
+    ed.saved()
+    stored = Bot.objects.get(pk=bot.pk)
+    assert stored.draft_revision == revision
+    x, y = stored.layout["main"]["bye"]
+    assert (x, y) != (320, 140)
+    assert x % 20 == 0 and y % 20 == 0  # snap to grid is on by default
+    assert abs(x - 420) <= 20 and abs(y - 200) <= 20
+
+
+def test_select_several_nodes_with_a_box_delete_them_and_undo(open_editor, owner, bot):
+    ed = open_editor(owner, bot)
+    page = ed.page
+    hello = ed.node("hello").bounding_box()
+    bye = ed.node("bye").bounding_box()
+    page.keyboard.down("Shift")
+    ed.drag((hello["x"] - 20, hello["y"] - 20), (bye["x"] + bye["width"] + 20, bye["y"] + bye["height"] + 20))
+    page.keyboard.up("Shift")
+    expect(page.locator("#fs-inspector h2")).to_have_text("2 nodes selected")
+    page.keyboard.press("Delete")
+    expect(ed.node("hello")).to_have_count(0)
+    expect(ed.node("bye")).to_have_count(0)
+    page.keyboard.press("ControlOrMeta+z")
+    expect(ed.node("hello")).to_be_visible()
+    expect(ed.node("bye")).to_be_visible()
+    ed.saved()
+    assert set(nodes_of(bot)) == {"start", "hello", "bye", "end"}
+
+
+def test_delete_a_transition_by_clicking_it(open_editor, owner, bot):
+    ed = open_editor(owner, bot)
+    ed.mouse.click(*ed.edge_point("e|hello|next"))
+    expect(ed.page.locator("#fs-inspector h2")).to_have_text("Transition")
+    ed.page.keyboard.press("Delete")
+    expect(ed.page.locator('#fs-canvas g[data-cell-id="e|hello|next"]')).to_have_count(0)
+    ed.saved()
+    assert nodes_of(bot)["hello"]["next"] is None
+
+    # Hovering a transition shows a remove button near its arrow.
+    ed.mouse.move(*ed.edge_point("e|bye|next"))
+    button = ed.page.locator('#fs-canvas g[data-cell-id="e|bye|next"] .x6-cell-tool-button')
+    expect(button).to_be_visible()
+    button.click()
+    expect(ed.page.locator('#fs-canvas g[data-cell-id="e|bye|next"]')).to_have_count(0)
+    ed.saved()
+    assert nodes_of(bot)["bye"]["next"] is None
+
+
+def test_panels_toggle_with_the_shortcuts(open_editor, owner, bot):
+    ed = open_editor(owner, bot)
+    page = ed.page
+    for keys, panel in (("ControlOrMeta+b", ".fs-left"), ("ControlOrMeta+e", ".fs-right"), ("ControlOrMeta+j", "#fs-problems")):
+        expect(page.locator(panel)).to_be_visible()
+        page.keyboard.press(keys)
+        expect(page.locator(panel)).to_be_hidden()
+        page.keyboard.press(keys)
+        expect(page.locator(panel)).to_be_visible()
+
+
+def publish_from_the_page(page, note):
+    page.locator("#fs-publish").click()
+    page.get_by_label("Note").fill(note)
+    page.locator("dialog button[value=ok]").click()
+    expect(page.locator(".fs-toast").last).to_contain_text("Published version")
+
+
+def test_versions_list_compare_and_restore(open_editor, owner, bot):
+    ed = open_editor(owner, bot)
+    page = ed.page
+    publish_from_the_page(page, "first")
+    ed.card("bye", "text").click()
+    ed.type_into(ed.field("text"), "Three, reworded")
+    ed.saved()
+    publish_from_the_page(page, "second")
+
+    page.get_by_role("button", name="Versions").click()
+    versions = page.locator("#fs-versions .fs-version")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("v2")
+    expect(versions.first).to_contain_text("second")
+    expect(versions.first).to_contain_text(owner.email)
+    page.get_by_label("Compare version 1").check()
+    page.get_by_label("Compare version 2").check()
+    page.get_by_role("button", name="Compare selected").click()
+    dialog = page.locator("dialog")
+    expect(dialog).to_contain_text("Changes from v1 to v2")
+    expect(dialog.locator(".fs-diff-changed", has_text="card")).to_contain_text("text card three in main › bye")
+    dialog.get_by_role("button", name="Close").click()
+
+    versions.nth(1).get_by_role("button", name="Restore").click()
+    page.locator("dialog").get_by_role("button", name="Restore").click()
+    expect(ed.card("bye", "text")).to_contain_text("Three")
+    expect(ed.card("bye", "text")).not_to_contain_text("reworded")
+    assert nodes_of(bot)["bye"]["cards"][0]["text"] == "Three"
+
+
+def test_export_and_import_from_the_menu(open_editor, owner, bot, tmp_path):
+    import json
+
+    ed = open_editor(owner, bot)
+    page = ed.page
+    page.locator("#fs-menu").click()
+    with page.expect_download() as download:
+        page.get_by_role("menuitem", name="Export bot file").click()
+    exported = json.loads(download.value.path().read_text())
+    assert exported == services.export_bot(Bot.objects.get(pk=bot.pk))
+    assert download.value.suggested_filename.startswith("Small-")
+
+    broken = copy.deepcopy(exported)
+    broken["flows"][0]["nodes"][1]["next"] = "nowhere"
+    bad_file = tmp_path / "broken.bot.json"
+    bad_file.write_text(json.dumps(broken))
+    page.locator("#fs-menu").click()
+    page.get_by_role("menuitem", name="Import bot file…").click()
+    page.get_by_label("Bot file (.json)").set_input_files(bad_file)
+    page.get_by_role("button", name="Import and replace").click()
+    refused = page.locator("dialog", has_text="Import refused")
+    expect(refused).to_contain_text("$.flows[0].nodes[1].next")
+    refused.get_by_role("button", name="Close").click()
+    assert nodes_of(bot)["hello"]["next"] == "bye"
+
+    exported["flows"][0]["nodes"][1]["name"] = "Imported hello"
+    good_file = tmp_path / "good.bot.json"
+    good_file.write_text(json.dumps(exported))
+    page.locator("#fs-menu").click()
+    page.get_by_role("menuitem", name="Import bot file…").click()
+    page.get_by_label("Bot file (.json)").set_input_files(good_file)
+    page.get_by_role("button", name="Import and replace").click()
+    expect(ed.node("hello")).to_contain_text("Imported hello")
+    assert nodes_of(bot)["hello"]["name"] == "Imported hello"
