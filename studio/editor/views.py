@@ -252,19 +252,21 @@ def export(request, bot):
     version = request.GET.get("version")
     if version is not None and not version.isdigit():
         raise BadRequest("version must be a version number")
+    problems = 0
     try:
         document = services.export_bot(bot, version=int(version) if version else None)
     except services.UnknownVersion as exc:
         raise BadRequest(str(exc), "not_found", status=404) from None
     except BotFileInvalid as exc:
-        raise BadRequest("the draft has errors, so it is not a valid bot file yet; fix them or export a "
-                         "published version", "draft_has_errors",
-                         _problem_details(drafts.document_of(bot), exc.problems)) from None
+        # An unfinished draft still exports as it is, so work is never trapped in the studio
+        # (the bots page does the same); it will not import until its problems are fixed.
+        document, problems = services.draft_document(bot), len(exc.problems)
     suffix = f"v{version}" if version else date.today().isoformat()
     filename = "".join(c if c.isalnum() or c in "-_" else "-" for c in bot.name).strip("-") or "bot"
     response = HttpResponse(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
                             content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}-{suffix}.bot.json"'
+    response["X-Bot-File-Problems"] = str(problems)
     return response
 
 

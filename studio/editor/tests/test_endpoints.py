@@ -331,17 +331,20 @@ def test_export_downloads_the_canonical_file(client, world):
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="Support-')
     assert json.loads(response.content) == services.export_bot(bot)
+    assert response["X-Bot-File-Problems"] == "0"
 
 
-def test_export_of_a_draft_with_errors_says_why(client, world):
+def test_an_unfinished_draft_still_exports_as_it_is_and_says_so(client, world):
     bot, users = world
     client = as_user(client, users[Role.OWNER])
     doc = document(bot)
     doc["flows"][0]["nodes"][1]["next"] = "ghost"
     put(client, url("draft", bot), {"baseRevision": bot.draft_revision, "document": doc})
     response = client.get(url("export", bot))
-    assert response.status_code == 400
-    assert response.json()["error"]["details"][0]["path"] == "$.flows[0].nodes[1].next"
+    assert response.status_code == 200
+    assert response["X-Bot-File-Problems"] == "1"
+    assert json.loads(response.content)["flows"][0]["nodes"][1]["next"] == "ghost"
+    assert client.get(url("export", bot), {"version": "4"}).status_code == 404
 
 
 def test_import_replaces_the_draft_and_reports_a_bad_file_with_paths(client, world):
