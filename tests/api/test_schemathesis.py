@@ -1,5 +1,6 @@
 """Property-based run of the whole API from its own OpenAPI schema (schemathesis), in-process
-against the WSGI app, authenticated as the workspace owner: no input may produce a 5xx.
+against the WSGI app, authenticated as the workspace owner: no input may produce a 5xx, and
+every answer has a status and a body the schema documents.
 
 Path parameters that name objects (bot, workspace, conversation, ...) are swapped for ones
 that exist in about two cases out of three, so generated bodies and queries reach the code
@@ -16,6 +17,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from studio.wsgi import application
 from tests.api.conftest import make_world
@@ -25,6 +27,10 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", applicati
 # Enough examples per operation to try every field with bad types, edge values and junk,
 # while the whole run stays well under two minutes on two cores.
 EXAMPLES_PER_OPERATION = 20
+
+
+# No 5xx, and every answer is one the schema documents, in the documented shape.
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
 class Rollback(Exception):
@@ -83,7 +89,7 @@ def test_no_input_makes_the_api_fail_with_a_server_error(case, api_world):
     try:
         with transaction.atomic():
             case.call_and_validate(headers={"Authorization": f"Bearer {api_world.raw_tokens['owner']}"},
-                                   checks=[not_a_server_error])
+                                   checks=CHECKS)
             raise Rollback
     except Rollback:
         pass
