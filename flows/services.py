@@ -137,9 +137,8 @@ def find_bot(reference: str) -> Bot:
 
 def _valid_document(text_or_dict: str | bytes | dict) -> dict:
     """The canonical document (with layout), or BotFileInvalid naming every problem."""
-    if isinstance(text_or_dict, bytes):
-        text_or_dict = text_or_dict.decode("utf-8")
-    if isinstance(text_or_dict, str):
+    if isinstance(text_or_dict, (bytes, str)):
+        # parse_bot_file reports bytes that are not UTF-8 as a problem, with where they are.
         doc = parse_bot_file(text_or_dict)
     elif isinstance(text_or_dict, dict):
         # The validator may fill defaults in place; the caller's dict stays theirs.

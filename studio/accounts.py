@@ -78,11 +78,15 @@ def update_profile(user, *, display_name: str, avatar_url: str = "") -> Profile:
     return profile
 
 
+def _size(n: int) -> str:
+    return f"{n} bytes" if n < 1024 else f"{n // 1024} KB"
+
+
 def set_avatar(user, data: bytes) -> Profile:
     """Store an uploaded avatar: PNG, JPEG or GIF, at most FLOWSTUDIO_AVATAR_MAX_BYTES."""
     limit = settings.FLOWSTUDIO_AVATAR_MAX_BYTES
     if len(data) > limit:
-        raise AccountError("avatar", f"the image is {len(data) // 1024} KB; the limit is {limit // 1024} KB")
+        raise AccountError("avatar", f"the image is larger than {_size(limit)}, the limit")
     content_type = next((kind for magic, kind in AVATAR_TYPES.items() if data.startswith(magic)), None)
     if content_type is None:
         raise AccountError("avatar", "only PNG, JPEG or GIF images can be avatars")

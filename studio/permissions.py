@@ -115,8 +115,14 @@ def get_workspace_for(user, slug_or_pk, perm: str = "studio.view_workspace") -> 
     Raises Http404 when it does not exist or the user is not a member (so ids of other
     workspaces cannot be probed), PermissionDenied when a member lacks the permission.
     """
-    lookup = {"pk": int(slug_or_pk)} if str(slug_or_pk).isdigit() else {"slug": str(slug_or_pk)}
-    workspace = Workspace.objects.filter(**lookup).first()
+    if isinstance(slug_or_pk, int):
+        workspace = Workspace.objects.filter(pk=slug_or_pk).first()
+    else:
+        # A slug wins over a primary key spelled the same way; slugs are never all digits anyway.
+        text = str(slug_or_pk)
+        workspace = Workspace.objects.filter(slug=text).first()
+        if workspace is None and text.isdigit():
+            workspace = Workspace.objects.filter(pk=int(text)).first()
     if workspace is None:
         raise Http404("no such workspace")
     return _check(user, perm, workspace)

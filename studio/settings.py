@@ -113,6 +113,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "fire-inactivity-timeouts": {"task": "runtime.tasks.fire_due_timeouts", "schedule": 30.0},
+    "fire-state-expiries": {"task": "runtime.tasks.fire_due_states", "schedule": 10.0},
 }
 
 # `rules` answers object permissions (studio/permissions.py); ModelBackend does the passwords.

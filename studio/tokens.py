@@ -68,8 +68,9 @@ def revoke(token: PersonalAccessToken, *, actor=None) -> PersonalAccessToken:
     return token
 
 
-def user_for_token(raw: str):
-    """The active user a raw token belongs to, or None if it is unknown, revoked or the user is inactive."""
+def user_for_token(raw: str) -> tuple:
+    """(user, token) for a working raw token; (None, None) if it is unknown, revoked or its
+    user is inactive."""
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None, None
     token = (

@@ -46,6 +46,8 @@ def _clean_name(name: str) -> str:
 
 def _unique_slug(name: str) -> str:
     base = slugify(name)[:48] or "workspace"
+    if base.isdigit():  # all-digit slugs would read as primary keys in get_workspace_for
+        base = f"w-{base}"
     slug, n = base, 2
     while Workspace.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1

@@ -14,6 +14,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -122,6 +123,7 @@ def handle(exc, context):
                     status=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+@csrf_exempt  # any method may land here; a CSRF refusal would answer 403 in HTML instead of 404
 def unknown_endpoint(request, path=""):
     """The API's answer for a URL it does not have (plain Django view: nothing to resolve)."""
     hint = ""

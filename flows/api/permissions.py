@@ -7,6 +7,9 @@ a member of the object's workspace (ids of other workspaces cannot be probed); t
 """
 from __future__ import annotations
 
+import re
+
+from django.http import Http404
 from rest_framework.permissions import BasePermission
 
 from studio import permissions as studio_permissions
@@ -14,6 +17,7 @@ from studio import permissions as studio_permissions
 # Held by every member of a workspace: used to tell members (403 when they lack the real
 # permission) from everyone else (404).
 MEMBERSHIP = "studio.view_workspace"
+SLUG_OR_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class RulesPermission(BasePermission):
@@ -31,6 +35,9 @@ class RulesPermission(BasePermission):
 
 def workspace_for(view, slug_or_pk):
     """The workspace if the user is a member (else 404) and may do this method on it (else 403)."""
+    if not SLUG_OR_ID.fullmatch(str(slug_or_pk)):
+        # Not a slug nor an id (e.g. "³", which str.isdigit() accepts but int() refuses).
+        raise Http404("no such workspace")
     workspace = studio_permissions.get_workspace_for(view.request.user, slug_or_pk, perm=MEMBERSHIP)
     view.check_object_permissions(view.request, workspace)
     return workspace

@@ -10,6 +10,9 @@ import { cardSummary, cardTitle, escapeHtml, icon } from './cards.js';
 const { Graph, Shape, NodeView } = window.X6;
 
 export const GEOMETRY = { width: 240, head: 36, row: 34, pad: 6, foot: 28, varRow: 22, grid: 20 };
+// Flows up to this size are drawn in one go; bigger ones draw what is in view first.
+const EAGER_NODES = 60;
+const FILL_BATCH = 40;
 const G = GEOMETRY;
 
 const KIND_LABEL = {
@@ -148,6 +151,10 @@ export class Canvas extends EventTarget {
     const graph = new Graph({
       container,
       autoResize: true,
+      // Draw synchronously (X6's idle-time scheduling spreads a big flow over seconds) and
+      // only what is in view: a 300-node flow opens as fast as a 10-node one.
+      async: false,
+      virtual: true,
       grid: { size: snap ? G.grid : 1, visible: snap, type: 'dot', args: { color: 'var(--fs-grid, #cbd5e1)', thickness: 1 } },
       panning: { enabled: true, eventTypes: ['leftMouseDown', 'mouseWheel'] },
       mousewheel: { enabled: true, modifiers: ['ctrl', 'meta'], minScale: 0.2, maxScale: 2, factor: 1.1 },
@@ -182,15 +189,40 @@ export class Canvas extends EventTarget {
     graph.use(new Selection({
       enabled: true, multiple: true, rubberband: true, movable: true, showNodeSelectionBox: false,
       modifiers: ['shift'], multipleSelectionModifiers: ['ctrl', 'meta'], pointerEvents: 'none',
+      filter: (cell) => cell.isNode(), // a transition is selected by the editor itself (edge:click)
     }));
     const { Snapline } = window.X6PluginSnapline;
     graph.use(new Snapline({ enabled: true, sharp: true }));
     const { MiniMap } = window.X6PluginMinimap;
-    graph.use(new MiniMap({
+    graph.use(this.minimap = new MiniMap({
       container: minimapEl, width: 200, height: 130, padding: 8,
       graphOptions: { createCellView: (cell) => (cell.isEdge() ? null : MinimapNodeView) },
     }));
     return graph;
+  }
+
+  /**
+   * Run `work` with the minimap deaf: it refits itself on every added or removed cell,
+   * which makes drawing a big flow quadratic. It refits once afterwards instead.
+   */
+  quietMinimap(work) {
+    const mm = this.minimap;
+    const count = this.graph.getCellCount();
+    this.graph.off('model:updated', mm.onModelUpdated, mm);
+    try {
+      work();
+    } finally {
+      this.graph.on('model:updated', mm.onModelUpdated, mm);
+    }
+    if (this.graph.getCellCount() !== count || this.minimapStale) {
+      this.minimapStale = false;
+      // Fit the nodes only: the bounding box of every edge is what makes zoomToFit slow.
+      const nodes = this.graph.getNodes();
+      if (nodes.length) {
+        mm.targetGraph.zoomToRect(this.graph.getCellsBBox(nodes), { padding: 10 });
+        mm.updateViewport();
+      }
+    }
   }
 
   setSnap(on) {
@@ -204,16 +236,21 @@ export class Canvas extends EventTarget {
     else this.render();
   }
 
-  setProblems(problems) {
+  setProblems(problems, { render = true } = {}) {
+    this.problems = problems;
+    if (render) this.render();
+  }
+
+  /** Nodes and cards of the open flow that have errors (drawn with a red outline). */
+  indexProblems() {
     const nodes = new Set();
     const cards = new Set();
-    for (const p of problems) {
+    for (const p of this.problems || []) {
       if (p.severity !== 'error' || p.location.flow !== this.store.flowName) continue;
       if (p.location.node) nodes.add(p.location.node);
       if (p.location.card) cards.add(p.location.card);
     }
-    this.problemIndex = { nodes, cards, all: problems };
-    this.render();
+    this.problemIndex = { nodes, cards };
   }
 
   setHits(hits) {
@@ -272,6 +309,14 @@ export class Canvas extends EventTarget {
     return vm;
   }
 
+  /**
+   * Draw the open flow from the store. Nodes already drawn are updated in place (only
+   * those whose view model changed), missing ones are added, stale ones removed.
+   *
+   * A big flow is drawn in two steps so it opens at once: first the nodes in view, then
+   * the rest in small batches on the next frames (`this.drawable` says which nodes may be
+   * drawn so far; null means all of them).
+   */
   render({ fresh = false } = {}) {
     const graph = this.graph;
     const store = this.store;
@@ -279,20 +324,24 @@ export class Canvas extends EventTarget {
     if (!store.flow(flowName)) { graph.clearCells(); return; }
     this.syncing += 1;
     try {
-      if (fresh) {
-        if (this.shownFlow) this.viewports.set(this.shownFlow, { matrix: graph.matrix() });
-        graph.clearCells();
-        this.viewModels.clear();
-      }
+      this.indexProblems();
       const auto = this.autoPositions();
+      this.autoPlaced = auto;
       const nodes = store.nodes();
+      if (fresh) this.planDrawing(flowName, nodes, auto);
+      const drawn = this.drawable ? nodes.filter((n) => this.drawable.has(n.id)) : nodes;
       const wanted = new Set(nodes.map((n) => n.id));
-      graph.batchUpdate(() => {
+      this.quietMinimap(() => graph.batchUpdate(() => {
+        if (fresh) {
+          graph.clearCells();
+          this.viewModels.clear();
+          this.minimapStale = true;
+        }
         for (const cell of graph.getNodes()) {
           if (!wanted.has(cell.id)) { graph.removeCell(cell); this.viewModels.delete(cell.id); }
         }
         const toAdd = [];
-        for (const node of nodes) {
+        for (const node of drawn) {
           const geometry = nodeGeometry(store, node, flowName);
           const vm = this.viewModel(node, geometry);
           const key = JSON.stringify(vm);
@@ -320,14 +369,54 @@ export class Canvas extends EventTarget {
           this.viewModels.set(node.id, key);
         }
         if (toAdd.length) graph.addNodes(toAdd);
-        this.renderEdges(nodes);
-      });
-      if (fresh) this.restoreViewport(flowName);
+        this.renderEdges(drawn);
+      }));
       this.syncSelection();
     } finally {
       this.syncing -= 1;
     }
     this.dispatchEvent(new CustomEvent('rendered'));
+  }
+
+  /** On opening a flow: set its viewport, and if it is big, draw what is in view first. */
+  planDrawing(flowName, nodes, auto) {
+    const reopened = this.shownFlow === flowName; // a reload of the open flow keeps the view
+    if (this.shownFlow && !reopened) this.viewports.set(this.shownFlow, this.graph.matrix());
+    this.shownFlow = flowName;
+    clearTimeout(this.fillTimer);
+    const saved = this.viewports.get(flowName);
+    if (reopened) { /* keep it */ } else if (saved) this.graph.matrix(saved);
+    else {
+      // Open at 100 % with the start (or entry) node near the top left, as Botpress does.
+      const first = nodes.find((n) => ['start', 'entry'].includes(n.kind)) || nodes[0];
+      const p = first ? (this.store.position(first.id, flowName) || auto.get(first.id) || [0, 0]) : [0, 0];
+      this.graph.zoomTo(1);
+      this.graph.translate(60 - p[0], 80 - p[1]);
+    }
+    if (nodes.length <= EAGER_NODES) { this.drawable = null; return; }
+    const view = this.graph.getGraphArea().inflate(G.width, G.width);
+    const near = nodes.filter((n) => {
+      const p = this.store.position(n.id, flowName) || auto.get(n.id) || [0, 0];
+      return view.isIntersectWithRect({ x: p[0], y: p[1], width: G.width, height: 200 });
+    });
+    this.drawable = new Set(near.map((n) => n.id));
+    const rest = nodes.filter((n) => !this.drawable.has(n.id)).map((n) => n.id);
+    const fill = () => {
+      if (!this.drawable || this.store.flowName !== flowName) return;
+      for (const id of rest.splice(0, FILL_BATCH)) this.drawable.add(id);
+      if (!rest.length) this.drawable = null;
+      this.render();
+      if (rest.length) this.fillTimer = setTimeout(fill, 16);
+    };
+    this.fillTimer = setTimeout(fill, 16);
+  }
+
+  /** Draw every node now (before centring on one that may not be drawn yet). */
+  drawAll() {
+    if (!this.drawable) return;
+    clearTimeout(this.fillTimer);
+    this.drawable = null;
+    this.render();
   }
 
   renderEdges(nodes) {
@@ -370,18 +459,6 @@ export class Canvas extends EventTarget {
     if (toAdd.length) graph.addEdges(toAdd);
   }
 
-  restoreViewport(flowName) {
-    this.shownFlow = flowName;
-    const saved = this.viewports.get(flowName);
-    if (saved) { this.graph.matrix(saved.matrix); return; }
-    const nodes = this.graph.getNodes();
-    if (!nodes.length) return;
-    this.graph.zoomTo(1);
-    const first = nodes.find((n) => ['start', 'entry'].includes(this.store.node(n.id)?.kind)) || nodes[0];
-    const pos = first.getPosition();
-    this.graph.translate(60 - pos.x, 80 - pos.y);
-  }
-
   // ---- selection ---------------------------------------------------------------------------
   syncSelection() {
     const wanted = this.store.selection.nodes.filter((id) => this.graph.getCellById(id));
@@ -397,6 +474,7 @@ export class Canvas extends EventTarget {
   }
 
   focusNode(nodeId, { select = true, card = null } = {}) {
+    if (!this.graph.getCellById(nodeId)) this.drawAll();
     const cell = this.graph.getCellById(nodeId);
     if (!cell) return;
     if (select) this.store.select({ nodes: [nodeId], card });
@@ -443,7 +521,7 @@ export class Canvas extends EventTarget {
     });
     graph.on('edge:mouseenter', ({ edge }) => {
       if (this.store.readOnly) return;
-      edge.addTools([{ name: 'button-remove', args: { distance: '50%', onClick: () => this.removeEdge(edge.id) } }]);
+      edge.addTools([{ name: 'button-remove', args: { distance: -36, onClick: () => this.removeEdge(edge.id) } }]);
     });
     graph.on('edge:mouseleave', ({ edge }) => edge.removeTools());
     graph.on('blank:click', () => {
@@ -467,11 +545,8 @@ export class Canvas extends EventTarget {
     this.store.change('Move', (doc) => {
       doc.layout[flowName] = doc.layout[flowName] || {};
       // Nodes placed automatically get their position stored once anything in the flow moves.
-      for (const cell of this.graph.getNodes()) {
-        if (!doc.layout[flowName][cell.id]) {
-          const p = cell.getPosition();
-          doc.layout[flowName][cell.id] = [Math.round(p.x), Math.round(p.y)];
-        }
+      for (const [id, p] of this.autoPlaced || []) {
+        if (!doc.layout[flowName][id] && this.store.node(id)) doc.layout[flowName][id] = p;
       }
       for (const [id, p] of moves) if (this.store.node(id)) doc.layout[flowName][id] = [Math.round(p.x), Math.round(p.y)];
     }, { coalesce: `move:${[...moves.keys()].sort().join(',')}` });
@@ -523,6 +598,7 @@ export class Canvas extends EventTarget {
   }
 
   selectAll() {
+    this.drawAll();
     this.store.select({ nodes: this.store.nodes().map((n) => n.id) });
   }
 

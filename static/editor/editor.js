@@ -9,7 +9,7 @@ import { Completion } from './completion.js';
 import { Inspector } from './inspector.js';
 import { Explorer } from './explorer.js';
 import { ProblemsPanel } from './problems.js';
-import { Saver } from './save.js';
+import { Saver, api } from './save.js';
 import { Find } from './find.js';
 import { Versions } from './versions.js';
 import { Prefs, applyTheme } from './prefs.js';
@@ -19,7 +19,7 @@ import { contextMenu, form, toast } from './dialogs.js';
 const boot = JSON.parse(document.getElementById('fs-boot').textContent);
 const base = `/bots/${boot.bot.id}/editor/`;
 const urls = {
-  draft: `${base}draft`, layout: `${base}layout`, publish: `${base}publish`, versions: `${base}versions`,
+  draft: `${base}draft`, problems: `${base}problems`, layout: `${base}layout`, publish: `${base}publish`, versions: `${base}versions`,
   versionsBase: `${base}versions/`, diff: `${base}diff`, export: `${base}export`, import: `${base}import`,
 };
 const $ = (selector) => document.querySelector(selector);
@@ -54,12 +54,13 @@ function reload(data) {
 }
 
 // ---- problems, save state --------------------------------------------------------------------
+let started = false;
 problems.addEventListener('change', (e) => {
-  canvas.setProblems(e.detail);
+  canvas.setProblems(e.detail, { render: started });
   inspector.setProblems(e.detail);
   const errors = problems.errors.length;
   const badge = $('#fs-problems-badge');
-  badge.textContent = errors ? `${errors} error${errors > 1 ? 's' : ''}` : (problems.warnings.length ? `${problems.warnings.length} warnings` : 'No problems');
+  badge.textContent = errors ? `${errors} error${errors > 1 ? 's' : ''}` : (problems.warnings.length ? `${problems.warnings.length} warning${problems.warnings.length > 1 ? 's' : ''}` : 'No problems');
   badge.dataset.level = errors ? 'error' : (problems.warnings.length ? 'warning' : 'ok');
   $('#fs-publish').title = errors ? 'Fix the errors in the problems panel before publishing' : 'Publish the draft as a new version';
   $('#fs-publish').classList.toggle('blocked', errors > 0);
@@ -71,7 +72,7 @@ const SAVE_LABELS = {
   offline: 'Offline, retrying…', error: 'Not saved', readonly: 'Read only',
 };
 saver.addEventListener('state', (e) => {
-  const { state, message, currentRevision } = e.detail;
+  const { state, message, currentRevision, changes } = e.detail;
   const el = $('#fs-save-state');
   el.dataset.state = state;
   el.textContent = SAVE_LABELS[state] || state;
@@ -80,7 +81,8 @@ saver.addEventListener('state', (e) => {
   banner.hidden = state !== 'conflict';
   if (state === 'conflict') {
     banner.dataset.revision = currentRevision;
-    banner.querySelector('.fs-conflict-text').textContent = `Someone else saved this bot meanwhile (revision ${currentRevision}). Your last changes are not saved.`;
+    banner.querySelector('.fs-conflict-text').textContent = `Someone else saved this bot meanwhile (revision ${currentRevision}`
+      + `${changes ? `: ${changes}` : ''}). Your last changes are not saved.`;
   }
   if (state === 'error') toast(`Not saved: ${message}`, 'error', 8000);
 });
@@ -301,10 +303,14 @@ document.addEventListener('keydown', (e) => {
 });
 
 // ---- start ------------------------------------------------------------------------------------------
-problems.set(boot.draft.problems);
+if (boot.draft.problems) problems.set(boot.draft.problems);
+else problems.checking();
 versions.set(boot.versions);
 leftTab('explorer');
+// X6 draws synchronously here (canvas.js), so the canvas is complete when render() returns;
+// ready is marked at the next frame, once the browser has painted it.
 canvas.render({ fresh: true });
+started = true;
 inspector.render();
 $('#fs-flow-name').textContent = store.flowName;
 $('#fs-undo').disabled = true;
@@ -312,5 +318,11 @@ $('#fs-redo').disabled = true;
 requestAnimationFrame(() => {
   document.body.dataset.editorReady = 'true';
   performance.mark('fs-editor-ready');
+  if (!boot.draft.problems) {
+    api(urls.problems).then((response) => {
+      // A save made meanwhile brought fresher problems; these would be older.
+      if (response.ok && response.data.revision === store.revision && !saver.dirty()) problems.set(response.data.problems);
+    });
+  }
 });
 window.flowEditor = { store, canvas, saver, problems, prefs };

@@ -14,7 +14,11 @@ export class Prefs extends EventTarget {
   }
 
   set(name, value) {
-    try { localStorage.setItem(KEYS[name], String(value)); } catch (err) { /* private mode: not kept */ }
+    try {
+      // "system" is the absence of a choice, as the studio's own theme toggle stores it.
+      if (name === 'theme' && value === 'system') localStorage.removeItem(KEYS.theme);
+      else localStorage.setItem(KEYS[name], String(value));
+    } catch (err) { /* private mode: not kept */ }
     if (name === 'theme') applyTheme(value);
     this.dispatchEvent(new CustomEvent('change', { detail: { name, value } }));
   }

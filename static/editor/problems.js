@@ -46,6 +46,11 @@ export class ProblemsPanel extends EventTarget {
     return parts.join(' › ');
   }
 
+  /** Before the first answer from the server: say so rather than "no problems". */
+  checking() {
+    this.root.innerHTML = '<header class="fs-section-head"><h2>Problems</h2></header><p class="fs-muted fs-pad">Checking the draft…</p>';
+  }
+
   render() {
     const errors = this.errors.length;
     const warnings = this.warnings.length;

@@ -117,7 +117,7 @@ export class Saver extends EventTarget {
     if (response.ok) return true;
     const error = (response.data && response.data.error) || { message: `HTTP ${response.status}` };
     if (response.status === 409) {
-      this.setState('conflict', { currentRevision: error.currentRevision, message: error.message });
+      this.setState('conflict', { currentRevision: error.currentRevision, message: error.message, changes: error.changes });
     } else if (response.status === 400 && error.code === 'invalid_layout') {
       // A layout the server cannot place means our copy of the draft is behind: save the logic again.
       this.logicVersion += 1;

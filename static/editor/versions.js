@@ -176,6 +176,8 @@ export class Versions {
       toast(data ? data.error.message : `Export failed (HTTP ${response.status})`, 'error', 8000);
       return;
     }
+    const problems = Number(response.headers.get('X-Bot-File-Problems') || 0);
+    if (problems) toast(`Exported as it is: the draft has ${problems} error${problems > 1 ? 's' : ''}, so the file will not import until they are fixed.`, 'error', 8000);
     const blob = await response.blob();
     const disposition = response.headers.get('Content-Disposition') || '';
     const name = (disposition.match(/filename="([^"]+)"/) || [])[1] || 'bot.bot.json';

@@ -7,6 +7,7 @@ app_name = "editor"
 urlpatterns = [
     path("bots/<uuid:bot_id>/editor/", views.edit, name="edit"),
     path("bots/<uuid:bot_id>/editor/draft", views.draft, name="draft"),
+    path("bots/<uuid:bot_id>/editor/problems", views.problems, name="problems"),
     path("bots/<uuid:bot_id>/editor/layout", views.layout, name="layout"),
     path("bots/<uuid:bot_id>/editor/publish", views.publish, name="publish"),
     path("bots/<uuid:bot_id>/editor/versions", views.versions, name="versions"),

@@ -26,6 +26,9 @@ from studio.permissions import can, get_bot_for
 
 VIEW, CHANGE, PUBLISH = "flows.view_bot", "flows.change_bot", "flows.publish_bot"
 MAX_IMPORT_BYTES = drafts.MAX_DOCUMENT_BYTES
+EDITOR_MODULES = [f"editor/{name}.js" for name in (
+    "editor", "store", "canvas", "cards", "drag", "tray", "completion", "inspector", "explorer", "problems",
+    "save", "find", "versions", "prefs", "dialogs")]
 
 
 class BadRequest(Exception):
@@ -89,10 +92,12 @@ def _revision(body: dict, key: str = "baseRevision", required: bool = True) -> i
     return value
 
 
-def _draft_state(bot, document=None, errors=None) -> dict:
-    document = drafts.document_of(bot) if document is None else document
-    errors = drafts.problems_of(document) if errors is None else errors
-    return {"revision": bot.draft_revision, "document": document, "problems": report(document, errors)}
+def _draft_state(bot, *, with_problems: bool = True) -> dict:
+    document = drafts.document_of(bot)
+    state = {"revision": bot.draft_revision, "document": document}
+    if with_problems:
+        state["problems"] = report(document, drafts.problems_of(document))
+    return state
 
 
 def _versions(bot) -> list[dict]:
@@ -115,7 +120,8 @@ def edit(request, bot_id):
     bot = get_bot_for(request.user, bot_id, VIEW)
     boot = {
         "bot": {"id": str(bot.pk), "name": bot.name, "workspace": bot.workspace.slug},
-        "draft": _draft_state(bot),
+        # Validating a big bot takes a moment; the page asks for the problems once it is drawn.
+        "draft": _draft_state(bot, with_problems=False),
         "versions": _versions(bot),
         "can": {"change": can(request.user, CHANGE, bot), "publish": can(request.user, PUBLISH, bot)},
         "catalogue": catalogue.card_catalogue(),
@@ -123,7 +129,7 @@ def edit(request, bot_id):
         "variableTypes": catalogue.variable_types(),
         "reservedFlows": catalogue.reserved_flows(),
     }
-    return render(request, "editor/editor.html", {"bot": bot, "boot": boot})
+    return render(request, "editor/editor.html", {"bot": bot, "boot": boot, "modules": EDITOR_MODULES})
 
 
 # ---- the draft ----------------------------------------------------------------------------
@@ -151,6 +157,14 @@ def _put_draft(request, bot):
         raise BadRequest("the document cannot be stored", "invalid_document",
                          _problem_details(document if isinstance(document, dict) else {}, exc.problems)) from None
     return JsonResponse({"revision": saved.revision, "problems": report(document, saved.problems)})
+
+
+@require_http_methods(["GET"])
+@endpoint(VIEW)
+def problems(request, bot):
+    """The problems panel's content for the stored draft: errors (with paths) and warnings."""
+    document = drafts.document_of(bot)
+    return JsonResponse({"revision": bot.draft_revision, "problems": report(document, drafts.problems_of(document))})
 
 
 @require_http_methods(["PUT"])
@@ -238,19 +252,21 @@ def export(request, bot):
     version = request.GET.get("version")
     if version is not None and not version.isdigit():
         raise BadRequest("version must be a version number")
+    problems = 0
     try:
         document = services.export_bot(bot, version=int(version) if version else None)
     except services.UnknownVersion as exc:
         raise BadRequest(str(exc), "not_found", status=404) from None
     except BotFileInvalid as exc:
-        raise BadRequest("the draft has errors, so it is not a valid bot file yet; fix them or export a "
-                         "published version", "draft_has_errors",
-                         _problem_details(drafts.document_of(bot), exc.problems)) from None
+        # An unfinished draft still exports as it is, so work is never trapped in the studio
+        # (the bots page does the same); it will not import until its problems are fixed.
+        document, problems = services.draft_document(bot), len(exc.problems)
     suffix = f"v{version}" if version else date.today().isoformat()
     filename = "".join(c if c.isalnum() or c in "-_" else "-" for c in bot.name).strip("-") or "bot"
     response = HttpResponse(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
                             content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}-{suffix}.bot.json"'
+    response["X-Bot-File-Problems"] = str(problems)
     return response
 
 

@@ -1,4 +1,5 @@
 from django import template
+from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 
 from studio import audit, permissions
@@ -20,7 +21,7 @@ def audit_verb(action):
 def _profile(user):
     try:
         return user.profile
-    except Exception:  # no profile row yet (users made by createsuperuser or the admin)
+    except ObjectDoesNotExist:  # no profile row yet (users made by createsuperuser or the admin)
         return None
 
 

@@ -158,3 +158,12 @@ def test_change_role_and_remove(owner, workspace, django_user_model):
     assert actions(workspace)[-1] == "member.remove"
     with pytest.raises(ws.WorkspaceError, match="not a member"):
         ws.change_role(workspace, bob, Role.VIEWER, actor=owner)
+
+
+def test_numeric_names_get_slugs_that_cannot_pass_for_ids(owner):
+    from studio.permissions import get_workspace_for
+
+    numeric = ws.create_workspace(owner, "2024")
+    assert numeric.slug == "w-2024"
+    assert get_workspace_for(owner, "w-2024") == numeric
+    assert get_workspace_for(owner, str(numeric.pk)) == numeric

@@ -8,9 +8,8 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 
+from studio.context import SESSION_WORKSPACE
 from studio.permissions import get_bot_for, get_workspace_for
-
-SESSION_WORKSPACE = "studio.workspace"
 
 
 def _remember(request, workspace):

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib import auth, messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
@@ -65,13 +66,13 @@ def profile(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            accounts.update_profile(request.user, display_name=data["display_name"], avatar_url=data["avatar_url"])
-            if data["clear_avatar"]:
-                accounts.clear_avatar(request.user)
-            elif data["avatar"]:
-                upload = data["avatar"]
-                # Read one byte past the limit: enough to refuse without loading a huge file.
-                accounts.set_avatar(request.user, upload.read(settings.FLOWSTUDIO_AVATAR_MAX_BYTES + 1))
+            with transaction.atomic():  # a refused avatar leaves the name as it was, too
+                accounts.update_profile(request.user, display_name=data["display_name"], avatar_url=data["avatar_url"])
+                if data["clear_avatar"]:
+                    accounts.clear_avatar(request.user)
+                elif data["avatar"]:
+                    # One byte past the limit is enough to refuse without reading a huge file.
+                    accounts.set_avatar(request.user, data["avatar"].read(settings.FLOWSTUDIO_AVATAR_MAX_BYTES + 1))
         except accounts.AccountError as exc:
             form.add_error(exc.field, exc.message)
         else:

@@ -59,20 +59,22 @@ def import_file(request, workspace):
     if form.is_valid():
         upload = form.cleaned_data["file"]
         limit = settings.FLOWSTUDIO_IMPORT_MAX_BYTES
-        data = upload.read(limit + 1)
-        try:
-            if len(data) > limit:
-                raise ValueError(f"the file is larger than {limit // (1024 * 1024)} MB")
-            text = data.decode("utf-8")
-        except (UnicodeDecodeError, ValueError) as exc:
-            reason = exc if isinstance(exc, ValueError) and not isinstance(exc, UnicodeDecodeError) else "the file is not UTF-8 text"
-            form.add_error("file", f"{upload.name}: {reason}")
+        data = upload.read(limit + 1)  # one byte past the limit is enough to refuse
+        text = None
+        if len(data) > limit:
+            form.add_error("file", f"{upload.name}: the file is larger than {limit // (1024 * 1024)} MB")
         else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                form.add_error("file", f"{upload.name}: the file is not UTF-8 text")
+        if text is not None:
             try:
                 bot = services.import_bot(text, workspace=workspace, user=request.user)
             except BotFileInvalid as exc:
                 problems = exc.problems
-                form.add_error("file", f"{upload.name} was not imported: it has {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+                count = len(problems)
+                form.add_error("file", f"{upload.name} was not imported: it has {count} problem{'s' if count != 1 else ''}")
             else:
                 messages.success(request, f"Bot {bot.name} imported.")
                 return redirect("studio:bot", bot_id=bot.pk)

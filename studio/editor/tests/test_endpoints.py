@@ -332,17 +332,20 @@ def test_export_downloads_the_canonical_file(client, world):
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="Support-')
     assert json.loads(response.content) == services.export_bot(bot)
+    assert response["X-Bot-File-Problems"] == "0"
 
 
-def test_export_of_a_draft_with_errors_says_why(client, world):
+def test_an_unfinished_draft_still_exports_as_it_is_and_says_so(client, world):
     bot, users = world
     client = as_user(client, users[Role.OWNER])
     doc = document(bot)
     doc["flows"][0]["nodes"][1]["next"] = "ghost"
     put(client, url("draft", bot), {"baseRevision": bot.draft_revision, "document": doc})
     response = client.get(url("export", bot))
-    assert response.status_code == 400
-    assert response.json()["error"]["details"][0]["path"] == "$.flows[0].nodes[1].next"
+    assert response.status_code == 200
+    assert response["X-Bot-File-Problems"] == "1"
+    assert json.loads(response.content)["flows"][0]["nodes"][1]["next"] == "ghost"
+    assert client.get(url("export", bot), {"version": "4"}).status_code == 404
 
 
 def test_import_replaces_the_draft_and_reports_a_bad_file_with_paths(client, world):
@@ -375,3 +378,17 @@ def test_viewer_cannot_import(client, world):
     response = as_user(client, users[Role.VIEWER]).post(url("import", bot), {
         "baseRevision": bot.draft_revision, "file": SimpleUploadedFile("b.json", json.dumps(BOT).encode())})
     assert response.status_code == 403
+
+
+def test_problems_endpoint_reports_the_stored_draft(client, world):
+    bot, users = world
+    client = as_user(client, users[Role.VIEWER])
+    assert client.get(url("problems", bot)).json() == {"revision": bot.draft_revision, "problems": []}
+    doc = document(bot)
+    doc["flows"][0]["nodes"][1]["next"] = "ghost"
+    from studio.editor.drafts import save_draft
+
+    save_draft(bot, doc, base_revision=None)
+    problems = client.get(url("problems", bot)).json()["problems"]
+    assert [(p["severity"], p["path"]) for p in problems if p["severity"] == "error"] == [("error", "$.flows[0].nodes[1].next")]
+    assert as_user(client, users["outsider"]).get(url("problems", bot)).status_code == 404

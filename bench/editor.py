@@ -1,0 +1,171 @@
+"""How fast the flow editor opens a big flow: a generated 300-node flow in headless Chromium.
+
+Measures, per page load:
+  - ready: from navigation start until the canvas has drawn every node (X6 `render:done`)
+    and the panels are filled (the editor's `fs-editor-ready` mark);
+  - first click: from a click on a node until the inspector shows it;
+  - total = ready + first click: "opens and is interactive".
+Target (issue 5): total under 1.5 s on the 2-core machine. `--check` exits 1 when the median
+misses it.
+
+Self-contained: a throw-away SQLite database, a Daphne server on a free port, Debian's
+Chromium. Nothing is left running.
+
+    python bench/editor.py            # 5 loads, 300 nodes
+    python bench/editor.py --check    # what CI would run
+    python bench/editor.py --nodes 600 --runs 3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_MS = 1500
+CHROMIUM = "/usr/bin/chromium"
+
+
+def generate_bot(nodes: int = 300) -> dict:
+    """A valid bot whose main flow has `nodes` standard nodes in a grid, each with three
+    cards (a text, a code card and an expression that jumps ahead), chained by `next`."""
+    ids = [f"n{i}" for i in range(1, nodes + 1)]
+    flow_nodes = [{"id": "start", "kind": "start", "next": ids[0]}]
+    layout = {"start": [0, 0]}
+    for i, node_id in enumerate(ids):
+        after = ids[i + 1] if i + 1 < nodes else "end"
+        jump = ids[min(i + 7, nodes - 1)]
+        flow_nodes.append({"id": node_id, "kind": "standard", "name": f"Step {i + 1}", "cards": [
+            {"id": f"{node_id}-say", "type": "text", "text": f"Step {i + 1}: {{{{event.preview}}}}"},
+            {"id": f"{node_id}-count", "type": "code", "code": "workflow.count = (workflow.count || 0) + 1"},
+            {"id": f"{node_id}-jump", "type": "expression", "condition": f"workflow.count > {i + 50}", "next": jump},
+        ], "next": after})
+        layout[node_id] = [320 * (1 + i % 20), 260 * (i // 20)]
+    flow_nodes.append({"id": "end", "kind": "end"})
+    layout["end"] = [0, 260 * (nodes // 20 + 1)]
+    return {
+        "format": "flowstudio.bot/1",
+        "name": f"Bench {nodes} nodes",
+        "flows": [{"name": "main", "variables": [{"name": "count", "type": "number", "default": 0}], "nodes": flow_nodes}],
+        "layout": {"main": layout},
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare(env: dict, nodes: int) -> tuple[str, str]:
+    """Migrate the throw-away database, make a user, a workspace and the bot; (bot id, session key)."""
+    script = f"""
+import json, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.contrib.auth import get_user_model, SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from studio.workspaces import create_workspace
+from flows.services import import_bot
+user = get_user_model().objects.create_user("bench", "bench@example.com")
+workspace = create_workspace(user, "Bench")
+import importlib.util
+spec = importlib.util.spec_from_file_location("bench_editor", {str(Path(__file__).resolve())!r})
+module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+bot = import_bot(module.generate_bot({nodes}), workspace=workspace, user=user)
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+print(json.dumps({{"bot": str(bot.pk), "session": session.session_key}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return data["bot"], data["session"]
+
+
+def _serve(env: dict, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "studio.asgi:application"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/static/editor/editor.js", timeout=2)
+            return proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise SystemExit("the server did not start")
+            time.sleep(0.2)
+
+
+def measure(url: str, session: str, runs: int) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
+    results = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        for run in range(runs + 1):  # the first load warms the server and the HTTP cache: not counted
+            context = browser.new_context(viewport={"width": 1600, "height": 1000})
+            context.add_cookies([{"name": "sessionid", "value": session, "url": url}])
+            page = context.new_page()
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url, wait_until="commit")
+            page.wait_for_function("performance.getEntriesByName('fs-editor-ready').length > 0", timeout=30_000)
+            ready = page.evaluate("performance.getEntriesByName('fs-editor-ready')[0].startTime")
+            drawn = page.locator("#fs-canvas .fs-node").count()
+            target = page.locator('#fs-canvas .fs-node[data-node="n1"] .fs-node-head')
+            box = target.bounding_box()
+            before = page.evaluate("performance.now()")
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.wait_for_function("document.querySelector('#fs-inspector h2')?.textContent === 'Step 1'")
+            click = page.evaluate("performance.now()") - before
+            if errors:
+                raise SystemExit(f"page errors: {errors}")
+            if run:
+                results.append({"ready_ms": round(ready), "click_ms": round(click), "total_ms": round(ready + click),
+                                "nodes_drawn": drawn})
+            context.close()
+        browser.close()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--check", action="store_true", help=f"exit 1 when the median total is over {TARGET_MS} ms")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(SQLITE_PATH=str(Path(tmp) / "bench.sqlite3"), DJANGO_SETTINGS_MODULE="studio.settings",
+                   WHITENOISE_USE_FINDERS="true", DEBUG="false", FLOWSTUDIO_VAR_DIR=tmp, OPENBLAS_NUM_THREADS="1")
+        bot_id, session = _prepare(env, args.nodes)
+        port = _free_port()
+        server = _serve(env, port)
+        try:
+            results = measure(f"http://127.0.0.1:{port}/bots/{bot_id}/editor/", session, args.runs)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    median = {key: statistics.median(r[key] for r in results) for key in ("ready_ms", "click_ms", "total_ms")}
+    print(json.dumps({"nodes": args.nodes, "runs": results, "median": median, "target_total_ms": TARGET_MS}, indent=2))
+    if args.check and median["total_ms"] > TARGET_MS:
+        print(f"median total {median['total_ms']} ms is over the {TARGET_MS} ms target", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
