@@ -290,8 +290,10 @@ document.addEventListener('keydown', (e) => {
   if (document.querySelector('dialog[open]')) return;
   if (mod && key === 'f') { e.preventDefault(); find.open(); return; }
   if (mod && key === 'b') { e.preventDefault(); showPanel('left', document.body.classList.contains('fs-hide-left')); return; }
-  if (mod && key === 'e') { e.preventDefault(); showPanel('right', document.body.classList.contains('fs-hide-right')); return; }
-  if (mod && key === 'j') { e.preventDefault(); showPanel('bottom', document.body.classList.contains('fs-hide-bottom')); return; }
+  // Plain Ctrl/Cmd+E and +J belong to the emulator and its debugger (as in Botpress); the
+  // inspector and the problems panel take the same keys with Shift.
+  if (mod && e.shiftKey && key === 'e') { e.preventDefault(); showPanel('right', document.body.classList.contains('fs-hide-right')); return; }
+  if (mod && e.shiftKey && key === 'j') { e.preventDefault(); showPanel('bottom', document.body.classList.contains('fs-hide-bottom')); return; }
   if (typingIn(e.target)) return;
   if (mod && key === 'z' && !e.shiftKey) { e.preventDefault(); store.undo(); return; }
   if ((mod && key === 'z' && e.shiftKey) || (mod && key === 'y')) { e.preventDefault(); store.redo(); return; }

@@ -416,7 +416,7 @@ def test_delete_a_transition_by_clicking_it(open_editor, owner, bot):
 def test_panels_toggle_with_the_shortcuts(open_editor, owner, bot):
     ed = open_editor(owner, bot)
     page = ed.page
-    for keys, panel in (("ControlOrMeta+b", ".fs-left"), ("ControlOrMeta+e", ".fs-right"), ("ControlOrMeta+j", "#fs-problems")):
+    for keys, panel in (("ControlOrMeta+b", ".fs-left"), ("ControlOrMeta+Shift+e", ".fs-right"), ("ControlOrMeta+Shift+j", "#fs-problems")):
         expect(page.locator(panel)).to_be_visible()
         page.keyboard.press(keys)
         expect(page.locator(panel)).to_be_hidden()
