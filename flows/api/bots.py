@@ -159,9 +159,10 @@ class ExportBot(ApiView):
     @operation(
         operation_id="exportBot", tags=["bots"],
         parameters=[OpenApiParameter("version", OpenApiTypes.INT, description="a published version (default: the draft)")],
-        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="the bot file"),
-                   409: OpenApiResponse(description="the draft is not a valid bot file yet")},
-        description="The canonical bot file, as a download. Configuration values are never included.",
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="the bot file")},
+        description="The bot file, as a download: canonical for a version or a valid draft; an unfinished "
+                    "draft as the editor left it (like the studio's export), with its problem count in the "
+                    "`X-Bot-File-Problems` header. Configuration values are never included.",
     )
     def get(self, request, bot_id):
         bot = self.bot(bot_id)
@@ -171,15 +172,18 @@ class ExportBot(ApiView):
             if not raw_version.isdigit():
                 raise errors.invalid("version is a version number", [errors.detail("$query.version", "a whole number")])
             version = int(raw_version)
+        problems = 0
         try:
             document = services.export_bot(bot, version=version)
         except services.UnknownVersion as exc:
             raise errors.not_found(str(exc)) from None
         except services.BotFileInvalid as exc:
-            raise errors.conflict("the draft is not a valid bot file yet; fix its problems or export a version",
-                                  code="draft_invalid", details=errors.problem_details(exc.problems)) from None
+            # Work is never trapped: an unfinished draft still exports, as stored.
+            document, problems = services.draft_document(bot), len(exc.problems)
         response = HttpResponse(_dumps(document), content_type="application/json")
-        response["Content-Disposition"] = f'attachment; filename="{_file_name(document.get("name", "bot"))}"'
+        name = document.get("name") if isinstance(document.get("name"), str) else bot.name
+        response["Content-Disposition"] = f'attachment; filename="{_file_name(name)}"'
+        response["X-Bot-File-Problems"] = str(problems)
         return response
 
 

@@ -109,6 +109,7 @@ def test_export_then_import_gives_an_equal_bot(world, owner_client):
     exported = owner_client.get(_url(world, "/export"))
     assert exported.status_code == 200
     assert exported["Content-Disposition"] == 'attachment; filename="Support.bot.json"'
+    assert exported["X-Bot-File-Problems"] == "0"
     text = exported.content.decode()
     assert SECRET not in text and "secret-production-value" not in text
     imported = owner_client.generic("POST", f"/api/v1/workspaces/{world.workspace.slug}/bots/import", text,
