@@ -121,7 +121,7 @@ def get_workspace_for(user, slug_or_pk, perm: str = "studio.view_workspace") -> 
         # A slug wins over a primary key spelled the same way; slugs are never all digits anyway.
         text = str(slug_or_pk)
         workspace = Workspace.objects.filter(slug=text).first()
-        if workspace is None and text.isdigit():
+        if workspace is None and text.isascii() and text.isdigit():  # "³".isdigit() is True
             workspace = Workspace.objects.filter(pk=int(text)).first()
     if workspace is None:
         raise Http404("no such workspace")

@@ -141,6 +141,23 @@ def test_a_published_version_cannot_be_changed(workspace, tiny_bot_doc):
     assert BotVersion.objects.get(pk=version.pk).note == "original"
 
 
+def test_deleting_the_author_keeps_the_version_and_forgets_who_published_it(workspace, tiny_bot_doc):
+    from django.contrib.auth import get_user_model
+
+    author = get_user_model().objects.create_user("ann", "ann@example.com", "pw-123456789")
+    bot = import_bot(tiny_bot_doc, workspace=workspace)
+    version = publish(bot, note="by ann", user=author)
+
+    author.delete()
+
+    kept = BotVersion.objects.get(pk=version.pk)
+    assert (kept.author_id, kept.note, kept.definition) == (None, "by ann", version.definition)
+    # Forgetting the author is the only change allowed: the rest stays frozen for the database too.
+    with pytest.raises(DatabaseError, match="immutable"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE flows_botversion SET author_id = NULL, note = 'x' WHERE id = %s", [version.pk])
+
+
 def test_deleting_a_bot_deletes_its_versions(workspace, tiny_bot_doc):
     bot = import_bot(tiny_bot_doc, workspace=workspace)
     publish(bot)

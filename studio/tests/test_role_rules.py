@@ -111,6 +111,8 @@ def test_get_workspace_for(world, django_user_model):
         get_workspace_for(stranger, "acme")
     with pytest.raises(Http404):
         get_workspace_for(users[O], "no-such-workspace")
+    with pytest.raises(Http404):  # a digit to str.isdigit(), not to int()
+        get_workspace_for(users[O], "³")
 
 
 def test_get_bot_for_hides_other_workspaces(world, django_user_model):
