@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "runtime",
     "integrations",
     "integrations.webchat",
+    "integrations.chat_api",
 ]
 
 MIDDLEWARE = [
