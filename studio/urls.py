@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/v1/", include("flows.api.urls")),
     path("", include("studio.editor.urls")),
     path("", include("integrations.webchat.urls")),
+    path("", include("integrations.chat_api.urls")),
 ]
