@@ -94,6 +94,20 @@ def start_conversation(bot, user: EndUser, *, draft: bool = False, external_id: 
     )
 
 
+def delete_conversation(conversation: Conversation) -> None:
+    """Delete a conversation with its events and messages (nothing is delivered: the
+    conversation is gone for every listener)."""
+    with _turn_transaction(conversation.pk):
+        Conversation.objects.filter(pk=conversation.pk).delete()
+
+
+def delete_messages(conversation: Conversation, messages: list[Message]) -> None:
+    """Delete messages of a conversation; subscribers of deletions are told after commit."""
+    with transaction.atomic():
+        Message.objects.filter(conversation_id=conversation.pk, pk__in=[m.pk for m in messages]).delete()
+        transaction.on_commit(lambda: delivery.publish_deleted(conversation, messages))
+
+
 # --- receiving -----------------------------------------------------------------------------
 
 def receive_event(conversation: Conversation, event_type: str, payload: dict | None = None, *,
@@ -101,7 +115,9 @@ def receive_event(conversation: Conversation, event_type: str, payload: dict | N
     """Store one inbound event and commit it. Cheap: no engine work happens here.
 
     `user` is the sender when it is not the conversation's own user (another participant);
-    `metadata` is kept beside the payload and shown to the bot as `event.metadata`."""
+    `metadata` is kept beside the payload and shown to the bot as `event.metadata`. The
+    transcript row made for a message or custom event is `event.incoming_message` (None
+    for other events)."""
     payload = _validated_payload(event_type, payload)
     if metadata is not None and not isinstance(metadata, dict):
         raise ValueError(f"metadata must be an object, got {type(metadata).__name__}")
@@ -116,12 +132,17 @@ def receive_event(conversation: Conversation, event_type: str, payload: dict | N
                                      user_id=sender_id, metadata=metadata)
         if event_type in TRANSCRIPT_EVENT_TYPES:
             # The transcript entry shares the event's seq: one timeline for both tables.
+            # The sender object (when given) rides along, so subscribers need no query for it.
+            sender = {"user": user} if user is not None else {"user_id": sender_id}
             message = Message.objects.create(
                 conversation_id=conversation.pk, seq=seq, direction=Message.Direction.INCOMING,
-                user_id=sender_id, event=event, type=event_type, metadata=metadata,
+                **sender, event=event, type=event_type, metadata=metadata,
                 payload={"payload": payload} if event_type == CUSTOM_EVENT else payload,
             )
             transaction.on_commit(lambda: delivery.publish(conversation, [message]))
+        else:
+            message = None
+    event.incoming_message = message
     return event
 
 
