@@ -67,10 +67,21 @@
   // ---- markdown, built as DOM nodes (text is never parsed as HTML) -----------------------
   var INLINE = /(`+)([\s\S]*?[^`])\1(?!`)|\[([^\]]+)\]\(([^)\s]+)\)|<(https?:\/\/[^>\s]+)>|(\*\*|__)([\s\S]+?)\6|(\*|_)([\s\S]+?)\8|~~([\s\S]+?)~~|(https?:\/\/[^\s<]+[^\s<.,:;"')\]!?])|\n/;
   function inline(text, parent) {
+    var before = '';
     while (text) {
       var m = INLINE.exec(text);
       if (!m) { parent.appendChild(document.createTextNode(text)); break; }
       if (m.index) parent.appendChild(document.createTextNode(text.slice(0, m.index)));
+      var previous = m.index ? text.charAt(m.index - 1) : before;
+      var marker = m[6] || m[8];
+      if (marker && marker.charAt(0) === '_' && (/\w/.test(previous) || /\w/.test(text.charAt(m.index + m[0].length)))) {
+        // snake_case and __names__ inside words stay as they are (CommonMark).
+        parent.appendChild(document.createTextNode(marker));
+        before = '_';
+        text = text.slice(m.index + marker.length);
+        continue;
+      }
+      before = m[0].charAt(m[0].length - 1);
       if (m[1]) parent.appendChild(el('code', 'bpMessageBlocksTextCode', m[2]));
       else if (m[3]) parent.appendChild(inline(m[3], link(m[4], 'bpMessageBlocksTextLink')));
       else if (m[5]) parent.appendChild(link(m[5], 'bpMessageBlocksTextLink', m[5]));
@@ -549,7 +560,7 @@
         var seq = pending[i].getAttribute('data-seq');
         if (seq ? Number(seq) === m.seq : pending[i].getAttribute('data-text') === displayText(m)) {
           pending[i].classList.remove('bpMessagePending');
-          pending[i].removeAttribute('data-client-id');
+          pending[i].removeAttribute('data-text');
           pending[i].setAttribute('data-seq', m.seq);
           return;
         }
@@ -596,8 +607,9 @@
     showError('');
     if (previous !== f.conversationId) emit('conversation', f.conversationId);
     if (first) emit('webchat:ready', { conversationId: S.conversationId, userId: f.user && f.user.id });
-    flushQueue();
+    // The welcome goes first: what the user typed before the socket was up comes after it.
     if (S.opened) startConversation();
+    flushQueue();
   }
 
   function onMessage(f) {
@@ -606,7 +618,8 @@
     S.seq = f.seq;
     var m = f.message, live = f.seq > S.boundary;
     if (m.type === 'event') {
-      if (live) onBotEvent(m.payload && m.payload.payload !== undefined ? m.payload.payload : m.payload);
+      // Events are not shown. The page's own (incoming) ones are only in the transcript.
+      if (live && m.direction !== 'incoming') onBotEvent(m.payload && m.payload.payload !== undefined ? m.payload.payload : m.payload);
       return;
     }
     if (m.direction !== 'incoming') setTyping(false);
@@ -649,6 +662,11 @@
   // ---- requests (frames to the server with a reply) --------------------------------------
   function request(frame) {
     frame.clientId = uid();
+    if (S.refused) {
+      var err = new Error(S.refused.message);
+      err.code = S.refused.code;
+      return Promise.reject(err);
+    }
     return new Promise(function (resolve, reject) {
       S.waiting[frame.clientId] = { resolve: resolve, reject: reject };
       if (S.ready) S.transport.send(frame); else S.queue.push(frame);
@@ -735,7 +753,7 @@
   }
 
   function refused(failure) {
-    S.refused = true;
+    S.refused = failure;
     S.ready = false;
     showError(failure.message);
     emit('error', failure);

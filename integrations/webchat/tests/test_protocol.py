@@ -294,3 +294,17 @@ async def test_a_custom_event_from_the_page_fires_the_custom_trigger():
     assert shown[1]["payload"] == {"payload": {"type": "webchat:show"}}
     assert shown[2]["type"] == "card" and shown[2]["payload"]["title"] == "Pro plan"
     await comm.disconnect()
+
+
+async def test_no_welcome_for_a_conversation_the_page_already_began():
+    bot = await database_sync_to_async(demo_bot)()
+    comm = communicator(bot.pk)
+    await hello(comm)
+    # The page sent an event while the widget was still closed; the pricing flow waits.
+    await comm.send_json_to({"type": "event", "payload": {"type": "show-pricing"}})
+    await receive_until(comm, typing_off)
+    await comm.send_json_to({"type": "start", "clientId": "s"})
+    ack = await comm.receive_json_from(timeout=10)
+    assert ack["started"] is False
+    assert await comm.receive_nothing(timeout=0.5)
+    await comm.disconnect()
