@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -50,7 +51,7 @@ def inject_js(request):
 
 def _script_json(value) -> str:
     # Safe inside <script> and as a JS literal: no "</script>", no line separators.
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(raw, escaped)
@@ -96,9 +97,9 @@ def _bot_or_404(bot_id) -> Bot:
 
 # --- HTTP fallback --------------------------------------------------------------------------
 
-def _cors(request, response, allowed: bool = True):
+def _cors(request, response):
     origin = request.headers.get("Origin")
-    if origin and allowed:
+    if origin:
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Headers"] = f"Content-Type, {USER_KEY_HEADER}"
         response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
@@ -109,8 +110,9 @@ def _cors(request, response, allowed: bool = True):
 
 def _error(request, exc: WebchatError, seq: int = 0):
     status = {4401: 401, 4403: 403, 4404: 404}.get(exc.close_code, 400)
-    # A refused origin gets no CORS header: the browser hides the answer from the page too.
-    return _cors(request, JsonResponse(exc.as_frame(seq), status=status), allowed=status != 403)
+    # Readable by the page even for a refused origin: the widget can say why, and an error
+    # holds nothing but the reason.
+    return _cors(request, JsonResponse(exc.as_frame(seq), status=status))
 
 
 def _body(request) -> dict:
@@ -317,6 +319,7 @@ def settings_page(request, bot_id):
 
 @login_required
 @require_GET
+@xframe_options_sameorigin
 def preview_page(request, bot_id):
     """The live preview inside the settings page: the widget, open, on a blank page; the
     settings form sends it unsaved changes with postMessage."""

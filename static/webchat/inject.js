@@ -703,7 +703,9 @@
     appendRow(row);
     var frame = { type: 'message', payload: payload };
     return request(frame).then(function (ack) {
-      if (S.ui.list.querySelector('.bpMessageContainer[data-seq="' + ack.messageSeq + '"]:not(.bpMessagePending)')) row.remove();
+      // The message may have come back (poll or socket) before its acknowledgement.
+      var shown = S.ui.list.querySelector('.bpMessageContainer[data-seq="' + ack.messageSeq + '"]');
+      if (shown && shown !== row) row.remove();
       else row.setAttribute('data-seq', ack.messageSeq);
       var sent = { seq: ack.messageSeq, conversationId: S.conversationId, type: payload.type, payload: payload };
       emit('messageSent', sent);
