@@ -35,6 +35,7 @@ GROUP_PREFIX = "conversation."
 REPLAY_PAGE = 200
 # Channel-layer message types (handlers on the consumer are the type with "." -> "_").
 NEW_MESSAGES = "stream.new"
+DELETED = "stream.deleted"
 TYPING = "stream.typing"
 
 
@@ -130,6 +131,16 @@ def on_delivery(conversation, messages: list) -> None:
         return
     up_to = max(message.seq for message in messages)
     async_to_sync(layer.group_send)(group_name(conversation.pk), {"type": NEW_MESSAGES, "upTo": up_to})
+
+
+def on_deletion(conversation, messages: list) -> None:
+    """`runtime.delivery` deletion subscriber: clients drop these messages if they show them.
+    A client that was away learns nothing: a replay simply no longer contains them."""
+    layer = get_channel_layer()
+    if layer is None or not messages:
+        return
+    async_to_sync(layer.group_send)(group_name(conversation.pk),
+                                    {"type": DELETED, "seqs": sorted(message.seq for message in messages)})
 
 
 def send_typing(conversation_id, on: bool) -> None:

@@ -132,6 +132,10 @@ class WebchatConsumer(AsyncJsonWebsocketConsumer):
         if self.cursor is not None and event.get("upTo", 0) > self.cursor.seq:
             await self._send_new()
 
+    async def stream_deleted(self, event):
+        if self.cursor is not None:
+            await self.send_json(conversation_stream.control_frame("deleted", self._seq(), messageSeqs=event["seqs"]))
+
     async def stream_typing(self, event):
         if self.cursor is not None:
             await self.send_json(conversation_stream.control_frame("typing", self._seq(), on=event["on"]))

@@ -220,6 +220,8 @@ async def _wait_for_frames(session, after: int, wait: bool):
             return [], after
         if event.get("type") == conversation_stream.TYPING:
             signals.append(conversation_stream.control_frame("typing", after, on=event["on"]))
+        elif event.get("type") == conversation_stream.DELETED:
+            signals.append(conversation_stream.control_frame("deleted", after, messageSeqs=event["seqs"]))
         frames, seq = await sync_to_async(services.transcript_after)(session, after)
         return signals + frames, seq
     finally:

@@ -578,6 +578,10 @@
     if (f.type === 'ready') return onReady(f);
     if (f.type === 'message') return onMessage(f);
     if (f.type === 'typing') return setTyping(!!f.on);
+    if (f.type === 'deleted') return (f.messageSeqs || []).forEach(function (seq) {
+      var row = S.ui.list.querySelector('.bpMessageContainer[data-seq="' + Number(seq) + '"]');
+      if (row) row.remove();
+    });
     if (f.type === 'conversation') {
       switchConversation(f.conversationId);
       return settle(f);
