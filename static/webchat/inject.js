@@ -554,6 +554,9 @@
   function renderMessage(m) {
     var fromUser = m.direction === 'incoming';
     if (fromUser) {
+      // Choices are answered once the user has said something after them.
+      var open = S.ui.list.querySelectorAll('.bpMessageFromBot');
+      for (var j = 0; j < open.length; j++) disableChoices(open[j]);
       // Our own message coming back: confirm the bubble already shown for it.
       var pending = pendingRows();
       for (var i = 0; i < pending.length; i++) {
@@ -565,9 +568,6 @@
           return;
         }
       }
-      // Choices are answered once the user has said something after them.
-      var open = S.ui.list.querySelectorAll('.bpMessageFromBot');
-      for (var j = 0; j < open.length; j++) disableChoices(open[j]);
     }
     appendRow(messageRow(m, fromUser));
   }
