@@ -46,4 +46,7 @@ fi
 
 # Engine targets (docs/performance.md): fails the run when a mean misses its target.
 "$PY" bench/engine.py --quick --check
+
+# Webchat widget targets (docs/performance-webchat.md): size gzipped, first paint of the button.
+"$PY" bench/widget.py --check
 echo "all checks passed"
