@@ -162,22 +162,32 @@ def _session_from(request, bot_id, body: dict | None = None):
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
-def api_send(request, bot_id):
+async def api_send(request, bot_id):
     """One client frame (message, event, start, user, restart, ping). The bot's replies
     are processed before the answer returns; the poll delivers them."""
+    response, pending = await sync_to_async(_send)(request, bot_id)
+    await _process(pending)
+    return response
+
+
+def _send(request, bot_id):
     if request.method == "OPTIONS":
-        return _preflight(request)
+        return _preflight(request), None
     try:
         body = _body(request)
         session = _session_from(request, bot_id, body)
         result = services.handle_frame(session, body.get("frame"))
         after = body.get("after")
         reply = {**result.reply, "seq": after if isinstance(after, int) and after >= 0 else 0}
-        if result.process:
-            services.process(session.conversation.pk)
-        return _cors(request, JsonResponse(reply))
+        return _cors(request, JsonResponse(reply)), session.conversation.pk if result.process else None
     except WebchatError as exc:
-        return _error(request, exc)
+        return _error(request, exc), None
+
+
+async def _process(conversation_pk):
+    # Off the one thread Django runs sync code on: a slow turn must not hold up other requests.
+    if conversation_pk is not None:
+        await sync_to_async(services.process, thread_sensitive=False)(conversation_pk)
 
 
 @csrf_exempt
@@ -230,10 +240,16 @@ async def _wait_for_frames(session, after: int, wait: bool):
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
-def api_upload(request, bot_id):
+async def api_upload(request, bot_id):
     """A file from the user (multipart: `file`, `conversationId`, user key header)."""
+    response, pending = await sync_to_async(_upload)(request, bot_id)
+    await _process(pending)
+    return response
+
+
+def _upload(request, bot_id):
     if request.method == "OPTIONS":
-        return _preflight(request)
+        return _preflight(request), None
     try:
         session = _session_from(request, bot_id)
         upload = request.FILES.get("file")
@@ -247,11 +263,10 @@ def api_upload(request, bot_id):
             session, name=upload.name, content=upload.read(), declared_type=upload.content_type,
             file_url=lambda stored: request.build_absolute_uri(reverse("webchat:file", args=[stored.pk])),
         )
-        services.process(session.conversation.pk)
-        return _cors(request, JsonResponse({"type": "ack", "seq": 0, "messageSeq": seq,
-                                            "clientId": request.POST.get("clientId")}))
+        reply = {"type": "ack", "seq": 0, "messageSeq": seq, "clientId": request.POST.get("clientId")}
+        return _cors(request, JsonResponse(reply)), session.conversation.pk
     except WebchatError as exc:
-        return _error(request, exc)
+        return _error(request, exc), None
 
 
 @require_GET

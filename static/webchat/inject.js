@@ -426,8 +426,9 @@
     return add(box, select, go);
   }
 
+  // Quick replies (choices, dropdowns) answer once; card buttons stay usable.
   function disableChoices(container) {
-    var controls = container.querySelectorAll('button.bpMessageBlocksButton,select');
+    var controls = container.querySelectorAll('.bpMessageBlocksChoiceContainer button,.bpMessageBlocksDropdownContainer button,.bpMessageBlocksDropdownContainer select');
     for (var i = 0; i < controls.length; i++) controls[i].disabled = true;
   }
 

@@ -87,6 +87,8 @@ def test_every_message_type_renders_and_buttons_post_back(page, studio_server, h
     dropdown.get_by_role("button", name="Send").click()
     expect(user_bubbles(page).last).to_have_text("XL")
     expect(page.locator(".bpMessageFromBot .bpMessageBlocksTextText").last).to_have_text("size XL")
+    # A quick reply answers once; the cards' buttons stay usable.
+    expect(dropdown.locator("select")).to_be_disabled()
 
     # A card's postback button sends its value, shown as the user's reply with its label...
     single.get_by_role("button", name="Buy").click()
