@@ -56,9 +56,8 @@ def message_view(message: Message) -> dict:
         "payload": payload,
         "createdAt": message.created_at.isoformat() if message.created_at else None,
     }
-    metadata = getattr(message, "metadata", None) or payload.get("metadata")
-    if metadata:
-        view["metadata"] = metadata
+    if message.metadata:
+        view["metadata"] = message.metadata
     return view
 
 
