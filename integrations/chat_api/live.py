@@ -44,20 +44,22 @@ def group_name(conversation_pk) -> str:
 class _Publisher:
     """Sends layer messages in submission order without making the caller wait.
 
-    In a server process the layer's event loop is the server's (the in-memory layer works
-    only there; Redis connections are pooled per loop), so the first async view hands it
-    over with `attach`. Elsewhere (Celery workers, management commands) a private loop runs
-    in a daemon thread."""
+    Until a listen stream hands over the server's event loop with `attach`, a private loop
+    runs in a daemon thread (Celery workers, commands, a server with no listener yet). The
+    server's loop is needed by the in-memory layer (its queues belong to one loop) and saves
+    a Redis connection pool; with Redis any loop reaches every process."""
 
     def __init__(self):
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._private = False
         self._queue: asyncio.Queue | None = None
         self._lock = threading.Lock()
         self._pending: queue.SimpleQueue = queue.SimpleQueue()
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
-            if self._loop is None:
+            if self._loop is None or self._loop.is_closed() or (self._private and loop is not self._loop):
+                self._private = False
                 self._start(loop)
 
     def _start(self, loop) -> None:
@@ -76,6 +78,7 @@ class _Publisher:
                 return
             loop = asyncio.new_event_loop()
             threading.Thread(target=loop.run_forever, name="chat-api-publisher", daemon=True).start()
+            self._private = True
             self._start(loop)
 
     def send(self, group: str, message: dict) -> None:

@@ -7,7 +7,7 @@ import threading
 from celery import shared_task
 from django.conf import settings
 
-from . import services, webhooks
+from . import conf, services, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def deliver_webhook(self, bot_id: str, signal: dict) -> None:
             logger.warning("webhook of bot %s gave up after %s retries: %s", bot_id, MAX_RETRIES, exc)
             return
         # 2, 4, 8, 16, 32 seconds
-        raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1))
+        raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1), **queue_option())
 
 
 def send_to_webhook(signals: list[dict], *, bot_id: str) -> None:
@@ -37,7 +37,12 @@ def send_to_webhook(signals: list[dict], *, bot_id: str) -> None:
         threading.Thread(target=_deliver_now, args=(bot_id, signals), daemon=True).start()
         return
     for signal in signals:
-        deliver_webhook.delay(bot_id, signal)
+        deliver_webhook.apply_async((bot_id, signal), **queue_option())
+
+
+def queue_option() -> dict:
+    queue = conf.get("CHAT_API_CELERY_QUEUE")
+    return {"queue": queue} if queue else {}
 
 
 def _deliver_now(bot_id: str, signals: list[dict]) -> None:

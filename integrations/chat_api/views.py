@@ -3,7 +3,6 @@ call on a worker thread (authentication included, so one thread hop per request)
 the answer. Errors come back in the client's error shape (see errors.py)."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -72,7 +71,6 @@ def endpoint(**handlers):
 
     @csrf_exempt
     async def view(request, webhook_id, **params):
-        live.publisher.attach(asyncio.get_running_loop())
         handler = handlers.get(request.method)
         try:
             if handler is None:
@@ -220,7 +218,6 @@ def _listen_check(webhook_id: str, user_key: str | None, conversation_id: str):
 @csrf_exempt
 async def listen(request, webhook_id, conversation_id):
     opened_at = timezone.now()
-    live.publisher.attach(asyncio.get_running_loop())
     if request.method != "GET":
         return _error(MethodNotFound(f"{request.method} is not allowed here; use GET"))
     try:

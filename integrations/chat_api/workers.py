@@ -12,20 +12,48 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from django.conf import settings
 from django.db import connections
 
 from runtime import turns
 
+from . import conf
+
 logger = logging.getLogger(__name__)
 
-REQUEST_THREADS = int(os.environ.get("CHAT_API_REQUEST_THREADS", "8"))
-TURN_THREADS = int(os.environ.get("CHAT_API_TURN_THREADS", "8"))
-_requests = ThreadPoolExecutor(max_workers=REQUEST_THREADS, thread_name_prefix="chat-api-request")
-_turns = ThreadPoolExecutor(max_workers=TURN_THREADS, thread_name_prefix="chat-api-turn")
+REQUEST_THREADS = int(conf.get("CHAT_API_REQUEST_THREADS"))
+TURN_THREADS = int(conf.get("CHAT_API_TURN_THREADS"))
+
+
+def _pools() -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+    return (ThreadPoolExecutor(max_workers=REQUEST_THREADS, thread_name_prefix="chat-api-request"),
+            ThreadPoolExecutor(max_workers=TURN_THREADS, thread_name_prefix="chat-api-turn"))
+
+
+_requests, _turns = _pools()
+
+
+def close_all() -> None:
+    """Close every pool thread's connections and start fresh pools (tests call this before
+    the test database goes away)."""
+    global _requests, _turns
+    for pool in (_requests, _turns):
+        threads = len(pool._threads)
+        if threads:
+            # One job per thread, held at a barrier, so every thread closes its own.
+            barrier = threading.Barrier(threads)
+            jobs = [pool.submit(_close_in_thread, barrier) for _ in range(threads)]
+            for job in jobs:
+                job.result(timeout=30)
+        pool.shutdown(wait=True)
+    _requests, _turns = _pools()
+
+
+def _close_in_thread(barrier: threading.Barrier) -> None:
+    connections.close_all()
+    barrier.wait(timeout=30)
 
 
 def _tidy_connections() -> None:
@@ -50,24 +78,24 @@ async def run(fn, *args, **kwargs):
     return await loop.run_in_executor(_requests, functools.partial(_call, fn, args, kwargs))
 
 
-# How long a request waits for the turn it caused before answering anyway.
-TURN_WAIT_SECONDS = float(os.environ.get("CHAT_API_TURN_WAIT_SECONDS", "2"))
 
 
 async def process(conversation_id) -> None:
     """Have the conversation's stored events processed: on a turn thread of this process
-    (default), or by a Celery worker when settings.CHAT_API_TURNS is "celery".
+    (default), or by a Celery worker when CHAT_API_TURNS is "celery".
 
-    On a turn thread the caller waits for the turn up to TURN_WAIT_SECONDS, so for a bot
+    On a turn thread the caller waits for the turn up to CHAT_API_TURN_WAIT_SECONDS, so for a bot
     that answers quickly the replies' signals are out before the request's answer (clients
     such as the @botpress/chat tests rely on that order); a slower turn goes on alone."""
-    if getattr(settings, "CHAT_API_TURNS", "web") == "celery":
+    if conf.get("CHAT_API_TURNS") == "celery":
         from runtime.tasks import process_conversation
 
-        await run(process_conversation.delay, conversation_id)
+        from .tasks import queue_option
+
+        await run(process_conversation.apply_async, (conversation_id,), **queue_option())
         return
     turn = asyncio.get_running_loop().run_in_executor(_turns, _call, _process, (conversation_id,), {})
-    await asyncio.wait({turn}, timeout=TURN_WAIT_SECONDS)
+    await asyncio.wait({turn}, timeout=float(conf.get("CHAT_API_TURN_WAIT_SECONDS")))
 
 
 def _process(conversation_id) -> None:
