@@ -97,3 +97,15 @@ def test_session_storage_gives_a_fresh_conversation_per_tab(context, page, studi
     expect(user_bubbles(other)).to_have_count(0)
     assert other.evaluate("botpress.conversationId") not in (fresh, local_conversation)
     assert other.evaluate("botpress.user.id") != page.evaluate("botpress.user.id")
+
+
+def test_the_one_script_embed_with_a_data_attribute(page, studio_server, host_pages):
+    bot = demo_bot(bot_name="One script")
+    page.goto(host_pages.add(f"""<!DOCTYPE html><html><body><p>Shop</p>
+<script src="{studio_server}/webchat/inject.js" data-bot-id="{bot.pk}"></script></body></html>"""))
+    page.locator(".bpFab").click()
+    expect(page.locator(".bpHeaderContentTitle")).to_have_text("One script")
+    expect(bot_bubbles(page)).to_have_text(["Hi! I'm the Flowstudio webchat demo.", "What's your name?"])
+    # Escape closes the window.
+    page.keyboard.press("Escape")
+    expect(page.locator(".bpWebchat")).to_be_hidden()
