@@ -219,7 +219,7 @@
   var S = {
     botId: null, hostUrl: null, options: null, configuration: assign({}, DEFAULTS),
     userKey: null, conversationId: null, user: null, seq: 0, boundary: 0,
-    ready: false, refused: false, transport: null, queue: [], waiting: {}, started: {},
+    ready: false, refused: false, transport: null, queue: [], waiting: {}, started: {}, readyWaiters: [],
     ui: null, opened: false
   };
   var listeners = {};
@@ -544,9 +544,15 @@
     return row;
   }
 
+  // Rows stay in seq order; rows still waiting for their seq (just sent) and the typing
+  // indicator come after every stored message.
   function appendRow(row) {
-    var ui = S.ui;
-    ui.list.insertBefore(row, ui.typing.parentNode === ui.list ? ui.typing : null);
+    var ui = S.ui, seq = Number(row.getAttribute('data-seq')) || 0, before = null;
+    for (var node = ui.list.firstChild; node; node = node.nextSibling) {
+      if (node === ui.typing || (seq && (node.classList.contains('bpMessagePending')
+          || Number(node.getAttribute('data-seq')) > seq))) { before = node; break; }
+    }
+    ui.list.insertBefore(row, before);
     scrollDown();
   }
 
@@ -563,9 +569,11 @@
       for (var i = 0; i < pending.length; i++) {
         var seq = pending[i].getAttribute('data-seq');
         if (seq ? Number(seq) === m.seq : pending[i].getAttribute('data-text') === displayText(m)) {
-          pending[i].classList.remove('bpMessagePending');
-          pending[i].removeAttribute('data-text');
-          pending[i].setAttribute('data-seq', m.seq);
+          var confirmed = pending[i];
+          confirmed.classList.remove('bpMessagePending');
+          confirmed.removeAttribute('data-text');
+          confirmed.setAttribute('data-seq', m.seq);
+          appendRow(confirmed);  // moves it to its place among the stored messages
           return;
         }
       }
@@ -615,6 +623,9 @@
     // The welcome goes first: what the user typed before the socket was up comes after it.
     if (S.opened) startConversation();
     flushQueue();
+    var waiters = S.readyWaiters;
+    S.readyWaiters = [];
+    waiters.forEach(function (resolve) { resolve(); });
   }
 
   function onMessage(f) {
@@ -700,6 +711,16 @@
     S.queue = [];
   }
 
+  // The connection dropped: frames already sent may or may not have been stored, so their
+  // promises fail (a stored message comes back with the replay); queued ones wait.
+  function failInFlight() {
+    var queued = {};
+    S.queue.forEach(function (frame) { queued[frame.clientId] = true; });
+    for (var id in S.waiting) {
+      if (!queued[id]) settle({ clientId: id }, { code: 'disconnected', message: 'the connection was lost; reconnecting' });
+    }
+  }
+
   function reply(payload) {
     var text = payload.type === 'text' ? payload.text : payload.label;
     var row = messageRow({ type: 'text', payload: { text: text } }, true);
@@ -721,6 +742,12 @@
     });
   }
 
+  function whenReady() {
+    if (S.ready) return Promise.resolve();
+    if (S.refused) return Promise.reject(new Error(S.refused.message));
+    return new Promise(function (resolve) { S.readyWaiters.push(resolve); });
+  }
+
   function sendFile(file) {
     var c = S.configuration;
     if (!c.allowFileUpload) return Promise.reject(new Error('file upload is not enabled'));
@@ -730,6 +757,10 @@
       emit('error', { code: 'upload_too_large', message: message });
       return Promise.reject(new Error(message));
     }
+    return whenReady().then(function () { return upload(file); });
+  }
+
+  function upload(file) {
     var form = new FormData();
     form.append('file', file);
     form.append('conversationId', S.conversationId);
@@ -789,6 +820,7 @@
           return refused({ code: f.code, message: f.message });
         }
         if (!opened) failures++;
+        else { failInFlight(); showError('Connection lost. Reconnecting...'); }
         // Never got through: websockets are blocked here, use HTTP instead.
         if (!everOpened && failures >= 2) return fallback();
         setTimeout(connect, delay);
@@ -943,10 +975,7 @@
     sendFile: function (file) { requireInit('sendFile'); return sendFile(file); },
     getUser: function () {
       requireInit('getUser');
-      if (S.ready) return Promise.resolve(S.user);
-      return new Promise(function (resolve) {
-        var off = api.on('webchat:ready', function () { off(); resolve(S.user); });
-      });
+      return whenReady().then(function () { return S.user; });
     },
     updateUser: function (fields) {
       requireInit('updateUser');

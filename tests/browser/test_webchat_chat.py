@@ -1,6 +1,8 @@
 """A visitor on a customer's site (another origin than the studio) chats with the demo bot:
 welcome on open, a capture, a choice; reloads and keeps the conversation; with
 sessionStorage gets a fresh one."""
+import threading
+
 import pytest
 from playwright.sync_api import expect
 
@@ -109,3 +111,59 @@ def test_the_one_script_embed_with_a_data_attribute(page, studio_server, host_pa
     # Escape closes the window.
     page.keyboard.press("Escape")
     expect(page.locator(".bpWebchat")).to_be_hidden()
+
+
+def test_a_dropped_connection_resumes_with_what_was_missed(page, studio_server, host_pages):
+    from integrations.webchat import services as webchat
+
+    bot = demo_bot()
+    sockets = []
+
+    def route(ws):
+        sockets.append(ws)
+        if len(sockets) != 2:
+            ws.connect_to_server()
+        # The second connection goes nowhere: the widget is cut off from the studio.
+
+    page.route_web_socket(f"{studio_server.replace('http', 'ws')}/ws/webchat/**", route)
+    page.goto(host_pages.add(host_page(studio_server, bot)))
+    open_widget(page)
+    say(page, "Ada")
+    expect(page.locator(".bpMessageBlocksButton")).to_have_text(["Starter", "Pro", "Enterprise"])
+    seen_before = len(events(page, "message"))
+
+    sockets[0].close(code=1012, reason="restart")
+    expect(page.locator(".bpErrorContainer")).to_have_text("Connection lost. Reconnecting...")
+    for _ in range(50):  # the widget reconnects after half a second
+        if len(sockets) == 2:
+            break
+        page.wait_for_timeout(100)
+    assert len(sockets) == 2
+
+    # Meanwhile the conversation goes on (the user answered from another tab). In a thread
+    # of its own: this one runs Playwright's event loop, and delivery needs a thread without.
+    user_key = page.evaluate(f"JSON.parse(localStorage.getItem('bp-webchat:{bot.pk}')).userKey")
+    conversation_id = page.evaluate("botpress.conversationId")
+
+    def another_tab():
+        session = webchat.resume_session(bot.pk, origin=host_pages.origin, host="x",
+                                         user_key=user_key, conversation_id=conversation_id)
+        webchat.post_message(session, {"type": "choice", "value": "pro", "label": "Pro"})
+        webchat.process(session.conversation.pk)
+
+    tab = threading.Thread(target=another_tab)
+    tab.start()
+    tab.join()
+
+    sockets[1].close(code=1012, reason="restart")
+    expect(page.locator(".bpMessageFromBot[data-type=markdown]")).to_contain_text("you picked the pro plan")
+    expect(page.locator(".bpErrorContainer")).to_be_hidden()
+    expect(user_bubbles(page)).to_have_text(["Ada", "Pro"])
+    expect(bot_bubbles(page)).to_have_count(4)
+    seqs = page.evaluate("[...document.getElementById('bp-web-widget-container').shadowRoot"
+                         ".querySelectorAll('.bpMessageContainer')].map(r => Number(r.dataset.seq))")
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    # What was missed is announced like anything live; the page's customEvent too.
+    missed = [e["data"] for e in events(page, "message")[seen_before:]]
+    assert [m["type"] for m in missed] == ["markdown"]
+    page.wait_for_function("window.__events.some(e => e.name === 'customEvent')")
