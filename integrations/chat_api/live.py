@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import queue
-import threading
 from datetime import timedelta
 
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from runtime import delivery
 from runtime.models import Message
 
 from . import services, wire
@@ -41,73 +40,11 @@ def group_name(conversation_pk) -> str:
 
 # ---- publishing ----------------------------------------------------------------------------
 
-class _Publisher:
-    """Sends layer messages in submission order without making the caller wait.
-
-    Until a listen stream hands over the server's event loop with `attach`, a private loop
-    runs in a daemon thread (Celery workers, commands, a server with no listener yet). The
-    server's loop is needed by the in-memory layer (its queues belong to one loop) and saves
-    a Redis connection pool; with Redis any loop reaches every process."""
-
-    def __init__(self):
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._private = False
-        self._queue: asyncio.Queue | None = None
-        self._lock = threading.Lock()
-        self._pending: queue.SimpleQueue = queue.SimpleQueue()
-
-    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        with self._lock:
-            if self._loop is None or self._loop.is_closed() or (self._private and loop is not self._loop):
-                self._private = False
-                self._start(loop)
-
-    def _start(self, loop) -> None:
-        self._loop = loop
-        loop.call_soon_threadsafe(self._begin)
-
-    def _begin(self) -> None:
-        self._queue = asyncio.Queue()
-        while not self._pending.empty():
-            self._queue.put_nowait(self._pending.get())
-        asyncio.ensure_future(self._drain())
-
-    def _ensure_loop(self) -> None:
-        with self._lock:
-            if self._loop is not None and not self._loop.is_closed():
-                return
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="chat-api-publisher", daemon=True).start()
-            self._private = True
-            self._start(loop)
-
-    def send(self, group: str, message: dict) -> None:
-        self._ensure_loop()
-        self._loop.call_soon_threadsafe(self._put, (group, message))
-
-    def _put(self, item) -> None:
-        if self._queue is None:
-            self._pending.put(item)
-        else:
-            self._queue.put_nowait(item)
-
-    async def _drain(self) -> None:
-        layer = get_channel_layer()
-        while True:
-            group, message = await self._queue.get()
-            try:
-                await layer.group_send(group, message)
-            except Exception:
-                logger.exception("publishing a Chat API signal to %s failed", group)
-
-
-publisher = _Publisher()
-
 
 def _publish(api, conversation, signals: list[tuple[dict, int | None]], close_user: str | None = None) -> None:
     for signal, seq in signals:
-        publisher.send(group_name(conversation.pk), {"type": SIGNAL, "signal": signal, "seq": seq,
-                                                     "close_user": close_user})
+        delivery.send_to_group(group_name(conversation.pk), {"type": SIGNAL, "signal": signal, "seq": seq,
+                                                             "close_user": close_user})
     if api.webhook_url and signals:
         from . import tasks
 
@@ -170,7 +107,7 @@ async def stream(api, user, conversation, *, last_event_id: str | None, opened_a
     """The body of a `listen` response: replay, then live signals and heartbeats until the
     client goes away or the user stops being a participant."""
     layer = get_channel_layer()
-    publisher.attach(asyncio.get_running_loop())
+    delivery.use_server_loop(asyncio.get_running_loop())
     channel = await layer.new_channel("chat_api.listen.")
     group = group_name(conversation.pk)
     await layer.group_add(group, channel)

@@ -21,7 +21,8 @@ class ChatApiSettings(models.Model):
     (`/chat/<webhook id>`); the encryption key signs user keys (HS256 JWTs)."""
 
     bot = models.OneToOneField("flows.Bot", on_delete=models.CASCADE, related_name="chat_api")
-    enabled = models.BooleanField(default=True)
+    # Off until someone turns it on: a Chat API lets anyone who knows the URL create users.
+    enabled = models.BooleanField(default=False)
     webhook_id = models.CharField(max_length=64, unique=True, default=_new_webhook_id, editable=False)
     encrypted_key = models.TextField(editable=False)
     # Optional outgoing webhook: the same signals as the listen stream, POSTed and signed.

@@ -90,7 +90,8 @@ def api_for_bot(bot_id) -> Api | None:
 
 
 def chat_api_settings(bot: Bot) -> ChatApiSettings:
-    """The bot's Chat API settings, created (enabled, with a new key) on first use."""
+    """The bot's Chat API settings, created (disabled, with a webhook id and a new key) on
+    first use."""
     row = ChatApiSettings.objects.filter(bot=bot).first()
     if row is not None:
         return row

@@ -5,12 +5,14 @@ import time
 
 import pytest
 from django.db import connection, connections
+from django.utils import timezone
 
 from runtime import turns
 from runtime.models import Event, Message
 from runtime.tests.bots import create_bot
 
-TURN_SECONDS = 2.0
+# Under the 2 s default limit of bot code, so the busy loop itself never times out.
+TURN_SECONDS = 1.5
 
 
 def slow_bot():
@@ -60,10 +62,9 @@ def test_a_message_is_acknowledged_while_a_turn_is_running():
 
     started = time.monotonic()
     quick = turns.receive_event(conversation, "text", {"text": "quick"})
-    acknowledged_in = time.monotonic() - started
+    acknowledged_at, acknowledged_in = timezone.now(), time.monotonic() - started
 
-    assert acknowledged_in < TURN_SECONDS / 4, f"acknowledging took {acknowledged_in:.2f}s: it waited for the turn"
-    assert worker.is_alive(), "the slow turn had already finished: the test proves nothing"
+    assert acknowledged_in < TURN_SECONDS, f"acknowledging took {acknowledged_in:.2f}s: it waited for the turn"
     # Committed: another connection sees it while the turn still runs.
     seen = {}
 
@@ -80,6 +81,9 @@ def test_a_message_is_acknowledged_while_a_turn_is_running():
 
     worker.join(timeout=30)
     assert [o["text"] for o in slow_outcome["result"].outputs] == ["done slow"]
+    # The slow turn finished its work after the quick message was already committed.
+    slow_event = slow_outcome["result"].event
+    assert slow_event.processed_at > acknowledged_at
     # The worker went on with the backlog it found: the quick message, after the slow one.
     assert turns.process_pending(conversation.pk) == []
     assert Event.objects.get(pk=quick.pk).status == "processed"

@@ -30,7 +30,7 @@ def make_bot(definition=None, name=None):
         definition["name"] = name
     bot = flow_services.import_bot(definition, workspace=flow_services.default_workspace())
     flow_services.publish(bot)
-    return bot, services.chat_api_settings(bot)
+    return bot, services.update_chat_api(bot, enabled=True)
 
 
 class ChatApi:
