@@ -219,7 +219,7 @@ async def simulated_user(index, host, port, base, key, stop_at, measure_from, la
         http.writer.close()
 
 
-async def run_load(host, port, webhook_id, encryption_key, users, seconds, warmup):
+async def run_load(host, port, webhook_id, encryption_key, users, seconds, warmup, meter):
     import jwt
 
     base = f"/chat/{webhook_id}"
@@ -228,9 +228,85 @@ async def run_load(host, port, webhook_id, encryption_key, users, seconds, warmu
     measure_from = now + warmup
     stop_at = measure_from + seconds
     latencies, errors = [], []
+
+    async def measure_cpu():
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        meter.start()
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        return meter.stop()
+
+    cpu_task = asyncio.ensure_future(measure_cpu())
     await asyncio.gather(*(simulated_user(i, host, port, base, key, stop_at, measure_from, latencies, errors)
                            for i, key in enumerate(keys)))
-    return latencies, errors, measure_from, stop_at
+    return latencies, errors, await cpu_task
+
+
+# ---- CPU accounting: who spent the machine's time ------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        pids.append(current)
+        queue.extend(_children(current))
+    return pids
+
+
+def _pids_named(fragment: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if fragment in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used between start() and stop() by the server, PostgreSQL, Redis and
+    this process (the load generator), and by everything on the machine."""
+
+    def __init__(self, server_pid: int | None):
+        self.server_pid = server_pid
+
+    def _sample(self) -> dict:
+        groups = {
+            "server": sum(_cpu_seconds(p) for p in _process_tree(self.server_pid)) if self.server_pid else 0.0,
+            "postgres": sum(_cpu_seconds(p) for p in _pids_named("postgres:")),
+            "redis": sum(_cpu_seconds(p) for p in _pids_named("redis-server")),
+            "load generator": _cpu_seconds(os.getpid()),
+        }
+        stat = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        ticks = [int(v) for v in stat]
+        groups["machine busy"] = (sum(ticks) - ticks[3] - ticks[4]) / _TICKS  # minus idle and iowait
+        return groups
+
+    def start(self):
+        self.before = self._sample()
+
+    def stop(self) -> dict:
+        after = self._sample()
+        return {name: after[name] - self.before[name] for name in after}
 
 
 def percentile(values, fraction):
@@ -268,8 +344,9 @@ def main(argv=None) -> int:
             uvloop.install()
         except ImportError:
             pass
-        latencies, errors, started, stopped = asyncio.run(
-            run_load(host, port, webhook_id, encryption_key, args.users, args.seconds, args.warmup))
+        meter = CpuMeter(server.pid if server is not None else None)
+        latencies, errors, cpu = asyncio.run(
+            run_load(host, port, webhook_id, encryption_key, args.users, args.seconds, args.warmup, meter))
     finally:
         if server is not None:
             server.terminate()
@@ -287,6 +364,12 @@ def main(argv=None) -> int:
     print(f"  turns: {len(values)}   turns/s: {turns_per_second:.1f} (target >= {TARGET_TURNS_PER_SECOND})")
     print(f"  latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f} (target p99 < {TARGET_P99_MS})"
           f"  mean {statistics.fmean(values):.1f}  max {max(values):.1f}")
+    cores = os.cpu_count() or 1
+    print(f"  CPU ms per turn: " + "  ".join(
+        f"{name} {cpu[name] * 1000 / len(values):.2f}" for name in ("server", "postgres", "redis", "load generator")))
+    others = cpu["machine busy"] - sum(cpu[n] for n in ("server", "postgres", "redis", "load generator"))
+    print(f"  machine: {cpu['machine busy'] / args.seconds / cores:.0%} busy of {cores} cores; "
+          f"other processes used {max(0.0, others) / args.seconds:.2f} cores")
     if args.check and (turns_per_second < TARGET_TURNS_PER_SECOND or p99 >= TARGET_P99_MS):
         print("targets missed")
         return 1

@@ -26,6 +26,7 @@ import logging
 import threading
 import uuid
 import zlib
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,7 +35,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from flows import services as flow_services
-from flows.models import ConfigValue
+from flows.models import Bot, ConfigValue
 from runtime import delivery
 from runtime.engine import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
@@ -217,9 +218,17 @@ def try_lock_for_turn(conversation_id) -> bool:
 # --- processing ----------------------------------------------------------------------------
 
 def process_pending(conversation_id) -> list[TurnOutcome]:
-    """Run every `received` event of the conversation, in seq order, one per transaction."""
+    """Run every `received` event of the conversation, in seq order, one per transaction.
+
+    It stops when no other event was waiting as it took the last one: an event stored after
+    that is processed by whoever stored it (every receiver calls this), which waits for the
+    turn lock and then finds it."""
     outcomes = []
-    while (outcome := _process_next(conversation_id)) is not None:
+    more = True
+    while more:
+        outcome, more = _process_next(conversation_id)
+        if outcome is None:
+            break
         outcomes.append(outcome)
     return outcomes
 
@@ -246,25 +255,29 @@ def process_event_now(event: Event) -> TurnOutcome:
     return TurnOutcome(event=event, messages=messages)
 
 
-def _process_next(conversation_id) -> TurnOutcome | None:
-    with _turn_transaction(conversation_id):
-        # No row lock: only turn holders write the state, and receivers must not wait.
-        conversation = Conversation.objects.get(pk=conversation_id)
-        event = (Event.objects.filter(conversation_id=conversation_id, status=Event.Status.RECEIVED)
-                 .order_by("seq").first())
+def _process_next(conversation_id) -> tuple[TurnOutcome | None, bool]:
+    """Process the first waiting event: (its outcome or None, whether another one waited)."""
+    event = None
+    try:
+        with _turn_transaction(conversation_id):
+            # The next two waiting events with their conversation, in one query. No row lock:
+            # only turn holders write the state, and receivers must not wait.
+            waiting = list(Event.objects.filter(conversation_id=conversation_id, status=Event.Status.RECEIVED)
+                           .select_related("conversation").order_by("seq")[:2])
+            if not waiting:
+                return None, False
+            event = waiting[0]
+            return _run_event(event.conversation, event), len(waiting) > 1
+    except Exception as exc:
         if event is None:
-            return None
-        try:
-            with transaction.atomic():
-                return _run_event(conversation, event)
-        except Exception as exc:
-            # The savepoint rolled back every write of this turn; only the failure is kept.
-            logger.exception("turn failed for event %s of conversation %s", event.pk, conversation_id)
-            event.status = Event.Status.FAILED
-            event.error = f"{type(exc).__name__}: {exc}"
-            event.processed_at = timezone.now()
-            event.save(update_fields=["status", "error", "processed_at"])
-            return TurnOutcome(event=event)
+            raise
+        # The transaction rolled back every write of this turn; only the failure is kept.
+        logger.exception("turn failed for event %s of conversation %s", event.pk, conversation_id)
+        with _turn_transaction(conversation_id):
+            Event.objects.filter(pk=event.pk, status=Event.Status.RECEIVED).update(
+                status=Event.Status.FAILED, error=f"{type(exc).__name__}: {exc}", processed_at=timezone.now())
+        event.refresh_from_db()
+        return TurnOutcome(event=event), True
 
 
 def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
@@ -278,7 +291,7 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
         event=_engine_event(conversation, user, event),
         user={**loaded.build.user_defaults(), **(user.variables or {})},
         bot={**loaded.build.bot_defaults(), **dict(stored_bot_vars.values_list("name", "value"))},
-        env=_config_env(conversation),
+        env=_config_env(conversation, loaded.build),
     ))
 
     now = timezone.now()
@@ -316,19 +329,40 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     return TurnOutcome(event=event, messages=messages, trace=list(result.trace), logs=list(result.logs))
 
 
+# Published versions never change, so a pinned dialog's build is found by the version's id
+# alone, without reading the version row (and its whole definition) on every turn.
+_PINNED_BUILDS_SIZE = 256
+_pinned_builds: OrderedDict = OrderedDict()
+_pinned_lock = threading.Lock()
+
+
 def _load_build(conversation: Conversation):
+    # Only the bot's id is used: no need to load the bot row (and its draft) here.
+    bot = Bot(pk=conversation.bot_id)
     if conversation.is_draft:
-        return flow_services.get_build(conversation.bot, draft=True)
+        return flow_services.get_build(bot, draft=True)
     # A dialog stays on the version it started on; a new dialog takes the latest.
     if conversation.version_id and (conversation.state or {}).get("frames"):
-        return flow_services.get_version_build(conversation.version)
-    return flow_services.get_build(conversation.bot, draft=False)
+        with _pinned_lock:
+            loaded = _pinned_builds.get(conversation.version_id)
+        if loaded is None:
+            loaded = flow_services.get_version_build(conversation.version)
+            with _pinned_lock:
+                _pinned_builds[conversation.version_id] = loaded
+                while len(_pinned_builds) > _PINNED_BUILDS_SIZE:
+                    _pinned_builds.popitem(last=False)
+        return loaded
+    return flow_services.get_build(bot, draft=False)
 
 
-def _config_env(conversation: Conversation) -> dict[str, str]:
+def _config_env(conversation: Conversation, build) -> dict[str, str]:
+    """The values of the configuration variables the bot declares (none declared: no query)."""
+    if not build.config_names:
+        return {}
     environment = ConfigValue.DRAFT if conversation.is_draft else ConfigValue.PRODUCTION
     return {value.name: value.value
-            for value in ConfigValue.objects.filter(bot_id=conversation.bot_id, environment=environment)}
+            for value in ConfigValue.objects.filter(bot_id=conversation.bot_id, environment=environment,
+                                                    name__in=build.config_names)}
 
 
 def _engine_event(conversation: Conversation, user: EndUser, event: Event) -> dict:

@@ -267,6 +267,21 @@ def _conversation_for(api: Api, user: EndUser, conversation_id) -> Conversation:
     return conversation
 
 
+def participation(api: Api, key: str | None, conversation_id) -> tuple[EndUser, Conversation]:
+    """The key's user and a conversation they take part in, in one query on the hot path
+    (sending a message); the precise error (401, 404 user, 404 conversation, 403) costs
+    the usual queries only when that query finds nothing."""
+    user_id = user_id_for_key(api, key)
+    if isinstance(conversation_id, str) and conversation_id:
+        found = (Participant.objects.select_related("user", "conversation")
+                 .filter(user__bot_id=api.bot_id, user__external_id=user_id, conversation__bot_id=api.bot_id,
+                         conversation__external_id=conversation_id, conversation__channel=CHANNEL).first())
+        if found is not None:
+            return found.user, found.conversation
+    user = authenticate(api, key)
+    return user, _conversation_for(api, user, conversation_id)
+
+
 def create_conversation(api: Api, user: EndUser, conversation_id: str | None = None) -> Conversation:
     if conversation_id is not None:
         wire.check_id(conversation_id, "conversation id")
@@ -408,21 +423,21 @@ def sender_id(api: Api, message: Message, conversation: Conversation) -> str:
     return message.user.external_id
 
 
-def create_message(api: Api, user: EndUser, conversation_id, payload, metadata) -> tuple[Conversation, Message]:
+def create_message(api: Api, key: str | None, conversation_id, payload, metadata) -> tuple[Conversation, Message]:
     """Store (acknowledge) a user message; the caller then has its turn processed."""
+    user, conversation = participation(api, key, conversation_id)
     kind, fields = wire.check_message_payload(payload)
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidPayload("metadata must be an object")
-    conversation = _conversation_for(api, user, conversation_id)
     event = turns.receive_event(conversation, kind, fields, user=user, metadata=metadata)
     return conversation, event.incoming_message
 
 
-def create_event(api: Api, user: EndUser, conversation_id, payload) -> tuple[Conversation, Message]:
+def create_event(api: Api, key: str | None, conversation_id, payload) -> tuple[Conversation, Message]:
     """Store a custom event (a free object); the bot sees it through its trigger nodes."""
+    user, conversation = participation(api, key, conversation_id)
     if not isinstance(payload, dict):
         raise InvalidPayload("payload must be an object")
-    conversation = _conversation_for(api, user, conversation_id)
     event = turns.receive_event(conversation, EVENT_MESSAGE_TYPE, payload, user=user)
     return conversation, event.incoming_message
 

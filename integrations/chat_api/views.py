@@ -176,7 +176,7 @@ def remove_participant(call: Call):
 
 def create_message(call: Call):
     conversation, message = services.create_message(
-        call.api, call.user(), call.body.get("conversationId"), call.body.get("payload"), call.body.get("metadata"))
+        call.api, call.user_key, call.body.get("conversationId"), call.body.get("payload"), call.body.get("metadata"))
     call.process = conversation.pk
     return 201, {"message": services.message_json(call.api, message, conversation)}
 
@@ -193,7 +193,7 @@ def delete_message(call: Call):
 
 def create_event(call: Call):
     conversation, message = services.create_event(
-        call.api, call.user(), call.body.get("conversationId"), call.body.get("payload"))
+        call.api, call.user_key, call.body.get("conversationId"), call.body.get("payload"))
     call.process = conversation.pk
     return 201, {"event": services.event_json(call.api, message, conversation)}
 
@@ -211,8 +211,7 @@ def _meta(token: str | None) -> dict:
 
 def _listen_check(webhook_id: str, user_key: str | None, conversation_id: str):
     api = services.api_for_webhook(webhook_id)
-    user = services.authenticate(api, user_key)
-    return api, user, services.get_conversation(api, user, conversation_id)
+    return (api, *services.participation(api, user_key, conversation_id))
 
 
 @csrf_exempt

@@ -83,8 +83,7 @@ def test_signals_committed_in_another_process_reach_the_listener(tmp_path):
 
         # This test process (not the server) stores a message and runs the turn.
         api = services.api_for_bot(bot.pk)
-        user = services.authenticate(api, key)
-        conversation, message = services.create_message(api, user, conversation_id,
+        conversation, message = services.create_message(api, key, conversation_id,
                                                          {"type": "text", "text": "from afar"}, None)
         turns.process_pending(conversation.pk)
 
