@@ -81,6 +81,16 @@ def prepare_bot() -> tuple[str, str]:
     return row.webhook_id, key
 
 
+def clean_up() -> None:
+    """Drop the bench's conversations and users (the bot stays for the next run)."""
+    from flows.models import Bot
+    from runtime.models import Conversation, EndUser
+
+    bots = Bot.objects.filter(name=NAME_BOT["name"])
+    Conversation.objects.filter(bot__in=bots).delete()
+    EndUser.objects.filter(bot__in=bots).delete()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -351,6 +361,7 @@ def main(argv=None) -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
+        clean_up()
 
     if errors or not latencies:
         print("errors:", *errors[:10], sep="\n  ")

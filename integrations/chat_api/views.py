@@ -12,7 +12,7 @@ from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from . import live, services, workers
+from . import live, ratelimit, services, workers
 from .errors import ChatApiError, InvalidPayload, MethodNotFound, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,16 @@ class Call:
 
 
 def _error(exc: ChatApiError) -> JsonResponse:
-    return JsonResponse(exc.body(), status=exc.status)
+    response = JsonResponse(exc.body(), status=exc.status)
+    if isinstance(exc, ratelimit.RateLimited):
+        for name, value in ratelimit.headers(exc).items():
+            response[name] = value
+    return response
+
+
+def _limit(request, webhook_id: str) -> None:
+    key = request.headers.get("x-user-key")
+    ratelimit.check(webhook_id, f"key:{key}" if key else f"ip:{request.META.get('REMOTE_ADDR', '')}")
 
 
 def _parse_body(request) -> dict:
@@ -75,6 +84,7 @@ def endpoint(**handlers):
         try:
             if handler is None:
                 raise MethodNotFound(f"{request.method} is not allowed here; use {', '.join(handlers)}")
+            _limit(request, webhook_id)
             call = Call(webhook_id=webhook_id, user_key=request.headers.get("x-user-key"),
                         body=_parse_body(request) if request.method in ("POST", "PUT") else {},
                         query=request.GET, params=params)
@@ -220,6 +230,7 @@ async def listen(request, webhook_id, conversation_id):
     if request.method != "GET":
         return _error(MethodNotFound(f"{request.method} is not allowed here; use GET"))
     try:
+        _limit(request, webhook_id)
         api, user, conversation = await workers.run(
             _listen_check, webhook_id, request.headers.get("x-user-key"), conversation_id)
     except ChatApiError as exc:

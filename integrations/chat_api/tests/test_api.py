@@ -211,3 +211,17 @@ def _key(chat, user_id):
     from integrations.chat_api import auth
 
     return auth.user_key(chat.row.encryption_key, user_id)
+
+
+def test_too_many_requests_are_429_with_retry_headers(chat, settings):
+    settings.CHAT_API_RATE_LIMIT = 2  # per second, bursts of 4
+    _, key = chat.user()
+    statuses = [chat.call("GET", "/users/me", key=key)[0] for _ in range(8)]
+    assert statuses[:3] == [200, 200, 200] and 429 in statuses
+    response = chat.http.get(chat.prefix + "/users/me", headers={"x-user-key": key})
+    body = response.json()
+    assert (response.status_code, body["type"], body["code"]) == (429, "RateLimited", 429)
+    assert int(response["Retry-After"]) >= 1 and response["RateLimit-Limit"] == "2"
+    # Another user is not held back by this one.
+    other_key = chat.user()[1]
+    assert chat.call("GET", "/users/me", key=other_key)[0] == 200
