@@ -27,6 +27,7 @@ def _header(scope, name: bytes) -> str | None:
 
 class WebchatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
+        conversation_stream.serve_from(asyncio.get_running_loop())
         self.bot_id = self.scope["url_route"]["kwargs"]["bot_id"]
         self.origin = _header(self.scope, b"origin")
         self.host = _header(self.scope, b"host")

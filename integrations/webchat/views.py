@@ -215,6 +215,7 @@ async def _wait_for_frames(session, after: int, wait: bool):
     layer = get_channel_layer()
     if layer is None or not wait:
         return [], after
+    conversation_stream.serve_from(asyncio.get_running_loop())
     channel = await layer.new_channel("webchat-poll.")
     group = conversation_stream.group_name(session.conversation.pk)
     await layer.group_add(group, channel)

@@ -218,7 +218,7 @@
   // ---- state ----------------------------------------------------------------------------
   var S = {
     botId: null, hostUrl: null, options: null, configuration: assign({}, DEFAULTS),
-    userKey: null, conversationId: null, user: null, seq: 0, boundary: 0,
+    userKey: null, conversationId: null, user: null, seq: 0, boundary: 0, typing: 0,
     ready: false, refused: false, transport: null, queue: [], waiting: {}, started: {}, readyWaiters: [],
     ui: null, opened: false
   };
@@ -376,6 +376,14 @@
     S.ui.error.textContent = message || '';
     S.ui.error.hidden = !message;
   }
+  // Several turns of one conversation may overlap (one waits for the other), so "typing"
+  // counts: it shows while more turns started than finished. A bot message resets it (a
+  // long poll can miss an "off").
+  function typing(on) {
+    S.typing = on === null ? 0 : Math.max(0, S.typing + (on ? 1 : -1));
+    setTyping(S.typing > 0);
+  }
+
   function setTyping(on) {
     var ui = S.ui;
     ui.typing.hidden = !on;
@@ -586,7 +594,7 @@
     if (!f || typeof f !== 'object') return;
     if (f.type === 'ready') return onReady(f);
     if (f.type === 'message') return onMessage(f);
-    if (f.type === 'typing') return setTyping(!!f.on);
+    if (f.type === 'typing') return typing(!!f.on);
     if (f.type === 'deleted') return (f.messageSeqs || []).forEach(function (seq) {
       var row = S.ui.list.querySelector('.bpMessageContainer[data-seq="' + Number(seq) + '"]');
       if (row) row.remove();
@@ -617,6 +625,7 @@
     S.boundary = f.seq > 0 ? f.seq : (f.lastSeq || 0);
     save();
     S.ready = true;
+    typing(null);  // an "off" may have been lost with the old connection
     showError('');
     if (previous !== f.conversationId) emit('conversation', f.conversationId);
     if (first) emit('webchat:ready', { conversationId: S.conversationId, userId: f.user && f.user.id });
@@ -638,7 +647,7 @@
       if (live && m.direction !== 'incoming') onBotEvent(m.payload && m.payload.payload !== undefined ? m.payload.payload : m.payload);
       return;
     }
-    if (m.direction !== 'incoming') setTyping(false);
+    if (m.direction !== 'incoming') typing(null);
     renderMessage(m);
     if (live && m.direction !== 'incoming') emit('message', m);
   }
@@ -655,7 +664,7 @@
   function clearList() {
     var ui = S.ui;
     ui.list.textContent = '';
-    setTyping(false);
+    typing(null);
   }
 
   function switchConversation(id) {
