@@ -126,25 +126,74 @@ def receive_event(conversation: Conversation, event_type: str, payload: dict | N
         raise ValueError(f"user {user.external_id!r} belongs to another bot")
     sender_id = user.pk if user is not None else conversation.user_id
     now = timezone.now()
-    with transaction.atomic():
-        seq = _allocate_seqs(conversation.pk, 1,
-                             None if event_type in SYSTEM_EVENT_TYPES else {"last_user_event_at": now})
-        event = Event.objects.create(conversation_id=conversation.pk, seq=seq, type=event_type, payload=payload,
-                                     user_id=sender_id, metadata=metadata)
-        if event_type in TRANSCRIPT_EVENT_TYPES:
-            # The transcript entry shares the event's seq: one timeline for both tables.
-            # The sender object (when given) rides along, so subscribers need no query for it.
-            sender = {"user": user} if user is not None else {"user_id": sender_id}
-            message = Message.objects.create(
-                conversation_id=conversation.pk, seq=seq, direction=Message.Direction.INCOMING,
-                **sender, event=event, type=event_type, metadata=metadata,
-                payload={"payload": payload} if event_type == CUSTOM_EVENT else payload,
-            )
-            transaction.on_commit(lambda: delivery.publish(conversation, [message]))
+    event = Event(conversation_id=conversation.pk, type=event_type, payload=payload, user_id=sender_id,
+                  metadata=metadata, created_at=now)
+    message = None
+    if event_type in TRANSCRIPT_EVENT_TYPES:
+        # The transcript entry shares the event's seq: one timeline for both tables. The
+        # sender object (when given) rides along, so subscribers need no query for it.
+        message = Message(conversation_id=conversation.pk, direction=Message.Direction.INCOMING,
+                          type=event_type, metadata=metadata, created_at=now,
+                          payload={"payload": payload} if event_type == CUSTOM_EVENT else payload)
+        if user is not None:
+            message.user = user
         else:
-            message = None
+            message.user_id = sender_id
+    activity = None if event_type in SYSTEM_EVENT_TYPES else now
+    if connection.vendor == "postgresql":
+        _insert_received(conversation.pk, event, message, activity)
+    else:
+        with transaction.atomic():
+            event.seq = _allocate_seqs(conversation.pk, 1, {"last_user_event_at": activity} if activity else None)
+            event.save(force_insert=True)
+            if message is not None:
+                message.seq, message.event = event.seq, event
+                message.save(force_insert=True)
+    if message is not None:
+        transaction.on_commit(lambda: delivery.publish(conversation, [message]))
     event.incoming_message = message
     return event
+
+
+def _insert_received(conversation_id, event: Event, message: Message | None, activity) -> None:
+    """PostgreSQL: seq, event and transcript row in ONE statement (atomic by itself), so an
+    acknowledgement is a single round trip and the conversation row is locked only for it."""
+    def prep(model, name, value):
+        return model._meta.get_field(name).get_db_prep_save(value, connection)
+
+    quote = connection.ops.quote_name
+    activity_sql = ", last_user_event_at = %s" if activity is not None else ""
+    params = [*([prep(Conversation, "last_user_event_at", activity)] if activity is not None else []),
+              event.conversation_id,
+              event.conversation_id, event.user_id, event.type, prep(Event, "payload", event.payload),
+              prep(Event, "metadata", event.metadata), Event.Status.RECEIVED, prep(Event, "created_at", event.created_at)]
+    message_sql = "SELECT NULL::bigint AS id"
+    if message is not None:
+        message_sql = (
+            f"INSERT INTO {quote(Message._meta.db_table)} (conversation_id, seq, direction, user_id, event_id, type, "
+            "payload, metadata, created_at) SELECT %s, e.seq, %s, %s, e.id, %s, %s, %s, %s FROM e RETURNING id"
+        )
+        params += [message.conversation_id, message.direction, message.user_id, message.type,
+                   prep(Message, "payload", message.payload), prep(Message, "metadata", message.metadata),
+                   prep(Message, "created_at", message.created_at)]
+    sql = (
+        f"WITH s AS (UPDATE {quote(Conversation._meta.db_table)} SET next_seq = next_seq + 1{activity_sql} "
+        "WHERE id = %s RETURNING next_seq - 1 AS seq), "
+        f"e AS (INSERT INTO {quote(Event._meta.db_table)} (conversation_id, seq, user_id, type, payload, metadata, "
+        "status, error, created_at) SELECT %s, s.seq, %s, %s, %s, %s, %s, '', %s FROM s RETURNING id, seq), "
+        f"m AS ({message_sql}) "
+        "SELECT e.id, e.seq, (SELECT id FROM m) FROM e"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise Conversation.DoesNotExist(f"conversation {event.conversation_id} does not exist")
+    event.pk, event.seq = row[0], row[1]
+    event._state.adding, event._state.db = False, connection.alias
+    if message is not None:
+        message.pk, message.seq, message.event_id = row[2], row[1], row[0]
+        message._state.adding, message._state.db = False, connection.alias
 
 
 def _validated_payload(event_type, payload) -> dict:
@@ -329,8 +378,9 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     return TurnOutcome(event=event, messages=messages, trace=list(result.trace), logs=list(result.logs))
 
 
-# Published versions never change, so a pinned dialog's build is found by the version's id
-# alone, without reading the version row (and its whole definition) on every turn.
+# Published versions never change, so a pinned dialog's build is found by the bot's id and
+# the version's id alone, without reading the version row (and its whole definition) on
+# every turn. (The bot's UUID is in the key because a database may reuse a deleted row's id.)
 _PINNED_BUILDS_SIZE = 256
 _pinned_builds: OrderedDict = OrderedDict()
 _pinned_lock = threading.Lock()
@@ -343,12 +393,13 @@ def _load_build(conversation: Conversation):
         return flow_services.get_build(bot, draft=True)
     # A dialog stays on the version it started on; a new dialog takes the latest.
     if conversation.version_id and (conversation.state or {}).get("frames"):
+        key = (conversation.bot_id, conversation.version_id)
         with _pinned_lock:
-            loaded = _pinned_builds.get(conversation.version_id)
+            loaded = _pinned_builds.get(key)
         if loaded is None:
             loaded = flow_services.get_version_build(conversation.version)
             with _pinned_lock:
-                _pinned_builds[conversation.version_id] = loaded
+                _pinned_builds[key] = loaded
                 while len(_pinned_builds) > _PINNED_BUILDS_SIZE:
                     _pinned_builds.popitem(last=False)
         return loaded
