@@ -21,10 +21,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 
+from runtime import delivery
 from runtime.models import Message
 
 logger = logging.getLogger(__name__)
@@ -35,6 +34,7 @@ GROUP_PREFIX = "conversation."
 REPLAY_PAGE = 200
 # Channel-layer message types (handlers on the consumer are the type with "." -> "_").
 NEW_MESSAGES = "stream.new"
+DELETED = "stream.deleted"
 TYPING = "stream.typing"
 
 
@@ -55,9 +55,8 @@ def message_view(message: Message) -> dict:
         "payload": payload,
         "createdAt": message.created_at.isoformat() if message.created_at else None,
     }
-    metadata = getattr(message, "metadata", None) or payload.get("metadata")
-    if metadata:
-        view["metadata"] = metadata
+    if message.metadata:
+        view["metadata"] = message.metadata
     return view
 
 
@@ -122,24 +121,30 @@ class Cursor:
 
 
 # --- live fan-out ---------------------------------------------------------------------------
+# Sent with `delivery.send_to_group`: queued in order on one long-lived loop, never blocking
+# the committing thread (a turn thread, a request, a Celery worker).
 
 def on_delivery(conversation, messages: list) -> None:
     """`runtime.delivery` subscriber: poke the conversation's group after a commit."""
-    layer = get_channel_layer()
-    if layer is None or not messages:
-        return
-    up_to = max(message.seq for message in messages)
-    async_to_sync(layer.group_send)(group_name(conversation.pk), {"type": NEW_MESSAGES, "upTo": up_to})
+    if messages:
+        up_to = max(message.seq for message in messages)
+        delivery.send_to_group(group_name(conversation.pk), {"type": NEW_MESSAGES, "upTo": up_to})
+
+
+def on_deletion(conversation, messages: list) -> None:
+    """`runtime.delivery` deletion subscriber: clients drop these messages if they show them.
+    A client that was away learns nothing: a replay simply no longer contains them."""
+    if messages:
+        delivery.send_to_group(group_name(conversation.pk),
+                               {"type": DELETED, "seqs": sorted(message.seq for message in messages)})
 
 
 def send_typing(conversation_id, on: bool) -> None:
     """Tell every client of the conversation that the bot is (or stopped) working on a reply."""
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group_name(conversation_id), {"type": TYPING, "on": bool(on)})
+    delivery.send_to_group(group_name(conversation_id), {"type": TYPING, "on": bool(on)})
 
 
-async def asend_typing(conversation_id, on: bool) -> None:
-    layer = get_channel_layer()
-    if layer is not None:
-        await layer.group_send(group_name(conversation_id), {"type": TYPING, "on": bool(on)})
+def serve_from(loop) -> None:
+    """Called by live consumers and views from their event loop: group sends then go through
+    the server's loop (the in-memory layer needs it; Redis saves a connection pool)."""
+    delivery.use_server_loop(loop)

@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 import zlib
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,7 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from flows import services as flow_services
-from flows.models import BotVersion, ConfigValue
+from flows.models import Bot, ConfigValue
 from runtime import delivery
 from runtime.engine import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
@@ -43,7 +44,7 @@ from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 logger = logging.getLogger(__name__)
 
 # Events the system raises itself; they do not count as user activity.
-SYSTEM_EVENT_TYPES = frozenset({"timeout"})
+SYSTEM_EVENT_TYPES = frozenset({"timeout", "state_expired"})
 # Inbound events kept in the transcript (Message rows): what the user said or clicked
 # (MESSAGE_EVENT_TYPES, from the engine) and custom events (type "event").
 TRANSCRIPT_EVENT_TYPES = MESSAGE_EVENT_TYPES | {CUSTOM_EVENT}
@@ -95,6 +96,20 @@ def start_conversation(bot, user: EndUser, *, draft: bool = False, external_id: 
     )
 
 
+def delete_conversation(conversation: Conversation) -> None:
+    """Delete a conversation with its events and messages (nothing is delivered: the
+    conversation is gone for every listener)."""
+    with _turn_transaction(conversation.pk):
+        Conversation.objects.filter(pk=conversation.pk).delete()
+
+
+def delete_messages(conversation: Conversation, messages: list[Message]) -> None:
+    """Delete messages of a conversation; subscribers of deletions are told after commit."""
+    with transaction.atomic():
+        Message.objects.filter(conversation_id=conversation.pk, pk__in=[m.pk for m in messages]).delete()
+        transaction.on_commit(lambda: delivery.publish_deleted(conversation, messages))
+
+
 # --- receiving -----------------------------------------------------------------------------
 
 def receive_event(conversation: Conversation, event_type: str, payload: dict | None = None, *,
@@ -102,7 +117,9 @@ def receive_event(conversation: Conversation, event_type: str, payload: dict | N
     """Store one inbound event and commit it. Cheap: no engine work happens here.
 
     `user` is the sender when it is not the conversation's own user (another participant);
-    `metadata` is kept beside the payload and shown to the bot as `event.metadata`."""
+    `metadata` is kept beside the payload and shown to the bot as `event.metadata`. The
+    transcript row made for a message or custom event is `event.incoming_message` (None
+    for other events)."""
     payload = _validated_payload(event_type, payload)
     if metadata is not None and not isinstance(metadata, dict):
         raise ValueError(f"metadata must be an object, got {type(metadata).__name__}")
@@ -110,20 +127,78 @@ def receive_event(conversation: Conversation, event_type: str, payload: dict | N
         raise ValueError(f"user {user.external_id!r} belongs to another bot")
     sender_id = user.pk if user is not None else conversation.user_id
     now = timezone.now()
-    with transaction.atomic():
-        seq = _allocate_seqs(conversation.pk, 1,
-                             None if event_type in SYSTEM_EVENT_TYPES else {"last_user_event_at": now})
-        event = Event.objects.create(conversation_id=conversation.pk, seq=seq, type=event_type, payload=payload,
-                                     user_id=sender_id, metadata=metadata)
-        if event_type in TRANSCRIPT_EVENT_TYPES:
-            # The transcript entry shares the event's seq: one timeline for both tables.
-            message = Message.objects.create(
-                conversation_id=conversation.pk, seq=seq, direction=Message.Direction.INCOMING,
-                user_id=sender_id, event=event, type=event_type, metadata=metadata,
-                payload={"payload": payload} if event_type == CUSTOM_EVENT else payload,
-            )
-            transaction.on_commit(lambda: delivery.publish(conversation, [message]))
+    event = Event(conversation_id=conversation.pk, type=event_type, payload=payload, user_id=sender_id,
+                  metadata=metadata, created_at=now)
+    message = None
+    if event_type in TRANSCRIPT_EVENT_TYPES:
+        # The transcript entry shares the event's seq: one timeline for both tables. The
+        # sender object (when given) rides along, so subscribers need no query for it.
+        message = Message(conversation_id=conversation.pk, direction=Message.Direction.INCOMING,
+                          type=event_type, metadata=metadata, created_at=now,
+                          payload={"payload": payload} if event_type == CUSTOM_EVENT else payload)
+        if user is not None:
+            message.user = user
+        else:
+            message.user_id = sender_id
+    activity = None if event_type in SYSTEM_EVENT_TYPES else now
+    if connection.vendor == "postgresql":
+        _insert_received(conversation.pk, event, message, activity)
+    else:
+        with transaction.atomic():
+            event.seq = _allocate_seqs(conversation.pk, 1, {"last_user_event_at": activity} if activity else None)
+            event.save(force_insert=True)
+            if message is not None:
+                message.seq, message.event = event.seq, event
+                message.save(force_insert=True)
+    if message is not None:
+        transaction.on_commit(lambda: delivery.publish(conversation, [message]))
+    event.incoming_message = message
     return event
+
+
+def _insert_received(conversation_id, event: Event, message: Message | None, activity) -> None:
+    """PostgreSQL: seq, event and transcript row in ONE statement (atomic by itself), so an
+    acknowledgement is a single round trip and the conversation row is locked only for it.
+
+    Every other column comes from the model instances (their Python defaults included), so a
+    field added to Event or Message later is written here without touching this SQL."""
+    quote = connection.ops.quote_name
+
+    def columns(obj, computed: set[str]):
+        fields = [f for f in obj._meta.concrete_fields if not f.primary_key and f.attname not in computed]
+        return (", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields)),
+                [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields])
+
+    event.status = Event.Status.RECEIVED
+    activity_sql = ", last_user_event_at = %s" if activity is not None else ""
+    params = [*([Conversation._meta.get_field("last_user_event_at").get_db_prep_save(activity, connection)]
+                if activity is not None else []), conversation_id]
+    event_columns, event_marks, event_values = columns(event, {"seq"})
+    params += event_values
+    message_sql = "SELECT NULL::bigint AS id"
+    if message is not None:
+        message_columns, message_marks, message_values = columns(message, {"seq", "event_id"})
+        message_sql = (f"INSERT INTO {quote(Message._meta.db_table)} ({message_columns}, seq, event_id) "
+                       f"SELECT {message_marks}, e.seq, e.id FROM e RETURNING id")
+        params += message_values
+    sql = (
+        f"WITH s AS (UPDATE {quote(Conversation._meta.db_table)} SET next_seq = next_seq + 1{activity_sql} "
+        "WHERE id = %s RETURNING next_seq - 1 AS seq), "
+        f"e AS (INSERT INTO {quote(Event._meta.db_table)} ({event_columns}, seq) "
+        f"SELECT {event_marks}, s.seq FROM s RETURNING id, seq), "
+        f"m AS ({message_sql}) "
+        "SELECT e.id, e.seq, (SELECT id FROM m) FROM e"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise Conversation.DoesNotExist(f"conversation {event.conversation_id} does not exist")
+    event.pk, event.seq = row[0], row[1]
+    event._state.adding, event._state.db = False, connection.alias
+    if message is not None:
+        message.pk, message.seq, message.event_id = row[2], row[1], row[0]
+        message._state.adding, message._state.db = False, connection.alias
 
 
 def _validated_payload(event_type, payload) -> dict:
@@ -197,9 +272,17 @@ def try_lock_for_turn(conversation_id) -> bool:
 # --- processing ----------------------------------------------------------------------------
 
 def process_pending(conversation_id) -> list[TurnOutcome]:
-    """Run every `received` event of the conversation, in seq order, one per transaction."""
+    """Run every `received` event of the conversation, in seq order, one per transaction.
+
+    It stops when no other event was waiting as it took the last one: an event stored after
+    that is processed by whoever stored it (every receiver calls this), which waits for the
+    turn lock and then finds it."""
     outcomes = []
-    while (outcome := _process_next(conversation_id)) is not None:
+    more = True
+    while more:
+        outcome, more = _process_next(conversation_id)
+        if outcome is None:
+            break
         outcomes.append(outcome)
     return outcomes
 
@@ -226,25 +309,29 @@ def process_event_now(event: Event) -> TurnOutcome:
     return TurnOutcome(event=event, messages=messages, trace=list(event.trace or []), logs=list(event.logs or []))
 
 
-def _process_next(conversation_id) -> TurnOutcome | None:
-    with _turn_transaction(conversation_id):
-        # No row lock: only turn holders write the state, and receivers must not wait.
-        conversation = Conversation.objects.get(pk=conversation_id)
-        event = (Event.objects.filter(conversation_id=conversation_id, status=Event.Status.RECEIVED)
-                 .order_by("seq").first())
+def _process_next(conversation_id) -> tuple[TurnOutcome | None, bool]:
+    """Process the first waiting event: (its outcome or None, whether another one waited)."""
+    event = None
+    try:
+        with _turn_transaction(conversation_id):
+            # The next two waiting events with their conversation, in one query. No row lock:
+            # only turn holders write the state, and receivers must not wait.
+            waiting = list(Event.objects.filter(conversation_id=conversation_id, status=Event.Status.RECEIVED)
+                           .select_related("conversation").order_by("seq")[:2])
+            if not waiting:
+                return None, False
+            event = waiting[0]
+            return _run_event(event.conversation, event), len(waiting) > 1
+    except Exception as exc:
         if event is None:
-            return None
-        try:
-            with transaction.atomic():
-                return _run_event(conversation, event)
-        except Exception as exc:
-            # The savepoint rolled back every write of this turn; only the failure is kept.
-            logger.exception("turn failed for event %s of conversation %s", event.pk, conversation_id)
-            event.status = Event.Status.FAILED
-            event.error = f"{type(exc).__name__}: {exc}"
-            event.processed_at = timezone.now()
-            event.save(update_fields=["status", "error", "processed_at"])
-            return TurnOutcome(event=event)
+            raise
+        # The transaction rolled back every write of this turn; only the failure is kept.
+        logger.exception("turn failed for event %s of conversation %s", event.pk, conversation_id)
+        with _turn_transaction(conversation_id):
+            Event.objects.filter(pk=event.pk, status=Event.Status.RECEIVED).update(
+                status=Event.Status.FAILED, error=f"{type(exc).__name__}: {exc}", processed_at=timezone.now())
+        event.refresh_from_db()
+        return TurnOutcome(event=event), True
 
 
 def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
@@ -259,7 +346,7 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
         event=_engine_event(conversation, user, event),
         user={**loaded.build.user_defaults(), **(user.variables or {})},
         bot={**loaded.build.bot_defaults(), **dict(stored_bot_vars.values_list("name", "value"))},
-        env=_config_env(conversation),
+        env=_config_env(conversation, loaded.build),
         history=_earlier_user_texts(conversation, event, loaded.build.history_depth),
     ))
     duration_ms = round((time.monotonic() - started) * 1000)
@@ -275,7 +362,11 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     active = bool((result.state or {}).get("frames")) and not result.ended
     conversation.state = result.state
     conversation.version = loaded.version if active else None
-    conversation.timeout_at = _next_timeout(loaded, now) if active and event.type not in SYSTEM_EVENT_TYPES else None
+    if not active or event.type == "timeout":
+        conversation.timeout_at = None
+    elif event.type not in SYSTEM_EVENT_TYPES:
+        conversation.timeout_at = _next_timeout(loaded, now)
+    # else: a state expiry is not user activity; the pending inactivity timeout stays as it was.
     conversation.updated_at = now
     # Last, so the conversation row is locked only from here to the commit (see the module doc).
     first_seq = _allocate_seqs(conversation.pk, len(result.outputs), {
@@ -312,16 +403,32 @@ def _store_masked_text(event: Event, masked: str) -> None:
     Message.objects.filter(event=event, direction=Message.Direction.INCOMING).update(payload=event.payload)
 
 
+# Published versions never change, so a pinned dialog's build is found by the bot's id and
+# the version's id alone, without reading the version row (and its whole definition) on
+# every turn. (The bot's UUID is in the key because a database may reuse a deleted row's id.)
+_PINNED_BUILDS_SIZE = 256
+_pinned_builds: OrderedDict = OrderedDict()
+_pinned_lock = threading.Lock()
+
+
 def _load_build(conversation: Conversation):
+    # Only the bot's id is used: no need to load the bot row (and its draft) here.
+    bot = Bot(pk=conversation.bot_id)
     if conversation.is_draft:
-        return flow_services.get_build(conversation.bot, draft=True)
+        return flow_services.get_build(bot, draft=True)
     # A dialog stays on the version it started on; a new dialog takes the latest.
     if conversation.version_id and (conversation.state or {}).get("frames"):
-        # Without the document and the intent model: a cached build needs neither, and a
-        # miss loads them on first access.
-        version = BotVersion.objects.defer("definition", "intent_model").get(pk=conversation.version_id)
-        return flow_services.get_version_build(version)
-    return flow_services.get_build(conversation.bot, draft=False)
+        key = (conversation.bot_id, conversation.version_id)
+        with _pinned_lock:
+            loaded = _pinned_builds.get(key)
+        if loaded is None:
+            loaded = flow_services.get_version_build(conversation.version)
+            with _pinned_lock:
+                _pinned_builds[key] = loaded
+                while len(_pinned_builds) > _PINNED_BUILDS_SIZE:
+                    _pinned_builds.popitem(last=False)
+        return loaded
+    return flow_services.get_build(bot, draft=False)
 
 
 def _earlier_user_texts(conversation: Conversation, event: Event, depth: int) -> list[str]:
@@ -337,10 +444,14 @@ def _earlier_user_texts(conversation: Conversation, event: Event, depth: int) ->
     return [p["text"] for p in reversed(payloads) if isinstance(p.get("text"), str)]
 
 
-def _config_env(conversation: Conversation) -> dict[str, str]:
+def _config_env(conversation: Conversation, build) -> dict[str, str]:
+    """The values of the configuration variables the bot declares (none declared: no query)."""
+    if not build.config_names:
+        return {}
     environment = ConfigValue.DRAFT if conversation.is_draft else ConfigValue.PRODUCTION
     return {value.name: value.value
-            for value in ConfigValue.objects.filter(bot_id=conversation.bot_id, environment=environment)}
+            for value in ConfigValue.objects.filter(bot_id=conversation.bot_id, environment=environment,
+                                                    name__in=build.config_names)}
 
 
 def _engine_event(conversation: Conversation, user: EndUser, event: Event) -> dict:

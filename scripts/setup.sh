@@ -18,4 +18,18 @@ if [ ! -x /usr/bin/chromium ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
 
+# Chat API e2e tests (tests/chat_api_e2e): the @botpress/chat package's own tests run with
+# vitest. npm ci only when the lock file changed since the last install.
+if ! command -v npm >/dev/null 2>&1; then
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+LOCK_SUM=$(sha256sum tests/chat_api_e2e/package-lock.json | cut -d' ' -f1)
+if [ "$(cat tests/chat_api_e2e/node_modules/.flowstudio-lock 2>/dev/null)" != "$LOCK_SUM" ]; then
+    (cd tests/chat_api_e2e && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$LOCK_SUM" > tests/chat_api_e2e/node_modules/.flowstudio-lock
+fi
+
 .venv/bin/python manage.py migrate --noinput

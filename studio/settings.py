@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "runtime",
     "integrations",
     "integrations.webchat",
+    "integrations.chat_api",
 ]
 
 MIDDLEWARE = [

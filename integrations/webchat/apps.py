@@ -12,3 +12,4 @@ class WebchatConfig(AppConfig):
         # Live clients (the widget; the emulator will reuse it) follow conversations through
         # the stream; idempotent, so a second ready() does not deliver twice.
         delivery.subscribe(conversation_stream.on_delivery)
+        delivery.subscribe_deletions(conversation_stream.on_deletion)

@@ -27,6 +27,7 @@ def _header(scope, name: bytes) -> str | None:
 
 class WebchatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
+        conversation_stream.serve_from(asyncio.get_running_loop())
         self.bot_id = self.scope["url_route"]["kwargs"]["bot_id"]
         self.origin = _header(self.scope, b"origin")
         self.host = _header(self.scope, b"host")
@@ -131,6 +132,10 @@ class WebchatConsumer(AsyncJsonWebsocketConsumer):
     async def stream_new(self, event):
         if self.cursor is not None and event.get("upTo", 0) > self.cursor.seq:
             await self._send_new()
+
+    async def stream_deleted(self, event):
+        if self.cursor is not None:
+            await self.send_json(conversation_stream.control_frame("deleted", self._seq(), messageSeqs=event["seqs"]))
 
     async def stream_typing(self, event):
         if self.cursor is not None:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from flows.models import Bot
 from runtime import conversation_stream, turns
-from runtime.models import Conversation, EndUser
+from runtime.models import Conversation, EndUser, Event
 
 from . import configuration, identity, origins
 from .models import WebchatConversation, WebchatSettings, WebchatUpload, WebchatUser
@@ -346,7 +346,10 @@ def post_event(session: Session, payload) -> int:
 
 
 def mark_started(session: Session) -> int | None:
-    """The widget was opened on this conversation: send "conversation started" once."""
+    """The widget was opened on this conversation: send "conversation started" once, and
+    only to a conversation that has not begun otherwise. When the page already sent a
+    message or an event (the widget still closed), that began it; a welcome now would
+    restart the dialog under the user's feet."""
     with transaction.atomic():
         row = WebchatConversation.objects.select_for_update().filter(conversation=session.conversation).first()
         if row is None:
@@ -355,6 +358,8 @@ def mark_started(session: Session) -> int | None:
             return None
         row.started_at = timezone.now()
         row.save(update_fields=["started_at"])
+        if Event.objects.filter(conversation=session.conversation).exists():
+            return None
         return turns.receive_event(session.conversation, CONVERSATION_STARTED, {}, metadata=_metadata(session)).seq
 
 

@@ -15,9 +15,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from flows.models import Bot
 from runtime import conversation_stream
@@ -50,7 +51,7 @@ def inject_js(request):
 
 def _script_json(value) -> str:
     # Safe inside <script> and as a JS literal: no "</script>", no line separators.
-    text = json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(raw, escaped)
@@ -96,9 +97,9 @@ def _bot_or_404(bot_id) -> Bot:
 
 # --- HTTP fallback --------------------------------------------------------------------------
 
-def _cors(request, response, allowed: bool = True):
+def _cors(request, response):
     origin = request.headers.get("Origin")
-    if origin and allowed:
+    if origin:
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Headers"] = f"Content-Type, {USER_KEY_HEADER}"
         response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
@@ -109,8 +110,9 @@ def _cors(request, response, allowed: bool = True):
 
 def _error(request, exc: WebchatError, seq: int = 0):
     status = {4401: 401, 4403: 403, 4404: 404}.get(exc.close_code, 400)
-    # A refused origin gets no CORS header: the browser hides the answer from the page too.
-    return _cors(request, JsonResponse(exc.as_frame(seq), status=status), allowed=status != 403)
+    # Readable by the page even for a refused origin: the widget can say why, and an error
+    # holds nothing but the reason.
+    return _cors(request, JsonResponse(exc.as_frame(seq), status=status))
 
 
 def _body(request) -> dict:
@@ -160,22 +162,32 @@ def _session_from(request, bot_id, body: dict | None = None):
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
-def api_send(request, bot_id):
+async def api_send(request, bot_id):
     """One client frame (message, event, start, user, restart, ping). The bot's replies
     are processed before the answer returns; the poll delivers them."""
+    response, pending = await sync_to_async(_send)(request, bot_id)
+    await _process(pending)
+    return response
+
+
+def _send(request, bot_id):
     if request.method == "OPTIONS":
-        return _preflight(request)
+        return _preflight(request), None
     try:
         body = _body(request)
         session = _session_from(request, bot_id, body)
         result = services.handle_frame(session, body.get("frame"))
         after = body.get("after")
         reply = {**result.reply, "seq": after if isinstance(after, int) and after >= 0 else 0}
-        if result.process:
-            services.process(session.conversation.pk)
-        return _cors(request, JsonResponse(reply))
+        return _cors(request, JsonResponse(reply)), session.conversation.pk if result.process else None
     except WebchatError as exc:
-        return _error(request, exc)
+        return _error(request, exc), None
+
+
+async def _process(conversation_pk):
+    # Off the one thread Django runs sync code on: a slow turn must not hold up other requests.
+    if conversation_pk is not None:
+        await sync_to_async(services.process, thread_sensitive=False)(conversation_pk)
 
 
 @csrf_exempt
@@ -203,6 +215,7 @@ async def _wait_for_frames(session, after: int, wait: bool):
     layer = get_channel_layer()
     if layer is None or not wait:
         return [], after
+    conversation_stream.serve_from(asyncio.get_running_loop())
     channel = await layer.new_channel("webchat-poll.")
     group = conversation_stream.group_name(session.conversation.pk)
     await layer.group_add(group, channel)
@@ -218,6 +231,8 @@ async def _wait_for_frames(session, after: int, wait: bool):
             return [], after
         if event.get("type") == conversation_stream.TYPING:
             signals.append(conversation_stream.control_frame("typing", after, on=event["on"]))
+        elif event.get("type") == conversation_stream.DELETED:
+            signals.append(conversation_stream.control_frame("deleted", after, messageSeqs=event["seqs"]))
         frames, seq = await sync_to_async(services.transcript_after)(session, after)
         return signals + frames, seq
     finally:
@@ -226,10 +241,16 @@ async def _wait_for_frames(session, after: int, wait: bool):
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
-def api_upload(request, bot_id):
+async def api_upload(request, bot_id):
     """A file from the user (multipart: `file`, `conversationId`, user key header)."""
+    response, pending = await sync_to_async(_upload)(request, bot_id)
+    await _process(pending)
+    return response
+
+
+def _upload(request, bot_id):
     if request.method == "OPTIONS":
-        return _preflight(request)
+        return _preflight(request), None
     try:
         session = _session_from(request, bot_id)
         upload = request.FILES.get("file")
@@ -243,11 +264,10 @@ def api_upload(request, bot_id):
             session, name=upload.name, content=upload.read(), declared_type=upload.content_type,
             file_url=lambda stored: request.build_absolute_uri(reverse("webchat:file", args=[stored.pk])),
         )
-        services.process(session.conversation.pk)
-        return _cors(request, JsonResponse({"type": "ack", "seq": 0, "messageSeq": seq,
-                                            "clientId": request.POST.get("clientId")}))
+        reply = {"type": "ack", "seq": 0, "messageSeq": seq, "clientId": request.POST.get("clientId")}
+        return _cors(request, JsonResponse(reply)), session.conversation.pk
     except WebchatError as exc:
-        return _error(request, exc)
+        return _error(request, exc), None
 
 
 @require_GET
@@ -317,6 +337,7 @@ def settings_page(request, bot_id):
 
 @login_required
 @require_GET
+@xframe_options_sameorigin
 def preview_page(request, bot_id):
     """The live preview inside the settings page: the widget, open, on a blank page; the
     settings form sends it unsaved changes with postMessage."""

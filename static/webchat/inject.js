@@ -67,10 +67,21 @@
   // ---- markdown, built as DOM nodes (text is never parsed as HTML) -----------------------
   var INLINE = /(`+)([\s\S]*?[^`])\1(?!`)|\[([^\]]+)\]\(([^)\s]+)\)|<(https?:\/\/[^>\s]+)>|(\*\*|__)([\s\S]+?)\6|(\*|_)([\s\S]+?)\8|~~([\s\S]+?)~~|(https?:\/\/[^\s<]+[^\s<.,:;"')\]!?])|\n/;
   function inline(text, parent) {
+    var before = '';
     while (text) {
       var m = INLINE.exec(text);
       if (!m) { parent.appendChild(document.createTextNode(text)); break; }
       if (m.index) parent.appendChild(document.createTextNode(text.slice(0, m.index)));
+      var previous = m.index ? text.charAt(m.index - 1) : before;
+      var marker = m[6] || m[8];
+      if (marker && marker.charAt(0) === '_' && (/\w/.test(previous) || /\w/.test(text.charAt(m.index + m[0].length)))) {
+        // snake_case and __names__ inside words stay as they are (CommonMark).
+        parent.appendChild(document.createTextNode(marker));
+        before = '_';
+        text = text.slice(m.index + marker.length);
+        continue;
+      }
+      before = m[0].charAt(m[0].length - 1);
       if (m[1]) parent.appendChild(el('code', 'bpMessageBlocksTextCode', m[2]));
       else if (m[3]) parent.appendChild(inline(m[3], link(m[4], 'bpMessageBlocksTextLink')));
       else if (m[5]) parent.appendChild(link(m[5], 'bpMessageBlocksTextLink', m[5]));
@@ -207,8 +218,8 @@
   // ---- state ----------------------------------------------------------------------------
   var S = {
     botId: null, hostUrl: null, options: null, configuration: assign({}, DEFAULTS),
-    userKey: null, conversationId: null, user: null, seq: 0, boundary: 0,
-    ready: false, refused: false, transport: null, queue: [], waiting: {}, started: {},
+    userKey: null, conversationId: null, user: null, seq: 0, boundary: 0, typing: 0,
+    ready: false, refused: false, transport: null, queue: [], waiting: {}, started: {}, readyWaiters: [],
     ui: null, opened: false
   };
   var listeners = {};
@@ -365,6 +376,14 @@
     S.ui.error.textContent = message || '';
     S.ui.error.hidden = !message;
   }
+  // Several turns of one conversation may overlap (one waits for the other), so "typing"
+  // counts: it shows while more turns started than finished. A bot message resets it (a
+  // long poll can miss an "off").
+  function typing(on) {
+    S.typing = on === null ? 0 : Math.max(0, S.typing + (on ? 1 : -1));
+    setTyping(S.typing > 0);
+  }
+
   function setTyping(on) {
     var ui = S.ui;
     ui.typing.hidden = !on;
@@ -415,8 +434,9 @@
     return add(box, select, go);
   }
 
+  // Quick replies (choices, dropdowns) answer once; card buttons stay usable.
   function disableChoices(container) {
-    var controls = container.querySelectorAll('button.bpMessageBlocksButton,select');
+    var controls = container.querySelectorAll('.bpMessageBlocksChoiceContainer button,.bpMessageBlocksDropdownContainer button,.bpMessageBlocksDropdownContainer select');
     for (var i = 0; i < controls.length; i++) controls[i].disabled = true;
   }
 
@@ -532,9 +552,15 @@
     return row;
   }
 
+  // Rows stay in seq order; rows still waiting for their seq (just sent) and the typing
+  // indicator come after every stored message.
   function appendRow(row) {
-    var ui = S.ui;
-    ui.list.insertBefore(row, ui.typing.parentNode === ui.list ? ui.typing : null);
+    var ui = S.ui, seq = Number(row.getAttribute('data-seq')) || 0, before = null;
+    for (var node = ui.list.firstChild; node; node = node.nextSibling) {
+      if (node === ui.typing || (seq && (node.classList.contains('bpMessagePending')
+          || Number(node.getAttribute('data-seq')) > seq))) { before = node; break; }
+    }
+    ui.list.insertBefore(row, before);
     scrollDown();
   }
 
@@ -543,20 +569,22 @@
   function renderMessage(m) {
     var fromUser = m.direction === 'incoming';
     if (fromUser) {
+      // Choices are answered once the user has said something after them.
+      var open = S.ui.list.querySelectorAll('.bpMessageFromBot');
+      for (var j = 0; j < open.length; j++) disableChoices(open[j]);
       // Our own message coming back: confirm the bubble already shown for it.
       var pending = pendingRows();
       for (var i = 0; i < pending.length; i++) {
         var seq = pending[i].getAttribute('data-seq');
         if (seq ? Number(seq) === m.seq : pending[i].getAttribute('data-text') === displayText(m)) {
-          pending[i].classList.remove('bpMessagePending');
-          pending[i].removeAttribute('data-client-id');
-          pending[i].setAttribute('data-seq', m.seq);
+          var confirmed = pending[i];
+          confirmed.classList.remove('bpMessagePending');
+          confirmed.removeAttribute('data-text');
+          confirmed.setAttribute('data-seq', m.seq);
+          appendRow(confirmed);  // moves it to its place among the stored messages
           return;
         }
       }
-      // Choices are answered once the user has said something after them.
-      var open = S.ui.list.querySelectorAll('.bpMessageFromBot');
-      for (var j = 0; j < open.length; j++) disableChoices(open[j]);
     }
     appendRow(messageRow(m, fromUser));
   }
@@ -566,7 +594,11 @@
     if (!f || typeof f !== 'object') return;
     if (f.type === 'ready') return onReady(f);
     if (f.type === 'message') return onMessage(f);
-    if (f.type === 'typing') return setTyping(!!f.on);
+    if (f.type === 'typing') return typing(!!f.on);
+    if (f.type === 'deleted') return (f.messageSeqs || []).forEach(function (seq) {
+      var row = S.ui.list.querySelector('.bpMessageContainer[data-seq="' + Number(seq) + '"]');
+      if (row) row.remove();
+    });
     if (f.type === 'conversation') {
       switchConversation(f.conversationId);
       return settle(f);
@@ -593,11 +625,16 @@
     S.boundary = f.seq > 0 ? f.seq : (f.lastSeq || 0);
     save();
     S.ready = true;
+    typing(null);  // an "off" may have been lost with the old connection
     showError('');
     if (previous !== f.conversationId) emit('conversation', f.conversationId);
     if (first) emit('webchat:ready', { conversationId: S.conversationId, userId: f.user && f.user.id });
-    flushQueue();
+    // The welcome goes first: what the user typed before the socket was up comes after it.
     if (S.opened) startConversation();
+    flushQueue();
+    var waiters = S.readyWaiters;
+    S.readyWaiters = [];
+    waiters.forEach(function (resolve) { resolve(); });
   }
 
   function onMessage(f) {
@@ -606,10 +643,11 @@
     S.seq = f.seq;
     var m = f.message, live = f.seq > S.boundary;
     if (m.type === 'event') {
-      if (live) onBotEvent(m.payload && m.payload.payload !== undefined ? m.payload.payload : m.payload);
+      // Events are not shown. The page's own (incoming) ones are only in the transcript.
+      if (live && m.direction !== 'incoming') onBotEvent(m.payload && m.payload.payload !== undefined ? m.payload.payload : m.payload);
       return;
     }
-    if (m.direction !== 'incoming') setTyping(false);
+    if (m.direction !== 'incoming') typing(null);
     renderMessage(m);
     if (live && m.direction !== 'incoming') emit('message', m);
   }
@@ -626,7 +664,7 @@
   function clearList() {
     var ui = S.ui;
     ui.list.textContent = '';
-    setTyping(false);
+    typing(null);
   }
 
   function switchConversation(id) {
@@ -649,6 +687,11 @@
   // ---- requests (frames to the server with a reply) --------------------------------------
   function request(frame) {
     frame.clientId = uid();
+    if (S.refused) {
+      var err = new Error(S.refused.message);
+      err.code = S.refused.code;
+      return Promise.reject(err);
+    }
     return new Promise(function (resolve, reject) {
       S.waiting[frame.clientId] = { resolve: resolve, reject: reject };
       if (S.ready) S.transport.send(frame); else S.queue.push(frame);
@@ -677,6 +720,16 @@
     S.queue = [];
   }
 
+  // The connection dropped: frames already sent may or may not have been stored, so their
+  // promises fail (a stored message comes back with the replay); queued ones wait.
+  function failInFlight() {
+    var queued = {};
+    S.queue.forEach(function (frame) { queued[frame.clientId] = true; });
+    for (var id in S.waiting) {
+      if (!queued[id]) settle({ clientId: id }, { code: 'disconnected', message: 'the connection was lost; reconnecting' });
+    }
+  }
+
   function reply(payload) {
     var text = payload.type === 'text' ? payload.text : payload.label;
     var row = messageRow({ type: 'text', payload: { text: text } }, true);
@@ -685,7 +738,9 @@
     appendRow(row);
     var frame = { type: 'message', payload: payload };
     return request(frame).then(function (ack) {
-      if (S.ui.list.querySelector('.bpMessageContainer[data-seq="' + ack.messageSeq + '"]:not(.bpMessagePending)')) row.remove();
+      // The message may have come back (poll or socket) before its acknowledgement.
+      var shown = S.ui.list.querySelector('.bpMessageContainer[data-seq="' + ack.messageSeq + '"]');
+      if (shown && shown !== row) row.remove();
       else row.setAttribute('data-seq', ack.messageSeq);
       var sent = { seq: ack.messageSeq, conversationId: S.conversationId, type: payload.type, payload: payload };
       emit('messageSent', sent);
@@ -694,6 +749,12 @@
       row.remove();
       throw err;
     });
+  }
+
+  function whenReady() {
+    if (S.ready) return Promise.resolve();
+    if (S.refused) return Promise.reject(new Error(S.refused.message));
+    return new Promise(function (resolve) { S.readyWaiters.push(resolve); });
   }
 
   function sendFile(file) {
@@ -705,6 +766,10 @@
       emit('error', { code: 'upload_too_large', message: message });
       return Promise.reject(new Error(message));
     }
+    return whenReady().then(function () { return upload(file); });
+  }
+
+  function upload(file) {
     var form = new FormData();
     form.append('file', file);
     form.append('conversationId', S.conversationId);
@@ -735,7 +800,7 @@
   }
 
   function refused(failure) {
-    S.refused = true;
+    S.refused = failure;
     S.ready = false;
     showError(failure.message);
     emit('error', failure);
@@ -764,6 +829,7 @@
           return refused({ code: f.code, message: f.message });
         }
         if (!opened) failures++;
+        else { failInFlight(); showError('Connection lost. Reconnecting...'); }
         // Never got through: websockets are blocked here, use HTTP instead.
         if (!everOpened && failures >= 2) return fallback();
         setTimeout(connect, delay);
@@ -918,10 +984,7 @@
     sendFile: function (file) { requireInit('sendFile'); return sendFile(file); },
     getUser: function () {
       requireInit('getUser');
-      if (S.ready) return Promise.resolve(S.user);
-      return new Promise(function (resolve) {
-        var off = api.on('webchat:ready', function () { off(); resolve(S.user); });
-      });
+      return whenReady().then(function () { return S.user; });
     },
     updateUser: function (fields) {
       requireInit('updateUser');

@@ -1,4 +1,4 @@
-"""`manage.py bot import|export|publish|restore|info|chat`: bots from the command line.
+"""`manage.py bot import|export|publish|restore|info|chat|chat-api`: bots from the command line.
 
 Every subcommand is a thin shell around `flows.services`. Expected failures (unknown bot,
 invalid file, missing version) are one line on stderr and exit code 1, never a traceback.
@@ -59,6 +59,20 @@ class Command(BaseCommand):
                            help="run against the draft")
         where.add_argument("--published", action="store_const", const=False, dest="on_draft",
                            help="run against the latest published version")
+
+        p = sub.add_parser("chat-api", help="show or change a bot's Chat API settings")
+        p.add_argument("bot", help="bot id or unique name")
+        state = p.add_mutually_exclusive_group()
+        state.add_argument("--enable", action="store_true", help="serve the Chat API at its base URL")
+        state.add_argument("--disable", action="store_true", help="stop serving it (404)")
+        p.add_argument("--rotate-key", action="store_true",
+                       help="replace the encryption key (every user key signed with the old one stops working)")
+        p.add_argument("--show-key", action="store_true", help="print the encryption key")
+        hook = p.add_mutually_exclusive_group()
+        hook.add_argument("--webhook", metavar="URL", help="send every signal to this URL, signed")
+        hook.add_argument("--no-webhook", action="store_true", help="stop sending signals to a webhook")
+        p.add_argument("--webhook-secret", metavar="SECRET", help="the webhook's signing secret (default: generated)")
+
         p = sub.add_parser("chat", help="talk to a bot in the terminal")
         p.add_argument("bot", help="bot id or unique name")
         p.add_argument("--draft", action="store_true", help="talk to the draft instead of the published version")
@@ -66,7 +80,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, **options):
         try:
-            getattr(self, f"do_{action}")(**options)
+            getattr(self, f"do_{action.replace('-', '_')}")(**options)
         except BotFileInvalid as exc:
             for problem in exc.problems:
                 self.stderr.write(str(problem))
@@ -123,6 +137,7 @@ class Command(BaseCommand):
             f"workspace: {found.workspace.name} ({found.workspace.slug})",
             f"draft revision: {found.draft_revision}",
             f"published version: {published}",
+            f"chat api: {self._chat_api_line(found)}",
         ]
         self.stdout.write("\n".join(lines))
 
@@ -141,6 +156,37 @@ class Command(BaseCommand):
         self.stdout.write(format_results(results))
         if not all(result.passed for result in results):
             raise CommandError(f"{sum(not r.passed for r in results)} conversation test(s) failed", returncode=1)
+
+    @staticmethod
+    def _chat_api_line(bot) -> str:
+        from integrations.chat_api import services as chat_api
+
+        row = chat_api.chat_api_settings(bot)
+        return chat_api.base_url(row) + ("" if row.enabled else f" (disabled: manage.py bot chat-api {bot.id} --enable)")
+
+    def do_chat_api(self, *, bot, enable, disable, rotate_key, show_key, webhook, no_webhook, webhook_secret,
+                    **options):
+        from integrations.chat_api import services as chat_api
+        from integrations.chat_api.errors import ChatApiError
+
+        found = services.find_bot(bot)
+        try:
+            row = chat_api.update_chat_api(
+                found, enabled=True if enable else False if disable else None, rotate_key=rotate_key,
+                webhook_url="" if no_webhook else webhook, webhook_secret=webhook_secret,
+            )
+        except ChatApiError as exc:
+            raise CommandError(exc.message) from None
+        lines = [
+            f"base url: {chat_api.base_url(row)}",
+            f"enabled: {'yes' if row.enabled else 'no'}",
+            f"webhook: {row.webhook_url or 'none'}",
+        ]
+        if show_key or rotate_key:
+            lines.append(f"encryption key: {row.encryption_key}")
+        if (webhook or webhook_secret) and row.webhook_url:
+            lines.append(f"webhook secret: {row.webhook_secret}")
+        self.stdout.write("\n".join(lines))
 
     def do_chat(self, *, bot, draft, user_id, **options):
         found = services.find_bot(bot)

@@ -6,6 +6,7 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
+from runtime import turns
 from runtime.models import Conversation, Message
 from runtime.tests.bots import echo_bot
 
@@ -293,4 +294,41 @@ async def test_a_custom_event_from_the_page_fires_the_custom_trigger():
     assert (shown[0]["type"], shown[0]["direction"]) == ("event", "incoming")
     assert shown[1]["payload"] == {"payload": {"type": "webchat:show"}}
     assert shown[2]["type"] == "card" and shown[2]["payload"]["title"] == "Pro plan"
+    await comm.disconnect()
+
+
+async def test_no_welcome_for_a_conversation_the_page_already_began():
+    bot = await database_sync_to_async(demo_bot)()
+    comm = communicator(bot.pk)
+    await hello(comm)
+    # The page sent an event while the widget was still closed; the pricing flow waits.
+    await comm.send_json_to({"type": "event", "payload": {"type": "show-pricing"}})
+    await receive_until(comm, typing_off)
+    await comm.send_json_to({"type": "start", "clientId": "s"})
+    ack = await comm.receive_json_from(timeout=10)
+    assert ack["started"] is False
+    assert await comm.receive_nothing(timeout=0.5)
+    await comm.disconnect()
+
+
+async def test_a_deleted_message_is_withdrawn_live_and_gone_from_replays():
+    bot = await database_sync_to_async(create_bot)(echo_bot())
+    comm = communicator(bot.pk)
+    ready = await hello(comm)
+    await comm.send_json_to({"type": "message", "payload": {"type": "text", "text": "oops"}})
+    frames = await receive_until(comm, typing_off)
+    cursor = frames[-1]["seq"]
+
+    def delete_first():
+        conversation = Conversation.objects.get(external_id=ready["conversationId"])
+        turns.delete_messages(conversation, list(conversation.messages.filter(seq=1)))
+    await database_sync_to_async(delete_first)()
+    assert await comm.receive_json_from(timeout=10) == {"type": "deleted", "seq": cursor, "messageSeqs": [1]}
+    await comm.disconnect()
+
+    comm = communicator(bot.pk)
+    await hello(comm, userKey=ready["userKey"], conversationId=ready["conversationId"])
+    replay = await comm.receive_json_from(timeout=10)
+    assert (replay["seq"], replay["message"]["payload"]["text"]) == (2, "got oops")
+    assert await comm.receive_nothing(timeout=0.5)
     await comm.disconnect()

@@ -1,0 +1,391 @@
+"""Chat API benchmark: N simulated users hold a conversation with a bot over real HTTP.
+
+Each user opens the conversation's listen stream (Server-Sent Events), then repeatedly sends
+a message with createMessage and waits for the bot's reply on the stream. The bot asks
+"What is your name?", the user answers, the bot says "Hello NAME", and so on. A turn is one
+user message answered by the bot; its latency runs from sending the message to receiving
+the reply's `message_created` signal.
+
+The server runs in subprocesses on this machine against PostgreSQL (DATABASE_URL) and Redis
+(REDIS_URL), so the load generator shares the CPU with it, as in docs/performance.md:
+
+    DATABASE_URL=postgres://... REDIS_URL=redis://... python bench/chat_api.py
+    python bench/chat_api.py --quick                 # a short run, as CI does
+    python bench/chat_api.py --server daphne         # one Daphne process instead
+    python bench/chat_api.py --users 20 --seconds 30 --workers 2
+
+--check exits 1 when the targets (500 turns/s, p99 under 100 ms) are missed.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGET_TURNS_PER_SECOND = 500
+TARGET_P99_MS = 100
+
+NAME_BOT = {
+    "format": "flowstudio.bot/1",
+    "name": "Chat API bench",
+    "description": "bench/chat_api.py: asks for a name and greets, forever.",
+    "settings": {"inactivityTimeoutMinutes": 0},
+    "flows": [{"name": "main", "nodes": [
+        {"id": "start", "kind": "start", "next": "ask"},
+        {"id": "ask", "kind": "standard", "cards": [
+            {"id": "question", "type": "text", "text": "What is your name?"},
+            {"id": "answer", "type": "wait"},
+            {"id": "greet", "type": "text", "text": "Hello {{event.preview}}"},
+            {"id": "again", "type": "wait"},
+        ], "next": "ask"},
+    ]}],
+    "layout": {"main": {"start": [0, 0], "ask": [240, 0]}},
+}
+
+
+# ---- setup (Django, in this process) -------------------------------------------------------
+
+def prepare_bot() -> tuple[str, str]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        raise SystemExit("bench/chat_api.py measures PostgreSQL: set DATABASE_URL")
+    from flows import services as flow_services
+    from flows.models import Bot
+    from integrations.chat_api import services
+
+    bot = Bot.objects.filter(name=NAME_BOT["name"]).first()
+    if bot is None:
+        bot = flow_services.import_bot(NAME_BOT, workspace=flow_services.default_workspace())
+    else:  # the bench's own bot from an earlier run: bring it up to date
+        flow_services.replace_draft(bot, NAME_BOT, base_revision=None)
+    flow_services.publish(bot, note="bench/chat_api.py")
+    row = services.update_chat_api(bot, enabled=True, webhook_url="")
+    key = row.encryption_key
+    connection.close()
+    return row.webhook_id, key
+
+
+def clean_up() -> None:
+    """Drop the bench's conversations and users (the bot stays for the next run)."""
+    from flows.models import Bot
+    from runtime.models import Conversation, EndUser
+
+    bots = Bot.objects.filter(name=NAME_BOT["name"])
+    Conversation.objects.filter(bot__in=bots).delete()
+    EndUser.objects.filter(bot__in=bots).delete()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(kind: str, workers: int, port: int, log_path: Path) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", "LOG_LEVEL": "WARNING"}
+    if kind == "daphne":
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "studio.asgi:application"]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "studio.asgi:application", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+                   "--loop", "uvloop", "--http", "httptools"]
+    log = open(log_path, "wb")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited; its log:\n{log_path.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=2)
+            return process
+        except urllib.error.HTTPError:
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the server did not start within 60 s")
+
+
+# ---- load generator (asyncio, raw HTTP/1.1 keep-alive) -------------------------------------
+
+class Http:
+    """One keep-alive connection; just enough HTTP/1.1 for JSON requests."""
+
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def connect(self):
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(self, method, path, body=None, headers=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", "Content-Type: application/json",
+                f"Content-Length: {len(data)}"]
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        payload = await self.reader.readexactly(length) if length else b""
+        return status, json.loads(payload) if payload else {}
+
+
+async def open_stream(host, port, path, key):
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write((f"GET {path} HTTP/1.1\r\nHost: {host}\r\nx-user-key: {key}\r\n"
+                  "Accept: text/event-stream\r\n\r\n").encode())
+    status_line = await reader.readline()
+    if int(status_line.split()[1]) != 200:
+        raise RuntimeError(f"listen answered {status_line!r}")
+    chunked = False
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"transfer-encoding:") and b"chunked" in line.lower():
+            chunked = True
+    return reader, writer, chunked
+
+
+async def sse_signals(reader, chunked):
+    """Yields decoded signals from a (possibly chunked) event stream."""
+    buffer = b""
+    while True:
+        if chunked:
+            size_line = await reader.readline()
+            size = int(size_line.strip() or b"0", 16)
+            if size == 0:
+                return
+            chunk = await reader.readexactly(size + 2)
+            buffer += chunk[:-2]
+        else:
+            data = await reader.read(65536)
+            if not data:
+                return
+            buffer += data
+        while b"\n\n" in buffer:
+            event, buffer = buffer.split(b"\n\n", 1)
+            for line in event.split(b"\n"):
+                if line.startswith(b"data: "):
+                    yield json.loads(line[6:])
+
+
+async def simulated_user(index, host, port, base, key, stop_at, measure_from, latencies, errors):
+    http = Http(host, port)
+    await http.connect()
+    status, body = await http.request("POST", f"{base}/users/get-or-create", {}, {"x-user-key": key})
+    if status != 201:
+        raise RuntimeError(f"getOrCreateUser answered {status}: {body}")
+    status, body = await http.request("POST", f"{base}/conversations", {}, {"x-user-key": key})
+    conversation = body["conversation"]["id"]
+    reader, writer, chunked = await open_stream(host, port, f"{base}/conversations/{conversation}/listen", key)
+    replies: asyncio.Queue = asyncio.Queue()
+
+    async def read_stream():
+        async for signal in sse_signals(reader, chunked):
+            if signal["type"] == "message_created" and signal["data"]["isBot"]:
+                replies.put_nowait((time.perf_counter(), signal["data"]["payload"].get("text", "")))
+
+    stream_task = asyncio.ensure_future(read_stream())
+    turn = 0
+    try:
+        while time.perf_counter() < stop_at:
+            text = "hi" if turn % 2 == 0 else f"User{index}-{turn}"
+            expected = "What is your name?" if turn % 2 == 0 else f"Hello {text}"
+            started = time.perf_counter()
+            status, body = await http.request("POST", f"{base}/messages", {
+                "conversationId": conversation, "payload": {"type": "text", "text": text}}, {"x-user-key": key})
+            if status != 201:
+                errors.append(f"createMessage answered {status}: {body}")
+                break
+            received_at, reply = await asyncio.wait_for(replies.get(), timeout=30)
+            if reply != expected:
+                errors.append(f"user {index} expected {expected!r}, got {reply!r}")
+                break
+            if started >= measure_from:
+                latencies.append((received_at, (received_at - started) * 1000))
+            turn += 1
+    finally:
+        stream_task.cancel()
+        writer.close()
+        http.writer.close()
+
+
+async def run_load(host, port, webhook_id, encryption_key, users, seconds, warmup, meter):
+    import jwt
+
+    base = f"/chat/{webhook_id}"
+    keys = [jwt.encode({"id": f"bench-{os.getpid()}-{i}"}, encryption_key, algorithm="HS256") for i in range(users)]
+    now = time.perf_counter()
+    measure_from = now + warmup
+    stop_at = measure_from + seconds
+    latencies, errors = [], []
+
+    async def measure_cpu():
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        meter.start()
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        return meter.stop()
+
+    cpu_task = asyncio.ensure_future(measure_cpu())
+    await asyncio.gather(*(simulated_user(i, host, port, base, key, stop_at, measure_from, latencies, errors)
+                           for i, key in enumerate(keys)))
+    return latencies, errors, await cpu_task
+
+
+# ---- CPU accounting: who spent the machine's time ------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _process_tree(pid: int) -> list[int]:
+    pids, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        pids.append(current)
+        queue.extend(_children(current))
+    return pids
+
+
+def _pids_named(fragment: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if fragment in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used between start() and stop() by the server, PostgreSQL, Redis and
+    this process (the load generator), and by everything on the machine."""
+
+    def __init__(self, server_pid: int | None):
+        self.server_pid = server_pid
+
+    def _sample(self) -> dict:
+        groups = {
+            "server": sum(_cpu_seconds(p) for p in _process_tree(self.server_pid)) if self.server_pid else 0.0,
+            "postgres": sum(_cpu_seconds(p) for p in _pids_named("postgres:")),
+            "redis": sum(_cpu_seconds(p) for p in _pids_named("redis-server")),
+            "load generator": _cpu_seconds(os.getpid()),
+        }
+        stat = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        ticks = [int(v) for v in stat]
+        groups["machine busy"] = (sum(ticks) - ticks[3] - ticks[4]) / _TICKS  # minus idle and iowait
+        return groups
+
+    def start(self):
+        self.before = self._sample()
+
+    def stop(self) -> dict:
+        after = self._sample()
+        return {name: after[name] - self.before[name] for name in after}
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured time (after the warm-up)")
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (uvicorn only)")
+    parser.add_argument("--url", help="use a server that is already running (e.g. http://127.0.0.1:8000)")
+    parser.add_argument("--quick", action="store_true", help="5 s measured after 2 s of warm-up")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.warmup = 5.0, 2.0
+
+    webhook_id, encryption_key = prepare_bot()
+    server = None
+    if args.url:
+        host, port = args.url.split("//", 1)[1].split(":")
+        port = int(port)
+    else:
+        host, port = "127.0.0.1", _free_port()
+        log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-chat-api-{port}.log"
+        server = start_server(args.server, args.workers, port, log_path)
+    try:
+        try:
+            import uvloop
+
+            uvloop.install()
+        except ImportError:
+            pass
+        meter = CpuMeter(server.pid if server is not None else None)
+        latencies, errors, cpu = asyncio.run(
+            run_load(host, port, webhook_id, encryption_key, args.users, args.seconds, args.warmup, meter))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        clean_up()
+
+    if errors or not latencies:
+        print("errors:", *errors[:10], sep="\n  ")
+        return 1
+    values = [ms for _, ms in latencies]
+    turns_per_second = len(values) / args.seconds
+    p50, p95, p99 = (percentile(values, f) for f in (0.50, 0.95, 0.99))
+    server_name = "(already running)" if args.url else (
+        f"uvicorn x{args.workers}" if args.server == "uvicorn" else "daphne x1")
+    print(f"Chat API benchmark: {args.users} users, {args.seconds:.0f} s measured, server {server_name}")
+    print(f"  turns: {len(values)}   turns/s: {turns_per_second:.1f} (target >= {TARGET_TURNS_PER_SECOND})")
+    print(f"  latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f} (target p99 < {TARGET_P99_MS})"
+          f"  mean {statistics.fmean(values):.1f}  max {max(values):.1f}")
+    cores = os.cpu_count() or 1
+    print(f"  CPU ms per turn: " + "  ".join(
+        f"{name} {cpu[name] * 1000 / len(values):.2f}" for name in ("server", "postgres", "redis", "load generator")))
+    others = cpu["machine busy"] - sum(cpu[n] for n in ("server", "postgres", "redis", "load generator"))
+    print(f"  machine: {cpu['machine busy'] / args.seconds / cores:.0%} busy of {cores} cores; "
+          f"other processes used {max(0.0, others) / args.seconds:.2f} cores")
+    if args.check and (turns_per_second < TARGET_TURNS_PER_SECOND or p99 >= TARGET_P99_MS):
+        print("targets missed")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
