@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from flows.models import Bot
+from integrations.chat_api.models import ChatApiSettings
 from studio import workspaces as ws
 from studio.models import Invitation, Membership, Role, Workspace
 
@@ -67,6 +68,10 @@ CASES = [
     Case("audit log", "GET", lambda w: f"/w/{_slug(w)}/audit/", {O, A, M}),
     Case("bot dashboard", "GET", lambda w: f"/bots/{w.bot.pk}/", {O, A, M, D, V}),
     Case("bot export", "GET", lambda w: f"/bots/{w.bot.pk}/export/", {O, A, M, D, V}),
+    Case("chat api key", "GET", lambda w: f"/bots/{w.bot.pk}/chat-api/key/", {O, A, M, D}),
+    Case("enable chat api", "POST", lambda w: f"/bots/{w.bot.pk}/chat-api/", {O, A, M, D},
+         data=lambda w: {"action": "enable"},
+         done=lambda w: ChatApiSettings.objects.filter(bot=w.bot, enabled=True).exists()),
     Case("create bot", "POST", lambda w: f"/w/{_slug(w)}/bots/new/", {O, A, M, D},
          data=lambda w: {"name": "Fresh"}, done=lambda w: Bot.objects.filter(name="Fresh").exists()),
     Case("import bot", "POST", lambda w: f"/w/{_slug(w)}/bots/import/", {O, A, M, D},

@@ -22,6 +22,8 @@ from flows.api import (
     versions,
     workspaces,
 )
+# The Chat API's settings: the integration owns them, the REST API serves them.
+from integrations.chat_api import rest as chat_api_rest
 
 app_name = "api"
 
@@ -52,6 +54,8 @@ resources = [
     path(f"{BOT}/config", config.ConfigVariables.as_view(), name="config"),
     path(f"{BOT}/config/<str:name>", config.ConfigVariable.as_view(), name="config-variable"),
     path(f"{BOT}/config/<str:name>/<str:environment>", config.ConfigValueView.as_view(), name="config-value"),
+    path(f"{BOT}/chat-api", chat_api_rest.ChatApiSettingsView.as_view(), name="chat-api"),
+    path(f"{BOT}/chat-api/key", chat_api_rest.ChatApiKeyView.as_view(), name="chat-api-key"),
     path(f"{BOT}/versions", versions.Versions.as_view(), name="versions"),
     path(f"{BOT}/versions/diff", versions.VersionDiff.as_view(), name="version-diff"),
     path(f"{BOT}/versions/<int:number>", versions.VersionDetail.as_view(), name="version"),

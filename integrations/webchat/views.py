@@ -13,7 +13,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings as django_settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from flows.models import Bot
 from runtime import conversation_stream
+from studio.permissions import get_bot_for
 
 from . import configuration, services
 from .services import WebchatError
@@ -316,7 +317,8 @@ def _form_values(current) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request, bot_id):
-    bot = get_object_or_404(Bot, pk=bot_id)
+    # It shows the identity secret and changes what the public sees: editors only.
+    bot = get_bot_for(request.user, bot_id, "flows.change_config")
     current = services.get_settings(bot)
     if request.method == "GET":
         return render(request, "webchat/settings.html", _settings_context(request, bot, current))
@@ -341,6 +343,6 @@ def settings_page(request, bot_id):
 def preview_page(request, bot_id):
     """The live preview inside the settings page: the widget, open, on a blank page; the
     settings form sends it unsaved changes with postMessage."""
-    bot = get_object_or_404(Bot, pk=bot_id)
+    bot = get_bot_for(request.user, bot_id, "flows.view_bot")
     options = _init_options(request, bot, preview=True)
     return render(request, "webchat/preview.html", {"bot": bot, "options": _script_json(options)})

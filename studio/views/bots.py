@@ -6,11 +6,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.text import slugify
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from flows import services
 from flows.botfile.problems import BotFileInvalid
+from integrations.chat_api import services as chat_api
+from integrations.chat_api.errors import ChatApiError
 from studio.forms import ImportBotForm, NewBotForm
 from studio.permissions import can, can_on_bots_in
 from studio.views.access import bot_page, workspace_page
@@ -86,6 +89,7 @@ def dashboard(request, bot):
     versions = list(bot.versions.order_by("-number").select_related("author")[:20])
     return render(request, "studio/bot.html", {
         "bot": bot,
+        "chat_api": chat_api.settings_summary(bot),
         "description": bot.draft.get("description", "") if isinstance(bot.draft, dict) else "",
         "versions": versions,
         "conversations": bot.conversations.count(),
@@ -103,6 +107,35 @@ def export(request, bot):
     response = HttpResponse(json.dumps(document, indent=2, ensure_ascii=False), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{slugify(bot.name) or "bot"}.bot.json"'
     return response
+
+
+@require_POST
+@bot_page("flows.change_config")
+def chat_api_settings(request, bot):
+    """The Chat API section of the dashboard: enable, webhook, new key."""
+    action = request.POST.get("action")
+    try:
+        if action == "enable":
+            chat_api.configure_chat_api(bot, user=request.user, enabled=True)
+        elif action == "disable":
+            chat_api.configure_chat_api(bot, user=request.user, enabled=False)
+        elif action == "rotate-key":
+            chat_api.configure_chat_api(bot, user=request.user, rotate_key=True)
+            messages.success(request, "New encryption key made: user keys signed with the old one no longer work.")
+        elif action == "webhook":
+            chat_api.configure_chat_api(bot, user=request.user, webhook_url=request.POST.get("webhook_url", "").strip())
+        else:
+            return HttpResponse(f"unknown action {action!r}", status=400)
+    except ChatApiError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("studio:bot", args=[bot.pk]) + "#chat-api")
+
+
+@require_GET
+@bot_page("flows.change_config")
+def chat_api_key(request, bot):
+    """The encryption key, shown on request only (a backend needs it to sign user keys)."""
+    return HttpResponse(chat_api.chat_api_settings(bot).encryption_key, content_type="text/plain")
 
 
 @require_POST

@@ -34,5 +34,7 @@ urlpatterns = [
     # bots
     path("bots/<uuid:bot_id>/", bots.dashboard, name="bot"),
     path("bots/<uuid:bot_id>/export/", bots.export, name="export_bot"),
+    path("bots/<uuid:bot_id>/chat-api/", bots.chat_api_settings, name="chat_api"),
+    path("bots/<uuid:bot_id>/chat-api/key/", bots.chat_api_key, name="chat_api_key"),
     path("bots/<uuid:bot_id>/delete/", bots.delete, name="delete_bot"),
 ]

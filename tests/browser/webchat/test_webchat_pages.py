@@ -7,14 +7,17 @@ from playwright.sync_api import expect
 
 from integrations.webchat import services as webchat
 from integrations.webchat.models import WebchatSettings
+from studio.models import Membership, Role
 
 from .webchat_pages import bot_bubbles, demo_bot, user_bubbles
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def logged_in(context, studio_server):
+def logged_in(context, studio_server, bot):
+    """A member who may configure the bot (the settings page is for its editors only)."""
     user = get_user_model().objects.create_user("owner", password="a long enough password")
+    Membership.objects.create(workspace=bot.workspace, user=user, role=Role.ADMINISTRATOR)
     client = Client()
     client.force_login(user)
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": studio_server}])
@@ -42,7 +45,7 @@ def test_the_share_page_opens_the_bot_full_screen(page, studio_server):
 def test_the_settings_page_previews_live_saves_and_copies_the_snippet(browser, studio_server):
     bot = demo_bot()
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
-    logged_in(context, studio_server)
+    logged_in(context, studio_server, bot)
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto(f"{studio_server}/bots/{bot.pk}/webchat/")
@@ -94,6 +97,20 @@ def test_the_settings_page_previews_live_saves_and_copies_the_snippet(browser, s
     secret = page.locator("#identity-secret").inner_text()
     stored = WebchatSettings.objects.get(bot=bot)
     assert stored.identity_secret == secret and secret not in stored.encrypted_identity_secret
+    context.close()
+
+
+def test_the_settings_page_is_for_the_bots_editors_only(browser, studio_server):
+    bot = demo_bot()
+    context = browser.new_context()
+    user = get_user_model().objects.create_user("stranger", password="a long enough password")
+    client = Client()
+    client.force_login(user)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": studio_server}])
+    page = context.new_page()
+    assert page.goto(f"{studio_server}/bots/{bot.pk}/webchat/").status == 404  # not a member: no such bot
+    Membership.objects.create(workspace=bot.workspace, user=user, role=Role.VIEWER)
+    assert page.goto(f"{studio_server}/bots/{bot.pk}/webchat/").status == 403  # a viewer cannot see the secret
     context.close()
 
 
