@@ -23,14 +23,12 @@ from django.http import Http404
 from flows import services as flow_services
 from flows.botfile.problems import BotFileInvalid
 from runtime import conversation_stream, conversation_tests, turns
+from runtime.client_messages import ClientMessageInvalid, clean_client_message
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 from studio.permissions import get_bot_for
 
 CHANNEL = "emulator"
 RUN_PERMISSION = "flows.change_bot"
-MAX_TEXT = 4096
-# What the panel may send as a message: typed text or a click on a choice, card or dropdown.
-MESSAGE_TYPES = ("text", "choice", "postback", "quick_reply")
 RESET_COMMAND = "//state/reset"
 # Channel-layer message telling every emulator socket of a conversation that turns finished.
 TURNS_DONE = "emulator.turns"
@@ -132,26 +130,10 @@ def new_user(session: Session) -> Session:
 
 def post_message(session: Session, payload) -> int:
     """Store a message; returns its seq. Processing is separate (`process`)."""
-    if not isinstance(payload, dict):
-        raise EmulatorError("bad_request", 'a message payload must be an object like {"type": "text", "text": "hi"}')
-    kind = payload.get("type")
-    if kind not in MESSAGE_TYPES:
-        raise EmulatorError("bad_request", f"message type {kind!r} cannot be sent from the emulator "
-                                           f"(allowed: {', '.join(MESSAGE_TYPES)})")
-    if kind == "text":
-        text = payload.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise EmulatorError("bad_request", "a text message needs a non-empty text")
-        if len(text) > MAX_TEXT:
-            raise EmulatorError("bad_request", f"a message is at most {MAX_TEXT} characters (got {len(text)})")
-        clean = {"text": text}
-    else:
-        value, label = payload.get("value"), payload.get("label")
-        if value is None or isinstance(value, (dict, list)):
-            raise EmulatorError("bad_request", f"a {kind} needs a value (text, number or true/false)")
-        if label is not None and not isinstance(label, str):
-            raise EmulatorError("bad_request", f"the label of a {kind} must be text")
-        clean = {"value": value, "label": label if label is not None else str(value)}
+    try:
+        kind, clean = clean_client_message(payload, client="the emulator")
+    except ClientMessageInvalid as exc:
+        raise EmulatorError("bad_request", str(exc)) from None
     return turns.receive_event(session.conversation, kind, clean).seq
 
 

@@ -19,16 +19,14 @@ from django.utils import timezone
 
 from flows.models import Bot
 from runtime import conversation_stream, turns
+from runtime.client_messages import ClientMessageInvalid, clean_client_message
 from runtime.models import Conversation, EndUser, Event
 
 from . import configuration, identity, origins
 from .models import WebchatConversation, WebchatSettings, WebchatUpload, WebchatUser
 
 CHANNEL = "webchat"
-MAX_TEXT = 4096
 MAX_JSON_BYTES = 16 * 1024
-# What the widget may send as a message: typed text, or a click on a choice or card button.
-MESSAGE_TYPES = ("text", "choice", "postback", "quick_reply")
 # Event types of the runtime (see runtime/engine/events.py).
 CONVERSATION_STARTED = "conversation_started"
 CUSTOM_EVENT = "event"
@@ -304,28 +302,10 @@ def user_view(session: Session) -> dict:
 
 def post_message(session: Session, payload) -> int:
     """Store a message from the widget; returns its seq. Processing is separate (`process`)."""
-    if not isinstance(payload, dict):
-        raise WebchatError("bad_request", "a message payload must be an object like {\"type\": \"text\", \"text\": \"hi\"}")
-    kind = payload.get("type")
-    if kind not in MESSAGE_TYPES:
-        raise WebchatError("bad_request", f"message type {kind!r} cannot be sent from the webchat "
-                                          f"(allowed: {', '.join(MESSAGE_TYPES)}; files go through the upload)")
-    if kind == "text":
-        text = payload.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise WebchatError("bad_request", "a text message needs a non-empty text")
-        if len(text) > MAX_TEXT:
-            raise WebchatError("bad_request", f"a message is at most {MAX_TEXT} characters (got {len(text)})")
-        clean = {"text": text}
-    else:
-        value, label = payload.get("value"), payload.get("label")
-        if value is None or isinstance(value, (dict, list)):
-            raise WebchatError("bad_request", f"a {kind} needs a value (text, number or true/false)")
-        if label is not None and not isinstance(label, str):
-            raise WebchatError("bad_request", f"the label of a {kind} must be text")
-        clean = {"value": value, "label": label if label is not None else str(value)}
-        if len(json.dumps(clean)) > MAX_TEXT:
-            raise WebchatError("bad_request", f"a {kind} is at most {MAX_TEXT} characters")
+    try:
+        kind, clean = clean_client_message(payload, client="the webchat", hint="; files go through the upload")
+    except ClientMessageInvalid as exc:
+        raise WebchatError("bad_request", str(exc)) from None
     return turns.receive_event(session.conversation, kind, clean, metadata=_metadata(session)).seq
 
 
