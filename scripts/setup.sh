@@ -28,7 +28,10 @@ if ! command -v npm >/dev/null 2>&1; then
 fi
 LOCK_SUM=$(sha256sum tests/chat_api_e2e/package-lock.json | cut -d' ' -f1)
 if [ "$(cat tests/chat_api_e2e/node_modules/.flowstudio-lock 2>/dev/null)" != "$LOCK_SUM" ]; then
-    (cd tests/chat_api_e2e && npm ci --no-audit --no-fund --loglevel=error)
+    # Not `npm ci`: npm 11 refuses this lock file because it records only the optional
+    # rollup binary of the platform it was made on; `install --no-save` still installs
+    # exactly the locked versions and leaves the lock file untouched.
+    (cd tests/chat_api_e2e && npm install --no-save --no-audit --no-fund --loglevel=error)
     echo "$LOCK_SUM" > tests/chat_api_e2e/node_modules/.flowstudio-lock
 fi
 
