@@ -5,7 +5,7 @@ service."""
 import pytest
 from playwright.sync_api import expect
 
-from editor_page import VIEWPORT, EditorPage
+from .editor_page import VIEWPORT, EditorPage
 from flows import services
 from flows.models import BotVersion
 from runtime import turns

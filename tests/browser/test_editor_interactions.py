@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from editor_page import VIEWPORT, EditorPage
+from .editor_page import VIEWPORT, EditorPage
 from flows import services
 from flows.models import Bot
 from studio.editor.drafts import save_draft

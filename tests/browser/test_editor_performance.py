@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from editor_page import VIEWPORT, EditorPage
+from .editor_page import VIEWPORT, EditorPage
 from flows import services
 
 pytestmark = pytest.mark.browser
