@@ -103,7 +103,7 @@ def test_build_a_two_flow_bot_from_empty_publish_it_and_talk_to_it(editor, owner
     page.locator("#fs-publish").click()
     page.get_by_label("Note").click()
     page.keyboard.type("greeter, first cut")
-    page.locator("dialog button[value=ok]").click()
+    page.locator("dialog[open] button[value=ok]").click()
     expect(page.locator(".fs-toast")).to_contain_text("Published version 1")
     ed.screenshot("editor-acceptance.png")
 

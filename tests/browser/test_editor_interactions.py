@@ -268,7 +268,7 @@ def test_variables_rename_everywhere_and_delete_with_a_warning(open_editor, owne
 
     page.locator('#fs-explorer [data-scope="workflow"][data-variable="cupSize"]').click()
     page.get_by_role("menuitem", name="Delete…").click()
-    dialog = page.locator("dialog")
+    dialog = page.locator("dialog[open]")
     expect(dialog).to_contain_text("is used in 1 place")
     dialog.get_by_role("button", name="Delete variable").click()
     expect(page.locator('#fs-explorer [data-variable="cupSize"]')).to_have_count(0)
@@ -316,7 +316,7 @@ def test_flows_add_rename_folder_and_delete(open_editor, owner, bot):
 
     page.locator('#fs-explorer [data-flow="helpers"]').click(button="right")
     page.get_by_role("menuitem", name="Delete…").click()
-    page.locator("dialog").get_by_role("button", name="Delete flow").click()
+    page.locator("dialog[open]").get_by_role("button", name="Delete flow").click()
     expect(page.locator('#fs-explorer [data-flow="helpers"]')).to_have_count(0)
     ed.saved()
     assert {f["name"] for f in draft_of(bot)["flows"]} == {"main", "error"}
@@ -427,7 +427,7 @@ def test_panels_toggle_with_the_shortcuts(open_editor, owner, bot):
 def publish_from_the_page(page, note):
     page.locator("#fs-publish").click()
     page.get_by_label("Note").fill(note)
-    page.locator("dialog button[value=ok]").click()
+    page.locator("dialog[open] button[value=ok]").click()
     expect(page.locator(".fs-toast").last).to_contain_text("Published version")
 
 
@@ -449,13 +449,13 @@ def test_versions_list_compare_and_restore(open_editor, owner, bot):
     page.get_by_label("Compare version 1").check()
     page.get_by_label("Compare version 2").check()
     page.get_by_role("button", name="Compare selected").click()
-    dialog = page.locator("dialog")
+    dialog = page.locator("dialog[open]")
     expect(dialog).to_contain_text("Changes from v1 to v2")
     expect(dialog.locator(".fs-diff-changed", has_text="card")).to_contain_text("text card three in main › bye")
     dialog.get_by_role("button", name="Close").click()
 
     versions.nth(1).get_by_role("button", name="Restore").click()
-    page.locator("dialog").get_by_role("button", name="Restore").click()
+    page.locator("dialog[open]").get_by_role("button", name="Restore").click()
     expect(ed.card("bye", "text")).to_contain_text("Three")
     expect(ed.card("bye", "text")).not_to_contain_text("reworded")
     assert nodes_of(bot)["bye"]["cards"][0]["text"] == "Three"
@@ -481,7 +481,7 @@ def test_export_and_import_from_the_menu(open_editor, owner, bot, tmp_path):
     page.get_by_role("menuitem", name="Import bot file…").click()
     page.get_by_label("Bot file (.json)").set_input_files(bad_file)
     page.get_by_role("button", name="Import and replace").click()
-    refused = page.locator("dialog", has_text="Import refused")
+    refused = page.locator("dialog[open]", has_text="Import refused")
     expect(refused).to_contain_text("$.flows[0].nodes[1].next")
     refused.get_by_role("button", name="Close").click()
     assert nodes_of(bot)["hello"]["next"] == "bye"

@@ -120,14 +120,8 @@ def host_pages():
     pages.close()
 
 
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        browser.close()
+# `browser` comes from tests/browser/conftest.py: one Playwright per test session, since a
+# second sync_playwright() in the same thread refuses to start inside the first one's loop.
 
 
 @pytest.fixture
