@@ -17,7 +17,6 @@ from datetime import timedelta
 
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.utils import timezone
 
 from runtime import delivery
 from runtime.models import Message
@@ -95,7 +94,7 @@ def _sse(signal: dict, seq: int | None) -> str:
     return f"{head}data: {json.dumps(signal, separators=(',', ':'))}\n\n"
 
 
-def replay(api, user, conversation, *, after_seq: int | None, since) -> list[tuple[int, str]]:
+def replay(api, conversation, *, after_seq: int | None, since) -> list[tuple[int, str]]:
     """(seq, SSE text) of the conversation's messages after `after_seq`, or created since
     `since` (sync: runs on a worker thread)."""
     query = Message.objects.filter(conversation=conversation).select_related("user").order_by("seq")
@@ -119,7 +118,7 @@ async def stream(api, user, conversation, *, last_event_id: str | None, opened_a
         since = opened_at - timedelta(seconds=REPLAY_SECONDS)
         sent_seq = after_seq or 0
         yield ": connected\n\n"
-        for seq, text in await run_db(replay, api, user, conversation, after_seq=after_seq, since=since):
+        for seq, text in await run_db(replay, api, conversation, after_seq=after_seq, since=since):
             sent_seq = max(sent_seq, seq)
             yield text
         while True:
@@ -146,6 +145,3 @@ async def stream(api, user, conversation, *, last_event_id: str | None, opened_a
         except Exception:  # the client is gone either way
             logger.debug("group_discard failed for %s", channel, exc_info=True)
 
-
-def now():
-    return timezone.now()
