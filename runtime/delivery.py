@@ -117,11 +117,11 @@ class _GroupSender:
     async def _drain(queue_: asyncio.Queue) -> None:
         from channels.layers import get_channel_layer
 
-        layer = get_channel_layer()
         while True:
             group, message = await queue_.get()
             try:
-                await layer.group_send(group, message)
+                # Looked up each time: settings (tests) may swap the layer.
+                await get_channel_layer().group_send(group, message)
             except Exception:
                 logger.exception("sending to channel layer group %s failed", group)
 
