@@ -21,11 +21,10 @@ from django.db import transaction
 from runtime import delivery
 from runtime.models import Message
 
-from . import services, wire
+from . import conf, services, wire
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 15.0
 # A stream opened without Last-Event-ID first replays what the conversation gained this
 # long before it opened: clients commonly send a message and open the listener at the
 # same moment (the client's own tests do), and must not lose the first signals to that race.
@@ -111,6 +110,7 @@ async def stream(api, user, conversation, *, last_event_id: str | None, opened_a
     group = group_name(conversation.pk)
     await layer.group_add(group, channel)
     receiving = None
+    heartbeat = float(conf.get("CHAT_API_HEARTBEAT_SECONDS"))
     try:
         # Subscribed first, then the replay read: nothing committed in between is missed,
         # and what both deliver is sent once (by seq).
@@ -124,7 +124,7 @@ async def stream(api, user, conversation, *, last_event_id: str | None, opened_a
         while True:
             if receiving is None:
                 receiving = asyncio.ensure_future(layer.receive(channel))
-            done, _ = await asyncio.wait({receiving}, timeout=HEARTBEAT_SECONDS)
+            done, _ = await asyncio.wait({receiving}, timeout=heartbeat)
             if not done:
                 yield ": ping\n\n"
                 continue
