@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 from typing import Callable
 
@@ -77,62 +76,60 @@ def _notify(subscribers: list[Subscriber], conversation, messages: list) -> None
 class _GroupSender:
     """Sends layer messages in submission order without making the caller wait.
 
-    Until a server's async code hands over its event loop (`use_server_loop`), a private
-    loop runs in a daemon thread (Celery workers, commands, a server with no live client
-    yet). With Redis any loop reaches every process."""
+    They go through one long-lived event loop: a private one in a daemon thread, or, for
+    the in-memory layer (whose queues belong to the loop of the consumers reading them), the
+    server's loop once a live client has handed it over with `use_server_loop`. With Redis
+    the private loop reaches every process and is never swapped, so order is never mixed."""
 
     def __init__(self):
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._private = False
-        self._queue: asyncio.Queue | None = None
         self._lock = threading.Lock()
-        self._pending: queue.SimpleQueue = queue.SimpleQueue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue | None = None  # belongs to self._loop
+        self._server_loop = False
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not _needs_server_loop():
+            return
         with self._lock:
-            if self._loop is None or self._loop.is_closed() or (self._private and loop is not self._loop):
-                self._private = False
-                self._start(loop)
-
-    def _start(self, loop) -> None:
-        self._loop = loop
-        loop.call_soon_threadsafe(self._begin)
-
-    def _begin(self) -> None:
-        self._queue = asyncio.Queue()
-        while not self._pending.empty():
-            self._queue.put_nowait(self._pending.get())
-        asyncio.ensure_future(self._drain())
-
-    def _ensure_loop(self) -> None:
-        with self._lock:
-            if self._loop is not None and not self._loop.is_closed():
+            if self._server_loop and self._loop is loop and not loop.is_closed():
                 return
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="delivery-group-send", daemon=True).start()
-            self._private = True
             self._start(loop)
+            self._server_loop = True
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop, self._queue = loop, asyncio.Queue()
+        queue_ = self._queue
+        loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._drain(queue_)))
 
     def send(self, group: str, message: dict) -> None:
-        self._ensure_loop()
-        self._loop.call_soon_threadsafe(self._put, (group, message))
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="delivery-group-send", daemon=True).start()
+                self._start(loop)
+                self._server_loop = False
+            # The queue is bound now, with its loop: an item always lands in the queue of the
+            # loop that runs the put, even if another loop takes over meanwhile.
+            loop, queue_ = self._loop, self._queue
+        loop.call_soon_threadsafe(queue_.put_nowait, (group, message))
 
-    def _put(self, item) -> None:
-        if self._queue is None:
-            self._pending.put(item)
-        else:
-            self._queue.put_nowait(item)
-
-    async def _drain(self) -> None:
+    @staticmethod
+    async def _drain(queue_: asyncio.Queue) -> None:
         from channels.layers import get_channel_layer
 
-        layer = get_channel_layer()
         while True:
-            group, message = await self._queue.get()
+            group, message = await queue_.get()
             try:
-                await layer.group_send(group, message)
+                # Looked up each time: settings (tests) may swap the layer.
+                await get_channel_layer().group_send(group, message)
             except Exception:
                 logger.exception("sending to channel layer group %s failed", group)
+
+
+def _needs_server_loop() -> bool:
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+    return isinstance(get_channel_layer(), InMemoryChannelLayer)
 
 
 _sender = _GroupSender()
@@ -144,7 +141,7 @@ def send_to_group(group: str, message: dict) -> None:
 
 
 def use_server_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Called from async code of a server (a websocket or SSE consumer): group sends go
-    through the server's loop, which the in-memory channel layer needs (its queues belong to
-    one loop) and which saves a second Redis connection pool."""
+    """Called from async code of a server (a websocket or SSE consumer): with the in-memory
+    channel layer, group sends then go through the server's loop, as that layer needs (its
+    queues belong to one loop). With Redis it changes nothing."""
     _sender.attach(loop)

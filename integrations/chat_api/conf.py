@@ -15,6 +15,8 @@ DEFAULTS = {
     # The Celery queue of the Chat API's tasks: webhook deliveries and, with CHAT_API_TURNS
     # "celery", turns (None: Celery's default queue).
     "CHAT_API_CELERY_QUEUE": None,
+    # Seconds between heartbeat comments on an idle listen stream.
+    "CHAT_API_HEARTBEAT_SECONDS": "15",
     # Requests per second per user key (bursts of twice that), per server process; 0 = off.
     "CHAT_API_RATE_LIMIT": "50",
 }

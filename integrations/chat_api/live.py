@@ -17,16 +17,14 @@ from datetime import timedelta
 
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.utils import timezone
 
 from runtime import delivery
 from runtime.models import Message
 
-from . import services, wire
+from . import conf, services, wire
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 15.0
 # A stream opened without Last-Event-ID first replays what the conversation gained this
 # long before it opened: clients commonly send a message and open the listener at the
 # same moment (the client's own tests do), and must not lose the first signals to that race.
@@ -95,7 +93,7 @@ def _sse(signal: dict, seq: int | None) -> str:
     return f"{head}data: {json.dumps(signal, separators=(',', ':'))}\n\n"
 
 
-def replay(api, user, conversation, *, after_seq: int | None, since) -> list[tuple[int, str]]:
+def replay(api, conversation, *, after_seq: int | None, since) -> list[tuple[int, str]]:
     """(seq, SSE text) of the conversation's messages after `after_seq`, or created since
     `since` (sync: runs on a worker thread)."""
     query = Message.objects.filter(conversation=conversation).select_related("user").order_by("seq")
@@ -112,6 +110,7 @@ async def stream(api, user, conversation, *, last_event_id: str | None, opened_a
     group = group_name(conversation.pk)
     await layer.group_add(group, channel)
     receiving = None
+    heartbeat = float(conf.get("CHAT_API_HEARTBEAT_SECONDS"))
     try:
         # Subscribed first, then the replay read: nothing committed in between is missed,
         # and what both deliver is sent once (by seq).
@@ -119,13 +118,13 @@ async def stream(api, user, conversation, *, last_event_id: str | None, opened_a
         since = opened_at - timedelta(seconds=REPLAY_SECONDS)
         sent_seq = after_seq or 0
         yield ": connected\n\n"
-        for seq, text in await run_db(replay, api, user, conversation, after_seq=after_seq, since=since):
+        for seq, text in await run_db(replay, api, conversation, after_seq=after_seq, since=since):
             sent_seq = max(sent_seq, seq)
             yield text
         while True:
             if receiving is None:
                 receiving = asyncio.ensure_future(layer.receive(channel))
-            done, _ = await asyncio.wait({receiving}, timeout=HEARTBEAT_SECONDS)
+            done, _ = await asyncio.wait({receiving}, timeout=heartbeat)
             if not done:
                 yield ": ping\n\n"
                 continue
@@ -146,6 +145,3 @@ async def stream(api, user, conversation, *, last_event_id: str | None, opened_a
         except Exception:  # the client is gone either way
             logger.debug("group_discard failed for %s", channel, exc_info=True)
 
-
-def now():
-    return timezone.now()

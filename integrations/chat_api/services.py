@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
@@ -115,9 +118,6 @@ def update_chat_api(bot: Bot, *, enabled: bool | None = None, rotate_key: bool =
     """Change the settings the studio exposes. A new key (given, or generated with
     `rotate_key`) invalidates every user key signed with the old one. A webhook URL without
     a secret gets a generated one; `webhook_url=""` turns the webhook off."""
-    from django.core.exceptions import ValidationError
-    from django.core.validators import URLValidator
-
     row = chat_api_settings(bot)
     if enabled is not None:
         row.enabled = bool(enabled)
@@ -199,8 +199,6 @@ def create_user(api: Api, fields: dict) -> tuple[EndUser, str]:
 
 
 def _new_id() -> str:
-    import uuid
-
     return str(uuid.uuid4())
 
 

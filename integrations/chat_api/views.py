@@ -12,7 +12,7 @@ from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from . import live, ratelimit, services, workers
+from . import live, ratelimit, services, wire, workers
 from .errors import ChatApiError, InvalidPayload, MethodNotFound, PayloadTooLarge
 
 logger = logging.getLogger(__name__)
@@ -132,22 +132,22 @@ def delete_user(call: Call):
 
 def create_conversation(call: Call):
     conversation = services.create_conversation(call.api, call.user(), call.body.get("id"))
-    return 201, {"conversation": services.wire.conversation(conversation)}
+    return 201, {"conversation": wire.conversation(conversation)}
 
 
 def get_or_create_conversation(call: Call):
     conversation = services.get_or_create_conversation(call.api, call.user(), call.body.get("id"))
-    return 201, {"conversation": services.wire.conversation(conversation)}
+    return 201, {"conversation": wire.conversation(conversation)}
 
 
 def list_conversations(call: Call):
     page, token = services.list_conversations(call.api, call.user(), call.query.get("nextToken"))
-    return 200, {"conversations": [services.wire.conversation(c) for c in page], "meta": _meta(token)}
+    return 200, {"conversations": [wire.conversation(c) for c in page], "meta": _meta(token)}
 
 
 def get_conversation(call: Call):
     conversation = services.get_conversation(call.api, call.user(), call.params["conversation_id"])
-    return 200, {"conversation": services.wire.conversation(conversation)}
+    return 200, {"conversation": wire.conversation(conversation)}
 
 
 def delete_conversation(call: Call):

@@ -1,12 +1,8 @@
 """The Chat API over HTTP: ids, limits, payloads, metadata, pages, users, events, and that
 everything goes through the turn service."""
-import json
-
 import pytest
 
 from runtime.models import Event, Message
-
-from .conftest import ChatApi, make_bot
 
 LONG = "x" * 65
 

@@ -115,6 +115,21 @@ def test_a_removed_participant_stream_ends_and_others_go_on(tmp_path):
         owner.close()
 
 
+def test_an_idle_stream_gets_heartbeat_comments(tmp_path):
+    _, row = make_bot()
+    with daphne(tmp_path, CHAT_API_HEARTBEAT_SECONDS="0.5") as base:
+        key = _api(base, row.webhook_id, "POST", "/users", {})[1]["key"]
+        conversation_id = _api(base, row.webhook_id, "POST", "/conversations", {}, key=key)[1]["conversation"]["id"]
+        listener = Listener(base, row.webhook_id, key, conversation_id)
+        assert listener.response.getheader("Cache-Control") == "no-cache"
+        deadline = time.monotonic() + 10
+        while listener.comments.count(": ping") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert listener.comments.count(": ping") >= 2, listener.comments
+        assert listener.signals.empty()
+        listener.close()
+
+
 def test_a_stream_resumes_after_the_last_event_id(tmp_path):
     _, row = make_bot()
     with daphne(tmp_path) as base:
