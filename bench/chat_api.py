@@ -12,7 +12,7 @@ The server runs in subprocesses on this machine against PostgreSQL (DATABASE_URL
     DATABASE_URL=postgres://... REDIS_URL=redis://... python bench/chat_api.py
     python bench/chat_api.py --quick                 # a short run, as CI does
     python bench/chat_api.py --server daphne         # one Daphne process instead
-    python bench/chat_api.py --users 20 --seconds 30 --workers 2
+    python bench/chat_api.py --users 20 --seconds 30 --workers 2   # 2 uvicorn processes
 
 --check exits 1 when the targets (500 turns/s, p99 under 100 ms) are missed.
 """
@@ -97,13 +97,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(kind: str, workers: int, port: int, log_path: Path) -> subprocess.Popen:
+def start_server(kind: str, port: int, log_path: Path) -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", "LOG_LEVEL": "WARNING"}
     if kind == "daphne":
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "studio.asgi:application"]
     else:
         command = [sys.executable, "-m", "uvicorn", "studio.asgi:application", "--host", "127.0.0.1",
-                   "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+                   "--port", str(port), "--no-access-log", "--log-level", "warning",
                    "--loop", "uvloop", "--http", "httptools"]
     log = open(log_path, "wb")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -188,7 +188,10 @@ async def sse_signals(reader, chunked):
                     yield json.loads(line[6:])
 
 
-async def simulated_user(index, host, port, base, key, stop_at, measure_from, latencies, errors):
+async def simulated_user(index, host, ports, base, key, stop_at, measure_from, latencies, errors):
+    # With several server processes, requests and the stream of one user go to different
+    # ones, as a round-robin load balancer would send them: replies cross processes via Redis.
+    port, stream_port = ports[index % len(ports)], ports[(index + 1) % len(ports)]
     http = Http(host, port)
     await http.connect()
     status, body = await http.request("POST", f"{base}/users/get-or-create", {}, {"x-user-key": key})
@@ -196,7 +199,7 @@ async def simulated_user(index, host, port, base, key, stop_at, measure_from, la
         raise RuntimeError(f"getOrCreateUser answered {status}: {body}")
     status, body = await http.request("POST", f"{base}/conversations", {}, {"x-user-key": key})
     conversation = body["conversation"]["id"]
-    reader, writer, chunked = await open_stream(host, port, f"{base}/conversations/{conversation}/listen", key)
+    reader, writer, chunked = await open_stream(host, stream_port, f"{base}/conversations/{conversation}/listen", key)
     replies: asyncio.Queue = asyncio.Queue()
 
     async def read_stream():
@@ -229,7 +232,7 @@ async def simulated_user(index, host, port, base, key, stop_at, measure_from, la
         http.writer.close()
 
 
-async def run_load(host, port, webhook_id, encryption_key, users, seconds, warmup, meter):
+async def run_load(host, ports, webhook_id, encryption_key, users, seconds, warmup, meter):
     import jwt
 
     base = f"/chat/{webhook_id}"
@@ -246,7 +249,7 @@ async def run_load(host, port, webhook_id, encryption_key, users, seconds, warmu
         return meter.stop()
 
     cpu_task = asyncio.ensure_future(measure_cpu())
-    await asyncio.gather(*(simulated_user(i, host, port, base, key, stop_at, measure_from, latencies, errors)
+    await asyncio.gather(*(simulated_user(i, host, ports, base, key, stop_at, measure_from, latencies, errors)
                            for i, key in enumerate(keys)))
     return latencies, errors, await cpu_task
 
@@ -296,12 +299,12 @@ class CpuMeter:
     """CPU seconds used between start() and stop() by the server, PostgreSQL, Redis and
     this process (the load generator), and by everything on the machine."""
 
-    def __init__(self, server_pid: int | None):
-        self.server_pid = server_pid
+    def __init__(self, server_pids: list[int]):
+        self.server_pids = server_pids
 
     def _sample(self) -> dict:
         groups = {
-            "server": sum(_cpu_seconds(p) for p in _process_tree(self.server_pid)) if self.server_pid else 0.0,
+            "server": sum(_cpu_seconds(p) for pid in self.server_pids for p in _process_tree(pid)),
             "postgres": sum(_cpu_seconds(p) for p in _pids_named("postgres:")),
             "redis": sum(_cpu_seconds(p) for p in _pids_named("redis-server")),
             "load generator": _cpu_seconds(os.getpid()),
@@ -330,7 +333,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="measured time (after the warm-up)")
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")
-    parser.add_argument("--workers", type=int, default=2, help="server processes (uvicorn only)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="uvicorn processes, each on its own port; users are spread over them round-robin")
     parser.add_argument("--url", help="use a server that is already running (e.g. http://127.0.0.1:8000)")
     parser.add_argument("--quick", action="store_true", help="5 s measured after 2 s of warm-up")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -339,14 +343,16 @@ def main(argv=None) -> int:
         args.seconds, args.warmup = 5.0, 2.0
 
     webhook_id, encryption_key = prepare_bot()
-    server = None
+    servers = []
     if args.url:
         host, port = args.url.split("//", 1)[1].split(":")
-        port = int(port)
+        ports = [int(port)]
     else:
-        host, port = "127.0.0.1", _free_port()
-        log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-chat-api-{port}.log"
-        server = start_server(args.server, args.workers, port, log_path)
+        host = "127.0.0.1"
+        ports = [_free_port() for _ in range(args.workers if args.server == "uvicorn" else 1)]
+        for port in ports:
+            log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-chat-api-{port}.log"
+            servers.append(start_server(args.server, port, log_path))
     try:
         try:
             import uvloop
@@ -354,12 +360,13 @@ def main(argv=None) -> int:
             uvloop.install()
         except ImportError:
             pass
-        meter = CpuMeter(server.pid if server is not None else None)
+        meter = CpuMeter([server.pid for server in servers])
         latencies, errors, cpu = asyncio.run(
-            run_load(host, port, webhook_id, encryption_key, args.users, args.seconds, args.warmup, meter))
+            run_load(host, ports, webhook_id, encryption_key, args.users, args.seconds, args.warmup, meter))
     finally:
-        if server is not None:
+        for server in servers:
             server.terminate()
+        for server in servers:
             server.wait(timeout=30)
         clean_up()
 
@@ -369,8 +376,7 @@ def main(argv=None) -> int:
     values = [ms for _, ms in latencies]
     turns_per_second = len(values) / args.seconds
     p50, p95, p99 = (percentile(values, f) for f in (0.50, 0.95, 0.99))
-    server_name = "(already running)" if args.url else (
-        f"uvicorn x{args.workers}" if args.server == "uvicorn" else "daphne x1")
+    server_name = "(already running)" if args.url else f"{args.server} x{len(ports)}"
     print(f"Chat API benchmark: {args.users} users, {args.seconds:.0f} s measured, server {server_name}")
     print(f"  turns: {len(values)}   turns/s: {turns_per_second:.1f} (target >= {TARGET_TURNS_PER_SECOND})")
     print(f"  latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f} (target p99 < {TARGET_P99_MS})"
