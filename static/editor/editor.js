@@ -116,7 +116,13 @@ function flash(el) {
 
 function navigate(location) {
   if (location.find !== undefined) { find.open(location.find); return; }
-  if (location.library) { leftTab('library'); return; }
+  if (location.library || ['intents', 'entities'].includes(location.section)) {
+    leftTab('library');
+    const at = /^\$\.(intents|entities)\[(\d+)\]/.exec((location.problem && location.problem.path) || '');
+    const entry = at && (store.doc[at[1]] || [])[Number(at[2])];
+    if (entry) flash(document.querySelector(`#fs-library [data-library="${at[1]}"][data-library-entry="${CSS.escape(entry.name)}"]`));
+    return;
+  }
   if (location.flow && location.flow !== store.flowName) store.openFlow(location.flow);
   if (location.variable) {
     leftTab('explorer');

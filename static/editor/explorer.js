@@ -16,6 +16,40 @@ const LIBRARY = [
   ['tables', 'Tables'], ['knowledgeBases', 'Knowledge bases'], ['hooks', 'Hooks'],
 ];
 
+// Which library lists the editor edits (key -> singular), the rest are listed as imported.
+const LIBRARY_EDITABLE = { intents: 'intent', entities: 'entity' };
+const LIBRARY_NAME = /^[A-Za-z0-9 _.-]{1,64}$/;
+const SYSTEM_ENTITIES = ['email', 'url', 'phone', 'money', 'percentage', 'datetime', 'number'];
+const MIN_UTTERANCES = 10;
+
+function libraryTag(key, item) {
+  if (key === 'intents') return `${(item.utterances || []).length} utt.`;
+  return item.type || '';
+}
+
+function libraryHint(key, item) {
+  if (key === 'intents') return item.description || (item.utterances || []).slice(0, 3).join(' · ');
+  if (item.type === 'pattern') return item.pattern || '';
+  return (item.values || []).map((v) => v.name).join(', ');
+}
+
+/** "value: synonym, synonym" lines -> [{name, synonyms}] (blank lines skipped). */
+export function parseEntityValues(text) {
+  const values = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const at = line.indexOf(':');
+    const name = (at >= 0 ? line.slice(0, at) : line).trim();
+    const synonyms = at >= 0 ? [...new Set(line.slice(at + 1).split(',').map((s) => s.trim()).filter(Boolean))] : [];
+    values.push({ name, synonyms });
+  }
+  return values;
+}
+
+function showEntityValues(values) {
+  return (values || []).map((v) => (v.synonyms && v.synonyms.length ? `${v.name}: ${v.synonyms.join(', ')}` : v.name)).join('\n');
+}
+
 function parseDefault(type, text) {
   if (text === '' || text === undefined) return { value: undefined };
   try {
@@ -124,11 +158,49 @@ export class Explorer {
   renderLibrary() {
     const target = document.querySelector('#fs-library');
     if (!target) return;
+    if (!this.libraryBound) {
+      this.libraryBound = true;
+      target.addEventListener('click', (e) => this.onLibraryClick(e));
+      target.addEventListener('contextmenu', (e) => {
+        const row = e.target.closest('[data-library-entry]');
+        if (!row) return;
+        e.preventDefault();
+        this.libraryMenu(row, e.clientX, e.clientY);
+      });
+    }
+    const mutating = this.store.readOnly ? ' disabled' : '';
     target.innerHTML = LIBRARY.map(([key, title]) => {
       const items = this.store.doc[key] || [];
-      return `<section class="fs-explorer-section"><header class="fs-section-head"><h2>${title}</h2><span class="fs-count">${items.length}</span></header>`
-        + `<ul class="fs-tree">${items.map((item) => `<li class="fs-tree-item static"><span class="fs-tree-label">${escapeHtml(item.name)}</span></li>`).join('') || '<li class="fs-empty">None</li>'}</ul></section>`;
-    }).join('') + '<p class="fs-muted fs-pad">Library entries come with imported bot files; they are listed here and kept as they are.</p>';
+      const editable = LIBRARY_EDITABLE[key];
+      const add = editable ? `<button type="button" class="fs-icon-button" data-action="add-${editable}" title="Add ${editable}"${mutating}>+ ${editable[0].toUpperCase()}${editable.slice(1)}</button>` : '';
+      const row = (item) => (editable
+        ? `<li><button type="button" class="fs-tree-item" data-library="${key}" data-library-entry="${escapeHtml(item.name)}" title="${escapeHtml(libraryHint(key, item))}">`
+          + `<span class="fs-tree-label">${escapeHtml(item.name)}</span><span class="fs-var-type">${escapeHtml(libraryTag(key, item))}</span></button></li>`
+        : `<li class="fs-tree-item static"><span class="fs-tree-label">${escapeHtml(item.name)}</span></li>`);
+      return `<section class="fs-explorer-section" aria-label="${title}" data-library-section="${key}"><header class="fs-section-head"><h2>${title}</h2><span class="fs-count">${items.length}</span>${add}</header>`
+        + `<ul class="fs-tree">${items.map(row).join('') || '<li class="fs-empty">None</li>'}</ul></section>`;
+    }).join('') + '<p class="fs-muted fs-pad">Click an intent or entity to edit, rename or delete it. The other lists come with imported bot files and are kept as they are.</p>';
+  }
+
+  onLibraryClick(e) {
+    const button = e.target.closest('button');
+    if (!button || button.disabled) return;
+    if (button.dataset.libraryEntry !== undefined) { this.libraryMenu(button, e.clientX, e.clientY); return; }
+    if (button.dataset.action === 'add-intent') this.editIntent(null);
+    else if (button.dataset.action === 'add-entity') this.editEntity(null);
+  }
+
+  libraryMenu(row, x, y) {
+    const key = row.dataset.library;
+    const name = row.dataset.libraryEntry;
+    const ro = this.store.readOnly;
+    const edit = key === 'intents' ? () => this.editIntent(name) : () => this.editEntity(name);
+    contextMenu(x, y, [
+      { label: 'Edit…', action: edit, disabled: ro },
+      { label: 'Rename…', action: () => this.renameLibraryEntry(key, name), disabled: ro },
+      '-',
+      { label: 'Delete…', action: () => this.deleteLibraryEntry(key, name), danger: true, disabled: ro },
+    ]);
   }
 
   onClick(e) {
@@ -370,5 +442,137 @@ export class Explorer {
       if (values.description) entry.description = values.description;
       doc.config.push(entry);
     });
+  }
+
+  // ---- library: intents and entities ---------------------------------------------------------
+  libraryList(key) { return this.store.doc[key] || []; }
+
+  libraryNameProblem(key, name, except = null) {
+    if (!LIBRARY_NAME.test(name)) return '1 to 64 letters, digits, spaces, _, - or .';
+    if (key === 'intents' && name === 'none') return 'none is reserved (it means no intent matched)';
+    if (key === 'entities' && SYSTEM_ENTITIES.includes(name)) return `${name} is a system entity`;
+    if (name !== except && this.libraryList(key).some((x) => x.name === name)) return `An ${LIBRARY_EDITABLE[key]} named ${name} exists already`;
+    return null;
+  }
+
+  /** Rename an entry and the cards that name it (Intent cards' intent, Capture cards' entity). */
+  renameLibraryReferences(key, oldName, newName) {
+    const field = key === 'intents' ? 'intent' : 'entity';
+    const type = key === 'intents' ? 'intent' : 'capture';
+    for (const flow of this.store.flows()) for (const node of flow.nodes || []) for (const card of this.store.cards(node)) {
+      if (card.type === type && card[field] === oldName) card[field] = newName;
+    }
+  }
+
+  saveLibraryEntry(key, oldName, entry, label) {
+    this.store.change(label, (doc) => {
+      doc[key] = doc[key] || [];
+      const at = oldName === null ? -1 : doc[key].findIndex((x) => x.name === oldName);
+      if (at >= 0) doc[key][at] = entry; else doc[key].push(entry);
+      if (oldName !== null && oldName !== entry.name) this.renameLibraryReferences(key, oldName, entry.name);
+    });
+  }
+
+  async editIntent(name) {
+    const original = name === null ? null : clone(this.libraryList('intents').find((x) => x.name === name));
+    const values = await form({
+      title: original ? `Edit intent ${original.name}` : 'New intent',
+      submit: original ? 'Save' : 'Add intent',
+      wide: true,
+      fields: [
+        { name: 'name', label: 'Name', value: original ? original.name : '', placeholder: 'e.g. track_order' },
+        { name: 'description', label: 'Description', value: original ? original.description || '' : '' },
+        { name: 'utterances', label: 'Utterances', type: 'textarea', rows: 12, value: original ? (original.utterances || []).join('\n') : '',
+          placeholder: 'where is my order\ntrack my package', hint: `One example per line, at most 280 characters each; at least ${MIN_UTTERANCES} to publish.` },
+      ],
+      validate: (v) => {
+        const errors = {};
+        const p = this.libraryNameProblem('intents', v.name.trim(), original && original.name);
+        if (p) errors.name = p;
+        const lines = v.utterances.split('\n').map((s) => s.trim()).filter(Boolean);
+        if (!lines.length) errors.utterances = 'Write at least one utterance';
+        return errors;
+      },
+    });
+    if (!values) return;
+    const entry = { name: values.name.trim(), description: values.description.trim(),
+      utterances: [...new Set(values.utterances.split('\n').map((s) => s.trim()).filter(Boolean))] };
+    this.saveLibraryEntry('intents', original ? original.name : null, entry, original ? `Edit intent ${entry.name}` : `Add intent ${entry.name}`);
+  }
+
+  async editEntity(name) {
+    const original = name === null ? null : clone(this.libraryList('entities').find((x) => x.name === name));
+    const type = original ? original.type : 'list';
+    const values = await form({
+      title: original ? `Edit entity ${original.name}` : 'New entity',
+      submit: original ? 'Save' : 'Add entity',
+      wide: true,
+      fields: [
+        { name: 'name', label: 'Name', value: original ? original.name : '', placeholder: 'e.g. airport' },
+        { name: 'description', label: 'Description', value: original ? original.description || '' : '' },
+        { name: 'type', label: 'Type', type: 'select', value: type, options: [['list', 'List (values with synonyms)'], ['pattern', 'Pattern (regular expression)']] },
+        { name: 'values', label: 'Values', type: 'textarea', rows: 8, value: original && original.type === 'list' ? showEntityValues(original.values) : '',
+          placeholder: 'SFO: San Francisco, SF\nBOM: Mumbai', hint: 'One value per line: value: synonym, synonym', showWhen: (v) => v.type === 'list' },
+        { name: 'fuzzy', label: 'Fuzzy matching', type: 'select', value: original && original.fuzzy ? original.fuzzy : 'medium', showWhen: (v) => v.type === 'list',
+          options: [['strict', 'Strict (no typo)'], ['medium', 'Medium (one typo in words of 4+ letters)'], ['loose', 'Loose (two typos)']] },
+        { name: 'pattern', label: 'Pattern (regular expression)', value: original && original.type === 'pattern' ? original.pattern || '' : '', placeholder: '[A-Z]{3}-[0-9]{4}', showWhen: (v) => v.type === 'pattern' },
+        { name: 'ignoreCase', label: 'Ignore case', type: 'checkbox', value: original ? original.ignoreCase : false, showWhen: (v) => v.type === 'pattern' },
+        { name: 'sensitive', label: 'Sensitive (masked in traces and logs)', type: 'checkbox', value: original ? original.sensitive : false, showWhen: (v) => v.type === 'pattern' },
+      ],
+      validate: (v) => {
+        const errors = {};
+        const p = this.libraryNameProblem('entities', v.name.trim(), original && original.name);
+        if (p) errors.name = p;
+        if (v.type === 'list') {
+          const list = parseEntityValues(v.values);
+          if (!list.length) errors.values = 'List at least one value';
+          else if (list.some((x) => !x.name)) errors.values = 'Every line needs a value before the colon';
+          else if (new Set(list.map((x) => x.name)).size !== list.length) errors.values = 'A value is listed twice';
+        } else {
+          if (!v.pattern) errors.pattern = 'Required';
+          else { try { new RegExp(v.pattern); } catch (err) { errors.pattern = err.message; } }
+        }
+        return errors;
+      },
+    });
+    if (!values) return;
+    const entry = values.type === 'list'
+      ? { name: values.name.trim(), description: values.description.trim(), type: 'list', fuzzy: values.fuzzy, values: parseEntityValues(values.values) }
+      : { name: values.name.trim(), description: values.description.trim(), type: 'pattern', pattern: values.pattern, ignoreCase: Boolean(values.ignoreCase), sensitive: Boolean(values.sensitive) };
+    this.saveLibraryEntry('entities', original ? original.name : null, entry, original ? `Edit entity ${entry.name}` : `Add entity ${entry.name}`);
+  }
+
+  async renameLibraryEntry(key, oldName) {
+    const kind = LIBRARY_EDITABLE[key];
+    const values = await form({
+      title: `Rename ${kind} ${oldName}`, submit: 'Rename',
+      intro: `Cards that name this ${kind} are updated.`,
+      fields: [{ name: 'name', label: 'New name', value: oldName }],
+      validate: (v) => { const p = this.libraryNameProblem(key, v.name.trim(), oldName); return p ? { name: p } : null; },
+    });
+    if (!values || values.name.trim() === oldName) return;
+    const entry = clone(this.libraryList(key).find((x) => x.name === oldName));
+    entry.name = values.name.trim();
+    this.saveLibraryEntry(key, oldName, entry, `Rename ${kind} ${oldName}`);
+  }
+
+  libraryUsages(key, name) {
+    const field = key === 'intents' ? 'intent' : 'entity';
+    const type = key === 'intents' ? 'intent' : 'capture';
+    const out = [];
+    for (const flow of this.store.flows()) for (const node of flow.nodes || []) for (const card of this.store.cards(node)) {
+      if (card.type === type && card[field] === name) out.push(`${flow.name} › ${node.id}`);
+    }
+    return out;
+  }
+
+  async deleteLibraryEntry(key, name) {
+    const kind = LIBRARY_EDITABLE[key];
+    const usages = this.libraryUsages(key, name);
+    const message = usages.length
+      ? `<p class="fs-warning"><strong>${usages.length} card${usages.length > 1 ? 's name' : ' names'} this ${kind}</strong> (${usages.slice(0, 8).map(escapeHtml).join(', ')}); they will show an error until you change them.</p>`
+      : `<p>Delete the ${kind} <strong>${escapeHtml(name)}</strong>?</p>`;
+    if (!await confirm({ title: `Delete ${kind} ${name}?`, message, submit: `Delete ${kind}`, danger: true })) return;
+    this.store.change(`Delete ${kind} ${name}`, (doc) => { doc[key] = (doc[key] || []).filter((x) => x.name !== name); });
   }
 }

@@ -28,8 +28,16 @@ export class ProblemsPanel extends EventTarget {
     this.dispatchEvent(new CustomEvent('change', { detail: this.problems }));
   }
 
-  describe(location) {
+  describe(location, path = '') {
     const parts = [];
+    // Library problems: "intent track_order › utterances" rather than a bare section name.
+    const library = /^\$\.(intents|entities)\[(\d+)\](?:\.(\w+))?/.exec(path);
+    if (library) {
+      const entry = (this.store.doc[library[1]] || [])[Number(library[2])];
+      parts.push(`${library[1] === 'intents' ? 'intent' : 'entity'} ${entry && entry.name ? entry.name : library[2]}`);
+      if (library[3]) parts.push(library[3]);
+      return parts.join(' › ');
+    }
     if (location.flow) parts.push(location.flow);
     if (location.node) {
       const node = this.store.node(location.node, location.flow);
@@ -62,7 +70,7 @@ export class ProblemsPanel extends EventTarget {
     }
     const rows = this.problems.map((p, i) => `<li><button type="button" class="fs-problem ${p.severity}" data-problem="${i}" title="${escapeHtml(p.path)}">`
       + `<span class="fs-problem-icon" aria-label="${p.severity}">${p.severity === 'error' ? '✕' : '!'}</span>`
-      + `<span class="fs-problem-where">${escapeHtml(this.describe(p.location))}</span>`
+      + `<span class="fs-problem-where">${escapeHtml(this.describe(p.location, p.path))}</span>`
       + `<span class="fs-problem-message">${escapeHtml(p.message)}</span></button></li>`).join('');
     this.root.innerHTML = `${head}<ul class="fs-problem-list">${rows}</ul>`;
   }
