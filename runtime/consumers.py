@@ -3,28 +3,23 @@ each frame does are in `runtime.emulator`; ordering, replay and the group are in
 `runtime.conversation_stream`, shared with the webchat. The protocol is docs/emulator.md."""
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from runtime import conversation_stream, emulator
 from runtime.emulator import EmulatorError
+from runtime.stream_consumer import ConversationStreamMixin
 
-logger = logging.getLogger(__name__)
 
+class EmulatorConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
+    turn_label = "emulator"
 
-class EmulatorConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.bot_id = self.scope["url_route"]["kwargs"]["bot_id"]
         self.bot = None
         self.session = None
-        self.cursor = None
         self.turn_seq = 0  # the highest event seq whose turn frame this socket sent
-        self.group = None
-        self.turns: set[asyncio.Task] = set()
+        self._start_stream()
         await self.accept()  # first, so a refusal can say why before closing
         try:
             self.bot = await database_sync_to_async(emulator.authorize)(self.scope.get("user"), self.bot_id)
@@ -32,9 +27,7 @@ class EmulatorConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse(exc)
 
     async def disconnect(self, code):
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            self.group = None
+        await self._leave_group()
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         try:
@@ -104,34 +97,17 @@ class EmulatorConsumer(AsyncJsonWebsocketConsumer):
                                                "(expected message, timeout, newConversation, newUser, state or ping)")
 
     async def _follow(self, after: int, turns_after: int):
-        """Join the conversation's group, then read: joining first means nothing committed in
-        between can be missed (the cursors drop what is read twice)."""
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-        conversation = self.session.conversation
-        self.group = conversation_stream.group_name(conversation.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        self.cursor = conversation_stream.Cursor(conversation.pk, conversation.external_id, seq=after)
+        await self._follow_conversation(self.session.conversation, after)
         self.turn_seq = turns_after
 
     def _process(self):
-        # Off the event loop: the socket keeps delivering typing and replies while the turn runs.
-        task = asyncio.ensure_future(
-            sync_to_async(emulator.process, thread_sensitive=False)(self.session.conversation.pk))
-        self.turns.add(task)
-        task.add_done_callback(self._turn_done)
-
-    def _turn_done(self, task: asyncio.Task):
-        self.turns.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("emulator turn failed", exc_info=task.exception())
+        self._run_turns(emulator.process, self.session.conversation.pk)
 
     async def _send_new(self, *, with_state: bool = False):
         # Turns are read before messages: a turn read here has committed its replies, so they
         # are in the message read and go out before the turn frame that explains them.
         turns = await database_sync_to_async(emulator.turns_after)(self.session.conversation, self.turn_seq)
-        for frame in await self.cursor.aread():
-            await self.send_json(frame)
+        await self._send_new_messages()
         for turn in turns:
             if turn["eventSeq"] <= self.turn_seq:
                 continue
@@ -148,18 +124,10 @@ class EmulatorConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(exc.as_frame(self._seq()))
         await self.close(code=exc.close_code)
 
-    def _seq(self) -> int:
-        return self.cursor.seq if self.cursor else 0
-
     # ---- group messages ----------------------------------------------------------------------
     async def stream_new(self, event):
         if self.cursor is not None and event.get("upTo", 0) > self.cursor.seq:
-            for frame in await self.cursor.aread():
-                await self.send_json(frame)
-
-    async def stream_typing(self, event):
-        if self.cursor is not None:
-            await self.send_json(conversation_stream.control_frame("typing", self._seq(), on=event["on"]))
+            await self._send_new_messages()
 
     async def emulator_turns(self, event):
         if self.session is not None:

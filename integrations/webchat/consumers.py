@@ -4,18 +4,15 @@ frame does are in `services`; ordering, replay and the group are in
 from __future__ import annotations
 
 import asyncio
-import logging
 
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from runtime import conversation_stream
+from runtime.stream_consumer import ConversationStreamMixin
 
 from . import services
 from .services import WebchatError
-
-logger = logging.getLogger(__name__)
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -25,16 +22,16 @@ def _header(scope, name: bytes) -> str | None:
     return None
 
 
-class WebchatConsumer(AsyncJsonWebsocketConsumer):
+class WebchatConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
+    turn_label = "webchat"
+
     async def connect(self):
         conversation_stream.serve_from(asyncio.get_running_loop())
         self.bot_id = self.scope["url_route"]["kwargs"]["bot_id"]
         self.origin = _header(self.scope, b"origin")
         self.host = _header(self.scope, b"host")
         self.session = None
-        self.cursor = None
-        self.group = None
-        self.turns: set[asyncio.Task] = set()
+        self._start_stream()
         # Accept first so a refusal can say why (an error frame, then close code 4403...).
         await self.accept()
         try:
@@ -43,9 +40,7 @@ class WebchatConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse(exc)
 
     async def disconnect(self, code):
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            self.group = None
+        await self._leave_group()
 
     async def receive_json(self, content, **kwargs):
         try:
@@ -81,7 +76,7 @@ class WebchatConsumer(AsyncJsonWebsocketConsumer):
         await self._follow(max(after, 0))
         ready = await database_sync_to_async(services.ready_frame)(session, self.cursor.seq)
         await self.send_json(ready)
-        await self._send_new()
+        await self._send_new_messages()
 
     async def _frame(self, content):
         # The settings may have changed since the socket opened: check on every message.
@@ -95,48 +90,20 @@ class WebchatConsumer(AsyncJsonWebsocketConsumer):
             self._process()
 
     async def _follow(self, after: int):
-        """Join the session's conversation group, then read: joining first means nothing
-        committed in between can be missed (the cursor drops what is read twice)."""
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-        conversation = self.session.conversation
-        self.group = conversation_stream.group_name(conversation.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        self.cursor = conversation_stream.Cursor(conversation.pk, conversation.external_id, seq=after)
+        await self._follow_conversation(self.session.conversation, after)
 
     def _process(self):
-        # Off the event loop and off the consumer: the socket keeps delivering the typing
-        # indicator and the replies while the turn runs.
-        task = asyncio.ensure_future(
-            sync_to_async(services.process, thread_sensitive=False)(self.session.conversation.pk))
-        self.turns.add(task)
-        task.add_done_callback(self._turn_done)
-
-    def _turn_done(self, task: asyncio.Task):
-        self.turns.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("webchat turn failed", exc_info=task.exception())
-
-    async def _send_new(self):
-        for frame in await self.cursor.aread():
-            await self.send_json(frame)
+        self._run_turns(services.process, self.session.conversation.pk)
 
     async def _refuse(self, exc: WebchatError):
         await self.send_json(exc.as_frame(self._seq()))
         await self.close(code=exc.close_code)
 
-    def _seq(self) -> int:
-        return self.cursor.seq if self.cursor else 0
-
     # ---- group messages ----------------------------------------------------------------------
     async def stream_new(self, event):
         if self.cursor is not None and event.get("upTo", 0) > self.cursor.seq:
-            await self._send_new()
+            await self._send_new_messages()
 
     async def stream_deleted(self, event):
         if self.cursor is not None:
             await self.send_json(conversation_stream.control_frame("deleted", self._seq(), messageSeqs=event["seqs"]))
-
-    async def stream_typing(self, event):
-        if self.cursor is not None:
-            await self.send_json(conversation_stream.control_frame("typing", self._seq(), on=event["on"]))
