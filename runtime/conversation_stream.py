@@ -36,6 +36,10 @@ REPLAY_PAGE = 200
 NEW_MESSAGES = "stream.new"
 DELETED = "stream.deleted"
 TYPING = "stream.typing"
+# The channels whose clients follow conversations through this stream (the webchat widget,
+# the emulator). Others have their own live delivery (the Chat API's listen streams) or
+# none (the CLI, the REST API): poking a group nobody can be in costs a Redis round trip.
+STREAMED_CHANNELS = frozenset({"webchat", "emulator"})
 
 
 def group_name(conversation_id) -> str:
@@ -126,7 +130,7 @@ class Cursor:
 
 def on_delivery(conversation, messages: list) -> None:
     """`runtime.delivery` subscriber: poke the conversation's group after a commit."""
-    if messages:
+    if messages and conversation.channel in STREAMED_CHANNELS:
         up_to = max(message.seq for message in messages)
         delivery.send_to_group(group_name(conversation.pk), {"type": NEW_MESSAGES, "upTo": up_to})
 
@@ -134,7 +138,7 @@ def on_delivery(conversation, messages: list) -> None:
 def on_deletion(conversation, messages: list) -> None:
     """`runtime.delivery` deletion subscriber: clients drop these messages if they show them.
     A client that was away learns nothing: a replay simply no longer contains them."""
-    if messages:
+    if messages and conversation.channel in STREAMED_CHANNELS:
         delivery.send_to_group(group_name(conversation.pk),
                                {"type": DELETED, "seqs": sorted(message.seq for message in messages)})
 

@@ -22,6 +22,7 @@ Locking, so that acknowledging never waits for a running turn:
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -32,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from flows import services as flow_services
@@ -120,6 +121,28 @@ def receive_event(conversation: Conversation, event_type: str, payload: dict | N
     `metadata` is kept beside the payload and shown to the bot as `event.metadata`. The
     transcript row made for a message or custom event is `event.incoming_message` (None
     for other events)."""
+    event, message, activity = received_rows(conversation, event_type, payload, user=user, metadata=metadata)
+    if connection.vendor == "postgresql":
+        sql, params = received_statement(conversation.pk, event, message, activity)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            apply_received(event, message, cursor.fetchone(), connection.alias)
+    else:
+        with transaction.atomic():
+            event.seq = _allocate_seqs(conversation.pk, 1, {"last_user_event_at": activity} if activity else None)
+            event.save(force_insert=True)
+            if message is not None:
+                message.seq, message.event = event.seq, event
+                message.save(force_insert=True)
+    if message is not None:
+        transaction.on_commit(lambda: delivery.publish(conversation, [message]))
+    event.incoming_message = message
+    return event
+
+
+def received_rows(conversation: Conversation, event_type: str, payload: dict | None, *,
+                  user: EndUser | None = None, metadata: dict | None = None):
+    """(event, transcript row or None, activity time or None) of an inbound event, unsaved."""
     payload = _validated_payload(event_type, payload)
     if metadata is not None and not isinstance(metadata, dict):
         raise ValueError(f"metadata must be an object, got {type(metadata).__name__}")
@@ -141,64 +164,73 @@ def receive_event(conversation: Conversation, event_type: str, payload: dict | N
         else:
             message.user_id = sender_id
     activity = None if event_type in SYSTEM_EVENT_TYPES else now
-    if connection.vendor == "postgresql":
-        _insert_received(conversation.pk, event, message, activity)
-    else:
-        with transaction.atomic():
-            event.seq = _allocate_seqs(conversation.pk, 1, {"last_user_event_at": activity} if activity else None)
-            event.save(force_insert=True)
-            if message is not None:
-                message.seq, message.event = event.seq, event
-                message.save(force_insert=True)
-    if message is not None:
-        transaction.on_commit(lambda: delivery.publish(conversation, [message]))
-    event.incoming_message = message
-    return event
+    return event, message, activity
 
 
-def _insert_received(conversation_id, event: Event, message: Message | None, activity) -> None:
+def received_statement(conversation_id, event: Event, message: Message | None, activity, *,
+                       guard: tuple[str, list] | None = None) -> tuple[str, list]:
     """PostgreSQL: seq, event and transcript row in ONE statement (atomic by itself), so an
     acknowledgement is a single round trip and the conversation row is locked only for it.
+    It answers one row (event id, seq, message id), or none when the conversation is gone,
+    or when `guard` (an SQL condition on the conversation row `c`, with its parameters)
+    does not hold, e.g. "the sender still takes part in it".
 
     Every other column comes from the model instances (their Python defaults included), so a
     field added to Event or Message later is written here without touching this SQL."""
+    db = connections[DEFAULT_DB_ALIAS]  # resolved once: the proxy costs a lookup per use
+    event.status = Event.Status.RECEIVED
+    sql = _received_sql(db.vendor, message is not None, activity is not None, guard[0] if guard else None)
+    params = [activity] if activity is not None else []
+    params.append(conversation_id)
+    if guard:
+        params += guard[1]
+    params += [f.get_db_prep_save(getattr(event, f.attname), db) for f in _received_fields(Event)]
+    if message is not None:
+        params += [f.get_db_prep_save(getattr(message, f.attname), db) for f in _received_fields(Message)]
+    return sql, params
+
+
+@functools.cache
+def _received_fields(model) -> list:
+    computed = {"seq", "event_id"}
+    return [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in computed]
+
+
+@functools.cache
+def _received_sql(vendor: str, with_message: bool, with_activity: bool, guard_sql: str | None) -> str:
     quote = connection.ops.quote_name
 
-    def columns(obj, computed: set[str]):
-        fields = [f for f in obj._meta.concrete_fields if not f.primary_key and f.attname not in computed]
-        return (", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields)),
-                [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields])
+    def columns(model):
+        fields = _received_fields(model)
+        return ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
 
-    event.status = Event.Status.RECEIVED
-    activity_sql = ", last_user_event_at = %s" if activity is not None else ""
-    params = [*([Conversation._meta.get_field("last_user_event_at").get_db_prep_save(activity, connection)]
-                if activity is not None else []), conversation_id]
-    event_columns, event_marks, event_values = columns(event, {"seq"})
-    params += event_values
+    activity_sql = ", last_user_event_at = %s" if with_activity else ""
+    guard = f" AND {guard_sql}" if guard_sql else ""
+    event_columns, event_marks = columns(Event)
     message_sql = "SELECT NULL::bigint AS id"
-    if message is not None:
-        message_columns, message_marks, message_values = columns(message, {"seq", "event_id"})
+    if with_message:
+        message_columns, message_marks = columns(Message)
         message_sql = (f"INSERT INTO {quote(Message._meta.db_table)} ({message_columns}, seq, event_id) "
                        f"SELECT {message_marks}, e.seq, e.id FROM e RETURNING id")
-        params += message_values
-    sql = (
-        f"WITH s AS (UPDATE {quote(Conversation._meta.db_table)} SET next_seq = next_seq + 1{activity_sql} "
-        "WHERE id = %s RETURNING next_seq - 1 AS seq), "
+    return (
+        f"WITH s AS (UPDATE {quote(Conversation._meta.db_table)} c SET next_seq = next_seq + 1{activity_sql} "
+        f"WHERE id = %s{guard} RETURNING next_seq - 1 AS seq), "
         f"e AS (INSERT INTO {quote(Event._meta.db_table)} ({event_columns}, seq) "
         f"SELECT {event_marks}, s.seq FROM s RETURNING id, seq), "
         f"m AS ({message_sql}) "
         "SELECT e.id, e.seq, (SELECT id FROM m) FROM e"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+
+
+def apply_received(event: Event, message: Message | None, row, alias: str = "default") -> None:
+    """Give the stored event and transcript row their ids and seq (the statement's answer)."""
     if row is None:
         raise Conversation.DoesNotExist(f"conversation {event.conversation_id} does not exist")
     event.pk, event.seq = row[0], row[1]
-    event._state.adding, event._state.db = False, connection.alias
+    event._state.adding, event._state.db = False, alias
     if message is not None:
         message.pk, message.seq, message.event_id = row[2], row[1], row[0]
-        message._state.adding, message._state.db = False, connection.alias
+        message._state.adding, message._state.db = False, alias
 
 
 def _validated_payload(event_type, payload) -> dict:
@@ -341,14 +373,10 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     user = EndUser.objects.select_for_update(no_key=True).get(pk=event.user_id or conversation.user_id)
     stored_bot_vars = BotVariable.objects.filter(bot_id=conversation.bot_id, is_draft=conversation.is_draft)
     started = time.monotonic()
-    result = run_turn(loaded.build, TurnInput(
-        state=conversation.state or {},
-        event=_engine_event(conversation, user, event),
-        user={**loaded.build.user_defaults(), **(user.variables or {})},
-        bot={**loaded.build.bot_defaults(), **dict(stored_bot_vars.values_list("name", "value"))},
+    result = run_turn(loaded.build, turn_input(
+        conversation, user, event, loaded, dict(stored_bot_vars.values_list("name", "value")),
         env=_config_env(conversation, loaded.build),
-        history=_earlier_user_texts(conversation, event, loaded.build.history_depth),
-    ))
+        history=_earlier_user_texts(conversation, event, loaded.build.history_depth)))
     duration_ms = round((time.monotonic() - started) * 1000)
 
     now = timezone.now()
@@ -359,6 +387,41 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
         user.save(update_fields=["variables", "updated_at"])
     _write_bot_variables(conversation, result.bot_changes)
 
+    settle_conversation(conversation, loaded, event, result, now)
+    # Last, so the conversation row is locked only from here to the commit (see the module doc).
+    first_seq = _allocate_seqs(conversation.pk, len(result.outputs), {
+        "state": conversation.state, "version": conversation.version_id,
+        "timeout_at": conversation.timeout_at, "updated_at": now,
+    })
+    conversation.next_seq = first_seq + len(result.outputs)
+    messages = reply_messages(conversation, event, result.outputs, first_seq, now)
+    Message.objects.bulk_create(messages)
+
+    settle_event(event, result, duration_ms, now)
+    event.save(update_fields=["status", "processed_at", "payload", "trace", "logs", "duration_ms"])
+
+    transaction.on_commit(lambda: delivery.publish(conversation, messages))
+    return TurnOutcome(event=event, messages=messages, trace=event.trace, logs=event.logs)
+
+
+# --- what a turn computes, whoever stores it --------------------------------------------------
+# Shared by this module's ORM executor and the asynchronous PostgreSQL one
+# (runtime/async_turns.py), so both run the same turn and write the same rows.
+
+def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, stored_bot_vars: dict, *,
+               env: dict, history: list[str]) -> TurnInput:
+    return TurnInput(
+        state=conversation.state or {},
+        event=_engine_event(conversation, user, event),
+        user={**loaded.build.user_defaults(), **(user.variables or {})},
+        bot={**loaded.build.bot_defaults(), **stored_bot_vars},
+        env=env,
+        history=history,
+    )
+
+
+def settle_conversation(conversation: Conversation, loaded, event: Event, result, now) -> None:
+    """The conversation's new state, pinned version and inactivity timeout after a turn."""
     active = bool((result.state or {}).get("frames")) and not result.ended
     conversation.state = result.state
     conversation.version = loaded.version if active else None
@@ -368,29 +431,26 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
         conversation.timeout_at = _next_timeout(loaded, now)
     # else: a state expiry is not user activity; the pending inactivity timeout stays as it was.
     conversation.updated_at = now
-    # Last, so the conversation row is locked only from here to the commit (see the module doc).
-    first_seq = _allocate_seqs(conversation.pk, len(result.outputs), {
-        "state": conversation.state, "version": conversation.version_id,
-        "timeout_at": conversation.timeout_at, "updated_at": now,
-    })
-    conversation.next_seq = first_seq + len(result.outputs)
+
+
+def reply_messages(conversation: Conversation, event: Event, outputs: list[dict], first_seq: int, now) -> list[Message]:
     messages = []
-    for offset, output in enumerate(result.outputs):
+    for offset, output in enumerate(outputs):
         output = dict(output)
         metadata = output.pop("metadata", None)
         messages.append(Message(
             conversation=conversation, seq=first_seq + offset, direction=Message.Direction.OUTGOING,
-            event=event, type=output.pop("type", "text"), payload=output, metadata=metadata,
+            event=event, type=output.pop("type", "text"), payload=output, metadata=metadata, created_at=now,
         ))
-    Message.objects.bulk_create(messages)
+    return messages
 
+
+def settle_event(event: Event, result, duration_ms: int, now) -> None:
     event.status = Event.Status.PROCESSED
     event.processed_at = now
     event.trace, event.logs, event.duration_ms = list(result.trace), list(result.logs), duration_ms
-    event.save(update_fields=["status", "processed_at", "payload", "trace", "logs", "duration_ms"])
-
-    transaction.on_commit(lambda: delivery.publish(conversation, messages))
-    return TurnOutcome(event=event, messages=messages, trace=event.trace, logs=event.logs)
+    if result.masked_text is not None and isinstance(event.payload.get("text"), str):
+        event.payload = {**event.payload, "text": result.masked_text}
 
 
 def _store_masked_text(event: Event, masked: str) -> None:
@@ -411,6 +471,12 @@ _pinned_builds: OrderedDict = OrderedDict()
 _pinned_lock = threading.Lock()
 
 
+def cached_pinned_build(bot_id, version_id):
+    """The build of a pinned version if this process has it (no query), else None."""
+    with _pinned_lock:
+        return _pinned_builds.get((bot_id, version_id))
+
+
 def _load_build(conversation: Conversation):
     # Only the bot's id is used: no need to load the bot row (and its draft) here.
     bot = Bot(pk=conversation.bot_id)
@@ -419,8 +485,7 @@ def _load_build(conversation: Conversation):
     # A dialog stays on the version it started on; a new dialog takes the latest.
     if conversation.version_id and (conversation.state or {}).get("frames"):
         key = (conversation.bot_id, conversation.version_id)
-        with _pinned_lock:
-            loaded = _pinned_builds.get(key)
+        loaded = cached_pinned_build(*key)
         if loaded is None:
             loaded = flow_services.get_version_build(conversation.version)
             with _pinned_lock:

@@ -8,12 +8,24 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from integrations.chat_api import asgi as chat_api  # noqa: E402
+
 from integrations.webchat.routing import websocket_urlpatterns as webchat_websockets  # noqa: E402
 from runtime.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
 
 # No AllowedHostsOriginValidator in front of the webchat: it is embedded on other sites, and
 # each bot's own allowed origins are checked by its consumer, on connect and on every frame.
+
+
+async def http(scope, receive, send):
+    # The Chat API is served by its own ASGI front, past the studio's middleware (see
+    # integrations/chat_api/asgi.py for why).
+    if scope["path"].startswith(chat_api.PREFIX):
+        return await chat_api.application(scope, receive, send)
+    return await django_asgi_app(scope, receive, send)
+
+
 application = ProtocolTypeRouter({
-    "http": django_asgi_app,
+    "http": http,
     "websocket": URLRouter([*webchat_websockets, *emulator_websockets]),
 })

@@ -7,6 +7,5 @@ urlpatterns = [
     path("", include("studio.editor.urls")),
     path("", include("studio.emulator.urls")),
     path("", include("integrations.webchat.urls")),
-    path("", include("integrations.chat_api.urls")),
     path("", include("studio.views.urls")),
 ]

@@ -7,6 +7,9 @@ from django.conf import settings
 DEFAULTS = {
     # Where turns caused by Chat API requests run: "web" (a thread of the web process) or "celery".
     "CHAT_API_TURNS": "web",
+    # "off": send messages and events through the thread pools even on PostgreSQL, instead of
+    # the loop's path (async_messages.py); other databases always use the threads.
+    "CHAT_API_ASYNC": "on",
     # How long a request waits for the turn it caused before answering anyway.
     "CHAT_API_TURN_WAIT_SECONDS": "2",
     # Worker threads per web process for requests and for turns.

@@ -71,7 +71,30 @@ def _cached(cache: dict, key, load) -> Api | None:
     row = load()
     api = _snapshot(row) if row is not None else None
     cache[key] = (now, api)
+    if api is not None:  # found by either key: the other one is known too
+        _by_webhook[api.webhook_id] = _by_bot[api.bot_id] = (now, api)
     return api
+
+
+NOT_CACHED = object()
+
+
+def cached_api_for_webhook(webhook_id: str):
+    """`api_for_webhook` when this process has it cached (no query), else NOT_CACHED."""
+    hit = _by_webhook.get(webhook_id)
+    if hit is None or time.monotonic() - hit[0] >= SETTINGS_TTL_SECONDS:
+        return NOT_CACHED
+    if hit[1] is None or not hit[1].enabled:
+        raise NotFound(f"no Chat API at webhook id {webhook_id!r}")
+    return hit[1]
+
+
+def cached_api_for_bot(bot_id):
+    """`api_for_bot` when this process has it cached (no query), else NOT_CACHED."""
+    hit = _by_bot.get(bot_id)
+    if hit is None or time.monotonic() - hit[0] >= SETTINGS_TTL_SECONDS:
+        return NOT_CACHED
+    return hit[1]
 
 
 def forget_cached_settings() -> None:
@@ -414,8 +437,12 @@ def remove_participant(api: Api, user: EndUser, conversation_id, participant_id)
 # ---- messages and events -------------------------------------------------------------------
 
 def sender_id(api: Api, message: Message, conversation: Conversation) -> str:
+    return sender_id_for_bot(api.bot_id, message, conversation)
+
+
+def sender_id_for_bot(bot_id, message: Message, conversation: Conversation) -> str:
     if message.direction == Message.Direction.OUTGOING:
-        return api.bot_user_id
+        return wire.bot_user_id(bot_id)
     if message.user_id is None:  # rows written before senders were recorded
         return conversation.user.external_id
     return message.user.external_id

@@ -2,11 +2,14 @@ import copy
 import json
 from pathlib import Path
 
+from urllib.parse import urlencode
+
 import pytest
-from django.test import Client
 
 from flows import services as flow_services
 from integrations.chat_api import services, workers
+
+from . import asgi_client
 
 HELLO_BOT = Path(__file__).resolve().parents[3] / "examples" / "chat-hello.bot.json"
 
@@ -15,8 +18,10 @@ HELLO_BOT = Path(__file__).resolve().parents[3] / "examples" / "chat-hello.bot.j
 def _fresh_chat_api():
     services.forget_cached_settings()
     yield
-    # Pool threads keep their connections; close them before the test database goes.
+    # Pool threads and the loop's pool keep their connections; close them before the test
+    # database goes.
     workers.close_all()
+    asgi_client.close_pools()
     services.forget_cached_settings()
 
 
@@ -34,23 +39,22 @@ def make_bot(definition=None, name=None):
 
 
 class ChatApi:
-    """Raw HTTP calls to one bot's Chat API through Django's test client."""
+    """Raw HTTP calls to one bot's Chat API, through the ASGI application as a server runs it."""
 
     def __init__(self, settings_row):
         self.row = settings_row
         self.prefix = f"/chat/{settings_row.webhook_id}"
-        self.http = Client()
 
     def call(self, method, path, body=None, key=None, raw=None, **query):
         headers = {"x-user-key": key} if key else {}
-        url = self.prefix + path
         if method == "GET":
-            response = self.http.get(url, query, headers=headers)
+            data = b""
         else:
-            data = raw if raw is not None else json.dumps(body or {})
-            response = getattr(self.http, method.lower())(url, data=data, content_type="application/json",
-                                                           headers=headers)
-        return response.status_code, json.loads(response.content or b"{}")
+            data = (raw if raw is not None else json.dumps(body or {})).encode()
+            headers["content-type"] = "application/json"
+        status, _, content = asgi_client.request(method, self.prefix + path, body=data, query=urlencode(query),
+                                                 headers=headers)
+        return status, json.loads(content or b"{}")
 
     def user(self, **fields):
         status, body = self.call("POST", "/users", fields)
@@ -67,7 +71,11 @@ class ChatApi:
                                                "payload": {"type": "text", "text": text}, **extra}, key=key)
 
 
-@pytest.fixture
-def chat(transactional_db):
+@pytest.fixture(params=["loop", "threads"])
+def chat(request, transactional_db, settings):
+    """A hello bot's Chat API, sending messages on the loop (PostgreSQL's hot path) or, as
+    with any other database, on threads: both paths must behave the same."""
+    if request.param == "threads":
+        settings.CHAT_API_ASYNC = "off"
     _, row = make_bot()
     return ChatApi(row)

@@ -45,7 +45,7 @@ class Listener:
                     self.signals.put(json.loads(line[6:]))
                 elif line.startswith(":"):
                     self.comments.append(line)
-        except OSError:
+        except (OSError, AttributeError):  # closed by close() while reading (http.client sets fp to None)
             pass
         self.ended.set()
 

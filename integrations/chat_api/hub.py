@@ -1,0 +1,195 @@
+"""Fan-out of Chat API signals to the `listen` streams of every server process.
+
+Streams of this process are served straight from memory. Other processes get the signals
+through Redis pub/sub (one channel per conversation, one subscriber connection per process,
+subscribed only to the conversations that process has streams for); a process skips the
+copies of its own publications. Without Redis (the embedded default: one process) delivery
+is local only.
+
+A Channels layer group did this job before, at several times the cost per signal: each
+`group_send` is a Lua script and each stream a receive loop on Redis, for what is here one
+PUBLISH and a dictionary lookup (docs/performance.md, "Chat API").
+
+`publish` may be called from any thread (a turn on the loop, a request thread, a Celery
+worker with no loop at all); streams and the Redis connections live on the server's loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import uuid
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+Item = tuple  # (signal dict, seq or None, close_user or None)
+
+
+def _prefix() -> str:
+    from django.db import connections
+
+    # The database's name keeps installations (and parallel test databases) sharing one
+    # Redis apart: conversation ids are only unique within a database.
+    return f"flowstudio:{connections['default'].settings_dict['NAME']}:chat:"
+
+
+class Hub:
+    def __init__(self):
+        self.origin = uuid.uuid4().hex
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._streams: dict[object, set[asyncio.Queue]] = {}
+        self._redis = None  # async client on the loop, for PUBLISH
+        self._pubsub = None
+        self._commands: asyncio.Lock | None = None
+        self._reader: asyncio.Task | None = None
+        self._subscribed: dict[str, asyncio.Event] = {}
+        self._outbox: asyncio.Queue | None = None
+        self._sync_redis = None  # for processes without a loop (Celery workers)
+
+    # ---- streams (on the loop) ---------------------------------------------------------------
+
+    async def join(self, conversation_pk) -> asyncio.Queue:
+        """A queue that receives the conversation's signals from now on (subscribed, on Redis
+        too, before this returns, so a replay read afterwards misses nothing)."""
+        self._bind(asyncio.get_running_loop())
+        queue: asyncio.Queue = asyncio.Queue()
+        self._streams.setdefault(conversation_pk, set()).add(queue)
+        if settings.REDIS_URL:
+            await self._subscribe(self._channel(conversation_pk))
+        return queue
+
+    async def leave(self, conversation_pk, queue: asyncio.Queue) -> None:
+        streams = self._streams.get(conversation_pk)
+        if streams is None:
+            return
+        streams.discard(queue)
+        if not streams:
+            del self._streams[conversation_pk]
+            if self._pubsub is not None:
+                channel = self._channel(conversation_pk)
+                self._subscribed.pop(channel, None)
+                try:
+                    async with self._commands:
+                        await self._pubsub.unsubscribe(channel)
+                except Exception:  # the connection is being replaced; nothing to undo
+                    logger.debug("unsubscribe of %s failed", channel, exc_info=True)
+
+    # ---- publishing (any thread) -------------------------------------------------------------
+
+    def publish(self, conversation_pk, items: list[Item]) -> None:
+        if not items:
+            return
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and (loop is None or running is loop):
+            self._bind(running)
+            self._publish_on_loop(conversation_pk, items)
+        elif loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._publish_on_loop, conversation_pk, items)
+        elif settings.REDIS_URL:
+            self._publish_sync(conversation_pk, items)
+        # else: no server loop and no Redis in this process, so no stream anywhere to reach.
+
+    def _publish_on_loop(self, conversation_pk, items: list[Item]) -> None:
+        self._deliver(conversation_pk, items)
+        if settings.REDIS_URL:
+            if self._outbox is None:
+                self._outbox = asyncio.Queue()
+                asyncio.ensure_future(self._drain_outbox(self._outbox))
+            self._outbox.put_nowait((self._channel(conversation_pk), self._encode(items)))
+
+    def _deliver(self, conversation_pk, items) -> None:
+        for queue in self._streams.get(conversation_pk, ()):
+            for item in items:
+                queue.put_nowait(item)
+
+    def _publish_sync(self, conversation_pk, items) -> None:
+        with self._lock:
+            if self._sync_redis is None:
+                import redis
+
+                self._sync_redis = redis.Redis.from_url(settings.REDIS_URL)
+        try:
+            self._sync_redis.publish(self._channel(conversation_pk), self._encode(items))
+        except Exception:
+            logger.exception("publishing Chat API signals to Redis failed")
+
+    # ---- Redis (on the loop) -----------------------------------------------------------------
+
+    def _channel(self, conversation_pk) -> str:
+        return f"{_prefix()}{conversation_pk}"
+
+    def _encode(self, items) -> bytes:
+        return json.dumps({"origin": self.origin, "items": items}, separators=(",", ":")).encode()
+
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is loop:
+            return
+        # A new loop (tests start servers one after another): what belonged to the old one is gone.
+        self._loop, self._streams, self._subscribed = loop, {}, {}
+        self._redis = self._pubsub = self._reader = self._outbox = None
+
+    async def _client(self):
+        if self._redis is None:
+            import redis.asyncio
+
+            self._redis = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+        return self._redis
+
+    async def _drain_outbox(self, outbox: asyncio.Queue) -> None:
+        # One sender, so signals leave in the order they were published.
+        while True:
+            channel, data = await outbox.get()
+            try:
+                await (await self._client()).publish(channel, data)
+            except Exception:
+                logger.exception("publishing Chat API signals to Redis failed")
+
+    async def _subscribe(self, channel: str) -> None:
+        if channel in self._subscribed:
+            await self._subscribed[channel].wait()
+            return
+        confirmed = self._subscribed[channel] = asyncio.Event()
+        if self._pubsub is None:
+            self._pubsub = (await self._client()).pubsub()
+            self._commands = asyncio.Lock()
+        # One command at a time: two first subscribes at once would each open a connection.
+        async with self._commands:
+            await self._pubsub.subscribe(channel)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.ensure_future(self._read(self._pubsub))
+        await asyncio.wait_for(confirmed.wait(), timeout=10)
+
+    async def _read(self, pubsub) -> None:
+        prefix = _prefix().encode()
+        while True:
+            try:
+                message = await pubsub.get_message(timeout=None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("reading Chat API signals from Redis failed")
+                await asyncio.sleep(1)
+                continue
+            if message is None:
+                continue
+            channel = message["channel"]
+            if message["type"] == "subscribe":
+                confirmed = self._subscribed.get(channel.decode())
+                if confirmed is not None:
+                    confirmed.set()
+            elif message["type"] == "message" and channel.startswith(prefix):
+                data = json.loads(message["data"])
+                if data["origin"] != self.origin:
+                    pk = channel[len(prefix):].decode()
+                    self._deliver(int(pk) if pk.isdigit() else pk, [tuple(item) for item in data["items"]])
+
+
+hub = Hub()
