@@ -44,6 +44,16 @@ def _conninfo() -> str:
     return make_conninfo(**{k: v for k, v in parts.items() if v is not None})
 
 
+async def _configure(connection) -> None:
+    from psycopg.types.json import set_json_dumps, set_json_loads
+
+    from runtime import json_codec
+
+    # States, traces and payloads go through jsonb on every turn.
+    set_json_dumps(json_codec.dumps, connection)
+    set_json_loads(json_codec.loads, connection)
+
+
 async def pool():
     """This loop's pool, opened on first use."""
     loop = asyncio.get_running_loop()
@@ -59,7 +69,7 @@ async def pool():
 
             found = AsyncConnectionPool(_conninfo(), min_size=2, max_size=POOL_SIZE, open=False,
                                         kwargs={"autocommit": True, "prepare_threshold": 0},
-                                        name="flowstudio-async")
+                                        configure=_configure, name="flowstudio-async")
             await found.open(wait=True, timeout=30)
             with _lock:
                 _pools[loop] = found

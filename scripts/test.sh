@@ -46,9 +46,9 @@ fi
 
 # Engine targets (docs/performance.md): fails the run when a mean misses its target.
 "$PY" bench/engine.py --quick --check
-# The Chat API over real HTTP (docs/performance.md): must run clean; its numbers are reported,
-# not enforced, because this machine misses the 500 turns/s target (see the doc).
-"$PY" bench/chat_api.py --quick
+# The Chat API over real HTTP (docs/performance.md): 500 turns/s with p99 under 100 ms at 20
+# users; a second measurement is allowed, for a neighbour that took the CPU for a few seconds.
+"$PY" bench/chat_api.py --quick --check --attempts 2
 
 # Webchat widget targets (docs/performance-webchat.md): size gzipped, first paint of the button.
 "$PY" bench/widget.py --check

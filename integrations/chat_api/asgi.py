@@ -20,7 +20,7 @@ import re
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
-from runtime import async_turns
+from runtime import async_turns, json_codec
 
 from . import async_messages, conf, live, ratelimit, services, views, workers
 from .errors import ChatApiError, InvalidPayload, MethodNotFound, NotFound, PayloadTooLarge
@@ -138,7 +138,7 @@ def _error_headers(exc: ChatApiError) -> dict:
 
 
 async def _respond(send, status: int, body: dict, headers: dict | None = None) -> None:
-    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    data = json_codec.dumps(body)
     raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     raw_headers += [(name.lower().encode("latin-1"), str(value).encode("latin-1"))
                     for name, value in (headers or {}).items()]

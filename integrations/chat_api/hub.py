@@ -16,12 +16,13 @@ worker with no loop at all); streams and the Redis connections live on the serve
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import uuid
 
 from django.conf import settings
+
+from runtime import json_codec
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class Hub:
         return f"{_prefix()}{conversation_pk}"
 
     def _encode(self, items) -> bytes:
-        return json.dumps({"origin": self.origin, "items": items}, separators=(",", ":")).encode()
+        return json_codec.dumps({"origin": self.origin, "items": items})
 
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._loop is loop:
@@ -186,7 +187,7 @@ class Hub:
                 if confirmed is not None:
                     confirmed.set()
             elif message["type"] == "message" and channel.startswith(prefix):
-                data = json.loads(message["data"])
+                data = json_codec.loads(message["data"])
                 if data["origin"] != self.origin:
                     pk = channel[len(prefix):].decode()
                     self._deliver(int(pk) if pk.isdigit() else pk, [tuple(item) for item in data["items"]])

@@ -10,12 +10,12 @@ Celery task, so a slow webhook never holds up a turn.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import timedelta
 
 from django.db import transaction
 
+from runtime import json_codec
 from runtime.models import Message
 
 from . import conf, services, wire
@@ -103,7 +103,7 @@ def on_participant_commit(api, conversation, kind: str, participant_id: str) -> 
 
 def _sse(signal: dict, seq: int | None) -> str:
     head = f"id: {seq}\n" if seq is not None else ""
-    return f"{head}data: {json.dumps(signal, separators=(',', ':'))}\n\n"
+    return f"{head}data: {json_codec.dumps(signal).decode()}\n\n"
 
 
 def replay(conversation, *, after_seq: int | None, since) -> list[tuple[int, str]]:
