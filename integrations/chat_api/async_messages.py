@@ -97,22 +97,17 @@ async def _participant(api: services.Api, key, conversation_id):
 
 
 async def _receive(api: services.Api, key, conversation_id, kind: str, fields: dict, metadata=None):
-    seen_key, (user, conversation) = await _participant(api, key, conversation_id)
-    try:
-        event = await async_turns.receive_event(conversation, kind, fields, user=user, metadata=metadata,
-                                                guard=(_STILL_PARTICIPANT, [user.pk]))
-    except Conversation.DoesNotExist:
-        # Removed from it, or the conversation was deleted (and perhaps made anew) since it
-        # was seen: look again, which either raises the right error or finds the new one.
-        _seen.pop(seen_key, None)
-        _, (user, conversation) = await _participant(api, key, conversation_id)
+    for attempt in (1, 2):
+        seen_key, (user, conversation) = await _participant(api, key, conversation_id)
         try:
             event = await async_turns.receive_event(conversation, kind, fields, user=user, metadata=metadata,
                                                     guard=(_STILL_PARTICIPANT, [user.pk]))
+            return conversation, event.incoming_message
         except Conversation.DoesNotExist:
+            # Removed from it, or the conversation was deleted (and perhaps made anew) since
+            # it was seen: look again, which raises the right error or finds the new one.
             _seen.pop(seen_key, None)
-            raise NotFound(f"conversation {conversation_id!r} does not exist") from None
-    return conversation, event.incoming_message
+    raise NotFound(f"conversation {conversation_id!r} does not exist")
 
 
 async def create_message(api: services.Api, key, conversation_id, payload, metadata):

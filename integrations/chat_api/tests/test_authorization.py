@@ -107,3 +107,33 @@ def test_the_conversation_owner_cannot_be_removed(chat):
     conversation = chat.conversation(owner)
     status, body = chat.call("DELETE", f"/conversations/{conversation}/participants/{owner_id}", key=owner)
     assert (status, body["type"]) == (400, "InvalidPayload")
+
+
+def test_a_removed_participant_can_no_longer_send_even_after_sending_before(chat):
+    _, owner = chat.user()
+    guest_id, guest = chat.user()
+    conversation = chat.conversation(owner)
+    assert chat.call("POST", f"/conversations/{conversation}/participants", {"userId": guest_id}, key=owner)[0] == 200
+    assert chat.say(guest, conversation, "hi")[0] == 201  # this process now knows the guest takes part
+
+    assert chat.call("DELETE", f"/conversations/{conversation}/participants/{guest_id}", key=owner)[0] == 200
+    status, body = chat.say(guest, conversation, "still here?")
+
+    assert (status, body["type"]) == (403, "Forbidden")
+    texts = [m["payload"].get("text") for m in
+             chat.call("GET", f"/conversations/{conversation}/messages", key=owner)[1]["messages"]]
+    assert "still here?" not in texts
+
+
+def test_a_conversation_deleted_and_made_again_with_the_same_id_takes_the_new_messages(chat):
+    _, key = chat.user()
+    chat.conversation(key, id="again")
+    assert chat.say(key, "again", "first life")[0] == 201
+    assert chat.call("DELETE", "/conversations/again", key=key)[0] == 200
+    assert chat.say(key, "again", "gone")[0] == 404
+
+    chat.conversation(key, id="again")
+    assert chat.say(key, "again", "second life")[0] == 201
+
+    texts = [m["payload"].get("text") for m in chat.call("GET", "/conversations/again/messages", key=key)[1]["messages"]]
+    assert "second life" in texts and "first life" not in texts and "gone" not in texts
