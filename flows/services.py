@@ -536,15 +536,26 @@ def _compile(definition: dict, *, intent_model: bytes | None = None):
     return compile_bot(definition, intent_model=intent_model)
 
 
+def cached_version_build(version: BotVersion) -> LoadedBuild | None:
+    """The version's build if this process has compiled it (no query: only the version's
+    `bot_id` and `number` are read), else None."""
+    build = build_cache.get(_version_key(version))
+    return LoadedBuild(build=build, version=version, key=_version_key(version)) if build is not None else None
+
+
 def get_version_build(version: BotVersion) -> LoadedBuild:
-    key = f"{version.bot_id}:v{version.number}"
-    build = build_cache.get(key)
-    if build is None:
-        # The stored intent model is used as is; only a version published before models were
-        # stored (or with other encoder weights) is trained here, once per process.
-        build = _compile(version.definition, intent_model=version.intent_model)
-        build_cache.put(key, build)
-    return LoadedBuild(build=build, version=version, key=key)
+    found = cached_version_build(version)
+    if found is not None:
+        return found
+    # The stored intent model is used as is; only a version published before models were
+    # stored (or with other encoder weights) is trained here, once per process.
+    build = _compile(version.definition, intent_model=version.intent_model)
+    build_cache.put(_version_key(version), build)
+    return LoadedBuild(build=build, version=version, key=_version_key(version))
+
+
+def _version_key(version: BotVersion) -> str:
+    return f"{version.bot_id}:v{version.number}"
 
 
 def get_build(bot: Bot, *, draft: bool) -> LoadedBuild:

@@ -16,6 +16,7 @@ after its commits; they must not block (runtime/delivery.py).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import datetime, timezone
@@ -100,10 +101,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _lock_params(conversation_id) -> tuple[int, int]:
-    return turns._TURN_LOCK_CLASS, int(conversation_id) & 0x7FFFFFFF
-
-
 # --- receiving -----------------------------------------------------------------------------
 
 async def receive_event(conversation: Conversation, event_type: str, payload: dict | None = None, *,
@@ -148,7 +145,7 @@ async def _process_next(conversation_id) -> tuple[turns.TurnOutcome | None, bool
             # Pipelined: BEGIN, the lock and the load go out together, and so do the writes
             # and COMMIT, so a turn is two round trips.
             async with conn.pipeline(), conn.transaction():
-                await conn.execute(_LOCK, _lock_params(conversation_id))
+                await conn.execute(_LOCK, turns.turn_lock_key(conversation_id))
                 rows = await (await conn.execute(_LOAD, {"conversation": conversation_id})).fetchall()
                 if not rows:
                     return None, False
@@ -164,11 +161,10 @@ async def _process_next(conversation_id) -> tuple[turns.TurnOutcome | None, bool
                 raise
             # The transaction rolled back every write of this turn; only the failure is kept.
             logger.exception("turn failed for event %s of conversation %s", event.pk, conversation_id)
-            now = _now()
+            event.status, event.error, event.processed_at = Event.Status.FAILED, f"{type(exc).__name__}: {exc}", _now()
             async with conn.transaction():
-                await conn.execute(_LOCK, _lock_params(conversation_id))
-                await conn.execute(_FAIL, (f"{type(exc).__name__}: {exc}", now, event.pk))
-            event.status, event.error, event.processed_at = Event.Status.FAILED, f"{type(exc).__name__}: {exc}", now
+                await conn.execute(_LOCK, turns.turn_lock_key(conversation_id))
+                await conn.execute(_FAIL, (event.error, event.processed_at, event.pk))
             return turns.TurnOutcome(event=event), True
     delivery.publish(conversation, outcome.messages)
     return outcome, len(rows) > 1
@@ -206,8 +202,7 @@ async def _run_event(conn, conversation: Conversation, event: Event, user: EndUs
     for name, value in (result.bot_changes or {}).items():
         await conn.execute(_WRITE_BOT_VARIABLE, (conversation.bot_id, conversation.is_draft, name, Jsonb(value), now))
     turns.settle_conversation(conversation, loaded, event, result, now)
-    turns.settle_event(event, result, duration_ms, now)
-    if result.masked_text is not None and isinstance(event.payload.get("text"), str):
+    if turns.settle_event(event, result, duration_ms, now):
         await conn.execute(_MASK_INCOMING, (Jsonb(event.payload), event.pk))
     messages = turns.reply_messages(conversation, event, result.outputs, 0, now)
     cursor = await conn.execute(_WRITE, {
@@ -253,13 +248,11 @@ async def _load_build(conversation: Conversation, latest):
     version_id, number = latest
     if version_id is None:
         raise flow_services.NotPublished(Bot(pk=conversation.bot_id, name=str(conversation.bot_id)))
-    build = flow_services.build_cache.get(f"{conversation.bot_id}:v{number}")
-    if build is None:
-        return await database_sync_to_async(
-            lambda: flow_services.get_version_build(BotVersion.objects.get(pk=version_id)))()
-    return flow_services.LoadedBuild(build=build, version=BotVersion(pk=version_id, bot_id=conversation.bot_id,
-                                                                     number=number),
-                                     key=f"{conversation.bot_id}:v{number}")
+    found = flow_services.cached_version_build(BotVersion(pk=version_id, bot_id=conversation.bot_id, number=number))
+    if found is not None:
+        return found
+    return await database_sync_to_async(
+        lambda: flow_services.get_version_build(BotVersion.objects.get(pk=version_id)))()
 
 
 # --- scheduling ------------------------------------------------------------------------------
@@ -279,8 +272,6 @@ _runs: dict[tuple, _Run] = {}
 def process_soon(conversation_id):
     """Have the conversation's stored events processed on this loop. Returns a future that
     is done once every event stored before this call has been processed (or has failed)."""
-    import asyncio
-
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     key = (loop, conversation_id)

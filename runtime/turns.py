@@ -179,7 +179,7 @@ def received_statement(conversation_id, event: Event, message: Message | None, a
     field added to Event or Message later is written here without touching this SQL."""
     db = connections[DEFAULT_DB_ALIAS]  # resolved once: the proxy costs a lookup per use
     event.status = Event.Status.RECEIVED
-    sql = _received_sql(db.vendor, message is not None, activity is not None, guard[0] if guard else None)
+    sql = _received_sql(message is not None, activity is not None, guard[0] if guard else None)
     params = [activity] if activity is not None else []
     params.append(conversation_id)
     if guard:
@@ -197,7 +197,7 @@ def _received_fields(model) -> list:
 
 
 @functools.cache
-def _received_sql(vendor: str, with_message: bool, with_activity: bool, guard_sql: str | None) -> str:
+def _received_sql(with_message: bool, with_activity: bool, guard_sql: str | None) -> str:
     quote = connection.ops.quote_name
 
     def columns(model):
@@ -275,15 +275,19 @@ _TURN_LOCK_CLASS = zlib.crc32(b"flowstudio.turn") & 0x7FFFFFFF
 _LOCAL_TURN_LOCKS = [threading.Lock() for _ in range(64)]
 
 
+def turn_lock_key(conversation_id) -> tuple[int, int]:
+    """The two int4 keys of a conversation's advisory lock; conversations whose ids collide
+    modulo 2^31 only wait for each other."""
+    return _TURN_LOCK_CLASS, int(conversation_id) & 0x7FFFFFFF
+
+
 @contextmanager
 def _turn_transaction(conversation_id):
     """A transaction in which no other process or thread processes this conversation."""
     if connection.vendor == "postgresql":
         with transaction.atomic():
             with connection.cursor() as cursor:
-                # Two int4 keys; conversations whose ids collide modulo 2^31 only wait for each other.
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                               [_TURN_LOCK_CLASS, int(conversation_id) & 0x7FFFFFFF])
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", turn_lock_key(conversation_id))
             yield
     else:
         with _LOCAL_TURN_LOCKS[hash(conversation_id) % len(_LOCAL_TURN_LOCKS)], transaction.atomic():
@@ -296,8 +300,7 @@ def try_lock_for_turn(conversation_id) -> bool:
     if connection.vendor != "postgresql":
         return True
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
-                       [_TURN_LOCK_CLASS, int(conversation_id) & 0x7FFFFFFF])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", turn_lock_key(conversation_id))
         return bool(cursor.fetchone()[0])
 
 
@@ -380,8 +383,6 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     duration_ms = round((time.monotonic() - started) * 1000)
 
     now = timezone.now()
-    if result.masked_text is not None:
-        _store_masked_text(event, result.masked_text)
     if result.user != user.variables:
         user.variables = result.user
         user.save(update_fields=["variables", "updated_at"])
@@ -397,7 +398,8 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     messages = reply_messages(conversation, event, result.outputs, first_seq, now)
     Message.objects.bulk_create(messages)
 
-    settle_event(event, result, duration_ms, now)
+    if settle_event(event, result, duration_ms, now):
+        Message.objects.filter(event=event, direction=Message.Direction.INCOMING).update(payload=event.payload)
     event.save(update_fields=["status", "processed_at", "payload", "trace", "logs", "duration_ms"])
 
     transaction.on_commit(lambda: delivery.publish(conversation, messages))
@@ -445,22 +447,18 @@ def reply_messages(conversation: Conversation, event: Event, outputs: list[dict]
     return messages
 
 
-def settle_event(event: Event, result, duration_ms: int, now) -> None:
+def settle_event(event: Event, result, duration_ms: int, now) -> bool:
+    """The event's outcome. True when its text was masked: sensitive answers (a sensitive
+    capture, a sensitive pattern entity) are starred out in what is kept, so the caller
+    stores `event.payload` in the transcript row too. The engine has already used the real
+    value; it lives on only in the variable the bot stored it in."""
     event.status = Event.Status.PROCESSED
     event.processed_at = now
     event.trace, event.logs, event.duration_ms = list(result.trace), list(result.logs), duration_ms
-    if result.masked_text is not None and isinstance(event.payload.get("text"), str):
-        event.payload = {**event.payload, "text": result.masked_text}
-
-
-def _store_masked_text(event: Event, masked: str) -> None:
-    """Sensitive answers (a sensitive capture, a sensitive pattern entity) are starred out
-    in what is kept: the event and its transcript entry. The engine has already used the
-    real value; it lives on only in the variable the bot stored it in."""
-    if not isinstance(event.payload.get("text"), str):
-        return
-    event.payload = {**event.payload, "text": masked}
-    Message.objects.filter(event=event, direction=Message.Direction.INCOMING).update(payload=event.payload)
+    if result.masked_text is None or not isinstance(event.payload.get("text"), str):
+        return False
+    event.payload = {**event.payload, "text": result.masked_text}
+    return True
 
 
 # Published versions never change, so a pinned dialog's build is found by the bot's id and

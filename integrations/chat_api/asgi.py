@@ -153,7 +153,7 @@ async def _create_message(call: views.Call):
     conversation, message = await async_messages.create_message(
         api, call.user_key, call.body.get("conversationId"), call.body.get("payload"), call.body.get("metadata"))
     await _wait_for_turn(conversation.pk)
-    return 201, {"message": services.message_json(api, message, conversation)}
+    return 201, {"message": services.message_json(api.bot_id, message, conversation)}
 
 
 async def _create_event(call: views.Call):
@@ -161,7 +161,7 @@ async def _create_event(call: views.Call):
     conversation, message = await async_messages.create_event(
         api, call.user_key, call.body.get("conversationId"), call.body.get("payload"))
     await _wait_for_turn(conversation.pk)
-    return 201, {"event": services.event_json(api, message, conversation)}
+    return 201, {"event": services.event_json(api.bot_id, message, conversation)}
 
 
 async def _wait_for_turn(conversation_pk) -> None:

@@ -173,8 +173,6 @@ class Hub:
         while True:
             try:
                 message = await pubsub.get_message(timeout=None)
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 logger.exception("reading Chat API signals from Redis failed")
                 await asyncio.sleep(1)

@@ -64,11 +64,8 @@ def _to_webhook_in_thread(bot_id, signals: list[dict]) -> None:
 
 
 def message_signal(message: Message, conversation) -> dict:
-    user_id = services.sender_id_for_bot(conversation.bot_id, message, conversation)
-    if message.is_event:
-        data = wire.event(message, conversation.external_id, user_id)
-    else:
-        data = wire.message(message, conversation.external_id, user_id)
+    data = (services.event_json if message.is_event else services.message_json)(conversation.bot_id, message,
+                                                                                 conversation)
     data["isBot"] = message.direction == Message.Direction.OUTGOING
     return wire.signal("event_created" if message.is_event else "message_created", data)
 
@@ -86,7 +83,7 @@ def on_messages_deleted(conversation, messages: list[Message]) -> None:
     _publish(conversation.bot_id, conversation, [
         (wire.signal("message_deleted", {
             "id": str(m.pk), "conversationId": conversation.external_id,
-            "userId": services.sender_id_for_bot(conversation.bot_id, m, conversation)}), None)
+            "userId": services.sender_id(conversation.bot_id, m, conversation)}), None)
         for m in messages
     ])
 

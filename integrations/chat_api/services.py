@@ -63,38 +63,39 @@ def _snapshot(row: ChatApiSettings) -> Api:
                webhook_secret=row.webhook_secret)
 
 
-def _cached(cache: dict, key, load) -> Api | None:
+NOT_CACHED = object()
+
+
+def _hit(cache: dict, key):
+    """The cached Api (or None: known not to exist) if still fresh, else NOT_CACHED."""
     hit = cache.get(key)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < SETTINGS_TTL_SECONDS:
-        return hit[1]
+    if hit is None or time.monotonic() - hit[0] >= SETTINGS_TTL_SECONDS:
+        return NOT_CACHED
+    return hit[1]
+
+
+def _cached(cache: dict, key, load) -> Api | None:
+    api = _hit(cache, key)
+    if api is not NOT_CACHED:
+        return api
     row = load()
     api = _snapshot(row) if row is not None else None
+    now = time.monotonic()
     cache[key] = (now, api)
     if api is not None:  # found by either key: the other one is known too
         _by_webhook[api.webhook_id] = _by_bot[api.bot_id] = (now, api)
     return api
 
 
-NOT_CACHED = object()
-
-
 def cached_api_for_webhook(webhook_id: str):
     """`api_for_webhook` when this process has it cached (no query), else NOT_CACHED."""
-    hit = _by_webhook.get(webhook_id)
-    if hit is None or time.monotonic() - hit[0] >= SETTINGS_TTL_SECONDS:
-        return NOT_CACHED
-    if hit[1] is None or not hit[1].enabled:
-        raise NotFound(f"no Chat API at webhook id {webhook_id!r}")
-    return hit[1]
+    api = _hit(_by_webhook, webhook_id)
+    return api if api is NOT_CACHED else _enabled(api, webhook_id)
 
 
 def cached_api_for_bot(bot_id):
     """`api_for_bot` when this process has it cached (no query), else NOT_CACHED."""
-    hit = _by_bot.get(bot_id)
-    if hit is None or time.monotonic() - hit[0] >= SETTINGS_TTL_SECONDS:
-        return NOT_CACHED
-    return hit[1]
+    return _hit(_by_bot, bot_id)
 
 
 def forget_cached_settings() -> None:
@@ -104,8 +105,11 @@ def forget_cached_settings() -> None:
 
 def api_for_webhook(webhook_id: str) -> Api:
     """The enabled Chat API behind a base URL; NotFound for an unknown or disabled one."""
-    api = _cached(_by_webhook, webhook_id,
-                  lambda: ChatApiSettings.objects.filter(webhook_id=webhook_id).first())
+    return _enabled(_cached(_by_webhook, webhook_id,
+                            lambda: ChatApiSettings.objects.filter(webhook_id=webhook_id).first()), webhook_id)
+
+
+def _enabled(api: Api | None, webhook_id: str) -> Api:
     if api is None or not api.enabled:
         raise NotFound(f"no Chat API at webhook id {webhook_id!r}")
     return api
@@ -436,11 +440,7 @@ def remove_participant(api: Api, user: EndUser, conversation_id, participant_id)
 
 # ---- messages and events -------------------------------------------------------------------
 
-def sender_id(api: Api, message: Message, conversation: Conversation) -> str:
-    return sender_id_for_bot(api.bot_id, message, conversation)
-
-
-def sender_id_for_bot(bot_id, message: Message, conversation: Conversation) -> str:
+def sender_id(bot_id, message: Message, conversation: Conversation) -> str:
     if message.direction == Message.Direction.OUTGOING:
         return wire.bot_user_id(bot_id)
     if message.user_id is None:  # rows written before senders were recorded
@@ -513,12 +513,12 @@ def list_messages(api: Api, user: EndUser, conversation_id, next_token) -> tuple
     return conversation, page, token
 
 
-def message_json(api: Api, message: Message, conversation: Conversation) -> dict:
-    return wire.message(message, conversation.external_id, sender_id(api, message, conversation))
+def message_json(bot_id, message: Message, conversation: Conversation) -> dict:
+    return wire.message(message, conversation.external_id, sender_id(bot_id, message, conversation))
 
 
-def event_json(api: Api, message: Message, conversation: Conversation) -> dict:
-    return wire.event(message, conversation.external_id, sender_id(api, message, conversation))
+def event_json(bot_id, message: Message, conversation: Conversation) -> dict:
+    return wire.event(message, conversation.external_id, sender_id(bot_id, message, conversation))
 
 
 # ---- the studio's side: the dashboard and the REST API -----------------------------------------

@@ -89,7 +89,8 @@ def delete_conversation(call: Call):
 def list_messages(call: Call):
     conversation, page, token = services.list_messages(
         call.api, call.user(), call.params["conversation_id"], call.query.get("nextToken"))
-    return 200, {"messages": [services.message_json(call.api, m, conversation) for m in page], "meta": _meta(token)}
+    return 200, {"messages": [services.message_json(call.api.bot_id, m, conversation) for m in page],
+                 "meta": _meta(token)}
 
 
 def add_participant(call: Call):
@@ -119,12 +120,12 @@ def create_message(call: Call):
     conversation, message = services.create_message(
         call.api, call.user_key, call.body.get("conversationId"), call.body.get("payload"), call.body.get("metadata"))
     call.process = conversation.pk
-    return 201, {"message": services.message_json(call.api, message, conversation)}
+    return 201, {"message": services.message_json(call.api.bot_id, message, conversation)}
 
 
 def get_message(call: Call):
     message = services.get_message(call.api, call.user(), call.params["message_id"])
-    return 200, {"message": services.message_json(call.api, message, message.conversation)}
+    return 200, {"message": services.message_json(call.api.bot_id, message, message.conversation)}
 
 
 def delete_message(call: Call):
@@ -136,12 +137,12 @@ def create_event(call: Call):
     conversation, message = services.create_event(
         call.api, call.user_key, call.body.get("conversationId"), call.body.get("payload"))
     call.process = conversation.pk
-    return 201, {"event": services.event_json(call.api, message, conversation)}
+    return 201, {"event": services.event_json(call.api.bot_id, message, conversation)}
 
 
 def get_event(call: Call):
     message = services.get_event(call.api, call.user(), call.params["event_id"])
-    return 200, {"event": services.event_json(call.api, message, message.conversation)}
+    return 200, {"event": services.event_json(call.api.bot_id, message, message.conversation)}
 
 
 def _meta(token: str | None) -> dict:

@@ -35,7 +35,7 @@ def _turn_is_running(conversation_id) -> bool:
         cursor.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
             "AND classid = %s AND objid = %s",
-            [turns._TURN_LOCK_CLASS, conversation_id & 0x7FFFFFFF],
+            list(turns.turn_lock_key(conversation_id)),
         )
         return cursor.fetchone()[0] > 0
 
