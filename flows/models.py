@@ -4,15 +4,13 @@ The draft holds the canonical bot document without `layout`; positions live apar
 moving a box never changes the logic revision. Business operations (import, publish,
 restore...) live in `flows.services`; these models only guard their own invariants.
 """
-import base64
 import uuid
-from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import models
+
+from flows import encryption
 
 
 class Bot(models.Model):
@@ -89,22 +87,6 @@ class BotVersion(models.Model):
         super().save(*args, **kwargs)
 
 
-@lru_cache(maxsize=8)
-def _fernet_for(secret_key: str) -> Fernet:
-    # HKDF turns an arbitrary-length SECRET_KEY into the 32 bytes Fernet needs, and the
-    # `info` label keeps this key distinct from any other key derived from the same secret.
-    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"flowstudio.config-values").derive(
-        secret_key.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(raw))
-
-
-def _config_cipher() -> MultiFernet:
-    # SECRET_KEY_FALLBACKS lets old values stay readable after a key rotation.
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return MultiFernet([_fernet_for(key) for key in keys])
-
-
 class ConfigValueUnreadable(Exception):
     """The stored value was encrypted with a key that is no longer configured."""
 
@@ -125,6 +107,8 @@ class ConfigValue(models.Model):
     encrypted_value = models.TextField(editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    encrypted_fields = ("encrypted_value",)
+
     class Meta:
         ordering = ["bot", "name", "environment"]
         constraints = [
@@ -134,17 +118,18 @@ class ConfigValue(models.Model):
     @property
     def value(self) -> str:
         try:
-            return _config_cipher().decrypt(self.encrypted_value.encode()).decode()
+            return encryption.decrypt(self.encrypted_value)
         except InvalidToken:
             raise ConfigValueUnreadable(
-                f"config value {self.name!r} ({self.environment}) cannot be decrypted with the current SECRET_KEY"
+                f"config value {self.name!r} ({self.environment}) cannot be decrypted with the configured "
+                "FLOWSTUDIO_ENCRYPTION_KEYS"
             ) from None
 
     @value.setter
     def value(self, clear_text: str):
         if not isinstance(clear_text, str):
             raise TypeError(f"config value {self.name!r} must be a string, got {type(clear_text).__name__}")
-        self.encrypted_value = _config_cipher().encrypt(clear_text.encode()).decode()
+        self.encrypted_value = encryption.encrypt(clear_text)
 
     def __str__(self):
         return f"{self.name} ({self.environment})"

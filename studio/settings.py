@@ -8,14 +8,68 @@ import os
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="dev-insecure-flowstudio-secret-change-me")
-# Old keys stay here after a rotation so encrypted configuration values remain readable.
+# `production` turns on the deployment settings at the end of this file (docs/security.md).
+FLOWSTUDIO_PROFILE = env("FLOWSTUDIO_PROFILE", default="default")
+if FLOWSTUDIO_PROFILE not in ("default", "production"):
+    raise ImproperlyConfigured(f"FLOWSTUDIO_PROFILE: {FLOWSTUDIO_PROFILE!r} is not one of default, production")
+if FLOWSTUDIO_PROFILE == "production" and DEBUG:
+    raise ImproperlyConfigured("DEBUG: must be off with FLOWSTUDIO_PROFILE=production")
+# The embedded default (no DATABASE_URL) is one person's laptop; with PostgreSQL or the
+# production profile the studio is assumed to face other people.
+EMBEDDED = not env("DATABASE_URL", default="") and FLOWSTUDIO_PROFILE != "production"
+# Published in the source, so it proves nothing: accepted only with DEBUG on or embedded.
+DEVELOPMENT_SECRET_KEY = "dev-insecure-flowstudio-secret-change-me"
+DEVELOPMENT_KEYS_ALLOWED = DEBUG or EMBEDDED
+SECRET_KEY = env("SECRET_KEY", default="").strip()
+# Old keys stay here after a rotation so sessions and webchat user keys stay valid.
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+if not DEVELOPMENT_KEYS_ALLOWED:
+    if not SECRET_KEY or SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "SECRET_KEY: set it to a long random value (e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`); the published "
+            "development key is accepted only with DEBUG on or on the embedded default "
+            "(no DATABASE_URL). See docs/security.md."
+        )
+    if DEVELOPMENT_SECRET_KEY in SECRET_KEY_FALLBACKS:
+        raise ImproperlyConfigured(
+            "SECRET_KEY_FALLBACKS: remove the published development key; anyone could sign with it"
+        )
+elif not SECRET_KEY:
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+
+# Stored secrets (configuration values, Chat API keys, webhook and identity secrets) are
+# encrypted with their own keys, not SECRET_KEY (flows/encryption.py): Fernet keys, the
+# first encrypts, all decrypt; `manage.py rotate_secrets` re-encrypts with the first.
+FLOWSTUDIO_ENCRYPTION_KEYS = env.list("FLOWSTUDIO_ENCRYPTION_KEYS", default=[])
+for _position, _key in enumerate(FLOWSTUDIO_ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key)
+    except (ValueError, TypeError):
+        # The message names the position only: a typo of a key is still most of the key.
+        raise ImproperlyConfigured(
+            f"FLOWSTUDIO_ENCRYPTION_KEYS: key {_position} is not a Fernet key (32 bytes, url-safe "
+            "base64); make one with `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`"
+        ) from None
+if not FLOWSTUDIO_ENCRYPTION_KEYS and not DEVELOPMENT_KEYS_ALLOWED:
+    raise ImproperlyConfigured(
+        "FLOWSTUDIO_ENCRYPTION_KEYS: set it to a Fernet key (make one with `python -c 'from "
+        "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`) and keep it "
+        "with your database backups; values stored before keep decrypting through SECRET_KEY "
+        "until `manage.py rotate_secrets` re-encrypts them. See docs/security.md."
+    )
+# Before FLOWSTUDIO_ENCRYPTION_KEYS, the key was derived from SECRET_KEY (and its fallbacks);
+# those derived keys stay decrypt-only until this is turned off after `rotate_secrets`. With
+# no FLOWSTUDIO_ENCRYPTION_KEYS (DEBUG or embedded) the derived key is the one that encrypts.
+FLOWSTUDIO_DECRYPT_WITH_SECRET_KEY = env.bool("FLOWSTUDIO_DECRYPT_WITH_SECRET_KEY", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Where the studio is reachable from outside; used to print Chat API and embed URLs.

@@ -9,7 +9,7 @@ import uuid
 
 from django.db import models
 
-from flows.models import _config_cipher
+from flows import encryption
 
 
 def _new_webhook_id() -> str:
@@ -31,27 +31,29 @@ class ChatApiSettings(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    encrypted_fields = ("encrypted_key", "encrypted_webhook_secret")
+
     class Meta:
         verbose_name = "Chat API settings"
         verbose_name_plural = "Chat API settings"
 
     @property
     def encryption_key(self) -> str:
-        return _config_cipher().decrypt(self.encrypted_key.encode()).decode()
+        return encryption.decrypt(self.encrypted_key)
 
     @encryption_key.setter
     def encryption_key(self, clear_text: str) -> None:
-        self.encrypted_key = _config_cipher().encrypt(clear_text.encode()).decode()
+        self.encrypted_key = encryption.encrypt(clear_text)
 
     @property
     def webhook_secret(self) -> str:
         if not self.encrypted_webhook_secret:
             return ""
-        return _config_cipher().decrypt(self.encrypted_webhook_secret.encode()).decode()
+        return encryption.decrypt(self.encrypted_webhook_secret)
 
     @webhook_secret.setter
     def webhook_secret(self, clear_text: str) -> None:
-        self.encrypted_webhook_secret = _config_cipher().encrypt(clear_text.encode()).decode() if clear_text else ""
+        self.encrypted_webhook_secret = encryption.encrypt(clear_text) if clear_text else ""
 
     @staticmethod
     def generate_secret() -> str:

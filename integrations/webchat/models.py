@@ -6,8 +6,7 @@ import uuid
 from cryptography.fernet import InvalidToken
 from django.db import models
 
-# The Fernet helper that encrypts configuration values (keyed from SECRET_KEY, with fallbacks).
-from flows.models import _config_cipher
+from flows import encryption
 
 
 class WebchatSettings(models.Model):
@@ -58,6 +57,8 @@ class WebchatSettings(models.Model):
     identity_required = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    encrypted_fields = ("encrypted_identity_secret",)
+
     class Meta:
         verbose_name_plural = "webchat settings"
 
@@ -72,7 +73,7 @@ class WebchatSettings(models.Model):
         if not self.encrypted_identity_secret:
             return ""
         try:
-            return _config_cipher().decrypt(self.encrypted_identity_secret.encode()).decode()
+            return encryption.decrypt(self.encrypted_identity_secret)
         except InvalidToken:
             # Encrypted under a key that is gone: treat as unset so the owner generates a new one.
             return ""
@@ -80,7 +81,7 @@ class WebchatSettings(models.Model):
     @identity_secret.setter
     def identity_secret(self, clear_text: str):
         self.encrypted_identity_secret = (
-            _config_cipher().encrypt(clear_text.encode()).decode() if clear_text else ""
+            encryption.encrypt(clear_text) if clear_text else ""
         )
 
 
