@@ -76,7 +76,8 @@ def prepare_bot() -> tuple[str, str]:
     else:  # the bench's own bot from an earlier run: bring it up to date
         flow_services.replace_draft(bot, NAME_BOT, base_revision=None)
     flow_services.publish(bot, note="bench/chat_api.py")
-    row = services.update_chat_api(bot, enabled=True, webhook_url="")
+    # A fresh key each run: the one stored by an earlier run may be under other encryption keys.
+    row = services.update_chat_api(bot, enabled=True, rotate_key=True, webhook_url="")
     key = row.encryption_key
     connection.close()
     return row.webhook_id, key

@@ -25,11 +25,25 @@ fi
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/flowstudio
 export REDIS_URL=redis://127.0.0.1:6379/0
 export OPENBLAS_NUM_THREADS=1
+# DEBUG is off on PostgreSQL, so the studio wants a real-looking SECRET_KEY and an encryption
+# key (docs/security.md). Throwaway ones, made once per checkout in the ignored var/ (the
+# database keeps rows encrypted with them between runs); never committed.
+mkdir -p var
+if [ ! -s var/ci-keys.env ]; then
+    python3 -c 'import base64, os, secrets
+print("SECRET_KEY=" + secrets.token_urlsafe(50))
+print("FLOWSTUDIO_ENCRYPTION_KEYS=" + base64.urlsafe_b64encode(os.urandom(32)).decode())' > var/ci-keys.env
+fi
+set -a
+. var/ci-keys.env
+set +a
 
 bash scripts/setup.sh
 PY=.venv/bin/python
 
 "$PY" manage.py check
+# The production profile (docs/security.md, "Deployment settings"): no deployment warning.
+FLOWSTUDIO_PROFILE=production "$PY" manage.py check --deploy --fail-level WARNING
 "$PY" manage.py makemigrations --check --dry-run
 
 # pytest exits 5 when it collects nothing: acceptable only while no browser test exists.
