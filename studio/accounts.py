@@ -56,6 +56,22 @@ def sign_up(email: str, password: str, *, name: str = "", with_workspace: bool =
     return user
 
 
+def self_signup_open() -> bool:
+    """Anyone may create an account at /accounts/signup/ (FLOWSTUDIO_SIGNUP=open)."""
+    return settings.FLOWSTUDIO_SIGNUP == "open"
+
+
+def invited_signup_open() -> bool:
+    """An invitation link may create the invited person's account (open or invite-only)."""
+    return settings.FLOWSTUDIO_SIGNUP != "closed"
+
+
+def mail_is_delivered() -> bool:
+    """False when EMAIL_BACKEND drops mail (the default outside development without
+    EMAIL_HOST), so that pages can say so instead of promising a mail."""
+    return not settings.EMAIL_BACKEND.endswith("dummy.EmailBackend")
+
+
 def profile_of(user) -> Profile:
     profile, _ = Profile.objects.get_or_create(user=user, defaults={"display_name": user.first_name})
     return profile

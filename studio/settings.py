@@ -5,6 +5,7 @@ layer and eager Celery tasks. `DATABASE_URL` and `REDIS_URL` switch to PostgreSQ
 channels and real Celery workers.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -94,6 +95,7 @@ INSTALLED_APPS = [
     "integrations",
     "integrations.webchat",
     "integrations.chat_api",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -106,6 +108,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -163,6 +167,13 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
+# Shared counters (REST API throttles) live in Redis when there is one, so every process
+# counts the same requests; otherwise in the one process's memory.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "flowstudio"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
@@ -171,14 +182,34 @@ CELERY_BEAT_SCHEDULE = {
     "fire-state-expiries": {"task": "runtime.tasks.fire_due_states", "schedule": 10.0},
 }
 
-# `rules` answers object permissions (studio/permissions.py); ModelBackend does the passwords.
+# django-axes first (it refuses a locked-out login before any password is checked); `rules`
+# answers object permissions (studio/permissions.py); ModelBackend does the passwords.
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "studio:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "studio:login"
+
+# Login throttling (docs/security.md, "Login and sign-up"): after FLOWSTUDIO_LOGIN_FAILURE_LIMIT
+# wrong passwords for one email from one address, that pair is locked out for the cool-off;
+# every further try during it starts the cool-off again. A right password resets the count.
+AXES_FAILURE_LIMIT = env.int("FLOWSTUDIO_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("FLOWSTUDIO_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "studio.views.accounts.login_username"
+AXES_LOCKOUT_CALLABLE = "studio.views.accounts.locked_out"
+# Failures are what axes keeps; successful logins are in the audit log's hands.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Who may create an account: open (anyone, at /accounts/signup/), invite-only (only through
+# an invitation link) or closed (nobody from the web; `manage.py create_owner` still works).
+FLOWSTUDIO_SIGNUP = env("FLOWSTUDIO_SIGNUP", default="open" if EMBEDDED else "invite-only")
+if FLOWSTUDIO_SIGNUP not in ("open", "invite-only", "closed"):
+    raise ImproperlyConfigured(f"FLOWSTUDIO_SIGNUP: {FLOWSTUDIO_SIGNUP!r} is not one of open, invite-only, closed")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -202,7 +233,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Per user (per address without a login), counted in CACHES (docs/security.md).
+    "DEFAULT_THROTTLE_CLASSES": ["studio.throttles.UserRate", "studio.throttles.AnonymousRate"],
 }
+FLOWSTUDIO_API_RATE_USER = env("FLOWSTUDIO_API_RATE_USER", default="600/minute")
+FLOWSTUDIO_API_RATE_ANONYMOUS = env("FLOWSTUDIO_API_RATE_ANONYMOUS", default="60/minute")
 
 # Invitations (docs/workspaces.md): the link is shown in the studio; it is also mailed when
 # EMAIL_HOST is set (EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS).
@@ -215,6 +250,17 @@ if EMAIL_HOST:
     EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="flowstudio@localhost")
+# Password reset mails go through EMAIL_BACKEND: SMTP with EMAIL_HOST; without it, the
+# terminal with DEBUG on or on the embedded default, and nowhere otherwise (a reset link in
+# a server log would be a password in the log): the reset page then says to ask an admin.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default=(
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend" if DEVELOPMENT_KEYS_ALLOWED
+    else "django.core.mail.backends.dummy.EmailBackend"
+))
+if EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    EMAIL_FILE_PATH = env("EMAIL_FILE_PATH")
+PASSWORD_RESET_TIMEOUT = env.int("FLOWSTUDIO_PASSWORD_RESET_SECONDS", default=3600)
 # Avatars are stored in the database; this bounds an upload.
 FLOWSTUDIO_AVATAR_MAX_BYTES = env.int("FLOWSTUDIO_AVATAR_MAX_BYTES", default=512 * 1024)
 # The largest bot file the import page accepts.

@@ -1,4 +1,7 @@
-"""Sign up, log in and out, password, profile and avatars."""
+"""Sign up, log in and out (throttled by django-axes), password and its reset by mail,
+profile and avatars."""
+from axes.helpers import get_cool_off
+from axes.utils import reset as reset_login_failures
 from django.conf import settings
 from django.contrib import auth, messages
 from django.contrib.auth import views as auth_views
@@ -11,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from studio import accounts
-from studio.forms import LoginForm, PasswordChangeForm, ProfileForm, SignUpForm
+from studio.forms import LoginForm, PasswordChangeForm, ProfileForm, SetPasswordForm, SignUpForm
 from studio.models import Profile
 
 
@@ -19,6 +22,68 @@ class LoginView(auth_views.LoginView):
     template_name = "studio/accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "signup_open": accounts.self_signup_open()}
+
+
+def login_username(request, credentials=None):
+    """The login django-axes counts failures for: the email as the login form reads it, so
+    `Ann@Example.com` and `ann@example.com` share one count."""
+    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    return accounts.normalize_email(raw)
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a locked-out login: the login page, saying why and for how long."""
+    minutes = max(1, int(get_cool_off(request).total_seconds() // 60))
+    form = LoginForm(request, data=None, initial={"username": login_username(request, credentials)})
+    return render(request, "studio/accounts/login.html", {
+        "form": form, "locked_out_minutes": minutes, "signup_open": accounts.self_signup_open(),
+        "next": request.POST.get("next", ""),
+    }, status=429)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "studio/accounts/password_reset.html"
+    email_template_name = "studio/accounts/password_reset_email.txt"
+    subject_template_name = "studio/accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("studio:password_reset_sent")
+
+    @property
+    def extra_email_context(self):
+        # The link points at PUBLIC_URL, not at whatever Host the request named.
+        return {"public_url": settings.PUBLIC_URL}
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "mail_delivered": accounts.mail_is_delivered()}
+
+    def form_valid(self, form):
+        if not accounts.mail_is_delivered():
+            return self.form_invalid(form)
+        return super().form_valid(form)
+
+
+class PasswordResetSentView(auth_views.PasswordResetDoneView):
+    template_name = "studio/accounts/password_reset_sent.html"
+
+    def get_context_data(self, **kwargs):
+        minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+        timeout = f"{minutes // 60} hour{'s' if minutes >= 120 else ''}" if minutes % 60 == 0 else f"{minutes} minutes"
+        return {**super().get_context_data(**kwargs), "timeout_hours": timeout}
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "studio/accounts/password_reset_confirm.html"
+    form_class = SetPasswordForm
+    success_url = reverse_lazy("studio:login")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The owner proved they hold the mailbox: a lockout of their email ends here.
+        reset_login_failures(username=accounts.normalize_email(form.user.username))
+        messages.success(self.request, "Your password was changed. Log in with the new one.")
+        return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -44,6 +109,8 @@ def logout_view(request):
 def signup(request):
     if request.user.is_authenticated:
         return redirect("studio:home")
+    if not accounts.self_signup_open():
+        return render(request, "studio/accounts/signup_closed.html", {"mode": settings.FLOWSTUDIO_SIGNUP}, status=403)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -150,6 +150,10 @@ def accept_invitation(request, token):
         return render(request, "studio/invitation.html", context)
     existing = workspaces.get_user_by_email(invitation.email)
     context["has_account"] = existing is not None
+    if existing is None and not accounts.invited_signup_open():
+        # FLOWSTUDIO_SIGNUP=closed: the invitation waits for an account made by the administrator.
+        context["signup_closed"] = True
+        return render(request, "studio/invitation.html", context, status=403 if request.method == "POST" else 200)
     form = SignUpForm(request.POST or None, initial={"email": invitation.email})
     form.fields["email"].widget.attrs["readonly"] = True
     if request.method == "POST" and existing is None and form.is_valid():
