@@ -48,7 +48,33 @@ def _database_url(settings_dict) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory):
+def mail_dir(tmp_path_factory):
+    """Where the live server writes the mail it sends (Django's file-based mail backend)."""
+    return tmp_path_factory.mktemp("mail")
+
+
+@pytest.fixture
+def sent_mail(mail_dir):
+    """sent_mail() -> the mails the live server sent during this test, oldest first, as
+    email.message.Message objects."""
+    import email
+
+    for old in mail_dir.iterdir():
+        old.unlink()
+
+    def read():
+        found = []
+        for path in sorted(mail_dir.iterdir(), key=lambda p: p.stat().st_mtime):
+            for chunk in path.read_text().split("-" * 79):
+                if chunk.strip():
+                    found.append(email.message_from_string(chunk.strip()))
+        return found
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory, mail_dir):
     """A Daphne process serving studio.asgi on the test database; yields its base URL."""
     from django.db import connection
 
@@ -61,6 +87,8 @@ def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory):
         DEBUG="false",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         PUBLIC_URL=f"http://127.0.0.1:{port}",
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(mail_dir),
         # A live server must not run Celery tasks inline in a request unless told to.
         CELERY_TASK_ALWAYS_EAGER=env.get("CELERY_TASK_ALWAYS_EAGER", "true"),
     )
