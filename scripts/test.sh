@@ -42,6 +42,8 @@ bash scripts/setup.sh
 PY=.venv/bin/python
 
 "$PY" manage.py check
+# The house imports one way (docs/architecture.md): a wrong arrow fails with the import named.
+.venv/bin/lint-imports
 # The production profile (docs/security.md, "Deployment settings"): no deployment warning.
 FLOWSTUDIO_PROFILE=production "$PY" manage.py check --deploy --fail-level WARNING
 "$PY" manage.py makemigrations --check --dry-run

@@ -229,12 +229,12 @@ STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 REST_FRAMEWORK = {
     # Bearer first: its WWW-Authenticate header makes unauthenticated calls 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "studio.tokens.BearerTokenAuthentication",
+        "studio.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Per user (per address without a login), counted in CACHES (docs/security.md).
-    "DEFAULT_THROTTLE_CLASSES": ["studio.throttles.UserRate", "studio.throttles.AnonymousRate"],
+    "DEFAULT_THROTTLE_CLASSES": ["studio.api.throttles.UserRate", "studio.api.throttles.AnonymousRate"],
 }
 FLOWSTUDIO_API_RATE_USER = env("FLOWSTUDIO_API_RATE_USER", default="600/minute")
 FLOWSTUDIO_API_RATE_ANONYMOUS = env("FLOWSTUDIO_API_RATE_ANONYMOUS", default="60/minute")

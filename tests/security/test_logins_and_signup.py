@@ -12,8 +12,8 @@ from django.core import mail
 from django.core.cache import cache
 from django.test import Client, override_settings
 
-from studio import tokens, workspaces
-from studio.models import Membership, Role
+from studio.people import tokens, workspaces
+from studio.people.models import Membership, Role
 
 from .test_secrets_and_keys import POSTGRES, load_settings
 
