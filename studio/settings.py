@@ -202,7 +202,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "studio.views.accounts.login_username"
 AXES_LOCKOUT_CALLABLE = "studio.views.accounts.locked_out"
-# Failures are what axes keeps; successful logins are in the audit log's hands.
+# Only failures are kept: a row per successful login would grow a table nobody reads.
 AXES_DISABLE_ACCESS_LOG = True
 
 # Who may create an account: open (anyone, at /accounts/signup/), invite-only (only through
