@@ -219,8 +219,8 @@ class Window:
         loop = asyncio.get_running_loop()
         self.opened, self.closed = loop.create_future(), loop.create_future()
 
-    def answered(self, turn: int, started: float, received_at: float) -> None:
-        if turn == 0:
+    def answered(self, first: bool, started: float, received_at: float) -> None:
+        if first:
             self.waiting -= 1
             if self.waiting == 0:
                 self.start = time.perf_counter() + self.warmup
@@ -241,8 +241,8 @@ class Window:
             self.closed_at = time.perf_counter()
 
 
-async def widget_user(index, ws, window: Window, errors):
-    turn = 0
+async def widget_user(index, ws, window: Window, errors, turns: list[int]):
+    turn, first = turns[index], True  # the conversation goes on from the last phase
     while window.running():
         text = "hi" if turn % 2 == 0 else f"User{index}-{turn}"
         expected = "What is your name?" if turn % 2 == 0 else f"Hello {text}"
@@ -263,13 +263,15 @@ async def widget_user(index, ws, window: Window, errors):
             errors.append(f"widget {index} expected {expected!r}, got {reply!r}")
             window.abort()
             return
-        window.answered(turn, started, received_at)
+        window.answered(first, started, received_at)
+        first = False
         turn += 1
+        turns[index] = turn
 
 
-async def echo_user(index, ws, window: Window, errors):
+async def echo_user(index, ws, window: Window, errors, turns: list[int]):
     # A frame the size of the widget's message frame, and about the size of the bot's answer.
-    turn = 0
+    turn, first = turns[index], True
     while window.running():
         text = json.dumps({"type": "message", "payload": {"type": "text", "text": f"User{index}-{turn}"},
                            "padding": "x" * 200})
@@ -281,17 +283,23 @@ async def echo_user(index, ws, window: Window, errors):
             errors.append(f"echo client {index} got back {echoed[:80]!r}")
             window.abort()
             return
-        window.answered(turn, started, received_at)
+        window.answered(first, started, received_at)
+        first = False
         turn += 1
+        turns[index] = turn
 
 
-async def run_phase(kind: str, host, port, bot_id, users, seconds, warmup, meter) -> dict:
+async def open_clients(kind: str, host, port, bot_id, users) -> dict:
+    """The phase's clients, opened once and reused by every round."""
     if kind == "bot":
         sockets = await asyncio.gather(*(open_widget(host, port, bot_id) for _ in range(users)))
-        user = widget_user
     else:
         sockets = await asyncio.gather(*(WebSocket.connect(host, port, "/bench/echo/") for _ in range(users)))
-        user = echo_user
+    return {"sockets": sockets, "turns": [0] * users, "user": widget_user if kind == "bot" else echo_user}
+
+
+async def run_phase(kind: str, clients: dict, users, seconds, warmup, meter) -> dict:
+    sockets, user = clients["sockets"], clients["user"]
     errors = []
     window = Window(users, warmup, seconds, min_answers=users)
 
@@ -303,11 +311,7 @@ async def run_phase(kind: str, host, port, bot_id, users, seconds, warmup, meter
         return meter.stop()
 
     cpu_task = asyncio.ensure_future(measure_cpu())
-    try:
-        await asyncio.gather(*(user(i, ws, window, errors) for i, ws in enumerate(sockets)))
-    finally:
-        for ws in sockets:
-            ws.close()
+    await asyncio.gather(*(user(i, ws, window, errors, clients["turns"]) for i, ws in enumerate(sockets)))
     if errors or not window.closed.done():
         cpu_task.cancel()
         return {"kind": kind, "latencies": [], "errors": errors or ["the measured window never closed"],
@@ -380,14 +384,19 @@ async def run(args, bot_id: str, port: int, server: subprocess.Popen) -> int:
     cores = os.cpu_count() or 1
     meter = CpuMeter([server.pid])
     results = {"echo": [], "bot": []}
-    for _ in range(max(1, args.rounds)):
-        for kind in ("echo", "bot"):
-            result = await run_phase(kind, host, port, bot_id, args.users, args.seconds, args.warmup, meter)
-            if result["errors"] or not result["latencies"]:
-                print(f"{kind}: errors:", *result["errors"][:10], sep="\n  ")
-                return 1
-            report(result, cores)
-            results[kind].append(result)
+    clients = {kind: await open_clients(kind, host, port, bot_id, args.users) for kind in ("echo", "bot")}
+    try:
+        for _ in range(max(1, args.rounds)):
+            for kind in ("echo", "bot"):
+                result = await run_phase(kind, clients[kind], args.users, args.seconds, args.warmup, meter)
+                if result["errors"] or not result["latencies"]:
+                    print(f"{kind}: errors:", *result["errors"][:10], sep="\n  ")
+                    return 1
+                report(result, cores)
+                results[kind].append(result)
+    finally:
+        for ws in (ws for kind in clients.values() for ws in kind["sockets"]):
+            ws.close()
     echo, bot = summary(results["echo"]), summary(results["bot"])
     ratio = bot["turns_per_second"] / echo["turns_per_second"]
     print(f"bot turn against the echo, pooled over {args.rounds} run(s) of each, alternating, {args.users} clients:")
