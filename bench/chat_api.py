@@ -480,7 +480,7 @@ def measure(args, target: str, setup: dict) -> dict | None:
     print(f"  latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}"
           f"  mean {statistics.fmean(values):.1f}  max {max(values):.1f}")
     cores = os.cpu_count() or 1
-    print(f"  CPU ms per turn: " + "  ".join(
+    print("  CPU ms per turn: " + "  ".join(
         f"{name} {cpu[name] * 1000 / len(values):.2f}" for name in ("server", "postgres", "redis", "load generator")))
     others = cpu["machine busy"] - sum(cpu[n] for n in ("server", "postgres", "redis", "load generator"))
     print(f"  machine: {cpu['machine busy'] / args.seconds / cores:.0%} busy of {cores} cores; "

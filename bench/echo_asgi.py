@@ -13,9 +13,9 @@ import uuid
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 
-from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
+from channels.generic.websocket import AsyncWebsocketConsumer
 
-from studio.asgi import application as studio  # noqa: E402  (sets Django up)
+from studio.asgi import application as studio  # sets Django up, so it comes first
 
 
 def _no_read_timeout_on_blocking_pops() -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runtime.engine import TurnInput, compile_bot, run_turn  # noqa: E402
+from runtime.engine import TurnInput, compile_bot, run_turn
 
 TARGET_MS = {"no_code": 0.5, "code": 2.0}  # reported, not judged (an absolute time)
 # CI bar (--check): mean CPU per turn as a multiple of its floor's, set from measurements on

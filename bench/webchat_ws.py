@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from chat_api import NAME_BOT, CpuMeter, _free_port, percentile  # noqa: E402
+from chat_api import NAME_BOT, CpuMeter, _free_port, percentile
 
 BOT = {**NAME_BOT, "name": "Webchat bench", "description": "bench/webchat_ws.py: asks for a name and greets, forever."}
 
@@ -133,7 +133,7 @@ class WebSocket:
         self.reader, self.writer = reader, writer
 
     @classmethod
-    async def connect(cls, host: str, port: int, path: str) -> "WebSocket":
+    async def connect(cls, host: str, port: int, path: str) -> WebSocket:
         reader, writer = await asyncio.open_connection(host, port)
         key = base64.b64encode(os.urandom(16)).decode()
         writer.write((f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
@@ -373,7 +373,7 @@ def report(result: dict, cores: int) -> None:
           f"latency ms p50 {percentile(values, 0.5):.1f}  p99 {percentile(values, 0.99):.1f}  "
           f"mean {statistics.fmean(values):.1f}")
     others = cpu["machine busy"] - sum(cpu[n] for n in ("server", "postgres", "redis", "load generator"))
-    print(f"  CPU ms each: " + "  ".join(
+    print("  CPU ms each: " + "  ".join(
         f"{n} {cpu[n] * 1000 / len(values):.2f}" for n in ("server", "postgres", "redis", "load generator"))
         + f";  machine {cpu['machine busy'] / result['seconds'] / cores:.0%} busy of {cores} cores, "
           f"other processes {max(0.0, others) / result['seconds']:.2f} cores")

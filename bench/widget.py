@@ -11,7 +11,7 @@
   two-script page where the scripts only put one styled button in a shadow root. The
   original absolute target (under 300 ms) is printed, not judged.
 
-    python bench/widget.py           # 20 page loads of each
+    python bench/widget.py           # 10 page loads of each, alternating
     python bench/widget.py --check   # exit 1 when the size or the paint ratio misses its bar
 """
 from __future__ import annotations
@@ -147,7 +147,7 @@ def paint_times(runs: int) -> tuple[list[float], list[float]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20, help="page loads of each to measure (default 20)")
+    parser.add_argument("--runs", type=int, default=10, help="page loads of each to measure (default 10: 20 loads)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
