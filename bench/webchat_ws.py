@@ -336,9 +336,21 @@ async def hold_idle(host, port, bot_id, count: int, server_pid: int, hello: bool
     # database work, and under load the queue outlasts Daphne's handshake timeout.
     opening = asyncio.Semaphore(4)
 
+    # Held as a browser holds them: each socket is read from the moment it is open, so the
+    # server's keepalive pings are answered (Daphne closes a socket that leaves them unanswered).
+    answers: dict[WebSocket, asyncio.Queue] = {}
+    readers: list[asyncio.Future] = []
+
+    async def read(ws):
+        while True:
+            answers[ws].put_nowait(await ws.recv_json())
+
     async def one():
         async with opening:
-            sockets.append(await (open_widget if hello else open_socket)(host, port, bot_id))
+            ws = await (open_widget if hello else open_socket)(host, port, bot_id)
+        sockets.append(ws)
+        answers[ws] = asyncio.Queue()
+        readers.append(asyncio.ensure_future(read(ws)))
 
     await asyncio.gather(*(one() for _ in range(count)))
     opened_in = time.perf_counter() - started
@@ -349,10 +361,14 @@ async def hold_idle(host, port, bot_id, count: int, server_pid: int, hello: bool
         ws.send_json({"type": "ping"})
 
     async def pong(ws):
-        while (await asyncio.wait_for(ws.recv_json(), timeout=60)).get("type") not in ("pong", "error"):
+        while (await asyncio.wait_for(answers[ws].get(), timeout=60)).get("type") not in ("pong", "error"):
             pass
 
-    await asyncio.gather(*(pong(ws) for ws in sockets))
+    try:
+        await asyncio.gather(*(pong(ws) for ws in sockets))
+    finally:
+        for reader in readers:
+            reader.cancel()
     for ws in sockets:
         ws.close()
     return {"count": count, "opened_in": opened_in, "rss_before": before, "rss_after": after, "hello": hello}
