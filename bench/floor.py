@@ -21,9 +21,8 @@ It runs under the same server (uvicorn, uvloop, httptools) on the same PostgreSQ
 `bench/chat_api.py` drives it with the same load generator and the same users; what
 Flowstudio does beyond this floor is the price of the product. Run by hand:
 
+    python bench/chat_api.py --only floor      # the floor alone, started by the bench
     DATABASE_URL=postgres://... python -m uvicorn --app-dir bench floor:application --port 8100
-    python bench/chat_api.py --url http://127.0.0.1:8100    # (the Flowstudio bot still set up)
-    python bench/chat_api.py --floor-only                   # or let the bench start it
 """
 from __future__ import annotations
 
@@ -104,6 +103,8 @@ async def _open_pool():
     _pool = AsyncConnectionPool(conninfo(), min_size=2, max_size=10, open=False, configure=configure,
                                 kwargs={"autocommit": True, "prepare_threshold": 0})
     await _pool.open()
+    async with _pool.connection() as conn:  # so it also runs on its own, started by hand
+        await conn.execute(TABLES, prepare=False)
 
 
 async def _read_json(receive) -> dict:
