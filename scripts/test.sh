@@ -48,7 +48,7 @@ fi
 
 # Benchmarks (docs/performance.md, docs/performance-webchat.md) judge ratios to a floor or a
 # peer measured in the same run, never absolute times, so a slower or busier CI machine
-# does not fail them. Together well under 3 minutes.
+# does not fail them. Together about 2.5 minutes on the shared 2-core machine.
 # Engine: CPU per turn against a floor (the turn's data through JSON, one warm V8 call).
 "$PY" bench/engine.py --quick --check
 # The Chat API over real HTTP, 20 users: Flowstudio's turns/s as a fraction of the floor's
