@@ -357,7 +357,8 @@ class JSSandbox:
         out = _loads(raw)
         if not out["ok"]:
             if out["kind"] == "syntax":
-                raise CodeError("syntax", _syntax_message(code, out["error"]))
+                error = out["error"]
+                raise CodeError("syntax", _syntax_text(code, f"{error.get('name') or 'SyntaxError'}: {error.get('message')}"))
             raise CodeError("exception", _exception_message(out["error"], line_offset=3))
         logs = [(level, text) for level, text in out["logs"]]
         return CodeResult(scopes=out["scopes"], logs=logs, value=out["value"], ms=ms)
@@ -532,24 +533,6 @@ def _exception_message(error: dict, *, line_offset: int | None) -> str:
     return text
 
 
-def _syntax_message(code: str, error: dict) -> str:
-    """The Function constructor does not say where a syntax error is; a throwaway context
-    parsing the same text as a script does. It never runs in the bot's context."""
-    text = f"{error.get('name') or 'SyntaxError'}: {error.get('message')}"
-    probe = _new_racer()
-    try:
-        probe.eval(f"(async function () {{\n\"use strict\";\n{code}\n}})", timeout_sec=0.5, max_memory=16 * 1024 * 1024)
-    except JSParseException as exc:
-        match = _PARSE_LINE.search(str(exc))
-        if match and int(match.group(1)) > 2:
-            text += f" (line {int(match.group(1)) - 2})"
-    except Exception:  # noqa: BLE001 - only a hint; the syntax error itself is already known
-        pass
-    finally:
-        probe.close()
-    return text
-
-
 # ---- the process-wide sandbox and syntax checks ---------------------------------------------
 _default: JSSandbox | None = None
 _default_lock = threading.Lock()
@@ -573,33 +556,117 @@ def configure_default_sandbox(*, timeout_ms: int, memory_mb: int) -> None:
         _default = JSSandbox(timeout_ms=timeout_ms, memory_mb=memory_mb)
 
 
-_probe: MiniRacer | None = None
-_probe_lock = threading.Lock()
+# ---- syntax checks: compile only, never run -------------------------------------------------
+# `check` hands the source to V8's Function constructor as a string value: V8 parses it as a
+# function body on its own (so a `})` cannot close anything outside it) and returns a function
+# that is never called. Nothing of the checked source ever runs, so checks leave no state.
+_CHECKER = r"""
+const __check__ = (function () {
+  'use strict';
+  const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+  const FunctionCtor = Function;
+  return function (source, names, expression) {
+    try {
+      if (expression) FunctionCtor(...names, '"use strict";\nreturn (\n' + source + '\n);');
+      else new AsyncFunction(...names, '"use strict";\n' + source);
+      return '';
+    } catch (e) {
+      return String(e && e.name) + ': ' + String(e && e.message);
+    }
+  };
+})();
+true
+"""
+# V8's words for a body that tries to close the function it is compiled into.
+_BREAKOUT = ("Single function literal required", "Arg string terminates parameters early")
+_BREAKOUT_MESSAGE = ("SyntaxError: the code closes the function it runs in (a '}' or ')' with no "
+                     "opening '{' or '(' before it)")
+_CHECK_MEMORY = 32 * 1024 * 1024
+_checker: MiniRacer | None = None
+_locator: MiniRacer | None = None
+_check_lock = threading.Lock()
+
+
+def _checker_racer() -> MiniRacer:
+    global _checker
+    if _checker is None:
+        racer = _new_racer()
+        racer.eval(_CHECKER)
+        _checker = racer
+    return _checker
+
+
+def _drop(racer: MiniRacer | None) -> None:
+    if racer is not None:
+        racer.close()
+
+
+def _compile_problem(source: str, *, expression: bool) -> str | None:
+    """V8's SyntaxError for `source` compiled as a code card body (or an expression), or None."""
+    global _checker
+    call = f"__check__({json.dumps(source)}, {json.dumps(SCOPE_NAMES)}, {json.dumps(expression)})"
+    with _check_lock:
+        try:
+            problem = _checker_racer().eval(call, timeout_sec=2, max_memory=_CHECK_MEMORY)
+        except (JSTimeoutException, JSOOMException, JSEvalException):
+            _drop(_checker)
+            _checker = None
+            return "the code is too large to check"
+    return problem or None
+
+
+def _error_line(source: str) -> int | None:
+    """The line of a syntax error V8 already found in a code body.
+
+    The Function constructor does not say where the error is; parsing the same text as a
+    script does. The script starts with `throw`, so even when it parses (the body broke out
+    of its function) none of it runs, and a context in which it parsed is thrown away, as
+    its top-level declarations were made in it."""
+    global _locator
+    script = f"throw 0;\n(async function ({', '.join(SCOPE_NAMES)}) {{\n\"use strict\";\n{source}\n}})"
+    with _check_lock:
+        if _locator is None:
+            _locator = _new_racer()
+        try:
+            _locator.eval(script, timeout_sec=2, max_memory=_CHECK_MEMORY)
+        except JSParseException as exc:
+            match = _PARSE_LINE.search(str(exc))
+            if match:
+                line = int(match.group(1)) - 3
+                return min(max(line, 1), source.count("\n") + 1)
+            return None
+        except Exception:  # noqa: BLE001 - it parsed (and stopped at the throw) or hit a limit
+            pass
+        _drop(_locator)
+        _locator = None
+    return None
+
+
+def _syntax_text(source: str, problem: str) -> str:
+    """The message for a code body V8 would not compile: what is wrong and on which line."""
+    if any(words in problem for words in _BREAKOUT):
+        return _BREAKOUT_MESSAGE
+    line = _error_line(source)
+    return problem + (f" (line {line})" if line else "")
 
 
 def syntax_error(source: str, *, expression: bool = False) -> str | None:
     """Why `source` is not valid JavaScript (an Execute Code body, or an expression), or None.
 
-    It is compiled as a function that is never called, in a context of its own that no bot
-    code runs in, so checking a bot file at import never executes any of it."""
-    global _probe
+    Compiled only, never run, with the parameter names it runs with, in a V8 context of its
+    own that no bot code runs in; so checking a bot file at import executes none of it."""
+    problem = _compile_problem(source, expression=expression)
+    if problem is None:
+        return None
     if expression:
-        wrapped = f'(function () {{\n"use strict";\nreturn (\n{source}\n);\n}})'
-    else:
-        wrapped = f'(async function () {{\n"use strict";\n{source}\n}})'
-    with _probe_lock:
-        if _probe is None:
-            _probe = _new_racer()
-        try:
-            _probe.eval(wrapped, timeout_sec=1, max_memory=32 * 1024 * 1024)
-        except JSParseException as exc:
-            first = str(exc).strip().splitlines()
-            match = _PARSE_LINE.search(str(exc))
-            where = f" (line {int(match.group(1)) - 2})" if match and int(match.group(1)) > 2 and not expression else ""
-            detail = next((line for line in first if "SyntaxError" in line), first[0] if first else "SyntaxError")
-            return detail[detail.find("SyntaxError"):] + where if "SyntaxError" in detail else detail + where
-        except (JSTimeoutException, JSOOMException):
-            _probe.close()
-            _probe = None
-            return "the code is too large to check"
-    return None
+        return _BREAKOUT_MESSAGE if any(words in problem for words in _BREAKOUT) else problem
+    return _syntax_text(source, problem)
+
+
+@atexit.register
+def _close_checkers() -> None:
+    global _checker, _locator
+    with _check_lock:
+        _drop(_checker)
+        _drop(_locator)
+        _checker = _locator = None
