@@ -32,6 +32,10 @@ from typing import Any
 from py_mini_racer import JSEvalException, JSOOMException, JSParseException, JSTimeoutException, MiniRacer
 
 MAX_CONTEXTS = 64
+# What one run may hand back (scopes it may write, return value, console output), as JSON
+# characters: the engine caps each scope at 128 KB, so this only stops oversized values before
+# they are copied out of V8 at all.
+MAX_OUTPUT_CHARS = 1024 * 1024
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 # Names that cannot be function parameters in strict code, or that mean something else.
@@ -54,6 +58,29 @@ const __flowstudio__ = (function (token, SCOPES) {
   const freeze = Object.freeze, getProto = Object.getPrototypeOf, defineProperty = Object.defineProperty;
   const getDesc = Object.getOwnPropertyDescriptor, ownKeys = Reflect.ownKeys, hasOwn = Object.hasOwn;
   const waitAsync = Atomics.waitAsync;
+  const SharedBuffer = SharedArrayBuffer, Int32View = Int32Array;
+  const MAX_OUTPUT = %MAX_OUTPUT%;
+
+  // Array buffers (and typed arrays, DataView, Atomics and WebAssembly memories, which make or
+  // need them) live outside the V8 heap, where the memory limit cannot count them: three
+  // `new Uint8Array(512 * 1024 * 1024)` grew the process by 1.5 GB. So they are not offered;
+  // what would make one throws an error that says why.
+  const UNAVAILABLE = ['ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'Atomics', 'WebAssembly',
+    'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
+    'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array'];
+  const removed = [];
+  for (const name of UNAVAILABLE) {
+    if (!(name in G)) continue;
+    removed.push(G[name]);
+    const message = name + ' is not available in the sandbox: array buffers are kept outside the ' +
+      'memory the code is limited to';
+    const refuse = function () { throw new TypeError(message); };
+    for (const member of ['from', 'of', 'isView', 'fromBase64', 'fromHex', 'Memory', 'Module', 'Instance',
+      'Table', 'Global', 'compile', 'instantiate', 'validate', 'wait', 'waitAsync', 'notify']) {
+      defineProperty(refuse, member, { value: refuse, enumerable: false });
+    }
+    defineProperty(G, name, { value: refuse, writable: false, enumerable: false, configurable: false });
+  }
 
   let current = null;            // the run in progress
   const timers = new Map();      // timer id -> run that created it
@@ -69,8 +96,19 @@ const __flowstudio__ = (function (token, SCOPES) {
     if (typeof v === 'function') return '[Function' + (v.name ? ': ' + v.name : '') + ']';
     try { const s = stringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); }
   }
+  // Console output is kept up to a quarter of MAX_OUTPUT per run; past it, one line says so.
   function logger(level) {
-    return function (...args) { if (current) current.logs.push([level, args.map(text).join(' ')]); };
+    return function (...args) {
+      const run = current;
+      if (!run || run.logChars > MAX_OUTPUT / 4) return;
+      const line = args.map(text).join(' ');
+      run.logChars += line.length;
+      if (run.logChars > MAX_OUTPUT / 4) {
+        run.logs.push(['warn', 'console output past ' + (MAX_OUTPUT / 4) + ' characters in one run was dropped']);
+      } else {
+        run.logs.push([level, line]);
+      }
+    };
   }
   const consoleObject = {
     log: logger('info'), info: logger('info'), debug: logger('debug'),
@@ -82,7 +120,7 @@ const __flowstudio__ = (function (token, SCOPES) {
     const id = nextTimer++;
     const run = current;
     timers.set(id, run);
-    const view = new Int32Array(new SharedArrayBuffer(4));
+    const view = new Int32View(new SharedBuffer(4));
     const wait = waitAsync(view, 0, 0, Math.max(0, Number(delay) || 0));
     (wait.async ? wait.value : Promise.resolve()).then(() => {
       if (timers.get(id) !== run || current !== run || run.done) return;
@@ -110,14 +148,37 @@ const __flowstudio__ = (function (token, SCOPES) {
     if (run.done) return;
     run.done = true;
     const info = errorInfo(e);
+    // A thrown value can be as big as the heap allows; its first part says enough.
+    for (const k of ['message', 'stack']) if (info[k].length > 4096) info[k] = info[k].slice(0, 4096) + '...';
     run.result = stringify({ ok: false, kind: 'exception', error: info, logs: run.logs });
   }
+  // Names the biggest thing in an answer over the limit, so the author knows what to shrink.
+  function tooBig(length, value, scopes, writable, logs) {
+    let worst = 'the return value', worstSize = value === undefined ? 0 : (stringify(value) || '').length;
+    for (const name of writable) {
+      const scope = hasOwn(scopes, name) ? scopes[name] : null;
+      if (scope === null || typeof scope !== 'object') continue;
+      for (const key of Object.keys(scope)) {
+        const size = (stringify(scope[key]) || '').length;
+        if (size > worstSize) { worst = name + '.' + key; worstSize = size; }
+      }
+    }
+    const logSize = stringify(logs).length;
+    if (logSize > worstSize) { worst = 'the console output'; worstSize = logSize; }
+    return worst + ' is ' + worstSize + ' characters of JSON; all the values code leaves in scopes, ' +
+      'returns and logs may be at most ' + MAX_OUTPUT + ' characters; nothing was written';
+  }
+
   function settle(run, value, scopes, writable) {
     if (run.done) return;
     try {
       const out = {};
       for (const name of writable) if (hasOwn(scopes, name)) out[name] = scopes[name];
       const result = stringify({ ok: true, value: value === undefined ? null : value, scopes: out, logs: run.logs });
+      if (result.length > MAX_OUTPUT) {
+        fail(run, new RangeError(tooBig(result.length, value, scopes, writable, run.logs)));
+        return;
+      }
       run.done = true;
       run.result = result;
     } catch (e) {
@@ -128,7 +189,7 @@ const __flowstudio__ = (function (token, SCOPES) {
   function start(t, source, names, scopesJson, writable) {
     check(t);
     timers.clear();
-    const run = { logs: [], done: false, result: '' };
+    const run = { logs: [], logChars: 0, done: false, result: '' };
     current = run;
     let fn;
     try {
@@ -226,7 +287,7 @@ const __flowstudio__ = (function (token, SCOPES) {
     const hidden = [
       AsyncFunction, function* () {}, async function* () {}, (function* () {})(), (async function* () {})(),
       [][Symbol.iterator](), new Map().entries(), new Set().values(), ''[Symbol.iterator](),
-      /a/[Symbol.matchAll](''), getProto(Int8Array), (function () { return arguments; })(),
+      /a/[Symbol.matchAll](''), (function () { return arguments; })(), ...removed,
       consoleObject, setTimeoutImpl, clearTimeoutImpl,
     ];
     const seen = new Set();
@@ -421,7 +482,8 @@ class JSSandbox:
         racer = _new_racer()
         token = secrets.token_hex(16)
         racer.set_hard_memory_limit(self.memory_mb * 1024 * 1024)
-        prelude = _PRELUDE.replace("%TOKEN%", json.dumps(token)).replace("%SCOPES%", json.dumps(SCOPE_NAMES))
+        prelude = (_PRELUDE.replace("%TOKEN%", json.dumps(token)).replace("%SCOPES%", json.dumps(SCOPE_NAMES))
+                   .replace("%MAX_OUTPUT%", str(MAX_OUTPUT_CHARS)))
         if racer.eval(prelude) is not True:
             racer.close()
             raise RuntimeError("could not freeze the JavaScript built-ins")
