@@ -13,6 +13,10 @@ Decisions worth knowing:
   returns are dropped, so no bot code ever runs after `run_code` returns.
 - A context that timed out or ran out of memory is closed and recreated on the next call;
   after a timeout V8 may still be busy with a runaway promise job, so it cannot be trusted.
+- No array buffers, typed arrays, Atomics or WebAssembly: their memory is outside the heap
+  that the memory limit counts. One run hands back at most MAX_OUTPUT_CHARS of JSON.
+- Syntax checks (`syntax_error`) compile with V8's Function constructor and never run the
+  source, in contexts of their own (docs/engine.md, "Syntax checks never run code").
 """
 from __future__ import annotations
 
@@ -153,7 +157,7 @@ const __flowstudio__ = (function (token, SCOPES) {
     run.result = stringify({ ok: false, kind: 'exception', error: info, logs: run.logs });
   }
   // Names the biggest thing in an answer over the limit, so the author knows what to shrink.
-  function tooBig(length, value, scopes, writable, logs) {
+  function tooBig(value, scopes, writable, logs) {
     let worst = 'the return value', worstSize = value === undefined ? 0 : (stringify(value) || '').length;
     for (const name of writable) {
       const scope = hasOwn(scopes, name) ? scopes[name] : null;
@@ -176,7 +180,7 @@ const __flowstudio__ = (function (token, SCOPES) {
       for (const name of writable) if (hasOwn(scopes, name)) out[name] = scopes[name];
       const result = stringify({ ok: true, value: value === undefined ? null : value, scopes: out, logs: run.logs });
       if (result.length > MAX_OUTPUT) {
-        fail(run, new RangeError(tooBig(result.length, value, scopes, writable, run.logs)));
+        fail(run, new RangeError(tooBig(value, scopes, writable, run.logs)));
         return;
       }
       run.done = true;
