@@ -30,6 +30,8 @@ bash scripts/setup.sh
 PY=.venv/bin/python
 
 "$PY" manage.py check
+# The REST API's OpenAPI schema: valid, and no drf-spectacular warning (docs/rest-api.md).
+"$PY" manage.py spectacular --validate --fail-on-warn --file /dev/null
 "$PY" manage.py makemigrations --check --dry-run
 
 # pytest exits 5 when it collects nothing: acceptable only while no browser test exists.

@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's files as a pinned Python package: the API docs page fetches nothing from a CDN.
+    "drf_spectacular_sidecar",
     "rules",
     "channels",
     "django_htmx",
@@ -147,6 +150,38 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI schema of the REST API (`/api/v1/schema/`, `manage.py spectacular`) and its docs
+# page (`/api/v1/docs/`); both are public: they describe the API, not anyone's data.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flowstudio REST API",
+    "DESCRIPTION": """
+The REST API of Flowstudio: workspaces, members, bots and everything a bot is made of,
+its versions, conversations, users, messages and the state API.
+
+- **Auth**: `Authorization: Bearer <personal access token>` (make one on your profile's
+  Tokens page or with `POST /api/v1/tokens`), or the studio's session cookie (writes then
+  need the `X-CSRFToken` header).
+- **Errors** all look like `{"error": {"code", "message", "details": [{"path", "message"}]}}`.
+- **Lists** page with `limit` and `nextToken`; the answer's `meta.nextToken` is null on the last page.
+- **Saves** of the bot definition carry `baseRevision`; a stale one is answered 409.
+
+The full guide is docs/rest-api.md in the Flowstudio repository.
+""",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "studio.models.Role.values",
+        "InvitableRoleEnum": "studio.workspaces.INVITABLE_ROLES",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "flows.api.docs.add_error_responses"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
 }
 
 # Invitations (docs/workspaces.md): the link is shown in the studio; it is also mailed when
