@@ -26,7 +26,7 @@ export DATABASE_URL=postgres://postgres@127.0.0.1:5432/flowstudio
 export REDIS_URL=redis://127.0.0.1:6379/0
 export OPENBLAS_NUM_THREADS=1
 
-bash scripts/setup.sh
+bash scripts/setup-tests.sh
 PY=.venv/bin/python
 
 "$PY" manage.py check

@@ -6,6 +6,7 @@ channels and real Celery workers.
 """
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -16,10 +17,15 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="dev-insecure-flowstudio-secret-change-me")
 # Old keys stay here after a rotation so encrypted configuration values remain readable.
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Where the studio is reachable from outside; used to print Chat API and embed URLs.
+# Where the studio is reachable from outside; used to print Chat API and embed URLs. Its host
+# is allowed and its origin trusted for CSRF unless ALLOWED_HOSTS/CSRF_TRUSTED_ORIGINS say otherwise.
 PUBLIC_URL = env("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+_public = urlsplit(PUBLIC_URL)
+_public_host = _public.hostname or "localhost"
+_public_host = f"[{_public_host}]" if ":" in _public_host else _public_host
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=list(dict.fromkeys(
+    ["localhost", "127.0.0.1", "[::1]", "testserver", _public_host])))
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"{_public.scheme}://{_public.netloc}"])
 VAR_DIR = Path(env("FLOWSTUDIO_VAR_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
@@ -119,6 +125,9 @@ CELERY_BEAT_SCHEDULE = {
     "fire-inactivity-timeouts": {"task": "runtime.tasks.fire_due_timeouts", "schedule": 30.0},
     "fire-state-expiries": {"task": "runtime.tasks.fire_due_states", "schedule": 10.0},
 }
+# Without Redis there is no beat process: the server runs this schedule on a thread of its own
+# (runtime/embedded_beat.py). Tests leave it off (conftest.py) unless a test asks for it.
+FLOWSTUDIO_EMBEDDED_BEAT = env.bool("FLOWSTUDIO_EMBEDDED_BEAT", default=not REDIS_URL)
 
 # `rules` answers object permissions (studio/permissions.py); ModelBackend does the passwords.
 AUTHENTICATION_BACKENDS = [
