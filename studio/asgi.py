@@ -12,7 +12,7 @@ from django.conf import settings  # noqa: E402
 from integrations.chat_api import asgi as chat_api  # noqa: E402
 
 from integrations.webchat.routing import websocket_urlpatterns as webchat_websockets  # noqa: E402
-from runtime.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
+from studio.emulator.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
 
 if settings.FLOWSTUDIO_EMBEDDED_BEAT:
     # The embedded default has no beat process; its periodic work runs in this server.

@@ -155,7 +155,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 REST_FRAMEWORK = {
     # Bearer first: its WWW-Authenticate header makes unauthenticated calls 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "studio.tokens.BearerTokenAuthentication",
+        "studio.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -183,11 +183,11 @@ The full guide is docs/rest-api.md in the Flowstudio repository.
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "RoleEnum": "studio.models.Role.values",
-        "InvitableRoleEnum": "studio.workspaces.INVITABLE_ROLES",
+        "RoleEnum": "studio.people.models.Role.values",
+        "InvitableRoleEnum": "studio.people.workspaces.INVITABLE_ROLES",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "flows.api.docs.add_error_responses"],
+                             "studio.api.docs.add_error_responses"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
