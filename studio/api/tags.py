@@ -18,7 +18,7 @@ FILTER_PARAMETER = OpenApiParameter(
     "tags", OpenApiTypes.STR,
     description='JSON object of tags that must all match, e.g. `{"topic":"billing"}` (URL-encoded)',
 )
-MAX_FILTER_BYTES = 4096  # a URL is rarely longer than 8 KB; tags are short
+MAX_FILTER_BYTES = 16 * 1024  # about what HTTP servers take in a request line; tags are short
 
 
 @contextmanager
