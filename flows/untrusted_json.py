@@ -42,9 +42,12 @@ class UntrustedJSON(ValueError):
 def decode(data: bytes | bytearray | str, *, max_bytes: int | None = None, max_depth: int = MAX_DEPTH,
            strip_bom: bool = False, what: str = "the JSON") -> Any:
     """The value in `data`, checked against the policy; UntrustedJSON otherwise."""
-    size = len(data)
-    if max_bytes is not None and size > max_bytes:
-        raise UntrustedJSON("too_large", f"{what} is {size} bytes; the limit is {max_bytes}")
+    if max_bytes is not None:
+        size = len(data)
+        if isinstance(data, str) and size <= max_bytes < size * 4:  # a character is 1 to 4 bytes
+            size = len(data.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            raise UntrustedJSON("too_large", f"{what} is {size} bytes; the limit is {max_bytes}")
     if isinstance(data, (bytes, bytearray)):
         try:
             text = bytes(data).decode("utf-8")
