@@ -81,16 +81,17 @@ async def _still_alive(comm, probe: str) -> list[dict]:
         seen.append(frame)
 
 
-async def _open_webchat():
-    bot = await database_sync_to_async(demo_bot)()
-    comm = webchat_socket(bot.pk)
+async def _open_webchat(bot_id=None):
+    if bot_id is None:
+        bot_id = (await database_sync_to_async(demo_bot)()).pk
+    comm = webchat_socket(bot_id)
     connected, _ = await comm.connect(timeout=30)
     assert connected
     return comm
 
 
-async def _open_emulator():
-    bot, cookie = await database_sync_to_async(_setup)(echo_bot())
+async def _open_emulator(bot_and_cookie=None):
+    bot, cookie = bot_and_cookie or await database_sync_to_async(_setup)(echo_bot())
     comm = emulator_socket(bot.pk, cookie)
     connected, _ = await comm.connect(timeout=30)
     assert connected
@@ -181,22 +182,33 @@ async def _any_frame_keeps_the_socket(comm, frame) -> None:
             return
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
+# One bot per test, shared by its examples (each example opens its own socket and session).
+@pytest.fixture
+def webchat_bot_id(transactional_db):
+    return demo_bot().pk
+
+
+@pytest.fixture
+def emulator_bot(transactional_db):
+    return _setup(echo_bot())
+
+
+@settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(frames=st.lists(FRAMES, min_size=1, max_size=3))
-async def test_any_json_frame_on_the_webchat_socket_is_answered(frames):
-    comm = await _open_webchat()
+async def test_any_json_frame_on_the_webchat_socket_is_answered(webchat_bot_id, frames):
+    comm = await _open_webchat(webchat_bot_id)
     await _hello(comm)
     for frame in frames:
         await _any_frame_keeps_the_socket(comm, frame)
     await comm.disconnect()
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=20, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(frames=st.lists(FRAMES, min_size=1, max_size=3))
-async def test_any_json_frame_on_the_emulator_socket_is_answered(frames):
-    comm = await _open_emulator()
+async def test_any_json_frame_on_the_emulator_socket_is_answered(emulator_bot, frames):
+    comm = await _open_emulator(emulator_bot)
     await _hello(comm)
     for frame in frames:
         await _any_frame_keeps_the_socket(comm, frame)
