@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.db import connections
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.fields.json import KeyTransform
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -56,6 +56,7 @@ def matching(queryset, wanted: dict[str, str]):
     if connections[queryset.db].features.supports_json_field_contains:
         return queryset.filter(tags__contains=wanted)
     for index, (key, value) in enumerate(wanted.items()):
+        # An alias, not `tags__<key>`: a key may hold "__" or be named like a lookup.
         alias = f"_tag_{index}"
-        queryset = queryset.alias(**{alias: KeyTextTransform(key, "tags")}).filter(**{alias: value})
+        queryset = queryset.alias(**{alias: KeyTransform(key, "tags")}).filter(**{alias: value})
     return queryset
