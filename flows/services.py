@@ -22,7 +22,7 @@ from django.utils import timezone
 from flows.botfile.canonical import canonical_bot
 from flows.botfile.problems import BotFileInvalid, Problem, json_path
 from flows.botfile.schema import FORMAT
-from flows.botfile.validate import parse_bot_file, validate_bot
+from flows.botfile.validate import input_problems, parse_bot_file, validate_bot
 from flows.models import Bot, BotVersion, ConfigValue
 from flows.versions_diff import diff_definitions, summary_text
 from studio.people import audit
@@ -51,7 +51,6 @@ __all__ = [
     "get_build",
     "get_version_build",
     "import_bot",
-    "nul_character_path",
     "publish",
     "remove_config_variable",
     "replace_draft",
@@ -138,37 +137,18 @@ def find_bot(reference: str) -> Bot:
 def _valid_document(text_or_dict: str | bytes | dict) -> dict:
     """The canonical document (with layout), or BotFileInvalid naming every problem."""
     if isinstance(text_or_dict, (bytes, str)):
-        # parse_bot_file reports bytes that are not UTF-8 as a problem, with where they are.
+        # parse_bot_file applies the input policy (UTF-8, depth, NUL, surrogates) with paths.
         doc = parse_bot_file(text_or_dict)
     elif isinstance(text_or_dict, dict):
+        # Before the copy: deepcopy and the validator recurse, so depth is checked first.
+        refused = input_problems(text_or_dict)
+        if refused:
+            raise BotFileInvalid(refused)
         # The validator may fill defaults in place; the caller's dict stays theirs.
         doc = copy.deepcopy(text_or_dict)
     else:
         raise BotFileInvalid([Problem("$", f"a bot file is a JSON object, got {type(text_or_dict).__name__}")])
-    nul_at = nul_character_path(doc)
-    if nul_at is not None:
-        raise BotFileInvalid([Problem(nul_at, "contains the NUL character (\\u0000), which cannot be stored")])
     return canonical_bot(doc)  # validates first: BotFileInvalid lists every problem
-
-
-def nul_character_path(value, parts=()) -> str | None:
-    """The JSON path of the first string (or object key) holding a NUL character, which
-    PostgreSQL cannot store in text or JSON columns; None when there is none."""
-    if isinstance(value, str):
-        return json_path(list(parts)) if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str) and "\x00" in key:
-                return json_path(list(parts))
-            found = nul_character_path(item, (*parts, key))
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = nul_character_path(item, (*parts, index))
-            if found:
-                return found
-    return None
 
 
 def _split_layout(document: dict) -> tuple[dict, dict]:

@@ -10,6 +10,7 @@ from typing import Callable
 
 from asgiref.sync import sync_to_async
 
+from flows import untrusted_json
 from runtime import conversation_stream
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,35 @@ class ConversationStreamMixin:
     """For an AsyncJsonWebsocketConsumer. Call `_start_stream()` in `connect`."""
 
     turn_label = "conversation"  # names the consumer in the log when a turn fails
+    # The consumer's refusal type: `(code, message)` -> an exception with `as_frame(seq)`.
+    input_error: Callable[[str, str], Exception]
+    # A widget frame is a 4096-character message or a 16 KB event; docs/security.md.
+    max_frame_bytes = 64 * 1024
+
+    # ---- frames in: the untrusted-input policy, and no frame can kill the connection --------
+    @classmethod
+    async def decode_json(cls, text_data):
+        return untrusted_json.decode(text_data, max_bytes=cls.max_frame_bytes, what="the frame")
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if not text_data:
+            await self._refuse_frame("frames must be JSON text")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except untrusted_json.UntrustedJSON as exc:
+            syntax = exc.kind in ("syntax", "encoding")
+            await self._refuse_frame("frames must be JSON text" if syntax else f"the frame is refused: {exc}")
+            return
+        try:
+            await self.receive_json(content, **kwargs)
+        except Exception:
+            # A bug, not bad input: say so in a close frame instead of dropping the socket.
+            logger.exception("%s websocket frame failed", self.turn_label)
+            await self.close(code=1011, reason="internal error; it has been logged")
+
+    async def _refuse_frame(self, message: str) -> None:
+        await self.send_json(self.input_error("bad_request", message).as_frame(self._seq()))
 
     def _start_stream(self) -> None:
         self.cursor: conversation_stream.Cursor | None = None

@@ -406,7 +406,9 @@ def _layout_problems(layout, flows) -> list[Problem]:
     nodes_by_flow: dict[str, set | None] = {}
     for _, flow in _dicts(flows):
         if isinstance(flow.get("name"), str):
-            ids = {n.get("id") for _, n in _dicts(flow.get("nodes"))} if isinstance(flow.get("nodes"), list) else None
+            nodes = flow.get("nodes")
+            # Only text ids: a node whose id is a list or an object is the structural pass's to name.
+            ids = {n["id"] for _, n in _dicts(nodes) if isinstance(n.get("id"), str)} if isinstance(nodes, list) else None
             nodes_by_flow.setdefault(flow["name"], ids)
     problems = []
     for flow_name, positions in layout.items():

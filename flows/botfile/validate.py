@@ -10,38 +10,39 @@ everything at once:
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
+
+from flows import untrusted_json
 
 from .conversation_tests import test_problems
 from .graph import semantic_problems
 from .problems import BotFileInvalid, Problem, json_path
 from .schema import SETTINGS_DEFAULTS, TOP_LEVEL_KEYS, card_registry, live_schema
 
-__all__ = ["BotFileInvalid", "Problem", "parse_bot_file", "validate_bot", "normalize_bot", "check_bot"]
+__all__ = ["BotFileInvalid", "Problem", "parse_bot_file", "input_problems", "validate_bot", "normalize_bot", "check_bot"]
 
 
-def parse_bot_file(text: str) -> dict:
-    """Parse the text of a bot file; raise BotFileInvalid naming the line and column."""
-    if isinstance(text, (bytes, bytearray)):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BotFileInvalid([Problem("$", f"the file is not UTF-8 text (byte {exc.start} cannot be decoded)")])
-    text = text.removeprefix("\ufeff")  # editors on Windows like to add a BOM
+def parse_bot_file(text: str | bytes) -> dict:
+    """Parse the text of a bot file; raise BotFileInvalid naming the line and column, or the
+    JSON path of what the input policy refuses (too deep, NUL, lone surrogate: see
+    flows/untrusted_json.py)."""
     try:
-        doc = json.loads(text, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise BotFileInvalid([Problem("$", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")])
-    except ValueError as exc:
-        raise BotFileInvalid([Problem("$", str(exc))])
+        doc = untrusted_json.decode(text, strip_bom=True, what="the file")  # Windows editors add a BOM
+    except untrusted_json.UntrustedJSON as exc:
+        raise BotFileInvalid([Problem(exc.path, exc.message)]) from None
     if not isinstance(doc, dict):
         raise BotFileInvalid([Problem("$", f"a bot file is a JSON object, not {type(doc).__name__}")])
     return doc
 
 
-def _refuse_constant(name: str):
-    raise ValueError(f"invalid JSON: {name} is not a JSON number")
+def input_problems(value) -> list[Problem]:
+    """The input policy on an already decoded document (the editor's, a dict handed to the
+    services): empty when it holds nothing that cannot be nested, stored or encoded."""
+    try:
+        untrusted_json.check(value)
+    except untrusted_json.UntrustedJSON as exc:
+        return [Problem(exc.path, exc.message)]
+    return []
 
 
 def validate_bot(doc) -> list[Problem]:

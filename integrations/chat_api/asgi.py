@@ -14,12 +14,12 @@ A trailing slash is optional everywhere: the official client asks for `/hello/`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
 
+from flows import untrusted_json
 from runtime import async_turns, json_codec
 
 from . import async_messages, conf, live, ratelimit, services, views, workers
@@ -66,6 +66,7 @@ async def application(scope, receive, send) -> None:
     webhook_id, _, rest = scope["path"][len(PREFIX):].partition("/")
     headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
     try:
+        _refuse_unstorable(scope)
         handler, params = _resolve(scope["method"], rest)
         key = headers.get("x-user-key")
         client = scope.get("client") or ("", 0)
@@ -92,6 +93,25 @@ async def application(scope, receive, send) -> None:
         await _respond(send, error.status, error.body())
         return
     await _respond(send, status, answer)
+
+
+def _refuse_unstorable(scope) -> None:
+    """Ids and filters from the URL reach PostgreSQL, which cannot compare text holding NUL
+    (and no text holds a lone surrogate): refuse them before any lookup."""
+    path = scope["path"]
+    if "\x00" in path or not _encodable(path):
+        raise NotFound("there is no Chat API resource at a path holding a NUL character or a lone surrogate")
+    query = scope["query_string"]
+    if b"%00" in query or b"\x00" in query:
+        raise InvalidPayload("query parameters may not contain the NUL character (\\u0000)")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _resolve(method: str, rest: str):
@@ -125,9 +145,11 @@ async def _read_body(receive, headers: dict) -> dict:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidPayload(f"the request body is not valid JSON: {exc}") from None
+        body = untrusted_json.decode(raw, what="the request body")
+    except untrusted_json.UntrustedJSON as exc:
+        if exc.kind in ("syntax", "encoding"):
+            raise InvalidPayload(f"the request body is not valid JSON: {exc.message}") from None
+        raise InvalidPayload(f"the request body is refused at {exc}") from None
     if not isinstance(body, dict):
         raise InvalidPayload("the request body must be a JSON object")
     return body

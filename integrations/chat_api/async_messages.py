@@ -87,6 +87,8 @@ _STILL_PARTICIPANT = f"EXISTS (SELECT 1 FROM {_P} p WHERE p.conversation_id = c.
 
 
 async def _participant(api: services.Api, key, conversation_id):
+    if not isinstance(conversation_id, str):  # not a key to remember; participation() names the error
+        return None, await participation(api, key, conversation_id)
     seen_key = (api.bot_id, _user_id(api, key), conversation_id)
     found = _seen.get(seen_key)
     if found is None:

@@ -22,8 +22,21 @@ def user_id_from_key(encryption_key: str, key: str | None) -> str:
     try:
         claims = jwt.decode(key, encryption_key, algorithms=[ALGORITHM], options={"require": []})
     except jwt.InvalidTokenError as exc:
-        raise Unauthorized(f"invalid x-user-key: {exc}") from None
+        # Our own words: the library's messages name its internals and the header's parts.
+        raise Unauthorized(f"invalid x-user-key: {_refusal(exc)}") from None
     user_id = claims.get("id") if isinstance(claims, dict) else None
     if not isinstance(user_id, str):
         raise Unauthorized("invalid x-user-key: its payload has no string 'id'")
     return user_id
+
+
+def _refusal(exc: jwt.InvalidTokenError) -> str:
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "it is not signed with this bot's encryption key"
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "it has expired"
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return f"it must be signed with {ALGORITHM}"
+    if isinstance(exc, jwt.DecodeError):
+        return "it is not a JWT (three base64url parts separated by dots)"
+    return "it is not a valid user key"

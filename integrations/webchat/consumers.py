@@ -24,6 +24,7 @@ def _header(scope, name: bytes) -> str | None:
 
 class WebchatConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
     turn_label = "webchat"
+    input_error = WebchatError
 
     async def connect(self):
         conversation_stream.serve_from(asyncio.get_running_loop())
@@ -56,12 +57,6 @@ class WebchatConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
                 if isinstance(content, dict) and isinstance(content.get("clientId"), str):
                     frame["clientId"] = content["clientId"]
                 await self.send_json(frame)
-
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        try:
-            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
-        except ValueError:  # not JSON
-            await self.send_json(WebchatError("bad_request", "frames must be JSON text").as_frame(self._seq()))
 
     # ---- frames ------------------------------------------------------------------------------
     async def _hello(self, content):

@@ -27,6 +27,8 @@ from .models import WebchatConversation, WebchatSettings, WebchatUpload, Webchat
 
 CHANNEL = "webchat"
 MAX_JSON_BYTES = 16 * 1024
+# One client frame (or HTTP fallback body): a 4096-character message or a 16 KB event, with room.
+MAX_FRAME_BYTES = 64 * 1024
 # Event types of the runtime (see runtime/engine/events.py).
 CONVERSATION_STARTED = "conversation_started"
 CUSTOM_EVENT = "event"

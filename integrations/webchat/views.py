@@ -11,6 +11,7 @@ from pathlib import Path
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings as django_settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods
 
+from flows import untrusted_json
 from flows.models import Bot
 from runtime import conversation_stream
 
@@ -115,9 +117,12 @@ def _error(request, exc: WebchatError, seq: int = 0):
 
 def _body(request) -> dict:
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise WebchatError("bad_request", "the request body must be JSON") from None
+        body = untrusted_json.decode(request.body or b"{}", max_bytes=services.MAX_FRAME_BYTES,
+                                     what="the request body")
+    except RequestDataTooBig:
+        raise WebchatError("bad_request", f"the request body is over {services.MAX_FRAME_BYTES} bytes") from None
+    except untrusted_json.UntrustedJSON as exc:
+        raise WebchatError("bad_request", str(exc)) from None
     if not isinstance(body, dict):
         raise WebchatError("bad_request", "the request body must be a JSON object")
     return body

@@ -5,14 +5,12 @@ apply; the limit is enforced here instead, before anything is parsed.
 """
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
+from flows import untrusted_json
 from studio.api import errors
-from flows.services import nul_character_path
 
 # A 300-node bot file is about 150 KB; 5 MB leaves room for big knowledge-base sections.
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -36,18 +34,10 @@ def read_limited(stream, request_meta) -> bytes:
     return data
 
 
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def refuse_nul(value) -> None:
-    path = nul_character_path(value)
-    if path is not None:
-        raise errors.invalid("text may not contain the NUL character (\\u0000)",
-                             [errors.detail(path, "contains the NUL character (\\u0000)")])
-
-
 class LimitedJSONParser(BaseParser):
+    """JSON bodies under the untrusted-input policy (flows/untrusted_json.py): a refusal is
+    a 400 naming the JSON path, a syntax error one naming the line and column."""
+
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
@@ -56,15 +46,11 @@ class LimitedJSONParser(BaseParser):
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
-        except UnicodeDecodeError:
-            raise ParseError("the body is not UTF-8 text") from None
-        except json.JSONDecodeError as exc:
-            raise ParseError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-        except (ValueError, RecursionError) as exc:
-            raise ParseError(f"invalid JSON: {exc}") from None
-        refuse_nul(data)
-        return data
+            return untrusted_json.decode(raw, what="the body")
+        except untrusted_json.UntrustedJSON as exc:
+            if exc.kind in ("syntax", "encoding"):
+                raise ParseError(exc.message) from None
+            raise errors.invalid(str(exc), [errors.detail(exc.path, exc.message)]) from None
 
 
 class BotFileParser(BaseParser):

@@ -21,9 +21,9 @@ from django.db import transaction
 from flows.botfile.canonical import canonical_bot
 from flows.botfile.problems import BotFileInvalid, Problem, json_path
 from flows.botfile.schema import FORMAT
-from flows.botfile.validate import validate_bot
+from flows.botfile.validate import input_problems, validate_bot
 from flows.models import Bot
-from flows.services import StaleRevision, nul_character_path
+from flows.services import StaleRevision
 from flows.versions_diff import diff_definitions
 
 # A 300-node bot is about 150 KB; anything near this is not something the editor made.
@@ -100,11 +100,10 @@ def save_draft(bot: Bot, document, *, base_revision: int | None) -> SavedDraft:
     when the draft moved on since `base_revision`. Validation problems are returned, not
     raised.
     """
-    blocking = skeleton_problems(document)
+    # The input policy first: the checks after it recurse into the document.
+    blocking = input_problems(document) or skeleton_problems(document)
     if not blocking and len(json.dumps(document)) > MAX_DOCUMENT_BYTES:
         blocking = [Problem("$", f"the bot file is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")]
-    if not blocking and (nul_at := nul_character_path(document)):
-        blocking = [Problem(nul_at, "contains the NUL character (\\u0000), which cannot be stored")]
     if blocking:
         raise BotFileInvalid(blocking)
     document = copy.deepcopy(document)

@@ -12,12 +12,12 @@ import json
 from datetime import date
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from flows import services
+from flows import services, untrusted_json
 from flows.botfile.problems import BotFileInvalid
 from flows.versions_diff import diff_definitions, summary_text
 from studio.editor import catalogue, drafts
@@ -74,9 +74,17 @@ def endpoint(perm: str):
 
 def _json_body(request) -> dict:
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the request body is not JSON: {exc}") from None
+        body = untrusted_json.decode(request.body or b"{}", max_bytes=MAX_IMPORT_BYTES, what="the request body")
+    except RequestDataTooBig:
+        raise BadRequest("the request body is too large", "too_large", status=413) from None
+    except untrusted_json.UntrustedJSON as exc:
+        if exc.path.startswith(("$.document.", "$.document[")):
+            # Problems in the bot file are reported with paths rooted at it, like the validator's.
+            path = "$" + exc.path[len("$.document"):]
+            raise BadRequest("the document cannot be stored", "invalid_document",
+                             [{"path": path, "message": exc.message, "location": {}}]) from None
+        status, code = (413, "too_large") if exc.kind == "too_large" else (400, "bad_request")
+        raise BadRequest(str(exc), code, [{"path": exc.path, "message": exc.message}], status=status) from None
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     return body

@@ -14,6 +14,7 @@ from studio.emulator.sessions import EmulatorError
 
 class EmulatorConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
     turn_label = "emulator"
+    input_error = EmulatorError
 
     async def connect(self):
         self.bot_id = self.scope["url_route"]["kwargs"]["bot_id"]
@@ -29,12 +30,6 @@ class EmulatorConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code):
         await self._leave_group()
-
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        try:
-            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
-        except ValueError:  # not JSON
-            await self.send_json(EmulatorError("bad_request", "frames must be JSON text").as_frame(self._seq()))
 
     async def receive_json(self, content, **kwargs):
         if self.bot is None:

@@ -4,7 +4,6 @@ editor's shape `{"error": {"code", "message", "details"}}`."""
 from __future__ import annotations
 
 import difflib
-import json
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,12 +12,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from flows import services as flow_services
+from flows import untrusted_json
 from flows.botfile.problems import BotFileInvalid
 from runtime import conversation_tests
 from studio.emulator import sessions as emulator
 from studio.permissions import can, get_bot_for
 
 VIEW, CHANGE = "flows.view_bot", "flows.change_bot"
+MAX_BODY_BYTES = 64 * 1024  # a conversation id, a name and a few variable names
 
 
 def _error(status: int, code: str, message: str, details=None, **extra) -> JsonResponse:
@@ -38,9 +39,9 @@ def save_test(request, bot_id):
     except PermissionDenied:
         return _error(403, "permission_denied", f"your role in this workspace does not allow {CHANGE}")
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _error(400, "bad_request", f"the request body is not JSON: {exc}")
+        body = untrusted_json.decode(request.body or b"{}", max_bytes=MAX_BODY_BYTES, what="the request body")
+    except untrusted_json.UntrustedJSON as exc:
+        return _error(400, "bad_request", str(exc), [{"path": exc.path, "message": exc.message}])
     if not isinstance(body, dict):
         return _error(400, "bad_request", "the request body must be a JSON object")
     base = body.get("baseRevision")

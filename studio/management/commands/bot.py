@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from flows import services
@@ -82,6 +83,8 @@ class Command(BaseCommand):
         try:
             getattr(self, f"do_{action.replace('-', '_')}")(**options)
         except BotFileInvalid as exc:
+            if len(exc.problems) == 1:
+                raise CommandError(f"not a valid bot file: {exc.problems[0]}") from None
             for problem in exc.problems:
                 self.stderr.write(str(problem))
             count = len(exc.problems)
@@ -90,15 +93,20 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
     def do_import(self, *, file, workspace, **options):
+        limit = settings.FLOWSTUDIO_IMPORT_MAX_BYTES
+        too_big = f"cannot import {file}: it is over the {limit // (1024 * 1024)} MB limit for a bot file"
         if file == "-":
-            text = (options.get("stdin") or sys.stdin).read()
+            stream = options.get("stdin") or sys.stdin
+            text = getattr(stream, "buffer", stream).read(limit + 1)  # bytes: parse_bot_file checks UTF-8
         else:
             try:
-                text = Path(file).read_text(encoding="utf-8")
+                if Path(file).stat().st_size > limit:  # refused before reading it
+                    raise CommandError(too_big)
+                text = Path(file).read_bytes()
             except OSError as exc:
                 raise CommandError(f"cannot read {file}: {exc.strerror}") from None
-            except UnicodeDecodeError:
-                raise CommandError(f"cannot read {file}: not UTF-8 text") from None
+        if len(text) > limit:
+            raise CommandError(too_big)
         target = None
         if workspace:
             target = Workspace.objects.filter(slug=workspace).first()
