@@ -11,7 +11,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from integrations.chat_api import asgi as chat_api  # noqa: E402
 
 from integrations.webchat.routing import websocket_urlpatterns as webchat_websockets  # noqa: E402
-from runtime.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
+from studio.emulator.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
 
 # No AllowedHostsOriginValidator in front of the webchat: it is embedded on other sites, and
 # each bot's own allowed origins are checked by its consumer, on connect and on every frame.

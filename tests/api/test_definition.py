@@ -3,7 +3,7 @@ validation errors with JSON paths, partial sections, read views of flows, nodes 
 import pytest
 
 from flows import services
-from studio.models import AuditEntry
+from studio.people.models import AuditEntry
 from tests.api.conftest import bot_file
 
 pytestmark = pytest.mark.django_db
