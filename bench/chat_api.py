@@ -7,15 +7,24 @@ user message answered by the bot; its latency runs from sending the message to r
 the reply's `message_created` signal.
 
 The server runs in subprocesses on this machine against PostgreSQL (DATABASE_URL) and Redis
-(REDIS_URL), so the load generator shares the CPU with it, as in docs/performance.md:
+(REDIS_URL), so the load generator shares the CPU with it, as in docs/performance.md.
+
+Beside Flowstudio the same load generator, with the same users, drives the floor
+(`bench/floor.py`): a bare ASGI app on the same server and database doing only the
+PostgreSQL work a turn needs. The two are measured alternately in the same run (floor,
+Flowstudio, floor, Flowstudio...), and what is judged is the ratio: Flowstudio's turns/s as
+a fraction of the floor's and its p99 as a multiple of the floor's. Absolute figures vary
+with the machine and its neighbours; the ratio of two measurements taken side by side
+does much less.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... python bench/chat_api.py
-    python bench/chat_api.py --quick                 # a short run, as CI does
-    python bench/chat_api.py --server daphne         # one Daphne process instead
-    python bench/chat_api.py --workers 2             # 2 uvicorn processes (replies cross them via Redis)
+    python bench/chat_api.py --quick --check --rounds 2   # what CI runs
+    python bench/chat_api.py --only flowstudio            # no floor (no ratio)
+    python bench/chat_api.py --server daphne              # Flowstudio on one Daphne process
+    python bench/chat_api.py --workers 2                  # 2 uvicorn processes (replies cross them via Redis)
 
---check exits 1 when the targets (500 turns/s, p99 under 100 ms) are missed; with
---attempts N it measures up to N times and passes if one run meets them.
+--check exits 1 when Flowstudio's throughput is under CHECK_MIN_THROUGHPUT_RATIO of the
+floor's or its p99 over CHECK_MAX_P99_RATIO times the floor's (pooled over the rounds).
 """
 from __future__ import annotations
 
@@ -34,8 +43,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TARGET_TURNS_PER_SECOND = 500
-TARGET_P99_MS = 100
+# The goal (docs/performance.md): at least half the floor's throughput, p99 within 2x of its.
+GOAL_THROUGHPUT_RATIO = 0.50
+GOAL_P99_RATIO = 2.0
+# What CI enforces (--check), set from measurements on the 2-core machine quiet and with a
+# neighbour keeping one core busy (docs/performance.md), with room below them.
+CHECK_MIN_THROUGHPUT_RATIO = 0.12
+CHECK_MAX_P99_RATIO = 8.0
 
 NAME_BOT = {
     "format": "flowstudio.bot/1",
@@ -98,14 +112,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(kind: str, port: int, log_path: Path) -> subprocess.Popen:
+def start_server(kind: str, port: int, log_path: Path, app: str = "studio.asgi:application") -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", "LOG_LEVEL": "WARNING"}
     if kind == "daphne":
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "studio.asgi:application"]
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
     else:
-        command = [sys.executable, "-m", "uvicorn", "studio.asgi:application", "--host", "127.0.0.1",
+        command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
                    "--port", str(port), "--no-access-log", "--log-level", "warning",
                    "--loop", "uvloop", "--http", "httptools"]
+        if app.startswith("floor:"):
+            command += ["--app-dir", str(ROOT / "bench")]
     log = open(log_path, "wb")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -331,81 +347,145 @@ def percentile(values, fraction):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=30.0, help="measured time (after the warm-up)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured time per run (after the warm-up)")
     parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn")
+    parser.add_argument("--server", choices=["uvicorn", "daphne"], default="uvicorn",
+                        help="Flowstudio's server (the floor always runs on uvicorn, as Flowstudio does by default)")
     parser.add_argument("--workers", type=int, default=1,
-                        help="uvicorn processes, each on its own port; users are spread over them round-robin "
-                             "(on 2 cores one process does best: PostgreSQL needs the other)")
-    parser.add_argument("--url", help="use a server that is already running (e.g. http://127.0.0.1:8000)")
-    parser.add_argument("--quick", action="store_true", help="5 s measured after 2 s of warm-up")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--attempts", type=int, default=1,
-                        help="with --check: measure up to this many times and pass if one run meets the targets "
-                             "(a shared CI machine can lose a few seconds to a neighbour)")
+                        help="uvicorn processes for Flowstudio, each on its own port; users are spread over them "
+                             "round-robin (on 2 cores one process does best: PostgreSQL needs the other)")
+    parser.add_argument("--url", help="measure a Flowstudio server that is already running (no floor, no ratio)")
+    parser.add_argument("--only", choices=["floor", "flowstudio"], help="measure one of the two (no ratio)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="rounds of (floor, Flowstudio), measured alternately; ratios are pooled over them")
+    parser.add_argument("--quick", action="store_true", help="5 s measured after 2 s of warm-up, per run")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when a ratio to the floor misses the CI bar (needs both measured)")
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.warmup = 5.0, 2.0
-    for attempt in range(1, max(1, args.attempts) + 1):
-        if attempt > 1:
-            print(f"targets missed; measuring again (attempt {attempt} of {args.attempts})")
-        status, met = measure(args)
-        if status or not args.check or met:
-            break
-    if args.check and not met:
-        print("targets missed")
-        return 1
-    return status
+    only = "flowstudio" if args.url else args.only
+    if args.check and only:
+        parser.error("--check judges Flowstudio against the floor: it needs both (no --only, no --url)")
+    targets = [only] if only else ["floor", "flowstudio"]
+    runs: dict[str, list[dict]] = {target: [] for target in targets}
+    # Both servers start once and stay up; only the one being measured gets load.
+    setups: dict[str, dict] = {}
+    try:
+        for target in targets:
+            setups[target] = start(args, target)
+        for round_number in range(max(1, args.rounds)):
+            for target in targets:
+                result = measure(args, target, setups[target])
+                if result is None:
+                    return 1
+                runs[target].append(result)
+    finally:
+        for setup in setups.values():
+            stop(setup)
+    if only:
+        return 0
+    floor, flowstudio = pooled(runs["floor"]), pooled(runs["flowstudio"])
+    throughput_ratio = flowstudio["turns_per_second"] / floor["turns_per_second"]
+    p99_ratio = flowstudio["p99"] / floor["p99"]
+    print(f"Flowstudio against the floor, pooled over {len(runs['flowstudio'])} run(s) of each, alternating:")
+    print(f"  turns/s: Flowstudio {flowstudio['turns_per_second']:.1f}, floor {floor['turns_per_second']:.1f}: "
+          f"{throughput_ratio:.0%} of the floor (goal >= {GOAL_THROUGHPUT_RATIO:.0%}, "
+          f"CI bar >= {CHECK_MIN_THROUGHPUT_RATIO:.0%})")
+    print(f"  p99 ms:  Flowstudio {flowstudio['p99']:.1f}, floor {floor['p99']:.1f}: {p99_ratio:.2f}x the floor's "
+          f"(goal <= {GOAL_P99_RATIO:.1f}x, CI bar <= {CHECK_MAX_P99_RATIO:.1f}x)")
+    if args.check:
+        missed = []
+        if throughput_ratio < CHECK_MIN_THROUGHPUT_RATIO:
+            missed.append(f"throughput {throughput_ratio:.0%} of the floor's is under {CHECK_MIN_THROUGHPUT_RATIO:.0%}")
+        if p99_ratio > CHECK_MAX_P99_RATIO:
+            missed.append(f"p99 {p99_ratio:.2f}x the floor's is over {CHECK_MAX_P99_RATIO:.1f}x")
+        if missed:
+            print("CI bar missed: " + "; ".join(missed))
+            return 1
+    return 0
 
 
-def measure(args) -> tuple[int, bool]:
-    """One run: (exit status, whether the targets were met)."""
-    webhook_id, encryption_key = prepare_bot()
-    servers = []
+def pooled(results: list[dict]) -> dict:
+    """Several runs of one target as one: all turns over all measured seconds, p99 of all latencies."""
+    values = [ms for result in results for ms in result["latencies"]]
+    seconds = sum(result["seconds"] for result in results)
+    return {"turns_per_second": len(values) / seconds, "p99": percentile(values, 0.99)}
+
+
+def start(args, target: str) -> dict:
+    """Prepare `target` ("floor" or "flowstudio") and start its server processes."""
+    if target == "floor":
+        sys.path.insert(0, str(ROOT / "bench"))
+        import floor
+
+        floor.prepare()
+        setup = {"target": target, "webhook_id": "floor", "key": "floor", "app": "floor:application",
+                 "kind": "uvicorn", "workers": 1, "clean_up": floor.clean_up}
+    else:
+        webhook_id, encryption_key = prepare_bot()
+        setup = {"target": target, "webhook_id": webhook_id, "key": encryption_key, "app": "studio.asgi:application",
+                 "kind": args.server, "workers": args.workers, "clean_up": clean_up}
+    setup["servers"] = []
     if args.url:
         host, port = args.url.split("//", 1)[1].split(":")
-        ports = [int(port)]
+        setup["host"], setup["ports"] = host, [int(port)]
     else:
-        host = "127.0.0.1"
-        ports = [_free_port() for _ in range(args.workers if args.server == "uvicorn" else 1)]
-        for port in ports:
+        setup["host"] = "127.0.0.1"
+        setup["ports"] = [_free_port() for _ in range(setup["workers"] if setup["kind"] == "uvicorn" else 1)]
+        for port in setup["ports"]:
             log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-chat-api-{port}.log"
-            servers.append(start_server(args.server, port, log_path))
-    try:
-        try:
-            import uvloop
+            setup["servers"].append(start_server(setup["kind"], port, log_path, setup["app"]))
+    return setup
 
-            uvloop.install()
-        except ImportError:
-            pass
-        meter = CpuMeter([server.pid for server in servers])
-        latencies, errors, cpu = asyncio.run(
-            run_load(host, ports, webhook_id, encryption_key, args.users, args.seconds, args.warmup, meter))
-    finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=30)
-        clean_up()
+
+def stop(setup: dict) -> None:
+    for server in setup["servers"]:
+        server.terminate()
+    for server in setup["servers"]:
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a graceful shutdown slowed down by a busy machine
+            server.kill()
+            server.wait()
+    setup["clean_up"]()
+
+
+def measure(args, target: str, setup: dict) -> dict | None:
+    """One run of `target` on its running server; None when it failed (errors printed)."""
+    host, ports = setup["host"], setup["ports"]
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    meter = CpuMeter([server.pid for server in setup["servers"]])
+    latencies, errors, cpu = asyncio.run(
+        run_load(host, ports, setup["webhook_id"], setup["key"], args.users, args.seconds, args.warmup, meter))
+    kind = setup["kind"]
 
     if errors or not latencies:
-        print("errors:", *errors[:10], sep="\n  ")
-        return 1, False
+        print(f"{target}: errors:", *errors[:10], sep="\n  ")
+        return None
     values = [ms for _, ms in latencies]
     turns_per_second = len(values) / args.seconds
     p50, p95, p99 = (percentile(values, f) for f in (0.50, 0.95, 0.99))
-    server_name = "(already running)" if args.url else f"{args.server} x{len(ports)}"
-    print(f"Chat API benchmark: {args.users} users, {args.seconds:.0f} s measured, server {server_name}")
-    print(f"  turns: {len(values)}   turns/s: {turns_per_second:.1f} (target >= {TARGET_TURNS_PER_SECOND})")
-    print(f"  latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f} (target p99 < {TARGET_P99_MS})"
+    if target == "floor":
+        server_name = "uvicorn x1, bench/floor.py"
+    else:
+        server_name = "(already running)" if args.url else f"{kind} x{len(ports)}, Flowstudio"
+    print(f"{target}: {args.users} users, {args.seconds:.0f} s measured, server {server_name}")
+    print(f"  turns: {len(values)}   turns/s: {turns_per_second:.1f}")
+    print(f"  latency ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}"
           f"  mean {statistics.fmean(values):.1f}  max {max(values):.1f}")
     cores = os.cpu_count() or 1
-    print(f"  CPU ms per turn: " + "  ".join(
+    print("  CPU ms per turn: " + "  ".join(
         f"{name} {cpu[name] * 1000 / len(values):.2f}" for name in ("server", "postgres", "redis", "load generator")))
     others = cpu["machine busy"] - sum(cpu[n] for n in ("server", "postgres", "redis", "load generator"))
     print(f"  machine: {cpu['machine busy'] / args.seconds / cores:.0%} busy of {cores} cores; "
           f"other processes used {max(0.0, others) / args.seconds:.2f} cores")
-    return 0, turns_per_second >= TARGET_TURNS_PER_SECOND and p99 < TARGET_P99_MS
+    return {"latencies": values, "seconds": args.seconds, "turns_per_second": turns_per_second, "p99": p99}
 
 
 if __name__ == "__main__":

@@ -1,38 +1,17 @@
 """The OpenAPI schema (`/api/v1/schema/`, drf-spectacular) and the browsable docs page
-(`/api/v1/docs/`, Swagger UI vendored under static/vendor/swagger-ui/: nothing is fetched
-from outside at run time). Both are public: they describe the API, not anyone's data."""
+(`/api/v1/docs/`, Swagger UI from drf-spectacular-sidecar: nothing is fetched from outside at
+run time). Both are public: they describe the API, not anyone's data. Titles, description and
+options are SPECTACULAR_SETTINGS in studio/settings.py, so `manage.py spectacular` gives the
+same schema."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.http import HttpResponse
-from django.template import Context, Engine
-from django.templatetags.static import static
 from django.urls import reverse
-from django.views.decorators.http import require_safe
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from studio.api import errors
-from studio.people.models import Role
-from studio.people.workspaces import INVITABLE_ROLES
-
-TEMPLATES = Engine(dirs=[str(Path(__file__).resolve().parent / "templates")])
-
-DESCRIPTION = """
-The REST API of Flowstudio: workspaces, members, bots and everything a bot is made of,
-its versions, conversations, users, messages and the state API.
-
-- **Auth**: `Authorization: Bearer <personal access token>` (make one on your profile's
-  Tokens page or with `POST /api/v1/tokens`), or the studio's session cookie (writes then
-  need the `X-CSRFToken` header).
-- **Errors** all look like `{"error": {"code", "message", "details": [{"path", "message"}]}}`.
-- **Lists** page with `limit` and `nextToken`; the answer's `meta.nextToken` is null on the last page.
-- **Saves** of the bot definition carry `baseRevision`; a stale one is answered 409.
-
-The full guide is docs/rest-api.md in the Flowstudio repository.
-"""
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -86,34 +65,18 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": "a personal access token (fs_pat_...)"}
 
 
-SCHEMA_SETTINGS = {
-    "TITLE": "Flowstudio REST API",
-    "DESCRIPTION": DESCRIPTION,
-    "VERSION": "1",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "RoleEnum": [role.value for role in Role],
-        "InvitableRoleEnum": [role.value for role in INVITABLE_ROLES],
-    },
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "studio.api.docs.add_error_responses"],
-}
-
-
 class SchemaView(SpectacularAPIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    custom_settings = SCHEMA_SETTINGS
 
     def get_exception_handler(self):
         return errors.handle
 
 
-@require_safe
-def docs_page(request):
-    html = TEMPLATES.get_template("docs.html").render(Context({
-        "css_url": static("vendor/swagger-ui/swagger-ui.css"),
-        "js_url": static("vendor/swagger-ui/swagger-ui-bundle.js"),
-        "schema_url": reverse("api:schema") + "?format=json",
-    }))
-    return HttpResponse(html)
+class DocsPage(SpectacularSwaggerView):
+    """Swagger UI from drf-spectacular-sidecar's files (SPECTACULAR_SETTINGS in settings)."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        self.url = reverse("api:schema") + "?format=json"
+        return super().get(request, *args, **kwargs)

@@ -79,7 +79,7 @@ urlpatterns = [
     *resources,
     path("schema/", schema_view, name="schema"),
     path("schema", schema_view),
-    path("docs/", docs.docs_page, name="docs"),
-    path("docs", docs.docs_page),
+    path("docs/", docs.DocsPage.as_view(), name="docs"),
+    path("docs", docs.DocsPage.as_view()),
     re_path(r"^(?P<path>.*)$", errors.unknown_endpoint),
 ]
