@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from channels.db import database_sync_to_async
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -125,7 +125,7 @@ _FAIL = (f"UPDATE {_t[Event]} SET status = 'failed', error = %s, processed_at = 
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- receiving -----------------------------------------------------------------------------
@@ -189,10 +189,9 @@ async def _fail(conversation_id, event: Event, exc: Exception) -> None:
     logger.error("turn failed for event %s of conversation %s", event.pk, conversation_id,
                  exc_info=(type(exc), exc, exc.__traceback__))
     event.status, event.error, event.processed_at = Event.Status.FAILED, f"{type(exc).__name__}: {exc}", _now()
-    async with (await pg.pool()).connection() as conn:
-        async with conn.transaction():
-            await conn.execute(_LOCK, turns.turn_lock_key(conversation_id))
-            await conn.execute(_FAIL, (event.error, event.processed_at, event.pk))
+    async with (await pg.pool()).connection() as conn, conn.transaction():
+        await conn.execute(_LOCK, turns.turn_lock_key(conversation_id))
+        await conn.execute(_FAIL, (event.error, event.processed_at, event.pk))
 
 
 def _loaded(row):

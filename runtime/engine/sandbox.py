@@ -354,7 +354,7 @@ class _Context:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.racer.close()
+            _close_racer(self.racer)
 
 
 # Every context is made on this one long-lived thread. mini-racer binds a context to the
@@ -368,6 +368,14 @@ _racer_maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mini-racer-
 def _new_racer() -> MiniRacer:
     """A MiniRacer, made on the one thread that makes them all; usable from any thread."""
     return _racer_maker.submit(MiniRacer).result()
+
+
+def _close_racer(racer: MiniRacer) -> None:
+    """Closed on the thread that made it: closing it on another one crashes V8 too."""
+    try:
+        _racer_maker.submit(racer.close).result()
+    except RuntimeError:  # the interpreter is exiting and the thread has stopped
+        racer.close()
 
 
 class _Unusable(Exception):
@@ -482,7 +490,7 @@ class JSSandbox:
         prelude = (_PRELUDE.replace("%TOKEN%", json.dumps(token)).replace("%SCOPES%", json.dumps(SCOPE_NAMES))
                    .replace("%MAX_OUTPUT%", str(MAX_OUTPUT_CHARS)))
         if racer.eval(prelude) is not True:
-            racer.close()
+            _close_racer(racer)
             raise RuntimeError("could not freeze the JavaScript built-ins")
         return _Context(racer, token)
 
@@ -663,7 +671,7 @@ def _checker_racer() -> MiniRacer:
 
 def _drop(racer: MiniRacer | None) -> None:
     if racer is not None:
-        racer.close()
+        _close_racer(racer)
 
 
 def _compile_problem(source: str, *, expression: bool) -> str | None:

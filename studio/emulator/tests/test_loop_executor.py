@@ -7,8 +7,15 @@ from django.db import connection
 
 from runtime import async_turns, turns
 from runtime.tests.bots import echo_bot
-from studio.emulator.tests.test_emulator_protocol import _private_channel_layer  # noqa: F401 - its fixture
-from studio.emulator.tests.test_emulator_protocol import _setup, communicator, is_state, receive_until, say, texts
+from studio.emulator.tests.test_emulator_protocol import (
+    _private_channel_layer,  # noqa: F401 - its fixture
+    _setup,
+    communicator,
+    is_state,
+    receive_until,
+    say,
+    texts,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio,
               pytest.mark.skipif(connection.vendor != "postgresql", reason="the loop's executor is PostgreSQL's")]
