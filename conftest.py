@@ -40,3 +40,7 @@ def _close_connections_after_async_test(request):
         # Async ORM calls made outside async_to_sync run in asgiref's single executor
         # thread; connections left open there block dropping the test database.
         SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+        # Turns of live channels ran on the test's loop with its own async pool (runtime/pg.py).
+        from runtime import pg
+
+        pg.close_all()

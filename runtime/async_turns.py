@@ -1,15 +1,26 @@
 """The turn service on a server's event loop, for PostgreSQL: the same two steps as
-`runtime.turns` (receive, then process the stored events one at a time in seq order), the
-same locks and the same rows, with a handful of prepared statements on an async connection
-instead of the ORM on a thread.
+`runtime.turns` (receive, then process the stored events one at a time in seq order) and
+the same rows, with a handful of prepared statements on an async connection instead of the
+ORM on a thread. Every channel's turns go through it on PostgreSQL (the Chat API, the
+webchat, the emulator); the ORM executor serves SQLite and Celery workers.
 
-It exists for throughput (docs/performance.md, "Chat API"): a turn here is one statement to
-acknowledge and two round trips to process (lock and load; write and commit), with no
-thread handoff. What a turn computes is not repeated here: the engine input, the new
-conversation state, the replies and the event's outcome come from the functions `turns`
-uses itself (`turn_input`, `settle_conversation`, `reply_messages`, `settle_event`).
-The rare parts (a draft, a build not yet compiled in this process, configuration values,
-history) run the sync code on a thread.
+A turn is three steps, and only the first and last touch the database:
+
+1. load (one statement, no transaction): the first waiting events with their conversation,
+   the sender, the bot's variables and its latest version;
+2. the engine, on the engine pool (runtime/engine_pool.py: bounded, fair between bots, a
+   budget per turn), never on the loop. Nothing is held meanwhile: no connection, no lock;
+3. write (one statement, with the conversation's advisory lock, pipelined with BEGIN and
+   COMMIT): the new state, the replies with their seqs, the event's outcome, the sender's
+   and the bot's variables. The statement writes only if nothing the turn read has changed
+   since the load (the conversation's and the sender's `updated_at`, the event still
+   `received`); otherwise it writes nothing and the turn runs again on what is there now.
+   Receiving does not touch `updated_at`, so messages arriving meanwhile never cause that.
+
+What a turn computes and which fields it writes are not repeated here: the engine input,
+the outcome and the rows come from `turns` (`turn_input`, `settle_turn` and its `*_FIELDS`).
+The rare parts (a draft's build, a build not yet compiled in this process, configuration
+values, history) run the sync code on a thread.
 
 Delivery subscribers are called on the loop right after the commit, as `turns` calls them
 after its commits; they must not block (runtime/delivery.py).
@@ -19,14 +30,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from channels.db import database_sync_to_async
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import JSONField
 from psycopg.types.json import Jsonb
 
 from flows import services as flow_services
 from flows.models import Bot, BotVersion
-from runtime import delivery, pg, turns
+from runtime import delivery, engine_pool, pg, turns
 from runtime.engine import run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
@@ -35,12 +48,16 @@ logger = logging.getLogger(__name__)
 _t = {model: model._meta.db_table for model in (Conversation, EndUser, Event, Message, BotVariable, BotVersion)}
 
 _LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
+# A turn whose reads keep changing under it (another process processing the same
+# conversation) gives up after this many runs; its events stay stored for the next pass.
+_ATTEMPTS = 5
 
-# The first two waiting events with their conversation, the first event's sender (locked, as
-# `turns` locks it), the bot's stored variables and its latest version: one statement.
+# The first two waiting events with their conversation, the first event's sender, the bot's
+# stored variables and its latest version: one statement.
 _EVENT_COLUMNS = ["id", "seq", "type", "payload", "metadata", "user_id", "created_at"]
 _CONVERSATION_COLUMNS = ["id", "bot_id", "user_id", "external_id", "channel", "is_draft", "version_id", "state",
                          "timeout_at", "next_seq", "created_at", "updated_at", "last_user_event_at"]
+_USER_COLUMNS = ["id", "bot_id", "external_id", "name", "variables", "updated_at"]
 _LOAD = f"""
 WITH waiting AS (
     SELECT {", ".join(_EVENT_COLUMNS)} FROM {_t[Event]}
@@ -48,12 +65,11 @@ WITH waiting AS (
 ), conv AS (
     SELECT {", ".join(_CONVERSATION_COLUMNS)} FROM {_t[Conversation]} WHERE id = %(conversation)s
 ), sender AS (
-    SELECT id, bot_id, external_id, name, variables FROM {_t[EndUser]}
+    SELECT {", ".join(_USER_COLUMNS)} FROM {_t[EndUser]}
     WHERE id = (SELECT coalesce(w.user_id, c.user_id) FROM waiting w, conv c ORDER BY w.seq LIMIT 1)
-    FOR NO KEY UPDATE
 )
 SELECT {", ".join("w." + c for c in _EVENT_COLUMNS)}, {", ".join("c." + c for c in _CONVERSATION_COLUMNS)},
-       s.id, s.bot_id, s.external_id, s.name, s.variables,
+       {", ".join("s." + c for c in _USER_COLUMNS)},
        (SELECT jsonb_object_agg(name, value) FROM {_t[BotVariable]} b
          WHERE b.bot_id = c.bot_id AND b.is_draft = c.is_draft),
        v.id, v.number
@@ -63,42 +79,53 @@ LEFT JOIN LATERAL (SELECT id, number FROM {_t[BotVersion]} WHERE bot_id = c.bot_
 ORDER BY w.seq
 """
 
-# The replies, the conversation's new state with their seqs, and the event's outcome: one
-# statement. The replies arrive as one JSON array of rows (their `seq` is an offset).
+
+def _assignments(model, names, prefix: str) -> str:
+    return ", ".join(f"{model._meta.get_field(name).column} = %({prefix}{name})s" for name in names)
+
+
+# Everything a turn writes (`turns.TurnRows`), in one statement, written only when what the
+# turn read is unchanged (`g` and the conditions of `c`; every other part depends on `c`).
+# The sender is locked first, then the conversation, as the ORM executor locks them. The
+# replies arrive as one JSON array of rows (their `seq` an offset).
 _MESSAGE_COLUMNS = [f.column for f in Message._meta.concrete_fields if not f.primary_key]
 _WRITE = f"""
-WITH c AS (
-    UPDATE {_t[Conversation]} SET next_seq = next_seq + %(count)s, state = %(state)s, version_id = %(version)s,
-           timeout_at = %(timeout_at)s, updated_at = %(now)s
-    WHERE id = %(conversation)s RETURNING next_seq - %(count)s AS first
+WITH g AS (
+    SELECT id FROM {_t[EndUser]} WHERE id = %(user)s AND updated_at = %(seen_user)s FOR NO KEY UPDATE
+), c AS (
+    UPDATE {_t[Conversation]} SET next_seq = next_seq + %(count)s,
+           {_assignments(Conversation, turns.CONVERSATION_FIELDS, "c_")}
+    WHERE id = %(conversation)s AND updated_at = %(seen_conversation)s AND EXISTS (SELECT 1 FROM g)
+      AND EXISTS (SELECT 1 FROM {_t[Event]} WHERE id = %(event)s AND status = 'received')
+    RETURNING next_seq - %(count)s AS first
 ), m AS (
     INSERT INTO {_t[Message]} ({", ".join(_MESSAGE_COLUMNS)})
     SELECT {", ".join("c.first + r.seq" if col == "seq" else "r." + col for col in _MESSAGE_COLUMNS)}
     FROM c, jsonb_populate_recordset(NULL::{_t[Message]}, %(replies)s) r
     RETURNING id, seq
 ), e AS (
-    UPDATE {_t[Event]} SET status = 'processed', processed_at = %(now)s, payload = %(payload)s,
-           trace = %(trace)s, logs = %(logs)s, duration_ms = %(duration_ms)s
-    WHERE id = %(event)s
+    UPDATE {_t[Event]} SET {_assignments(Event, turns.EVENT_FIELDS, "e_")}
+    WHERE id = %(event)s AND EXISTS (SELECT 1 FROM c)
+), u AS (
+    UPDATE {_t[EndUser]} SET {_assignments(EndUser, turns.USER_FIELDS, "u_")}
+    WHERE id = %(user)s AND %(user_changed)s AND EXISTS (SELECT 1 FROM c)
+), b AS (
+    INSERT INTO {_t[BotVariable]} (bot_id, is_draft, name, value, updated_at)
+    SELECT %(bot)s, %(draft)s, v.key, v.value, %(now)s FROM jsonb_each(%(bot_variables)s) v
+    WHERE EXISTS (SELECT 1 FROM c)
+    ON CONFLICT (bot_id, is_draft, name) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+), i AS (
+    UPDATE {_t[Message]} SET payload = %(e_payload)s
+    WHERE event_id = %(event)s AND direction = 'incoming' AND %(masked)s AND EXISTS (SELECT 1 FROM c)
 )
 SELECT c.first, (SELECT coalesce(jsonb_agg(jsonb_build_array(id, seq) ORDER BY seq), '[]'::jsonb) FROM m) FROM c
 """
-_WRITE_USER = f"UPDATE {_t[EndUser]} SET variables = %s, updated_at = %s WHERE id = %s"
-_WRITE_BOT_VARIABLE = (
-    f"INSERT INTO {_t[BotVariable]} (bot_id, is_draft, name, value, updated_at) VALUES (%s, %s, %s, %s, %s) "
-    "ON CONFLICT (bot_id, is_draft, name) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at"
-)
-_MASK_INCOMING = f"UPDATE {_t[Message]} SET payload = %s WHERE event_id = %s AND direction = 'incoming'"
 _FAIL = (f"UPDATE {_t[Event]} SET status = 'failed', error = %s, processed_at = %s "
          "WHERE id = %s AND status = 'received'")
 
 
-class NeedsSyncPath(Exception):
-    """This conversation is run by `runtime.turns` on a thread (a draft conversation)."""
-
-
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- receiving -----------------------------------------------------------------------------
@@ -124,14 +151,11 @@ async def receive_event(conversation: Conversation, event_type: str, payload: di
 
 async def process_pending(conversation_id) -> list[turns.TurnOutcome]:
     """`turns.process_pending` on the loop: every `received` event, in seq order, one
-    transaction each; draft conversations go to the sync executor on a thread."""
+    transaction each."""
     outcomes = []
     more = True
     while more:
-        try:
-            outcome, more = await _process_next(conversation_id)
-        except NeedsSyncPath:
-            return outcomes + await database_sync_to_async(turns.process_pending)(conversation_id)
+        outcome, more = await _process_next(conversation_id)
         if outcome is None:
             break
         outcomes.append(outcome)
@@ -139,107 +163,118 @@ async def process_pending(conversation_id) -> list[turns.TurnOutcome]:
 
 
 async def _process_next(conversation_id) -> tuple[turns.TurnOutcome | None, bool]:
-    event = None
-    async with (await pg.pool()).connection() as conn:
+    for _attempt in range(_ATTEMPTS):
+        async with (await pg.pool()).connection() as conn:
+            rows = await (await conn.execute(_LOAD, {"conversation": conversation_id})).fetchall()
+        if not rows:
+            return None, False
+        conversation, event, user, bot_vars, latest = _loaded(rows[0])
         try:
-            # Pipelined: BEGIN, the lock and the load go out together, and so do the writes
-            # and COMMIT, so a turn is two round trips.
-            async with conn.pipeline(), conn.transaction():
-                await conn.execute(_LOCK, turns.turn_lock_key(conversation_id))
-                rows = await (await conn.execute(_LOAD, {"conversation": conversation_id})).fetchall()
-                if not rows:
-                    return None, False
-                conversation, event, user, bot_vars, latest = _loaded(rows[0])
-                if conversation.is_draft:
-                    raise NeedsSyncPath(conversation_id)
-                outcome, written = await _run_event(conn, conversation, event, user, bot_vars, latest)
-            _stored(outcome, conversation, await written.fetchone())
-        except NeedsSyncPath:
-            raise
+            outcome = await _run_event(conversation, event, user, bot_vars, latest)
         except Exception as exc:
-            if event is None:
-                raise
-            # The transaction rolled back every write of this turn; only the failure is kept.
-            logger.exception("turn failed for event %s of conversation %s", event.pk, conversation_id)
-            event.status, event.error, event.processed_at = Event.Status.FAILED, f"{type(exc).__name__}: {exc}", _now()
-            async with conn.transaction():
-                await conn.execute(_LOCK, turns.turn_lock_key(conversation_id))
-                await conn.execute(_FAIL, (event.error, event.processed_at, event.pk))
+            await _fail(conversation_id, event, exc)
             return turns.TurnOutcome(event=event), True
-    delivery.publish(conversation, outcome.messages)
-    return outcome, len(rows) > 1
+        if outcome is not None:
+            delivery.publish(conversation, outcome.messages)
+            return outcome, len(rows) > 1
+        # What the turn read changed meanwhile (another process took the event, or the state
+        # or the sender's variables moved): nothing was written, run it again on what is there.
+    logger.warning("conversation %s changed under %d runs of a turn; its events wait for the next pass",
+                   conversation_id, _ATTEMPTS)
+    return None, False
+
+
+async def _fail(conversation_id, event: Event, exc: Exception) -> None:
+    # Nothing of the turn was written; only the failure is kept.
+    logger.error("turn failed for event %s of conversation %s", event.pk, conversation_id,
+                 exc_info=(type(exc), exc, exc.__traceback__))
+    event.status, event.error, event.processed_at = Event.Status.FAILED, f"{type(exc).__name__}: {exc}", _now()
+    async with (await pg.pool()).connection() as conn, conn.transaction():
+        await conn.execute(_LOCK, turns.turn_lock_key(conversation_id))
+        await conn.execute(_FAIL, (event.error, event.processed_at, event.pk))
 
 
 def _loaded(row):
-    n_event, n_conv = len(_EVENT_COLUMNS), len(_CONVERSATION_COLUMNS)
+    n_event, n_conv, n_user = len(_EVENT_COLUMNS), len(_CONVERSATION_COLUMNS), len(_USER_COLUMNS)
     event_values = dict(zip(_EVENT_COLUMNS, row[:n_event]))
     conv_values = dict(zip(_CONVERSATION_COLUMNS, row[n_event:n_event + n_conv]))
-    rest = row[n_event + n_conv:]
+    user_values = dict(zip(_USER_COLUMNS, row[n_event + n_conv:n_event + n_conv + n_user]))
+    rest = row[n_event + n_conv + n_user:]
     conversation = Conversation(**conv_values)
     conversation._state.adding = False
     event = Event(conversation_id=conversation.pk, status=Event.Status.RECEIVED, **event_values)
     event._state.adding = False
-    user = EndUser(id=rest[0], bot_id=rest[1], external_id=rest[2], name=rest[3], variables=rest[4])
+    user = EndUser(**user_values)
     user._state.adding = False
-    return conversation, event, user, rest[5] or {}, (rest[6], rest[7])
+    return conversation, event, user, rest[0] or {}, (rest[1], rest[2])
 
 
-async def _run_event(conn, conversation: Conversation, event: Event, user: EndUser, bot_vars: dict,
-                     latest):
+async def _run_event(conversation: Conversation, event: Event, user: EndUser, bot_vars: dict, latest):
+    """The turn's outcome once stored, or None when what it read changed (nothing stored)."""
     loaded = await _load_build(conversation, latest)
     build = loaded.build
     env = await database_sync_to_async(turns._config_env)(conversation, build) if build.config_names else {}
     history = (await database_sync_to_async(turns._earlier_user_texts)(conversation, event, build.history_depth)
                if build.history_depth > 0 else [])
+    turn_input = turns.turn_input(conversation, user, event, loaded, bot_vars, env=env, history=history)
+    seen_conversation, seen_user = conversation.updated_at, user.updated_at
     started = time.monotonic()
-    result = run_turn(build, turns.turn_input(conversation, user, event, loaded, bot_vars, env=env, history=history))
-    duration_ms = round((time.monotonic() - started) * 1000)
+    result = await engine_pool.run(conversation.bot_id, run_turn, build, turn_input)
+    rows = turns.settle_turn(conversation, loaded, event, user, result,
+                             round((time.monotonic() - started) * 1000), _now())
 
-    now = _now()
-    if result.user != user.variables:
-        user.variables = result.user
-        await conn.execute(_WRITE_USER, (Jsonb(result.user), now, user.pk))
-    for name, value in (result.bot_changes or {}).items():
-        await conn.execute(_WRITE_BOT_VARIABLE, (conversation.bot_id, conversation.is_draft, name, Jsonb(value), now))
-    turns.settle_conversation(conversation, loaded, event, result, now)
-    if turns.settle_event(event, result, duration_ms, now):
-        await conn.execute(_MASK_INCOMING, (Jsonb(event.payload), event.pk))
-    messages = turns.reply_messages(conversation, event, result.outputs, 0, now)
-    cursor = await conn.execute(_WRITE, {
-        "conversation": conversation.pk, "count": len(messages), "state": Jsonb(conversation.state),
-        "version": conversation.version_id, "timeout_at": conversation.timeout_at, "now": now,
-        "replies": Jsonb([_reply_row(message, now) for message in messages]),
-        "event": event.pk, "payload": Jsonb(event.payload), "trace": Jsonb(event.trace), "logs": Jsonb(event.logs),
-        "duration_ms": duration_ms,
-    })
-    # The cursor's row (first seq, the replies' ids) is read after the commit: `_stored`.
-    return turns.TurnOutcome(event=event, messages=messages, trace=event.trace, logs=event.logs), cursor
-
-
-def _stored(outcome: turns.TurnOutcome, conversation: Conversation, row) -> None:
+    params = {
+        "conversation": conversation.pk, "seen_conversation": seen_conversation, "count": len(rows.replies),
+        "user": user.pk, "seen_user": seen_user, "user_changed": rows.user_changed,
+        "event": event.pk, "masked": rows.masked, "now": event.processed_at,
+        "bot": conversation.bot_id, "draft": conversation.is_draft,
+        "bot_variables": Jsonb(rows.bot_variables),
+        "replies": Jsonb([_reply_row(message) for message in rows.replies]),
+    }
+    for prefix, instance, names in (("c_", conversation, turns.CONVERSATION_FIELDS),
+                                    ("e_", event, turns.EVENT_FIELDS), ("u_", user, turns.USER_FIELDS)):
+        params.update({prefix + name: _db_value(instance, name, value)
+                       for name, value in turns.row_values(instance, names).items()})
+    async with (await pg.pool()).connection() as conn:
+        # Pipelined: BEGIN, the lock, the write and COMMIT go out together: one round trip.
+        async with conn.pipeline(), conn.transaction():
+            await conn.execute(_LOCK, turns.turn_lock_key(conversation.pk))
+            written = await conn.execute(_WRITE, params)
+        row = await written.fetchone()
+    if row is None:
+        return None
     first, stored = row
-    conversation.next_seq = first + len(outcome.messages)
-    for message, (pk, seq) in zip(outcome.messages, stored):
+    conversation.next_seq = first + len(rows.replies)
+    for message, (pk, seq) in zip(rows.replies, stored):
         message.pk, message.seq = pk, seq
         message._state.adding = False
+    return turns.TurnOutcome(event=event, messages=rows.replies, trace=event.trace, logs=event.logs)
 
 
-def _reply_row(message: Message, now: datetime) -> dict:
-    """A reply as a row for jsonb_populate_recordset: every column, defaults included."""
+def _db_value(instance, name: str, value):
+    field = instance._meta.get_field(name)
+    if isinstance(field, JSONField):
+        return None if value is None else Jsonb(value)  # encoded with the pool's orjson
+    return field.get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
+
+
+def _reply_row(message: Message) -> dict:
+    """A reply as a row for jsonb_populate_recordset: every column, defaults included
+    (`seq` is an offset from the first seq the statement allocates)."""
     row = {}
     for field in Message._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        value = getattr(message, field.attname)
-        if field.attname == "created_at":
-            value = now.isoformat()
-        row[field.column] = value  # (`seq` is an offset from the first seq the statement allocates)
+        if not field.primary_key:
+            value = getattr(message, field.attname)
+            row[field.column] = value.isoformat() if isinstance(value, datetime) else value
     return row
 
 
 async def _load_build(conversation: Conversation, latest):
-    """`turns._load_build` without a query: pinned and latest builds come from this
-    process's caches, the latest version's id and number from the load statement."""
+    """`turns._load_build`, without a query for a published bot: pinned and latest builds
+    come from this process's caches, the latest version's id and number from the load
+    statement. A draft (the emulator) is built on a thread."""
+    if conversation.is_draft:
+        return await database_sync_to_async(turns._load_build)(conversation)
     if conversation.version_id and (conversation.state or {}).get("frames"):
         found = turns.cached_pinned_build(conversation.bot_id, conversation.version_id)
         if found is not None:

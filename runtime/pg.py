@@ -88,13 +88,16 @@ async def close() -> None:
 
 def close_all(timeout: float = 30) -> None:
     """From sync code (tests, before the test database goes): close every loop's pool on
-    its own loop; pools of loops that no longer run are simply forgotten."""
+    its own loop. A pool whose loop no longer runs (a test's loop, closed) cannot be closed
+    there: its idle connections are closed from here, so none is left open to the database."""
     with _lock:
         pools = list(_pools.items())
         _pools.clear()
         _opening.clear()
     for loop, found in pools:
         if loop.is_closed() or not loop.is_running():
+            for connection in list(getattr(found, "_pool", ())):
+                connection.pgconn.finish()
             continue
         try:
             asyncio.run_coroutine_threadsafe(found.close(), loop).result(timeout)

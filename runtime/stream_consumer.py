@@ -1,6 +1,6 @@
 """What every websocket that follows one conversation does (the webchat's, the emulator's):
 join the conversation's group before reading so nothing committed in between is missed, keep
-a seq cursor, run turns off the event loop, pass typing on, and leave the group on close.
+a seq cursor, run turns (runtime/live_turns.py), pass typing on, and leave the group on close.
 The protocol itself is docs/websocket-protocol.md; the frames are in conversation_stream."""
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import asyncio
 import logging
 from typing import Callable
 
-from asgiref.sync import sync_to_async
-
 from flows import untrusted_json
-from runtime import conversation_stream
+from runtime import conversation_stream, live_turns
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +66,10 @@ class ConversationStreamMixin:
         await self.channel_layer.group_add(self.group, self.channel_name)
         self.cursor = conversation_stream.Cursor(conversation.pk, conversation.external_id, seq=after)
 
-    def _run_turns(self, process: Callable[[object], object], conversation_pk) -> None:
-        # Off the event loop and off the consumer: the socket keeps delivering typing and
-        # replies while the turn runs.
-        task = asyncio.ensure_future(sync_to_async(process, thread_sensitive=False)(conversation_pk))
+    def _run_turns(self, conversation_pk, *, then: dict | None = None) -> None:
+        # Not awaited: the socket keeps delivering typing and replies while the turn runs
+        # (on the engine pool, never on this loop: runtime/live_turns.py).
+        task = asyncio.ensure_future(live_turns.process(conversation_pk, then=then))
         self.turns.add(task)
         task.add_done_callback(self._turn_done)
 

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
@@ -380,35 +381,69 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
         conversation, user, event, loaded, dict(stored_bot_vars.values_list("name", "value")),
         env=_config_env(conversation, loaded.build),
         history=_earlier_user_texts(conversation, event, loaded.build.history_depth)))
-    duration_ms = round((time.monotonic() - started) * 1000)
+    rows = settle_turn(conversation, loaded, event, user, result, round((time.monotonic() - started) * 1000),
+                       timezone.now())
 
-    now = timezone.now()
-    if result.user != user.variables:
-        user.variables = result.user
-        user.save(update_fields=["variables", "updated_at"])
-    _write_bot_variables(conversation, result.bot_changes)
-
-    settle_conversation(conversation, loaded, event, result, now)
+    if rows.user_changed:
+        EndUser.objects.filter(pk=user.pk).update(**row_values(user, USER_FIELDS))
+    _write_bot_variables(conversation, rows.bot_variables)
     # Last, so the conversation row is locked only from here to the commit (see the module doc).
-    first_seq = _allocate_seqs(conversation.pk, len(result.outputs), {
-        "state": conversation.state, "version": conversation.version_id,
-        "timeout_at": conversation.timeout_at, "updated_at": now,
-    })
-    conversation.next_seq = first_seq + len(result.outputs)
-    messages = reply_messages(conversation, event, result.outputs, first_seq, now)
-    Message.objects.bulk_create(messages)
-
-    if settle_event(event, result, duration_ms, now):
+    first_seq = _allocate_seqs(conversation.pk, len(rows.replies), row_values(conversation, CONVERSATION_FIELDS))
+    conversation.next_seq = first_seq + len(rows.replies)
+    for message in rows.replies:
+        message.seq += first_seq
+    Message.objects.bulk_create(rows.replies)
+    if rows.masked:
         Message.objects.filter(event=event, direction=Message.Direction.INCOMING).update(payload=event.payload)
-    event.save(update_fields=["status", "processed_at", "payload", "trace", "logs", "duration_ms"])
+    Event.objects.filter(pk=event.pk).update(**row_values(event, EVENT_FIELDS))
 
-    transaction.on_commit(lambda: delivery.publish(conversation, messages))
-    return TurnOutcome(event=event, messages=messages, trace=event.trace, logs=event.logs)
+    transaction.on_commit(lambda: delivery.publish(conversation, rows.replies))
+    return TurnOutcome(event=event, messages=rows.replies, trace=event.trace, logs=event.logs)
 
 
-# --- what a turn computes, whoever stores it --------------------------------------------------
+# --- what a turn computes and writes, whoever stores it ----------------------------------------
 # Shared by this module's ORM executor and the asynchronous PostgreSQL one
-# (runtime/async_turns.py), so both run the same turn and write the same rows.
+# (runtime/async_turns.py): both run the same turn, and both store `settle_turn`'s rows, by
+# the field names below. A column a turn writes is added here, once, for both.
+
+# The fields of each row a processed turn writes (replies are whole rows: every column).
+CONVERSATION_FIELDS = ("state", "version", "timeout_at", "updated_at")  # and the seqs it allocates
+EVENT_FIELDS = ("status", "processed_at", "payload", "trace", "logs", "duration_ms")
+USER_FIELDS = ("variables", "updated_at")
+
+
+@dataclass
+class TurnRows:
+    """What storing one processed event writes: the conversation's and the event's
+    `*_FIELDS`, the sender's `USER_FIELDS` when their variables changed, the replies (their
+    `seq` an offset from the first seq allocated for them), the bot variables that changed
+    (upserted by name) and, when the event was masked, its payload in its transcript row."""
+
+    conversation: Conversation
+    event: Event
+    user: EndUser
+    user_changed: bool
+    replies: list[Message]
+    bot_variables: dict
+    masked: bool
+
+
+def settle_turn(conversation: Conversation, loaded, event: Event, user: EndUser, result, duration_ms: int,
+                now) -> TurnRows:
+    user_changed = result.user != user.variables
+    if user_changed:
+        user.variables, user.updated_at = result.user, now
+    settle_conversation(conversation, loaded, event, result, now)
+    masked = settle_event(event, result, duration_ms, now)
+    return TurnRows(conversation=conversation, event=event, user=user, user_changed=user_changed,
+                    replies=reply_messages(conversation, event, result.outputs, 0, now),
+                    bot_variables=dict(result.bot_changes or {}), masked=masked)
+
+
+def row_values(instance, names) -> dict:
+    """{field name: value} of `instance` for the field `names` (foreign keys by their id)."""
+    meta = instance._meta
+    return {name: getattr(instance, meta.get_field(name).attname) for name in names}
 
 def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, stored_bot_vars: dict, *,
                env: dict, history: list[str]) -> TurnInput:
@@ -419,6 +454,7 @@ def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, 
         bot={**loaded.build.bot_defaults(), **stored_bot_vars},
         env=env,
         history=history,
+        budget_ms=settings.FLOWSTUDIO_TURN_BUDGET_MS or None,
     )
 
 

@@ -316,6 +316,11 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 # Limits of user code (Execute Code cards, expressions): see docs/engine.md.
 FLOWSTUDIO_CODE_TIMEOUT_MS = env.int("FLOWSTUDIO_CODE_TIMEOUT_MS", default=2000)
 FLOWSTUDIO_CODE_MEMORY_MB = env.int("FLOWSTUDIO_CODE_MEMORY_MB", default=64)
+# Engine work of turns: a pool of threads per server process, at most this many of them for
+# one bot at a time, and a wall-clock budget per turn (docs/performance.md, "Engine pool").
+FLOWSTUDIO_ENGINE_THREADS = env.int("FLOWSTUDIO_ENGINE_THREADS", default=4)
+FLOWSTUDIO_ENGINE_THREADS_PER_BOT = env.int("FLOWSTUDIO_ENGINE_THREADS_PER_BOT", default=1)
+FLOWSTUDIO_TURN_BUDGET_MS = env.int("FLOWSTUDIO_TURN_BUDGET_MS", default=5000)
 
 LOGGING = {
     "version": 1,

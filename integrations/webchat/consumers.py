@@ -88,7 +88,7 @@ class WebchatConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
         await self._follow_conversation(self.session.conversation, after)
 
     def _process(self):
-        self._run_turns(services.process, self.session.conversation.pk)
+        self._run_turns(self.session.conversation.pk)
 
     async def _refuse(self, exc: WebchatError):
         await self.send_json(exc.as_frame(self._seq()))

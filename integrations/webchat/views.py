@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from flows import untrusted_json
 from flows.models import Bot
-from runtime import conversation_stream
+from runtime import conversation_stream, live_turns
 
 from . import services
 from .services import WebchatError
@@ -188,9 +188,9 @@ def _send(request, bot_id):
 
 
 async def _process(conversation_pk):
-    # Off the one thread Django runs sync code on: a slow turn must not hold up other requests.
+    # Not on the one thread Django runs sync code on: a slow turn must not hold up other requests.
     if conversation_pk is not None:
-        await sync_to_async(services.process, thread_sensitive=False)(conversation_pk)
+        await live_turns.process(conversation_pk)
 
 
 @csrf_exempt

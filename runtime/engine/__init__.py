@@ -4,7 +4,7 @@
 from .build import DEFAULT_SETTINGS, RESERVED_FLOWS, BotBuild, compile_bot
 from .cards import CARD_TYPES, card_problems, card_transitions
 from .cards.fields import expression_problem
-from .errors import BuildError, Problem
+from .errors import BuildError, Problem, TurnBudgetExceeded
 from .events import CONVERSATION_STARTED, CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TRIGGER_TYPES
 from .nlu.bot import train_intent_model
 from .sandbox import configure_default_sandbox
@@ -24,6 +24,7 @@ __all__ = [
     "STATE_LIMIT_BYTES",
     "VARIABLES_LIMIT_BYTES",
     "TRIGGER_TYPES",
+    "TurnBudgetExceeded",
     "TurnInput",
     "TurnResult",
     "VARIABLE_TYPES",

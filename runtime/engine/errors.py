@@ -29,3 +29,9 @@ class VariableTypeError(BotRuntimeError):
 
 class StateLimitError(BotRuntimeError):
     pass
+
+
+class TurnBudgetExceeded(Exception):
+    """The turn ran past its time budget (`TurnInput.budget_ms`). Not a bot error: the error
+    flow would need time the turn no longer has, so it escapes `run_turn` and the caller
+    fails the turn (nothing of it is stored)."""

@@ -20,8 +20,8 @@ Decisions worth knowing:
 """
 from __future__ import annotations
 
-import asyncio
 import atexit
+import contextvars
 import json
 import re
 import secrets
@@ -29,6 +29,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -317,8 +318,14 @@ Object.isFrozen(globalThis) && Object.isFrozen(Object.prototype)
 """
 
 
+# The end of the running turn's budget (`time.monotonic()`), set by the engine for the turn
+# it runs on this thread: no code run or expression of the turn may go past it.
+turn_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("turn_deadline", default=None)
+
+
 class CodeError(Exception):
-    """Bot JavaScript failed. `kind` is syntax, exception, timeout or memory."""
+    """Bot JavaScript failed. `kind` is syntax, exception, timeout, memory or budget (the
+    turn's budget, `turn_deadline`, ran out first)."""
 
     def __init__(self, kind: str, message: str):
         super().__init__(message)
@@ -347,34 +354,28 @@ class _Context:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.racer.close()
+            _close_racer(self.racer)
+
+
+# Every context is made on this one long-lived thread. mini-racer binds a context to the
+# asyncio loop of the thread that creates it (a context made in async code would die with
+# that loop), and V8 crashes the process (segfault) when contexts are made on one thread and
+# then on another, e.g. a short-lived thread first and an engine pool thread later. The
+# thread starts on first use, so a forked process (a Celery child) starts its own.
+_racer_maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mini-racer-contexts")
 
 
 def _new_racer() -> MiniRacer:
-    """A MiniRacer bound to an event loop of its own.
+    """A MiniRacer, made on the one thread that makes them all; usable from any thread."""
+    return _racer_maker.submit(MiniRacer).result()
 
-    mini-racer ties a context to the asyncio loop running in the thread that creates it.
-    Created from async code (a consumer, an async test), the context would die with that
-    loop and deadlock when called from another thread; so it is made in a plain thread,
-    where mini-racer starts a private loop thread for it."""
+
+def _close_racer(racer: MiniRacer) -> None:
+    """Closed on the thread that made it: closing it on another one crashes V8 too."""
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return MiniRacer()
-    made: dict[str, Any] = {}
-
-    def make() -> None:
-        try:
-            made["racer"] = MiniRacer()
-        except BaseException as exc:  # re-raised in the caller's thread
-            made["error"] = exc
-
-    thread = threading.Thread(target=make, name="mini-racer-context")
-    thread.start()
-    thread.join()
-    if "error" in made:
-        raise made["error"]
-    return made["racer"]
+        _racer_maker.submit(racer.close).result()
+    except RuntimeError:  # the interpreter is exiting and the thread has stopped
+        racer.close()
 
 
 class _Unusable(Exception):
@@ -489,7 +490,7 @@ class JSSandbox:
         prelude = (_PRELUDE.replace("%TOKEN%", json.dumps(token)).replace("%SCOPES%", json.dumps(SCOPE_NAMES))
                    .replace("%MAX_OUTPUT%", str(MAX_OUTPUT_CHARS)))
         if racer.eval(prelude) is not True:
-            racer.close()
+            _close_racer(racer)
             raise RuntimeError("could not freeze the JavaScript built-ins")
         return _Context(racer, token)
 
@@ -514,6 +515,10 @@ class JSSandbox:
 
     def _run_locked(self, ctx: _Context, call: str, wait_for_run: bool) -> str:
         deadline = time.monotonic() + self.timeout_ms / 1000
+        turn_end = turn_deadline.get()
+        by_turn = turn_end is not None and turn_end < deadline
+        if by_turn:
+            deadline = turn_end
         limit = self.memory_mb * 1024 * 1024
         try:
             first = ctx.racer.eval(call, timeout_sec=self._left(deadline), max_memory=limit)
@@ -533,6 +538,8 @@ class JSSandbox:
         except JSTimeoutException:
             if ctx.racer.was_hard_memory_limit_reached():
                 raise _Unusable(self._memory_error()) from None
+            if by_turn:
+                raise _Unusable(CodeError("budget", "the turn's time budget ran out while the code ran")) from None
             raise _Unusable(CodeError("timeout", f"the code did not finish within {self.timeout_ms} ms")) from None
         except JSOOMException:
             raise _Unusable(self._memory_error()) from None
@@ -664,7 +671,7 @@ def _checker_racer() -> MiniRacer:
 
 def _drop(racer: MiniRacer | None) -> None:
     if racer is not None:
-        racer.close()
+        _close_racer(racer)
 
 
 def _compile_problem(source: str, *, expression: bool) -> str | None:

@@ -12,15 +12,15 @@ import copy
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from time import perf_counter
+from time import monotonic, perf_counter
 from typing import Any
 
 from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
-from .errors import BotRuntimeError, StateLimitError
+from .errors import BotRuntimeError, StateLimitError, TurnBudgetExceeded
 from .events import MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, custom_event_type
 from .expressions import UNDEFINED, ExpressionError, js_truthy
-from .sandbox import CodeError, JSSandbox, default_sandbox
+from .sandbox import CodeError, JSSandbox, default_sandbox, turn_deadline
 from .variables import check_write, defaults
 
 STATE_LIMIT_BYTES = 128 * 1024
@@ -45,6 +45,9 @@ class TurnInput:
     sandbox: JSSandbox | None = None
     # Earlier user messages of this conversation, newest last, without the current event.
     history: list[str] = field(default_factory=list)
+    # Wall-clock milliseconds the whole turn may take, every card and code run together
+    # (None: no limit beyond the sandbox's per-run one). Past it: TurnBudgetExceeded.
+    budget_ms: float | None = None
 
 
 @dataclass
@@ -131,6 +134,8 @@ class _Turn:
         self.ended = False
         self.error: dict | None = None
         self.t0 = perf_counter()
+        self.budget_ms = inp.budget_ms
+        self.deadline = monotonic() + inp.budget_ms / 1000 if inp.budget_ms else None
 
     # ---- what cards use ------------------------------------------------------------------
     def scopes(self) -> dict[str, Any]:
@@ -322,6 +327,9 @@ class _Turn:
         try:
             result = self._js().run_code(self.build.key, code, self.scopes(), writable=CODE_WRITABLE)
         except CodeError as exc:
+            if exc.kind == "budget":
+                raise TurnBudgetExceeded(f"the turn ran longer than its budget of {self.budget_ms:g} ms "
+                                         f"(in the code of card {where.get('card')!r})") from None
             raise BotRuntimeError(f"code {exc.kind}: {exc.message}") from None
         for level, text in result.logs:
             self.log(level, text, source="code")
@@ -471,14 +479,19 @@ class _Turn:
             raise BotRuntimeError(f"card {card.id!r} returned an unknown step {step!r}")
         return True
 
+    def _check_budget(self, where: str) -> None:
+        if self.deadline is not None and monotonic() >= self.deadline:
+            raise TurnBudgetExceeded(f"the turn ran longer than its budget of {self.budget_ms:g} ms {where}")
+
     def _run_card(self, card: Card, resume: bool):
         self.cards_run += 1
+        self._check_budget(f"(stopped before card {card.id!r})")
         if self.cards_run > MAX_CARDS_PER_TURN:
             raise BotRuntimeError(f"more than {MAX_CARDS_PER_TURN} cards ran in one turn")
         t = perf_counter()
         try:
             step = card.resume(self) if resume else card.run(self)
-        except BotRuntimeError:
+        except (BotRuntimeError, TurnBudgetExceeded):
             raise
         except Exception as exc:  # a card bug must not leave the conversation stuck
             raise BotRuntimeError(f"{card.type} card {card.id!r} failed: {exc}") from exc
@@ -524,6 +537,7 @@ class _Turn:
                 self._finish_dialog("no transition")
 
     def _handle_error(self, exc: BotRuntimeError) -> None:
+        self._check_budget(f"({exc})")
         where = self._where()
         message = str(exc)
         self.error = {"message": message, **where}
@@ -653,5 +667,9 @@ class _Turn:
 
 def run_turn(build: BotBuild, inp: TurnInput) -> TurnResult:
     turn = _Turn(build, inp)
-    turn.execute()
+    token = turn_deadline.set(turn.deadline)  # bounds every V8 call of this turn too
+    try:
+        turn.execute()
+    finally:
+        turn_deadline.reset(token)
     return turn.result()

@@ -243,3 +243,17 @@ def shop_bot(library_intents: list[dict], name="Shop"):
             ]},
         ],
     }
+
+
+def busy_bot(name="Busy", *, busy_ms=1900):
+    """A code card that busy-waits `busy_ms` in a node looping back to itself: without a turn
+    budget one message keeps the engine busy for every pass the loop guard allows."""
+    return _bot(name, [
+        _flow("main", [
+            {"id": "start", "kind": "start", "next": "spin"},
+            {"id": "spin", "kind": "standard", "cards": [
+                {"id": "burn", "type": "code",
+                 "code": f"const t0 = Date.now(); while (Date.now() - t0 < {busy_ms}) {{}}"},
+            ], "next": "spin"},
+        ]),
+    ], settings={"inactivityTimeoutMinutes": 0})

@@ -97,7 +97,7 @@ class EmulatorConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
         self.turn_seq = turns_after
 
     def _process(self):
-        self._run_turns(emulator.process, self.session.conversation.pk)
+        self._run_turns(self.session.conversation.pk, then={"type": emulator.TURNS_DONE})
 
     async def _send_new(self, *, with_state: bool = False):
         # Turns are read before messages: a turn read here has committed its replies, so they

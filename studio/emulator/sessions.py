@@ -14,10 +14,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.http import Http404
 
 from flows import services as flow_services
@@ -30,7 +28,8 @@ from studio.permissions import get_bot_for
 CHANNEL = "emulator"
 RUN_PERMISSION = "flows.change_bot"
 RESET_COMMAND = "//state/reset"
-# Channel-layer message telling every emulator socket of a conversation that turns finished.
+# Channel-layer message telling every emulator socket of a conversation that turns finished
+# (sent by runtime.live_turns once they have).
 TURNS_DONE = "emulator.turns"
 MAX_TEST_NAME = 200
 
@@ -129,7 +128,7 @@ def new_user(session: Session) -> Session:
 # --- what the panel sends -------------------------------------------------------------------
 
 def post_message(session: Session, payload) -> int:
-    """Store a message; returns its seq. Processing is separate (`process`)."""
+    """Store a message; returns its seq. Processing is separate (`runtime.live_turns`)."""
     try:
         kind, clean = clean_client_message(payload, client="the emulator")
     except ClientMessageInvalid as exc:
@@ -140,21 +139,6 @@ def post_message(session: Session, payload) -> int:
 def post_timeout(session: Session) -> int:
     """Simulate the inactivity timeout (the bot's `timeout` flow runs if a dialog is active)."""
     return turns.receive_event(session.conversation, "timeout", {}).seq
-
-
-def process(conversation_pk) -> None:
-    """Run the conversation's stored events with the typing indicator on, then tell the
-    conversation's emulator sockets that turns finished. Called off the event loop."""
-    try:
-        conversation_stream.send_typing(conversation_pk, True)
-        turns.process_pending(conversation_pk)
-    finally:
-        conversation_stream.send_typing(conversation_pk, False)
-        layer = get_channel_layer()
-        if layer is not None:
-            # After the messages' pokes (same thread, same group): sockets read turns then.
-            async_to_sync(layer.group_send)(conversation_stream.group_name(conversation_pk), {"type": TURNS_DONE})
-        close_old_connections()
 
 
 # --- what the panel shows -------------------------------------------------------------------
