@@ -171,6 +171,9 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 # Limits of user code (Execute Code cards, expressions): see docs/engine.md.
 FLOWSTUDIO_CODE_TIMEOUT_MS = env.int("FLOWSTUDIO_CODE_TIMEOUT_MS", default=2000)
 FLOWSTUDIO_CODE_MEMORY_MB = env.int("FLOWSTUDIO_CODE_MEMORY_MB", default=64)
+# Host names (or literal addresses) the outbound guard lets the server fetch from although
+# they resolve into its own network (runtime/outbound.py, docs/security.md "Outbound HTTP").
+FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = env.list("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", default=[])
 
 LOGGING = {
     "version": 1,

@@ -77,7 +77,7 @@ def daphne(log_dir: Path, *, probe_path: str = "/admin/login/", **env):
 
 
 @contextmanager
-def celery_worker(log_dir: Path):
+def celery_worker(log_dir: Path, **env):
     """Yields the name of a queue only this worker consumes."""
     queue = f"flowstudio-test-{uuid.uuid4().hex}"
     log_path = log_dir / "worker.log"
@@ -85,7 +85,7 @@ def celery_worker(log_dir: Path):
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "studio", "worker", "--pool=solo", "-c", "1", "-Q", queue,
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-            cwd=PROJECT_DIR, env=server_env(), stdout=log, stderr=subprocess.STDOUT,
+            cwd=PROJECT_DIR, env=server_env(**env), stdout=log, stderr=subprocess.STDOUT,
         )
     try:
         yield queue

@@ -165,7 +165,8 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_the_webhook_gets_signed_signals_from_a_celery_worker_with_a_retry(tmp_path):
+def test_the_webhook_gets_signed_signals_from_a_celery_worker_with_a_retry(tmp_path, settings):
+    settings.FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]  # the receiver is local
     bot, row = make_bot()
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
@@ -173,7 +174,8 @@ def test_the_webhook_gets_signed_signals_from_a_celery_worker_with_a_retry(tmp_p
     row = services.update_chat_api(bot, webhook_url=f"http://127.0.0.1:{receiver.server_port}/hook",
                                    webhook_secret="s3cret-for-the-test")
     try:
-        with celery_worker(tmp_path) as queue_name, daphne(tmp_path, CHAT_API_CELERY_QUEUE=queue_name) as base:
+        with celery_worker(tmp_path, FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS="127.0.0.1") as queue_name, \
+                daphne(tmp_path, CHAT_API_CELERY_QUEUE=queue_name) as base:
             key = auth.user_key(row.encryption_key, "hooked")
             _api(base, row.webhook_id, "POST", "/users/get-or-create", key=key)
             conversation_id = _api(base, row.webhook_id, "POST", "/conversations", {}, key=key)[1]["conversation"]["id"]
