@@ -100,7 +100,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py's default 5 s socket timeout would cut the layer's own 5 s blocking
+            # reads (BZPOPMIN) short: every receive idle for 5 s, such as the webchat's 25 s
+            # long poll, raised TimeoutError. The read waits the block plus a margin.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
