@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 
 from flows import services as flow_services
 from flows.models import Bot, BotVersion
-from runtime import delivery, pg, turns
+from runtime import delivery, log_context, metrics, pg, turns
 from runtime.engine import run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
@@ -127,14 +127,16 @@ async def process_pending(conversation_id) -> list[turns.TurnOutcome]:
     transaction each; draft conversations go to the sync executor on a thread."""
     outcomes = []
     more = True
-    while more:
-        try:
-            outcome, more = await _process_next(conversation_id)
-        except NeedsSyncPath:
-            return outcomes + await database_sync_to_async(turns.process_pending)(conversation_id)
-        if outcome is None:
-            break
-        outcomes.append(outcome)
+    with log_context.conversation(conversation_id):
+        while more:
+            try:
+                outcome, more = await _process_next(conversation_id)
+            except NeedsSyncPath:
+                return outcomes + await database_sync_to_async(turns.process_pending)(conversation_id)
+            if outcome is None:
+                break
+            outcomes.append(outcome)
+            metrics.observe_turn(turns.outcome_channel(outcome), outcome)
     return outcomes
 
 
@@ -178,6 +180,7 @@ def _loaded(row):
     conversation = Conversation(**conv_values)
     conversation._state.adding = False
     event = Event(conversation_id=conversation.pk, status=Event.Status.RECEIVED, **event_values)
+    event.conversation = conversation
     event._state.adding = False
     user = EndUser(id=rest[0], bot_id=rest[1], external_id=rest[2], name=rest[3], variables=rest[4])
     user._state.adding = False

@@ -178,9 +178,37 @@ FLOWSTUDIO_CODE_MEMORY_MB = env.int("FLOWSTUDIO_CODE_MEMORY_MB", default=64)
 # they resolve into its own network (runtime/outbound.py, docs/security.md "Outbound HTTP").
 FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = env.list("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", default=[])
 
+# Logs (docs/deploy.md, "Serving, health and metrics"): one JSON object a line with the
+# request and conversation ids when FLOWSTUDIO_JSON_LOGS is on (scripts/serve.sh turns it on),
+# plain text otherwise. Every ERROR record is also counted in flowstudio_errors (/metrics).
+FLOWSTUDIO_JSON_LOGS = env.bool("FLOWSTUDIO_JSON_LOGS", default=False)
+# /metrics answers only with `Authorization: Bearer <this>` when set.
+FLOWSTUDIO_METRICS_TOKEN = env("FLOWSTUDIO_METRICS_TOKEN", default="")
+LOG_LEVEL = env("LOG_LEVEL", default="WARNING")
+_LOG_HANDLERS = ["console", "errors"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+    "filters": {"context": {"()": "runtime.log_context.ContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(conversation_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["context"],
+                    "formatter": "json" if FLOWSTUDIO_JSON_LOGS else "plain"},
+        "errors": {"class": "runtime.metrics.ErrorCounter"},
+    },
+    "root": {"handlers": _LOG_HANDLERS, "level": LOG_LEVEL},
+    # uvicorn configures its own loggers before the app loads; these take them over so its
+    # lines (access log included) are formatted like the rest.
+    "loggers": {name: {"handlers": _LOG_HANDLERS, "level": "INFO" if name == "uvicorn.access" else LOG_LEVEL,
+                       "propagate": False}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access")} if FLOWSTUDIO_JSON_LOGS else {},
 }
+# Celery's worker would replace the root logger's handlers with its own plain ones.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = not FLOWSTUDIO_JSON_LOGS
