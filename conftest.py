@@ -9,6 +9,17 @@ import pytest
 # and then hangs on the first consumer dispatch; spawn starts it clean.
 multiprocessing.set_start_method("spawn", force=True)
 
+# The embedded default's in-process beat (runtime/embedded_beat.py) stays off in tests and in
+# the servers they spawn: a test that wants it starts it, or sets the variable for its child.
+os.environ["FLOWSTUDIO_EMBEDDED_BEAT"] = "false"
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # pytest-django reads settings before this file is imported.
+    settings.FLOWSTUDIO_EMBEDDED_BEAT = False
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup):

@@ -74,7 +74,7 @@ from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from django.contrib.auth import get_user_model, SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
-from studio.workspaces import create_workspace
+from studio.people.workspaces import create_workspace
 from flows.services import import_bot
 user = get_user_model().objects.create_user("bench", "bench@example.com")
 workspace = create_workspace(user, "Bench")

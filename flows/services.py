@@ -4,7 +4,7 @@ configuration variables, layout, compiled builds.
 Views, the REST API and the `bot` management command stay thin and call these. Every
 operation that writes more than one row runs in one transaction, and anything that changes
 the draft or numbers versions first locks the bot row, so two studio tabs or two publishes
-cannot interleave. Changes people make are written to the audit log (`studio.audit`) in the
+cannot interleave. Changes people make are written to the audit log (`studio.people.audit`) in the
 same transaction; configuration values never reach it.
 """
 from __future__ import annotations
@@ -25,8 +25,8 @@ from flows.botfile.schema import FORMAT
 from flows.botfile.validate import parse_bot_file, validate_bot
 from flows.models import Bot, BotVersion, ConfigValue
 from flows.versions_diff import diff_definitions, summary_text
-from studio import audit
-from studio.models import Workspace
+from studio.people import audit
+from studio.people.models import Workspace
 
 __all__ = [
     "AmbiguousBot",

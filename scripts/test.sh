@@ -26,10 +26,14 @@ export DATABASE_URL=postgres://postgres@127.0.0.1:5432/flowstudio
 export REDIS_URL=redis://127.0.0.1:6379/0
 export OPENBLAS_NUM_THREADS=1
 
-bash scripts/setup.sh
+bash scripts/setup-tests.sh
 PY=.venv/bin/python
 
 "$PY" manage.py check
+# The house imports one way (docs/architecture.md): a wrong arrow fails with the import named.
+.venv/bin/lint-imports
+# The REST API's OpenAPI schema: valid, and no drf-spectacular warning (docs/rest-api.md).
+"$PY" manage.py spectacular --validate --fail-on-warn --file /dev/null
 "$PY" manage.py makemigrations --check --dry-run
 
 # pytest exits 5 when it collects nothing: acceptable only while no browser test exists.

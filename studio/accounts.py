@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
 
-from studio.models import Profile
-from studio.workspaces import create_default_workspace
+from studio.people.models import Profile
+from studio.people.workspaces import create_default_workspace
 
 # Magic numbers of the image types an avatar may be; the browser-sent content type is not trusted.
 AVATAR_TYPES = {

@@ -2,7 +2,7 @@
 audit entries are read-only."""
 from django.contrib import admin
 
-from studio.models import AuditEntry, Invitation, Membership, PersonalAccessToken, Profile, Workspace
+from studio.people.models import AuditEntry, Invitation, Membership, PersonalAccessToken, Profile, Workspace
 
 
 class MembershipInline(admin.TabularInline):

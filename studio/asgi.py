@@ -7,13 +7,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from integrations.chat_api import asgi as chat_api  # noqa: E402
 from runtime import log_context, metrics  # noqa: E402
 from studio import health  # noqa: E402
 
 from integrations.webchat.routing import websocket_urlpatterns as webchat_websockets  # noqa: E402
-from runtime.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
+from studio.emulator.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
+
+if settings.FLOWSTUDIO_EMBEDDED_BEAT:
+    # The embedded default has no beat process; its periodic work runs in this server.
+    from runtime import embedded_beat  # noqa: E402
+    from studio.celery import app as celery_app  # noqa: E402
+
+    embedded_beat.start(celery_app)
 
 # No AllowedHostsOriginValidator in front of the webchat: it is embedded on other sites, and
 # each bot's own allowed origins are checked by its consumer, on connect and on every frame.

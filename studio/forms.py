@@ -2,8 +2,8 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
 
-from studio.models import Role
-from studio.workspaces import INVITABLE_ROLES
+from studio.people.models import Role
+from studio.people.workspaces import INVITABLE_ROLES
 
 ROLE_CHOICES = [(r.value, r.label) for r in INVITABLE_ROLES]
 

@@ -15,10 +15,10 @@ import uuid
 
 import rules
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import Http404
 
-from studio.models import Membership, Role, Workspace
+from studio.people.models import Membership, Role, Workspace
+from studio.people.workspaces import workspaces_for  # noqa: F401  (studio pages ask the permission layer)
 
 ALL_ROLES = tuple(Role)
 # Roles that may touch bot content (create, edit, publish).
@@ -55,13 +55,6 @@ def role_of(user, workspace: Workspace | None) -> Role | None:
         Membership.objects.filter(workspace_id=workspace.pk, user_id=user.pk).values_list("role", flat=True).first()
     )
     return Role(role) if role else None
-
-
-def workspaces_for(user) -> QuerySet[Workspace]:
-    """The workspaces the user is a member of."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return Workspace.objects.none()
-    return Workspace.objects.filter(memberships__user_id=user.pk)
 
 
 def _workspace_of(obj) -> Workspace | None:

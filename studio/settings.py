@@ -6,6 +6,7 @@ channels and real Celery workers.
 """
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -16,10 +17,15 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="dev-insecure-flowstudio-secret-change-me")
 # Old keys stay here after a rotation so encrypted configuration values remain readable.
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Where the studio is reachable from outside; used to print Chat API and embed URLs.
+# Where the studio is reachable from outside; used to print Chat API and embed URLs. Its host
+# is allowed and its origin trusted for CSRF unless ALLOWED_HOSTS/CSRF_TRUSTED_ORIGINS say otherwise.
 PUBLIC_URL = env("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+_public = urlsplit(PUBLIC_URL)
+_public_host = _public.hostname or "localhost"
+_public_host = f"[{_public_host}]" if ":" in _public_host else _public_host
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=list(dict.fromkeys(
+    ["localhost", "127.0.0.1", "[::1]", "testserver", _public_host])))
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"{_public.scheme}://{_public.netloc}"])
 VAR_DIR = Path(env("FLOWSTUDIO_VAR_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
@@ -31,6 +37,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's files as a pinned Python package: the API docs page fetches nothing from a CDN.
+    "drf_spectacular_sidecar",
     "rules",
     "channels",
     "django_htmx",
@@ -119,6 +128,9 @@ CELERY_BEAT_SCHEDULE = {
     "fire-inactivity-timeouts": {"task": "runtime.tasks.fire_due_timeouts", "schedule": 30.0},
     "fire-state-expiries": {"task": "runtime.tasks.fire_due_states", "schedule": 10.0},
 }
+# Without Redis there is no beat process: the server runs this schedule on a thread of its own
+# (runtime/embedded_beat.py). Tests leave it off (conftest.py) unless a test asks for it.
+FLOWSTUDIO_EMBEDDED_BEAT = env.bool("FLOWSTUDIO_EMBEDDED_BEAT", default=not REDIS_URL)
 
 # `rules` answers object permissions (studio/permissions.py); ModelBackend does the passwords.
 AUTHENTICATION_BACKENDS = [
@@ -146,10 +158,42 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 REST_FRAMEWORK = {
     # Bearer first: its WWW-Authenticate header makes unauthenticated calls 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "studio.tokens.BearerTokenAuthentication",
+        "studio.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI schema of the REST API (`/api/v1/schema/`, `manage.py spectacular`) and its docs
+# page (`/api/v1/docs/`); both are public: they describe the API, not anyone's data.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flowstudio REST API",
+    "DESCRIPTION": """
+The REST API of Flowstudio: workspaces, members, bots and everything a bot is made of,
+its versions, conversations, users, messages and the state API.
+
+- **Auth**: `Authorization: Bearer <personal access token>` (make one on your profile's
+  Tokens page or with `POST /api/v1/tokens`), or the studio's session cookie (writes then
+  need the `X-CSRFToken` header).
+- **Errors** all look like `{"error": {"code", "message", "details": [{"path", "message"}]}}`.
+- **Lists** page with `limit` and `nextToken`; the answer's `meta.nextToken` is null on the last page.
+- **Saves** of the bot definition carry `baseRevision`; a stale one is answered 409.
+
+The full guide is docs/rest-api.md in the Flowstudio repository.
+""",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "studio.people.models.Role.values",
+        "InvitableRoleEnum": "studio.people.workspaces.INVITABLE_ROLES",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "studio.api.docs.add_error_responses"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
 }
 
 # Invitations (docs/workspaces.md): the link is shown in the studio; it is also mailed when

@@ -3,7 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/", include("flows.api.urls")),
+    path("api/v1/", include("studio.api.urls")),
     path("", include("studio.editor.urls")),
     path("", include("studio.emulator.urls")),
     path("", include("integrations.webchat.urls")),

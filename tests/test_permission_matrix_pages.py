@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from flows.models import Bot
 from integrations.chat_api.models import ChatApiSettings
-from studio import workspaces as ws
-from studio.models import Invitation, Membership, Role, Workspace
+from studio.people import workspaces as ws
+from studio.people.models import Invitation, Membership, Role, Workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -182,7 +182,7 @@ def test_the_owner_cannot_be_demoted_or_removed_through_the_pages(client, world,
 
 
 def test_user_pages_are_the_users_own(client, world):
-    from studio import tokens
+    from studio.people import tokens
 
     token, _ = tokens.create_token(world.users[V], "viewer's")
     client.force_login(world.users[A])

@@ -286,7 +286,8 @@ class _FlowChecker:
         if trigger is None:
             self.out.append(Problem(
                 json_path(parts + ["trigger"]),
-                "a trigger node needs a trigger: {\"type\": \"conversation_started\"} or {\"type\": \"event\"}",
+                "a trigger node needs a trigger: {\"type\": \"conversation_started\"}, {\"type\": \"event\"}"
+                " or {\"type\": \"state_expired\"}",
             ))
             return
         if not isinstance(trigger, dict):

@@ -12,7 +12,7 @@ from django.db import connection
 
 from flows.models import Bot
 from flows.services import export_bot, import_bot, publish
-from studio.models import Workspace
+from studio.people.models import Workspace
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from flows.botfile.tests.bots import base_bot
 from flows.botfile.tests.test_malformed_bots import CASES
 from flows.models import Bot, BotVersion
 from flows.services import BotFileInvalid, import_bot
-from studio.models import Workspace
+from studio.people.models import Workspace
 
 pytestmark = pytest.mark.django_db
 

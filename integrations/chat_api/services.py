@@ -533,23 +533,3 @@ def settings_summary(bot: Bot) -> dict:
     return {"enabled": row.enabled, "baseUrl": base_url(row), "webhookId": row.webhook_id,
             "webhookUrl": row.webhook_url, "hasWebhookSecret": bool(row.encrypted_webhook_secret),
             "updatedAt": row.updated_at}
-
-
-def configure_chat_api(bot: Bot, *, user, enabled: bool | None = None, rotate_key: bool = False,
-                       encryption_key: str | None = None, webhook_url: str | None = None,
-                       webhook_secret: str | None = None) -> ChatApiSettings:
-    """`update_chat_api` for a studio member, recorded in the audit log (which says what
-    changed, never a key or a secret)."""
-    from studio import audit
-
-    row = update_chat_api(bot, enabled=enabled, rotate_key=rotate_key, encryption_key=encryption_key,
-                          webhook_url=webhook_url, webhook_secret=webhook_secret)
-    changed = {
-        **({"enabled": row.enabled} if enabled is not None else {}),
-        **({"key": "replaced"} if rotate_key or encryption_key is not None else {}),
-        **({"webhookUrl": row.webhook_url} if webhook_url is not None else {}),
-        **({"webhookSecret": "replaced"} if webhook_secret is not None else {}),
-    }
-    audit.record(actor=user if getattr(user, "is_authenticated", False) else None, workspace=bot.workspace,
-                 action="chat_api.update", target=bot, details=changed)
-    return row

@@ -12,6 +12,4 @@ urlpatterns = [
     path("webchat/<str:bot_id>/api/upload", views.api_upload, name="api-upload"),
     path("webchat/files/<uuid:upload_id>", views.uploaded_file, name="file"),
     path("s/<str:bot_id>", views.share_page, name="share"),
-    path("bots/<uuid:bot_id>/webchat/", views.settings_page, name="settings"),
-    path("bots/<uuid:bot_id>/webchat/preview/", views.preview_page, name="preview"),
 ]

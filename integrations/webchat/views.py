@@ -11,20 +11,17 @@ from pathlib import Path
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings as django_settings
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods
 
 from flows.models import Bot
 from runtime import conversation_stream
-from studio.permissions import get_bot_for
 
-from . import configuration, services
+from . import services
 from .services import WebchatError
 
 WIDGET_PATH = Path(django_settings.BASE_DIR) / "static" / "webchat" / "inject.js"
@@ -50,7 +47,7 @@ def inject_js(request):
     return response
 
 
-def _script_json(value) -> str:
+def script_json(value) -> str:
     # Safe inside <script> and as a JS literal: no "</script>", no line separators.
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
@@ -59,7 +56,7 @@ def _script_json(value) -> str:
     return text
 
 
-def _init_options(request, bot: Bot, **extra) -> dict:
+def init_options(request, bot: Bot, **extra) -> dict:
     return {"botId": str(bot.pk), "hostUrl": services.public_base_url(request),
             "configuration": services.public_configuration(bot), **extra}
 
@@ -68,7 +65,7 @@ def _init_options(request, bot: Bot, **extra) -> dict:
 def config_js(request, bot_id):
     """The per-bot script of the embed snippet: the dashboard's configuration, then init."""
     bot = _bot_or_404(bot_id)
-    options = _script_json(_init_options(request, bot))
+    options = script_json(init_options(request, bot))
     source = (
         "(function(){var o=" + options + ";window.botpressConfig=o;"
         "if(window.botpress&&window.botpress.init){window.botpress.init(o)}})();\n"
@@ -84,8 +81,8 @@ def config_js(request, bot_id):
 def share_page(request, bot_id):
     """`/s/<bot>`: the bot alone on a page, the widget full screen."""
     bot = _bot_or_404(bot_id)
-    options = _init_options(request, bot, fullscreen=True)
-    return render(request, "webchat/share.html", {"bot": bot, "options": _script_json(options),
+    options = init_options(request, bot, fullscreen=True)
+    return render(request, "webchat/share.html", {"bot": bot, "options": script_json(options),
                                                   "bot_name": options["configuration"]["botName"]})
 
 
@@ -285,64 +282,3 @@ def uploaded_file(request, upload_id):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=86400"
     return response
-
-
-# --- the bot's Webchat settings page ---------------------------------------------------------
-
-def _settings_context(request, bot, current, errors=None, values=None):
-    base = services.public_base_url(request)
-    return {
-        "bot": bot,
-        "settings": current,
-        "values": values or _form_values(current),
-        "errors": errors or {},
-        "fonts": current.Font.choices,
-        "themes": current.Theme.choices,
-        "storages": current.Storage.choices,
-        "snippet": services.embed_snippet(bot, base),
-        "share_url": services.share_url(bot, base),
-        "identity_secret": current.identity_secret,
-        "published": bot.versions.exists(),
-        "configuration_json": _script_json(configuration.widget_configuration(current)),
-    }
-
-
-def _form_values(current) -> dict:
-    values = {name: getattr(current, name) for name in configuration.EDITABLE_FIELDS}
-    values["allowed_origins"] = "\n".join(current.allowed_origins or [])
-    values["upload_types"] = "\n".join(configuration.upload_types(current))
-    return values
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def settings_page(request, bot_id):
-    # It shows the identity secret and changes what the public sees: editors only.
-    bot = get_bot_for(request.user, bot_id, "flows.change_config")
-    current = services.get_settings(bot)
-    if request.method == "GET":
-        return render(request, "webchat/settings.html", _settings_context(request, bot, current))
-    if request.POST.get("action") == "generate-secret":
-        services.generate_identity_secret(bot)
-        return redirect(request.path + "#identity")
-    changes = {name: request.POST.get(name) for name in configuration.EDITABLE_FIELDS
-               if name not in configuration.BOOLEAN_FIELDS}
-    changes.update({name: name in request.POST for name in configuration.BOOLEAN_FIELDS})
-    try:
-        services.update_settings(bot, changes)
-    except configuration.SettingsInvalid as exc:
-        values = {**_form_values(current), **{k: v for k, v in changes.items()}}
-        return render(request, "webchat/settings.html",
-                      _settings_context(request, bot, current, errors=exc.errors, values=values), status=400)
-    return redirect(request.path + "?saved=1")
-
-
-@login_required
-@require_GET
-@xframe_options_sameorigin
-def preview_page(request, bot_id):
-    """The live preview inside the settings page: the widget, open, on a blank page; the
-    settings form sends it unsaved changes with postMessage."""
-    bot = get_bot_for(request.user, bot_id, "flows.view_bot")
-    options = _init_options(request, bot, preview=True)
-    return render(request, "webchat/preview.html", {"bot": bot, "options": _script_json(options)})

@@ -9,7 +9,7 @@ from .events import CONVERSATION_STARTED, CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TRI
 from .nlu.bot import train_intent_model
 from .sandbox import configure_default_sandbox
 from .variables import TYPES as VARIABLE_TYPES
-from .turn import STATE_LIMIT_BYTES, TurnInput, TurnResult, run_turn
+from .turn import STATE_LIMIT_BYTES, VARIABLES_LIMIT_BYTES, TurnInput, TurnResult, run_turn
 
 __all__ = [
     "BotBuild",
@@ -22,6 +22,7 @@ __all__ = [
     "Problem",
     "RESERVED_FLOWS",
     "STATE_LIMIT_BYTES",
+    "VARIABLES_LIMIT_BYTES",
     "TRIGGER_TYPES",
     "TurnInput",
     "TurnResult",

@@ -19,8 +19,12 @@ CONVERSATION_STARTED = "conversation_started"
 # `payload.type`, when it is a string, is the custom type a trigger's `eventType` names.
 CUSTOM_EVENT = "event"
 
+# The state API raises it when a state's expiry passes; its payload is `{"state": {...}}`.
+STATE_EXPIRED = "state_expired"
+
 # Trigger node types and the event type each one listens to.
-TRIGGER_TYPES = {"conversation_started": CONVERSATION_STARTED, "event": CUSTOM_EVENT}
+TRIGGER_TYPES = {"conversation_started": CONVERSATION_STARTED, "event": CUSTOM_EVENT,
+                 "state_expired": STATE_EXPIRED}
 
 
 def custom_event_type(payload) -> str | None:

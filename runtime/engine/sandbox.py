@@ -13,6 +13,10 @@ Decisions worth knowing:
   returns are dropped, so no bot code ever runs after `run_code` returns.
 - A context that timed out or ran out of memory is closed and recreated on the next call;
   after a timeout V8 may still be busy with a runaway promise job, so it cannot be trusted.
+- No array buffers, typed arrays, Atomics or WebAssembly: their memory is outside the heap
+  that the memory limit counts. One run hands back at most MAX_OUTPUT_CHARS of JSON.
+- Syntax checks (`syntax_error`) compile with V8's Function constructor and never run the
+  source, in contexts of their own (docs/engine.md, "Syntax checks never run code").
 """
 from __future__ import annotations
 
@@ -32,6 +36,10 @@ from typing import Any
 from py_mini_racer import JSEvalException, JSOOMException, JSParseException, JSTimeoutException, MiniRacer
 
 MAX_CONTEXTS = 64
+# What one run may hand back (scopes it may write, return value, console output), as JSON
+# characters: the engine caps each scope at 128 KB, so this only stops oversized values before
+# they are copied out of V8 at all.
+MAX_OUTPUT_CHARS = 1024 * 1024
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 # Names that cannot be function parameters in strict code, or that mean something else.
@@ -54,6 +62,29 @@ const __flowstudio__ = (function (token, SCOPES) {
   const freeze = Object.freeze, getProto = Object.getPrototypeOf, defineProperty = Object.defineProperty;
   const getDesc = Object.getOwnPropertyDescriptor, ownKeys = Reflect.ownKeys, hasOwn = Object.hasOwn;
   const waitAsync = Atomics.waitAsync;
+  const SharedBuffer = SharedArrayBuffer, Int32View = Int32Array;
+  const MAX_OUTPUT = %MAX_OUTPUT%;
+
+  // Array buffers (and typed arrays, DataView, Atomics and WebAssembly memories, which make or
+  // need them) live outside the V8 heap, where the memory limit cannot count them: three
+  // `new Uint8Array(512 * 1024 * 1024)` grew the process by 1.5 GB. So they are not offered;
+  // what would make one throws an error that says why.
+  const UNAVAILABLE = ['ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'Atomics', 'WebAssembly',
+    'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
+    'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array'];
+  const removed = [];
+  for (const name of UNAVAILABLE) {
+    if (!(name in G)) continue;
+    removed.push(G[name]);
+    const message = name + ' is not available in the sandbox: array buffers are kept outside the ' +
+      'memory the code is limited to';
+    const refuse = function () { throw new TypeError(message); };
+    for (const member of ['from', 'of', 'isView', 'fromBase64', 'fromHex', 'Memory', 'Module', 'Instance',
+      'Table', 'Global', 'compile', 'instantiate', 'validate', 'wait', 'waitAsync', 'notify']) {
+      defineProperty(refuse, member, { value: refuse, enumerable: false });
+    }
+    defineProperty(G, name, { value: refuse, writable: false, enumerable: false, configurable: false });
+  }
 
   let current = null;            // the run in progress
   const timers = new Map();      // timer id -> run that created it
@@ -69,8 +100,19 @@ const __flowstudio__ = (function (token, SCOPES) {
     if (typeof v === 'function') return '[Function' + (v.name ? ': ' + v.name : '') + ']';
     try { const s = stringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); }
   }
+  // Console output is kept up to a quarter of MAX_OUTPUT per run; past it, one line says so.
   function logger(level) {
-    return function (...args) { if (current) current.logs.push([level, args.map(text).join(' ')]); };
+    return function (...args) {
+      const run = current;
+      if (!run || run.logChars > MAX_OUTPUT / 4) return;
+      const line = args.map(text).join(' ');
+      run.logChars += line.length;
+      if (run.logChars > MAX_OUTPUT / 4) {
+        run.logs.push(['warn', 'console output past ' + (MAX_OUTPUT / 4) + ' characters in one run was dropped']);
+      } else {
+        run.logs.push([level, line]);
+      }
+    };
   }
   const consoleObject = {
     log: logger('info'), info: logger('info'), debug: logger('debug'),
@@ -82,7 +124,7 @@ const __flowstudio__ = (function (token, SCOPES) {
     const id = nextTimer++;
     const run = current;
     timers.set(id, run);
-    const view = new Int32Array(new SharedArrayBuffer(4));
+    const view = new Int32View(new SharedBuffer(4));
     const wait = waitAsync(view, 0, 0, Math.max(0, Number(delay) || 0));
     (wait.async ? wait.value : Promise.resolve()).then(() => {
       if (timers.get(id) !== run || current !== run || run.done) return;
@@ -110,14 +152,37 @@ const __flowstudio__ = (function (token, SCOPES) {
     if (run.done) return;
     run.done = true;
     const info = errorInfo(e);
+    // A thrown value can be as big as the heap allows; its first part says enough.
+    for (const k of ['message', 'stack']) if (info[k].length > 4096) info[k] = info[k].slice(0, 4096) + '...';
     run.result = stringify({ ok: false, kind: 'exception', error: info, logs: run.logs });
   }
+  // Names the biggest thing in an answer over the limit, so the author knows what to shrink.
+  function tooBig(value, scopes, writable, logs) {
+    let worst = 'the return value', worstSize = value === undefined ? 0 : (stringify(value) || '').length;
+    for (const name of writable) {
+      const scope = hasOwn(scopes, name) ? scopes[name] : null;
+      if (scope === null || typeof scope !== 'object') continue;
+      for (const key of Object.keys(scope)) {
+        const size = (stringify(scope[key]) || '').length;
+        if (size > worstSize) { worst = name + '.' + key; worstSize = size; }
+      }
+    }
+    const logSize = stringify(logs).length;
+    if (logSize > worstSize) { worst = 'the console output'; worstSize = logSize; }
+    return worst + ' is ' + worstSize + ' characters of JSON; all the values code leaves in scopes, ' +
+      'returns and logs may be at most ' + MAX_OUTPUT + ' characters; nothing was written';
+  }
+
   function settle(run, value, scopes, writable) {
     if (run.done) return;
     try {
       const out = {};
       for (const name of writable) if (hasOwn(scopes, name)) out[name] = scopes[name];
       const result = stringify({ ok: true, value: value === undefined ? null : value, scopes: out, logs: run.logs });
+      if (result.length > MAX_OUTPUT) {
+        fail(run, new RangeError(tooBig(value, scopes, writable, run.logs)));
+        return;
+      }
       run.done = true;
       run.result = result;
     } catch (e) {
@@ -128,7 +193,7 @@ const __flowstudio__ = (function (token, SCOPES) {
   function start(t, source, names, scopesJson, writable) {
     check(t);
     timers.clear();
-    const run = { logs: [], done: false, result: '' };
+    const run = { logs: [], logChars: 0, done: false, result: '' };
     current = run;
     let fn;
     try {
@@ -226,7 +291,7 @@ const __flowstudio__ = (function (token, SCOPES) {
     const hidden = [
       AsyncFunction, function* () {}, async function* () {}, (function* () {})(), (async function* () {})(),
       [][Symbol.iterator](), new Map().entries(), new Set().values(), ''[Symbol.iterator](),
-      /a/[Symbol.matchAll](''), getProto(Int8Array), (function () { return arguments; })(),
+      /a/[Symbol.matchAll](''), (function () { return arguments; })(), ...removed,
       consoleObject, setTimeoutImpl, clearTimeoutImpl,
     ];
     const seen = new Set();
@@ -357,7 +422,8 @@ class JSSandbox:
         out = _loads(raw)
         if not out["ok"]:
             if out["kind"] == "syntax":
-                raise CodeError("syntax", _syntax_message(code, out["error"]))
+                error = out["error"]
+                raise CodeError("syntax", _syntax_text(code, f"{error.get('name') or 'SyntaxError'}: {error.get('message')}"))
             raise CodeError("exception", _exception_message(out["error"], line_offset=3))
         logs = [(level, text) for level, text in out["logs"]]
         return CodeResult(scopes=out["scopes"], logs=logs, value=out["value"], ms=ms)
@@ -420,7 +486,8 @@ class JSSandbox:
         racer = _new_racer()
         token = secrets.token_hex(16)
         racer.set_hard_memory_limit(self.memory_mb * 1024 * 1024)
-        prelude = _PRELUDE.replace("%TOKEN%", json.dumps(token)).replace("%SCOPES%", json.dumps(SCOPE_NAMES))
+        prelude = (_PRELUDE.replace("%TOKEN%", json.dumps(token)).replace("%SCOPES%", json.dumps(SCOPE_NAMES))
+                   .replace("%MAX_OUTPUT%", str(MAX_OUTPUT_CHARS)))
         if racer.eval(prelude) is not True:
             racer.close()
             raise RuntimeError("could not freeze the JavaScript built-ins")
@@ -532,24 +599,6 @@ def _exception_message(error: dict, *, line_offset: int | None) -> str:
     return text
 
 
-def _syntax_message(code: str, error: dict) -> str:
-    """The Function constructor does not say where a syntax error is; a throwaway context
-    parsing the same text as a script does. It never runs in the bot's context."""
-    text = f"{error.get('name') or 'SyntaxError'}: {error.get('message')}"
-    probe = _new_racer()
-    try:
-        probe.eval(f"(async function () {{\n\"use strict\";\n{code}\n}})", timeout_sec=0.5, max_memory=16 * 1024 * 1024)
-    except JSParseException as exc:
-        match = _PARSE_LINE.search(str(exc))
-        if match and int(match.group(1)) > 2:
-            text += f" (line {int(match.group(1)) - 2})"
-    except Exception:  # noqa: BLE001 - only a hint; the syntax error itself is already known
-        pass
-    finally:
-        probe.close()
-    return text
-
-
 # ---- the process-wide sandbox and syntax checks ---------------------------------------------
 _default: JSSandbox | None = None
 _default_lock = threading.Lock()
@@ -573,33 +622,117 @@ def configure_default_sandbox(*, timeout_ms: int, memory_mb: int) -> None:
         _default = JSSandbox(timeout_ms=timeout_ms, memory_mb=memory_mb)
 
 
-_probe: MiniRacer | None = None
-_probe_lock = threading.Lock()
+# ---- syntax checks: compile only, never run -------------------------------------------------
+# `check` hands the source to V8's Function constructor as a string value: V8 parses it as a
+# function body on its own (so a `})` cannot close anything outside it) and returns a function
+# that is never called. Nothing of the checked source ever runs, so checks leave no state.
+_CHECKER = r"""
+const __check__ = (function () {
+  'use strict';
+  const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+  const FunctionCtor = Function;
+  return function (source, names, expression) {
+    try {
+      if (expression) FunctionCtor(...names, '"use strict";\nreturn (\n' + source + '\n);');
+      else new AsyncFunction(...names, '"use strict";\n' + source);
+      return '';
+    } catch (e) {
+      return String(e && e.name) + ': ' + String(e && e.message);
+    }
+  };
+})();
+true
+"""
+# V8's words for a body that tries to close the function it is compiled into.
+_BREAKOUT = ("Single function literal required", "Arg string terminates parameters early")
+_BREAKOUT_MESSAGE = ("SyntaxError: the code closes the function it runs in (a '}' or ')' with no "
+                     "opening '{' or '(' before it)")
+_CHECK_MEMORY = 32 * 1024 * 1024
+_checker: MiniRacer | None = None
+_locator: MiniRacer | None = None
+_check_lock = threading.Lock()
+
+
+def _checker_racer() -> MiniRacer:
+    global _checker
+    if _checker is None:
+        racer = _new_racer()
+        racer.eval(_CHECKER)
+        _checker = racer
+    return _checker
+
+
+def _drop(racer: MiniRacer | None) -> None:
+    if racer is not None:
+        racer.close()
+
+
+def _compile_problem(source: str, *, expression: bool) -> str | None:
+    """V8's SyntaxError for `source` compiled as a code card body (or an expression), or None."""
+    global _checker
+    call = f"__check__({json.dumps(source)}, {json.dumps(SCOPE_NAMES)}, {json.dumps(expression)})"
+    with _check_lock:
+        try:
+            problem = _checker_racer().eval(call, timeout_sec=2, max_memory=_CHECK_MEMORY)
+        except (JSTimeoutException, JSOOMException, JSEvalException):
+            _drop(_checker)
+            _checker = None
+            return "the code is too large to check"
+    return problem or None
+
+
+def _error_line(source: str) -> int | None:
+    """The line of a syntax error V8 already found in a code body.
+
+    The Function constructor does not say where the error is; parsing the same text as a
+    script does. The script starts with `throw`, so even when it parses (the body broke out
+    of its function) none of it runs, and a context in which it parsed is thrown away, as
+    its top-level declarations were made in it."""
+    global _locator
+    script = f"throw 0;\n(async function ({', '.join(SCOPE_NAMES)}) {{\n\"use strict\";\n{source}\n}})"
+    with _check_lock:
+        if _locator is None:
+            _locator = _new_racer()
+        try:
+            _locator.eval(script, timeout_sec=2, max_memory=_CHECK_MEMORY)
+        except JSParseException as exc:
+            match = _PARSE_LINE.search(str(exc))
+            if match:
+                line = int(match.group(1)) - 3
+                return min(max(line, 1), source.count("\n") + 1)
+            return None
+        except Exception:  # noqa: BLE001 - it parsed (and stopped at the throw) or hit a limit
+            pass
+        _drop(_locator)
+        _locator = None
+    return None
+
+
+def _syntax_text(source: str, problem: str) -> str:
+    """The message for a code body V8 would not compile: what is wrong and on which line."""
+    if any(words in problem for words in _BREAKOUT):
+        return _BREAKOUT_MESSAGE
+    line = _error_line(source)
+    return problem + (f" (line {line})" if line else "")
 
 
 def syntax_error(source: str, *, expression: bool = False) -> str | None:
     """Why `source` is not valid JavaScript (an Execute Code body, or an expression), or None.
 
-    It is compiled as a function that is never called, in a context of its own that no bot
-    code runs in, so checking a bot file at import never executes any of it."""
-    global _probe
+    Compiled only, never run, with the parameter names it runs with, in a V8 context of its
+    own that no bot code runs in; so checking a bot file at import executes none of it."""
+    problem = _compile_problem(source, expression=expression)
+    if problem is None:
+        return None
     if expression:
-        wrapped = f'(function () {{\n"use strict";\nreturn (\n{source}\n);\n}})'
-    else:
-        wrapped = f'(async function () {{\n"use strict";\n{source}\n}})'
-    with _probe_lock:
-        if _probe is None:
-            _probe = _new_racer()
-        try:
-            _probe.eval(wrapped, timeout_sec=1, max_memory=32 * 1024 * 1024)
-        except JSParseException as exc:
-            first = str(exc).strip().splitlines()
-            match = _PARSE_LINE.search(str(exc))
-            where = f" (line {int(match.group(1)) - 2})" if match and int(match.group(1)) > 2 and not expression else ""
-            detail = next((line for line in first if "SyntaxError" in line), first[0] if first else "SyntaxError")
-            return detail[detail.find("SyntaxError"):] + where if "SyntaxError" in detail else detail + where
-        except (JSTimeoutException, JSOOMException):
-            _probe.close()
-            _probe = None
-            return "the code is too large to check"
-    return None
+        return _BREAKOUT_MESSAGE if any(words in problem for words in _BREAKOUT) else problem
+    return _syntax_text(source, problem)
+
+
+@atexit.register
+def _close_checkers() -> None:
+    global _checker, _locator
+    with _check_lock:
+        _drop(_checker)
+        _drop(_locator)
+        _checker = _locator = None

@@ -24,6 +24,10 @@ from .sandbox import CodeError, JSSandbox, default_sandbox
 from .variables import check_write, defaults
 
 STATE_LIMIT_BYTES = 128 * 1024
+# User, bot and turn variables are capped like the conversation state, each scope as a whole
+# (JSON, UTF-8): they are loaded into, and copied out of, every turn of the bot.
+VARIABLES_LIMIT_BYTES = 128 * 1024
+CAPPED_SCOPES = ("user", "bot", "turn")
 # Beyond the node repetition limit, a hard cap on cards per turn so no bot can spin forever.
 MAX_CARDS_PER_TURN = 5_000
 CODE_WRITABLE = ("workflow", "session", "user", "bot", "turn", "conversation")
@@ -62,6 +66,24 @@ class TurnResult:
 
 def state_size(state: dict) -> int:
     return len(json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _largest(written: list[tuple[str, str, Any]]) -> str:
+    """`bot.big (20971522 bytes) ` for the biggest value written, to name it in a size error."""
+    values = [(state_size(value), f"{scope}.{name}") for scope, name, value in written if value is not None]
+    if not values:
+        return ""
+    size, ref = max(values)
+    return f"{ref} ({size} bytes) "
+
+
+def _check_variables_size(scope: str, values: dict, written: list[tuple[str, str, Any]]) -> None:
+    size = state_size(values)
+    if size > VARIABLES_LIMIT_BYTES:
+        raise StateLimitError(
+            f"{_largest(written)}would make the {scope} variables {size} bytes, "
+            f"over the {VARIABLES_LIMIT_BYTES} byte limit; nothing was written"
+        )
 
 
 def _copy_frame(frame: dict) -> dict:
@@ -253,7 +275,10 @@ class _Turn:
                 self.frames[:-1] + [dict(frame, vars=after)] if scope == "workflow" else self.frames,
                 after if scope == "session" else self.session,
                 after if scope == "conversation" else self.conversation,
+                written=[(scope, name, value)],
             )
+        elif scope in CAPPED_SCOPES and value is not None:
+            _check_variables_size(scope, {**target, name: value}, [(scope, name, value)])
         if value is None:
             target.pop(name, None)
         else:
@@ -265,11 +290,13 @@ class _Turn:
         return {"workflow": flow.variables, "user": self.build.user_variables, "bot": self.build.bot_variables}
 
     @staticmethod
-    def _check_state_size(frames: list[dict], session: dict, conversation: dict) -> None:
+    def _check_state_size(frames: list[dict], session: dict, conversation: dict, *,
+                          written: list[tuple[str, str, Any]]) -> None:
         size = state_size({"frames": frames, "session": session, "conversation": conversation})
         if size > STATE_LIMIT_BYTES:
             raise StateLimitError(
-                f"conversation state would be {size} bytes, over the {STATE_LIMIT_BYTES} byte limit; nothing was written"
+                f"{_largest(written)}would make the conversation state {size} bytes, "
+                f"over the {STATE_LIMIT_BYTES} byte limit; nothing was written"
             )
 
     def log(self, level: str, message: str, *, source: str) -> None:
@@ -327,7 +354,12 @@ class _Turn:
             self.frames[:-1] + [dict(frame, vars=new.get("workflow", frame["vars"]))],
             new.get("session", self.session),
             new.get("conversation", self.conversation),
+            written=[c for c in changes if c[0] in ("workflow", "session", "conversation")],
         )
+        for scope in CAPPED_SCOPES:
+            mine = [c for c in changes if c[0] == scope and c[2] is not None]
+            if mine and isinstance(new.get(scope), dict):
+                _check_variables_size(scope, new[scope], mine)
         targets = {"workflow": frame["vars"], "session": self.session, "user": self.user, "bot": self.bot,
                    "turn": self.turn, "conversation": self.conversation}
         for scope, name, value in changes:

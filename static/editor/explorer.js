@@ -150,7 +150,7 @@ export class Explorer {
         ${scopeList('User', 'user', botVars.filter((v) => v.scope === 'user'))}
         ${scopeList('Bot', 'bot', botVars.filter((v) => v.scope === 'bot'))}
         <div class="fs-subhead">Configuration <button type="button" class="fs-icon-button small" data-action="add-config" title="Add configuration variable"${mutating}>+</button></div>
-        <ul class="fs-tree">${(store.doc.config || []).map((c) => `<li><button type="button" class="fs-tree-item" data-variable="${escapeHtml(c.name)}" data-scope="env" title="${escapeHtml(c.description || 'Value set on the bot dashboard')}"><span class="fs-tree-label">${escapeHtml(c.name)}</span><span class="fs-var-type">env</span></button></li>`).join('') || '<li class="fs-empty">None</li>'}</ul>
+        <ul class="fs-tree">${(store.doc.config || []).map((c) => `<li><button type="button" class="fs-tree-item" data-variable="${escapeHtml(c.name)}" data-scope="env" title="${escapeHtml(c.description || 'Value set through the REST API (config/NAME/draft|production)')}"><span class="fs-tree-label">${escapeHtml(c.name)}</span><span class="fs-var-type">env</span></button></li>`).join('') || '<li class="fs-empty">None</li>'}</ul>
       </section>`;
     this.renderLibrary();
   }
@@ -427,7 +427,7 @@ export class Explorer {
   async addConfig() {
     const values = await form({
       title: 'New configuration variable', submit: 'Add',
-      intro: 'Only the name lives in the bot; its value is a secret set on the bot\'s dashboard. Code reads it as env.NAME.',
+      intro: 'Only the name lives in the bot; its values are secrets, one for the emulator (draft) and one for published versions (production), set through the REST API (<code>PUT /api/v1/bots/{bot}/config/NAME/draft</code> or <code>/production</code>; docs/rest-api.md). Code reads it as <code>env.NAME</code>.',
       fields: [{ name: 'name', label: 'Name', placeholder: 'e.g. PAYMENTS_KEY' }, { name: 'description', label: 'Description' }],
       validate: (v) => {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v.name.trim())) return { name: 'Letters, digits and _; not starting with a digit' };

@@ -191,6 +191,7 @@
     '.bpMessageBlocksDropdownContainer{display:flex;gap:6px}',
     '.bpMessageBlocksDropdownContentContainer{flex:1;font:inherit;padding:6px;border-radius:8px;border:1px solid var(--bp-border);background:var(--bp-bg);color:var(--bp-fg)}',
     '.bpMessageBlocksCarouselContainer{display:flex;gap:8px;overflow-x:auto;max-width:100%;padding-bottom:4px}',
+    '.bpMessageBlocksBloc{display:flex;flex-direction:column;gap:6px;align-items:flex-start}',
     '.bpMessageBlocksCardContainer{border:1px solid var(--bp-border);border-radius:12px;overflow:hidden;min-width:200px;max-width:240px;background:var(--bp-bg);display:flex;flex-direction:column}',
     '.bpMessageBlocksCardImage{width:100%;height:120px;object-fit:cover;display:block}',
     '.bpMessageBlocksCardTitle{font-weight:600;padding:8px 10px 0}',
@@ -519,6 +520,14 @@
     if (type === 'carousel') {
       node = el('div', 'bpMessageBlocksCarouselContainer');
       (p.items || []).forEach(function (item) { node.appendChild(cardNode(item, container)); });
+      return node;
+    }
+    if (type === 'bloc') {
+      // One message of several items, each drawn as the message of its own type would be.
+      node = el('div', 'bpMessageBlocksBloc');
+      (p.items || []).forEach(function (item) {
+        if (item && typeof item.type === 'string' && item.type !== 'bloc') add(node, block({type: item.type, payload: item}, container));
+      });
       return node;
     }
     if (type === 'choice' || type === 'dropdown' || type === 'quick_reply' && p.options) {

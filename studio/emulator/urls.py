@@ -1,5 +1,5 @@
 """The emulator's HTTP side: "Save as test" and the conversation-test runner page
-(docs/emulator.md). The conversation itself runs over the websocket (runtime.consumers)."""
+(docs/emulator.md). The conversation itself runs over the websocket (studio.emulator.consumer)."""
 from django.urls import path
 
 from studio.emulator import views

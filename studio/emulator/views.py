@@ -1,4 +1,4 @@
-"""Thin views over `runtime.emulator` (save as test) and `runtime.conversation_tests` (the
+"""Thin views over `studio.emulator.sessions` (save as test) and `runtime.conversation_tests` (the
 runner page). Permissions come from `studio.permissions.get_bot_for`; JSON errors use the
 editor's shape `{"error": {"code", "message", "details"}}`."""
 from __future__ import annotations
@@ -14,7 +14,8 @@ from django.views.decorators.http import require_http_methods
 
 from flows import services as flow_services
 from flows.botfile.problems import BotFileInvalid
-from runtime import conversation_tests, emulator
+from runtime import conversation_tests
+from studio.emulator import sessions as emulator
 from studio.permissions import can, get_bot_for
 
 VIEW, CHANGE = "flows.view_bot", "flows.change_bot"

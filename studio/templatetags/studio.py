@@ -2,7 +2,8 @@ from django import template
 from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 
-from studio import audit, permissions
+from studio import permissions
+from studio.people import audit
 
 register = template.Library()
 

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from flows.services import default_workspace
-from studio.models import Membership, Role
+from studio.people.models import Membership, Role
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from flows import services
 from flows.models import Bot
-from studio import tokens, workspaces
-from studio.models import AuditEntry, Membership, Profile, Role, Workspace
+from studio.people import tokens, workspaces
+from studio.people.models import AuditEntry, Membership, Profile, Role, Workspace
 
 pytestmark = pytest.mark.django_db
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from flows.models import Bot
-from studio.models import Membership, Role, Workspace
+from studio.people.models import Membership, Role, Workspace
 from studio.permissions import (
     BOT_PERMISSIONS,
     WORKSPACE_PERMISSIONS,

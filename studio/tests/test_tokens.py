@@ -5,8 +5,8 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from studio import tokens, workspaces
-from studio.models import AuditEntry, PersonalAccessToken
+from studio.people import tokens, workspaces
+from studio.people.models import AuditEntry, PersonalAccessToken
 
 
 class WhoAmI(APIView):

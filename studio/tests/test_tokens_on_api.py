@@ -2,8 +2,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from studio import tokens, workspaces
-from studio.models import PersonalAccessToken
+from studio.people import tokens, workspaces
+from studio.people.models import PersonalAccessToken
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 import pytest
 
 from flows.services import default_workspace
-from studio.models import Workspace
+from studio.people.models import Workspace
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flows.models import Bot
-from studio import workspaces as ws
-from studio.models import AuditEntry, Invitation, Membership, Role, Workspace
+from studio.people import workspaces as ws
+from studio.people.models import AuditEntry, Invitation, Membership, Role, Workspace
 
 pytestmark = pytest.mark.django_db
 

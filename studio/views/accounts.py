@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from studio import accounts
 from studio.forms import LoginForm, PasswordChangeForm, ProfileForm, SignUpForm
-from studio.models import Profile
+from studio.people.models import Profile
 
 
 class LoginView(auth_views.LoginView):

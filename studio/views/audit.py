@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 
-from studio.audit import ACTIONS
+from studio.people.audit import ACTIONS
 from studio.forms import AuditFilterForm
 from studio.templatetags.studio import person
 from studio.views.access import workspace_page

@@ -14,6 +14,7 @@ from flows import services
 from flows.botfile.problems import BotFileInvalid
 from integrations.chat_api import services as chat_api
 from integrations.chat_api.errors import ChatApiError
+from studio import channel_settings
 from studio.forms import ImportBotForm, NewBotForm
 from studio.permissions import can, can_on_bots_in
 from studio.views.access import bot_page, workspace_page
@@ -116,14 +117,14 @@ def chat_api_settings(request, bot):
     action = request.POST.get("action")
     try:
         if action == "enable":
-            chat_api.configure_chat_api(bot, user=request.user, enabled=True)
+            channel_settings.configure_chat_api(bot, user=request.user, enabled=True)
         elif action == "disable":
-            chat_api.configure_chat_api(bot, user=request.user, enabled=False)
+            channel_settings.configure_chat_api(bot, user=request.user, enabled=False)
         elif action == "rotate-key":
-            chat_api.configure_chat_api(bot, user=request.user, rotate_key=True)
+            channel_settings.configure_chat_api(bot, user=request.user, rotate_key=True)
             messages.success(request, "New encryption key made: user keys signed with the old one no longer work.")
         elif action == "webhook":
-            chat_api.configure_chat_api(bot, user=request.user, webhook_url=request.POST.get("webhook_url", "").strip())
+            channel_settings.configure_chat_api(bot, user=request.user, webhook_url=request.POST.get("webhook_url", "").strip())
         else:
             return HttpResponse(f"unknown action {action!r}", status=400)
     except ChatApiError as exc:

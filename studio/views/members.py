@@ -5,9 +5,10 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from studio import accounts, workspaces
+from studio import accounts
+from studio.people import workspaces
 from studio.forms import InviteForm, RoleForm, SignUpForm
-from studio.models import Invitation, Membership, Role
+from studio.people.models import Invitation, Membership, Role
 from studio.permissions import can
 from studio.views.access import base_url, workspace_page
 

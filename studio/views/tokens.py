@@ -3,9 +3,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
-from studio import tokens
+from studio.people import tokens
 from studio.forms import TokenForm
-from studio.models import PersonalAccessToken
+from studio.people.models import PersonalAccessToken
 
 
 def _render(request, *, form=None, raw=None, status=200):

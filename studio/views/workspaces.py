@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from studio import workspaces
+from studio.people import workspaces
 from studio.forms import DeleteWorkspaceForm, WorkspaceNameForm
 from studio.permissions import can, workspaces_for
 from studio.views.access import SESSION_WORKSPACE, workspace_page

@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 from flows import services
 from runtime import state as states
 from runtime import turns
-from studio import tokens
-from studio import workspaces as workspace_services
-from studio.models import Membership, Role
+from studio.people import tokens
+from studio.people import workspaces as workspace_services
+from studio.people.models import Membership, Role
 
 ROLES = [role.value for role in Role]
 

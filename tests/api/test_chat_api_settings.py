@@ -4,7 +4,7 @@ and the audit log says what changed without the secrets."""
 import pytest
 
 from integrations.chat_api import services as chat_api
-from studio.models import AuditEntry
+from studio.people.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

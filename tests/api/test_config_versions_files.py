@@ -5,7 +5,7 @@ import json
 import pytest
 
 from flows.models import ConfigValue
-from studio.models import AuditEntry
+from studio.people.models import AuditEntry
 from tests.api.conftest import bot_file
 
 pytestmark = pytest.mark.django_db

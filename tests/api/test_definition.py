@@ -3,7 +3,7 @@ validation errors with JSON paths, partial sections, read views of flows, nodes 
 import pytest
 
 from flows import services
-from studio.models import AuditEntry
+from studio.people.models import AuditEntry
 from tests.api.conftest import bot_file
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +182,25 @@ def test_deleting_a_bot_with_active_conversations_and_states_works(world, owner_
     world.conversation.refresh_from_db()
     assert world.conversation.version_id is not None  # a dialog is pinned to a version
     assert owner_client.delete(_url(world)).status_code == 204
+
+
+def test_code_that_breaks_out_of_its_function_is_a_400_and_declarations_never_collide(world, owner_client):
+    def save(*codes):
+        document = bot_file()
+        document["flows"][0]["nodes"][1]["cards"] += [{"id": f"code{i}", "type": "code", "code": code}
+                                                      for i, code in enumerate(codes)]
+        world.bot.refresh_from_db()
+        return owner_client.put(_url(world, "/definition"),
+                                {"baseRevision": world.bot.draft_revision, "definition": document}, format="json")
+
+    escape = "}); const t0 = 1; while (true) {} (async function () {"
+    for _ in range(2):  # the same card checked twice gives the same answer, not a 500
+        response = save(escape)
+        assert response.status_code == 400, response.content
+        details = response.json()["error"]["details"]
+        card = len(bot_file()["flows"][0]["nodes"][1]["cards"])
+        assert [d["path"] for d in details] == [f"$.definition.flows[0].nodes[1].cards[{card}].code"]
+        assert details[0]["message"].startswith("SyntaxError: the code closes the function it runs in")
+    for _ in range(2):
+        response = save("const t0 = Date.now(); workflow.t = t0", "const t0 = 2; workflow.u = t0")
+        assert response.status_code == 200, response.content

@@ -2,8 +2,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from studio.models import Membership, PersonalAccessToken, Workspace
-from studio.tokens import hash_token
+from studio.people.models import Membership, PersonalAccessToken, Workspace
+from studio.people.tokens import hash_token
 
 pytestmark = pytest.mark.django_db
 

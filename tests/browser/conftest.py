@@ -149,8 +149,8 @@ def make_user(transactional_db):
     """
     from django.contrib.auth import get_user_model
 
-    from studio.models import Membership, Role
-    from studio.workspaces import create_workspace
+    from studio.people.models import Membership, Role
+    from studio.people.workspaces import create_workspace
 
     def make(role=None, workspace=None, email=None, password=PASSWORD, name=""):
         n = next(_counter)

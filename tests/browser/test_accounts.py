@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from flows.models import Bot
-from studio.models import PersonalAccessToken, Workspace
+from studio.people.models import PersonalAccessToken, Workspace
 
 pytestmark = pytest.mark.browser
 PNG = b"\x89PNG\r\n\x1a\n" + bytes.fromhex(

@@ -10,7 +10,7 @@ from .editor_page import VIEWPORT, EditorPage
 from flows import services
 from flows.models import Bot
 from studio.editor.drafts import save_draft
-from studio.models import Role
+from studio.people.models import Role
 
 pytestmark = pytest.mark.browser
 

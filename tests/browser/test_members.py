@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from flows.models import Bot
-from studio.models import AuditEntry, Membership, Role
+from studio.people.models import AuditEntry, Membership, Role
 
 pytestmark = pytest.mark.browser
 
@@ -123,7 +123,7 @@ def test_invite_accept_change_role_enforced(new_context):
 def test_accepting_while_signed_in_as_someone_else(new_context, make_user, login):
     ann = make_user(email="ann@example.com")
     carol = make_user(email="carol@example.com")
-    from studio.workspaces import invite
+    from studio.people.workspaces import invite
 
     issued = invite(ann.workspace, "carol@example.com", Role.MANAGER, invited_by=ann)
     dave = make_user(email="dave@example.com")

@@ -2,7 +2,7 @@
 package, run unchanged with vitest against the production server (scripts/serve.sh: uvicorn, two workers) (PostgreSQL test database,
 Redis layer) serving examples/chat-hello.bot.json, imported and published as any bot is.
 
-`scripts/setup.sh` installs the npm project (`npm ci` in this folder)."""
+`scripts/setup-tests.sh` installs the npm project (`npm install` in this folder)."""
 import os
 import shutil
 import subprocess
@@ -21,7 +21,7 @@ def test_the_botpress_chat_client_e2e_suite_passes(tmp_path):
     npx = shutil.which("npx")
     assert npx, "Node.js (npx) is needed for the Chat API e2e tests"
     assert (HERE / "node_modules" / "@botpress" / "chat" / "e2e").is_dir(), \
-        "run scripts/setup.sh (npm ci in tests/chat_api_e2e) first"
+        "run scripts/setup-tests.sh (npm install in tests/chat_api_e2e) first"
     _, row = make_bot()
     with live_server(tmp_path) as base:
         env = {**os.environ, "API_URL": f"{base}/chat/{row.webhook_id}", "ENCRYPTION_KEY": row.encryption_key,

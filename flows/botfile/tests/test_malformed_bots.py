@@ -401,6 +401,11 @@ def test_there_are_enough_distinct_cases():
     assert len(CASES) >= 25
 
 
+@case("$.flows[1].nodes[1].cards[0].code", "SyntaxError: the code closes the function it runs in")
+def execute_code_breaking_out_of_its_function(bot):
+    bot["flows"][1]["nodes"][1]["cards"][0]["code"] = "}); while (true) {} (async function () {"
+
+
 @case("$.flows[1].nodes[1].cards[0].code", "SyntaxError: Unexpected token ')' (line 2)")
 def syntax_error_in_execute_code(bot):
     bot["flows"][1]["nodes"][1]["cards"][0]["code"] = "workflow.paid = true;\nif (workflow.amount > ) {}"

@@ -1,5 +1,6 @@
 """The V8 sandbox: results, isolation between runs and bots, limits, and no way out."""
 import asyncio
+import os
 import threading
 import time
 
@@ -243,3 +244,66 @@ def test_a_context_made_from_async_code_outlives_its_event_loop():
         assert info.value.kind == "timeout"
     finally:
         box.close()
+
+
+def _rss_mb() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
+
+
+def test_array_buffers_are_refused_so_the_memory_limit_holds(sandbox):
+    run(sandbox, "return 1")
+    before = _rss_mb()
+    with pytest.raises(CodeError) as err:
+        run(sandbox, "const a = []; for (let i = 0; i < 3; i++) a.push(new Uint8Array(512 * 1024 * 1024)); return 1")
+    assert err.value.kind == "exception"
+    assert "Uint8Array is not available in the sandbox" in err.value.message
+    assert _rss_mb() - before < 100  # the three buffers would be 1.5 GB outside V8's heap limit
+    for code in ("new ArrayBuffer(8)", "new SharedArrayBuffer(8)", "Float64Array.from([1])", "new DataView(null)",
+                 "new WebAssembly.Memory({ initial: 1 })", "Atomics.wait(null, 0, 0)", "BigInt64Array.of(1n)",
+                 "new ArrayBuffer(1, { maxByteLength: 2 ** 30 })"):
+        with pytest.raises(CodeError, match="is not available in the sandbox"):
+            run(sandbox, code)
+    assert run(sandbox, "return 'alive'").value == "alive"
+
+
+def test_a_heap_allocation_past_the_limit_is_a_memory_error():
+    box = JSSandbox(timeout_ms=5000, memory_mb=64)
+    try:
+        with pytest.raises(CodeError) as err:
+            box.run_code("big", "const a = []; while (true) a.push('x'.repeat(1024) + a.length)", {}, writable=())
+        assert err.value.kind == "memory" and "64 MB" in err.value.message
+        assert box.run_code("big", "return 'again'", {}, writable=()).value == "again"
+    finally:
+        box.close()
+
+
+def test_an_oversized_answer_names_the_variable_and_writes_nothing():
+    box = JSSandbox(timeout_ms=5000)  # copying 20 MB to JSON twice takes a while on a busy machine
+    bot_scope = {"kept": 1}
+    try:
+        with pytest.raises(CodeError) as err:
+            box.run_code("bot-a", "bot.big = 'y'.repeat(20 * 1024 * 1024)", {"bot": bot_scope}, writable=WRITABLE)
+        assert err.value.kind == "exception"
+        assert err.value.message.startswith("RangeError: bot.big is 20971522 characters of JSON")
+        assert "at most 1048576 characters" in err.value.message
+        assert bot_scope == {"kept": 1}
+        with pytest.raises(CodeError, match="the return value is 2000002 characters"):
+            run(box, "return 'r'.repeat(2000000)")
+    finally:
+        box.close()
+
+
+def test_console_output_and_thrown_values_are_bounded(sandbox):
+    result = run(sandbox, "for (let i = 0; i < 100; i++) console.log('x'.repeat(10000)); return 1")
+    assert result.value == 1
+    assert sum(len(text) for _, text in result.logs) <= 256 * 1024 + 100
+    assert result.logs[-1] == ("warn", "console output past 262144 characters in one run was dropped")
+    with pytest.raises(CodeError) as err:
+        run(sandbox, "throw 'z'.repeat(10 ** 6)")
+    assert len(err.value.message) < 5000
+
+
+def test_timers_still_work_without_array_buffers_in_reach(sandbox):
+    result = run(sandbox, "await new Promise((r) => setTimeout(r, 5)); workflow.t = 1; return typeof Int32Array")
+    assert result.scopes["workflow"] == {"t": 1} and result.value == "function"

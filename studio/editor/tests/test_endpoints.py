@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from flows import services
 from flows.models import Bot, BotVersion
-from studio.models import Membership, Role, Workspace
+from studio.people.models import Membership, Role, Workspace
 
 pytestmark = pytest.mark.django_db
 

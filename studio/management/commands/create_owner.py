@@ -14,10 +14,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from studio import accounts, audit
-from studio.models import Membership, Role, Workspace
+from studio import accounts
+from studio.people import audit
+from studio.people.models import Membership, Role, Workspace
 from studio.permissions import workspaces_for
-from studio.workspaces import create_workspace
+from studio.people.workspaces import create_workspace
 
 
 class Command(BaseCommand):

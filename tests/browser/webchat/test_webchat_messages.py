@@ -99,3 +99,36 @@ def test_every_message_type_renders_and_buttons_post_back(page, studio_server, h
     expect(user_bubbles(page).last).to_have_text("more about blue")
     expect(page.locator(".bpMessageFromBot .bpMessageBlocksTextText").last).to_have_text("then more about blue")
     expect(single.get_by_role("link", name="Open")).to_have_attribute("href", "https://example.com/shirt")
+
+
+def test_a_bloc_renders_each_of_its_items(page, studio_server, host_pages):
+    bot = publish_bot({
+        "format": "flowstudio.bot/1",
+        "name": "Bloc",
+        "flows": [{"name": "main", "nodes": [
+            {"id": "start", "kind": "start", "next": "all"},
+            {"id": "all", "kind": "standard", "cards": [
+                {"id": "b", "type": "bloc", "items": [
+                    {"type": "text", "text": "Here is {{event.preview}}"},
+                    {"type": "markdown", "markdown": "**bold** part"},
+                    {"type": "image", "imageUrl": "https://example.com/cat.png"},
+                    {"type": "file", "fileUrl": "https://example.com/doc.pdf", "title": "The doc"},
+                    {"type": "location", "latitude": 48.8584, "longitude": 2.2945, "title": "Eiffel Tower"},
+                ]},
+            ], "next": None},
+        ]}],
+    })
+    page.goto(host_pages.add(host_page(studio_server, bot)))
+    page.locator(".bpFab").click()
+    page.locator(".bpComposerInput").fill("the bloc")
+    page.locator(".bpComposerInput").press("Enter")
+
+    bloc = page.locator(".bpMessageFromBot[data-type=bloc]")
+    expect(bloc.locator(".bpMessageBlocksTextText").first).to_have_text("Here is the bloc")
+    expect(bloc.locator("strong")).to_have_text("bold")
+    expect(bloc.locator(".bpMessageBlocksImageImage")).to_have_attribute("src", "https://example.com/cat.png")
+    expect(bloc.locator("a.bpMessageBlocksFileContainer")).to_contain_text("The doc")
+    expect(bloc.locator("a.bpMessageBlocksLocationContainer")).to_contain_text("Eiffel Tower")
+    # One message, not five, and no "(bloc)" placeholder.
+    expect(page.locator(".bpMessageFromBot")).to_have_count(1)
+    expect(bloc).not_to_contain_text("(bloc)")

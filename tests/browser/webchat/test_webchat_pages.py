@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from integrations.webchat import services as webchat
 from integrations.webchat.models import WebchatSettings
-from studio.models import Membership, Role
+from studio.people.models import Membership, Role
 
 from .webchat_pages import bot_bubbles, demo_bot, user_bubbles
 

@@ -1,0 +1,85 @@
+"""The versioned REST API (`/api/v1/`) for everything a bot is made of (docs/rest-api.md).
+
+Paths have no trailing slash (except the schema and docs pages); anything else under
+/api/v1/ answers a JSON 404.
+"""
+from django.urls import include, path, re_path
+
+from studio.api import (
+    audit,
+    bots,
+    config,
+    conversations,
+    definition,
+    docs,
+    errors,
+    members,
+    messages,
+    state,
+    tokens,
+    users,
+    variables,
+    versions,
+    workspaces,
+)
+# The Chat API's settings: the integration owns them, the REST API serves them.
+from studio.api import chat_api as chat_api_rest
+
+app_name = "api"
+
+BOT = "bots/<uuid:bot_id>"
+WORKSPACE = "workspaces/<str:workspace>"
+STATES = f"{BOT}/states/<str:state_type>/<str:scope_id>"
+
+resources = [
+    path("workspaces", workspaces.Workspaces.as_view(), name="workspaces"),
+    path(WORKSPACE, workspaces.WorkspaceDetail.as_view(), name="workspace"),
+    path(f"{WORKSPACE}/members", members.Members.as_view(), name="members"),
+    path(f"{WORKSPACE}/members/<int:user_id>", members.MemberDetail.as_view(), name="member"),
+    path(f"{WORKSPACE}/invitations", members.Invitations.as_view(), name="invitations"),
+    path(f"{WORKSPACE}/invitations/<int:invitation_id>", members.InvitationDetail.as_view(), name="invitation"),
+    path(f"{WORKSPACE}/audit", audit.AuditLog.as_view(), name="audit"),
+    path(f"{WORKSPACE}/bots", bots.WorkspaceBots.as_view(), name="workspace-bots"),
+    path(f"{WORKSPACE}/bots/import", bots.ImportBot.as_view(), name="import-bot"),
+    path("tokens", tokens.Tokens.as_view(), name="tokens"),
+    path("tokens/<int:token_id>", tokens.TokenDetail.as_view(), name="token"),
+    path(BOT, bots.BotDetail.as_view(), name="bot"),
+    path(f"{BOT}/export", bots.ExportBot.as_view(), name="export"),
+    path(f"{BOT}/definition", definition.Definition.as_view(), name="definition"),
+    path(f"{BOT}/flows", definition.FlowList.as_view(), name="flows"),
+    path(f"{BOT}/flows/<str:flow>", definition.FlowDetail.as_view(), name="flow"),
+    path(f"{BOT}/flows/<str:flow>/nodes/<str:node>", definition.NodeDetail.as_view(), name="node"),
+    path(f"{BOT}/cards/<str:card>", definition.CardDetail.as_view(), name="card"),
+    path(f"{BOT}/variables", variables.Variables.as_view(), name="variables"),
+    path(f"{BOT}/config", config.ConfigVariables.as_view(), name="config"),
+    path(f"{BOT}/config/<str:name>", config.ConfigVariable.as_view(), name="config-variable"),
+    path(f"{BOT}/config/<str:name>/<str:environment>", config.ConfigValueView.as_view(), name="config-value"),
+    path(f"{BOT}/chat-api", chat_api_rest.ChatApiSettingsView.as_view(), name="chat-api"),
+    path(f"{BOT}/chat-api/key", chat_api_rest.ChatApiKeyView.as_view(), name="chat-api-key"),
+    path(f"{BOT}/versions", versions.Versions.as_view(), name="versions"),
+    path(f"{BOT}/versions/diff", versions.VersionDiff.as_view(), name="version-diff"),
+    path(f"{BOT}/versions/<int:number>", versions.VersionDetail.as_view(), name="version"),
+    path(f"{BOT}/versions/<int:number>/restore", versions.RestoreVersion.as_view(), name="restore"),
+    path(f"{BOT}/conversations", conversations.Conversations.as_view(), name="conversations"),
+    path(f"{BOT}/conversations/<str:conversation_id>", conversations.ConversationDetail.as_view(),
+         name="conversation"),
+    path(f"{BOT}/conversations/<str:conversation_id>/messages", messages.ConversationMessages.as_view(),
+         name="conversation-messages"),
+    path(f"{BOT}/messages/<int:message_id>", messages.MessageDetail.as_view(), name="message"),
+    path(f"{BOT}/users", users.EndUsers.as_view(), name="users"),
+    path(f"{BOT}/users/<str:user_id>", users.EndUserDetail.as_view(), name="user"),
+    path(STATES, state.StateList.as_view(), name="states"),
+    path(f"{STATES}/<str:name>", state.StateDetail.as_view(), name="state"),
+    path(f"{STATES}/<str:name>/get-or-set", state.StateGetOrSet.as_view(), name="state-get-or-set"),
+]
+
+schema_view = docs.SchemaView.as_view(patterns=[path("api/v1/", include(resources))])
+
+urlpatterns = [
+    *resources,
+    path("schema/", schema_view, name="schema"),
+    path("schema", schema_view),
+    path("docs/", docs.DocsPage.as_view(), name="docs"),
+    path("docs", docs.DocsPage.as_view()),
+    re_path(r"^(?P<path>.*)$", errors.unknown_endpoint),
+]

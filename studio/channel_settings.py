@@ -1,0 +1,27 @@
+"""Channel settings changed by people in the studio: each change is made through the
+channel's own service and recorded in the workspace's audit log here, on the people's side,
+so `integrations` never writes audit entries (docs/architecture.md)."""
+from __future__ import annotations
+
+from flows.models import Bot
+from integrations.chat_api import services as chat_api
+from integrations.chat_api.models import ChatApiSettings
+from studio.people import audit
+
+
+def configure_chat_api(bot: Bot, *, user, enabled: bool | None = None, rotate_key: bool = False,
+                       encryption_key: str | None = None, webhook_url: str | None = None,
+                       webhook_secret: str | None = None) -> ChatApiSettings:
+    """`update_chat_api` for a studio member, recorded in the audit log (which says what
+    changed, never a key or a secret)."""
+    row = chat_api.update_chat_api(bot, enabled=enabled, rotate_key=rotate_key, encryption_key=encryption_key,
+                                   webhook_url=webhook_url, webhook_secret=webhook_secret)
+    changed = {
+        **({"enabled": row.enabled} if enabled is not None else {}),
+        **({"key": "replaced"} if rotate_key or encryption_key is not None else {}),
+        **({"webhookUrl": row.webhook_url} if webhook_url is not None else {}),
+        **({"webhookSecret": "replaced"} if webhook_secret is not None else {}),
+    }
+    audit.record(actor=user if getattr(user, "is_authenticated", False) else None, workspace=bot.workspace,
+                 action="chat_api.update", target=bot, details=changed)
+    return row

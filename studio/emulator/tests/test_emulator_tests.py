@@ -1,0 +1,106 @@
+"""Save as test and the runner page: what is recorded, the revision check, clear refusals,
+permissions, and a failing run that shows expected and received."""
+import copy
+import json
+import uuid
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from flows import services as flow_services
+from runtime import turns
+from studio.emulator import sessions as emulator
+from runtime.tests.bots import echo_bot
+from studio.people.models import Membership, Role
+from studio.people.workspaces import create_workspace
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def owner_bot():
+    owner = get_user_model().objects.create_user(username=f"o{uuid.uuid4().hex[:6]}@x.test", password="pw-123456789")
+    workspace = create_workspace(owner, "WS")
+    bot = flow_services.import_bot(copy.deepcopy(echo_bot()), workspace=workspace)
+    return owner, bot
+
+
+def chat(owner, bot, *texts):
+    session = emulator.open_session(owner, bot)
+    for text in texts:
+        turns.send_user_message(session.conversation, text)
+    return session
+
+
+def post(client, bot, body):
+    return client.post(f"/bots/{bot.pk}/emulator/tests", json.dumps(body), content_type="application/json")
+
+
+def test_save_as_test_records_the_conversation_and_chosen_variables(client, owner_bot):
+    owner, bot = owner_bot
+    session = chat(owner, bot, "one", "two")
+    client.force_login(owner)
+    response = post(client, bot, {"conversationId": session.conversation_id, "name": "echoes",
+                                  "variables": ["user.count"], "baseRevision": bot.draft_revision})
+    assert response.status_code == 201, response.content
+    bot.refresh_from_db()
+    assert response.json()["revision"] == bot.draft_revision
+    assert bot.draft["tests"] == [{"name": "echoes", "draft": True, "steps": [
+        {"user": "one"}, {"bot": "got one"}, {"user": "two"}, {"bot": "got two"},
+        {"variable": "user.count", "equals": 2},
+    ]}]
+    # The recorded test passes on the runner page.
+    page = client.post(f"/bots/{bot.pk}/tests/")
+    assert page.status_code == 200 and b"1 of 1 passed" in page.content
+
+
+def test_a_stale_revision_is_refused_and_nothing_is_written(client, owner_bot):
+    owner, bot = owner_bot
+    session = chat(owner, bot, "one")
+    client.force_login(owner)
+    response = post(client, bot, {"conversationId": session.conversation_id, "name": "t",
+                                  "baseRevision": bot.draft_revision - 1 or 99})
+    assert response.status_code == 409 and response.json()["error"]["code"] == "stale_revision"
+    bot.refresh_from_db()
+    assert not bot.draft.get("tests")
+
+
+@pytest.mark.parametrize("body, path", [
+    ({"name": ""}, "name"),
+    ({"name": "x", "variables": ["count"]}, "variables"),
+    ({"name": "x", "conversationId": "not-mine"}, "conversationId"),
+])
+def test_bad_requests_name_the_field(client, owner_bot, body, path):
+    owner, bot = owner_bot
+    session = chat(owner, bot, "one")
+    client.force_login(owner)
+    response = post(client, bot, {"conversationId": session.conversation_id, **body})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"][0]["path"] == path
+
+
+def test_a_viewer_cannot_save_tests_but_may_run_them(client, owner_bot):
+    owner, bot = owner_bot
+    viewer = get_user_model().objects.create_user(username="v@x.test", password="pw-123456789")
+    Membership.objects.create(workspace=bot.workspace, user=viewer, role=Role.VIEWER)
+    client.force_login(viewer)
+    assert post(client, bot, {"name": "x"}).status_code == 403
+    assert client.get(f"/bots/{bot.pk}/tests/").status_code == 200
+    stranger = get_user_model().objects.create_user(username="s@x.test", password="pw-123456789")
+    client.force_login(stranger)
+    assert post(client, bot, {"name": "x"}).status_code == 404
+    assert client.get(f"/bots/{bot.pk}/tests/").status_code == 404
+
+
+def test_a_broken_bot_fails_the_test_with_expected_and_received_marked(client, owner_bot):
+    owner, bot = owner_bot
+    session = chat(owner, bot, "one")
+    client.force_login(owner)
+    assert post(client, bot, {"conversationId": session.conversation_id, "name": "echo"}).status_code == 201
+    bot.refresh_from_db()
+    document = flow_services.draft_document(bot)
+    document["flows"][0]["nodes"][1]["cards"][1]["text"] = "heard {{event.preview}}"
+    flow_services.replace_draft(bot, document, base_revision=bot.draft_revision)
+    page = client.post(f"/bots/{bot.pk}/tests/").content.decode()
+    assert "0 of 1 passed" in page and "FAIL" in page
+    assert "<del>got</del>" in page and "<ins>heard</ins>" in page

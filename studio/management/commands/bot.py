@@ -1,0 +1,198 @@
+"""`manage.py bot import|export|publish|restore|info|chat|chat-api`: bots from the command line.
+
+Every subcommand is a thin shell around `flows.services`. Expected failures (unknown bot,
+invalid file, missing version) are one line on stderr and exit code 1, never a traceback.
+"""
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from flows import services
+from flows.botfile.problems import BotFileInvalid
+from studio.people.models import Workspace
+
+EXPECTED_ERRORS = (
+    services.BotNotFound,
+    services.AmbiguousBot,
+    services.NotPublished,
+    services.UnknownVersion,
+    services.StaleRevision,
+)
+
+
+class Command(BaseCommand):
+    help = "Import, export, publish, restore, inspect and chat with bots."
+    # call_command(..., stdin=...) lets tests feed `bot import -` and `bot chat`.
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+        p = sub.add_parser("import", help="create a bot from a bot file; prints its id")
+        p.add_argument("file", help="path to a .bot.json file, or - for stdin")
+        p.add_argument("--workspace", help="workspace slug (default: the Default workspace)")
+
+        p = sub.add_parser("export", help="print a bot file (the draft, or a published version)")
+        p.add_argument("bot", help="bot id or unique name")
+        p.add_argument("-o", "--output", help="write to this file instead of stdout")
+        p.add_argument("--version", type=int, dest="version_number", help="export this published version")
+
+        p = sub.add_parser("publish", help="publish the draft as the next version")
+        p.add_argument("bot", help="bot id or unique name")
+        p.add_argument("--note", default="", help="what changed in this version")
+
+        p = sub.add_parser("restore", help="copy a published version into the draft")
+        p.add_argument("bot", help="bot id or unique name")
+        p.add_argument("number", type=int, help="version number")
+
+        p = sub.add_parser("info", help="show a bot's id, workspace, draft revision and latest version")
+        p.add_argument("bot", help="bot id or unique name")
+
+        p = sub.add_parser("test", help="run the bot's conversation tests; exits 1 if one fails")
+        p.add_argument("bot", help="bot id or name")
+        p.add_argument("--name", action="append", dest="names", metavar="TEST",
+                       help="run only this test (repeatable)")
+        where = p.add_mutually_exclusive_group()
+        where.add_argument("--draft", action="store_const", const=True, dest="on_draft",
+                           help="run against the draft")
+        where.add_argument("--published", action="store_const", const=False, dest="on_draft",
+                           help="run against the latest published version")
+
+        p = sub.add_parser("chat-api", help="show or change a bot's Chat API settings")
+        p.add_argument("bot", help="bot id or unique name")
+        state = p.add_mutually_exclusive_group()
+        state.add_argument("--enable", action="store_true", help="serve the Chat API at its base URL")
+        state.add_argument("--disable", action="store_true", help="stop serving it (404)")
+        p.add_argument("--rotate-key", action="store_true",
+                       help="replace the encryption key (every user key signed with the old one stops working)")
+        p.add_argument("--show-key", action="store_true", help="print the encryption key")
+        hook = p.add_mutually_exclusive_group()
+        hook.add_argument("--webhook", metavar="URL", help="send every signal to this URL, signed")
+        hook.add_argument("--no-webhook", action="store_true", help="stop sending signals to a webhook")
+        p.add_argument("--webhook-secret", metavar="SECRET", help="the webhook's signing secret (default: generated)")
+
+        p = sub.add_parser("chat", help="talk to a bot in the terminal")
+        p.add_argument("bot", help="bot id or unique name")
+        p.add_argument("--draft", action="store_true", help="talk to the draft instead of the published version")
+        p.add_argument("--user", dest="user_id", help="end-user id to talk as (keeps user variables)")
+
+    def handle(self, *args, action, **options):
+        try:
+            getattr(self, f"do_{action.replace('-', '_')}")(**options)
+        except BotFileInvalid as exc:
+            for problem in exc.problems:
+                self.stderr.write(str(problem))
+            count = len(exc.problems)
+            raise CommandError(f"not a valid bot file: {count} problem{'s' if count != 1 else ''}") from None
+        except EXPECTED_ERRORS as exc:
+            raise CommandError(str(exc)) from None
+
+    def do_import(self, *, file, workspace, **options):
+        if file == "-":
+            text = (options.get("stdin") or sys.stdin).read()
+        else:
+            try:
+                text = Path(file).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"cannot read {file}: {exc.strerror}") from None
+            except UnicodeDecodeError:
+                raise CommandError(f"cannot read {file}: not UTF-8 text") from None
+        target = None
+        if workspace:
+            target = Workspace.objects.filter(slug=workspace).first()
+            if target is None:
+                raise CommandError(f"no workspace with slug {workspace!r}")
+        bot = services.import_bot(text, workspace=target)
+        self.stdout.write(str(bot.id))
+
+    def do_export(self, *, bot, output, version_number, **options):
+        document = services.export_bot(services.find_bot(bot), version=version_number)
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+        else:
+            self.stdout.write(text, ending="")
+
+    def do_publish(self, *, bot, note, **options):
+        version = services.publish(services.find_bot(bot), note=note)
+        self.stdout.write(f"published version {version.number}")
+
+    def do_restore(self, *, bot, number, **options):
+        restored = services.restore(services.find_bot(bot), number)
+        self.stdout.write(f"restored version {number} into the draft (revision {restored.draft_revision})")
+
+    def do_info(self, *, bot, **options):
+        found = services.find_bot(bot)
+        latest = found.latest_version()
+        if latest is None:
+            published = "none"
+        else:
+            author = latest.author.get_username() if latest.author else "command line"
+            published = f"{latest.number} (by {author}, {latest.created_at:%Y-%m-%d %H:%M:%S %Z})"
+        lines = [
+            f"id: {found.id}",
+            f"name: {found.name}",
+            f"workspace: {found.workspace.name} ({found.workspace.slug})",
+            f"draft revision: {found.draft_revision}",
+            f"published version: {published}",
+            f"chat api: {self._chat_api_line(found)}",
+        ]
+        self.stdout.write("\n".join(lines))
+
+    def do_test(self, *, bot, names, on_draft, **options):
+        from runtime.conversation_tests import format_results, run_tests
+
+        found = services.find_bot(bot)
+        if on_draft is False and found.latest_version() is None:
+            raise CommandError(f"bot {found.name!r} has no published version; publish it or use --draft")
+        try:
+            results = run_tests(found, names=names, draft=on_draft)
+        except LookupError as exc:
+            raise CommandError(str(exc))
+        if not results:
+            raise CommandError(f"bot {found.name!r} has no conversation tests")
+        self.stdout.write(format_results(results))
+        if not all(result.passed for result in results):
+            raise CommandError(f"{sum(not r.passed for r in results)} conversation test(s) failed", returncode=1)
+
+    @staticmethod
+    def _chat_api_line(bot) -> str:
+        from integrations.chat_api import services as chat_api
+
+        row = chat_api.chat_api_settings(bot)
+        return chat_api.base_url(row) + ("" if row.enabled else f" (disabled: manage.py bot chat-api {bot.id} --enable)")
+
+    def do_chat_api(self, *, bot, enable, disable, rotate_key, show_key, webhook, no_webhook, webhook_secret,
+                    **options):
+        from integrations.chat_api import services as chat_api
+        from integrations.chat_api.errors import ChatApiError
+
+        found = services.find_bot(bot)
+        try:
+            row = chat_api.update_chat_api(
+                found, enabled=True if enable else False if disable else None, rotate_key=rotate_key,
+                webhook_url="" if no_webhook else webhook, webhook_secret=webhook_secret,
+            )
+        except ChatApiError as exc:
+            raise CommandError(exc.message) from None
+        lines = [
+            f"base url: {chat_api.base_url(row)}",
+            f"enabled: {'yes' if row.enabled else 'no'}",
+            f"webhook: {row.webhook_url or 'none'}",
+        ]
+        if show_key or rotate_key:
+            lines.append(f"encryption key: {row.encryption_key}")
+        if (webhook or webhook_secret) and row.webhook_url:
+            lines.append(f"webhook secret: {row.webhook_secret}")
+        self.stdout.write("\n".join(lines))
+
+    def do_chat(self, *, bot, draft, user_id, **options):
+        found = services.find_bot(bot)
+        if not draft and found.latest_version() is None:
+            raise CommandError(f"bot {found.name!r} has no published version; publish it or use --draft")
+        from runtime.cli_chat import run_chat
+
+        # The raw stream, not Django's OutputWrapper: prompts must not get a newline appended.
+        run_chat(found, draft=draft, user_id=user_id, stdin=options.get("stdin") or sys.stdin, stdout=self.stdout._out)
