@@ -39,7 +39,7 @@ from psycopg.types.json import Jsonb
 
 from flows import services as flow_services
 from flows.models import Bot, BotVersion
-from runtime import delivery, engine_pool, pg, turns
+from runtime import delivery, engine_pool, log_context, metrics, pg, turns
 from runtime.engine import run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
@@ -154,11 +154,13 @@ async def process_pending(conversation_id) -> list[turns.TurnOutcome]:
     transaction each."""
     outcomes = []
     more = True
-    while more:
-        outcome, more = await _process_next(conversation_id)
-        if outcome is None:
-            break
-        outcomes.append(outcome)
+    with log_context.conversation(conversation_id):
+        while more:
+            outcome, more = await _process_next(conversation_id)
+            if outcome is None:
+                break
+            outcomes.append(outcome)
+            metrics.observe_turn(turns.outcome_channel(outcome), outcome)
     return outcomes
 
 
@@ -203,6 +205,7 @@ def _loaded(row):
     conversation = Conversation(**conv_values)
     conversation._state.adding = False
     event = Event(conversation_id=conversation.pk, status=Event.Status.RECEIVED, **event_values)
+    event.conversation = conversation
     event._state.adding = False
     user = EndUser(**user_values)
     user._state.adding = False

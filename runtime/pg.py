@@ -33,14 +33,20 @@ def available() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 
-def _conninfo() -> str:
+# Django's own OPTIONS of the PostgreSQL backend; every other option is a libpq parameter
+# (sslmode, sslrootcert, connect_timeout, options, target_session_attrs, ...).
+_DJANGO_ONLY_OPTIONS = {"isolation_level", "server_side_binding", "pool", "assume_role", "cursor_factory"}
+
+
+def _conninfo(db: dict | None = None) -> str:
     from django.db import connections
     from psycopg.conninfo import make_conninfo
 
-    db = connections["default"].settings_dict  # the test database's name during tests
-    parts = {"dbname": db["NAME"], "user": db.get("USER") or None, "password": db.get("PASSWORD") or None,
-             "host": db.get("HOST") or None, "port": str(db["PORT"]) if db.get("PORT") else None,
-             "application_name": "flowstudio-async"}
+    db = db or connections["default"].settings_dict  # the test database's name during tests
+    parts = {"application_name": "flowstudio-async"}
+    parts.update({k: str(v) for k, v in (db.get("OPTIONS") or {}).items() if k not in _DJANGO_ONLY_OPTIONS})
+    parts.update({"dbname": db["NAME"], "user": db.get("USER") or None, "password": db.get("PASSWORD") or None,
+                  "host": db.get("HOST") or None, "port": str(db["PORT"]) if db.get("PORT") else None})
     return make_conninfo(**{k: v for k, v in parts.items() if v is not None})
 
 

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
-from runtime import delivery
+from runtime import delivery, log_context, metrics
 from runtime.engine import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
@@ -315,12 +315,20 @@ def process_pending(conversation_id) -> list[TurnOutcome]:
     turn lock and then finds it."""
     outcomes = []
     more = True
-    while more:
-        outcome, more = _process_next(conversation_id)
-        if outcome is None:
-            break
-        outcomes.append(outcome)
+    with log_context.conversation(conversation_id):
+        while more:
+            outcome, more = _process_next(conversation_id)
+            if outcome is None:
+                break
+            outcomes.append(outcome)
+            metrics.observe_turn(outcome_channel(outcome), outcome)
     return outcomes
+
+
+def outcome_channel(outcome: TurnOutcome) -> str:
+    """The channel of the outcome's conversation, when it was loaded with the event."""
+    event = outcome.event
+    return event.conversation.channel if Event.conversation.is_cached(event) else "unknown"
 
 
 def send_user_message(conversation: Conversation, text: str, *, payload: dict | None = None) -> TurnOutcome:

@@ -10,6 +10,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from integrations.chat_api import asgi as chat_api  # noqa: E402
+from runtime import log_context, metrics  # noqa: E402
+from studio import health  # noqa: E402
 
 from integrations.webchat.routing import websocket_urlpatterns as webchat_websockets  # noqa: E402
 from studio.emulator.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
@@ -27,13 +29,49 @@ if settings.FLOWSTUDIO_EMBEDDED_BEAT:
 
 async def http(scope, receive, send):
     # The Chat API is served by its own ASGI front, past the studio's middleware (see
-    # integrations/chat_api/asgi.py for why).
+    # integrations/chat_api/asgi.py for why); probes and metrics too (studio/health.py).
     if scope["path"].startswith(chat_api.PREFIX):
         return await chat_api.application(scope, receive, send)
+    if scope["path"].rstrip("/") in health.PATHS:
+        return await health.application(scope, receive, send)
     return await django_asgi_app(scope, receive, send)
 
 
-application = ProtocolTypeRouter({
-    "http": http,
-    "websocket": URLRouter([*webchat_websockets, *emulator_websockets]),
-})
+websocket = URLRouter([*webchat_websockets, *emulator_websockets])
+
+
+_routed = ProtocolTypeRouter({"http": http, "websocket": websocket})
+
+
+async def application(scope, receive, send):
+    """Every connection gets a request id (the proxy's X-Request-ID when it sent a sane one),
+    on its log lines and in the X-Request-ID answer header; websockets are counted."""
+    if scope["type"] not in ("http", "websocket"):
+        return await _routed(scope, receive, send)
+    given = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
+    request_id = log_context.new_request_id(given)
+    log_context.request_id.set(request_id)
+    if scope["type"] == "http":
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()),
+                                                  (b"x-request-id", request_id.encode())]}
+            await send(message)
+
+        return await _routed(scope, receive, send_with_id)
+    kind = "webchat" if scope["path"].startswith("/ws/webchat/") else "other"
+    accepted = False
+
+    async def send_counted(message):
+        nonlocal accepted
+        if message["type"] == "websocket.accept" and not accepted:
+            accepted = True
+            metrics.WEBSOCKETS.labels(kind).inc()
+        await send(message)
+
+    try:
+        return await _routed(scope, receive, send_counted)
+    finally:
+        if accepted:
+            metrics.WEBSOCKETS.labels(kind).dec()
+

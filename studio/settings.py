@@ -167,7 +167,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py's default 5 s socket timeout would cut the layer's own 5 s blocking
+            # reads (BZPOPMIN) short: every receive idle for 5 s, such as the webchat's 25 s
+            # long poll, raised TimeoutError. The read waits the block plus a margin.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
@@ -321,15 +324,47 @@ FLOWSTUDIO_CODE_MEMORY_MB = env.int("FLOWSTUDIO_CODE_MEMORY_MB", default=64)
 FLOWSTUDIO_ENGINE_THREADS = env.int("FLOWSTUDIO_ENGINE_THREADS", default=4)
 FLOWSTUDIO_ENGINE_THREADS_PER_BOT = env.int("FLOWSTUDIO_ENGINE_THREADS_PER_BOT", default=1)
 FLOWSTUDIO_TURN_BUDGET_MS = env.int("FLOWSTUDIO_TURN_BUDGET_MS", default=5000)
+# Host names (or literal addresses) the outbound guard lets the server fetch from although
+# they resolve into its own network (runtime/outbound.py, docs/security.md "Outbound HTTP").
+FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = env.list("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", default=[])
 
+# Logs (docs/deploy.md, "Serving, health and metrics"): one JSON object a line with the
+# request and conversation ids when FLOWSTUDIO_JSON_LOGS is on (scripts/serve.sh turns it on),
+# plain text otherwise. Every ERROR record is also counted in flowstudio_errors (/metrics).
+FLOWSTUDIO_JSON_LOGS = env.bool("FLOWSTUDIO_JSON_LOGS", default=False)
+# /metrics answers only with `Authorization: Bearer <this>` when set.
+FLOWSTUDIO_METRICS_TOKEN = env("FLOWSTUDIO_METRICS_TOKEN", default="")
+LOG_LEVEL = env("LOG_LEVEL", default="WARNING")
+_LOG_HANDLERS = ["console", "errors"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Client-controlled text in messages is escaped (studio/log_filters.py).
-    "filters": {"escape_control": {"()": "studio.log_filters.EscapeControlCharacters"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["escape_control"]}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+    "filters": {"context": {"()": "runtime.log_context.ContextFilter"},
+                "escape_control": {"()": "studio.log_filters.EscapeControlCharacters"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(conversation_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["context", "escape_control"],
+                    "formatter": "json" if FLOWSTUDIO_JSON_LOGS else "plain"},
+        "errors": {"class": "runtime.metrics.ErrorCounter"},
+    },
+    "root": {"handlers": _LOG_HANDLERS, "level": LOG_LEVEL},
+    # uvicorn configures its own loggers before the app loads; these take them over so its
+    # lines (access log included) are formatted like the rest.
+    "loggers": {name: {"handlers": _LOG_HANDLERS, "level": "INFO" if name == "uvicorn.access" else LOG_LEVEL,
+                       "propagate": False}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access")} if FLOWSTUDIO_JSON_LOGS else {},
 }
+# Celery's worker would replace the root logger's handlers with its own plain ones.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = not FLOWSTUDIO_JSON_LOGS
+
 
 # ---- Deployment settings (docs/security.md): on with FLOWSTUDIO_PROFILE=production -----------
 PRODUCTION = FLOWSTUDIO_PROFILE == "production"

@@ -70,7 +70,7 @@ async def application(scope, receive, send) -> None:
         handler, params = _resolve(scope["method"], rest)
         key = headers.get("x-user-key")
         client = scope.get("client") or ("", 0)
-        ratelimit.check(webhook_id, f"key:{key}" if key else f"ip:{client[0]}")
+        await ratelimit.check(webhook_id, f"key:{key}" if key else f"ip:{client[0]}")
         if handler is LISTEN:
             await _listen(scope, receive, send, webhook_id, key, params["conversation_id"], headers)
             return

@@ -20,7 +20,10 @@ DEFAULTS = {
     "CHAT_API_CELERY_QUEUE": None,
     # Seconds between heartbeat comments on an idle listen stream.
     "CHAT_API_HEARTBEAT_SECONDS": "15",
-    # Requests per second per user key (bursts of twice that), per server process; 0 = off.
+    # Signals a listen stream may have waiting for a client that does not read; past that
+    # the stream closes (the client reconnects with Last-Event-ID).
+    "CHAT_API_STREAM_BUFFER": "1000",
+    # Requests per second per user key (bursts of twice that), across processes on Redis; 0 = off.
     "CHAT_API_RATE_LIMIT": "50",
 }
 

@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 
 Item = tuple  # (signal dict, seq or None, close_user or None)
 
+# What a stream's queue holds instead of its signals once it fell further behind than
+# CHAT_API_STREAM_BUFFER (a client that does not read): the stream then ends, and the
+# client's reconnect with Last-Event-ID replays what it missed (docs/chat-api.md, "Limits").
+OVERFLOWED = ({"type": "overflowed"}, None, None)
+
 
 def _prefix() -> str:
     from django.db import connections
@@ -57,7 +62,9 @@ class Hub:
         """A queue that receives the conversation's signals from now on (subscribed, on Redis
         too, before this returns, so a replay read afterwards misses nothing)."""
         self._bind(asyncio.get_running_loop())
-        queue: asyncio.Queue = asyncio.Queue()
+        from . import conf
+
+        queue: asyncio.Queue = asyncio.Queue(maxsize=int(conf.get("CHAT_API_STREAM_BUFFER")))
         self._streams.setdefault(conversation_pk, set()).add(queue)
         if settings.REDIS_URL:
             await self._subscribe(self._channel(conversation_pk))
@@ -107,9 +114,17 @@ class Hub:
             self._outbox.put_nowait((self._channel(conversation_pk), self._encode(items)))
 
     def _deliver(self, conversation_pk, items) -> None:
-        for queue in self._streams.get(conversation_pk, ()):
-            for item in items:
-                queue.put_nowait(item)
+        streams = self._streams.get(conversation_pk, ())
+        for queue in list(streams):
+            try:
+                for item in items:
+                    queue.put_nowait(item)
+            except asyncio.QueueFull:
+                # Its memory is freed now and nothing more is queued for it.
+                streams.discard(queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(OVERFLOWED)
 
     def _publish_sync(self, conversation_pk, items) -> None:
         with self._lock:

@@ -19,7 +19,7 @@ from runtime import json_codec
 from runtime.models import Message
 
 from . import conf, services, wire
-from .hub import hub
+from .hub import OVERFLOWED, hub
 
 logger = logging.getLogger(__name__)
 
@@ -128,10 +128,14 @@ async def stream(user, conversation, *, last_event_id: str | None, opened_at, ru
             yield text
         while True:
             try:
-                signal, seq, close_user = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+                item = await asyncio.wait_for(queue.get(), timeout=heartbeat)
             except asyncio.TimeoutError:
                 yield ": ping\n\n"
                 continue
+            if item is OVERFLOWED:
+                logger.info("Chat API listen stream of conversation %s fell behind; closed", conversation.pk)
+                return  # the client reconnects with Last-Event-ID and gets the replay
+            signal, seq, close_user = item
             if seq is not None:
                 if seq <= sent_seq:
                     continue  # already replayed

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
 from flows.models import Bot
-from runtime import turns
+from runtime import outbound, turns
 from runtime.models import EVENT_MESSAGE_TYPE, Conversation, EndUser, Message
 
 from . import auth, wire
@@ -160,6 +160,10 @@ def update_chat_api(bot: Bot, *, enabled: bool | None = None, rotate_key: bool =
                 URLValidator(schemes=["http", "https"])(webhook_url)
             except ValidationError:
                 raise InvalidPayload(f"webhook URL {webhook_url!r} is not an http(s) URL") from None
+            try:
+                outbound.validate_url(webhook_url)
+            except outbound.OutboundRefused as exc:
+                raise InvalidPayload(f"webhook URL {webhook_url!r} is refused: {exc}") from None
         row.webhook_url = webhook_url
         if not webhook_url:
             row.webhook_secret = ""

@@ -3,13 +3,18 @@ with the webhook secret so the receiver can tell it came from this studio.
 
     POST <webhook URL>
     Content-Type: application/json
+    X-Chat-Webhook-Delivery: <uuid, the same on every retry of one signal>
     X-Chat-Webhook-Timestamp: 1767268800
     X-Chat-Webhook-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the secret>
 
     {"type": "message_created", "data": {...}}
 
-Receivers recompute the HMAC over the raw body and compare in constant time, and refuse
-timestamps older than a few minutes (replays). The secret itself never travels.
+Receivers recompute the HMAC over the raw body and compare in constant time, refuse
+timestamps older than a few minutes (replays), and skip a delivery id they have seen (a
+retry after an answer that got lost). The secret itself never travels.
+
+The request goes through the outbound guard (runtime/outbound.py): a URL pointing into the
+server's own network is refused when saved and again when sent.
 """
 from __future__ import annotations
 
@@ -17,11 +22,16 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 
-TIMEOUT_SECONDS = 5.0
+from runtime import outbound
+
 USER_AGENT = "Flowstudio-ChatAPI-Webhook/1"
+# A receiver has this long to answer; what it answers is read up to 64 KB and ignored.
+TOTAL_SECONDS = 10.0
+MAX_ANSWER_BYTES = 64 * 1024
+# Retried: no answer, 5xx, 408 Request Timeout and 429 Too Many Requests. Other 4xx mean
+# the receiver refuses this delivery, and asking again would get the same answer.
+RETRIED_4XX = {408, 429}
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -41,22 +51,43 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, *, toleranc
 
 
 class WebhookFailed(Exception):
-    """Worth retrying: the receiver was unreachable or answered with an error."""
+    """Worth retrying: the receiver was unreachable or answered 5xx, 408 or 429."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
-def post(url: str, secret: str, signal: dict) -> int:
+class WebhookRejected(Exception):
+    """Not retried: the receiver answered another 4xx, or the URL is refused by the guard."""
+
+
+def post(url: str, secret: str, signal: dict, *, delivery_id: str) -> int:
     body = json.dumps(signal, separators=(",", ":")).encode()
     timestamp = int(time.time())
-    request = urllib.request.Request(url, data=body, method="POST", headers={
+    headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
+        "X-Chat-Webhook-Delivery": delivery_id,
         "X-Chat-Webhook-Timestamp": str(timestamp),
         "X-Chat-Webhook-Signature": sign(secret, timestamp, body),
-    })
+    }
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        raise WebhookFailed(f"{url} answered {exc.code}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise WebhookFailed(f"{url} is unreachable: {exc}") from None
+        reply = outbound.request("POST", url, headers=headers, content=body, max_bytes=MAX_ANSWER_BYTES,
+                                 total_seconds=TOTAL_SECONDS)
+    except outbound.OutboundRefused as exc:
+        raise WebhookRejected(f"webhook URL refused: {exc}") from None
+    except outbound.OutboundFailed as exc:
+        raise WebhookFailed(str(exc)) from None
+    if reply.status < 400:
+        return reply.status
+    if reply.status >= 500 or reply.status in RETRIED_4XX:
+        raise WebhookFailed(f"{url} answered {reply.status}", _retry_after(reply.headers.get("retry-after")))
+    raise WebhookRejected(f"{url} answered {reply.status}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    # Seconds only: an HTTP date is rare from webhook receivers, and then the backoff applies.
+    if value and value.strip().isdigit():
+        return float(value.strip())
+    return None

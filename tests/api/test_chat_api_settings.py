@@ -39,6 +39,17 @@ def test_bad_settings_are_refused_with_their_path(world, owner_client):
     assert chat_api.chat_api_settings(world.bot).webhook_url == ""
 
 
+def test_a_webhook_url_into_the_servers_own_network_is_refused_naming_the_field(world, owner_client):
+    url = f"/api/v1/bots/{world.bot.pk}/chat-api"
+    for target, reason in [("http://169.254.169.254/latest/meta-data/", "link-local"),
+                           ("http://127.0.0.1:8000/hook", "loopback")]:
+        answer = owner_client.patch(url, {"webhookUrl": target}, format="json")
+        assert answer.status_code == 400
+        detail = answer.json()["error"]["details"][0]
+        assert detail["path"] == "$.webhookUrl" and reason in detail["message"], detail
+    assert chat_api.chat_api_settings(world.bot).webhook_url == ""
+
+
 def test_the_dashboard_shows_the_url_and_enables_the_api(world, owner_client):
     from django.test import Client
 

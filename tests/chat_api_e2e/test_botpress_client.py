@@ -1,5 +1,5 @@
 """Acceptance: the end-to-end tests shipped inside the official `@botpress/chat` 0.5.5 npm
-package, run unchanged with vitest against a real Daphne server (PostgreSQL test database,
+package, run unchanged with vitest against the production server (scripts/serve.sh: uvicorn, two workers) (PostgreSQL test database,
 Redis layer) serving examples/chat-hello.bot.json, imported and published as any bot is.
 
 `scripts/setup-tests.sh` installs the npm project (`npm install` in this folder)."""
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from integrations.chat_api.tests.conftest import make_bot
-from integrations.chat_api.tests.server import daphne
+from integrations.chat_api.tests.server import live_server
 
 HERE = Path(__file__).resolve().parent
 
@@ -23,7 +23,7 @@ def test_the_botpress_chat_client_e2e_suite_passes(tmp_path):
     assert (HERE / "node_modules" / "@botpress" / "chat" / "e2e").is_dir(), \
         "run scripts/setup-tests.sh (npm install in tests/chat_api_e2e) first"
     _, row = make_bot()
-    with daphne(tmp_path) as base:
+    with live_server(tmp_path) as base:
         env = {**os.environ, "API_URL": f"{base}/chat/{row.webhook_id}", "ENCRYPTION_KEY": row.encryption_key,
                "CI": "true", "NO_COLOR": "1"}
         run = subprocess.run([npx, "vitest", "run", "--config", "vitest.config.mjs", "--reporter=verbose"],

@@ -1,20 +1,19 @@
-"""A real server for tests that need one: Daphne in a subprocess on a free port, on the
-test database (committed data only: use transactional tests) and the loopback Redis, and
-optionally a Celery worker on a queue of its own."""
+"""A real server for tests that need one: the production server (scripts/serve.sh) on a
+free port, on the test database (committed data only: use transactional tests) and the
+loopback Redis, and optionally a Celery worker on a queue of its own."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+
+from runtime.tests.live_server import serve
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 
@@ -27,12 +26,6 @@ def server_env(**extra) -> dict:
             "DJANGO_SETTINGS_MODULE": "studio.settings", "CELERY_TASK_ALWAYS_EAGER": "false", **extra}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -43,41 +36,15 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def daphne(log_dir: Path, *, probe_path: str = "/admin/login/", **env):
-    """Yields the base URL (http://127.0.0.1:<port>) once the server answers."""
-    assert settings.REDIS_URL, "live Chat API tests need REDIS_URL (the loopback Redis)"
-    for _attempt in range(3):
-        port = _free_port()
-        log_path = log_dir / f"daphne-{port}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "studio.asgi:application"],
-                cwd=PROJECT_DIR, env=server_env(**env), stdout=log, stderr=subprocess.STDOUT,
-            )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                urllib.request.urlopen(base + probe_path, timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break  # it answered
-            except OSError:
-                time.sleep(0.2)
-        if process.poll() is None and time.monotonic() < deadline:
-            try:
-                yield base
-            finally:
-                _stop(process)
-            return
-        _stop(process)
-        if "Address already in use" not in log_path.read_text():
-            raise RuntimeError(f"daphne did not start; its log:\n{log_path.read_text()[-4000:]}")
-    raise RuntimeError("daphne found no free port in 3 attempts")
+def live_server(log_dir: Path, *, workers: int = 2, **env):
+    """The production server (scripts/serve.sh web, runtime/tests/live_server.py), with
+    two workers so signals cross processes as in a deployment; yields its base URL."""
+    with serve(log_dir, workers=workers, env=env) as base:
+        yield base
 
 
 @contextmanager
-def celery_worker(log_dir: Path):
+def celery_worker(log_dir: Path, **env):
     """Yields the name of a queue only this worker consumes."""
     queue = f"flowstudio-test-{uuid.uuid4().hex}"
     log_path = log_dir / "worker.log"
@@ -85,7 +52,7 @@ def celery_worker(log_dir: Path):
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "studio", "worker", "--pool=solo", "-c", "1", "-Q", queue,
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-            cwd=PROJECT_DIR, env=server_env(), stdout=log, stderr=subprocess.STDOUT,
+            cwd=PROJECT_DIR, env=server_env(**env), stdout=log, stderr=subprocess.STDOUT,
         )
     try:
         yield queue

@@ -1,5 +1,5 @@
-"""Against a real Daphne server and Redis: signals reach a listener whatever process commits
-them, a removed participant's stream ends, and the webhook receives signed signals from a
+"""Against the production server (scripts/serve.sh: uvicorn, two workers) and Redis: signals
+reach a listener whatever process commits them, a removed participant's stream ends, and the webhook receives signed signals from a
 real Celery worker, retried after a failure."""
 import http.client
 import http.server
@@ -16,7 +16,7 @@ from integrations.chat_api import auth, services, webhooks
 from runtime import turns
 
 from .conftest import make_bot
-from .server import celery_worker, daphne
+from .server import celery_worker, live_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,7 +73,7 @@ def _api(base, webhook_id, method, path, body=None, key=None):
 
 def test_signals_committed_in_another_process_reach_the_listener(tmp_path):
     bot, row = make_bot()
-    with daphne(tmp_path) as base:
+    with live_server(tmp_path) as base:
         status, body = _api(base, row.webhook_id, "POST", "/users", {"id": "ada"})
         key = body["key"]
         conversation_id = _api(base, row.webhook_id, "POST", "/conversations", {}, key=key)[1]["conversation"]["id"]
@@ -97,7 +97,7 @@ def test_signals_committed_in_another_process_reach_the_listener(tmp_path):
 
 def test_a_removed_participant_stream_ends_and_others_go_on(tmp_path):
     _, row = make_bot()
-    with daphne(tmp_path) as base:
+    with live_server(tmp_path) as base:
         owner_key = _api(base, row.webhook_id, "POST", "/users", {"id": "owner"})[1]["key"]
         guest_key = _api(base, row.webhook_id, "POST", "/users", {"id": "guest"})[1]["key"]
         conversation_id = _api(base, row.webhook_id, "POST", "/conversations", {}, key=owner_key)[1]["conversation"]["id"]
@@ -117,7 +117,7 @@ def test_a_removed_participant_stream_ends_and_others_go_on(tmp_path):
 
 def test_an_idle_stream_gets_heartbeat_comments(tmp_path):
     _, row = make_bot()
-    with daphne(tmp_path, CHAT_API_HEARTBEAT_SECONDS="0.5") as base:
+    with live_server(tmp_path, CHAT_API_HEARTBEAT_SECONDS="0.5") as base:
         key = _api(base, row.webhook_id, "POST", "/users", {})[1]["key"]
         conversation_id = _api(base, row.webhook_id, "POST", "/conversations", {}, key=key)[1]["conversation"]["id"]
         listener = Listener(base, row.webhook_id, key, conversation_id)
@@ -132,7 +132,7 @@ def test_an_idle_stream_gets_heartbeat_comments(tmp_path):
 
 def test_a_stream_resumes_after_the_last_event_id(tmp_path):
     _, row = make_bot()
-    with daphne(tmp_path) as base:
+    with live_server(tmp_path) as base:
         key = _api(base, row.webhook_id, "POST", "/users", {})[1]["key"]
         conversation_id = _api(base, row.webhook_id, "POST", "/conversations", {}, key=key)[1]["conversation"]["id"]
         for text in ("one", "two"):
@@ -165,7 +165,8 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_the_webhook_gets_signed_signals_from_a_celery_worker_with_a_retry(tmp_path):
+def test_the_webhook_gets_signed_signals_from_a_celery_worker_with_a_retry(tmp_path, settings):
+    settings.FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]  # the receiver is local
     bot, row = make_bot()
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
@@ -173,7 +174,8 @@ def test_the_webhook_gets_signed_signals_from_a_celery_worker_with_a_retry(tmp_p
     row = services.update_chat_api(bot, webhook_url=f"http://127.0.0.1:{receiver.server_port}/hook",
                                    webhook_secret="s3cret-for-the-test")
     try:
-        with celery_worker(tmp_path) as queue_name, daphne(tmp_path, CHAT_API_CELERY_QUEUE=queue_name) as base:
+        with celery_worker(tmp_path, FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS="127.0.0.1") as queue_name, \
+                live_server(tmp_path, CHAT_API_CELERY_QUEUE=queue_name) as base:
             key = auth.user_key(row.encryption_key, "hooked")
             _api(base, row.webhook_id, "POST", "/users/get-or-create", key=key)
             conversation_id = _api(base, row.webhook_id, "POST", "/conversations", {}, key=key)[1]["conversation"]["id"]

@@ -15,10 +15,8 @@ def _private_channel_layer(settings):
     from channels.layers import channel_layers
 
     if settings.REDIS_URL:
-        settings.CHANNEL_LAYERS = {"default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": PREFIX},
-        }}
+        layer = settings.CHANNEL_LAYERS["default"]
+        settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": PREFIX}}}
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()

@@ -1,0 +1,219 @@
+"""The one way the server fetches anything from the network (webhooks today; knowledge web
+sources, the code HTTP helper and channels as they come): an HTTP client over httpx that
+refuses to reach the studio's own network.
+
+- Only http and https URLs.
+- The host is resolved, and every address it resolves to must be public: loopback, private,
+  link-local (169.254.169.254, the cloud metadata service), shared, multicast, reserved and
+  unspecified addresses are refused, for IPv4 and IPv6, including IPv4 carried inside IPv6
+  (mapped ::ffff:a.b.c.d, 6to4, NAT64). Host names listed in FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS
+  skip the check (an internal receiver you trust).
+- The check happens where the connection is opened, on the very addresses it connects to,
+  so a name that resolves to a public address when a URL is saved and to 127.0.0.1 when it
+  is fetched (DNS rebinding) is still refused. TLS still verifies the certificate against
+  the host name.
+- Redirects are followed by hand, at most `max_redirects`, each hop checked like the first.
+- Timeouts for connecting and for each read, a deadline for the whole exchange, and a cap
+  on the response body; no proxy from the environment (it would hide the real target).
+
+docs/security.md, "Outbound HTTP", lists the limits.
+"""
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+from django.conf import settings
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+TOTAL_SECONDS = 30.0
+MAX_BYTES = 1024 * 1024
+MAX_REDIRECTS = 3
+USER_AGENT = "Flowstudio/1"
+
+_REDIRECTS = {301, 302, 303, 307, 308}
+# 64:ff9b::/96 (NAT64) ends with the IPv4 address it reaches.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class OutboundRefused(ValueError):
+    """The URL may not be fetched: its message says why, in words for the person who set it."""
+
+
+class OutboundFailed(Exception):
+    """The fetch was allowed but did not complete (unreachable, timed out, too large)."""
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: str
+    redirects: list[str] = field(default_factory=list)
+
+
+def allowed_hosts() -> set[str]:
+    return {host.strip().lower().strip("[]") for host in getattr(settings, "FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", [])
+            if host.strip()}
+
+
+def refused_address(address: str) -> str | None:
+    """Why this IP address may not be reached, or None when it may."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+                                                      if ip in _NAT64 else None)
+        if embedded is not None:
+            return refused_address(str(embedded))
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_unspecified:
+        return "an unspecified address"
+    if ip.is_private or not ip.is_global:
+        return "a private or reserved address"
+    return None
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise OutboundFailed(f"{host} does not resolve: {exc.strerror}") from None
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def checked_addresses(host: str, port: int) -> list[str]:
+    """The addresses to connect to for host:port, or OutboundRefused if any is not public
+    (a name with one private address among public ones is refused too)."""
+    host = host.strip("[]").lower()
+    addresses = _resolve(host, port)
+    for address in addresses:
+        reason = refused_address(address)
+        if reason:
+            shown = host if host == address else f"{host} ({address})"
+            raise OutboundRefused(f"{shown} is {reason}; the server does not fetch from its own network "
+                                  "(FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS lists exceptions)")
+    return addresses
+
+
+def validate_url(url: str) -> str:
+    """Save-time check of a URL the server will fetch later: the scheme, a host, and for
+    literal addresses and names that resolve now, public addresses. A name that does not
+    resolve yet is accepted; the fetch checks again."""
+    if not isinstance(url, str) or not url:
+        raise OutboundRefused("must be an http or https URL")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise OutboundRefused("must be an http or https URL")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise OutboundRefused("has an invalid port") from None
+    if not host:
+        raise OutboundRefused("has no host")
+    if parts.username or parts.password:
+        raise OutboundRefused("must not carry a user name or password")
+    if host.lower() in allowed_hosts():
+        return url
+    try:
+        checked_addresses(host, port or (443 if parts.scheme == "https" else 80))
+    except OutboundFailed:
+        pass
+    return url
+
+
+class _GuardedBackend(httpcore.NetworkBackend):
+    """Opens each TCP connection to a checked address (the same one just checked: nothing
+    resolves the name a second time)."""
+
+    def __init__(self):
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        if isinstance(host, bytes):
+            host = host.decode("ascii")
+        host = host.strip("[]").lower()
+        addresses = [host] if host in allowed_hosts() else checked_addresses(host, port)
+        last_error = None
+        for address in addresses:
+            try:
+                return self._backend.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                                 socket_options=socket_options)
+            except httpcore.ConnectError as exc:
+                last_error = exc
+        raise last_error
+
+    def sleep(self, seconds):
+        self._backend.sleep(seconds)
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self):
+        super().__init__(retries=0)
+        # httpx's transport has no hook for its network backend; its pool is the one place
+        # TCP connections open, so the pool is replaced by one that opens them through the guard.
+        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), max_connections=10,
+                                             retries=0, network_backend=_GuardedBackend())
+
+
+def request(method: str, url: str, *, headers: dict | None = None, content: bytes | None = None,
+            max_bytes: int = MAX_BYTES, max_redirects: int = MAX_REDIRECTS,
+            total_seconds: float = TOTAL_SECONDS) -> Reply:
+    """Fetch `url`; OutboundRefused when it (or a redirect) points where the server may not
+    go, OutboundFailed when it cannot be fetched. Any status is a Reply: callers decide."""
+    validate_url(url)
+    deadline = time.monotonic() + total_seconds
+    timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+    redirects: list[str] = []
+    with httpx.Client(transport=_GuardedTransport(), timeout=timeout, trust_env=False,
+                      follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+        next_request = client.build_request(method, url, headers=headers, content=content)
+        while True:
+            try:
+                response = client.send(next_request, stream=True)
+            except httpx.TimeoutException:
+                raise OutboundFailed(f"{next_request.url} timed out") from None
+            except httpx.HTTPError as exc:
+                raise OutboundFailed(f"{next_request.url} is unreachable: {exc}") from None
+            try:
+                if response.status_code in _REDIRECTS and response.next_request is not None:
+                    if len(redirects) >= max_redirects:
+                        raise OutboundFailed(f"{url} redirected more than {max_redirects} times")
+                    next_request = response.next_request
+                    validate_url(str(next_request.url))
+                    redirects.append(str(next_request.url))
+                    continue
+                body = _read_limited(response, max_bytes, deadline, total_seconds)
+                return Reply(response.status_code, response.headers, body, str(response.url), redirects)
+            except httpx.TimeoutException:
+                raise OutboundFailed(f"{response.url} timed out") from None
+            except httpx.HTTPError as exc:
+                raise OutboundFailed(f"{response.url} failed while answering: {exc}") from None
+            finally:
+                response.close()
+
+
+def _read_limited(response: httpx.Response, max_bytes: int, deadline: float, total_seconds: float) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise OutboundFailed(f"{response.url} answered {declared} bytes; the limit is {max_bytes}")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise OutboundFailed(f"{response.url} answered more than the {max_bytes} byte limit")
+        if time.monotonic() > deadline:
+            raise OutboundFailed(f"{response.url} took longer than the {total_seconds:g} s limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
