@@ -365,6 +365,17 @@ class _Context:
 _racer_maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mini-racer-contexts")
 
 
+def _before_threads_stop(function):
+    """Run `function` at exit while the context thread still runs. `atexit` is too late:
+    threads, `_racer_maker`'s included, are stopped before atexit handlers, and closing a
+    context off its thread at that point crashed the process on exit (seen at the end of a
+    pytest run). Threading's own exit hooks run first, newest first, so this one runs before
+    the executor's, which was registered when concurrent.futures was imported."""
+    register = getattr(threading, "_register_atexit", None)
+    (register or atexit.register)(function)
+    return function
+
+
 def _new_racer() -> MiniRacer:
     """A MiniRacer, made on the one thread that makes them all; usable from any thread."""
     return _racer_maker.submit(MiniRacer).result()
@@ -385,7 +396,7 @@ class _Unusable(Exception):
 _ALL_SANDBOXES: weakref.WeakSet[JSSandbox] = weakref.WeakSet()
 
 
-@atexit.register
+@_before_threads_stop
 def _close_all_sandboxes() -> None:
     # Unclosed mini-racer contexts can hang interpreter exit.
     for sandbox in list(_ALL_SANDBOXES):
@@ -736,7 +747,7 @@ def syntax_error(source: str, *, expression: bool = False) -> str | None:
     return _syntax_text(source, problem)
 
 
-@atexit.register
+@_before_threads_stop
 def _close_checkers() -> None:
     global _checker, _locator
     with _check_lock:
