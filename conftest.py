@@ -12,6 +12,8 @@ multiprocessing.set_start_method("spawn", force=True)
 # The embedded default's in-process beat (runtime/embedded_beat.py) stays off in tests and in
 # the servers they spawn: a test that wants it starts it, or sets the variable for its child.
 os.environ["FLOWSTUDIO_EMBEDDED_BEAT"] = "false"
+# Likewise the start-up sweep of stranded events (runtime/recovery.py); the chaos tests turn it on.
+os.environ["FLOWSTUDIO_STARTUP_SWEEP"] = "false"
 
 
 def pytest_configure(config):
@@ -19,6 +21,7 @@ def pytest_configure(config):
 
     # pytest-django reads settings before this file is imported.
     settings.FLOWSTUDIO_EMBEDDED_BEAT = False
+    settings.FLOWSTUDIO_STARTUP_SWEEP = False
 
 
 @pytest.fixture(scope="session")

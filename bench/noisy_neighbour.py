@@ -11,8 +11,10 @@ budget stops it). Printed: both p50/p95/p99, the ratio, and how the noisy turns 
     DATABASE_URL=postgres://... REDIS_URL=redis://... python bench/noisy_neighbour.py
     python bench/noisy_neighbour.py --quick --check     # exit 1 if the noisy p99 misses 100 ms
 
-The 100 ms target is the issue's, an absolute time: --check is for a quiet machine, and CI
-does not run it (its gates are ratios, bench/chat_api.py). The ratio is printed beside it.
+The 100 ms target is the issue's, an absolute time: --check is for a quiet machine. CI runs
+`--quick --max-ratio 4`: p99 beside the noisy tenant at most 4x p99 alone, both measured in
+the same run (before the engine pool the quiet tenant's requests waited 10-19 s, a ratio in
+the hundreds; measured with the pool: 0.98 and 1.71).
 """
 from __future__ import annotations
 
@@ -206,6 +208,9 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--quick", action="store_true", help="8 s per phase after 2 s of warm-up")
     parser.add_argument("--check", action="store_true", help=f"exit 1 if the noisy p99 is {TARGET_P99_MS} ms or more")
+    parser.add_argument("--max-ratio", type=float, default=None,
+                        help="exit 1 if p99 beside the noisy tenant is more than this many times p99 alone "
+                             "(the CI gate: a ratio measured in the same run)")
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.warmup = 8.0, 2.0
@@ -245,6 +250,9 @@ def main(argv=None) -> int:
     print(f"  noisy turns: {outcomes}")
     if args.check and rows[1] >= TARGET_P99_MS:
         print("target missed")
+        return 1
+    if args.max_ratio is not None and rows[1] / rows[0] > args.max_ratio:
+        print(f"ratio bar missed: {rows[1] / rows[0]:.2f} > {args.max_ratio}")
         return 1
     return 0
 

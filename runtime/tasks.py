@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from runtime import state, turns
+from runtime import recovery, state, turns
 from runtime.models import Conversation, Event
 
 logger = logging.getLogger(__name__)
@@ -55,3 +55,9 @@ def process_conversation(conversation_id) -> int:
 def fire_due_states() -> int:
     """Expire due states: each sends `state_expired` into its conversation (runtime.state)."""
     return state.fire_due_states()
+
+
+@shared_task(name="runtime.tasks.sweep_stranded_events")
+def sweep_stranded_events() -> int:
+    """Answer events a crash left `received` (runtime.recovery)."""
+    return recovery.sweep()

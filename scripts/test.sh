@@ -75,6 +75,9 @@ env -u DATABASE_URL -u REDIS_URL .venv/bin/pytest -q tests/api/test_list_filters
 # (bench/floor.py, bare ASGI + the same PostgreSQL work) and its p99 against the floor's,
 # two runs of each, alternating.
 "$PY" bench/chat_api.py --quick --check --rounds 2
+# One tenant's busy-looping bot beside another tenant's Chat API (issue 14): the quiet
+# tenant's p99 beside the noisy one at most 4x its p99 alone, in the same run.
+"$PY" bench/noisy_neighbour.py --quick --max-ratio 4
 # The webchat over websockets, 20 widgets: bot turns/s as a fraction of a bare Channels echo
 # on the same server, two runs of each, alternating; then idle connections held, memory each.
 "$PY" bench/webchat_ws.py --quick --check

@@ -23,6 +23,12 @@ if settings.FLOWSTUDIO_EMBEDDED_BEAT:
 
     embedded_beat.start(celery_app)
 
+if settings.FLOWSTUDIO_STARTUP_SWEEP:
+    # What a crashed predecessor acknowledged but never answered (runtime/recovery.py).
+    from runtime import recovery  # noqa: E402
+
+    recovery.sweep_after_start()
+
 # No AllowedHostsOriginValidator in front of the webchat: it is embedded on other sites, and
 # each bot's own allowed origins are checked by its consumer, on connect and on every frame.
 

@@ -192,10 +192,18 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "fire-inactivity-timeouts": {"task": "runtime.tasks.fire_due_timeouts", "schedule": 30.0},
     "fire-state-expiries": {"task": "runtime.tasks.fire_due_states", "schedule": 10.0},
+    "sweep-stranded-events": {"task": "runtime.tasks.sweep_stranded_events", "schedule": 15.0},
 }
 # Without Redis there is no beat process: the server runs this schedule on a thread of its own
 # (runtime/embedded_beat.py). Tests leave it off (conftest.py) unless a test asks for it.
 FLOWSTUDIO_EMBEDDED_BEAT = env.bool("FLOWSTUDIO_EMBEDDED_BEAT", default=not REDIS_URL)
+# Crash recovery (runtime/recovery.py, docs/deploy.md "Crashes and recovery"): an event still
+# `received` this long after it was acknowledged, with no turn running in its conversation, is
+# processed by the sweep (the beat entry above, and once a lease after each server starts).
+FLOWSTUDIO_TURN_LEASE_SECONDS = env.float("FLOWSTUDIO_TURN_LEASE_SECONDS", default=30.0)
+if FLOWSTUDIO_TURN_LEASE_SECONDS <= 0:
+    raise ImproperlyConfigured("FLOWSTUDIO_TURN_LEASE_SECONDS: must be a positive number of seconds")
+FLOWSTUDIO_STARTUP_SWEEP = env.bool("FLOWSTUDIO_STARTUP_SWEEP", default=True)
 
 # django-axes first (it refuses a locked-out login before any password is checked); `rules`
 # answers object permissions (studio/permissions.py); ModelBackend does the passwords.

@@ -32,6 +32,18 @@ def database_url(settings_dict) -> str:
     return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
 
 
+# The running servers by base URL, for tests that crash one (tests/chaos).
+_running: dict[str, subprocess.Popen] = {}
+
+
+def kill_hard(base: str) -> None:
+    """`kill -9` the server at `base` and all its workers, as a crash does: no shutdown runs,
+    its database connections drop (PostgreSQL releases their advisory locks)."""
+    process = _running.pop(base)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
 def _stop(process: subprocess.Popen) -> None:
     # serve.sh execs uvicorn, whose supervisor stops its workers on SIGTERM.
     try:
@@ -87,9 +99,11 @@ def serve(log_dir: Path, *, workers: int = 1, probe_path: str = "/healthz", env:
             except OSError:
                 time.sleep(0.2)
         if up:
+            _running[base] = process
             try:
                 yield base
             finally:
+                _running.pop(base, None)
                 _stop(process)
             return
         _stop(process)

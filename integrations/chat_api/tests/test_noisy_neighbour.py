@@ -1,5 +1,5 @@
 """One tenant's busy-looping bot does not stall another tenant (issue 14, item 1), against a
-real server over real HTTP: while a bot of one workspace spins in a code card of a node that
+real server (scripts/serve.sh web) over real HTTP: while a bot of one workspace spins in a code card of a node that
 loops back to itself, another workspace's Chat API requests and the login page answer as
 usual, and the busy turns end on the turn budget with a clear error."""
 import threading
@@ -13,7 +13,7 @@ from runtime.models import Event, Message
 from runtime.tests.bots import busy_bot
 
 from .conftest import make_bot
-from .server import daphne
+from .server import live_server
 from .test_live_server import _api
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,7 +34,8 @@ def test_a_busy_looping_bot_does_not_delay_another_workspaces_requests(tmp_path)
     noisy_bot.save(update_fields=["workspace"])
     _, quiet = make_bot(name="Quiet neighbour")
 
-    with daphne(tmp_path, FLOWSTUDIO_TURN_BUDGET_MS=str(BUDGET_MS)) as base:
+    # One server process: the noisy and the quiet tenant share its event loop and engine pool.
+    with live_server(tmp_path, workers=1, FLOWSTUDIO_TURN_BUDGET_MS=str(BUDGET_MS)) as base:
         noisy_key = _api(base, noisy.webhook_id, "POST", "/users", {})[1]["key"]
         quiet_key = _api(base, quiet.webhook_id, "POST", "/users", {})[1]["key"]
         quiet_conversation = _api(base, quiet.webhook_id, "POST", "/conversations", {}, key=quiet_key)[1]
