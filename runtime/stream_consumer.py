@@ -48,10 +48,11 @@ class ConversationStreamMixin:
     # ---- frames out: a client that has gone is not an error ---------------------------------
     # Under uvicorn (scripts/serve.sh) a send to a socket whose client has left raises
     # (ClientDisconnected, an OSError; after the server's own close frame, a RuntimeError),
-    # where Daphne drops it. Raised from a group handler (a reply, typing) it ended the consumer
-    # before its websocket.disconnect ran, so the channel stayed in the conversation's group
-    # (channels_redis keeps members a day) and every later poke went to a dead channel. Such
-    # sends are dropped here; the disconnect that follows leaves the group.
+    # where Daphne drops it. Raised by a frame's acknowledgement it kept the frame's turn from
+    # starting (the message stayed unanswered); raised from a group handler (a reply, typing)
+    # it ended the consumer before its websocket.disconnect ran, so the channel could stay in
+    # the conversation's group (channels_redis keeps members a day). Such sends are dropped
+    # here; the disconnect that follows leaves the group.
     _closed = False
 
     async def send(self, text_data=None, bytes_data=None, close=False):
@@ -61,6 +62,10 @@ class ConversationStreamMixin:
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
         except OSError:
             self._closed = True
+
+    async def send_json(self, content, close=False):
+        # AsyncJsonWebsocketConsumer's own send_json calls past this class's `send`.
+        await self.send(text_data=await self.encode_json(content), close=close)
 
     async def close(self, code=None, reason=None):
         if self._closed:
