@@ -45,6 +45,37 @@ class ConversationStreamMixin:
             logger.exception("%s websocket frame failed", self.turn_label)
             await self.close(code=1011, reason="internal error; it has been logged")
 
+    # ---- frames out: a client that has gone is not an error ---------------------------------
+    # Under uvicorn (scripts/serve.sh) a send to a socket whose client has left raises
+    # (ClientDisconnected, an OSError; after the server's own close frame, a RuntimeError),
+    # where Daphne drops it. Raised by a frame's acknowledgement it kept the frame's turn from
+    # starting (the message stayed unanswered); raised from a group handler (a reply, typing)
+    # it ended the consumer before its websocket.disconnect ran, so the channel could stay in
+    # the conversation's group (channels_redis keeps members a day). Such sends are dropped
+    # here; the disconnect that follows leaves the group.
+    _closed = False
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        if self._closed:
+            return
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except OSError:
+            self._closed = True
+
+    async def send_json(self, content, close=False):
+        # AsyncJsonWebsocketConsumer's own send_json calls past this class's `send`.
+        await self.send(text_data=await self.encode_json(content), close=close)
+
+    async def close(self, code=None, reason=None):
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await super().close(code=code, reason=reason)
+        except OSError:
+            pass
+
     async def _refuse_frame(self, message: str) -> None:
         await self.send_json(self.input_error("bad_request", message).as_frame(self._seq()))
 

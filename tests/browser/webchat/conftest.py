@@ -1,77 +1,31 @@
-"""Browser tests of the webchat (this folder): a real Daphne serving the studio on a free port against the
-test database and the loopback Redis, a second origin serving plain host pages, and
-Debian's Chromium driven by Playwright."""
+"""Browser tests of the webchat (this folder): the production server (scripts/serve.sh web)
+on a free port against the test database and the loopback Redis, a second origin serving
+plain host pages, and Debian's Chromium driven by Playwright."""
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
+
+from runtime.tests.live_server import serve
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls of the test body
 # are still plain synchronous ones.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-PROJECT_DIR = Path(__file__).resolve().parents[3]
+WORKERS = 2
 CHROMIUM = "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def studio_server(django_db_setup, tmp_path_factory):
-    """The studio under Daphne (HTTP and websockets), as production runs it."""
-    from django.conf import settings
-    from django.db import connection
-
-    db = connection.settings_dict
-    port = free_port()
-    env = {
-        **os.environ,
-        # The server is not a test process: point it straight at the test database.
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-    }
-    log_path = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    log = open(log_path, "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "studio.asgi:application"],
-        cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/webchat/inject.js", timeout=2).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"daphne did not start on {url} (exit code {process.poll()}):\n"
-                                   + log_path.read_text(errors="replace")[-3000:])
-            time.sleep(0.2)
-    try:
+    """The studio as production serves it: `scripts/serve.sh web` (uvicorn workers with
+    uvloop, httptools and websockets; runtime/tests/live_server.py). Two workers, so a
+    widget's socket and the request or turn that answers it may be in different processes."""
+    with serve(tmp_path_factory.mktemp("serve"), workers=WORKERS, probe_path="/webchat/inject.js",
+               env={"ALLOWED_HOSTS": "127.0.0.1,localhost", "WHITENOISE_USE_FINDERS": "true"}) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 class HostPages:
