@@ -14,7 +14,7 @@ SECRET_KEY = "ci-dummy-" + "Zq8rT2vW5yB1nM4kL7jH0gF3dS6aP9oI" * 2
 
 
 def run(args, *, profile, extra=None, timeout=240):
-    env = {k: v for k, v in os.environ.items() if k not in ("FLOWSTUDIO_PROFILE", "DEBUG")}
+    env = {k: v for k, v in os.environ.items() if k not in ("FLOWSTUDIO_PROFILE", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(SECRET_KEY=SECRET_KEY, FLOWSTUDIO_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
                DJANGO_SETTINGS_MODULE="studio.settings", **(extra or {}))
     if profile:
