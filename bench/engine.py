@@ -70,9 +70,11 @@ def _floor(messages: list[str], turns: int, with_code: bool) -> dict:
     turns, one warm V8 call running a card's one line)."""
     global _racer
     if with_code and _racer is None:
-        from py_mini_racer import MiniRacer
+        from runtime.engine.sandbox import _new_racer
 
-        _racer = MiniRacer()  # warm, reused, as the engine keeps one context per bot
+        # Warm, reused, as the engine keeps one context per bot; made on the sandbox's one
+        # context thread: V8 crashes the process when contexts are made on two threads.
+        _racer = _new_racer()
         _racer.eval("var workflow = {};")
     racer = _racer if with_code else None
     state = {"frames": [{"flow": "main", "node": "start", "card": 0}], "workflow": {}}
