@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from runtime.tests.live_server import database_url, free_port
+
 # Playwright's sync API keeps an asyncio loop in this thread; the ORM calls the tests make
 # between page actions are still plain synchronous calls (stack-research section 3, item 5).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -31,20 +32,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct-horse-battery-9"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _database_url(settings_dict) -> str:
-    user = settings_dict.get("USER") or ""
-    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
-    host = settings_dict.get("HOST") or "127.0.0.1"
-    port = settings_dict.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
 
 
 @pytest.fixture(scope="session")
@@ -78,10 +65,10 @@ def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory, ma
     """A Daphne process serving studio.asgi on the test database; yields its base URL."""
     from django.db import connection
 
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=_database_url(connection.settings_dict),
+        DATABASE_URL=database_url(connection.settings_dict),
         STUDIO_LIVE_TEST_DB=connection.settings_dict["NAME"],
         WHITENOISE_USE_FINDERS="true",
         DEBUG="false",
