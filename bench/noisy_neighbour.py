@@ -77,7 +77,8 @@ def prepare() -> dict:
         else:
             flow_services.replace_draft(bot, definition, base_revision=None)
         flow_services.publish(bot, note="bench/noisy_neighbour.py")
-        row = services.update_chat_api(bot, enabled=True, webhook_url="")
+        # A new key each run: one left by an earlier run may be encrypted under keys since replaced.
+        row = services.update_chat_api(bot, enabled=True, rotate_key=True, webhook_url="")
         found[tenant] = (bot.pk, row.webhook_id, row.encryption_key)
     connection.close()
     return found

@@ -18,16 +18,18 @@ done
 pg_isready -q -h 127.0.0.1 || { echo "PostgreSQL did not come up on 127.0.0.1:5432" >&2; exit 1; }
 redis-cli ping >/dev/null || { echo "Redis did not come up on 127.0.0.1:6379" >&2; exit 1; }
 
-# Tests create their own databases; this one lets migrate/makemigrations check the real thing.
-if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'flowstudio'" | grep -q 1; then
-    createdb -h 127.0.0.1 -U postgres flowstudio
-fi
-export DATABASE_URL=postgres://postgres@127.0.0.1:5432/flowstudio
+# Tests create their own databases; this one lets migrate/makemigrations check the real thing
+# and holds the benchmarks' bots. Made afresh on every run: rows left by an earlier run (or
+# another checkout, with other keys) could not be decrypted with this checkout's keys, and a
+# developer's own `flowstudio` database is never touched.
+dropdb -h 127.0.0.1 -U postgres --if-exists --force flowstudio_check
+createdb -h 127.0.0.1 -U postgres flowstudio_check
+export DATABASE_URL=postgres://postgres@127.0.0.1:5432/flowstudio_check
 export REDIS_URL=redis://127.0.0.1:6379/0
 export OPENBLAS_NUM_THREADS=1
 # DEBUG is off on PostgreSQL, so the studio wants a real-looking SECRET_KEY and an encryption
-# key (docs/security.md). Throwaway ones, made once per checkout in the ignored var/ (the
-# database keeps rows encrypted with them between runs); never committed.
+# key (docs/security.md). Throwaway ones, made once per checkout in the ignored var/; never
+# committed.
 mkdir -p var
 if [ ! -s var/ci-keys.env ]; then
     python3 -c 'import base64, os, secrets
