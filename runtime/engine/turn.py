@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from time import monotonic, perf_counter
 from typing import Any
+from collections.abc import Callable
 
 from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
 from .errors import BotRuntimeError, StateLimitError, TurnBudgetExceeded
 from .events import MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, custom_event_type
 from .expressions import UNDEFINED, ExpressionError, js_truthy
+from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse
 from .sandbox import CodeError, JSSandbox, default_sandbox, turn_deadline
 from .variables import check_write, defaults
 
@@ -48,6 +50,14 @@ class TurnInput:
     # Wall-clock milliseconds the whole turn may take, every card and code run together
     # (None: no limit beyond the sandbox's per-run one). Past it: TurnBudgetExceeded.
     budget_ms: float | None = None
+    # The language model cards and autonomous nodes talk to (runtime/engine/llm.py); None:
+    # the bot has no provider, and an AI card fails with an error naming that.
+    llm: LLM | None = None
+    # Tokens (in + out) every LLM call of this turn may use together; None: no limit.
+    llm_token_budget: int | None = None
+    # Called with (stream id, text delta) while a card streams an answer; the runtime pushes
+    # it to the conversation's clients. The finished message is still one output.
+    on_stream: Callable[[str, str], None] | None = None
 
 
 @dataclass
@@ -65,6 +75,9 @@ class TurnResult:
     # The current event's text with sensitive data starred out (a sensitive capture or
     # pattern entity matched it); whoever stores the transcript should store this instead.
     masked_text: str | None = None
+    # One entry per LLM call of the turn (card, purpose, model, provider, tokens, ms, cost),
+    # for the runtime's usage records.
+    llm_calls: list[dict] = field(default_factory=list)
 
 
 def state_size(state: dict) -> int:
@@ -136,6 +149,10 @@ class _Turn:
         self.t0 = perf_counter()
         self.budget_ms = inp.budget_ms
         self.deadline = monotonic() + inp.budget_ms / 1000 if inp.budget_ms else None
+        self._llm = inp.llm
+        self._llm_token_budget = inp.llm_token_budget
+        self._on_stream = inp.on_stream
+        self.llm_calls: list[dict] = []
 
     # ---- what cards use ------------------------------------------------------------------
     def scopes(self) -> dict[str, Any]:
@@ -336,6 +353,42 @@ class _Turn:
         self._apply_writes(result.scopes)
         self._trace("code_finished", ms=round(result.ms, 3), **where)
 
+    def call_llm(self, request: LLMRequest, on_token: Callable[[str], None] | None = None) -> LLMResponse:
+        """Ask the model. The wait does not count against the turn's budget (the provider's
+        per-call timeout bounds it); an LLMError stays an LLMError so the card can take its
+        failure port, and becomes a bot error (error flow) when it does not catch it."""
+        where = self._where()
+        if self._llm is None:
+            raise LLMError("this bot has no LLM provider: choose one in the bot's settings", provider="")
+        used = sum(c["tokensIn"] + c["tokensOut"] for c in self.llm_calls)
+        if self._llm_token_budget is not None and used >= self._llm_token_budget:
+            raise LLMError(f"the turn used {used} tokens, its budget is {self._llm_token_budget}",
+                           provider=self.llm_calls[-1]["provider"] if self.llm_calls else "")
+        request_card = request.card or where.get("card")
+        self._trace("llm_request", card=request_card, purpose=request.purpose, model=request.model,
+                    messages=request.wire_messages(), tools=[t.name for t in request.tools])
+        started = monotonic()
+        try:
+            response = self._llm.complete(request, on_token)
+        finally:
+            waited = monotonic() - started
+            if self.deadline is not None:
+                self.deadline += waited
+                turn_deadline.set(self.deadline)
+        self.llm_calls.append({"card": request_card, "purpose": request.purpose, "model": response.model,
+                               "provider": response.provider, "tokensIn": response.tokens_in,
+                               "tokensOut": response.tokens_out, "ms": round(response.ms or waited * 1000, 3),
+                               "cost": response.cost})
+        self._trace("llm_response", card=request_card, model=response.model, text=response.text,
+                    toolCalls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
+                    tokensIn=response.tokens_in, tokensOut=response.tokens_out, ms=round(waited * 1000, 3))
+        return response
+
+    def stream(self, stream_id: str, delta: str) -> None:
+        """Hand a piece of a streamed answer to the runtime (no-op when nobody listens)."""
+        if self._on_stream is not None and delta:
+            self._on_stream(stream_id, delta)
+
     # ---- scope writes ------------------------------------------------------------------------
     def _apply_writes(self, new: dict[str, Any]) -> None:
         """Type-check every write first, then apply all of them, so a bad write applies none."""
@@ -491,8 +544,10 @@ class _Turn:
         t = perf_counter()
         try:
             step = card.resume(self) if resume else card.run(self)
-        except (BotRuntimeError, TurnBudgetExceeded):
+        except (BotRuntimeError, TurnBudgetExceeded, LLMCancelled):
             raise
+        except LLMError as exc:  # not caught by the card (no failure port): the error flow
+            raise BotRuntimeError(f"{card.type} card {card.id!r}: {exc}") from None
         except Exception as exc:  # a card bug must not leave the conversation stuck
             raise BotRuntimeError(f"{card.type} card {card.id!r} failed: {exc}") from exc
         self._trace("card", card=card.id, cardType=card.type, ms=round((perf_counter() - t) * 1000, 3))
@@ -662,6 +717,7 @@ class _Turn:
             error=self.error,
             ms=(perf_counter() - self.t0) * 1000,
             masked_text=self.masked_text,
+            llm_calls=self.llm_calls,
         )
 
 
