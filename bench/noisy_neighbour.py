@@ -108,7 +108,8 @@ def _free_port() -> int:
 
 
 def start_server(port: int, log_path: Path) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", "LOG_LEVEL": "ERROR"}
+    # The rate limit off, as in bench/chat_api.py: the closed loop would measure the limiter.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings", "LOG_LEVEL": "ERROR", "CHAT_API_RATE_LIMIT": "0"}
     command = [sys.executable, "-m", "uvicorn", "studio.asgi:application", "--host", "127.0.0.1",
                "--port", str(port), "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
                "--http", "httptools"]
