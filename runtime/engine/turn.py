@@ -153,6 +153,8 @@ class _Turn:
         self._llm_token_budget = inp.llm_token_budget
         self._on_stream = inp.on_stream
         self.llm_calls: list[dict] = []
+        # Cards' scratch space for this turn only, never stored (AI Transition's decision).
+        self.scratch: dict = {}
 
     # ---- what cards use ------------------------------------------------------------------
     def scopes(self) -> dict[str, Any]:
@@ -268,6 +270,11 @@ class _Turn:
 
     def bot_timezone(self) -> str:
         return str(self.build.settings["timezone"])
+
+    def node_visit(self) -> tuple:
+        """Which visit of the node under the cursor this is, within the turn."""
+        frame = self.frames[-1]
+        return (len(self.frames), frame["flow"], frame["node"], self.visits.get((frame["flow"], frame["node"]), 0))
 
     def card_memory(self) -> dict:
         """Scratch space for the card under the cursor (a capture card's retry count). It

@@ -41,7 +41,7 @@ def main(*nodes, start_next, variables=()):
 
 
 class Chat:
-    def __init__(self, definition, *, env=None, user=None, bot_vars=None, sandbox=None):
+    def __init__(self, definition, *, env=None, user=None, bot_vars=None, sandbox=None, llm=None, llm_token_budget=None):
         self.build = compile_bot(definition)
         self.state: dict = {}
         self.user = dict(user or self.build.user_defaults())
@@ -49,9 +49,18 @@ class Chat:
         self.env = env or {}
         self.sandbox = sandbox
         self.last = None
+        self.llm, self.llm_token_budget = llm, llm_token_budget
+        self.streamed: list[tuple[str, str]] = []
+        # Earlier user messages, as the turn service passes them (TurnInput.history).
+        self.history: list[str] = []
 
     def send(self, event: dict):
-        result = run_turn(self.build, TurnInput(self.state, event, self.user, self.bot, self.env, self.sandbox))
+        result = run_turn(self.build, TurnInput(self.state, event, self.user, self.bot, self.env, self.sandbox,
+                                                llm=self.llm, llm_token_budget=self.llm_token_budget,
+                                                history=list(self.history),
+                                                on_stream=lambda sid, delta: self.streamed.append((sid, delta))))
+        if isinstance(event.get("preview"), str) and event.get("type") == "text":
+            self.history.append(event["preview"])
         self.state = result.state
         self.user = result.user
         for name, value in result.bot_changes.items():
