@@ -14,6 +14,12 @@ global lock and stops it at the time limit, so a busy-looping code card costs th
 core, not its loop. Python engine work does hold the lock, in 5 ms slices, and the per-bot
 cap bounds how much of it one bot can have in flight. Callers hold no database connection
 while they wait here (runtime/async_turns.py).
+
+A turn that waits on a language model (runtime/llm_gateway.py) parks: its thread gives its
+slot back for the wait, so two hundred turns waiting on a slow model hold two hundred idle
+threads (up to `FLOWSTUDIO_LLM_WAITING_TURNS` beyond the pool) and no engine slot; when the
+answer comes the thread takes a slot again before the turn goes on, ahead of turns that
+have not started yet.
 """
 from __future__ import annotations
 
@@ -21,16 +27,23 @@ import asyncio
 import threading
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 
 
+_slot = threading.local()  # (pool, bot key) of the job the current thread runs
+
+
 class EnginePool:
-    def __init__(self, threads: int, per_bot: int):
+    def __init__(self, threads: int, per_bot: int, parked: int = 0):
         if threads < 1 or per_bot < 1:
             raise ValueError("the engine pool needs at least one thread, and one per bot")
         self.threads, self.per_bot = threads, per_bot
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="engine")
+        # Threads beyond `threads` are for turns parked on an LLM answer (they hold no slot).
+        self._executor = ThreadPoolExecutor(max_workers=threads + max(0, parked), thread_name_prefix="engine")
         self._lock = threading.Lock()
+        self._slot_free = threading.Condition(self._lock)
+        self._resuming = 0
         self._busy = 0
         self._running: Counter = Counter()
         # bot -> its waiting jobs; the dict's order is the round robin (longest waiting first).
@@ -40,7 +53,8 @@ class EnginePool:
         """Run `fn(*args)` on a pool thread when `bot_key` may have one; its future."""
         future: Future = Future()
         with self._lock:
-            if self._busy < self.threads and self._running[bot_key] < self.per_bot and bot_key not in self._waiting:
+            if (self._busy + self._resuming < self.threads and self._running[bot_key] < self.per_bot
+                    and bot_key not in self._waiting):
                 self._start(bot_key, fn, args, future)
             else:
                 self._waiting.setdefault(bot_key, deque()).append((fn, args, future))
@@ -59,6 +73,7 @@ class EnginePool:
         return True
 
     def _run(self, bot_key, fn, args, future: Future) -> None:
+        _slot.job = (self, bot_key)
         try:
             result = fn(*args)
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
@@ -66,16 +81,38 @@ class EnginePool:
         else:
             future.set_result(result)
         finally:
+            _slot.job = None
             with self._lock:
-                self._busy -= 1
-                self._running[bot_key] -= 1
-                if not self._running[bot_key]:
-                    del self._running[bot_key]
-                self._dispatch()
+                self._release(bot_key)
+
+    def _release(self, bot_key) -> None:  # with the lock held
+        self._busy -= 1
+        self._running[bot_key] -= 1
+        if not self._running[bot_key]:
+            del self._running[bot_key]
+        self._slot_free.notify_all()
+        self._dispatch()
+
+    def park(self, bot_key) -> None:
+        """The current job gives its slot back while it waits outside the engine."""
+        with self._lock:
+            self._release(bot_key)
+
+    def unpark(self, bot_key) -> None:
+        """Take a slot again, ahead of jobs that have not started (blocks until one is free)."""
+        with self._lock:
+            self._resuming += 1
+            try:
+                while self._busy >= self.threads or self._running[bot_key] >= self.per_bot:
+                    self._slot_free.wait()
+            finally:
+                self._resuming -= 1
+            self._busy += 1
+            self._running[bot_key] += 1
 
     def _dispatch(self) -> None:
         for bot_key in list(self._waiting):
-            if self._busy >= self.threads:
+            if self._busy + self._resuming >= self.threads:
                 return
             if self._running[bot_key] >= self.per_bot:
                 continue
@@ -100,8 +137,25 @@ def pool() -> EnginePool:
 
         with _pool_lock:
             if _pool is None:
-                _pool = EnginePool(settings.FLOWSTUDIO_ENGINE_THREADS, settings.FLOWSTUDIO_ENGINE_THREADS_PER_BOT)
+                _pool = EnginePool(settings.FLOWSTUDIO_ENGINE_THREADS, settings.FLOWSTUDIO_ENGINE_THREADS_PER_BOT,
+                                   settings.FLOWSTUDIO_LLM_WAITING_TURNS)
     return _pool
+
+
+@contextmanager
+def parked():
+    """Around a wait outside the engine (an LLM answer): the thread's pool slot is free for
+    other turns meanwhile. A no-op outside a pool job (tests, the embedded default's threads)."""
+    job = getattr(_slot, "job", None)
+    if job is None:
+        yield
+        return
+    owner, bot_key = job
+    owner.park(bot_key)
+    try:
+        yield
+    finally:
+        owner.unpark(bot_key)
 
 
 async def run(bot_key, fn: Callable, *args):

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
-from runtime import delivery, log_context, metrics
+from runtime import delivery, llm_gateway, log_context, metrics
 from runtime.engine import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
@@ -463,6 +463,8 @@ def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, 
         env=env,
         history=history,
         budget_ms=settings.FLOWSTUDIO_TURN_BUDGET_MS or None,
+        llm=llm_gateway.for_bot(conversation.bot_id),
+        llm_token_budget=settings.FLOWSTUDIO_LLM_TURN_TOKENS or None,
     )
 
 

@@ -332,6 +332,11 @@ FLOWSTUDIO_CODE_MEMORY_MB = env.int("FLOWSTUDIO_CODE_MEMORY_MB", default=64)
 FLOWSTUDIO_ENGINE_THREADS = env.int("FLOWSTUDIO_ENGINE_THREADS", default=4)
 FLOWSTUDIO_ENGINE_THREADS_PER_BOT = env.int("FLOWSTUDIO_ENGINE_THREADS_PER_BOT", default=1)
 FLOWSTUDIO_TURN_BUDGET_MS = env.int("FLOWSTUDIO_TURN_BUDGET_MS", default=5000)
+# Turns that may wait on a language model at once per process, each on an idle thread that
+# holds no engine slot and no database connection (docs/ai.md, "How a turn waits").
+FLOWSTUDIO_LLM_WAITING_TURNS = env.int("FLOWSTUDIO_LLM_WAITING_TURNS", default=256)
+# Tokens (in + out) all the LLM calls of one turn may use together; 0: no limit.
+FLOWSTUDIO_LLM_TURN_TOKENS = env.int("FLOWSTUDIO_LLM_TURN_TOKENS", default=50_000)
 # Host names (or literal addresses) the outbound guard lets the server fetch from although
 # they resolve into its own network (runtime/outbound.py, docs/security.md "Outbound HTTP").
 FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = env.list("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", default=[])

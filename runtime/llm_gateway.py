@@ -1,0 +1,93 @@
+"""The runtime's side of the engine's LLM interface (runtime/engine/llm.py).
+
+A card calls `TurnInput.llm.complete()` from an engine thread. `BotLLM` finds the bot's
+provider through the resolver that `integrations/llm` registers at start-up (the runtime
+never imports integrations), then runs the provider's async client on the process's one LLM
+loop: a daemon thread with its own asyncio loop, so a hundred turns waiting on a model are a
+hundred pending HTTP requests on that loop, never work on the server's loop. Meanwhile the
+engine thread is parked (runtime/engine_pool.py): it holds no engine slot, and no database
+connection (the resolver's lookup is closed before the wait).
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from runtime import engine_pool
+from runtime.engine.llm import LLMError, LLMRequest, LLMResponse
+
+
+class AsyncLLM(Protocol):
+    def complete(self, request: LLMRequest, on_token: Callable[[str], None] | None = None) -> Awaitable[LLMResponse]:
+        ...
+
+
+# bot id -> the bot's provider client, or None when it has none. Registered by
+# integrations/llm (its AppConfig.ready); None: no provider kind is installed.
+_resolver: Callable[[object], AsyncLLM | None] | None = None
+
+
+def register_resolver(resolver: Callable[[object], AsyncLLM | None] | None) -> None:
+    global _resolver
+    _resolver = resolver
+
+
+class _LoopThread:
+    def __init__(self):
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="llm-loop", daemon=True)
+                thread.start()
+                self._loop = loop
+            return self._loop
+
+    def run(self, coroutine_fn: Callable[[], Awaitable]):
+        """Run `coroutine_fn()` on the LLM loop and wait for its result on this thread."""
+        async def call():
+            return await coroutine_fn()
+
+        return asyncio.run_coroutine_threadsafe(call(), self.loop()).result()
+
+
+llm_loop = _LoopThread()
+
+
+def _resolve(bot_id) -> AsyncLLM | None:
+    from django.db import connection
+
+    try:
+        return _resolver(bot_id) if _resolver is not None else None
+    finally:
+        # The wait that follows must hold no database connection: drop the one the lookup
+        # opened on this thread (never one a caller's transaction is using).
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+class BotLLM:
+    """The engine's `LLM` for one bot's turn."""
+
+    def __init__(self, bot_id):
+        self.bot_id = bot_id
+        self._client: AsyncLLM | None = None
+
+    def complete(self, request: LLMRequest, on_token: Callable[[str], None] | None = None) -> LLMResponse:
+        if self._client is None:
+            self._client = _resolve(self.bot_id)
+        if self._client is None:
+            raise LLMError("this bot has no LLM provider: add one to its workspace (docs/ai.md, \"Providers\")")
+        client = self._client
+        with engine_pool.parked():
+            return llm_loop.run(lambda: client.complete(request, on_token))
+
+
+def for_bot(bot_id) -> BotLLM | None:
+    """The LLM a turn of `bot_id` gets; None when no provider kind is installed."""
+    return BotLLM(bot_id) if _resolver is not None else None
