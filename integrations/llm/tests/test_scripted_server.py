@@ -50,3 +50,25 @@ async def test_guard_refuses_loopback_not_allowed(scripted_llm_server, settings)
             model="m", messages=[{"role": "user", "content": "hi"}])
     assert "loopback" in repr(caught.value) + repr(caught.value.__cause__)
     assert scripted_llm_server.requests == []
+
+
+async def test_tool_call_json_and_streamed(scripted_llm_server):
+    scripted_llm_server.script([s.tool("lookup", {"q": 1}), s.tool("lookup", {"q": 2})])
+    c = client(scripted_llm_server.url)
+    reply = await c.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    call = reply.choices[0].message.tool_calls[0]
+    assert (call.function.name, call.function.arguments) == ("lookup", '{"q": 1}')
+    stream = await c.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}], stream=True)
+    arguments = ""
+    async for chunk in stream:
+        for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            arguments += delta.function.arguments or ""
+    assert arguments == '{"q": 2}'
+
+
+async def test_429_carries_retry_after(scripted_llm_server):
+    scripted_llm_server.script([s.error(429, retry_after=1)])
+    with pytest.raises(openai.RateLimitError) as caught:
+        await client(scripted_llm_server.url).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.response.headers["retry-after"] == "1"
