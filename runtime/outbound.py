@@ -217,3 +217,48 @@ def _read_limited(response: httpx.Response, max_bytes: int, deadline: float, tot
             raise OutboundFailed(f"{response.url} took longer than the {total_seconds:g} s limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+# The async side of the same guard, for clients that speak through `httpx2` (the `openai`
+# package's HTTP library, integrations/llm/client.py): the same address checks
+# (`allowed_hosts`, `checked_addresses`), done where each TCP connection opens.
+import anyio  # noqa: E402
+import httpcore2  # noqa: E402
+import httpx2  # noqa: E402
+
+
+class _AsyncGuardedBackend(httpcore2.AsyncNetworkBackend):
+    def __init__(self):
+        self._backend = httpcore2.AnyIOBackend()
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        if isinstance(host, bytes):
+            host = host.decode("ascii")
+        host = host.strip("[]").lower()
+        if host in allowed_hosts():
+            addresses = [host]
+        else:
+            # getaddrinfo blocks: resolve and check off the event loop.
+            addresses = await anyio.to_thread.run_sync(checked_addresses, host, port)
+        last_error = None
+        for address in addresses:
+            try:
+                return await self._backend.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                                       socket_options=socket_options)
+            except httpcore2.ConnectError as exc:
+                last_error = exc
+        raise last_error
+
+    async def sleep(self, seconds):
+        await self._backend.sleep(seconds)
+
+
+class AsyncGuardedTransport(httpx2.AsyncHTTPTransport):
+    """An `httpx2.AsyncHTTPTransport` whose connections open through the guard. A refused
+    address raises OutboundRefused out of the request (not an httpx2 error)."""
+
+    def __init__(self, max_connections: int = 10):
+        super().__init__(retries=0, trust_env=False)
+        self._pool = httpcore2.AsyncConnectionPool(ssl_context=httpx2.create_ssl_context(),
+                                                   max_connections=max_connections, retries=0,
+                                                   network_backend=_AsyncGuardedBackend())
