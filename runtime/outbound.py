@@ -26,8 +26,11 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import anyio
 import httpcore
+import httpcore2
 import httpx
+import httpx2
 from django.conf import settings
 
 CONNECT_TIMEOUT = 5.0
@@ -222,9 +225,6 @@ def _read_limited(response: httpx.Response, max_bytes: int, deadline: float, tot
 # The async side of the same guard, for clients that speak through `httpx2` (the `openai`
 # package's HTTP library, integrations/llm/client.py): the same address checks
 # (`allowed_hosts`, `checked_addresses`), done where each TCP connection opens.
-import anyio  # noqa: E402
-import httpcore2  # noqa: E402
-import httpx2  # noqa: E402
 
 
 class _AsyncGuardedBackend(httpcore2.AsyncNetworkBackend):
