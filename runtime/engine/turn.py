@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from time import monotonic, perf_counter
 from typing import Any
-from collections.abc import Callable
 
 from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
@@ -283,6 +283,11 @@ class _Turn:
         of the conversation state and counts towards its size limit."""
         return self.frames[-1].setdefault("mem", {})
 
+    def variable_spec(self, ref: str):
+        """The declaration (VarSpec) of a typed variable (`workflow.size`), or None."""
+        scope, name = _split_ref(ref)
+        return self._typed_scopes().get(scope, {}).get(name)
+
     def get_variable(self, ref: str) -> Any:
         scope, name = _split_ref(ref)
         return self.scopes()[scope].get(name)
@@ -366,7 +371,7 @@ class _Turn:
         failure port, and becomes a bot error (error flow) when it does not catch it."""
         where = self._where()
         if self._llm is None:
-            raise LLMError("this bot has no LLM provider: choose one in the bot's settings", provider="")
+            raise LLMError("this bot has no LLM provider (docs/ai.md, \"Providers\")", provider="")
         used = sum(c["tokensIn"] + c["tokensOut"] for c in self.llm_calls)
         if self._llm_token_budget is not None and used >= self._llm_token_budget:
             raise LLMError(f"the turn used {used} tokens, its budget is {self._llm_token_budget}",

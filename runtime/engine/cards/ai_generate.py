@@ -8,8 +8,8 @@ from pydantic import Field
 
 from ..llm import LLMError, LLMRequest
 from ..templates import compile_template
-from .ai_prompt import AIConfig, memory_messages
-from .base import CONTINUE, Card, CardFamily, Jump, register
+from .ai_prompt import AIConfig, failure_step, memory_messages
+from .base import CONTINUE, Card, CardFamily, register
 from .capture import VARIABLE_REF
 from .fields import NodeRef, RequiredTemplate, TemplateStr
 
@@ -36,10 +36,7 @@ class _Generate(Card):
         try:
             response = rt.call_llm(request, (lambda delta: rt.stream(stream_id, delta)) if stream else None)
         except LLMError as exc:
-            if c.on_failure is None:
-                raise
-            rt.add_trace("llm_failed", message=str(exc), provider=exc.provider, status=exc.status)
-            return Jump(c.on_failure)
+            return failure_step(rt, exc, c.on_failure)
         text = response.text
         if c.variable:
             rt.set_variable(c.variable, text)

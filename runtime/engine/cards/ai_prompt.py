@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .base import CardConfig
+from ..llm import LLMError
+from .base import CardConfig, Jump
 
 # How many earlier user messages "use memory" sends when the bot has no Summary Agent.
 MEMORY_TURNS = 3
@@ -37,3 +38,12 @@ def memory_messages(rt) -> list[dict]:
     else:
         messages.extend({"role": "user", "content": text} for text in rt.history()[-MEMORY_TURNS:])
     return messages
+
+
+def failure_step(rt, exc: LLMError, on_failure: str | None) -> Jump:
+    """The failure port of an AI card for a model that failed; re-raised (the error flow)
+    when the port is not connected."""
+    if on_failure is None:
+        raise exc
+    rt.add_trace("llm_failed", message=str(exc), provider=exc.provider, status=exc.status)
+    return Jump(on_failure)

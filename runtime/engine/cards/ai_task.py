@@ -14,8 +14,8 @@ from pydantic.alias_generators import to_camel
 from ..llm import LLMError, LLMRequest
 from ..templates import compile_template
 from ..variables import VarSpec, type_problem
-from .ai_prompt import AIConfig, memory_messages
-from .base import CONTINUE, Card, CardFamily, Jump, register
+from .ai_prompt import AIConfig, failure_step, memory_messages
+from .base import CONTINUE, Card, CardFamily, register
 from .capture import VARIABLE_REF
 from .fields import NodeRef, RequiredTemplate, TemplateStr
 
@@ -51,14 +51,10 @@ class _Task(Card):
     def __init__(self, instructions, input_, config):
         self.instructions, self.input, self.config = instructions, input_, config
 
-    def _spec(self, rt, ref: str) -> VarSpec | None:
-        scope, _, name = ref.partition(".")
-        return rt._typed_scopes().get(scope, {}).get(name)
-
     def schema(self, rt) -> dict:
         properties = {}
         for out in self.config.outputs:
-            prop = _json_type(self._spec(rt, out.variable))
+            prop = _json_type(rt.variable_spec(out.variable))
             if out.description:
                 prop = {**prop, "description": out.description}
             properties[out.variable.partition(".")[2]] = prop
@@ -77,7 +73,7 @@ class _Task(Card):
             if name not in answer:
                 problems.append(f"{name}: missing")
                 continue
-            spec = self._spec(rt, out.variable)
+            spec = rt.variable_spec(out.variable)
             problem = type_problem(spec, answer[name]) if spec is not None else None
             if problem:
                 problems.append(f"{name}: {problem}")
@@ -109,10 +105,7 @@ class _Task(Card):
                 raise LLMError(f"AI Task {self.id!r}: the model's answer is still invalid after "
                                f"{RETRIES + 1} tries: " + "; ".join(problems), provider=response.provider)
         except LLMError as exc:
-            if c.on_failure is None:
-                raise
-            rt.add_trace("llm_failed", message=str(exc), provider=exc.provider, status=exc.status)
-            return Jump(c.on_failure)
+            return failure_step(rt, exc, c.on_failure)
         for ref, value in values.items():
             rt.set_variable(ref, value)
         return CONTINUE
