@@ -114,6 +114,20 @@ class LLM(Protocol):
         ...
 
 
+class ToolHost(Protocol):
+    """Tools from outside the bot (MCP servers configured in the workspace) that an
+    autonomous node or AI Task may offer the model. The runtime implements it
+    (integrations/llm/mcp_tools.py); engine tests use a fake. Names are "<server>.<tool>"."""
+
+    def list_tools(self, servers: list[str]) -> list[ToolSpec]:
+        """The tools of the named servers; LLMError naming the server when one cannot be reached."""
+        ...
+
+    def call_tool(self, name: str, arguments: dict) -> str:
+        """Run one tool and return its result as text (what the model reads); LLMError on failure."""
+        ...
+
+
 Script = LLMResponse | str | LLMError | Callable[[LLMRequest], "LLMResponse | str"]
 
 

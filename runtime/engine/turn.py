@@ -21,7 +21,7 @@ from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
 from .errors import BotRuntimeError, StateLimitError, TurnBudgetExceeded
 from .events import MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, custom_event_type
 from .expressions import UNDEFINED, ExpressionError, js_truthy
-from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse
+from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost
 from .sandbox import CodeError, JSSandbox, default_sandbox, turn_deadline
 from .variables import check_write, defaults
 
@@ -58,6 +58,8 @@ class TurnInput:
     # Called with (stream id, text delta) while a card streams an answer; the runtime pushes
     # it to the conversation's clients. The finished message is still one output.
     on_stream: Callable[[str, str], None] | None = None
+    # Tools of the workspace's MCP servers (runtime/engine/llm.py ToolHost); None: none.
+    tools: ToolHost | None = None
 
 
 @dataclass
@@ -152,6 +154,7 @@ class _Turn:
         self._llm = inp.llm
         self._llm_token_budget = inp.llm_token_budget
         self._on_stream = inp.on_stream
+        self.tool_host = inp.tools
         self.llm_calls: list[dict] = []
         # Cards' scratch space for this turn only, never stored (AI Transition's decision).
         self.scratch: dict = {}
