@@ -39,7 +39,7 @@ from psycopg.types.json import Jsonb
 
 from flows import services as flow_services
 from flows.models import Bot, BotVersion
-from runtime import delivery, engine_pool, log_context, metrics, pg, turns
+from runtime import delivery, engine_pool, llm_usage, log_context, metrics, pg, turns
 from runtime.engine import run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
@@ -223,6 +223,9 @@ async def _run_event(conversation: Conversation, event: Event, user: EndUser, bo
     seen_conversation, seen_user = conversation.updated_at, user.updated_at
     started = time.monotonic()
     result = await engine_pool.run(conversation.bot_id, run_turn, build, turn_input)
+    if result.llm_calls:
+        async with (await pg.pool()).connection() as conn, conn.transaction():
+            await llm_usage.arecord(conn, conversation, result.llm_calls)
     rows = turns.settle_turn(conversation, loaded, event, user, result,
                              round((time.monotonic() - started) * 1000), _now())
 

@@ -207,3 +207,31 @@ class State(models.Model):
 
     def __str__(self):
         return f"{self.type}:{self.scope_id}:{self.name}"
+
+
+class LLMUsage(models.Model):
+    """One call to a language model by a turn: who asked (bot, conversation, card) and what
+    it cost. Written for every call, also when the turn itself then failed (the provider
+    bills it either way). `cost` is from the workspace's prices per 1k tokens: an estimate,
+    the provider's bill is the truth."""
+
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="llm_usage")
+    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    is_draft = models.BooleanField(default=False)
+    card = models.CharField(max_length=255, blank=True, default="")
+    # The card type or agent that asked ("ai_generate_text", "agent:summary"...).
+    purpose = models.CharField(max_length=64, blank=True, default="")
+    provider = models.CharField(max_length=64, blank=True, default="")
+    model = models.CharField(max_length=200, blank=True, default="")
+    tokens_in = models.PositiveIntegerField(default=0)
+    tokens_out = models.PositiveIntegerField(default=0)
+    ms = models.FloatField(default=0)
+    cost = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["bot", "created_at"], name="llmusage_bot_time")]
+
+    def __str__(self):
+        return f"{self.provider}/{self.model} {self.tokens_in}+{self.tokens_out}"

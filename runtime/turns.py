@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
-from runtime import delivery, llm_gateway, log_context, metrics
+from runtime import delivery, llm_gateway, llm_usage, log_context, metrics
 from runtime.engine import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
@@ -389,6 +389,7 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
         conversation, user, event, loaded, dict(stored_bot_vars.values_list("name", "value")),
         env=_config_env(conversation, loaded.build),
         history=_earlier_user_texts(conversation, event, loaded.build.history_depth)))
+    llm_usage.record(conversation, result.llm_calls)
     rows = settle_turn(conversation, loaded, event, user, result, round((time.monotonic() - started) * 1000),
                        timezone.now())
 

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "integrations",
     "integrations.webchat",
     "integrations.chat_api",
+    "integrations.llm",
     "axes",
 ]
 

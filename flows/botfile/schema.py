@@ -194,6 +194,16 @@ def build_schema(registry: Mapping | None = None) -> dict:
                     "type": "number", "minimum": 0, "maximum": 1,
                     "default": SETTINGS_DEFAULTS["intentConfidence"],
                 },
+                "llm": {
+                    "type": "object", "additionalProperties": False,
+                    "description": "The LLM this bot's AI cards use unless a card names its own (docs/ai.md).",
+                    "properties": {
+                        "provider": {"type": "string", "maxLength": 64,
+                                     "description": "A provider of the workspace by name; empty: the workspace's default."},
+                        "model": {"type": "string", "maxLength": 200,
+                                  "description": "A model id or label (Fast, Best); empty: the provider's default."},
+                    },
+                },
             },
         },
         "botVariable": _variable(

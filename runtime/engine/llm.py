@@ -57,6 +57,9 @@ class LLMRequest:
     # A model id of the provider, a label of the workspace's models ("Fast", "Best"), or ""
     # for the bot's default model.
     model: str = ""
+    # The name of one of the workspace's providers; "" for the bot's (settings.llm.provider),
+    # else the workspace's default provider.
+    provider: str = ""
     tools: tuple[ToolSpec, ...] = ()
     # "auto", "none", "required", or a tool name the model must call.
     tool_choice: str | None = None
@@ -97,9 +100,10 @@ class LLMError(Exception):
         self.message, self.provider, self.status, self.retryable = message, provider, status, retryable
 
     def __str__(self) -> str:
-        who = f"LLM provider {self.provider!r}" if self.provider else "the LLM provider"
+        if not self.provider:  # no provider was reached: the message says why on its own
+            return self.message if self.status is None else f"HTTP {self.status}: {self.message}"
         status = f" (HTTP {self.status})" if self.status is not None else ""
-        return f"{who}{status}: {self.message}"
+        return f"LLM provider {self.provider!r}{status}: {self.message}"
 
 
 class LLMCancelled(Exception):

@@ -9,6 +9,7 @@ state stays valid whatever happens in the turn.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -380,6 +381,11 @@ class _Turn:
             raise LLMError(f"the turn used {used} tokens, its budget is {self._llm_token_budget}",
                            provider=self.llm_calls[-1]["provider"] if self.llm_calls else "")
         request_card = request.card or where.get("card")
+        chosen = self.build.settings.get("llm") or {}
+        if (not request.provider and chosen.get("provider")) or (not request.model and chosen.get("model")):
+            # The bot's own choice of provider and model, where the card names none.
+            request = dataclasses.replace(request, provider=request.provider or chosen.get("provider", ""),
+                                          model=request.model or chosen.get("model", ""))
         self._trace("llm_request", card=request_card, purpose=request.purpose, model=request.model,
                     messages=request.wire_messages(), tools=[t.name for t in request.tools])
         started = monotonic()
