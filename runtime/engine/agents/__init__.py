@@ -12,6 +12,7 @@ exception: a policy that cannot be checked fails the answer, like a failed model
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..errors import BotRuntimeError
 from ..llm import LLMRequest, LLMResponse
@@ -32,7 +33,8 @@ def call_llm(rt, request: LLMRequest, on_token: Callable[[str], None] | None) ->
     agents: AgentsBuild = rt.build.agents
     gated = agents.policy is not None and policy.applies(request)
     if gated or (agents.translator is not None and translator.translating(rt, agents.translator)):
-        on_token = None  # the user must not watch a text that may still be replaced
+        # The user must not watch a text that may still be replaced or is in the wrong language.
+        request, on_token = replace(request, stream=False), None
     response = rt.call_model(request, on_token)
     return policy.gate(rt, agents.policy, request, response) if gated else response
 

@@ -77,10 +77,24 @@ def _remember(rt, stored: dict, text: str) -> None:
     rt.write_agent_variable("user", VARIABLE, {**stored, "language": detected, "detected": detected})
 
 
+def _answers_sensitive_capture(rt) -> bool:
+    """The dialog waits on a capture of sensitive data: the answer (a card number, a code)
+    must not go to the model, and there is nothing in it to translate."""
+    if rt.waiting is None or not rt.frames:
+        return False
+    frame = rt.frames[-1]
+    flow = rt.build.flows.get(frame["flow"])
+    node = flow.nodes.get(frame["node"]) if flow else None
+    card = node.cards[frame["card"]] if node and frame["card"] < len(node.cards) else None
+    return card is not None and card.id == rt.waiting and bool(getattr(card, "sensitive", False))
+
+
 def translate_incoming(rt, translator: TranslatorBuild) -> None:
     payload = rt.event.get("payload")
     text = payload.get("text") if isinstance(payload, dict) else None
     if rt.event.get("type") != "text" or not isinstance(text, str) or not text.strip():
+        return
+    if _answers_sensitive_capture(rt):
         return
     stored = rt.user.get(VARIABLE)
     _remember(rt, stored if isinstance(stored, dict) else {}, text)

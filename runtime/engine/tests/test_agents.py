@@ -324,3 +324,16 @@ def test_the_summary_records_the_bots_language_and_the_policy_message_is_transla
     assert memory(c)["transcript"] == [{"role": "user", "content": "I want a competitor product"},
                                        {"role": "assistant", "content": "Sorry, I can't help with that."}]
     assert c.streamed == []
+
+
+def test_the_answer_to_a_sensitive_capture_never_goes_to_the_model():
+    llm = ScriptedLLM(["I want to pay", json.dumps({"translations": ["Numéro de carte ?"]}),
+                       json.dumps({"translations": ["Merci"]})])
+    doc = bot(main(node("n", card("capture", capture="entity_regex", variable="workflow.n", prompt="Card number?",
+                                  options={"pattern": r"\d{4}-\d{4}-\d{4}-\d{4}"}, sensitive=True),
+                        text("Thanks")), start_next="n"),
+              agents={"translator": {"enabled": True}, "summary": {"enabled": True}})
+    c = Chat(doc, llm=llm)
+    assert c.say("Je voudrais payer ma commande, s'il vous plaît") == ["Numéro de carte ?"]
+    assert c.say("c'est 4111-1111-1111-1234") == ["Merci"]
+    assert "4111" not in json.dumps([r.messages for r in llm.requests]) + json.dumps(c.last.trace)
