@@ -378,9 +378,10 @@ class _Turn:
         return agents.call_llm(self, request, on_token)
 
     def call_model(self, request: LLMRequest, on_token: Callable[[str], None] | None = None) -> LLMResponse:
-        """Ask the model, no agent in between (the agents' own calls). The wait does not count against the turn's budget (the provider's
-        per-call timeout bounds it); an LLMError stays an LLMError so the card can take its
-        failure port, and becomes a bot error (error flow) when it does not catch it."""
+        """Ask the model, no agent in between (the agents' own calls). The wait does not count
+        against the turn's budget (the provider's per-call timeout bounds it); an LLMError
+        stays an LLMError so the card can take its failure port, and becomes a bot error
+        (error flow) when it does not catch it."""
         where = self._where()
         if self._llm is None:
             raise LLMError("this bot has no LLM provider (docs/ai.md, \"Providers\")", provider="")

@@ -17,10 +17,10 @@ from dataclasses import replace
 from ..errors import BotRuntimeError
 from ..llm import LLMRequest, LLMResponse
 from . import policy, summary, translator
-from .config import AGENTS_OFF, AgentsBuild, AgentsConfig, compile_agents
+from .config import AGENTS_OFF, AgentsBuild, AgentsConfig, agent_problems, compile_agents
 
-__all__ = ["AGENTS_OFF", "AgentsBuild", "AgentsConfig", "after_turn", "before_understanding", "call_llm",
-           "compile_agents"]
+__all__ = ["AGENTS_OFF", "AgentsBuild", "AgentsConfig", "after_turn", "agent_problems", "before_understanding",
+           "call_llm", "compile_agents"]
 
 
 def before_understanding(rt) -> None:

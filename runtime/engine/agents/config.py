@@ -156,3 +156,17 @@ def compile_agents(value, default_language: str, problems: list[Problem]) -> Age
                   if config.translator.enabled else None)
     return AgentsBuild(summary=config.summary if config.summary.enabled else None,
                        policy=policy if config.policy.enabled else None, translator=translator)
+
+
+def agent_problems(definition: dict) -> list[tuple[str, str]]:
+    """What the bot file's JSON Schema cannot see in `agents` (a blocked pattern that is not a
+    regular expression, an empty keyword), as (JSON path, message), for the bot-file
+    validator; the schema itself reports the rest."""
+    value = definition.get("agents") if isinstance(definition, dict) else None
+    try:
+        config = AgentsConfig.model_validate(value if isinstance(value, dict) else {})
+    except ValidationError:
+        return []
+    problems: list[Problem] = []
+    _policy(config.policy, problems)
+    return [(p.path, p.message) for p in problems]

@@ -13,7 +13,7 @@ import json
 
 from ..errors import StateLimitError
 from ..events import MESSAGE_EVENT_TYPES
-from ..llm import LLMError, LLMRequest
+from ..llm import LLMCancelled, LLMError, LLMRequest
 from .config import SummaryAgentConfig
 
 VARIABLE = "SummaryAgent"
@@ -104,7 +104,7 @@ def record_turn(rt, config: SummaryAgentConfig) -> None:
         try:
             summary = _fold(rt, config, summary, fallen)
             rt.add_trace("agent_summary", agent="summary", folded=len(fallen))
-        except LLMError as exc:
+        except (LLMError, LLMCancelled) as exc:  # the turn is over: a cancel must not lose it
             rt.log("warning", f"Summary Agent: the summary could not be updated, it stays as it was ({exc})",
                    source="agent:summary")
             kept = fallen[-PENDING_TURNS:] + kept

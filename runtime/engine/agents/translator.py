@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 
-from ..llm import LLMError, LLMRequest
+from ..llm import LLMCancelled, LLMError, LLMRequest
 from .config import TranslatorBuild
 
 VARIABLE = "TranslatorAgent"
@@ -154,7 +154,7 @@ def translate_outgoing(rt, translator: TranslatorBuild) -> None:
                 or not all(isinstance(t, str) for t in translations)):
             raise LLMError(f"the answer is not {len(texts)} translations: {response.text[:200]!r}",
                            provider=response.provider)
-    except LLMError as exc:
+    except (LLMError, LLMCancelled) as exc:  # the turn is over: a cancel must not lose it
         rt.log("warning", f"Translator Agent: the replies were sent untranslated ({exc})", source="agent:translator")
         return
     for (i, name), translated in zip(places, translations):

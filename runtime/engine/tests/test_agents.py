@@ -337,3 +337,25 @@ def test_the_answer_to_a_sensitive_capture_never_goes_to_the_model():
     assert c.say("Je voudrais payer ma commande, s'il vous plaît") == ["Numéro de carte ?"]
     assert c.say("c'est 4111-1111-1111-1234") == ["Merci"]
     assert "4111" not in json.dumps([r.messages for r in llm.requests]) + json.dumps(c.last.trace)
+
+
+def test_the_validator_can_ask_for_what_the_schema_cannot_see():
+    from runtime.engine.agents import agent_problems
+
+    doc = looping_bot(text("hi"), agents={"policy": {"blockedPatterns": ["("], "blockedKeywords": [" "]}})
+    paths = [path for path, _ in agent_problems(doc)]
+    assert paths == ["$.agents.policy.blockedKeywords[0]", "$.agents.policy.blockedPatterns[0]"]
+    assert agent_problems(looping_bot(text("hi"))) == []
+
+
+def test_summary_with_turns_zero_keeps_every_turn_up_to_its_size_cap():
+    from runtime.engine.agents.summary import TRANSCRIPT_MAX_BYTES
+
+    llm = ScriptedLLM(["Long talk."])
+    c = Chat(looping_bot(text("ok"), agents={"summary": {"enabled": True, "turns": 0}}), llm=llm)
+    for i in range(5):
+        c.say(f"message {i}")
+    assert len(memory(c)["transcript"]) == 10 and llm.requests == []
+    c.say("x" * TRANSCRIPT_MAX_BYTES)  # the older turns no longer fit beside it
+    assert memory(c)["summary"] == "Long talk." and purposes(llm) == ["agent:summary"]
+    assert [m["content"][:1] for m in memory(c)["transcript"]] == ["x", "o"]
