@@ -53,4 +53,4 @@ def _quietly(rt, name: str, run, config) -> None:
     try:
         run(rt, config)
     except BotRuntimeError as exc:
-        rt.log("warning", f"{name.capitalize()} Agent skipped this turn: {exc}", source=f"agent:{name}")
+        rt.log("warn", f"{name.capitalize()} Agent skipped this turn: {exc}", source=f"agent:{name}")

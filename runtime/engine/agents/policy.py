@@ -85,6 +85,6 @@ def gate(rt, policy: PolicyBuild, request: LLMRequest, response: LLMResponse) ->
         return response
     rt.add_trace("policy_blocked", agent="policy", requestCard=request.card, purpose=request.purpose,
                  ruleKind=found.kind, rule=found.rule, reason=found.reason)
-    rt.log("warning", f"Policy Agent: an answer was replaced; it breaks {found.kind} {found.rule!r}",
+    rt.log("warn", f"Policy Agent: an answer was replaced; it breaks {found.kind} {found.rule!r}",
            source="agent:policy")
     return replace(response, text=policy.config.message)

@@ -105,11 +105,11 @@ def record_turn(rt, config: SummaryAgentConfig) -> None:
             summary = _fold(rt, config, summary, fallen)
             rt.add_trace("agent_summary", agent="summary", folded=len(fallen))
         except (LLMError, LLMCancelled) as exc:  # the turn is over: a cancel must not lose it
-            rt.log("warning", f"Summary Agent: the summary could not be updated, it stays as it was ({exc})",
+            rt.log("warn", f"Summary Agent: the summary could not be updated, it stays as it was ({exc})",
                    source="agent:summary")
             kept = fallen[-PENDING_TURNS:] + kept
     value = {"summary": summary, "transcript": [line for turn in kept for line in turn]}
     try:
         rt.write_agent_variable("conversation", VARIABLE, value)
     except StateLimitError as exc:
-        rt.log("warning", f"Summary Agent: {exc}", source="agent:summary")
+        rt.log("warn", f"Summary Agent: {exc}", source="agent:summary")

@@ -109,7 +109,7 @@ def translate_incoming(rt, translator: TranslatorBuild) -> None:
     try:
         translated = rt.call_model(request).text.strip()
     except LLMError as exc:
-        rt.log("warning", f"Translator Agent: the message was not translated ({exc})", source="agent:translator")
+        rt.log("warn", f"Translator Agent: the message was not translated ({exc})", source="agent:translator")
         return
     if not translated:
         return
@@ -155,7 +155,7 @@ def translate_outgoing(rt, translator: TranslatorBuild) -> None:
             raise LLMError(f"the answer is not {len(texts)} translations: {response.text[:200]!r}",
                            provider=response.provider)
     except (LLMError, LLMCancelled) as exc:  # the turn is over: a cancel must not lose it
-        rt.log("warning", f"Translator Agent: the replies were sent untranslated ({exc})", source="agent:translator")
+        rt.log("warn", f"Translator Agent: the replies were sent untranslated ({exc})", source="agent:translator")
         return
     for (i, name), translated in zip(places, translations):
         rt.outputs[i] = {**rt.outputs[i], name: translated}
