@@ -96,6 +96,22 @@ def _library_schemas() -> dict:
     return out
 
 
+def _agents_schemas() -> dict:
+    """`agents` and one `agents.<Model>` per agent, from the engine's agent config models."""
+    from runtime.engine.agents import AgentsConfig
+
+    generated = copy.deepcopy(AgentsConfig.model_json_schema(by_alias=True))
+    out = {}
+    for def_name, body in sorted(generated.pop("$defs", {}).items()):
+        _rewrite_refs(body, "agents.")
+        out["agents." + def_name] = body
+    _rewrite_refs(generated, "agents.")
+    generated["description"] = ("The bot's agents (docs/ai.md, \"Agents\"): summary, policy and "
+                                "translator, each off unless enabled.")
+    out["agents"] = generated
+    return out
+
+
 def _card_type_schemas(registry: Mapping) -> tuple[dict, dict]:
     """Per-type card schemas plus the `$defs` their pydantic models need.
 
@@ -326,6 +342,7 @@ def build_schema(registry: Mapping | None = None) -> dict:
             },
         },
         **_library_schemas(),
+        **_agents_schemas(),
         **per_type,
         **hoisted,
     }
@@ -353,7 +370,7 @@ def build_schema(registry: Mapping | None = None) -> dict:
             "tables": _named_list("namedItem", "Tables."),
             "knowledgeBases": _named_list("namedItem", "Knowledge bases."),
             "hooks": _named_list("namedItem", "Hooks."),
-            "agents": {"type": "object", "default": {}},
+            "agents": {**_ref("agents"), "default": {}},
             "webchat": {"type": "object", "default": {}},
             "tests": _named_list("test", "Conversation tests."),
             "layout": {**_ref("layout"), "default": {}},

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from .agents import AGENTS_OFF, AgentsBuild, compile_agents
 from .cards import parse_config
 from .cards.base import Card
 from .errors import BuildError, Problem
@@ -92,6 +93,8 @@ class BotBuild:
     history_depth: int = 0
     # Every trigger node, main's first, then the other flows in file order; first match wins.
     triggers: tuple[TriggerBuild, ...] = field(default=())
+    # The Summary, Policy and Translator agents (runtime/engine/agents); all off by default.
+    agents: AgentsBuild = AGENTS_OFF
 
     @property
     def node_limit(self) -> int:
@@ -242,9 +245,10 @@ def compile_bot(definition: dict, *, key: str | None = None, intent_model: Inten
     user_vars = [v for v in definition.get("variables") or () if v.get("scope") == "user"]
     user_specs = _var_specs(user_vars, schemas, "$.variables", problems)
     bot_specs = _var_specs(bot_vars, schemas, "$.variables", problems)
+    settings = {**DEFAULT_SETTINGS, **(definition.get("settings") or {})}
+    agents = compile_agents(definition.get("agents"), str(settings["defaultLanguage"]), problems)
     if problems:
         raise BuildError(problems)
-    settings = {**DEFAULT_SETTINGS, **(definition.get("settings") or {})}
     nlu = BotNlu.build(definition, intents, entities, settings["intentConfidence"], stored=intent_model)
     history_depth = max((getattr(card, "from_history", 0) for flow in flows.values()
                          for node in flow.nodes.values() for card in node.cards), default=0)
@@ -260,4 +264,5 @@ def compile_bot(definition: dict, *, key: str | None = None, intent_model: Inten
         nlu=nlu,
         history_depth=history_depth,
         triggers=tuple(t for f in ordered for t in f.triggers),
+        agents=agents,
     )

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from time import monotonic, perf_counter
 from typing import Any
 
+from . import agents
 from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
 from .errors import BotRuntimeError, StateLimitError, TurnBudgetExceeded
@@ -159,6 +160,9 @@ class _Turn:
         self.llm_calls: list[dict] = []
         # Cards' scratch space for this turn only, never stored (AI Transition's decision).
         self.scratch: dict = {}
+        # The dialog's memory went this turn (an end node, //state/reset): the Summary Agent
+        # must not carry the old conversation into the new one.
+        self.conversation_reset = False
 
     # ---- what cards use ------------------------------------------------------------------
     def scopes(self) -> dict[str, Any]:
@@ -370,9 +374,15 @@ class _Turn:
         self._trace("code_finished", ms=round(result.ms, 3), **where)
 
     def call_llm(self, request: LLMRequest, on_token: Callable[[str], None] | None = None) -> LLMResponse:
-        """Ask the model. The wait does not count against the turn's budget (the provider's
-        per-call timeout bounds it); an LLMError stays an LLMError so the card can take its
-        failure port, and becomes a bot error (error flow) when it does not catch it."""
+        """Ask the model, through the bot's agents: the Policy Agent may replace a free-text
+        answer that breaks a rule (runtime/engine/agents/policy.py). What cards call."""
+        return agents.call_llm(self, request, on_token)
+
+    def call_model(self, request: LLMRequest, on_token: Callable[[str], None] | None = None) -> LLMResponse:
+        """Ask the model, no agent in between (the agents' own calls). The wait does not count
+        against the turn's budget (the provider's per-call timeout bounds it); an LLMError
+        stays an LLMError so the card can take its failure port, and becomes a bot error
+        (error flow) when it does not catch it."""
         where = self._where()
         if self._llm is None:
             raise LLMError("this bot has no LLM provider (docs/ai.md, \"Providers\")", provider="")
@@ -404,6 +414,19 @@ class _Turn:
                     toolCalls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
                     tokensIn=response.tokens_in, tokensOut=response.tokens_out, ms=round(waited * 1000, 3))
         return response
+
+    def write_agent_variable(self, scope: str, name: str, value: Any) -> None:
+        """An agent's own variable (`conversation.SummaryAgent`, `user.TranslatorAgent`): it may
+        be written after the dialog finished, so no frame is needed; checked like any write."""
+        if scope == "conversation":
+            self._check_state_size(self.frames, self.session, {**self.conversation, name: value},
+                                   written=[(scope, name, value)])
+            self.conversation[name] = value
+        else:
+            check_write("user", self.build.user_variables, name, value)
+            _check_variables_size("user", {**self.user, name: value}, [(scope, name, value)])
+            self.user[name] = value
+        self._trace("variable_set", scope=scope, name=name, value=value)
 
     def stream(self, stream_id: str, delta: str) -> None:
         """Hand a piece of a streamed answer to the runtime (no-op when nobody listens)."""
@@ -529,6 +552,7 @@ class _Turn:
         if self.ending:
             self.session = {}
             self.conversation = {}
+            self.conversation_reset = True
             self.ending = False
         self.ended = True
         self._trace("conversation_ended", reason=reason)
@@ -699,8 +723,10 @@ class _Turn:
         if kind == "text" and (self.event.get("payload") or {}).get("text", "").strip() == RESET_COMMAND:
             self.frames, self.waiting, self.ending = [], None, False
             self.session, self.conversation = {}, {}
+            self.conversation_reset = True
             self._trace("state_reset")
             return
+        agents.before_understanding(self)
         self._understand()
         resume = bool(self.frames) and self.waiting is not None
         if not resume:
@@ -747,6 +773,7 @@ def run_turn(build: BotBuild, inp: TurnInput) -> TurnResult:
     token = turn_deadline.set(turn.deadline)  # bounds every V8 call of this turn too
     try:
         turn.execute()
+        agents.after_turn(turn)
     finally:
         turn_deadline.reset(token)
     return turn.result()
