@@ -95,9 +95,11 @@ def _card_problems(doc: dict, registry: Mapping) -> list[Problem]:
 
 
 def _library_problems(doc: dict) -> list[Problem]:
+    from runtime.engine.agents import agent_problems
     from runtime.engine.nlu.library import card_reference_problems, library_problems
 
-    return [Problem(path, message) for path, message in library_problems(doc) + card_reference_problems(doc)]
+    found = library_problems(doc) + card_reference_problems(doc) + agent_problems(doc)
+    return [Problem(path, message) for path, message in found]
 
 
 def normalize_bot(doc: dict) -> dict:

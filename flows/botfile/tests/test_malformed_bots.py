@@ -383,6 +383,16 @@ def capture_option_of_another_type(bot):
     ask_cards(bot)[5]["options"] = {"unit": "kg"}
 
 
+@case("$.agents.policy.blockedPatterns[1]", "'([a-z' is not a valid regular expression")
+def policy_pattern_that_is_not_a_regular_expression(bot):
+    bot["agents"] = {"policy": {"enabled": True, "blockedPatterns": ["refund", "([a-z"]}}
+
+
+@case("$.settings.llm.temperature", "unknown")
+def llm_setting_that_does_not_exist(bot):
+    bot.setdefault("settings", {})["llm"] = {"provider": "acme", "temperature": 2}
+
+
 @pytest.mark.parametrize("mutate, path, phrase", CASES)
 def test_a_malformed_bot_names_the_place_and_the_reason(mutate, path, phrase):
     bot = base_bot()
