@@ -96,6 +96,14 @@ def _library_schemas() -> dict:
     return out
 
 
+def _autonomous_properties() -> dict:
+    """The autonomous node's fields, from the engine's model of them (one source)."""
+    from runtime.engine.autonomous import AutonomousConfig
+
+    generated = AutonomousConfig.model_json_schema(by_alias=True)
+    return copy.deepcopy(generated["properties"])
+
+
 def _card_type_schemas(registry: Mapping) -> tuple[dict, dict]:
     """Per-type card schemas plus the `$defs` their pydantic models need.
 
@@ -258,6 +266,7 @@ def build_schema(registry: Mapping | None = None) -> dict:
                     "description": "Id of the node taken after the last card; null ends the dialog.",
                 },
                 "trigger": _ref("trigger"),
+                **_autonomous_properties(),
             },
         },
         "trigger": {
