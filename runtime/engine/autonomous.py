@@ -181,6 +181,11 @@ def _trace(rt, kind: str, **data) -> None:
     rt._trace(kind, **{**rt._where(), **data})
 
 
+def _said(rt) -> str:
+    """The user's message as the transcript keeps it: sensitive entities starred out."""
+    return rt.masked_text if rt.masked_text is not None else rt.user_text()
+
+
 def _cut(text: str) -> str:
     if len(text) <= ITEM_LIMIT_CHARS:
         return text
@@ -235,7 +240,7 @@ class _Loop(_Saved):
                                   and self.state["pending"].get("kind") != "call"):
             self.state = {"node": self.node.id, "messages": [], "iterations": 0, "pending": None}
             self.frame.pop("mem", None)
-            text = self.rt.user_text()
+            text = _said(self.rt)
             if text.strip() and self.rt.event.get("type") in MESSAGE_EVENT_TYPES:
                 self.messages.append({"role": "user", "content": _cut(text)})
             _trace(self.rt, "autonomous_started", node=self.node.id)
@@ -247,7 +252,7 @@ class _Loop(_Saved):
 
     def _resumed(self, pending: dict):
         """The user replied while the node waited."""
-        text = self.rt.user_text()
+        text = _said(self.rt)
         self.state["pending"] = None
         self.state["iterations"] = 0  # the guard counts model calls between user messages
         if pending["kind"] == "card":
@@ -262,7 +267,9 @@ class _Loop(_Saved):
         if pending["kind"] == "wait":
             self.tool_result(pending, {"ok": True, "note": "the user's reply is the next message"})
             self.skipped(pending)
-        self.messages.append({"role": "user", "content": _cut(text)})
+        # A reply without text (a file, a location) still has to reach the model as a turn.
+        said = text if text.strip() else f"[the user sent a {self.rt.event.get('type') or 'message'}]"
+        self.messages.append({"role": "user", "content": _cut(said)})
         return None
 
     def _loop(self) -> tuple[Card, Any]:
@@ -451,11 +458,13 @@ class _Loop(_Saved):
             return card, step
         result: dict = {"ok": True}
         if isinstance(card, _Capture):
-            result.update(variable=card.variable, value=rt.get_variable(card.variable))
-            if rt.get_variable(card.variable) is None:
+            value = rt.get_variable(card.variable)
+            result.update(variable=card.variable, value="*****" if card.sensitive and value is not None else value)
+            if value is None:
                 result = {"ok": False, "variable": card.variable, "note": "the user gave no usable value"}
-            if resume:
-                result["userSaid"] = rt.user_text()
+            if resume:  # what the model would otherwise never see; starred out when sensitive
+                said = rt.user_text()
+                result["userSaid"] = (rt.masked_text or "*" * len(said)) if card.sensitive else said
         elif written:
             result["wrote"] = written
         if isinstance(step, Jump):

@@ -196,6 +196,24 @@ def test_a_capture_without_value_asks_the_user_and_waits_for_the_answer():
                       "userSaid": "ada@example.com"}
 
 
+def test_a_sensitive_capture_never_shows_the_secret_to_the_model():
+    pin = card("capture", id="ask_pin", capture="entity_regex", variable="workflow.email", prompt="PIN?",
+               options={"pattern": "[0-9]{4}"}, sensitive=True)
+    c, llm = chat(auto("n", pin), script=[tool_call("ask_pin"), "Thanks."])
+    assert c.say("hi") == ["PIN?"]
+    assert c.say("it is 1234") == ["Thanks."]
+    [result] = tool_messages(llm.requests[1])
+    assert result == {"ok": True, "variable": "workflow.email", "value": "*****", "userSaid": "it is ****"}
+    assert "1234" not in json.dumps(c.state["frames"][0]["auto"])
+
+
+def test_a_card_taking_its_port_leaves_the_node():
+    c, llm = chat(auto("n", card("expression", id="vip", condition="true", next="vip_node")),
+                  node("vip_node", text("Welcome, VIP.")), script=[tool_call("vip")])
+    assert c.say("hi") == ["Welcome, VIP."]
+    assert entries(c, "tool_result")[0]["result"] == {"ok": True, "transitioned": "vip_node"}
+
+
 def test_a_flow_call_card_returns_the_flows_outputs_to_the_node():
     callee = flow("lookup", node("entry", kind="entry", next="ask"),
                   node("ask", card("capture", capture="raw", variable="workflow.city", prompt="Which city?"),
@@ -256,6 +274,16 @@ def test_mcp_tools_are_offered_and_called_through_the_tool_host():
     assert host.calls == [("weather.forecast", {"city": "Atlantis"}), ("weather.forecast", {"city": "Paris"})]
     failed, ok = tool_messages(llm.requests[2])
     assert "no such city" in failed["error"] and ok == "sunny in Paris"
+
+
+def test_an_unreachable_mcp_server_is_a_bot_error_naming_the_node():
+    class Down(FakeToolHost):
+        def list_tools(self, servers):
+            raise LLMError("connection refused", provider="mcp:weather")
+
+    c, _ = chat(auto("n", mcpServers=["weather"]), tools=Down(), script=["unused"])
+    [reply] = c.say("x")
+    assert reply == "error: autonomous node 'n': LLM provider 'mcp:weather': connection refused"
 
 
 def test_mcp_servers_without_a_tool_host_is_a_clear_error():
