@@ -337,3 +337,14 @@ def test_standard_nodes_have_no_autonomous_fields():
     with pytest.raises(BuildError) as info:
         compile_bot(bot(main(node("n", text("x")) | {"instructions": "x"}, start_next="n")))
     assert info.value.problems[0].message == "only autonomous nodes have instructions; this is a standard node"
+
+
+def test_one_long_exchange_is_bounded_at_a_tool_call_never_at_its_result():
+    long = "z" * 3000
+    c, llm = chat(auto("n", maxIterations=30), script=[tool_call("send_message", {"text": long}, id=f"call{i}") for i in range(25)] + ["done"])
+    c.say("go")
+    assert state_size(c.state) < TRANSCRIPT_LIMIT_BYTES + 4096
+    sent = llm.requests[-1].messages[1:]
+    assert sent[0]["role"] == "assistant" and sent[0]["tool_calls"]
+    calls = {call["id"] for m in sent if m["role"] == "assistant" for call in m.get("tool_calls") or ()}
+    assert all(m["tool_call_id"] in calls for m in sent if m["role"] == "tool")
