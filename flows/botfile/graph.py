@@ -271,6 +271,10 @@ class _FlowChecker:
             self.out.append(Problem(json_path(parts + ["next"]), f"the {kind} node must lead somewhere: set its next node"))
         elif isinstance(target, str):
             self._target(flow_name, parts + ["next"], target, kinds)
+        transitions = node.get("transitions")  # an autonomous node's other targets
+        for ti, other in enumerate(transitions if isinstance(transitions, list) else []):
+            if isinstance(other, str):
+                self._target(flow_name, parts + ["transitions", ti], other, kinds)
         self._trigger(parts, node)
 
         for ci, card in _dicts(cards):

@@ -112,6 +112,22 @@ def _agents_schemas() -> dict:
     return out
 
 
+def _autonomous_properties() -> dict:
+    """The autonomous node's fields, from the engine's model of them (one source)."""
+    from runtime.engine.autonomous import AutonomousConfig
+
+    properties = copy.deepcopy(AutonomousConfig.model_json_schema(by_alias=True)["properties"])
+    for spec in properties.values():
+        # `X | None` comes out as anyOf [X, null], which the structural pass can only call
+        # "not valid under any of the given schemas"; one nullable type reads plainly.
+        options = spec.get("anyOf")
+        if options and len(options) == 2 and {"type": "null"} in options:
+            spec.pop("anyOf")
+            kept = next(o for o in options if o != {"type": "null"})
+            spec.update(kept, type=[kept["type"], "null"])
+    return properties
+
+
 def _card_type_schemas(registry: Mapping) -> tuple[dict, dict]:
     """Per-type card schemas plus the `$defs` their pydantic models need.
 
@@ -284,6 +300,7 @@ def build_schema(registry: Mapping | None = None) -> dict:
                     "description": "Id of the node taken after the last card; null ends the dialog.",
                 },
                 "trigger": _ref("trigger"),
+                **_autonomous_properties(),
             },
         },
         "trigger": {

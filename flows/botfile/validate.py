@@ -52,8 +52,10 @@ def validate_bot(doc) -> list[Problem]:
     registry = card_registry()
     if not isinstance(doc, dict):
         return [Problem("$", "a bot file is a JSON object")]
-    found = (structure_problems(doc) + semantic_problems(doc, registry) + _card_problems(doc, registry)
-             + _library_problems(doc) + test_problems(doc.get("tests")))
+    structural = structure_problems(doc)
+    found = (structural + semantic_problems(doc, registry) + _card_problems(doc, registry)
+             + _autonomous_problems(doc, {p.path for p in structural}) + _library_problems(doc)
+             + test_problems(doc.get("tests")))
     unique: list[Problem] = []
     seen: set[Problem] = set()
     for problem in found:
@@ -91,6 +93,23 @@ def _card_problems(doc: dict, registry: Mapping) -> list[Problem]:
             continue  # the structural pass names the unknown type and the known ones
         for relative, message in card_problems(card):
             problems.append(Problem(json_path(parts) + relative, message))
+    return problems
+
+
+def _autonomous_problems(doc: dict, reported: set[str]) -> list[Problem]:
+    """The autonomous node's own fields (instructions, maxIterations...), checked by the
+    engine; a field the structural pass already complained about is not reported twice."""
+    from runtime.engine.autonomous import node_problems
+
+    problems = []
+    flows = doc.get("flows")
+    for fi, flow in enumerate(flows if isinstance(flows, list) else []):
+        nodes = flow.get("nodes") if isinstance(flow, dict) else None
+        for ni, node in enumerate(nodes if isinstance(nodes, list) else []):
+            if isinstance(node, dict):
+                base = json_path(["flows", fi, "nodes", ni])
+                problems.extend(Problem(base + sub, message) for sub, message in node_problems(node)
+                                if base + sub not in reported)
     return problems
 
 

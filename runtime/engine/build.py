@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .agents import AGENTS_OFF, AgentsBuild, compile_agents
+from .autonomous import AutonomousBuild, compile_node
 from .cards import parse_config
 from .cards.base import Card
 from .errors import BuildError, Problem
@@ -42,6 +43,8 @@ class NodeBuild:
     name: str
     cards: tuple[Card, ...]
     next: str | None
+    # Autonomous nodes only: their instructions, model settings and transition targets.
+    autonomous: AutonomousBuild | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +181,7 @@ def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem], library
             cards.append(compiled)
         nodes[node["id"]] = NodeBuild(
             id=node["id"], kind=node.get("kind", "standard"), name=node.get("name") or node["id"],
-            cards=tuple(cards), next=target,
+            cards=tuple(cards), next=target, autonomous=compile_node(node, npath, node_ids, problems),
         )
     variables = _var_specs(flow.get("variables"), schemas, f"{path}.variables", problems)
     return FlowBuild(

@@ -18,6 +18,7 @@ from time import monotonic, perf_counter
 from typing import Any
 
 from . import agents
+from . import autonomous
 from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
 from .errors import BotRuntimeError, StateLimitError, TurnBudgetExceeded
@@ -533,6 +534,7 @@ class _Turn:
         caller["vars"][name] = outputs
         self._trace("variable_set", scope="workflow", name=name, value=outputs)
         caller["card"] += 1
+        autonomous.flow_returned(self, caller, outputs)  # a card tool's flow call ended
 
     def _end_node(self) -> None:
         self._trace("end_reached", **self._where())
@@ -607,6 +609,8 @@ class _Turn:
         idx = frame.get("card", 0)
         card = node.cards[idx] if node and idx < len(node.cards) else None
         waiting, self.waiting = self.waiting, None
+        if node is not None and node.kind == "autonomous" and waiting == autonomous.waiting_id(node):
+            return self._step(*autonomous.run_node(self, node, resume=True))
         if card is None or card.id != waiting:
             self._trace("state_discarded", reason="the bot changed since this conversation was suspended")
             return False
@@ -624,6 +628,10 @@ class _Turn:
                 continue
             if node.kind == "end":
                 self._end_node()
+                continue
+            if node.kind == "autonomous":  # a model picks the cards (runtime/engine/autonomous.py)
+                if not self._step(*autonomous.run_node(self, node)):
+                    return
                 continue
             idx = frame["card"]
             if idx < len(node.cards):
