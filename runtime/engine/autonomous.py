@@ -29,7 +29,7 @@ from .cards.ai_prompt import AIConfig, memory_messages
 from .cards.base import CARD_TYPES, CONTINUE, SUSPEND, Call, Card, Jump, _loc_to_path, _plain
 from .cards.capture import KIND_LABELS, _Capture
 from .cards.fields import NODE_ID_PATTERN, TemplateStr
-from .errors import BotRuntimeError, Problem, StateLimitError
+from .errors import BotRuntimeError, LLMFailure, Problem, StateLimitError
 from .events import MESSAGE_EVENT_TYPES
 from .llm import LLMError, LLMRequest, ToolCall, ToolSpec
 from .templates import Template, compile_template
@@ -137,7 +137,7 @@ def run_node(rt, node, *, resume: bool = False) -> tuple[Card, Any]:
     try:
         return _Loop(rt, node).run(resume)
     except LLMError as exc:
-        raise BotRuntimeError(f"autonomous node {node.id!r}: {exc}") from None
+        raise LLMFailure(f"autonomous node {node.id!r}: {exc}", provider=exc.provider, status=exc.status) from None
 
 
 def flow_returned(rt, caller: dict, outputs: dict) -> None:

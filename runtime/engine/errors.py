@@ -23,6 +23,15 @@ class BotRuntimeError(Exception):
     loop guard, type mismatch, misconfigured card...)."""
 
 
+class LLMFailure(BotRuntimeError):
+    """A model call failed and nothing caught it: the error flow's `event.error` gets the
+    provider and the HTTP status besides the message."""
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None):
+        super().__init__(message)
+        self.provider, self.status = provider, status
+
+
 class VariableTypeError(BotRuntimeError):
     pass
 

@@ -21,7 +21,7 @@ from . import agents
 from . import autonomous
 from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
-from .errors import BotRuntimeError, StateLimitError, TurnBudgetExceeded
+from .errors import BotRuntimeError, LLMFailure, StateLimitError, TurnBudgetExceeded
 from .events import MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, custom_event_type
 from .expressions import UNDEFINED, ExpressionError, js_truthy
 from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost
@@ -594,7 +594,7 @@ class _Turn:
         except (BotRuntimeError, TurnBudgetExceeded, LLMCancelled):
             raise
         except LLMError as exc:  # not caught by the card (no failure port): the error flow
-            raise BotRuntimeError(f"{card.type} card {card.id!r}: {exc}") from None
+            raise LLMFailure(f"{card.type} card {card.id!r}: {exc}", provider=exc.provider, status=exc.status) from None
         except Exception as exc:  # a card bug must not leave the conversation stuck
             raise BotRuntimeError(f"{card.type} card {card.id!r} failed: {exc}") from exc
         self._trace("card", card=card.id, cardType=card.type, ms=round((perf_counter() - t) * 1000, 3))
@@ -649,6 +649,8 @@ class _Turn:
         where = self._where()
         message = str(exc)
         self.error = {"message": message, **where}
+        if isinstance(exc, LLMFailure):
+            self.error.update(provider=exc.provider, status=exc.status)
         self._trace("error", message=message, **where)
         self.log("error", message, source="engine")
         in_error_flow = bool(self.frames) and self.frames[0]["flow"] == "error"

@@ -89,6 +89,17 @@ def test_provider_failure_names_provider_and_status(scripted_llm_server):
     _, (outcome,) = chat(bot, "hi")
     assert texts(outcome) == ["Error: ai_generate_text card 'answer': LLM provider 'acme' (HTTP 503): "
                               "the model is warming up"]
+    error = next(t for t in outcome.trace if t["type"] == "error")
+    assert error["message"].endswith("the model is warming up")
+
+
+def test_error_flow_reads_provider_and_status_as_fields(scripted_llm_server):
+    add_provider(scripted_llm_server)
+    scripted_llm_server.script([s.error(429, "rate limited")])
+    definition = ai_bot()
+    definition["flows"][1]["nodes"][1]["cards"][0]["text"] = "{{event.error.provider}} {{event.error.status}}"
+    _, (outcome,) = chat(create_bot(definition), "hi")
+    assert texts(outcome) == ["acme 429"]
 
 
 def test_bot_setting_and_card_choose_provider_and_model(scripted_llm_server):
