@@ -9,6 +9,10 @@ on 127.0.0.1 and a free port, like the scripted LLM server (integrations/llm/scr
 
 Its tools: add(a, b); echo(text); boom() (always fails); huge(chars) (that many "x");
 slow(seconds) (answers after sleeping); picture() (an image and a caption).
+
+`MCPTestServer(legacy=True)` is instead a hand-written server of the 2025 protocol (the
+`initialize` handshake, JSON answers, a session id), as most MCP servers deployed today are:
+it knows no `server/discover` and has one tool, weather(city).
 """
 from __future__ import annotations
 
@@ -61,9 +65,59 @@ def build_server():
     return server
 
 
+def legacy_app(sessions: list[str]):
+    """A streamable-HTTP MCP server of protocol 2025-06-18, enough for tools."""
+    import json
+    import uuid
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    def answer(request_id, result=None, error=None):
+        body = {"jsonrpc": "2.0", "id": request_id}
+        body.update({"error": error} if error else {"result": result})
+        return body
+
+    async def endpoint(request):
+        if request.method == "DELETE":
+            return Response(status_code=200)
+        if request.method == "GET":
+            return Response(status_code=405)
+        message = json.loads(await request.body())
+        if "id" not in message:  # a notification (notifications/initialized)
+            return Response(status_code=202)
+        method, params, request_id = message.get("method"), message.get("params") or {}, message["id"]
+        headers = {}
+        if method == "initialize":
+            session = uuid.uuid4().hex
+            sessions.append(session)
+            headers["mcp-session-id"] = session
+            result = {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                      "serverInfo": {"name": "legacy-weather", "version": "1"}}
+        elif request.headers.get("mcp-session-id") not in sessions:
+            return JSONResponse(answer(request_id, error={"code": -32600, "message": "no session"}), 400)
+        elif method == "tools/list":
+            result = {"tools": [{"name": "weather", "description": "Today's weather in a city.",
+                                 "inputSchema": {"type": "object", "properties": {"city": {"type": "string"}},
+                                                 "required": ["city"]}}]}
+        elif method == "tools/call" and params.get("name") == "weather":
+            city = (params.get("arguments") or {}).get("city", "?")
+            result = {"content": [{"type": "text", "text": f"Sunny in {city}, 21 °C"}], "isError": False}
+        elif method == "tools/call":
+            result = {"content": [{"type": "text", "text": f"no tool {params.get('name')}"}], "isError": True}
+        else:
+            return JSONResponse(answer(request_id, error={"code": -32601, "message": "Method not found"}),
+                                headers=headers)
+        return JSONResponse(answer(request_id, result), headers=headers)
+
+    return Starlette(routes=[Route("/mcp", endpoint, methods=["GET", "POST", "DELETE"])])
+
+
 class MCPTestServer:
-    def __init__(self, *, json_response: bool = False):
-        self.json_response = json_response
+    def __init__(self, *, json_response: bool = False, legacy: bool = False):
+        self.json_response, self.legacy = json_response, legacy
+        self.sessions: list[str] = []  # the legacy server's session ids
         self.headers: list[dict[str, str]] = []
         self.port = 0
         self._server = None
@@ -74,7 +128,8 @@ class MCPTestServer:
         return f"http://127.0.0.1:{self.port}/mcp"
 
     def app(self):
-        inner = build_server().streamable_http_app(json_response=self.json_response)
+        inner = (legacy_app(self.sessions) if self.legacy
+                 else build_server().streamable_http_app(json_response=self.json_response))
 
         async def app(scope, receive, send):
             if scope["type"] == "http":

@@ -35,6 +35,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
 from runtime.engine.llm import LLMError, ToolSpec
+from runtime.llm_gateway import llm_loop
 from runtime.outbound import USER_AGENT, AsyncGuardedTransport, OutboundFailed, OutboundRefused, validate_url
 
 from .models import MCPServer
@@ -52,9 +53,12 @@ MAX_DESCRIPTION_CHARS = 2000
 class MCPToolError(LLMError):
     """An MCP server could not be reached or a tool failed; `server` (and `tool`) name it."""
 
-    def __init__(self, server: str, message: str, *, tool: str = "", retryable: bool = False):
-        super().__init__(f"MCP server {server!r}: {message}", retryable=retryable)
-        self.server, self.tool = server, tool
+    def __init__(self, server: str, detail: str, *, tool: str = "", retryable: bool = False):
+        super().__init__(f"MCP server {server!r}: {detail}", retryable=retryable)
+        self.server, self.detail, self.tool = server, detail, tool
+
+    def __reduce__(self):  # pickles like any LLMError (its arguments are not its message)
+        return type(self), (self.server, self.detail), self.__dict__
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,14 @@ class WorkspaceTools:
         if result.is_error:
             raise MCPToolError(server, f"tool {tool!r} failed: {text[:500] or 'no reason given'}", tool=tool)
         return cut(text)
+
+
+def server_tools(server: MCPServer) -> list[ToolSpec]:
+    """The tools of one stored server, asked afresh (the studio's "test this server"); an
+    MCPToolError says why it cannot be reached. Not for a turn: it waits on this thread."""
+    config = config_of(server)
+    _tools_cache.pop(config.revision, None)
+    return list(llm_loop.run(lambda: _server_tools(config)))
 
 
 def resolve_tools(bot_id) -> WorkspaceTools | None:

@@ -10,7 +10,8 @@ from django.db import connection, connections
 from flows import encryption
 from flows import services as flow_services
 from integrations.llm.mcp_testing import mcp_test_server  # noqa: F401
-from integrations.llm.mcp_tools import MCPServerInvalid, describe_mcp_server, save_mcp_server
+from integrations.llm.mcp_tools import (MCPServerInvalid, MCPToolError, describe_mcp_server, save_mcp_server,
+                                        server_tools)
 from integrations.llm.models import MCPServer
 from runtime import llm_gateway, turns
 from runtime.engine.llm import LLMError
@@ -145,3 +146,12 @@ def test_secrets_are_never_logged(mcp_test_server, caplog):
     with pytest.raises(LLMError):
         tools.call_tool("tools.boom", {})
     assert TOKEN not in caplog.text and "team-secret-77" not in caplog.text
+
+
+def test_a_stored_server_can_be_tried_from_the_studio(mcp_test_server, settings):
+    server = add_server(mcp_test_server)
+    assert "tools.echo" in [tool.name for tool in server_tools(server)]
+    settings.FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = []
+    with pytest.raises(MCPToolError) as caught:
+        server_tools(server)
+    assert "127.0.0.1 is a loopback address" in str(caught.value)

@@ -2,6 +2,7 @@
 (integrations/llm/mcp_testing.py): listing and calling tools, and every way a server or a
 tool fails, as the LLMError naming the server that a bot builder reads."""
 import logging
+import pickle
 import time
 
 import pytest
@@ -50,12 +51,14 @@ async def test_a_failing_tool_is_an_error_naming_server_and_tool(mcp_test_server
     assert str(caught.value).startswith("MCP server 'tools': tool 'boom' failed: ")
     assert (caught.value.server, caught.value.tool, caught.value.retryable) == ("tools", "boom", False)
     assert isinstance(caught.value, LLMError)
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert (str(copy), copy.server, copy.tool) == (str(caught.value), "tools", "boom")
 
 
 async def test_an_unknown_tool_or_bad_arguments_are_errors_naming_the_server(mcp_test_server):
     with pytest.raises(MCPToolError) as caught:
         await host(mcp_test_server).call_tool("tools.nope", {})
-    assert "MCP server 'tools': tool 'nope' failed: " in str(caught.value) and "nope" in caught.value.message
+    assert str(caught.value) == "MCP server 'tools': tool 'nope' failed: Unknown tool: nope"
     with pytest.raises(MCPToolError) as caught:
         await host(mcp_test_server).call_tool("tools.add", {"a": "many"})
     assert str(caught.value).startswith("MCP server 'tools': tool 'add' failed: ")
@@ -166,3 +169,19 @@ async def test_secrets_are_never_in_logs_or_reprs(mcp_test_server, caplog, setti
     assert mcp_test_server.headers[0]["x-api-key"] == "header-secret-0815"
     for shown in (caplog.text, repr(tools.configs), repr(tools.configs["tools"]), str(caught.value)):
         assert SECRET not in shown and "header-secret-0815" not in shown
+
+
+async def test_a_server_of_the_2025_protocol_works_through_the_handshake(settings):
+    settings.FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]
+    server = MCPTestServer(legacy=True).start()
+    try:
+        tools = host(("weather", server.url))
+        (spec,) = await tools.list_tools(["weather"])
+        assert (spec.name, spec.description) == ("weather.weather", "Today's weather in a city.")
+        assert await tools.call_tool("weather.weather", {"city": "Oslo"}) == "Sunny in Oslo, 21 °C"
+        assert len(server.sessions) == 2  # one session per exchange
+        with pytest.raises(MCPToolError) as caught:
+            await tools.call_tool("weather.rain", {})
+        assert str(caught.value) == "MCP server 'weather': tool 'rain' failed: no tool rain"
+    finally:
+        server.stop()
