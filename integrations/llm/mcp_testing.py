@@ -12,7 +12,8 @@ slow(seconds) (answers after sleeping); picture() (an image and a caption).
 
 `MCPTestServer(legacy=True)` is instead a hand-written server of the 2025 protocol (the
 `initialize` handshake, JSON answers, a session id), as most MCP servers deployed today are:
-it knows no `server/discover` and has one tool, weather(city).
+it knows no `server/discover` and has one tool, weather(city); with `token=` it asks for that
+bearer token.
 """
 from __future__ import annotations
 
@@ -65,8 +66,9 @@ def build_server():
     return server
 
 
-def legacy_app(sessions: list[str]):
-    """A streamable-HTTP MCP server of protocol 2025-06-18, enough for tools."""
+def legacy_app(sessions: list[str], token: str | None = None):
+    """A streamable-HTTP MCP server of protocol 2025-06-18, enough for tools; with `token`,
+    a request without that bearer token is answered 401."""
     import json
     import uuid
 
@@ -80,6 +82,8 @@ def legacy_app(sessions: list[str]):
         return body
 
     async def endpoint(request):
+        if token is not None and request.headers.get("authorization") != f"Bearer {token}":
+            return JSONResponse({"error": "invalid_token"}, 401, headers={"WWW-Authenticate": "Bearer"})
         if request.method == "DELETE":
             return Response(status_code=200)
         if request.method == "GET":
@@ -115,8 +119,8 @@ def legacy_app(sessions: list[str]):
 
 
 class MCPTestServer:
-    def __init__(self, *, json_response: bool = False, legacy: bool = False):
-        self.json_response, self.legacy = json_response, legacy
+    def __init__(self, *, json_response: bool = False, legacy: bool = False, token: str | None = None):
+        self.json_response, self.legacy, self.token = json_response, legacy, token
         self.sessions: list[str] = []  # the legacy server's session ids
         self.headers: list[dict[str, str]] = []
         self.port = 0
@@ -128,7 +132,7 @@ class MCPTestServer:
         return f"http://127.0.0.1:{self.port}/mcp"
 
     def app(self):
-        inner = (legacy_app(self.sessions) if self.legacy
+        inner = (legacy_app(self.sessions, self.token) if self.legacy
                  else build_server().streamable_http_app(json_response=self.json_response))
 
         async def app(scope, receive, send):

@@ -53,9 +53,13 @@ MAX_DESCRIPTION_CHARS = 2000
 class MCPToolError(LLMError):
     """An MCP server could not be reached or a tool failed; `server` (and `tool`) name it."""
 
-    def __init__(self, server: str, detail: str, *, tool: str = "", retryable: bool = False):
-        super().__init__(f"MCP server {server!r}: {detail}", retryable=retryable)
+    def __init__(self, server: str, detail: str, *, tool: str = "", retryable: bool = False,
+                 status: int | None = None):
+        super().__init__(f"MCP server {server!r}: {detail}", retryable=retryable, status=status)
         self.server, self.detail, self.tool = server, detail, tool
+
+    def __str__(self) -> str:  # the message names the server and any HTTP status itself
+        return self.message
 
     def __reduce__(self):  # pickles like any LLMError (its arguments are not its message)
         return type(self), (self.server, self.detail), self.__dict__
@@ -103,8 +107,16 @@ class _CappedStream(httpx2.AsyncByteStream):
 
 
 class _Transport(AsyncGuardedTransport):
+    def __init__(self):
+        super().__init__(max_connections=4)
+        # The SDK turns an HTTP error into a JSON-RPC error without its status; kept here to
+        # tell a refused token from a broken server.
+        self.error_status: int | None = None
+
     async def handle_async_request(self, request):
         response = await super().handle_async_request(request)
+        if response.status_code >= 400 and request.method != "DELETE":
+            self.error_status = response.status_code
         response.stream = _CappedStream(response.stream, MAX_RESPONSE_BYTES)
         return response
 
@@ -125,7 +137,7 @@ def _leaves(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
-def _error(config: ServerConfig, exc: BaseException, tool: str = "") -> MCPToolError:
+def _error(config: ServerConfig, exc: BaseException, tool: str = "", status: int | None = None) -> MCPToolError:
     leaves = list(_leaves(exc))
     shown = config.url.split("?", 1)[0]
 
@@ -143,7 +155,12 @@ def _error(config: ServerConfig, exc: BaseException, tool: str = "") -> MCPToolE
     if first(httpx2.ConnectError):
         return MCPToolError(config.name, f"cannot connect to {shown}", tool=tool, retryable=True)
     if found := first(MCPError):
-        return MCPToolError(config.name, f"the server answered an error: {str(found)[:500]}", tool=tool)
+        if status in (401, 403):
+            return MCPToolError(config.name, f"the server refused the credentials (HTTP {status}): "
+                                "check the token and headers", tool=tool, status=status)
+        shown_status = f" (HTTP {status})" if status else ""
+        return MCPToolError(config.name, f"the server answered an error{shown_status}: {str(found)[:500]}",
+                            tool=tool, status=status, retryable=bool(status and status >= 500))
     if first(httpx2.HTTPError):
         return MCPToolError(config.name, f"the connection to {shown} failed or was cut off", tool=tool,
                             retryable=True)
@@ -155,9 +172,10 @@ def _error(config: ServerConfig, exc: BaseException, tool: str = "") -> MCPToolE
 
 async def _exchange(config: ServerConfig, fn: Callable[[Client], Awaitable], tool: str = ""):
     """`fn(client)` in a fresh session with the server, bounded by the server's timeout."""
+    guarded = _Transport()
     try:
         with anyio.fail_after(config.timeout):
-            async with httpx2.AsyncClient(transport=_Transport(max_connections=4),
+            async with httpx2.AsyncClient(transport=guarded,
                                           headers={"User-Agent": USER_AGENT, **config.headers},
                                           timeout=httpx2.Timeout(config.timeout), follow_redirects=False,
                                           trust_env=False) as http:
@@ -168,7 +186,7 @@ async def _exchange(config: ServerConfig, fn: Callable[[Client], Awaitable], too
     except MCPToolError:
         raise
     except Exception as exc:  # every way the exchange fails: the error names the server
-        raise _error(config, exc, tool) from None
+        raise _error(config, exc, tool, guarded.error_status) from None
 
 
 # --- tools ---

@@ -114,7 +114,7 @@ def test_a_changed_server_is_not_served_from_the_tool_cache(mcp_test_server):
     save_mcp_server(flow_services.default_workspace(), {"url": mcp_test_server.url.replace("/mcp", "/gone")}, server)
     with pytest.raises(LLMError) as caught:
         llm_gateway.tools_for_bot(bot.pk).list_tools(["tools"])
-    assert str(caught.value).startswith("MCP server 'tools': the server answered an error")
+    assert str(caught.value) == "MCP server 'tools': the server answered an error (HTTP 404): Not Found"
 
 
 def test_waiting_on_a_tool_holds_no_database_connection(mcp_test_server):

@@ -116,7 +116,7 @@ async def test_a_url_that_is_no_mcp_endpoint_is_an_error_naming_the_server(mcp_t
     url = mcp_test_server.url.replace("/mcp", "/not-here")
     with pytest.raises(MCPToolError) as caught:
         await host(("weather", url)).list_tools(["weather"])
-    assert str(caught.value).startswith("MCP server 'weather': the server answered an error: ")
+    assert str(caught.value) == "MCP server 'weather': the server answered an error (HTTP 404): Not Found"
 
 
 async def test_a_private_address_is_refused_without_the_allow_setting(mcp_test_server, settings):
@@ -183,5 +183,21 @@ async def test_a_server_of_the_2025_protocol_works_through_the_handshake(setting
         with pytest.raises(MCPToolError) as caught:
             await tools.call_tool("weather.rain", {})
         assert str(caught.value) == "MCP server 'weather': tool 'rain' failed: no tool rain"
+    finally:
+        server.stop()
+
+
+async def test_a_refused_token_says_so(settings):
+    settings.FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]
+    server = MCPTestServer(legacy=True, token="the-right-one").start()
+    try:
+        with pytest.raises(MCPToolError) as caught:
+            await host(("weather", server.url)).list_tools(["weather"])
+        assert str(caught.value) == ("MCP server 'weather': the server refused the credentials (HTTP 401): "
+                                     "check the token and headers")
+        assert caught.value.status == 401 and not caught.value.retryable
+        good = WorkspaceTools({"weather": ServerConfig("weather", server.url, timeout=5, revision="good",
+                                                       headers={"Authorization": "Bearer the-right-one"})})
+        assert await good.call_tool("weather.weather", {"city": "Rome"}) == "Sunny in Rome, 21 °C"
     finally:
         server.stop()
