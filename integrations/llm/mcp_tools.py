@@ -202,10 +202,10 @@ def _spec(server: str, tool) -> ToolSpec:
                     parameters=schema or {"type": "object", "properties": {}})
 
 
-async def _server_tools(config: ServerConfig) -> tuple[ToolSpec, ...]:
+async def _server_tools(config: ServerConfig, fresh: bool = False) -> tuple[ToolSpec, ...]:
     cached = _tools_cache.get(config.revision)
     now = time.monotonic()
-    if cached is not None and cached[0] > now:
+    if cached is not None and cached[0] > now and not fresh:
         return cached[1]
 
     async def listing(client: Client):
@@ -290,8 +290,7 @@ def server_tools(server: MCPServer) -> list[ToolSpec]:
     """The tools of one stored server, asked afresh (the studio's "test this server"); an
     MCPToolError says why it cannot be reached. Not for a turn: it waits on this thread."""
     config = config_of(server)
-    _tools_cache.pop(config.revision, None)
-    return list(llm_loop.run(lambda: _server_tools(config)))
+    return list(llm_loop.run(lambda: _server_tools(config, fresh=True)))
 
 
 def resolve_tools(bot_id) -> WorkspaceTools | None:
