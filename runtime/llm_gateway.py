@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from runtime import engine_pool
-from runtime.engine.llm import LLMError, LLMRequest, LLMResponse
+from runtime.engine.llm import LLMError, LLMRequest, LLMResponse, ToolSpec
 
 
 class AsyncLLM(Protocol):
@@ -91,3 +91,70 @@ class BotLLM:
 def for_bot(bot_id) -> BotLLM | None:
     """The LLM a turn of `bot_id` gets; None when no provider kind is installed."""
     return BotLLM(bot_id) if _resolver is not None else None
+
+
+# --- Tools from outside the bot (the engine's ToolHost): the workspace's MCP servers ---
+
+
+class AsyncToolHost(Protocol):
+    def list_tools(self, servers: list[str]) -> Awaitable[list[ToolSpec]]:
+        ...
+
+    def call_tool(self, name: str, arguments: dict) -> Awaitable[str]:
+        ...
+
+
+# bot id -> the tools of the bot's workspace, or None when it has none. Registered by
+# integrations/llm (integrations/llm/mcp_tools.resolve_tools); None: no tool kind is installed.
+_tools_resolver: Callable[[object], AsyncToolHost | None] | None = None
+
+
+def register_tools_resolver(resolver: Callable[[object], AsyncToolHost | None] | None) -> None:
+    global _tools_resolver
+    _tools_resolver = resolver
+
+
+class BotTools:
+    """The engine's `ToolHost` for one bot's turn: the workspace's servers are looked up on
+    first use (not for turns that use no tool), and every call runs on the LLM loop with the
+    engine thread parked, like `BotLLM.complete`."""
+
+    def __init__(self, bot_id):
+        self.bot_id = bot_id
+        self._host: AsyncToolHost | None = None
+        self._resolved = False
+
+    def _get_host(self) -> AsyncToolHost | None:
+        if not self._resolved:
+            from django.db import connection
+
+            try:
+                self._host = _tools_resolver(self.bot_id) if _tools_resolver is not None else None
+            finally:
+                if not connection.in_atomic_block:  # as in _resolve: wait without a connection
+                    connection.close()
+            self._resolved = True
+        return self._host
+
+    def list_tools(self, servers: list[str]) -> list[ToolSpec]:
+        if not servers:
+            return []
+        host = self._get_host()
+        if host is None:
+            raise LLMError(f"this bot's workspace has no MCP server (asked for {', '.join(map(repr, servers))}); "
+                           "add one to the workspace (docs/ai.md, \"MCP tools\")")
+        with engine_pool.parked():
+            return llm_loop.run(lambda: host.list_tools(list(servers)))
+
+    def call_tool(self, name: str, arguments: dict) -> str:
+        host = self._get_host()
+        if host is None:
+            raise LLMError(f"this bot's workspace has no MCP server for the tool {name!r} "
+                           "(docs/ai.md, \"MCP tools\")")
+        with engine_pool.parked():
+            return llm_loop.run(lambda: host.call_tool(name, arguments))
+
+
+def tools_for_bot(bot_id) -> BotTools | None:
+    """The ToolHost a turn of `bot_id` gets; None when no tool kind is installed."""
+    return BotTools(bot_id) if _tools_resolver is not None else None

@@ -465,6 +465,7 @@ def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, 
         history=history,
         budget_ms=settings.FLOWSTUDIO_TURN_BUDGET_MS or None,
         llm=llm_gateway.for_bot(conversation.bot_id),
+        tools=llm_gateway.tools_for_bot(conversation.bot_id),
         llm_token_budget=settings.FLOWSTUDIO_LLM_TURN_TOKENS or None,
     )
 

@@ -9,8 +9,9 @@ class LLMConfig(AppConfig):
     def ready(self):
         from runtime import llm_gateway
 
-        from . import services
+        from . import mcp_tools, services
 
-        # The runtime reaches the workspace's providers only through this seam (it never
-        # imports integrations).
+        # The runtime reaches the workspace's providers and MCP servers only through these
+        # seams (it never imports integrations).
         llm_gateway.register_resolver(services.resolve)
+        llm_gateway.register_tools_resolver(mcp_tools.resolve_tools)
