@@ -161,3 +161,25 @@ def test_api_key_never_in_repr_or_logs(scripted_llm_server, caplog):
     chat(create_bot(ai_bot()), "hi")
     assert "sk-live-key-987" not in repr(provider) + caplog.text
     assert LLMProvider.objects.get().api_key == "sk-live-key-987"
+
+
+def test_an_autonomous_node_calls_an_mcp_tool_and_answers(scripted_llm_server, mcp_test_server):
+    from integrations.llm.mcp_tools import save_mcp_server
+
+    add_provider(scripted_llm_server)
+    save_mcp_server(flow_services.default_workspace(), {"name": "calc", "url": mcp_test_server.url})
+    scripted_llm_server.script([s.tool("calc_add", {"a": 20, "b": 22}), s.text("20 and 22 make 42.")])
+    definition = ai_bot()
+    definition["flows"][0]["nodes"] = [
+        {"id": "start", "kind": "start", "next": "agent"},
+        {"id": "agent", "kind": "autonomous", "instructions": "Add numbers with the calc tools.",
+         "mcpServers": ["calc"], "cards": []},
+    ]
+    _, (outcome,) = chat(create_bot(definition), "what is 20 + 22?")
+    assert texts(outcome) == ["20 and 22 make 42."]
+    offered = [t["function"]["name"] for t in scripted_llm_server.requests[0]["tools"]]
+    assert "calc_add" in offered
+    tool_message = scripted_llm_server.requests[1]["messages"][-1]
+    assert tool_message["role"] == "tool" and "42" in tool_message["content"]
+    assert [t["type"] for t in outcome.trace if t["type"] in ("tool_call", "tool_result")] == ["tool_call", "tool_result"]
+    assert LLMUsage.objects.filter(purpose="autonomous").count() == 2
