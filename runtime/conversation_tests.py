@@ -348,7 +348,10 @@ def steps_from_transcript(conversation: Conversation, *, variables: list[str] | 
             # The model's answers the turn got, from its trace, so the test replays offline.
             trace = message.event.trace if message.event is not None else None
             steps += [{"llm": exchange} for exchange in exchanges_from_trace(trace or [])]
-        elif output.get("type") == "text" and set(output) <= {"type", "text"}:
+            continue
+        # How a reply was delivered (streamed under an id) is no part of what the bot said.
+        output.pop("streamId", None)
+        if output.get("type") == "text" and set(output) <= {"type", "text"}:
             steps.append({"bot": output["text"]})
         else:
             steps.append({"bot": output})
