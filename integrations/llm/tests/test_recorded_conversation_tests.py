@@ -11,7 +11,9 @@ from django.core.management import CommandError, call_command
 from flows import services as flow_services
 from integrations.llm import scripted_server as s
 from integrations.llm.services import save_provider
-from runtime import conversation_tests
+from runtime import conversation_tests, llm_gateway, turns
+from runtime.engine.llm_replay import ReplayLLM, exchanges_from_trace
+from runtime.models import EndUser, Event
 from runtime.tests.bots import create_bot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,28 +105,32 @@ def test_replay_passes_offline_and_sends_nothing(recorded):
     assert error is None and "PASS  greets  (version 1, 2 LLM calls replayed)" in output
 
 
-def test_replay_gives_the_same_turn_as_the_recorded_run(recorded):
-    """Same replies and the same state, byte for byte, as the live conversation had."""
-    bot, _ = recorded
-    steps = bot.draft["tests"][0]["steps"]
-    from runtime.engine.llm import LLMResponse, ScriptedLLM
-    from runtime import llm_gateway, turns
-    from runtime.engine.llm_replay import ReplayLLM
+def test_a_replayed_turn_is_the_live_turn_byte_for_byte(scripted_llm_server):
+    """Same replies, same state, same variables as the conversation that talked to the model."""
+    add_provider(scripted_llm_server)
+    scripted_llm_server.script([s.text('{"topic": "delivery"}'), s.text("Sorry! It ships tomorrow.")])
+    bot = create_bot(support_bot())
 
-    def conversation_with(llm):
+    def turn(llm=None):
         conversation = turns.start_conversation(bot, turns.get_or_create_user(bot))
-        with llm_gateway.answering_with(llm):
+        if llm is None:
             outcome = turns.send_user_message(conversation, "my parcel is late")
+        else:
+            with llm_gateway.answering_with(llm):
+                outcome = turns.send_user_message(conversation, "my parcel is late")
         conversation.refresh_from_db()
-        return outcome.outputs, conversation.state, outcome.event.payload
+        return outcome, json.dumps({"outputs": outcome.outputs, "state": conversation.state,
+                                    "user": EndUser.objects.get(pk=conversation.user_id).variables}, sort_keys=True)
 
-    live = ScriptedLLM([LLMResponse(text=step["llm"]["answer"]["text"], model="scripted-fast", provider="acme",
-                                    tokens_in=step["llm"]["answer"]["tokensIn"],
-                                    tokens_out=step["llm"]["answer"]["tokensOut"]) for step in steps[1:3]])
-    replayed = ReplayLLM([step["llm"] for step in steps[1:3]])
-    assert json.dumps(conversation_with(replayed), sort_keys=True) == json.dumps(conversation_with(live),
-                                                                                 sort_keys=True)
-    assert replayed.problems == [] and replayed.calls == 2
+    live, live_turn = turn()
+    scripted_llm_server.stop()
+    replay = ReplayLLM(exchanges_from_trace(Event.objects.get(pk=live.event.pk).trace))
+    _, replayed_turn = turn(replay)
+
+    assert replayed_turn == live_turn
+    assert '"Sorry! It ships tomorrow."' in live_turn and '"topic": "delivery"' in live_turn
+    assert (replay.calls, replay.problems) == (2, [])
+    assert len(scripted_llm_server.requests) == 2
 
 
 def test_a_changed_prompt_fails_with_the_diff_of_the_prompt(recorded):
