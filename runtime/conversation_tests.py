@@ -113,9 +113,11 @@ def with_recordings(test: dict, recordings: dict[int, list[dict]]) -> dict:
     return {**test, "steps": steps}
 
 
-def save_recordings(bot, results: list[TestResult], *, user=None) -> list[str]:
+def save_recordings(bot, results: list[TestResult], *, base_revision: int | None, user=None) -> list[str]:
     """Write the LLM calls recorded by `run_tests(record=True)` into the draft's tests, for
-    the tests that passed (a failing run is no reference). The names of the tests changed."""
+    the tests that passed (a failing run is no reference). The names of the tests changed.
+    `base_revision`: the draft's revision when the run started; StaleRevision if it moved
+    since (the recording may be of a prompt that is no longer there)."""
     bot.refresh_from_db(fields=["draft", "layout", "draft_revision"])
     document = flow_services.draft_document(bot)
     by_name = {r.name: r for r in results if r.mode == "record" and r.passed}
@@ -128,7 +130,7 @@ def save_recordings(bot, results: list[TestResult], *, user=None) -> list[str]:
         tests.append(updated)
     if changed:
         document["tests"] = tests
-        flow_services.replace_draft(bot, document, base_revision=bot.draft_revision, user=user)
+        flow_services.replace_draft(bot, document, base_revision=base_revision, user=user)
     return changed
 
 

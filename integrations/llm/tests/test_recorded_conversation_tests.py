@@ -196,3 +196,20 @@ def test_a_failing_run_does_not_overwrite_the_recording(scripted_llm_server):
     assert "recorded the LLM calls of 0 test(s) into the draft (failing tests keep their old recording)" in output
     bot.refresh_from_db()
     assert bot.draft["tests"] == [GREETS]
+
+
+def test_a_recording_is_not_written_over_a_draft_that_moved_during_the_run(scripted_llm_server):
+    add_provider(scripted_llm_server)
+    scripted_llm_server.script([s.text('{"topic": "delivery"}'), s.text("Sorry! It ships tomorrow.")])
+    bot = create_bot(support_bot(tests=[GREETS]))
+    revision = bot.draft_revision
+    results = conversation_tests.run_tests(bot, record=True)
+    assert results[0].passed
+    edited = flow_services.draft_document(bot)
+    edited["description"] = "edited meanwhile"
+    flow_services.replace_draft(bot, edited, base_revision=None)
+
+    with pytest.raises(flow_services.StaleRevision):
+        conversation_tests.save_recordings(bot, results, base_revision=revision)
+    bot.refresh_from_db()
+    assert bot.draft["tests"] == [GREETS]

@@ -158,6 +158,7 @@ class Command(BaseCommand):
         found = services.find_bot(bot)
         if on_draft is False and found.latest_version() is None:
             raise CommandError(f"bot {found.name!r} has no published version; publish it or use --draft")
+        revision = found.draft_revision
         try:
             results = run_tests(found, names=names, draft=on_draft, record=record)
         except LookupError as exc:
@@ -167,7 +168,7 @@ class Command(BaseCommand):
         self.stdout.write(format_results(results))
         if record:
             try:
-                changed = save_recordings(found, results)
+                changed = save_recordings(found, results, base_revision=revision)
             except BotFileInvalid as exc:
                 raise CommandError("the draft has errors, so the recordings cannot be stored with it: "
                                    + "; ".join(f"{p.path}: {p.message}" for p in exc.problems))
