@@ -5,6 +5,13 @@ Tests live in the bot file (`tests`, shape checked by `flows.botfile.conversatio
 Each test runs through the real turn service in its own transaction that is rolled back at
 the end, so a test run leaves no user, conversation or bot variable behind and nobody
 listening live (webchat, Chat API) ever sees it.
+
+LLM calls (docs/conversation-tests.md, "LLM calls"): a test that holds recorded calls
+(`{"llm": ...}` steps after the input whose turn made them) is replayed offline, each turn
+answered by a `ReplayLLM` over its recorded calls; a request that differs from the recorded
+one fails the test with a diff of the prompt, a call beyond the recording fails naming it.
+With `record=True` the turns talk to the bot's provider through a `RecordingLLM`, and
+`save_recordings` writes what they saw into the tests that passed.
 """
 from __future__ import annotations
 
@@ -15,7 +22,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from flows import services as flow_services
-from runtime import turns
+from runtime import llm_gateway, turns
+from runtime.engine.llm_replay import RecordingLLM, ReplayLLM, exchanges_from_trace
 from runtime.models import BotVariable, Conversation, EndUser, Message
 
 TEST_CHANNEL = "test"
@@ -29,6 +37,7 @@ class StepResult:
     received: str
     ok: bool
     message: str = ""
+    detail: str = ""  # more lines to show under it: the unified diff of a changed prompt
 
 
 @dataclass
@@ -36,6 +45,10 @@ class TestResult:
     name: str
     target: str  # "draft" or "version N"
     steps: list[StepResult] = field(default_factory=list)
+    mode: str = "live"  # "replay" (answered from its recording), "record", or "live"
+    llm_calls: int = 0
+    # With record=True: {index of an input step: the exchanges its turn had}.
+    recordings: dict[int, list[dict]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -50,10 +63,16 @@ class _Rollback(Exception):
     pass
 
 
-def run_tests(bot, *, names: list[str] | None = None, draft: bool | None = None) -> list[TestResult]:
+class _Stop(Exception):
+    """The rest of the test cannot run: the model's answer it needs is not recorded."""
+
+
+def run_tests(bot, *, names: list[str] | None = None, draft: bool | None = None,
+              record: bool = False) -> list[TestResult]:
     """Run the bot's tests (all, or those named). `draft=None` runs each test where it asks
     (`"draft": true`) or else against the latest published version, or the draft if the bot
-    was never published."""
+    was never published. `record=True` talks to the bot's provider and keeps each turn's
+    LLM calls in `TestResult.recordings` (see `save_recordings`)."""
     tests = list((bot.draft or {}).get("tests") or [])
     if names:
         unknown = sorted(set(names) - {t.get("name") for t in tests})
@@ -64,12 +83,16 @@ def run_tests(bot, *, names: list[str] | None = None, draft: bool | None = None)
     results = []
     for test in tests:
         on_draft = draft if draft is not None else bool(test.get("draft")) or not published
-        results.append(run_test(bot, test, draft=on_draft))
+        results.append(run_test(bot, test, draft=on_draft, record=record))
     return results
 
 
-def run_test(bot, test: dict, *, draft: bool) -> TestResult:
+def run_test(bot, test: dict, *, draft: bool, record: bool = False) -> TestResult:
     result = TestResult(name=test.get("name", "?"), target="draft")
+    if record:
+        result.mode = "record"
+    elif any(isinstance(step, dict) and "llm" in step for step in test.get("steps") or []):
+        result.mode = "replay"
     try:
         with transaction.atomic():
             _Run(bot, test, draft, result).run()
@@ -77,6 +100,38 @@ def run_test(bot, test: dict, *, draft: bool) -> TestResult:
     except _Rollback:
         pass
     return result
+
+
+def with_recordings(test: dict, recordings: dict[int, list[dict]]) -> dict:
+    """`test` with its recorded LLM calls replaced by `recordings` (by input step index)."""
+    steps = []
+    for index, step in enumerate(test.get("steps") or []):
+        if "llm" in step:
+            continue
+        steps.append(step)
+        steps += [{"llm": exchange} for exchange in recordings.get(index, [])]
+    return {**test, "steps": steps}
+
+
+def save_recordings(bot, results: list[TestResult], *, base_revision: int | None, user=None) -> list[str]:
+    """Write the LLM calls recorded by `run_tests(record=True)` into the draft's tests, for
+    the tests that passed (a failing run is no reference). The names of the tests changed.
+    `base_revision`: the draft's revision when the run started; StaleRevision if it moved
+    since (the recording may be of a prompt that is no longer there)."""
+    bot.refresh_from_db(fields=["draft", "layout", "draft_revision"])
+    document = flow_services.draft_document(bot)
+    by_name = {r.name: r for r in results if r.mode == "record" and r.passed}
+    changed, tests = [], []
+    for test in document.get("tests") or []:
+        result = by_name.get(test.get("name"))
+        updated = with_recordings(test, result.recordings) if result is not None else test
+        if updated != test:
+            changed.append(test["name"])
+        tests.append(updated)
+    if changed:
+        document["tests"] = tests
+        flow_services.replace_draft(bot, document, base_revision=base_revision, user=user)
+    return changed
 
 
 class _Run:
@@ -92,19 +147,67 @@ class _Run:
         self.pending: list[dict] = []  # replies of the last input not yet matched
 
     def run(self) -> None:
-        for index, step in enumerate(self.steps):
-            if "user" in step or "event" in step or "timeout" in step:
-                self._unexpected_replies()
-                self._send(index, step)
-            elif "bot" in step:
-                self._expect_reply(index, step["bot"])
-            elif "variable" in step:
-                self._check_variable(index, step)
-        self._unexpected_replies()
+        try:
+            for index, step in enumerate(self.steps):
+                if "user" in step or "event" in step or "timeout" in step:
+                    self._unexpected_replies()
+                    self._send(index, step)
+                elif "bot" in step:
+                    self._expect_reply(index, step["bot"])
+                elif "variable" in step:
+                    self._check_variable(index, step)
+            self._unexpected_replies()
+        except _Stop:
+            pass
 
     # --- inputs --------------------------------------------------------------------------
 
+    def _recorded_after(self, index: int) -> list[tuple[int, dict]]:
+        """The recorded LLM calls of the input at `index`: the llm steps up to the next input."""
+        calls = []
+        for at in range(index + 1, len(self.steps)):
+            step = self.steps[at]
+            if set(step) & {"user", "event", "timeout"}:
+                break
+            if "llm" in step:
+                calls.append((at, step["llm"]))
+        return calls
+
     def _send(self, index: int, step: dict) -> None:
+        mode = self.result.mode
+        if mode == "replay":
+            recorded = self._recorded_after(index)
+            llm = ReplayLLM([exchange for _, exchange in recorded], where=f"step {index + 1}")
+        elif mode == "record":
+            llm = RecordingLLM(llm_gateway.for_bot(self.bot.pk))
+        else:
+            self._turn(index, step)
+            return
+        with llm_gateway.answering_with(llm):
+            self._turn(index, step)
+        if mode == "record":
+            self.result.recordings[index] = llm.exchanges
+            self.result.llm_calls += len(llm.exchanges)
+            return
+        self.result.llm_calls += min(llm.calls, len(recorded))
+        if llm.problems:
+            # What the turn did after the model's unknown answer says nothing: only the
+            # mismatch is reported, and the test stops here.
+            self.result.steps = [s for s in self.result.steps if not (s.index == index and s.kind == "input")]
+            for problem in llm.problems:
+                at = recorded[problem.call - 1][0] if problem.call <= len(recorded) else index
+                expected, received = (("the recorded request", "a different request") if problem.diff else
+                                      (f"{len(recorded)} recorded LLM call(s)", f"LLM call {problem.call}"))
+                self.result.steps.append(StepResult(at, "llm", expected, received, False, problem.message,
+                                                    problem.diff))
+            self.pending = []
+            raise _Stop
+        for number, (at, exchange) in enumerate(recorded[llm.calls:], start=llm.calls + 1):
+            who = f" (card {exchange['card']!r})" if exchange.get("card") else ""
+            self.result.steps.append(StepResult(at, "llm", f"LLM call {number}{who}", "(not made)", False,
+                                                "the bot no longer makes this recorded LLM call"))
+
+    def _turn(self, index: int, step: dict) -> None:
         if "timeout" in step:
             outcome, said = turns.fire_timeout(self.conversation), "(inactivity timeout)"
         else:
@@ -219,27 +322,38 @@ def format_results(results: list[TestResult]) -> str:
     """A readable report: one line per test, and for each failure expected vs received."""
     lines = []
     for result in results:
-        lines.append(f"{'PASS' if result.passed else 'FAIL'}  {result.name}  ({result.target})")
+        calls = ""
+        if result.llm_calls or result.mode == "replay":
+            done = {"replay": "replayed", "record": "recorded"}.get(result.mode, "live")
+            calls = f", {result.llm_calls} LLM call{'s' if result.llm_calls != 1 else ''} {done}"
+        lines.append(f"{'PASS' if result.passed else 'FAIL'}  {result.name}  ({result.target}{calls})")
         for step in result.failures:
             where = f"step {step.index + 1}" if step.index is not None else "after the last step"
             lines.append(f"      {where}: {step.message}")
             lines.append(f"        - expected: {step.expected}")
             lines.append(f"        + received: {step.received}")
+            lines += [f"          {line}" for line in step.detail.splitlines()]
     passed = sum(r.passed for r in results)
     lines.append(f"{passed} of {len(results)} test{'s' if len(results) != 1 else ''} passed")
     return "\n".join(lines)
 
 
 def steps_from_transcript(conversation: Conversation, *, variables: list[str] | None = None) -> list[dict]:
-    """Turn a stored conversation into test steps: what the user sent, then exactly what the
-    bot answered (the emulator's "Save as test"). `variables` adds equality checks of their
-    current values at the end."""
+    """Turn a stored conversation into test steps: what the user sent, the LLM calls its turn
+    made (from the event's trace), then exactly what the bot answered (the emulator's "Save
+    as test"). `variables` adds equality checks of their current values at the end."""
     steps: list[dict] = []
-    for message in Message.objects.filter(conversation=conversation).order_by("seq"):
+    for message in Message.objects.filter(conversation=conversation).select_related("event").order_by("seq"):
         output = message.as_output()
         if message.direction == Message.Direction.INCOMING:
             steps.append({"user": output["text"]} if message.type == "text" else {"user": output})
-        elif output.get("type") == "text" and set(output) <= {"type", "text"}:
+            # The model's answers the turn got, from its trace, so the test replays offline.
+            trace = message.event.trace if message.event is not None else None
+            steps += [{"llm": exchange} for exchange in exchanges_from_trace(trace or [])]
+            continue
+        # How a reply was delivered (streamed under an id) is no part of what the bot said.
+        output.pop("streamId", None)
+        if output.get("type") == "text" and set(output) <= {"type", "text"}:
             steps.append({"bot": output["text"]})
         else:
             steps.append({"bot": output})

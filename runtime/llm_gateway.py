@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Protocol
 
 from runtime import engine_pool
-from runtime.engine.llm import LLMError, LLMRequest, LLMResponse, ToolSpec
+from runtime.engine.llm import LLM, LLMError, LLMRequest, LLMResponse, ToolSpec
 
 
 class AsyncLLM(Protocol):
@@ -88,8 +90,26 @@ class BotLLM:
             return llm_loop.run(lambda: client.complete(request, on_token))
 
 
-def for_bot(bot_id) -> BotLLM | None:
+# An LLM that answers instead of the bot's provider for the turns built in this context:
+# conversation tests record (wrapping the provider) or replay through it.
+_answering: ContextVar[LLM | None] = ContextVar("llm_answering", default=None)
+
+
+@contextmanager
+def answering_with(llm: LLM):
+    """Turns whose input is built inside this block (this thread) talk to `llm`."""
+    token = _answering.set(llm)
+    try:
+        yield llm
+    finally:
+        _answering.reset(token)
+
+
+def for_bot(bot_id) -> LLM | None:
     """The LLM a turn of `bot_id` gets; None when no provider kind is installed."""
+    answering = _answering.get()
+    if answering is not None:
+        return answering
     return BotLLM(bot_id) if _resolver is not None else None
 
 

@@ -17,7 +17,13 @@ _SCHEMA_KEYS = ("name", "description", "schema")
 _FLOW_KEYS = ("name", "description", "folder", "variables", "nodes")
 _NODE_KEYS = ("id", "kind", "name", "trigger", "cards", "next")
 _TRIGGER_KEYS = ("type", "eventType", "condition")
-_NAMED_LISTS = ("tables", "knowledgeBases", "hooks", "tests")
+_NAMED_LISTS = ("tables", "knowledgeBases", "hooks")
+_TEST_KEYS = ("name", "description", "draft", "steps")
+_STEP_KEYS = ("user", "event", "timeout", "bot", "variable", "equals", "matches", "llm")
+_LLM_KEYS = ("card", "request", "answer", "error")
+_LLM_REQUEST_KEYS = ("model", "provider", "messages", "tools", "toolChoice", "responseSchema", "temperature",
+                     "maxTokens")
+_LLM_ANSWER_KEYS = ("text", "toolCalls", "finishReason", "model", "provider", "tokensIn", "tokensOut")
 _INTENT_KEYS = ("name", "description", "utterances")
 _ENTITY_KEYS = ("name", "type", "description", "fuzzy", "values", "pattern", "ignoreCase", "sensitive")
 
@@ -35,6 +41,7 @@ def canonical_bot(doc: dict) -> dict:
     out["entities"] = [_ordered(item, _ENTITY_KEYS) for item in bot["entities"]]
     for key in _NAMED_LISTS:
         out[key] = [_ordered(item, ("name",)) for item in bot[key]]
+    out["tests"] = [_test(item) for item in bot["tests"]]
     out["layout"] = _layout(bot["layout"], bot["flows"])
     return out
 
@@ -56,6 +63,33 @@ def _node(node: dict) -> dict:
     out = _ordered(node, _NODE_KEYS)
     if "trigger" in out:
         out["trigger"] = _ordered(out["trigger"], _TRIGGER_KEYS)
+    return out
+
+
+def _test(test: dict) -> dict:
+    out = _ordered(test, _TEST_KEYS)
+    if isinstance(out.get("steps"), list):
+        out["steps"] = [_step(step) for step in out["steps"]]
+    return out
+
+
+def _step(step):
+    if not isinstance(step, dict):
+        return step
+    out = _ordered(step, _STEP_KEYS)
+    call = out.get("llm")
+    if isinstance(call, dict):
+        # A recorded LLM call reads request, then answer (docs/conversation-tests.md).
+        call = _ordered(call, _LLM_KEYS)
+        if isinstance(call.get("request"), dict):
+            call["request"] = _ordered(call["request"], _LLM_REQUEST_KEYS)
+            messages = call["request"].get("messages")
+            if isinstance(messages, list):
+                call["request"]["messages"] = [_ordered(m, ("role", "content")) if isinstance(m, dict) else m
+                                               for m in messages]
+        if isinstance(call.get("answer"), dict):
+            call["answer"] = _ordered(call["answer"], _LLM_ANSWER_KEYS)
+        out["llm"] = call
     return out
 
 

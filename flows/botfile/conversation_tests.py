@@ -12,6 +12,9 @@ A test is `{"name", "description"?, "draft"?, "steps": [...]}`; each step is exa
     {"bot": {"type": "image", ...}}           the next reply has this type and these fields
     {"variable": "user.name", "equals": v}    a variable holds v (JSON equality) ...
     {"variable": "user.name", "matches": "…"} ... or its text matches a regular expression
+    {"llm": {"card"?, "request": {...}, "answer": {...} | "error": {...}}}
+                                              a recorded LLM call of the turn of the input
+                                              before it (runtime/engine/llm_replay.py)
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ from .problems import Problem, json_path
 
 INPUT_KEYS = ("user", "event", "timeout")
 CHECK_KEYS = ("bot", "variable")
-STEP_KEYS = INPUT_KEYS + CHECK_KEYS
+RECORDING_KEYS = ("llm",)
+STEP_KEYS = INPUT_KEYS + CHECK_KEYS + RECORDING_KEYS
 VARIABLE_SCOPES = ("user", "bot", "session", "workflow", "conversation")
 _TEST_KEYS = {"name", "description", "draft", "steps"}
 
@@ -48,8 +52,14 @@ def test_problems(tests) -> list[Problem]:
         if not steps:
             problems.append(Problem(json_path(base + ["steps"]), "a test needs at least one step"))
             continue
+        seen_input = False
         for si, step in enumerate(steps):
             problems += step_problems(step, base + ["steps", si])
+            if isinstance(step, dict) and "llm" in step and not seen_input:
+                problems.append(Problem(json_path(base + ["steps", si]),
+                                        "a recorded LLM call belongs to the input before it: "
+                                        "it cannot come before the first input"))
+            seen_input = seen_input or (isinstance(step, dict) and bool(set(step) & set(INPUT_KEYS)))
         if not any(isinstance(s, dict) and set(s) & set(INPUT_KEYS) for s in steps):
             problems.append(Problem(json_path(base + ["steps"]),
                                     "a test needs at least one user message, event or timeout step"))
@@ -88,6 +98,8 @@ def step_problems(step, path: list) -> list[Problem]:
             problems.append(Problem(at, "write {\"timeout\": true}"))
     elif kind == "bot":
         problems += _bot_problems(value, at)
+    elif kind == "llm":
+        problems += _llm_problems(value, at)
     else:
         problems += _variable_problems(step, path)
     return problems
@@ -105,6 +117,41 @@ def _bot_problems(value, at: str) -> list[Problem]:
     if not isinstance(value.get("type"), str):
         return [Problem(at + ".type", "an expected reply object needs a type (or use {\"regex\": ...})")]
     return []
+
+
+_LLM_KEYS = {"card", "request", "answer", "error"}
+_REQUEST_KEYS = {"model", "provider", "messages", "tools", "toolChoice", "responseSchema", "temperature", "maxTokens"}
+
+
+def _llm_problems(value, at: str) -> list[Problem]:
+    if not isinstance(value, dict):
+        return [Problem(at, "a recorded LLM call is an object with request and answer (or error)")]
+    problems = [Problem(f"{at}.{key}", f"unknown key {key!r} in a recorded LLM call")
+                for key in sorted(set(value) - _LLM_KEYS)]
+    if "card" in value and not isinstance(value["card"], str):
+        problems.append(Problem(f"{at}.card", "card is a card id"))
+    request = value.get("request")
+    if not isinstance(request, dict):
+        problems.append(Problem(f"{at}.request", "a recorded LLM call needs its request (an object)"))
+    else:
+        problems += [Problem(f"{at}.request.{key}", f"unknown key {key!r} in a recorded request")
+                     for key in sorted(set(request) - _REQUEST_KEYS)]
+        messages = request.get("messages")
+        if not isinstance(messages, list) or not all(isinstance(m, dict) and isinstance(m.get("role"), str)
+                                                     for m in messages):
+            problems.append(Problem(f"{at}.request.messages", "a list of messages, each with a role"))
+    if ("answer" in value) == ("error" in value):
+        problems.append(Problem(at, "a recorded LLM call has exactly one of answer or error"))
+    elif "answer" in value:
+        answer = value["answer"]
+        if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
+            problems.append(Problem(f"{at}.answer", "an answer is an object with its text"))
+        elif "toolCalls" in answer and not (isinstance(answer["toolCalls"], list) and all(
+                isinstance(c, dict) and isinstance(c.get("name"), str) for c in answer["toolCalls"])):
+            problems.append(Problem(f"{at}.answer.toolCalls", "a list of tool calls, each with a name"))
+    elif not isinstance(value["error"], dict) or not isinstance(value["error"].get("message"), str):
+        problems.append(Problem(f"{at}.error", "an error is an object with its message"))
+    return problems
 
 
 def _variable_problems(step: dict, path: list) -> list[Problem]:

@@ -25,6 +25,7 @@ from .errors import BotRuntimeError, LLMFailure, StateLimitError, TurnBudgetExce
 from .events import MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, custom_event_type
 from .expressions import UNDEFINED, ExpressionError, js_truthy
 from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost
+from .llm_replay import request_details
 from .sandbox import CodeError, JSSandbox, default_sandbox, turn_deadline
 from .variables import check_write, defaults
 
@@ -393,15 +394,22 @@ class _Turn:
                            provider=self.llm_calls[-1]["provider"] if self.llm_calls else "")
         request_card = request.card or where.get("card")
         chosen = self.build.settings.get("llm") or {}
-        if (not request.provider and chosen.get("provider")) or (not request.model and chosen.get("model")):
-            # The bot's own choice of provider and model, where the card names none.
-            request = dataclasses.replace(request, provider=request.provider or chosen.get("provider", ""),
-                                          model=request.model or chosen.get("model", ""))
+        # The bot's own choice of provider and model, where the card names none.
+        request = dataclasses.replace(request, card=request_card,
+                                      provider=request.provider or chosen.get("provider", ""),
+                                      model=request.model or chosen.get("model", ""))
+        # The whole request is traced (request_details: tools, schema...), so a stored
+        # conversation can become a recorded conversation test (runtime/engine/llm_replay.py).
         self._trace("llm_request", card=request_card, purpose=request.purpose, model=request.model,
-                    messages=request.wire_messages(), tools=[t.name for t in request.tools])
+                    messages=request.wire_messages(), tools=[t.name for t in request.tools],
+                    **request_details(request))
         started = monotonic()
         try:
             response = self._llm.complete(request, on_token)
+        except LLMError as exc:
+            self._trace("llm_error", card=request_card, message=exc.message, provider=exc.provider,
+                        status=exc.status)
+            raise
         finally:
             waited = monotonic() - started
             if self.deadline is not None:
@@ -411,7 +419,8 @@ class _Turn:
                                "provider": response.provider, "tokensIn": response.tokens_in,
                                "tokensOut": response.tokens_out, "ms": round(response.ms or waited * 1000, 3),
                                "cost": response.cost})
-        self._trace("llm_response", card=request_card, model=response.model, text=response.text,
+        self._trace("llm_response", card=request_card, model=response.model, provider=response.provider,
+                    finishReason=response.finish_reason, text=response.text,
                     toolCalls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
                     tokensIn=response.tokens_in, tokensOut=response.tokens_out, ms=round(waited * 1000, 3))
         return response

@@ -141,6 +141,43 @@ def test_a_malformed_step_is_refused_with_its_path(step, path, message):
     assert any(p.path == path and message in p.message for p in problems), problems
 
 
+@pytest.mark.parametrize("step, path, message", [
+    ({"llm": []}, "$.tests[0].steps[1].llm", "request and answer"),
+    ({"llm": {"answer": {"text": "x"}}}, "$.tests[0].steps[1].llm.request", "needs its request"),
+    ({"llm": {"request": {"messages": [{"content": "x"}]}, "answer": {"text": "x"}}},
+     "$.tests[0].steps[1].llm.request.messages", "each with a role"),
+    ({"llm": {"request": {"messages": [], "prompt": "x"}, "answer": {"text": "x"}}},
+     "$.tests[0].steps[1].llm.request.prompt", "unknown key 'prompt'"),
+    ({"llm": {"request": {"messages": []}}}, "$.tests[0].steps[1].llm", "exactly one of answer or error"),
+    ({"llm": {"request": {"messages": []}, "answer": {"text": 3}}}, "$.tests[0].steps[1].llm.answer", "its text"),
+    ({"llm": {"request": {"messages": []}, "answer": {"text": "", "toolCalls": [{}]}}},
+     "$.tests[0].steps[1].llm.answer.toolCalls", "each with a name"),
+    ({"llm": {"request": {"messages": []}, "error": {}}}, "$.tests[0].steps[1].llm.error", "its message"),
+])
+def test_a_malformed_recorded_llm_call_is_refused_with_its_path(step, path, message):
+    problems = validate_bot(with_tests(echo_bot(), {"name": "t", "steps": [{"user": "hi"}, step]}))
+    assert any(p.path == path and message in p.message for p in problems), problems
+
+
+def test_a_recorded_llm_call_before_any_input_is_refused():
+    call = {"llm": {"request": {"messages": []}, "answer": {"text": "x"}}}
+    problems = validate_bot(with_tests(echo_bot(), {"name": "t", "steps": [call, {"user": "hi"}]}))
+    assert [(p.path, p.message) for p in problems] == [
+        ("$.tests[0].steps[0]", "a recorded LLM call belongs to the input before it: "
+                                "it cannot come before the first input")]
+
+
+def test_a_recorded_call_the_bot_no_longer_makes_fails_the_test():
+    """The echo bot calls no model: its recorded call is reported, nothing is sent."""
+    call = {"card": "gen", "request": {"messages": [{"role": "user", "content": "hello"}]}, "answer": {"text": "x"}}
+    bot = create_bot(with_tests(echo_bot(), {"name": "t", "steps": [
+        {"user": "hello"}, {"llm": call}, {"bot": "got hello"}]}))
+    [result] = run(bot)
+    assert result.mode == "replay"
+    assert [(s.index, s.kind, s.expected, s.received, s.message) for s in result.failures] == [
+        (1, "llm", "LLM call 1 (card 'gen')", "(not made)", "the bot no longer makes this recorded LLM call")]
+
+
 def test_a_test_without_any_input_is_refused():
     problems = validate_bot(with_tests(echo_bot(), {"name": "t", "steps": [{"bot": "hi"}]}))
     assert [(p.path, p.message) for p in problems] == [

@@ -94,6 +94,7 @@ def _result_view(result: conversation_tests.TestResult) -> dict:
             "kind": step.kind, "ok": step.ok, "message": step.message,
             "expected": step.expected, "received": step.received,
             "diff": None if step.ok else _diff(step.expected, step.received),
+            "detail": step.detail,
         } for step in result.steps],
     }
 

@@ -8,6 +8,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from flows import services as flow_services
+from integrations.llm import scripted_server as s
+from integrations.llm.services import save_provider
+from integrations.llm.testing import scripted_llm_server  # noqa: F401 (a fixture)
 from runtime import turns
 from studio.emulator import sessions as emulator
 from runtime.tests.bots import echo_bot
@@ -104,3 +107,56 @@ def test_a_broken_bot_fails_the_test_with_expected_and_received_marked(client, o
     page = client.post(f"/bots/{bot.pk}/tests/").content.decode()
     assert "0 of 1 passed" in page and "FAIL" in page
     assert "<del>got</del>" in page and "<ins>heard</ins>" in page
+
+
+def ai_bot():
+    return {
+        "format": "flowstudio.bot/1", "name": "AI",
+        "flows": [{"name": "main", "nodes": [
+            {"id": "start", "kind": "start", "next": "talk"},
+            {"id": "talk", "kind": "standard", "cards": [
+                {"id": "answer", "type": "ai_generate_text", "instructions": "You are terse.",
+                 "prompt": "{{event.preview}}"},
+                {"id": "again", "type": "wait"}], "next": "talk"},
+        ]}],
+    }
+
+
+def test_save_as_test_keeps_the_llm_calls_so_the_test_runs_offline(client, scripted_llm_server):
+    owner = get_user_model().objects.create_user(username=f"o{uuid.uuid4().hex[:6]}@x.test", password="pw-123456789")
+    workspace = create_workspace(owner, "WS")
+    save_provider(workspace, {"name": "acme", "base_url": scripted_llm_server.url, "api_key": "k",
+                              "models": [{"id": "scripted-fast", "label": "Fast"}], "default_model": "Fast",
+                              "max_retries": 0})
+    bot = flow_services.import_bot(ai_bot(), workspace=workspace)
+    scripted_llm_server.script([s.text("Hello Ada!")])
+    session = chat(owner, bot, "hi, I am Ada")
+    client.force_login(owner)
+    response = post(client, bot, {"conversationId": session.conversation_id, "name": "greets",
+                                  "baseRevision": bot.draft_revision})
+    assert response.status_code == 201, response.content
+    scripted_llm_server.stop()
+
+    bot.refresh_from_db()
+    assert bot.draft["tests"][0]["steps"] == [
+        {"user": "hi, I am Ada"},
+        {"llm": {"card": "answer",
+                 "request": {"model": "", "messages": [{"role": "system", "content": "You are terse."},
+                                                       {"role": "user", "content": "hi, I am Ada"}]},
+                 "answer": {"text": "Hello Ada!", "model": "scripted-fast", "provider": "acme",
+                            "tokensIn": bot.draft["tests"][0]["steps"][1]["llm"]["answer"]["tokensIn"],
+                            "tokensOut": bot.draft["tests"][0]["steps"][1]["llm"]["answer"]["tokensOut"]}}},
+        {"bot": "Hello Ada!"},
+    ]
+    page = client.post(f"/bots/{bot.pk}/tests/")
+    assert page.status_code == 200 and b"1 of 1 passed" in page.content
+    assert len(scripted_llm_server.requests) == 1
+
+    # The builder changes the prompt: the runner page shows the diff of the prompt.
+    document = flow_services.draft_document(bot)
+    document["flows"][0]["nodes"][1]["cards"][0]["instructions"] = "You are friendly."
+    flow_services.replace_draft(bot, document, base_revision=None)
+    page = client.post(f"/bots/{bot.pk}/tests/")
+    assert b"0 of 1 passed" in page.content
+    assert b"-You are terse.\n+You are friendly." in page.content
+    assert len(scripted_llm_server.requests) == 1

@@ -60,6 +60,9 @@ class Command(BaseCommand):
                            help="run against the draft")
         where.add_argument("--published", action="store_const", const=False, dest="on_draft",
                            help="run against the latest published version")
+        p.add_argument("--record", action="store_true",
+                       help="talk to the bot's LLM provider and write each passing test's LLM calls into it "
+                            "(the draft), so it replays offline")
 
         p = sub.add_parser("chat-api", help="show or change a bot's Chat API settings")
         p.add_argument("bot", help="bot id or unique name")
@@ -149,19 +152,30 @@ class Command(BaseCommand):
         ]
         self.stdout.write("\n".join(lines))
 
-    def do_test(self, *, bot, names, on_draft, **options):
-        from runtime.conversation_tests import format_results, run_tests
+    def do_test(self, *, bot, names, on_draft, record=False, **options):
+        from runtime.conversation_tests import format_results, run_tests, save_recordings
 
         found = services.find_bot(bot)
         if on_draft is False and found.latest_version() is None:
             raise CommandError(f"bot {found.name!r} has no published version; publish it or use --draft")
+        revision = found.draft_revision
         try:
-            results = run_tests(found, names=names, draft=on_draft)
+            results = run_tests(found, names=names, draft=on_draft, record=record)
         except LookupError as exc:
             raise CommandError(str(exc))
         if not results:
             raise CommandError(f"bot {found.name!r} has no conversation tests")
         self.stdout.write(format_results(results))
+        if record:
+            try:
+                changed = save_recordings(found, results, base_revision=revision)
+            except BotFileInvalid as exc:
+                raise CommandError("the draft has errors, so the recordings cannot be stored with it: "
+                                   + "; ".join(f"{p.path}: {p.message}" for p in exc.problems))
+            self.stdout.write(f"recorded the LLM calls of {len(changed)} test(s) into the draft"
+                              + (f": {', '.join(changed)}" if changed else "")
+                              + (" (failing tests keep their old recording)" if not all(r.passed for r in results)
+                                 else ""))
         if not all(result.passed for result in results):
             raise CommandError(f"{sum(not r.passed for r in results)} conversation test(s) failed", returncode=1)
 
