@@ -268,6 +268,15 @@ def build_schema(registry: Mapping | None = None) -> dict:
                     "description": "Id of the node taken after the last card; null ends the dialog.",
                 },
                 "trigger": _ref("trigger"),
+                # Autonomous nodes only (docs/ai.md, "The autonomous node").
+                "instructions": {"type": "string", "description": "Autonomous nodes: what the model is to do (a template)."},
+                "maxIterations": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10,
+                                  "description": "Autonomous nodes: the most model calls per turn."},
+                "model": {"type": "string", "description": "Autonomous nodes: a model id or label; empty: the bot's default."},
+                "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+                "useMemory": {"type": "boolean", "description": "Autonomous nodes: send the conversation's memory."},
+                "mcpServers": {"type": "array", "items": {"type": "string"},
+                               "description": "Autonomous nodes: names of the MCP servers whose tools it may use."},
             },
         },
         "trigger": {

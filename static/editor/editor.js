@@ -184,6 +184,7 @@ canvas.addEventListener('contextmenu', (e) => {
   const custom = store.isCustom(store.flowName);
   contextMenu(clientX, clientY, [
     { label: 'Standard node', action: () => canvas.addNode('standard', x, y), disabled: ro },
+    { label: 'Autonomous node', action: () => canvas.addNode('autonomous', x, y), disabled: ro },
     { label: 'End node', action: () => canvas.addNode('end', x, y), disabled: ro || !main },
     { label: 'Exit node', action: () => canvas.addNode('exit', x, y), disabled: ro || !custom },
     '-',

@@ -7,7 +7,23 @@
 import { CARDLESS_KINDS, NAME_PATTERN, UNTARGETABLE_KINDS, callersOf, clone, setTransition } from './store.js';
 import { cardTitle, escapeHtml } from './cards.js';
 
-const LONG_TEXT = new Set(['text', 'prompt', 'message', 'validationMessage', 'retryMessage', 'confirmCancelMessage']);
+const LONG_TEXT = new Set(['text', 'prompt', 'message', 'validationMessage', 'retryMessage', 'confirmCancelMessage', 'instructions']);
+// A template field of an AI card that is read as a whole text, not one line.
+const LONG_TEMPLATES = new Set(['input', 'condition']);
+
+// The autonomous node's own fields (flows/botfile/schema.py, node), in the order the
+// inspector shows them. Its cards are its tools; `next` is drawn like any node's.
+const AUTONOMOUS_FIELDS = {
+  instructions: {
+    schema: { type: 'string', minLength: 1 }, editor: 'template', required: true, label: 'Instructions',
+    hint: 'What the model is to do, as a system prompt; {{ }} inserts variables. The node\'s cards are the tools it may call.',
+  },
+  maxIterations: { schema: { type: 'integer', minimum: 1, maximum: 50, default: 10 }, label: 'Max iterations', hint: 'The most model calls in one turn (1 to 50).' },
+  model: { schema: { type: 'string' }, label: 'Model', hint: 'A model id or a label of the workspace\'s models (Fast, Best); empty for the bot\'s default.' },
+  temperature: { schema: { type: 'number', minimum: 0, maximum: 2 }, label: 'Temperature', hint: '0 to 2; empty for the provider\'s default.' },
+  useMemory: { schema: { type: 'boolean', default: false }, label: 'Use memory', hint: 'Send the conversation\'s summary and last turns too.' },
+  mcpServers: { schema: { type: 'array', items: { type: 'string' } }, label: 'MCP servers', hint: 'Names of MCP servers whose tools it may also call, one per line.' },
+};
 
 export function humanize(name) {
   const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase();
@@ -176,15 +192,20 @@ export class Inspector {
     }, coalesce ? `card:${cardId}:${name}` : null);
   }
 
-  cardField(form, card, name, prop, editor, required) {
+  /**
+   * One field of a card's form, by its schema. `owner` is what the field edits: the card
+   * (default) or, for node fields, {value, set, label, hint}.
+   */
+  cardField(form, card, name, prop, editor, required, owner = null) {
     const { schema: raw, nullable } = unwrap(prop);
     const schema = resolve(raw, this.defs);
-    const label = name === 'onFailure' ? 'On failure go to' : (name === 'next' ? 'When true go to' : humanize(name));
-    const hint = {
+    const put = owner ? owner.set : (field, v, coalesce) => this.setCardField(card, field, v, coalesce);
+    const label = owner?.label || (name === 'onFailure' ? 'On failure go to' : (name === 'next' ? 'When true go to' : humanize(name)));
+    const hint = owner?.hint ?? ({
       variable: 'Where the answer is stored, e.g. workflow.size',
-      inputs: '', condition: 'JavaScript, e.g. workflow.total > 100', name: 'Outputs land in workflow.<name>.<output>',
+      inputs: '', condition: editor === 'expression' ? 'JavaScript, e.g. workflow.total > 100' : '', name: 'Outputs land in workflow.<name>.<output>',
       choicesFrom: 'A variable holding a list of choices', options: 'JSON object of type-specific options',
-    }[name] || '';
+    }[name] || prop.description || '');
     const f = this.field(form, { name, label, hint, required: required && !nullable });
     const value = card[name];
     const validate = (v) => { f.error.textContent = checkValue(v, schema, { required, nullable }) || ''; };
@@ -205,7 +226,7 @@ export class Inspector {
       const flows = this.store.flows().filter((fl) => this.store.isCustom(fl.name));
       select.innerHTML = (value ? '' : '<option value="">Choose a flow</option>')
         + flows.map((fl) => `<option value="${escapeHtml(fl.name)}"${fl.name === value ? ' selected' : ''}>${escapeHtml(fl.name)}</option>`).join('');
-      select.addEventListener('change', () => { this.setCardField(card, name, select.value, false); this.render(); });
+      select.addEventListener('change', () => { put(name, select.value, false); this.render(); });
       f.control.append(select);
       validate(value);
       return;
@@ -220,7 +241,7 @@ export class Inspector {
       select.className = 'fs-input';
       select.dataset.field = name;
       select.innerHTML = schema.enum.map((option) => `<option value="${escapeHtml(option)}"${option === (value ?? schema.default) ? ' selected' : ''}>${escapeHtml(humanize(String(option)))}</option>`).join('');
-      select.addEventListener('change', () => this.setCardField(card, name, select.value, false));
+      select.addEventListener('change', () => put(name, select.value, false));
       f.control.append(select);
       return;
     }
@@ -230,7 +251,7 @@ export class Inspector {
       box.id = f.id;
       box.dataset.field = name;
       box.checked = Boolean(value ?? schema.default);
-      box.addEventListener('change', () => this.setCardField(card, name, box.checked, false));
+      box.addEventListener('change', () => put(name, box.checked, false));
       f.control.append(box);
       f.wrap.classList.add('fs-field-inline');
       return;
@@ -249,34 +270,35 @@ export class Inspector {
       input.addEventListener('input', () => {
         const v = input.value === '' ? (nullable ? null : undefined) : Number(input.value);
         validate(v);
-        this.setCardField(card, name, v);
+        put(name, v);
       });
       f.control.append(input);
       validate(value);
       return;
     }
     if (schema.type === 'array') {
-      this.arrayField(f, card, name, schema, nullable, validate);
+      this.arrayField(f, card, name, schema, nullable, validate, put);
       return;
     }
     if (schema.type === 'object') {
-      this.jsonField(f, card, name, value, nullable);
+      this.jsonField(f, card, name, value, nullable, put);
       return;
     }
     // Strings: templates, JavaScript, variable paths, plain text.
-    const long = LONG_TEXT.has(name) || editor === 'code' || (card.type === 'comment' && name === 'text');
+    const long = LONG_TEXT.has(name) || editor === 'code' || (card.type === 'comment' && name === 'text')
+      || (LONG_TEMPLATES.has(name) && editor === 'template');
     const input = document.createElement(long ? 'textarea' : 'input');
     if (!long) input.type = 'text';
     input.id = f.id;
     input.className = `fs-input${editor === 'code' || editor === 'expression' ? ' fs-mono' : ''}`;
     input.dataset.field = name;
-    if (long) input.rows = editor === 'code' ? 10 : 3;
+    if (long) input.rows = editor === 'code' ? 10 : (name === 'instructions' ? 6 : 3);
     input.value = value ?? '';
     input.spellcheck = !(editor === 'code' || editor === 'expression' || editor === 'variable');
     input.addEventListener('input', () => {
       const v = input.value === '' && nullable ? null : input.value;
       validate(v);
-      this.setCardField(card, name, v);
+      put(name, v);
     });
     if (editor === 'code' || editor === 'expression') {
       input.addEventListener('keydown', (e) => {
@@ -341,7 +363,7 @@ export class Inspector {
     }
   }
 
-  arrayField(f, card, name, schema, nullable, validate) {
+  arrayField(f, card, name, schema, nullable, validate, put) {
     const items = resolve(schema.items || {}, this.defs);
     const value = card[name];
     const simpleStrings = items.type === 'string';
@@ -355,7 +377,7 @@ export class Inspector {
       area.value = (value || []).join('\n');
       area.addEventListener('input', () => {
         const list = area.value.split('\n').map((s) => s.trim()).filter(Boolean);
-        this.setCardField(card, name, list.length || !nullable ? list : null);
+        put(name, list.length || !nullable ? list : null);
       });
       f.control.append(area);
       return;
@@ -368,7 +390,7 @@ export class Inspector {
       const inner = unwrap(p).schema;
       return inner.enum || ['string', 'number', 'integer', 'boolean'].includes(inner.type) || p.anyOf;
     });
-    if (!simple) { this.jsonField(f, card, name, value, nullable); return; }
+    if (!simple) { this.jsonField(f, card, name, value, nullable, put); return; }
     const keys = Object.keys(objectSchema.properties);
     const list = document.createElement('div');
     list.className = 'fs-rows';
@@ -379,7 +401,7 @@ export class Inspector {
         if (allowsString && Object.keys(clean).length === 1 && clean[keys[0]] !== undefined) return clean[keys[0]];
         return clean;
       });
-      this.setCardField(card, name, out.length || !nullable ? out : null);
+      put(name, out.length || !nullable ? out : null);
       validate(out);
     };
     const draw = () => {
@@ -424,7 +446,7 @@ export class Inspector {
     f.control.append(list, add);
   }
 
-  jsonField(f, card, name, value, nullable) {
+  jsonField(f, card, name, value, nullable, put = (field, v) => this.setCardField(card, field, v)) {
     const area = document.createElement('textarea');
     area.id = f.id;
     area.className = 'fs-input fs-mono';
@@ -432,11 +454,11 @@ export class Inspector {
     area.dataset.field = name;
     area.value = value === undefined || value === null ? '' : JSON.stringify(value, null, 2);
     area.addEventListener('input', () => {
-      if (area.value.trim() === '') { f.error.textContent = ''; this.setCardField(card, name, nullable ? null : undefined); return; }
+      if (area.value.trim() === '') { f.error.textContent = ''; put(name, nullable ? null : undefined); return; }
       try {
         const parsed = JSON.parse(area.value);
         f.error.textContent = '';
-        this.setCardField(card, name, parsed);
+        put(name, parsed);
       } catch (err) {
         f.error.textContent = `Not valid JSON: ${err.message}`;
       }
@@ -466,6 +488,7 @@ export class Inspector {
       });
       f.control.append(input);
     }
+    if (node.kind === 'autonomous') this.autonomousFields(form, node);
     const flow = this.store.flow();
     if (node.kind === 'entry' || node.kind === 'exit') {
       const flag = node.kind === 'entry' ? 'input' : 'output';
@@ -503,6 +526,20 @@ export class Inspector {
       actions.querySelector('[data-action=delete-node]').addEventListener('click', () => { this.store.select({ nodes: [node.id] }); this.canvas.deleteSelection(); });
     }
     section.append(actions);
+  }
+
+  autonomousFields(form, node) {
+    const nodeId = node.id;
+    for (const [name, spec] of Object.entries(AUTONOMOUS_FIELDS)) {
+      const set = (field, value, coalesce = true) => this.change(`Edit ${humanize(field).toLowerCase()}`, () => {
+        const target = this.store.node(nodeId);
+        if (!target) return;
+        // An empty field is an omitted one: the engine's default applies.
+        if (value === undefined || value === null || value === '' || (Array.isArray(value) && !value.length)) delete target[field];
+        else target[field] = value;
+      }, coalesce ? `node:${nodeId}:${field}` : null);
+      this.cardField(form, node, name, spec.schema, spec.editor || '', Boolean(spec.required), { set, label: spec.label, hint: spec.hint });
+    }
   }
 
   renderMany(ids) {

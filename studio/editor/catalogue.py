@@ -16,7 +16,7 @@ from flows.botfile.schema import RESERVED_FLOWS, live_schema
 from runtime.engine import CARD_TYPES, VARIABLE_TYPES
 
 # The tray's order, as the Botpress card tray groups cards.
-CATEGORIES = ("Send Messages", "Capture Information", "Flow Logic", "Execute", "Utilities")
+CATEGORIES = ("Send Messages", "Capture Information", "Flow Logic", "AI", "Execute", "Utilities")
 # Cards whose label says only "Media" in the registry read better by their type.
 _TITLES = {"image": "Image", "audio": "Audio", "video": "Video", "file": "File"}
 _HINTS = {
@@ -28,6 +28,9 @@ _HINTS = {
     "capture": "Asks, waits, extracts a typed answer and stores it in a variable.",
     "log": "Writes to the logs; sends nothing to the user.",
     "comment": "A note for builders; does nothing at run time.",
+    "ai_generate_text": "Asks the bot's language model and sends its answer (or stores it in a variable).",
+    "ai_task": "Has the language model fill typed variables from the user's message or any text.",
+    "ai_transition": "The language model decides whether a condition in plain words holds; if so, follows this card's port.",
 }
 
 
