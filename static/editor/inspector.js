@@ -68,9 +68,17 @@ export function checkValue(value, schema, { required = false, nullable = false }
   return null;
 }
 
+// The model settings every AI card shares come after the card's own fields, as in Botpress.
+const LLM_SETTINGS = ['model', 'temperature', 'maxTokens', 'useMemory'];
+
 export class Inspector {
-  constructor(store, root, { completion, defs, canvas, dialogs }) {
+  constructor(store, root, { completion, defs, canvas, dialogs, llmModels = [] }) {
     this.store = store;
+    // The workspace's models, offered in every `model` field (any other id may be typed).
+    this.models = document.createElement('datalist');
+    this.models.id = 'fs-llm-models';
+    this.models.innerHTML = llmModels.map((m) => `<option value="${escapeHtml(m.value)}">${escapeHtml(m.detail)}</option>`).join('');
+    document.body.append(this.models);
     this.root = root;
     this.completion = completion;
     this.defs = defs;
@@ -167,7 +175,14 @@ export class Inspector {
     section.append(form);
     const schema = entry ? entry.schema : { properties: {} };
     const required = new Set(schema.required || []);
-    for (const [name, prop] of Object.entries(schema.properties || {})) {
+    const transitions = new Set(entry ? entry.transitions : []);
+    const rank = (name) => {
+      if (entry?.category !== 'AI') return 0;
+      if (transitions.has(name)) return 2;
+      return LLM_SETTINGS.includes(name) ? 1 : 0;
+    };
+    const fields = Object.entries(schema.properties || {}).sort(([a], [b]) => rank(a) - rank(b));
+    for (const [name, prop] of fields) {
       if (name === 'id' || name === 'type') continue;
       const editor = (entry && entry.editors[name]) || '';
       this.cardField(form, card, name, prop, editor, required.has(name));
@@ -308,6 +323,10 @@ export class Inspector {
           input.dispatchEvent(new Event('input'));
         }
       });
+    }
+    if (name === 'model' && !long) {
+      input.setAttribute('list', this.models.id);
+      input.placeholder = 'the bot\'s default model';
     }
     if (editor) this.completion.attach(input, editor === 'code' || editor === 'expression' || editor === 'variable' ? 'code' : 'template');
     f.control.append(input);

@@ -176,7 +176,7 @@ function contentText(message) {
 }
 
 function tokensText(entry) {
-  return `${entry.tokensIn ?? '?'} in / ${entry.tokensOut ?? '?'} out tokens, ${entry.ms ?? '?'} ms`;
+  return `${entry.tokensIn ?? '?'} in / ${entry.tokensOut ?? '?'} out tokens, ${entry.ms == null ? '?' : Math.round(entry.ms)} ms`;
 }
 
 function statusOf(entry) {

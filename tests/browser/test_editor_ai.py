@@ -123,6 +123,7 @@ def test_an_autonomous_node_from_the_context_menu_keeps_its_fields_after_a_reloa
     ed.field("useMemory").check()
     ed.type_into(ed.field("mcpServers"), "orders")
     ed.saved()
+    ed.screenshot("editor-autonomous-node.png")
 
     node = nodes_of(bot)[node_id]
     assert node["kind"] == "autonomous"
@@ -170,6 +171,10 @@ def test_an_autonomous_node_dragged_from_the_tray_and_given_a_tool(open_editor, 
 # ---- the AI cards ------------------------------------------------------------------------------
 
 def test_the_ai_cards_are_in_the_tray_with_their_own_icons_and_ai_task_form_saves(open_editor, owner, bot):
+    from integrations.llm.services import save_provider
+
+    save_provider(owner.workspace, {"name": "acme", "base_url": "https://llm.example/v1", "is_default": True,
+                                    "models": [{"id": "gpt-small", "label": "Fast"}]})
     ed = open_editor(owner, bot)
     page = ed.page
     group = page.locator(".fs-tray-group", has=page.locator(".fs-tray-category", has_text=re.compile("^AI$")))
@@ -189,6 +194,12 @@ def test_the_ai_cards_are_in_the_tray_with_their_own_icons_and_ai_task_form_save
     ed.type_into(ed.field("instructions"), "Extract the order number")
     assert ed.field("instructions").evaluate("el => el.tagName") == "TEXTAREA"
     ed.type_into(ed.field("input"), "{{event.preview}}")
+    # The card's own fields first, then the model settings, then where a failure goes.
+    fields = form.locator("[data-field-wrap]").evaluate_all("els => els.map(el => el.dataset.fieldWrap)")
+    assert fields == ["instructions", "input", "outputs", "model", "temperature", "maxTokens", "useMemory", "onFailure"]
+    # The model field offers the workspace's models; any other id may still be typed.
+    assert ed.field("model").get_attribute("list") == "fs-llm-models"
+    assert page.locator("#fs-llm-models option").evaluate_all("os => os.map(o => o.value)") == ["Fast"]
     ed.type_into(ed.field("model"), "Fast")
     ed.type_into(ed.field("temperature"), "0")
     ed.type_into(ed.field("maxTokens"), "200")
@@ -197,6 +208,7 @@ def test_the_ai_cards_are_in_the_tray_with_their_own_icons_and_ai_task_form_save
     ed.type_into(form.get_by_label("Outputs 1 variable"), "workflow.orderNumber")
     ed.type_into(form.get_by_label("Outputs 1 description"), "The order number, like A-123")
     ed.saved()
+    ed.screenshot("editor-ai-task.png")
     expect(row).to_contain_text("workflow.orderNumber")  # its summary on the canvas
 
     card = nodes_of(bot)["hello"]["cards"][1]
@@ -266,6 +278,7 @@ def test_a_turn_that_asked_the_model_shows_status_lines_and_the_memory_tab(
     expect(call.locator('tr[data-role="user"] .fs-dbg-content')).to_have_text("where is my order?")
     expect(call.get_by_test_id("llm-usage")).to_contain_text("42 in / 7 out tokens")
     expect(debugger.get_by_test_id("llm-totals")).to_contain_text("1 LLM call: 42 in / 7 out tokens")
+    ed.screenshot("emulator-llm-turn.png")
     # The tab follows the newest turn.
     box.fill("again")
     scripted_llm_server.script([scripted.text("Still tomorrow.", tokens_in=50, tokens_out=3)])
