@@ -531,7 +531,9 @@ export class Inspector {
       }
     }
     if (!['exit', 'end'].includes(node.kind)) {
-      const f = this.field(form, { name: 'next', label: CARDLESS_KINDS.includes(node.kind) ? 'Go to' : 'After the last card go to' });
+      const f = node.kind === 'autonomous'
+        ? this.field(form, { name: 'next', label: 'May transition to', hint: 'The node the model may hand the conversation to once its work is done.' })
+        : this.field(form, { name: 'next', label: CARDLESS_KINDS.includes(node.kind) ? 'Go to' : 'After the last card go to' });
       const select = this.nodeSelect(f.id, node.next, (target) => this.change('Connect', () => setTransition(this.store, node.id, 'next', target)));
       select.dataset.field = 'next';
       f.control.append(select);

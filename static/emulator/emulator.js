@@ -163,6 +163,11 @@ function pretty(value) {
   return value === undefined ? '' : JSON.stringify(value, null, 2);
 }
 
+// A tool call on one line, its arguments as the model wrote them.
+function callText(name, args) {
+  return `→ ${name}(${typeof args === 'string' ? args : JSON.stringify(args ?? {})})`;
+}
+
 // The text of a chat message as the model got it: a string, parts, or only tool calls.
 function contentText(message) {
   const content = message.content;
@@ -170,7 +175,7 @@ function contentText(message) {
     : Array.isArray(content) ? content.map((part) => (typeof part === 'string' ? part : part.text ?? JSON.stringify(part))).join('\n') : '';
   for (const call of message.tool_calls || []) {
     const fn = call.function || call;
-    text += `${text ? '\n' : ''}→ ${fn.name}(${typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {})})`;
+    text += `${text ? '\n' : ''}${callText(fn.name, fn.arguments)}`;
   }
   return text;
 }
@@ -205,11 +210,11 @@ function statusOf(entry) {
       ? { text: `Tool ${entry.name} failed`, detail: pretty(entry.error), kind: 'error' }
       : { text: `Tool ${entry.name} returned`, detail: pretty(entry.result) };
     case 'llm_request': return {
-      text: `Asked ${entry.model || 'the default model'}${entry.card ? ` (${entry.card})` : ''}`,
+      text: `Asked ${entry.model || 'the default model'}${entry.card || entry.node ? ` (${entry.card || entry.node})` : ''}`,
       detail: (entry.messages || []).map((m) => `${m.role}: ${contentText(m)}`).join('\n\n'),
     };
     case 'llm_response': {
-      const calls = (entry.toolCalls || []).map((c) => `→ ${c.name}(${typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments ?? {})})`);
+      const calls = (entry.toolCalls || []).map((c) => callText(c.name, c.arguments));
       return { text: `Model answered (${tokensText(entry)})`, detail: [entry.text, ...calls].filter(Boolean).join('\n') };
     }
     case 'llm_failed': return { text: 'LLM call failed', detail: `${entry.provider ? `${entry.provider}${entry.status ? ` (HTTP ${entry.status})` : ''}: ` : ''}${entry.message ?? ''}`, kind: 'error' };
@@ -320,7 +325,7 @@ function renderMemory(turn) {
         el('td', { class: 'fs-dbg-role', text: m.role }), el('td', { class: 'fs-dbg-content', text: contentText(m) })))),
       response ? el('p', { class: 'fs-dbg-usage', 'data-testid': 'llm-usage', text: `Answer: ${tokensText(response)}` }) : null,
       response && (response.text || (response.toolCalls || []).length)
-        ? el('pre', { class: 'fs-dbg-json', text: [response.text, ...(response.toolCalls || []).map((c) => `→ ${c.name}(${pretty(c.arguments)})`)].filter(Boolean).join('\n') }) : null,
+        ? el('pre', { class: 'fs-dbg-json', text: [response.text, ...(response.toolCalls || []).map((c) => callText(c.name, c.arguments))].filter(Boolean).join('\n') }) : null,
       failure ? el('p', { class: 'fs-dbg-failed', text: `Failed: ${failure.message ?? ''}` }) : null)));
 }
 

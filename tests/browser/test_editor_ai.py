@@ -288,32 +288,103 @@ def test_a_turn_that_asked_the_model_shows_status_lines_and_the_memory_tab(
     expect(debugger.locator('.fs-dbg-call tr[data-role="user"] .fs-dbg-content')).to_have_text("again")
 
 
-def _autonomous_node_runs() -> bool:
-    """Whether the engine runs autonomous nodes yet (branch `auto`): it asks the model."""
+def test_a_stored_autonomous_turn_reads_as_folded_thought_tool_call_and_result_lines(open_editor, owner):
+    """The trace entries the autonomous node writes (docs/ai.md), from a stored turn: the
+    emulator shows a conversation's past turns from what is stored, whoever ran them."""
+    from runtime import turns
+    from runtime.models import Event
+    from studio.emulator import sessions
+
+    bot = services.import_bot(ai_bot(copy.deepcopy(AGENT)), workspace=owner.workspace, user=owner)
+    conversation = sessions.open_session(owner, bot).conversation
+    event = turns.receive_event(conversation, "text", {"type": "text", "text": "where is A-1?"})
+    where = {"flow": "main", "node": "agent"}
+    ask = [{"role": "system", "content": "You are the order desk; look orders up."},
+           {"role": "user", "content": "where is A-1?"}]
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.PROCESSED, duration_ms=40, trace=[
+        {"type": "transitioned", "t": 1, **where},
+        {"type": "llm_request", "t": 2, "card": None, "purpose": "autonomous", "model": "", "messages": ask,
+         "tools": ["lookup_order"], **where},
+        {"type": "llm_response", "t": 12, "card": None, "model": "scripted-fast", "text": "I should look the order up.",
+         "toolCalls": [{"id": "c1", "name": "lookup_order", "arguments": '{"orderNumber": "A-1"}'}],
+         "tokensIn": 30, "tokensOut": 9, "ms": 10.2, **where},
+        {"type": "autonomous_thought", "t": 12, "text": "I should look the order up.", **where},
+        {"type": "tool_call", "t": 13, "name": "lookup_order", "arguments": {"orderNumber": "A-1"}, **where},
+        {"type": "tool_result", "t": 14, "name": "lookup_order", "result": {"status": "shipped"}, **where},
+        {"type": "tool_call", "t": 15, "name": "refund", "arguments": {}, **where},
+        {"type": "tool_result", "t": 16, "name": "refund", "error": "no such tool", **where},
+        {"type": "llm_request", "t": 17, "card": None, "purpose": "autonomous", "model": "", "tools": ["lookup_order"],
+         "messages": ask + [
+             {"role": "assistant", "content": None, "tool_calls": [
+                 {"id": "c1", "type": "function", "function": {"name": "lookup_order", "arguments": '{"orderNumber": "A-1"}'}}]},
+             {"role": "tool", "tool_call_id": "c1", "content": '{"status": "shipped"}'}], **where},
+        {"type": "llm_response", "t": 30, "card": None, "model": "scripted-fast", "text": "Order A-1 has shipped.",
+         "toolCalls": [], "tokensIn": 60, "tokensOut": 6, "ms": 12.6, **where},
+    ])
+    ed = open_editor(owner, bot)
+    page = ed.page
+    box, log = open_emulator(ed)
+    turn = log.locator(".fs-emu-turn")
+    expect(turn.locator("details.fs-emu-expand")).to_have_count(9)
+    # Folded: one line each until clicked.
+    expect(turn.locator(".fs-emu-detail:visible")).to_have_count(0)
+    thought = turn.locator('details[data-status="Thought"]')
+    thought.locator("summary").click()
+    expect(thought.locator(".fs-emu-detail")).to_have_text("I should look the order up.")
+    called = turn.locator('details[data-status="Called tool lookup_order"]')
+    called.locator("summary").click()
+    expect(called.locator(".fs-emu-detail")).to_have_text(json.dumps({"orderNumber": "A-1"}, indent=2))
+    returned = turn.locator('details[data-status="Tool lookup_order returned"]')
+    returned.locator("summary").click()
+    expect(returned.locator(".fs-emu-detail")).to_have_text(json.dumps({"status": "shipped"}, indent=2))
+    failed = turn.locator('details[data-status="Tool refund failed"]')
+    expect(failed).to_have_class("fs-emu-line error fs-emu-expand")
+    failed.locator("summary").click()
+    expect(failed.locator(".fs-emu-detail")).to_have_text("no such tool")
+
+    page.keyboard.press("Control+j")
+    debugger = page.locator("#fs-debugger")
+    debugger.get_by_role("tab", name="Memory").click()
+    expect(debugger.get_by_test_id("llm-totals")).to_have_text("2 LLM calls: 90 in / 15 out tokens, 23 ms")
+    second = debugger.locator(".fs-dbg-call").nth(1)
+    expect(second.locator("tr")).to_have_count(4)
+    expect(second.locator('tr[data-role="assistant"] .fs-dbg-content')).to_have_text('→ lookup_order({"orderNumber": "A-1"})')
+    expect(second.locator('tr[data-role="tool"] .fs-dbg-content')).to_have_text('{"status": "shipped"}')
+    expect(second.get_by_test_id("llm-usage")).to_have_text("Answer: 60 in / 6 out tokens, 13 ms")
+    ed.screenshot("emulator-autonomous-turn.png")
+
+
+AGENT = {"id": "agent", "kind": "autonomous", "instructions": "You are the order desk; look orders up.",
+         "maxIterations": 4, "cards": [{"id": "lookup_order", "type": "code", "code": "workflow.status = 'shipped'"}],
+         "next": None}
+
+
+def _agent_tools() -> list[str] | None:
+    """The tool names the engine offers the model for AGENT's card, or None while the engine
+    does not run autonomous nodes yet (branch `auto`; until then it asks no model)."""
     from runtime.engine.llm import ScriptedLLM
     from runtime.engine.tests.chat import Chat
 
     llm = ScriptedLLM(["done"])
     try:
-        Chat(ai_bot({"id": "agent", "kind": "autonomous", "instructions": "Help.", "cards": [], "next": None}),
-             llm=llm).say("hi")
+        Chat(ai_bot(copy.deepcopy(AGENT)), llm=llm).say("hi")
     except Exception:  # noqa: BLE001 (an engine that refuses the node does not run it)
-        return False
-    return bool(llm.requests)
+        return None
+    return [tool.name for tool in llm.requests[0].tools] if llm.requests else None
 
 
-@pytest.mark.skipif(not _autonomous_node_runs(), reason="the engine does not run autonomous nodes yet (branch auto)")
+AGENT_TOOLS = _agent_tools()
+
+
+@pytest.mark.skipif(AGENT_TOOLS is None, reason="the engine does not run autonomous nodes yet (branch auto)")
 def test_an_autonomous_turn_shows_its_thought_tool_call_and_result(open_editor, owner, scripted_llm_server):  # noqa: F811
     provider(owner.workspace, scripted_llm_server)
-    node = {"id": "agent", "kind": "autonomous", "instructions": "You are the order desk; look orders up.",
-            "maxIterations": 4, "cards": [
-                {"id": "lookup_order", "type": "code", "code": "workflow.status = 'shipped'"},
-            ], "next": None}
+    tool = AGENT_TOOLS[0]  # the Execute Code card, as the model sees it
     scripted_llm_server.script([
-        scripted.tool("lookup_order", {"orderNumber": "A-1"}, text="I should look the order up.", tokens_in=30, tokens_out=9),
+        scripted.tool(tool, {"orderNumber": "A-1"}, text="I should look the order up.", tokens_in=30, tokens_out=9),
         scripted.text("Order A-1 has shipped.", tokens_in=60, tokens_out=6),
     ])
-    bot = services.import_bot(ai_bot(node), workspace=owner.workspace, user=owner)
+    bot = services.import_bot(ai_bot(copy.deepcopy(AGENT)), workspace=owner.workspace, user=owner)
     ed = open_editor(owner, bot)
     box, log = open_emulator(ed)
     box.fill("where is A-1?")
@@ -321,13 +392,14 @@ def test_an_autonomous_turn_shows_its_thought_tool_call_and_result(open_editor, 
     expect(log.locator(".fs-emu-msg.bot").last).to_have_text("Order A-1 has shipped.")
     thought = log.locator('details[data-status="Thought"]')
     expect(thought).to_have_count(1)
+    expect(thought.locator(".fs-emu-detail")).to_be_hidden()
     thought.locator("summary").click()
     expect(thought.locator(".fs-emu-detail")).to_have_text("I should look the order up.")
-    called = log.locator('details[data-status="Called tool lookup_order"]')
+    called = log.locator(f'details[data-status="Called tool {tool}"]')
     expect(called.locator(".fs-emu-detail")).to_be_hidden()
     called.locator("summary").click()
     expect(called.locator(".fs-emu-detail")).to_have_text(json.dumps({"orderNumber": "A-1"}, indent=2))
-    expect(log.locator("details.fs-emu-expand", has_text="Tool lookup_order")).not_to_have_count(0)
+    expect(log.locator(f'details[data-status="Tool {tool} returned"], details[data-status="Tool {tool} failed"]')).to_have_count(1)
     ed.page.keyboard.press("Control+j")
     debugger = ed.page.locator("#fs-debugger")
     debugger.get_by_role("tab", name="Memory").click()
