@@ -149,6 +149,25 @@ def test_an_autonomous_node_from_the_context_menu_keeps_its_fields_after_a_reloa
     ed.saved()
     assert "model" not in nodes_of(bot)[node_id]
 
+    # Renaming a variable rewrites the instructions too; Find finds them.
+    page.locator('#fs-explorer [data-scope="workflow"][data-variable="orderNumber"]').click()
+    page.get_by_role("menuitem", name="Edit…").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_label("Name", exact=True).click()
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type("order")
+    dialog.get_by_role("button", name="Save").click()
+    ed.saved()
+    assert nodes_of(bot)[node_id]["instructions"] == "You help with orders.\nThe order is {{workflow.order}}"
+    ed.mouse.click(*ed.canvas_point(650, 600))
+    page.keyboard.press("ControlOrMeta+f")
+    page.keyboard.type("{{workflow.order}}")
+    results = page.locator(".fs-find-results li")
+    expect(results).to_have_count(1)
+    expect(results.first).to_contain_text(node_id)
+    page.keyboard.press("Enter")
+    expect(ed.field("instructions")).to_be_focused()
+
 
 def test_an_autonomous_node_dragged_from_the_tray_and_given_a_tool(open_editor, owner, bot):
     ed = open_editor(owner, bot)
