@@ -208,8 +208,8 @@ export class Inspector {
   }
 
   /**
-   * One field of a card's form, by its schema. `owner` is what the field edits: the card
-   * (default) or, for node fields, {value, set, label, hint}.
+   * One field of a card's form, by its schema. `card` holds the value; for a node's own
+   * fields it is the node and `owner` says how to write it: {set(field, value, coalesce), label, hint}.
    */
   cardField(form, card, name, prop, editor, required, owner = null) {
     const { schema: raw, nullable } = unwrap(prop);
