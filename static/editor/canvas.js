@@ -97,7 +97,7 @@ function renderNodeHtml(vm) {
     }
   } else if (vm.cards) {
     html += '<div class="fs-cards">';
-    if (!vm.cards.length) html += '<div class="fs-card-empty">Drop cards here</div>';
+    if (!vm.cards.length) html += `<div class="fs-card-empty">${vm.kind === 'autonomous' ? 'Drop cards here: they are its tools' : 'Drop cards here'}</div>`;
     for (const card of vm.cards) {
       const cls = ['fs-card', `type-${card.type}`];
       if (card.selected) cls.push('selected');

@@ -21,6 +21,10 @@ const ICONS = {
   code: 'M7 6l-4 4 4 4M13 6l4 4-4 4',
   log: 'M4 4h12v12H4zM7 8h6M7 12h4',
   comment: 'M3 4h14v10H9l-4 3v-3H3z',
+  // AI cards: a sparkle writing lines, a checklist filled in, a fork decided by a sparkle
+  ai_generate_text: 'M3 12h7M3 16h10M14 2l1.2 3.3L18.5 6.5l-3.3 1.2L14 11l-1.2-3.3L9.5 6.5l3.3-1.2z',
+  ai_task: 'M3 4h8M3 9h8M3 14h8M13 4l1.5 1.5L17 3M13 9l1.5 1.5L17 8M13 14l1.5 1.5L17 13',
+  ai_transition: 'M3 10h5l5-5h4M8 10l5 5h4M5 3l.8 1.7L7.5 5.5l-1.7.8L5 8l-.8-1.7L2.5 5.5l1.7-.8z',
   // nodes
   start: 'M6 4l10 6-10 6z',
   entry: 'M3 10h10M9 6l4 4-4 4M15 3v14',
@@ -63,6 +67,9 @@ export function cardSummary(store, card) {
     case 'code': return firstLine(card.code);
     case 'log': return `${card.level || 'info'}: ${firstLine(card.message)}`;
     case 'comment': return firstLine(card.text);
+    case 'ai_generate_text': return firstLine(card.prompt) || firstLine(card.instructions);
+    case 'ai_task': return (card.outputs || []).map((o) => o.variable).filter(Boolean).join(', ') || firstLine(card.instructions);
+    case 'ai_transition': return card.label || card.condition || '';
     default: return '';
   }
 }

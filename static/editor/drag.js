@@ -1,5 +1,5 @@
 // Dragging cards with the mouse: from the tray into a node, within a node to reorder, and
-// from one node to another. Plain mouse events (not HTML5 drag and drop) so the drop point
+// from one node to another; and nodes from the tray onto the canvas. Plain mouse events (not HTML5 drag and drop) so the drop point
 // is exact and a drop onto the X6 canvas can be resolved to a node and a position.
 
 import { insertCard, moveCard } from './canvas.js';
@@ -29,7 +29,7 @@ export class CardDrag {
    * Follow the mouse from a mousedown. `make()` returns the card to insert (tray) or null
    * when an existing card `cardId` moves. `onClick` runs when the mouse did not travel.
    */
-  start(downEvent, { label, cardId = null, make = null, onClick = null }) {
+  start(downEvent, { label, cardId = null, make = null, nodeKind = null, onClick = null }) {
     if (this.store.readOnly) { if (onClick) onClick(); return; }
     const startX = downEvent.clientX;
     const startY = downEvent.clientY;
@@ -44,18 +44,27 @@ export class CardDrag {
       }
       this.ghost.style.left = `${e.clientX + 12}px`;
       this.ghost.style.top = `${e.clientY + 8}px`;
-      this.showTarget(this.canvas.dropTargetAt(e.clientX, e.clientY, cardId));
+      this.showTarget(this.targetAt(e, cardId, nodeKind));
     };
     const up = (e) => {
       window.removeEventListener('mousemove', move, true);
       window.removeEventListener('mouseup', up, true);
       if (!dragging) { this.hide(); if (onClick) onClick(); return; }
-      const target = this.canvas.dropTargetAt(e.clientX, e.clientY, cardId);
+      const target = this.targetAt(e, cardId, nodeKind);
       this.hide();
+      if (nodeKind) { if (target && target.blank) this.canvas.addNode(nodeKind, target.x, target.y); return; }
       this.drop(target, { cardId, make });
     };
     window.addEventListener('mousemove', move, true);
     window.addEventListener('mouseup', up, true);
+  }
+
+  /** A node from the tray lands on the blank canvas only, never inside another node. */
+  targetAt(e, cardId, nodeKind) {
+    const target = this.canvas.dropTargetAt(e.clientX, e.clientY, cardId);
+    if (!nodeKind || !target || target.blank) return target;
+    const element = target.element || document.querySelector(`#fs-canvas .fs-node[data-node="${CSS.escape(target.nodeId)}"]`);
+    return { refused: true, nodeId: target.nodeId, element };
   }
 
   showTarget(target) {

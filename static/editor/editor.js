@@ -39,7 +39,7 @@ const drag = new CardDrag(store, canvas);
 const completion = new Completion(store);
 const saver = new Saver(store, urls);
 const problems = new ProblemsPanel(store, $('#fs-problems'), { navigate });
-const inspector = new Inspector(store, $('#fs-inspector'), { completion, defs: boot.schemaDefs, canvas });
+const inspector = new Inspector(store, $('#fs-inspector'), { completion, defs: boot.schemaDefs, canvas, llmModels: boot.llmModels });
 const explorer = new Explorer(store, $('#fs-explorer'), { variableTypes: boot.variableTypes, navigate });
 const tray = new Tray(store, drag, $('#fs-tray'));
 const find = new Find(store, canvas, { navigate });
@@ -184,6 +184,7 @@ canvas.addEventListener('contextmenu', (e) => {
   const custom = store.isCustom(store.flowName);
   contextMenu(clientX, clientY, [
     { label: 'Standard node', action: () => canvas.addNode('standard', x, y), disabled: ro },
+    { label: 'Autonomous node', action: () => canvas.addNode('autonomous', x, y), disabled: ro },
     { label: 'End node', action: () => canvas.addNode('end', x, y), disabled: ro || !main },
     { label: 'Exit node', action: () => canvas.addNode('exit', x, y), disabled: ro || !custom },
     '-',

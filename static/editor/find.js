@@ -36,6 +36,8 @@ export function search(store, rawQuery) {
     for (const node of flow.nodes || []) {
       if (hit(node.id) || hit(node.name)) {
         out.push({ kind: 'node', label: node.name || node.id, where: flow.name, snippet: snippet(hit(node.name) ? node.name : node.id, query), location: { flow: flow.name, node: node.id } });
+      } else if (hit(node.instructions)) {
+        out.push({ kind: 'node', label: node.name || node.id, where: flow.name, snippet: snippet(node.instructions, query), location: { flow: flow.name, node: node.id, field: 'instructions' } });
       }
       for (const card of store.cards(node)) {
         const title = cardTitle(store, card);

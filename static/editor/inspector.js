@@ -7,7 +7,25 @@
 import { CARDLESS_KINDS, NAME_PATTERN, UNTARGETABLE_KINDS, callersOf, clone, setTransition } from './store.js';
 import { cardTitle, escapeHtml } from './cards.js';
 
-const LONG_TEXT = new Set(['text', 'prompt', 'message', 'validationMessage', 'retryMessage', 'confirmCancelMessage']);
+const LONG_TEXT = new Set(['text', 'prompt', 'message', 'validationMessage', 'retryMessage', 'confirmCancelMessage', 'instructions']);
+// A template field of an AI card that is read as a whole text, not one line.
+const LONG_TEMPLATES = new Set(['input', 'condition']);
+
+// The autonomous node's own fields (flows/botfile/schema.py, node), in the order the
+// inspector shows them. Its cards are its tools; `next` is drawn like any node's.
+const AUTONOMOUS_FIELDS = {
+  instructions: {
+    schema: { type: 'string', minLength: 1 }, editor: 'template', required: true, label: 'Instructions',
+    hint: 'What the model is to do, as a system prompt; {{ }} inserts variables. The node\'s cards are the tools it may call.',
+  },
+  maxIterations: { schema: { type: 'integer', minimum: 1, maximum: 50, default: 10 }, label: 'Max iterations', hint: 'The most model calls in one turn (1 to 50).' },
+  model: { schema: { type: 'string' }, label: 'Model', hint: 'A model id or a label of the workspace\'s models (Fast, Best); empty for the bot\'s default.' },
+  temperature: { schema: { type: 'number', minimum: 0, maximum: 2 }, label: 'Temperature', hint: '0 to 2; empty for the provider\'s default.' },
+  maxTokens: { schema: { type: 'integer', minimum: 1, maximum: 100000 }, label: 'Max tokens', hint: 'The most tokens one answer may use; empty for the provider\'s default.' },
+  useMemory: { schema: { type: 'boolean', default: false }, label: 'Use memory', hint: 'Send the conversation\'s summary and last turns too.' },
+  mcpServers: { schema: { type: 'array', items: { type: 'string' } }, label: 'MCP servers', hint: 'Names of MCP servers whose tools it may also call, one per line.' },
+  transitions: { schema: { type: 'array', items: { type: 'string' } }, label: 'Other nodes it may go to', hint: 'Node ids besides its next node that the model may transition to, one per line.' },
+};
 
 export function humanize(name) {
   const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase();
@@ -52,9 +70,17 @@ export function checkValue(value, schema, { required = false, nullable = false }
   return null;
 }
 
+// The model settings every AI card shares come after the card's own fields, as in Botpress.
+const LLM_SETTINGS = ['model', 'temperature', 'maxTokens', 'useMemory'];
+
 export class Inspector {
-  constructor(store, root, { completion, defs, canvas, dialogs }) {
+  constructor(store, root, { completion, defs, canvas, dialogs, llmModels = [] }) {
     this.store = store;
+    // The workspace's models, offered in every `model` field (any other id may be typed).
+    this.models = document.createElement('datalist');
+    this.models.id = 'fs-llm-models';
+    this.models.innerHTML = llmModels.map((m) => `<option value="${escapeHtml(m.value)}">${escapeHtml(m.detail)}</option>`).join('');
+    document.body.append(this.models);
     this.root = root;
     this.completion = completion;
     this.defs = defs;
@@ -151,7 +177,14 @@ export class Inspector {
     section.append(form);
     const schema = entry ? entry.schema : { properties: {} };
     const required = new Set(schema.required || []);
-    for (const [name, prop] of Object.entries(schema.properties || {})) {
+    const transitions = new Set(entry ? entry.transitions : []);
+    const rank = (name) => {
+      if (entry?.category !== 'AI') return 0;
+      if (transitions.has(name)) return 2;
+      return LLM_SETTINGS.includes(name) ? 1 : 0;
+    };
+    const fields = Object.entries(schema.properties || {}).sort(([a], [b]) => rank(a) - rank(b));
+    for (const [name, prop] of fields) {
       if (name === 'id' || name === 'type') continue;
       const editor = (entry && entry.editors[name]) || '';
       this.cardField(form, card, name, prop, editor, required.has(name));
@@ -176,15 +209,20 @@ export class Inspector {
     }, coalesce ? `card:${cardId}:${name}` : null);
   }
 
-  cardField(form, card, name, prop, editor, required) {
+  /**
+   * One field of a card's form, by its schema. `card` holds the value; for a node's own
+   * fields it is the node and `owner` says how to write it: {set(field, value, coalesce), label, hint}.
+   */
+  cardField(form, card, name, prop, editor, required, owner = null) {
     const { schema: raw, nullable } = unwrap(prop);
     const schema = resolve(raw, this.defs);
-    const label = name === 'onFailure' ? 'On failure go to' : (name === 'next' ? 'When true go to' : humanize(name));
-    const hint = {
+    const put = owner ? owner.set : (field, v, coalesce) => this.setCardField(card, field, v, coalesce);
+    const label = owner?.label || (name === 'onFailure' ? 'On failure go to' : (name === 'next' ? 'When true go to' : humanize(name)));
+    const hint = owner?.hint ?? ({
       variable: 'Where the answer is stored, e.g. workflow.size',
-      inputs: '', condition: 'JavaScript, e.g. workflow.total > 100', name: 'Outputs land in workflow.<name>.<output>',
+      inputs: '', condition: editor === 'expression' ? 'JavaScript, e.g. workflow.total > 100' : '', name: 'Outputs land in workflow.<name>.<output>',
       choicesFrom: 'A variable holding a list of choices', options: 'JSON object of type-specific options',
-    }[name] || '';
+    }[name] || prop.description || '');
     const f = this.field(form, { name, label, hint, required: required && !nullable });
     const value = card[name];
     const validate = (v) => { f.error.textContent = checkValue(v, schema, { required, nullable }) || ''; };
@@ -205,7 +243,7 @@ export class Inspector {
       const flows = this.store.flows().filter((fl) => this.store.isCustom(fl.name));
       select.innerHTML = (value ? '' : '<option value="">Choose a flow</option>')
         + flows.map((fl) => `<option value="${escapeHtml(fl.name)}"${fl.name === value ? ' selected' : ''}>${escapeHtml(fl.name)}</option>`).join('');
-      select.addEventListener('change', () => { this.setCardField(card, name, select.value, false); this.render(); });
+      select.addEventListener('change', () => { put(name, select.value, false); this.render(); });
       f.control.append(select);
       validate(value);
       return;
@@ -220,7 +258,7 @@ export class Inspector {
       select.className = 'fs-input';
       select.dataset.field = name;
       select.innerHTML = schema.enum.map((option) => `<option value="${escapeHtml(option)}"${option === (value ?? schema.default) ? ' selected' : ''}>${escapeHtml(humanize(String(option)))}</option>`).join('');
-      select.addEventListener('change', () => this.setCardField(card, name, select.value, false));
+      select.addEventListener('change', () => put(name, select.value, false));
       f.control.append(select);
       return;
     }
@@ -230,7 +268,7 @@ export class Inspector {
       box.id = f.id;
       box.dataset.field = name;
       box.checked = Boolean(value ?? schema.default);
-      box.addEventListener('change', () => this.setCardField(card, name, box.checked, false));
+      box.addEventListener('change', () => put(name, box.checked, false));
       f.control.append(box);
       f.wrap.classList.add('fs-field-inline');
       return;
@@ -249,34 +287,35 @@ export class Inspector {
       input.addEventListener('input', () => {
         const v = input.value === '' ? (nullable ? null : undefined) : Number(input.value);
         validate(v);
-        this.setCardField(card, name, v);
+        put(name, v);
       });
       f.control.append(input);
       validate(value);
       return;
     }
     if (schema.type === 'array') {
-      this.arrayField(f, card, name, schema, nullable, validate);
+      this.arrayField(f, card, name, schema, nullable, validate, put);
       return;
     }
     if (schema.type === 'object') {
-      this.jsonField(f, card, name, value, nullable);
+      this.jsonField(f, card, name, value, nullable, put);
       return;
     }
     // Strings: templates, JavaScript, variable paths, plain text.
-    const long = LONG_TEXT.has(name) || editor === 'code' || (card.type === 'comment' && name === 'text');
+    const long = LONG_TEXT.has(name) || editor === 'code' || (card.type === 'comment' && name === 'text')
+      || (LONG_TEMPLATES.has(name) && editor === 'template');
     const input = document.createElement(long ? 'textarea' : 'input');
     if (!long) input.type = 'text';
     input.id = f.id;
     input.className = `fs-input${editor === 'code' || editor === 'expression' ? ' fs-mono' : ''}`;
     input.dataset.field = name;
-    if (long) input.rows = editor === 'code' ? 10 : 3;
+    if (long) input.rows = editor === 'code' ? 10 : (name === 'instructions' ? 6 : 3);
     input.value = value ?? '';
     input.spellcheck = !(editor === 'code' || editor === 'expression' || editor === 'variable');
     input.addEventListener('input', () => {
       const v = input.value === '' && nullable ? null : input.value;
       validate(v);
-      this.setCardField(card, name, v);
+      put(name, v);
     });
     if (editor === 'code' || editor === 'expression') {
       input.addEventListener('keydown', (e) => {
@@ -286,6 +325,10 @@ export class Inspector {
           input.dispatchEvent(new Event('input'));
         }
       });
+    }
+    if (name === 'model' && !long) {
+      input.setAttribute('list', this.models.id);
+      input.placeholder = 'the bot\'s default model';
     }
     if (editor) this.completion.attach(input, editor === 'code' || editor === 'expression' || editor === 'variable' ? 'code' : 'template');
     f.control.append(input);
@@ -341,7 +384,7 @@ export class Inspector {
     }
   }
 
-  arrayField(f, card, name, schema, nullable, validate) {
+  arrayField(f, card, name, schema, nullable, validate, put) {
     const items = resolve(schema.items || {}, this.defs);
     const value = card[name];
     const simpleStrings = items.type === 'string';
@@ -355,7 +398,7 @@ export class Inspector {
       area.value = (value || []).join('\n');
       area.addEventListener('input', () => {
         const list = area.value.split('\n').map((s) => s.trim()).filter(Boolean);
-        this.setCardField(card, name, list.length || !nullable ? list : null);
+        put(name, list.length || !nullable ? list : null);
       });
       f.control.append(area);
       return;
@@ -368,7 +411,7 @@ export class Inspector {
       const inner = unwrap(p).schema;
       return inner.enum || ['string', 'number', 'integer', 'boolean'].includes(inner.type) || p.anyOf;
     });
-    if (!simple) { this.jsonField(f, card, name, value, nullable); return; }
+    if (!simple) { this.jsonField(f, card, name, value, nullable, put); return; }
     const keys = Object.keys(objectSchema.properties);
     const list = document.createElement('div');
     list.className = 'fs-rows';
@@ -379,7 +422,7 @@ export class Inspector {
         if (allowsString && Object.keys(clean).length === 1 && clean[keys[0]] !== undefined) return clean[keys[0]];
         return clean;
       });
-      this.setCardField(card, name, out.length || !nullable ? out : null);
+      put(name, out.length || !nullable ? out : null);
       validate(out);
     };
     const draw = () => {
@@ -424,7 +467,7 @@ export class Inspector {
     f.control.append(list, add);
   }
 
-  jsonField(f, card, name, value, nullable) {
+  jsonField(f, card, name, value, nullable, put = (field, v) => this.setCardField(card, field, v)) {
     const area = document.createElement('textarea');
     area.id = f.id;
     area.className = 'fs-input fs-mono';
@@ -432,11 +475,11 @@ export class Inspector {
     area.dataset.field = name;
     area.value = value === undefined || value === null ? '' : JSON.stringify(value, null, 2);
     area.addEventListener('input', () => {
-      if (area.value.trim() === '') { f.error.textContent = ''; this.setCardField(card, name, nullable ? null : undefined); return; }
+      if (area.value.trim() === '') { f.error.textContent = ''; put(name, nullable ? null : undefined); return; }
       try {
         const parsed = JSON.parse(area.value);
         f.error.textContent = '';
-        this.setCardField(card, name, parsed);
+        put(name, parsed);
       } catch (err) {
         f.error.textContent = `Not valid JSON: ${err.message}`;
       }
@@ -466,6 +509,7 @@ export class Inspector {
       });
       f.control.append(input);
     }
+    if (node.kind === 'autonomous') this.autonomousFields(form, node);
     const flow = this.store.flow();
     if (node.kind === 'entry' || node.kind === 'exit') {
       const flag = node.kind === 'entry' ? 'input' : 'output';
@@ -489,7 +533,9 @@ export class Inspector {
       }
     }
     if (!['exit', 'end'].includes(node.kind)) {
-      const f = this.field(form, { name: 'next', label: CARDLESS_KINDS.includes(node.kind) ? 'Go to' : 'After the last card go to' });
+      const f = node.kind === 'autonomous'
+        ? this.field(form, { name: 'next', label: 'May transition to', hint: 'The node the model may hand the conversation to once its work is done.' })
+        : this.field(form, { name: 'next', label: CARDLESS_KINDS.includes(node.kind) ? 'Go to' : 'After the last card go to' });
       const select = this.nodeSelect(f.id, node.next, (target) => this.change('Connect', () => setTransition(this.store, node.id, 'next', target)));
       select.dataset.field = 'next';
       f.control.append(select);
@@ -503,6 +549,20 @@ export class Inspector {
       actions.querySelector('[data-action=delete-node]').addEventListener('click', () => { this.store.select({ nodes: [node.id] }); this.canvas.deleteSelection(); });
     }
     section.append(actions);
+  }
+
+  autonomousFields(form, node) {
+    const nodeId = node.id;
+    for (const [name, spec] of Object.entries(AUTONOMOUS_FIELDS)) {
+      const set = (field, value, coalesce = true) => this.change(`Edit ${humanize(field).toLowerCase()}`, () => {
+        const target = this.store.node(nodeId);
+        if (!target) return;
+        // An empty field is an omitted one: the engine's default applies.
+        if (value === undefined || value === null || value === '' || (Array.isArray(value) && !value.length)) delete target[field];
+        else target[field] = value;
+      }, coalesce ? `node:${nodeId}:${field}` : null);
+      this.cardField(form, node, name, spec.schema, spec.editor || '', Boolean(spec.required), { set, label: spec.label, hint: spec.hint });
+    }
   }
 
   renderMany(ids) {

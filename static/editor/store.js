@@ -267,6 +267,8 @@ export function variableUsages(store, scope, name, flowName) {
   for (const flow of store.flows()) {
     if (scope === 'workflow' && flow.name !== flowName) continue;
     for (const node of flow.nodes || []) {
+      // An autonomous node's instructions are a template too.
+      if (typeof node.instructions === 'string' && node.instructions.match(pattern)) out.push({ flow: flow.name, node: node.id, field: 'instructions' });
       for (const card of store.cards(node)) {
         for (const [field, value] of Object.entries(card)) {
           if (field === 'id' || field === 'type') continue;
@@ -300,6 +302,7 @@ export function renameVariable(store, scope, oldName, newName, flowName) {
   const rewrite = (flows, prefix) => {
     const pattern = new RegExp(`(^|[^A-Za-z0-9_$.])(${prefix}\\s*\\.\\s*)${oldName.replace(/\$/g, '\\$')}(?![A-Za-z0-9_$])`, 'g');
     for (const flow of flows) for (const node of flow.nodes || []) {
+      if (typeof node.instructions === 'string') node.instructions = node.instructions.replace(pattern, `$1$2${newName}`);
       node.cards = store.cards(node).map((card) => {
         const { id, type, ...fields } = card;
         return { id, type, ...replaceInStrings(fields, pattern, `$1$2${newName}`) };

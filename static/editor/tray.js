@@ -1,10 +1,20 @@
 // The card tray: every card the bot can use, grouped by category as in Botpress
 // (Send Messages, Capture Information, Flow Logic, Execute, Utilities), plus one Workflow
-// card per custom flow. Search filters it; a card is dragged from here into a node.
+// card per custom flow, and the nodes that hold cards. Search filters it; a card is dragged
+// from here into a node, a node onto the canvas.
 
 import { cardFromEntry, escapeHtml, icon, trayEntries } from './cards.js';
 
-const ORDER = ['Send Messages', 'Capture Information', 'Flow Logic', 'Workflows', 'Execute', 'Utilities'];
+const ORDER = ['Nodes', 'Send Messages', 'Capture Information', 'Flow Logic', 'AI', 'Workflows', 'Execute', 'Utilities'];
+
+// Nodes that hold cards, dragged onto the canvas (the context menu makes them too).
+const NODE_ENTRIES = [
+  { key: 'node:standard', node: 'standard', type: 'standard', title: 'Standard node', category: 'Nodes', hint: 'Runs its cards in order, then takes its transition.' },
+  {
+    key: 'node:autonomous', node: 'autonomous', type: 'autonomous', title: 'Autonomous node', category: 'Nodes',
+    hint: 'A language model follows its instructions, calling the node\'s cards as tools, until it is done or transitions.',
+  },
+];
 
 export class Tray {
   constructor(store, drag, root) {
@@ -23,15 +33,26 @@ export class Tray {
       if (!item || e.button !== 0) return;
       e.preventDefault();
       const entry = this.entries.find((x) => x.key === item.dataset.key);
+      if (entry.node) {
+        this.drag.start(e, { label: entry.title, nodeKind: entry.node, onClick: () => this.addNodeInView(entry.node) });
+        return;
+      }
       this.drag.start(e, { label: entry.title, make: () => cardFromEntry(this.store, entry) });
     });
     store.addEventListener('change', (e) => { if (e.detail.logic || e.detail.flowChanged) this.render(); });
     this.render();
   }
 
+  /** A click on a node entry: the node appears in the middle of what the canvas shows. */
+  addNodeInView(kind) {
+    const canvas = this.drag.canvas;
+    const area = canvas.graph.getGraphArea();
+    canvas.addNode(kind, area.x + area.width / 2, area.y + area.height / 3);
+  }
+
   render() {
     const query = this.search.value.trim().toLowerCase();
-    this.entries = trayEntries(this.store);
+    this.entries = [...NODE_ENTRIES, ...trayEntries(this.store)];
     const shown = this.entries.filter((e) => !query || `${e.title} ${e.category} ${e.type} ${e.hint}`.toLowerCase().includes(query));
     const groups = new Map();
     for (const entry of shown) {

@@ -155,6 +155,35 @@ function renderMessage(message) {
 }
 
 // ---- status lines from the trace (Botpress' in-line logs) ----------------------------------------
+// A value a model or a tool produced, readable: JSON pretty-printed (also JSON held in a string).
+function pretty(value) {
+  if (typeof value === 'string') {
+    try { return JSON.stringify(JSON.parse(value), null, 2); } catch { return value; }
+  }
+  return value === undefined ? '' : JSON.stringify(value, null, 2);
+}
+
+// A tool call on one line, its arguments as the model wrote them.
+function callText(name, args) {
+  return `→ ${name}(${typeof args === 'string' ? args : JSON.stringify(args ?? {})})`;
+}
+
+// The text of a chat message as the model got it: a string, parts, or only tool calls.
+function contentText(message) {
+  const content = message.content;
+  let text = typeof content === 'string' ? content
+    : Array.isArray(content) ? content.map((part) => (typeof part === 'string' ? part : part.text ?? JSON.stringify(part))).join('\n') : '';
+  for (const call of message.tool_calls || []) {
+    const fn = call.function || call;
+    text += `${text ? '\n' : ''}${callText(fn.name, fn.arguments)}`;
+  }
+  return text;
+}
+
+function tokensText(entry) {
+  return `${entry.tokensIn ?? '?'} in / ${entry.tokensOut ?? '?'} out tokens, ${entry.ms == null ? '?' : Math.round(entry.ms)} ms`;
+}
+
 function statusOf(entry) {
   const where = (e) => [e.flow, e.node].filter(Boolean).join(' › ');
   switch (entry.type) {
@@ -174,6 +203,23 @@ function statusOf(entry) {
     case 'state_discarded': return { text: 'Previous position discarded (the draft changed); restarting from main' };
     case 'timeout': return { text: 'Timeout event' };
     case 'event_ignored': return { text: `Event ${entry.eventType} ignored (no trigger matched)` };
+    // What the language model did: one line each, the details folded away until clicked.
+    case 'autonomous_thought': return { text: 'Thought', detail: entry.text ?? '' };
+    case 'tool_call': return { text: `Called tool ${entry.name}`, detail: pretty(entry.arguments ?? {}) };
+    case 'tool_result': return entry.error !== undefined && entry.error !== null
+      ? { text: `Tool ${entry.name} failed`, detail: pretty(entry.error), kind: 'error' }
+      : { text: `Tool ${entry.name} returned`, detail: pretty(entry.result) };
+    case 'llm_request': return {
+      text: `Asked ${entry.model || 'the default model'}${entry.card || entry.node ? ` (${entry.card || entry.node})` : ''}`,
+      detail: (entry.messages || []).map((m) => `${m.role}: ${contentText(m)}`).join('\n\n'),
+    };
+    case 'llm_response': {
+      const calls = (entry.toolCalls || []).map((c) => callText(c.name, c.arguments));
+      return { text: `Model answered (${tokensText(entry)})`, detail: [entry.text, ...calls].filter(Boolean).join('\n') };
+    }
+    case 'llm_failed': return { text: 'LLM call failed', detail: `${entry.provider ? `${entry.provider}${entry.status ? ` (HTTP ${entry.status})` : ''}: ` : ''}${entry.message ?? ''}`, kind: 'error' };
+    case 'ai_transition': return { text: entry.chosen ? `AI transition chose ${entry.chosen}` : 'AI transition: no condition holds', detail: entry.reason || '' };
+    case 'ai_task_invalid': return { text: `AI task answer invalid (attempt ${entry.attempt ?? '?'})`, detail: pretty(entry.problems), kind: 'error' };
     default: return null;
   }
 }
@@ -188,6 +234,10 @@ function renderTurn(turn) {
     if (line.node) {
       box.append(el('button', { ...attrs, type: 'button', class: `${attrs.class} link`, 'data-flow': line.node.flow, 'data-node': line.node.node,
         onclick: () => jumpTo(line.node.flow, line.node.node) }, line.text));
+    } else if (line.detail !== undefined) {
+      // Collapsed by default: a turn of an autonomous node can take dozens of these.
+      box.append(el('details', { ...attrs, class: `${attrs.class} fs-emu-expand` },
+        el('summary', { text: line.text }), el('pre', { class: 'fs-emu-detail', text: line.detail || '(empty)' })));
     } else box.append(el('div', attrs, line.text));
   }
   box.addEventListener('click', () => selectTurn(turn.eventSeq));
@@ -237,12 +287,46 @@ function renderDebugger() {
       return el('tr', {}, el('td', { class: 'muted', text: `${t ?? ''} ms` }), el('td', { text: type }), el('td', { text: JSON.stringify(fields) }));
     })) : el('p', { class: 'muted', text: 'No turn yet.' }));
   }
+  if (chat.tab === 'memory') pane.append(turn ? renderMemory(turn) : el('p', { class: 'muted', text: 'No turn yet.' }));
   if (chat.tab === 'logs') {
     const entries = [...chat.turns.values()].flatMap((t) => t.logs.map((entry) => ({ ...entry, eventSeq: t.eventSeq }))).reverse();
     pane.append(entries.length ? el('ol', { class: 'fs-dbg-logs', reversed: true }, entries.map((entry) => el('li', { class: `level-${entry.level || 'info'}` },
       el('span', { class: 'muted', text: `#${entry.eventSeq} ${entry.level || 'info'} ${[entry.flow, entry.node, entry.card].filter(Boolean).join(' › ')}` }), ' ',
       el('span', { text: entry.message ?? JSON.stringify(entry) })))) : el('p', { class: 'muted', text: 'No logs yet (console.log in code and Log cards write here).' }));
   }
+}
+
+/** The turn's model calls: each request with its answer (a failure, or none yet, too). */
+function llmCalls(trace) {
+  const calls = [];
+  for (const entry of trace) {
+    if (entry.type === 'llm_request') calls.push({ request: entry, response: null, failure: null });
+    const open = calls.findLast((c) => !c.response && !c.failure);
+    if (!open) continue;
+    if (entry.type === 'llm_response') open.response = entry;
+    if (entry.type === 'llm_failed') open.failure = entry;
+  }
+  return calls;
+}
+
+// The Memory tab: what each model call of the turn was sent (the whole prompt, memory
+// included, role by role) and what it cost.
+function renderMemory(turn) {
+  const calls = llmCalls(turn.trace);
+  if (!calls.length) return el('p', { class: 'muted', text: 'This turn asked no language model.' });
+  const sum = (key) => calls.reduce((total, c) => total + (Number(c.response?.[key]) || 0), 0);
+  const totals = `${calls.length} LLM call${calls.length > 1 ? 's' : ''}: ${sum('tokensIn')} in / ${sum('tokensOut')} out tokens, ${Math.round(sum('ms'))} ms`;
+  return el('div', { class: 'fs-dbg-memory' },
+    el('p', { 'data-testid': 'llm-totals', text: totals }),
+    calls.map(({ request, response, failure }, i) => el('section', { class: 'fs-dbg-call', 'data-card': request.card || '' },
+      el('h4', {}, `${i + 1}. ${[request.card, request.purpose].filter(Boolean).join(' · ') || 'model call'}`,
+        el('span', { class: 'muted', text: ` ${response?.model || request.model || 'default model'}` })),
+      el('table', { class: 'fs-dbg-messages' }, (request.messages || []).map((m) => el('tr', { 'data-role': m.role },
+        el('td', { class: 'fs-dbg-role', text: m.role }), el('td', { class: 'fs-dbg-content', text: contentText(m) })))),
+      response ? el('p', { class: 'fs-dbg-usage', 'data-testid': 'llm-usage', text: `Answer: ${tokensText(response)}` }) : null,
+      response && (response.text || (response.toolCalls || []).length)
+        ? el('pre', { class: 'fs-dbg-json', text: [response.text, ...(response.toolCalls || []).map((c) => callText(c.name, c.arguments))].filter(Boolean).join('\n') }) : null,
+      failure ? el('p', { class: 'fs-dbg-failed', text: `Failed: ${failure.message ?? ''}` }) : null)));
 }
 
 function renderState() {

@@ -13,10 +13,11 @@ import typing
 from functools import lru_cache
 
 from flows.botfile.schema import RESERVED_FLOWS, live_schema
+from integrations.llm.models import LLMProvider
 from runtime.engine import CARD_TYPES, VARIABLE_TYPES
 
 # The tray's order, as the Botpress card tray groups cards.
-CATEGORIES = ("Send Messages", "Capture Information", "Flow Logic", "Execute", "Utilities")
+CATEGORIES = ("Send Messages", "Capture Information", "Flow Logic", "AI", "Execute", "Utilities")
 # Cards whose label says only "Media" in the registry read better by their type.
 _TITLES = {"image": "Image", "audio": "Audio", "video": "Video", "file": "File"}
 _HINTS = {
@@ -28,6 +29,9 @@ _HINTS = {
     "capture": "Asks, waits, extracts a typed answer and stores it in a variable.",
     "log": "Writes to the logs; sends nothing to the user.",
     "comment": "A note for builders; does nothing at run time.",
+    "ai_generate_text": "Asks the bot's language model and sends its answer (or stores it in a variable).",
+    "ai_task": "Has the language model fill typed variables from the user's message or any text.",
+    "ai_transition": "The language model decides whether a condition in plain words holds; if so, follows this card's port.",
 }
 
 
@@ -101,3 +105,21 @@ def variable_types() -> list[str]:
 
 def reserved_flows() -> list[str]:
     return list(RESERVED_FLOWS)
+
+
+def llm_models(workspace) -> list[dict]:
+    """What an AI card's or autonomous node's `model` field may name in this workspace:
+    [{"value", "detail"}], the default provider's models by label (or id), another
+    provider's as "<provider>/<model>" (how `integrations.llm.services` routes them)."""
+    providers = list(LLMProvider.objects.filter(workspace=workspace).order_by("-is_default", "name"))
+    out = []
+    for provider in providers:
+        # The default is the one marked so, or the only one (services.resolve).
+        routed_by_default = provider.is_default or len(providers) == 1
+        prefix = "" if routed_by_default else f"{provider.name}/"
+        for model in provider.models or []:
+            if not isinstance(model, dict) or not model.get("id"):
+                continue
+            out.append({"value": f"{prefix}{model.get('label') or model['id']}",
+                        "detail": f"{model['id']} · {provider.name}"})
+    return out

@@ -136,6 +136,7 @@ def edit(request, bot_id):
         "schemaDefs": catalogue.schema_defs(),
         "variableTypes": catalogue.variable_types(),
         "reservedFlows": catalogue.reserved_flows(),
+        "llmModels": catalogue.llm_models(bot.workspace),
     }
     return render(request, "editor/editor.html", {"bot": bot, "boot": boot, "modules": EDITOR_MODULES})
 

@@ -91,6 +91,25 @@ def test_page_boots_the_editor_with_the_draft_and_what_the_user_may_do(client, w
     assert b"vendor/x6/x6.js" in response.content
 
 
+def test_page_offers_the_workspace_models_to_model_fields(client, world):
+    from integrations.llm.services import save_provider
+
+    bot, users = world
+    models = [{"id": "gpt-small", "label": "Fast"}, {"id": "gpt-large"}]
+    save_provider(bot.workspace, {"name": "acme", "base_url": "https://llm.example/v1", "models": models,
+                                  "is_default": True})
+    save_provider(bot.workspace, {"name": "local", "base_url": "http://ollama.example/v1",
+                                  "models": [{"id": "llama3"}]})
+    boot = as_user(client, users[Role.DEVELOPER]).get(url("edit", bot)).context["boot"]
+    # The default provider's models by label; another provider's as provider/model (how cards route).
+    assert boot["llmModels"] == [
+        {"value": "Fast", "detail": "gpt-small · acme"}, {"value": "gpt-large", "detail": "gpt-large · acme"},
+        {"value": "local/llama3", "detail": "llama3 · local"}]
+    assert {e["type"]: e["category"] for e in boot["catalogue"] if e["type"].startswith("ai_")} == {
+        "ai_generate_text": "AI", "ai_task": "AI", "ai_transition": "AI"}
+    assert all(e["hint"] for e in boot["catalogue"] if e["category"] == "AI")
+
+
 # ---- reading and saving the draft ----------------------------------------------------------------
 
 @pytest.mark.parametrize("role, status", [
@@ -124,6 +143,22 @@ def test_save_bumps_the_revision_and_stores_the_document(client, world):
     bot.refresh_from_db()
     assert bot.draft["flows"][0]["nodes"][1]["cards"][0] == {"id": "hi", "type": "text", "text": "Hello again", "markdown": False,
                                                        "metadata": None}
+
+
+def test_an_autonomous_node_is_saved_with_its_fields_and_no_problem(client, world):
+    bot, users = world
+    doc = document(bot)
+    node = {"id": "agent", "kind": "autonomous", "name": "agent", "instructions": "Help with {{event.preview}}",
+            "maxIterations": 5, "model": "Fast", "temperature": 0.2, "useMemory": True, "mcpServers": ["orders"],
+            "cards": [{"id": "hi2", "type": "text", "text": "Looking…"}], "next": "end"}
+    doc["flows"][0]["nodes"][1]["next"] = "agent"
+    doc["flows"][0]["nodes"].append(node)
+    response = put(as_user(client, users[Role.DEVELOPER]), url("draft", bot), {"baseRevision": bot.draft_revision, "document": doc})
+    assert response.status_code == 200, response.json()
+    assert response.json()["problems"] == []
+    saved = next(n for n in document(bot)["flows"][0]["nodes"] if n["id"] == "agent")
+    assert {key: value for key, value in saved.items() if key != "cards"} == {
+        key: value for key, value in node.items() if key != "cards"}
 
 
 def test_stale_save_is_refused_with_409_and_the_current_revision(client, world):
