@@ -46,9 +46,10 @@ def text(answer: str, *, token_delay: float = 0.0, tokens_in=None, tokens_out=No
     return Step("text", text=answer, token_delay=token_delay, tokens_in=tokens_in, tokens_out=tokens_out)
 
 
-def tool(name: str, arguments=None, *, id: str | None = None, text: str = "") -> Step:
+def tool(name: str, arguments=None, *, id: str | None = None, text: str = "", tokens_in=None, tokens_out=None) -> Step:
     args = arguments if isinstance(arguments, str) else json.dumps(arguments or {})
-    return Step("tool", text=text, tool_calls=[{"id": id or f"call_{name}", "name": name, "arguments": args}])
+    return Step("tool", text=text, tool_calls=[{"id": id or f"call_{name}", "name": name, "arguments": args}],
+                tokens_in=tokens_in, tokens_out=tokens_out)
 
 
 def error(status: int, message: str = "scripted failure", *, retry_after: float | None = None) -> Step:
