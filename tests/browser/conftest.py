@@ -78,6 +78,9 @@ def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory, ma
         EMAIL_FILE_PATH=str(mail_dir),
         # A live server must not run Celery tasks inline in a request unless told to.
         CELERY_TASK_ALWAYS_EAGER=env.get("CELERY_TASK_ALWAYS_EAGER", "true"),
+        # The scripted LLM and MCP test servers listen on 127.0.0.1, which the outbound
+        # guard refuses unless listed; the test bots' providers point there.
+        FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS=env.get("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", "127.0.0.1"),
     )
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     with open(log, "wb") as out:

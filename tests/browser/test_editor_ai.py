@@ -5,7 +5,6 @@ debugger's Memory tab. The model is the scripted LLM server, registered as the w
 provider, so the turn goes through the real provider client over HTTP."""
 import copy
 import json
-import os
 import re
 
 import pytest
@@ -19,10 +18,7 @@ from integrations.llm.testing import scripted_llm_server  # noqa: F401 (a fixtur
 
 pytestmark = pytest.mark.browser
 
-# The live server is a separate process started once per session from this environment:
-# the scripted LLM server listens on 127.0.0.1, which the outbound guard refuses unless
-# listed. (The `scripted_llm_server` fixture's settings override reaches only this process.)
-os.environ.setdefault("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", "127.0.0.1")
+# The live server lets the outbound guard reach 127.0.0.1 (tests/browser/conftest.py).
 
 BOT = {
     "format": "flowstudio.bot/1",
