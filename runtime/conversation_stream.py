@@ -36,6 +36,8 @@ REPLAY_PAGE = 200
 NEW_MESSAGES = "stream.new"
 DELETED = "stream.deleted"
 TYPING = "stream.typing"
+DELTA = "stream.delta"
+CANCELLED = "stream.cancelled"
 # The channels whose clients follow conversations through this stream (the webchat widget,
 # the emulator). Others have their own live delivery (the Chat API's listen streams) or
 # none (the CLI, the REST API): poking a group nobody can be in costs a Redis round trip.
@@ -141,6 +143,30 @@ def on_deletion(conversation, messages: list) -> None:
     if messages and conversation.channel in STREAMED_CHANNELS:
         delivery.send_to_group(group_name(conversation.pk),
                                {"type": DELETED, "seqs": sorted(message.seq for message in messages)})
+
+
+def on_signal(conversation, signal: dict) -> None:
+    """`runtime.delivery` signal subscriber: a piece of a streamed answer, or a stopped turn,
+    to the conversation's clients (not stored; a client that is away just sees the result)."""
+    if conversation.channel not in STREAMED_CHANNELS:
+        return
+    if signal.get("type") == "delta":
+        delivery.send_to_group(group_name(conversation.pk), {
+            "type": DELTA, "streamId": signal["streamId"], "delta": signal["delta"],
+            "offset": signal["offset"], "index": signal["index"]})
+    elif signal.get("type") == "cancelled":
+        delivery.send_to_group(group_name(conversation.pk), {
+            "type": CANCELLED, "eventSeq": signal["eventSeq"], "messageSeq": signal.get("messageSeq")})
+
+
+def delta_frame(conversation_external_id: str, seq: int, event: dict) -> dict:
+    return control_frame("delta", seq, conversationId=conversation_external_id, streamId=event["streamId"],
+                         delta=event["delta"], offset=event["offset"], index=event["index"])
+
+
+def cancelled_frame(conversation_external_id: str, seq: int, event: dict) -> dict:
+    return control_frame("cancelled", seq, conversationId=conversation_external_id, eventSeq=event["eventSeq"],
+                         messageSeq=event.get("messageSeq"))
 
 
 def send_typing(conversation_id, on: bool) -> None:

@@ -1,0 +1,188 @@
+"""Streamed AI answers and the user's stop (docs/ai.md, "Streaming and cancel"), through the
+whole runtime: a published bot with an AI Generate Text card, the workspace's provider over
+real HTTP to the scripted LLM server, the widget's websocket (WebsocketCommunicator, the real
+ASGI application and channel layer) and the REST API's cancel."""
+import threading
+import time
+
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from flows import services as flow_services
+from integrations.llm import scripted_server as s
+from integrations.llm.services import save_provider
+from integrations.llm.testing import scripted_llm_server  # noqa: F401
+from runtime import delivery, turns
+from runtime.models import Conversation, Event, Message
+from studio.people import tokens
+from studio.people.models import Membership, Role
+
+from .helpers import communicator, create_bot, receive_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ANSWER = "one two three four five six"
+LONG = " ".join(f"word{i}" for i in range(40))
+
+
+def ai_bot():
+    return {
+        "format": "flowstudio.bot/1", "name": "Streamer",
+        "flows": [{"name": "main", "nodes": [
+            {"id": "start", "kind": "start", "next": "talk"},
+            {"id": "talk", "kind": "standard", "cards": [
+                {"id": "answer", "type": "ai_generate_text", "prompt": "{{event.preview}}",
+                 "variable": "user.last"},
+                {"id": "again", "type": "wait"}], "next": "talk"},
+        ]}],
+        "variables": [{"scope": "user", "name": "last", "type": "string"}],
+    }
+
+
+def streaming_bot(server):
+    save_provider(flow_services.default_workspace(), {
+        "name": "acme", "base_url": server.url, "api_key": "k", "default_model": "Fast", "max_retries": 0,
+        "timeout_seconds": 10, "models": [{"id": "scripted-fast", "label": "Fast"}]})
+    return create_bot(ai_bot())
+
+
+async def hello(comm):
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_json_to({"type": "hello"})
+    ready = await comm.receive_json_from(timeout=10)
+    assert ready["type"] == "ready", ready
+    return ready
+
+
+def typing_off(frame):
+    return frame["type"] == "typing" and frame["on"] is False
+
+
+def stored(conversation_id):
+    return list(Message.objects.filter(conversation__external_id=conversation_id).order_by("seq"))
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.mark.asyncio
+async def test_the_widget_gets_the_answer_piece_by_piece_in_order_then_the_stored_message_once(scripted_llm_server):
+    scripted_llm_server.script([s.text(ANSWER, token_delay=0.05)])
+    bot = await database_sync_to_async(streaming_bot)(scripted_llm_server)
+    comm = communicator(bot.pk)
+    ready = await hello(comm)
+    await comm.send_json_to({"type": "message", "payload": {"type": "text", "text": "count"}})
+    frames = await receive_until(comm, typing_off)
+
+    deltas = [f for f in frames if f["type"] == "delta"]
+    assert len(deltas) == len(ANSWER.split(" "))
+    assert "".join(d["delta"] for d in deltas) == ANSWER
+    assert [d["index"] for d in deltas] == list(range(len(deltas)))
+    assert [d["offset"] for d in deltas] == [sum(len(d["delta"]) for d in deltas[:i]) for i in range(len(deltas))]
+    assert {d["streamId"] for d in deltas} == {"answer:0"}
+    assert all(d["conversationId"] == ready["conversationId"] for d in deltas)
+
+    replies = [f for f in frames if f["type"] == "message" and f["message"]["direction"] == "outgoing"]
+    assert len(replies) == 1
+    assert replies[0]["message"]["payload"] == {"text": ANSWER, "streamId": "answer:0"}
+    # Every piece comes before the message that replaces it, and moves no cursor.
+    assert frames.index(replies[0]) > frames.index(deltas[-1])
+    assert all(d["seq"] < replies[0]["seq"] for d in deltas)
+    await comm.disconnect()
+
+    rows = await database_sync_to_async(stored)(ready["conversationId"])
+    assert [(m.direction, m.payload.get("text")) for m in rows] == [("incoming", "count"), ("outgoing", ANSWER)]
+
+
+@pytest.mark.asyncio
+async def test_stop_on_the_websocket_cancels_the_answer_in_progress(scripted_llm_server):
+    scripted_llm_server.script([s.text(LONG, token_delay=0.1), s.text("fresh answer")])
+    bot = await database_sync_to_async(streaming_bot)(scripted_llm_server)
+    comm = communicator(bot.pk)
+    ready = await hello(comm)
+    await comm.send_json_to({"type": "message", "payload": {"type": "text", "text": "tell me a lot"}})
+    before = await receive_until(comm, lambda f: f["type"] == "delta")
+    user_seq = next(f["messageSeq"] for f in before if f["type"] == "ack")
+    await comm.send_json_to({"type": "cancel", "clientId": "stop-1"})
+    frames = await receive_until(comm, typing_off)
+
+    ack = next(f for f in frames if f["type"] == "ack" and f.get("clientId") == "stop-1")
+    assert ack["cancelled"] is True and ack["eventSeq"] >= user_seq
+    cancelled = [f for f in frames if f["type"] == "cancelled"]
+    assert cancelled and cancelled[0]["messageSeq"] == user_seq
+    assert cancelled[0]["conversationId"] == ready["conversationId"]
+    assert not [f for f in before + frames if f["type"] == "message" and f["message"]["direction"] == "outgoing"]
+    pieces = "".join(f["delta"] for f in before + frames if f["type"] == "delta")
+    assert 0 < len(pieces) < len(LONG)
+
+    rows = await database_sync_to_async(stored)(ready["conversationId"])
+    assert [(m.direction, m.payload.get("text"), (m.metadata or {}).get("cancelled")) for m in rows] == [
+        ("incoming", "tell me a lot", True)]
+    conversation = await database_sync_to_async(Conversation.objects.get)(external_id=ready["conversationId"])
+    assert not (conversation.state or {}).get("frames")  # the stopped turn's state was dropped
+    user = await database_sync_to_async(lambda: conversation.user)()
+    assert "last" not in (user.variables or {})  # and so was its variable
+    event = await database_sync_to_async(Event.objects.get)(conversation=conversation, seq=user_seq)
+    assert event.status == Event.Status.PROCESSED and event.trace[0]["type"] == "cancelled"
+
+    # The conversation goes on: the next message is answered.
+    await comm.send_json_to({"type": "message", "payload": {"type": "text", "text": "short please"}})
+    frames = await receive_until(comm, lambda f: f["type"] == "message" and f["message"]["direction"] == "outgoing")
+    assert frames[-1]["message"]["payload"]["text"] == "fresh answer"
+    assert not [f for f in frames if f["type"] == "cancelled"]
+    await comm.disconnect()
+
+
+def test_rest_cancel_stops_the_llm_call_and_keeps_the_message_marked_cancelled(scripted_llm_server):
+    scripted_llm_server.script([s.text(LONG, token_delay=0.1)])
+    bot = streaming_bot(scripted_llm_server)
+    conversation = turns.start_conversation(bot, turns.get_or_create_user(bot, "ada"), channel="webchat")
+    signals = []
+    collect = delivery.subscribe_signals(lambda c, signal: signals.append((c.pk, signal)))
+    outcome = {}
+    try:
+        worker = threading.Thread(target=lambda: outcome.update(
+            result=turns.send_user_message(conversation, "tell me a lot")))
+        worker.start()
+        wait_for(lambda: any(sig["type"] == "delta" for _, sig in signals))
+
+        developer = get_user_model().objects.create_user(username="dev@example.com", email="dev@example.com")
+        Membership.objects.create(workspace=bot.workspace, user=developer, role=Role.DEVELOPER)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.create_token(developer, 'stop')[1]}")
+        response = client.post(f"/api/v1/bots/{bot.pk}/conversations/{conversation.external_id}/cancel")
+        assert response.status_code == 202, response.content
+        assert response.json()["cancelled"] is True
+        worker.join(10)
+        assert not worker.is_alive()
+    finally:
+        delivery.unsubscribe_signals(collect)
+
+    result = outcome["result"]
+    assert result.event.status == Event.Status.PROCESSED and result.messages == []
+    rows = list(conversation.messages.order_by("seq"))
+    assert [(m.direction, (m.metadata or {}).get("cancelled")) for m in rows] == [("incoming", True)]
+    kinds = [sig["type"] for pk, sig in signals if pk == conversation.pk]
+    assert kinds[-1] == "cancelled" and set(kinds[:-1]) == {"delta"}
+    assert signals[-1][1]["messageSeq"] == rows[0].seq
+    # The model was asked once and stopped: the answer was never finished.
+    assert len(scripted_llm_server.requests) == 1
+
+
+def test_a_stop_while_no_answer_runs_changes_nothing(scripted_llm_server):
+    scripted_llm_server.script([s.text(ANSWER), s.text("second")])
+    bot = streaming_bot(scripted_llm_server)
+    conversation = turns.start_conversation(bot, turns.get_or_create_user(bot, "ada"), channel="webchat")
+    first = turns.send_user_message(conversation, "one")
+    turns.cancel(conversation)  # nothing is running: the answer given stays
+    second = turns.send_user_message(conversation, "two")  # a later message is not covered
+    assert [o["text"] for o in first.outputs] == [ANSWER]
+    assert [o["text"] for o in second.outputs] == ["second"]
+    assert not Message.objects.filter(conversation=conversation, metadata__cancelled=True).exists()
