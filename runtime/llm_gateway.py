@@ -86,12 +86,13 @@ def _resolve(bot_id) -> AsyncLLM | None:
 
 
 class BotLLM:
-    """The engine's `LLM` for one bot's turn; with a conversation and the turn's event seq,
-    a stop of that conversation (`cancel`) cancels its calls."""
+    """The engine's `LLM` for one bot's turn; with its conversation's key (any text naming the
+    conversation, `turns.cancel_key`) and the turn's event seq, a stop of that conversation
+    (`cancel`) cancels its calls."""
 
-    def __init__(self, bot_id, conversation_id=None, event_seq: int | None = None):
+    def __init__(self, bot_id, conversation_key=None, event_seq: int | None = None):
         self.bot_id = bot_id
-        self.conversation_id, self.event_seq = conversation_id, event_seq
+        self.conversation_key, self.event_seq = conversation_key, event_seq
         self._client: AsyncLLM | None = None
 
     def complete(self, request: LLMRequest, on_token: Callable[[str], None] | None = None) -> LLMResponse:
@@ -101,15 +102,15 @@ class BotLLM:
             raise LLMError("this bot has no LLM provider: add one to its workspace (docs/ai.md, \"Providers\")")
         client = self._client
         with engine_pool.parked():
-            if self.conversation_id is None or self.event_seq is None:
+            if self.conversation_key is None or self.event_seq is None:
                 return llm_loop.run(lambda: client.complete(request, on_token))
-            return llm_loop.run(lambda: _cancellable(self.conversation_id, self.event_seq,
+            return llm_loop.run(lambda: _cancellable(self.conversation_key, self.event_seq,
                                                      lambda: client.complete(request, on_token)))
 
 
-def for_bot(bot_id, conversation_id=None, event_seq: int | None = None) -> BotLLM | None:
+def for_bot(bot_id, conversation_key: str | None = None, event_seq: int | None = None) -> BotLLM | None:
     """The LLM a turn of `bot_id` gets; None when no provider kind is installed."""
-    return BotLLM(bot_id, conversation_id, event_seq) if _resolver is not None else None
+    return BotLLM(bot_id, conversation_key, event_seq) if _resolver is not None else None
 
 
 # ---- cancel ----------------------------------------------------------------------------------
@@ -135,10 +136,6 @@ _listener: asyncio.Task | None = None  # on the LLM loop: Redis stops of other p
 _listening: asyncio.Event | None = None  # set once the listener is subscribed
 
 
-def _key(conversation_id) -> str:
-    return str(conversation_id)
-
-
 def _prefix() -> str:
     from django.db import connections
 
@@ -146,10 +143,10 @@ def _prefix() -> str:
     return f"flowstudio:{connections['default'].settings_dict['NAME']}:llm-cancel"
 
 
-def cancel(conversation_id, up_to_event_seq: int) -> None:
+def cancel(conversation_key: str, up_to_event_seq: int) -> None:
     """Stop every LLM call of the conversation's turns for events up to `up_to_event_seq`,
     running now or starting within CANCEL_TTL_SECONDS, in any process. Returns at once."""
-    key = _key(conversation_id)
+    key = conversation_key
     with _stops_lock:
         now = time.monotonic()
         for stale in [k for k, (_, expiry) in _stops.items() if expiry < now]:
@@ -230,10 +227,10 @@ async def _listen() -> None:
             await asyncio.sleep(1)
 
 
-async def _cancellable(conversation_id, event_seq: int, start: Callable[[], Awaitable]):
+async def _cancellable(conversation_key, event_seq: int, start: Callable[[], Awaitable]):
     """Run `start()` as a task that a stop of the conversation cancels (then LLMCancelled)."""
     global _listener, _listening
-    key = _key(conversation_id)
+    key = conversation_key
     if settings.REDIS_URL and (_listener is None or _listener.done()):
         _listening = asyncio.Event()
         _listener = asyncio.ensure_future(_listen())
@@ -255,7 +252,7 @@ async def _cancellable(conversation_id, event_seq: int, start: Callable[[], Awai
             return await task
         except asyncio.CancelledError:
             if call.stopped:
-                raise LLMCancelled(f"the user stopped the answer in conversation {conversation_id}") from None
+                raise LLMCancelled("the user stopped the answer") from None
             raise
     finally:
         calls = _calls.get(key)

@@ -472,7 +472,7 @@ def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, 
         env=env,
         history=history,
         budget_ms=settings.FLOWSTUDIO_TURN_BUDGET_MS or None,
-        llm=llm_gateway.for_bot(conversation.bot_id, conversation.pk, event.seq),
+        llm=llm_gateway.for_bot(conversation.bot_id, cancel_key(conversation), event.seq),
         llm_token_budget=settings.FLOWSTUDIO_LLM_TURN_TOKENS or None,
     )
 
@@ -502,8 +502,15 @@ def cancel(conversation: Conversation) -> int:
     cancel"). Returns the highest event seq the stop covers. A stop while no call runs
     changes nothing: the answers already given stay."""
     up_to = (Conversation.objects.filter(pk=conversation.pk).values_list("next_seq", flat=True).first() or 1) - 1
-    llm_gateway.cancel(conversation.pk, up_to)
+    llm_gateway.cancel(cancel_key(conversation), up_to)
     return up_to
+
+
+def cancel_key(conversation: Conversation) -> str:
+    """Names the conversation's stops: its id and its creation time, because a database may
+    give a deleted conversation's id to a new one (and a remembered stop must not cover it)."""
+    created = conversation.created_at
+    return f"{conversation.pk}.{round(created.timestamp() * 1_000_000) if created else 0}"
 
 
 def store_cancelled(conversation: Conversation, event: Event) -> None:
