@@ -19,7 +19,8 @@ The frames are documented in docs/websocket-protocol.md.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
 
@@ -42,6 +43,8 @@ CANCELLED = "stream.cancelled"
 # the emulator). Others have their own live delivery (the Chat API's listen streams) or
 # none (the CLI, the REST API): poking a group nobody can be in costs a Redis round trip.
 STREAMED_CHANNELS = frozenset({"webchat", "emulator"})
+# How many finished streamed answers a connection remembers (a turn streams one or a few).
+FINISHED_STREAMS = 32
 
 
 def group_name(conversation_id) -> str:
@@ -103,6 +106,9 @@ class Cursor:
     conversation_id: int
     conversation_external_id: str
     seq: int = 0
+    # (event id, stream id) of the streamed answers whose stored message was sent: their
+    # pieces still in the group's queue are dropped (a poke's read can overtake them).
+    finished_streams: deque = field(default_factory=lambda: deque(maxlen=FINISHED_STREAMS))
 
     def take(self, messages: list[Message]) -> list[dict]:
         frames = []
@@ -111,7 +117,13 @@ class Cursor:
                 continue
             frames.append(message_frame(self.conversation_external_id, message))
             self.seq = message.seq
+            stream_id = (message.payload or {}).get("streamId")
+            if stream_id is not None and message.direction == Message.Direction.OUTGOING:
+                self.finished_streams.append((message.event_id, stream_id))
         return frames
+
+    def is_finished(self, event_id, stream_id) -> bool:
+        return (event_id, stream_id) in self.finished_streams
 
     def read(self) -> list[dict]:
         """Every message after the cursor, in seq order (all pages)."""
@@ -152,7 +164,7 @@ def on_signal(conversation, signal: dict) -> None:
         return
     if signal.get("type") == "delta":
         delivery.send_to_group(group_name(conversation.pk), {
-            "type": DELTA, "streamId": signal["streamId"], "delta": signal["delta"],
+            "type": DELTA, "eventId": signal["eventId"], "streamId": signal["streamId"], "delta": signal["delta"],
             "offset": signal["offset"], "index": signal["index"]})
     elif signal.get("type") == "cancelled":
         delivery.send_to_group(group_name(conversation.pk), {

@@ -464,7 +464,7 @@ def row_values(instance, names) -> dict:
 def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, stored_bot_vars: dict, *,
                env: dict, history: list[str]) -> TurnInput:
     return TurnInput(
-        on_stream=stream_publisher(conversation),
+        on_stream=stream_publisher(conversation, event),
         state=conversation.state or {},
         event=_engine_event(conversation, user, event),
         user={**loaded.build.user_defaults(), **(user.variables or {})},
@@ -477,7 +477,7 @@ def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, 
     )
 
 
-def stream_publisher(conversation: Conversation):
+def stream_publisher(conversation: Conversation, event: Event):
     """The turn's `on_stream`: each piece of a streamed answer goes to the conversation's live
     clients as a `delta` signal, never to the database. Called on the LLM loop's thread; the
     subscribers only queue a send, so a slow client never holds up the model or the engine.
@@ -488,8 +488,8 @@ def stream_publisher(conversation: Conversation):
     def on_stream(stream_id: str, delta: str) -> None:
         offset, index = sent.get(stream_id, (0, 0))
         sent[stream_id] = (offset + len(delta), index + 1)
-        delivery.publish_signal(conversation, {"type": "delta", "streamId": stream_id, "delta": delta,
-                                               "offset": offset, "index": index})
+        delivery.publish_signal(conversation, {"type": "delta", "eventId": event.pk, "streamId": stream_id,
+                                               "delta": delta, "offset": offset, "index": index})
 
     return on_stream
 

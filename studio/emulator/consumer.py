@@ -3,6 +3,8 @@ each frame does are in `studio.emulator.sessions`; ordering, replay and the grou
 `runtime.conversation_stream`, shared with the webchat. The protocol is docs/emulator.md."""
 from __future__ import annotations
 
+import asyncio
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -18,6 +20,9 @@ class EmulatorConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
     input_error = EmulatorError
 
     async def connect(self):
+        # Group sends (typing, the pieces of a streamed answer) through this loop: the
+        # in-memory layer of the embedded default needs it (runtime/conversation_stream.py).
+        conversation_stream.serve_from(asyncio.get_running_loop())
         self.bot_id = self.scope["url_route"]["kwargs"]["bot_id"]
         self.bot = None
         self.session = None
