@@ -53,3 +53,36 @@ def test_rest_cancel_stops_the_llm_call_and_keeps_the_message_marked_cancelled(s
     assert len(scripted_llm_server.requests) == 1
 
 
+
+
+def test_a_stop_from_another_process_reaches_the_call_through_redis(scripted_llm_server, settings):
+    """What another server process sends (the turn runs here, the stop was taken there): only
+    the Redis key and the pub/sub message, nothing in this process's memory."""
+    if not settings.REDIS_URL:
+        pytest.skip("crossing processes needs Redis")
+    import redis
+
+    from runtime import llm_gateway
+
+    scripted_llm_server.script([s.text(LONG, token_delay=0.1)])
+    bot = streaming_bot(scripted_llm_server)
+    conversation = turns.start_conversation(bot, turns.get_or_create_user(bot, "ada"), channel="webchat")
+    signals = []
+    collect = delivery.subscribe_signals(lambda c, signal: signals.append(signal))
+    outcome = {}
+    try:
+        worker = threading.Thread(target=lambda: outcome.update(
+            result=turns.send_user_message(conversation, "tell me a lot")))
+        worker.start()
+        wait_for(lambda: any(sig["type"] == "delta" for sig in signals))
+        key, seq = turns.cancel_key(conversation), Event.objects.get(conversation=conversation).seq
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        client.set(f"{llm_gateway._prefix()}:{key}", seq, ex=60)
+        client.publish(llm_gateway._prefix(), f"{key}:{seq}")
+        worker.join(10)
+        assert not worker.is_alive()
+    finally:
+        delivery.unsubscribe_signals(collect)
+    assert outcome["result"].messages == []
+    assert signals[-1]["type"] == "cancelled"
+    assert conversation.messages.get().metadata["cancelled"] is True
