@@ -2,6 +2,7 @@
 whole runtime: a published bot with an AI Generate Text card, the workspace's provider over
 real HTTP to the scripted LLM server, the widget's websocket (WebsocketCommunicator, the real
 ASGI application and channel layer). The REST API's cancel: tests/api/test_conversation_cancel.py."""
+import asyncio
 import time
 
 import pytest
@@ -165,3 +166,32 @@ def test_a_stop_while_no_answer_runs_changes_nothing(scripted_llm_server):
     assert [o["text"] for o in first.outputs] == [ANSWER]
     assert [o["text"] for o in second.outputs] == ["second"]
     assert not Message.objects.filter(conversation=conversation, metadata__cancelled=True).exists()
+
+
+@pytest.mark.asyncio
+async def test_the_http_fallback_waits_through_the_pieces_for_the_stored_answer(scripted_llm_server):
+    from django.test import AsyncClient
+
+    from .. import services
+    from .helpers import ORIGIN
+
+    scripted_llm_server.script([s.text(ANSWER, token_delay=0.1)])
+    bot = await database_sync_to_async(streaming_bot)(scripted_llm_server)
+    client = AsyncClient()
+    ready = (await client.post(f"/webchat/{bot.pk}/api/session", data="{}", content_type="application/json",
+                               headers={"Origin": ORIGIN})).json()["ready"]
+    session = await database_sync_to_async(services.resume_session)(
+        bot.pk, origin=ORIGIN, host="testserver", user_key=ready["userKey"], conversation_id=ready["conversationId"])
+    seq = await database_sync_to_async(services.post_message)(session, {"type": "text", "text": "count"})
+
+    async def answer():
+        await asyncio.sleep(0.3)  # the poll is waiting by now
+        await asyncio.to_thread(turns.process_pending, session.conversation.pk)
+
+    poll, _ = await asyncio.gather(
+        client.get(f"/webchat/{bot.pk}/api/poll", {"conversationId": ready["conversationId"], "after": seq},
+                   headers={"Origin": ORIGIN, "X-Webchat-User-Key": ready["userKey"]}),
+        answer())
+    frames = poll.json()["frames"]
+    assert [f["type"] for f in frames] == ["message"]
+    assert frames[0]["message"]["payload"] == {"text": ANSWER, "streamId": "answer:0"}
