@@ -41,6 +41,7 @@ from flows import services as flow_services
 from flows.models import Bot, BotVersion
 from runtime import delivery, engine_pool, llm_usage, log_context, metrics, pg, turns
 from runtime.engine import run_turn
+from runtime.engine.llm import LLMCancelled
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
 logger = logging.getLogger(__name__)
@@ -173,6 +174,9 @@ async def _process_next(conversation_id) -> tuple[turns.TurnOutcome | None, bool
         conversation, event, user, bot_vars, latest = _loaded(rows[0])
         try:
             outcome = await _run_event(conversation, event, user, bot_vars, latest)
+        except LLMCancelled:  # the user stopped it: nothing of the turn was written (turns.store_cancelled)
+            await database_sync_to_async(turns.store_cancelled)(conversation, event)
+            return turns.TurnOutcome(event=event), True
         except Exception as exc:
             await _fail(conversation_id, event, exc)
             return turns.TurnOutcome(event=event), True

@@ -19,7 +19,8 @@ The frames are documented in docs/websocket-protocol.md.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
 
@@ -36,10 +37,14 @@ REPLAY_PAGE = 200
 NEW_MESSAGES = "stream.new"
 DELETED = "stream.deleted"
 TYPING = "stream.typing"
+DELTA = "stream.delta"
+CANCELLED = "stream.cancelled"
 # The channels whose clients follow conversations through this stream (the webchat widget,
 # the emulator). Others have their own live delivery (the Chat API's listen streams) or
 # none (the CLI, the REST API): poking a group nobody can be in costs a Redis round trip.
 STREAMED_CHANNELS = frozenset({"webchat", "emulator"})
+# How many finished streamed answers a connection remembers (a turn streams one or a few).
+FINISHED_STREAMS = 32
 
 
 def group_name(conversation_id) -> str:
@@ -101,6 +106,9 @@ class Cursor:
     conversation_id: int
     conversation_external_id: str
     seq: int = 0
+    # (event id, stream id) of the streamed answers whose stored message was sent: their
+    # pieces still in the group's queue are dropped (a poke's read can overtake them).
+    finished_streams: deque = field(default_factory=lambda: deque(maxlen=FINISHED_STREAMS))
 
     def take(self, messages: list[Message]) -> list[dict]:
         frames = []
@@ -109,7 +117,13 @@ class Cursor:
                 continue
             frames.append(message_frame(self.conversation_external_id, message))
             self.seq = message.seq
+            stream_id = (message.payload or {}).get("streamId")
+            if stream_id is not None and message.direction == Message.Direction.OUTGOING:
+                self.finished_streams.append((message.event_id, stream_id))
         return frames
+
+    def is_finished(self, event_id, stream_id) -> bool:
+        return (event_id, stream_id) in self.finished_streams
 
     def read(self) -> list[dict]:
         """Every message after the cursor, in seq order (all pages)."""
@@ -141,6 +155,30 @@ def on_deletion(conversation, messages: list) -> None:
     if messages and conversation.channel in STREAMED_CHANNELS:
         delivery.send_to_group(group_name(conversation.pk),
                                {"type": DELETED, "seqs": sorted(message.seq for message in messages)})
+
+
+def on_signal(conversation, signal: dict) -> None:
+    """`runtime.delivery` signal subscriber: a piece of a streamed answer, or a stopped turn,
+    to the conversation's clients (not stored; a client that is away just sees the result)."""
+    if conversation.channel not in STREAMED_CHANNELS:
+        return
+    if signal.get("type") == "delta":
+        delivery.send_to_group(group_name(conversation.pk), {
+            "type": DELTA, "eventId": signal["eventId"], "streamId": signal["streamId"], "delta": signal["delta"],
+            "offset": signal["offset"], "index": signal["index"]})
+    elif signal.get("type") == "cancelled":
+        delivery.send_to_group(group_name(conversation.pk), {
+            "type": CANCELLED, "eventSeq": signal["eventSeq"], "messageSeq": signal.get("messageSeq")})
+
+
+def delta_frame(conversation_external_id: str, seq: int, event: dict) -> dict:
+    return control_frame("delta", seq, conversationId=conversation_external_id, streamId=event["streamId"],
+                         delta=event["delta"], offset=event["offset"], index=event["index"])
+
+
+def cancelled_frame(conversation_external_id: str, seq: int, event: dict) -> dict:
+    return control_frame("cancelled", seq, conversationId=conversation_external_id, eventSeq=event["eventSeq"],
+                         messageSeq=event.get("messageSeq"))
 
 
 def send_typing(conversation_id, on: bool) -> None:

@@ -8,6 +8,11 @@ delivery is best effort, the stored transcript is the truth and clients resume f
 Messages of type "event" (`Message.is_event`) are custom events, not things to show: the
 user's own (Chat API createEvent, the webchat page's sendEvent) and those a Send Event card
 emitted. Deleted messages go to the separate `subscribe_deletions` subscribers.
+
+Signals that are never stored go to `subscribe_signals` subscribers: the pieces of a streamed
+answer while the model writes it (`{"type": "delta", ...}`, from the engine's thread, many
+per second) and a turn the user stopped (`{"type": "cancelled", ...}`, after its commit).
+Their subscribers must return at once: they only queue a send.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ logger = logging.getLogger(__name__)
 Subscriber = Callable[["object", list], None]
 _subscribers: list[Subscriber] = []
 _deletion_subscribers: list[Subscriber] = []
+_signal_subscribers: list[Callable[["object", dict], None]] = []
 
 
 def subscribe(callback: Subscriber) -> Subscriber:
@@ -46,6 +52,27 @@ def subscribe_deletions(callback: Subscriber) -> Subscriber:
 def unsubscribe_deletions(callback: Subscriber) -> None:
     if callback in _deletion_subscribers:
         _deletion_subscribers.remove(callback)
+
+
+def subscribe_signals(callback: Callable[["object", dict], None]) -> Callable:
+    """Register `callback(conversation, signal)` for unstored signals (delta, cancelled)."""
+    if callback not in _signal_subscribers:
+        _signal_subscribers.append(callback)
+    return callback
+
+
+def unsubscribe_signals(callback) -> None:
+    if callback in _signal_subscribers:
+        _signal_subscribers.remove(callback)
+
+
+def publish_signal(conversation, signal: dict) -> None:
+    for callback in list(_signal_subscribers):
+        try:
+            callback(conversation, signal)
+        except Exception:
+            logger.exception("signal subscriber %r failed for conversation %s",
+                             getattr(callback, "__qualname__", callback), conversation.pk)
 
 
 def publish(conversation, messages: list) -> None:

@@ -7,18 +7,32 @@ loop: a daemon thread with its own asyncio loop, so a hundred turns waiting on a
 hundred pending HTTP requests on that loop, never work on the server's loop. Meanwhile the
 engine thread is parked (runtime/engine_pool.py): it holds no engine slot, and no database
 connection (the resolver's lookup is closed before the wait).
+
+A user's stop (`cancel`) reaches the call wherever it runs: the client call is a task on the
+LLM loop, registered under its conversation, and a stop cancels the task, so the engine gets
+LLMCancelled (docs/ai.md, "Streaming and cancel"). A stop names the highest event seq it
+covers and is remembered for a while, so a call that starts after it (the turn was waiting
+behind another one) is cancelled before anything is sent. Across processes the stop goes
+through Redis: a key the call checks when it starts, and a pub/sub message the LLM loop of
+every process listens to while it has calls of its own.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Protocol
 
+from django.conf import settings
+
 from runtime import engine_pool
-from runtime.engine.llm import LLM, LLMError, LLMRequest, LLMResponse, ToolSpec
+from runtime.engine.llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolSpec
+
+logger = logging.getLogger(__name__)
 
 
 class AsyncLLM(Protocol):
@@ -74,10 +88,13 @@ def _resolve(bot_id) -> AsyncLLM | None:
 
 
 class BotLLM:
-    """The engine's `LLM` for one bot's turn."""
+    """The engine's `LLM` for one bot's turn; with its conversation's key (any text naming the
+    conversation, `turns.cancel_key`) and the turn's event seq, a stop of that conversation
+    (`cancel`) cancels its calls."""
 
-    def __init__(self, bot_id):
+    def __init__(self, bot_id, conversation_key=None, event_seq: int | None = None):
         self.bot_id = bot_id
+        self.conversation_key, self.event_seq = conversation_key, event_seq
         self._client: AsyncLLM | None = None
 
     def complete(self, request: LLMRequest, on_token: Callable[[str], None] | None = None) -> LLMResponse:
@@ -87,7 +104,10 @@ class BotLLM:
             raise LLMError("this bot has no LLM provider: add one to its workspace (docs/ai.md, \"Providers\")")
         client = self._client
         with engine_pool.parked():
-            return llm_loop.run(lambda: client.complete(request, on_token))
+            if self.conversation_key is None or self.event_seq is None:
+                return llm_loop.run(lambda: client.complete(request, on_token))
+            return llm_loop.run(lambda: _cancellable(self.conversation_key, self.event_seq,
+                                                     lambda: client.complete(request, on_token)))
 
 
 # An LLM that answers instead of the bot's provider for the turns built in this context:
@@ -105,12 +125,12 @@ def answering_with(llm: LLM):
         _answering.reset(token)
 
 
-def for_bot(bot_id) -> LLM | None:
+def for_bot(bot_id, conversation_key: str | None = None, event_seq: int | None = None) -> LLM | None:
     """The LLM a turn of `bot_id` gets; None when no provider kind is installed."""
     answering = _answering.get()
     if answering is not None:
         return answering
-    return BotLLM(bot_id) if _resolver is not None else None
+    return BotLLM(bot_id, conversation_key, event_seq) if _resolver is not None else None
 
 
 # --- Tools from outside the bot (the engine's ToolHost): the workspace's MCP servers ---
@@ -178,3 +198,152 @@ class BotTools:
 def tools_for_bot(bot_id) -> BotTools | None:
     """The ToolHost a turn of `bot_id` gets; None when no tool kind is installed."""
     return BotTools(bot_id) if _tools_resolver is not None else None
+
+
+# ---- cancel ----------------------------------------------------------------------------------
+# A stop is remembered this long: long enough for a turn waiting behind another one to reach
+# its LLM call, short enough that the memory of old stops stays small.
+CANCEL_TTL_SECONDS = 600
+
+_stops_lock = threading.Lock()
+_stops: dict[str, tuple[int, float]] = {}  # conversation key -> (highest event seq, expiry)
+
+
+class _Call:
+    def __init__(self, event_seq: int, task: asyncio.Task):
+        self.event_seq, self.task, self.stopped = event_seq, task, False
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.task.cancel()
+
+
+_calls: dict[str, set[_Call]] = {}  # on the LLM loop only
+_listener: asyncio.Task | None = None  # on the LLM loop: Redis stops of other processes
+_listening: asyncio.Event | None = None  # set once the listener is subscribed
+
+
+def _prefix() -> str:
+    from django.db import connections
+
+    # Conversation ids are unique within one database only (tests run several on one Redis).
+    return f"flowstudio:{connections['default'].settings_dict['NAME']}:llm-cancel"
+
+
+def cancel(conversation_key: str, up_to_event_seq: int) -> None:
+    """Stop every LLM call of the conversation's turns for events up to `up_to_event_seq`,
+    running now or starting within CANCEL_TTL_SECONDS, in any process. Returns at once."""
+    key = conversation_key
+    with _stops_lock:
+        now = time.monotonic()
+        for stale in [k for k, (_, expiry) in _stops.items() if expiry < now]:
+            del _stops[stale]
+        seq = max(up_to_event_seq, _stops.get(key, (0, 0))[0])
+        _stops[key] = (seq, now + CANCEL_TTL_SECONDS)
+    llm_loop.loop().call_soon_threadsafe(_stop_calls, key, seq)
+    if settings.REDIS_URL:
+        try:
+            _sync_redis().set(f"{_prefix()}:{key}", seq, ex=CANCEL_TTL_SECONDS)
+            _sync_redis().publish(_prefix(), f"{key}:{seq}")
+        except Exception:
+            logger.exception("telling other processes to cancel conversation %s failed", key)
+
+
+_redis_clients: dict = {}
+
+
+def _sync_redis():
+    import redis
+
+    with _stops_lock:
+        if "sync" not in _redis_clients:
+            _redis_clients["sync"] = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        return _redis_clients["sync"]
+
+
+def _stop_calls(key: str, up_to: int) -> None:
+    for call in list(_calls.get(key, ())):
+        if call.event_seq <= up_to and not call.stopped:
+            call.stop()
+
+
+def _stopped_here(key: str, event_seq: int) -> bool:
+    with _stops_lock:
+        seq, expiry = _stops.get(key, (0, 0))
+    return event_seq <= seq and expiry >= time.monotonic()
+
+
+async def _stopped_elsewhere(key: str, event_seq: int) -> bool:
+    if not settings.REDIS_URL:
+        return False
+    try:
+        value = await (await _async_redis()).get(f"{_prefix()}:{key}")
+    except Exception:
+        logger.exception("reading the cancel flag of conversation %s from Redis failed", key)
+        return False
+    return value is not None and event_seq <= int(value)
+
+
+async def _async_redis():
+    loop = asyncio.get_running_loop()
+    client = _redis_clients.get(loop)
+    if client is None:
+        import redis.asyncio
+
+        client = _redis_clients[loop] = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+    return client
+
+
+async def _listen() -> None:
+    """Stops published by other processes (and this one: harmless, the call is stopped once)."""
+    while True:
+        try:
+            pubsub = (await _async_redis()).pubsub()
+            await pubsub.subscribe(_prefix())
+            _listening.set()
+            async for message in pubsub.listen():
+                if message.get("type") != "message":
+                    continue
+                key, _, seq = message["data"].decode().rpartition(":")
+                if seq.isdigit():
+                    _stop_calls(key, int(seq))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("listening for LLM cancels on Redis failed; retrying")
+            await asyncio.sleep(1)
+
+
+async def _cancellable(conversation_key, event_seq: int, start: Callable[[], Awaitable]):
+    """Run `start()` as a task that a stop of the conversation cancels (then LLMCancelled)."""
+    global _listener, _listening
+    key = conversation_key
+    if settings.REDIS_URL and (_listener is None or _listener.done()):
+        _listening = asyncio.Event()
+        _listener = asyncio.ensure_future(_listen())
+    if _listening is not None and not _listening.is_set():
+        # Subscribed before the flag is read, so a stop published meanwhile is not missed.
+        try:
+            await asyncio.wait_for(_listening.wait(), timeout=2)
+        except asyncio.TimeoutError:
+            logger.warning("the LLM cancel listener is not subscribed yet; stops from other processes "
+                           "reach this call only when it starts")
+    task = asyncio.ensure_future(start())
+    call = _Call(event_seq, task)
+    # Registered before the flags are read: a stop arriving in between finds the call.
+    _calls.setdefault(key, set()).add(call)
+    try:
+        if _stopped_here(key, event_seq) or await _stopped_elsewhere(key, event_seq):
+            call.stop()
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if call.stopped:
+                raise LLMCancelled("the user stopped the answer") from None
+            raise
+    finally:
+        calls = _calls.get(key)
+        if calls is not None:
+            calls.discard(call)
+            if not calls:
+                del _calls[key]

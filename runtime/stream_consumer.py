@@ -120,3 +120,13 @@ class ConversationStreamMixin:
     async def stream_typing(self, event):
         if self.cursor is not None:
             await self.send_json(conversation_stream.control_frame("typing", self._seq(), on=event["on"]))
+
+    async def stream_delta(self, event):
+        if self.cursor is not None and not self.cursor.is_finished(event.get("eventId"), event["streamId"]):
+            await self.send_json(conversation_stream.delta_frame(self.cursor.conversation_external_id,
+                                                                 self._seq(), event))
+
+    async def stream_cancelled(self, event):
+        if self.cursor is not None:
+            await self.send_json(conversation_stream.cancelled_frame(self.cursor.conversation_external_id,
+                                                                     self._seq(), event))

@@ -41,6 +41,7 @@ from flows import services as flow_services
 from flows.models import Bot, ConfigValue
 from runtime import delivery, llm_gateway, llm_usage, log_context, metrics
 from runtime.engine import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TurnInput, run_turn
+from runtime.engine.llm import LLMCancelled
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
 logger = logging.getLogger(__name__)
@@ -366,6 +367,12 @@ def _process_next(conversation_id) -> tuple[TurnOutcome | None, bool]:
                 return None, False
             event = waiting[0]
             return _run_event(event.conversation, event), len(waiting) > 1
+    except LLMCancelled:
+        # The user stopped the answer: the transaction rolled back every write of the turn
+        # (state, variables, the partial answer); the message is kept, marked cancelled.
+        store_cancelled(event.conversation, event)
+        event.refresh_from_db()
+        return TurnOutcome(event=event), True
     except Exception as exc:
         if event is None:
             raise
@@ -457,6 +464,7 @@ def row_values(instance, names) -> dict:
 def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, stored_bot_vars: dict, *,
                env: dict, history: list[str]) -> TurnInput:
     return TurnInput(
+        on_stream=stream_publisher(conversation, event),
         state=conversation.state or {},
         event=_engine_event(conversation, user, event),
         user={**loaded.build.user_defaults(), **(user.variables or {})},
@@ -464,10 +472,66 @@ def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, 
         env=env,
         history=history,
         budget_ms=settings.FLOWSTUDIO_TURN_BUDGET_MS or None,
-        llm=llm_gateway.for_bot(conversation.bot_id),
+        llm=llm_gateway.for_bot(conversation.bot_id, cancel_key(conversation), event.seq),
         tools=llm_gateway.tools_for_bot(conversation.bot_id),
         llm_token_budget=settings.FLOWSTUDIO_LLM_TURN_TOKENS or None,
     )
+
+
+def stream_publisher(conversation: Conversation, event: Event):
+    """The turn's `on_stream`: each piece of a streamed answer goes to the conversation's live
+    clients as a `delta` signal, never to the database. Called on the LLM loop's thread; the
+    subscribers only queue a send, so a slow client never holds up the model or the engine.
+    `offset` is where the piece starts in the whole answer and `index` its number, so a
+    client can tell a piece it already has (an answer streamed again restarts at 0)."""
+    sent: dict[str, tuple[int, int]] = {}  # stream id -> (characters sent, pieces sent)
+
+    def on_stream(stream_id: str, delta: str) -> None:
+        offset, index = sent.get(stream_id, (0, 0))
+        sent[stream_id] = (offset + len(delta), index + 1)
+        delivery.publish_signal(conversation, {"type": "delta", "eventId": event.pk, "streamId": stream_id,
+                                               "delta": delta, "offset": offset, "index": index})
+
+    return on_stream
+
+
+# --- cancel --------------------------------------------------------------------------------
+
+def cancel(conversation: Conversation) -> int:
+    """The user's stop: cancel the LLM call of every turn for what the conversation has
+    received so far (running now, or reaching its call later; docs/ai.md, "Streaming and
+    cancel"). Returns the highest event seq the stop covers. A stop while no call runs
+    changes nothing: the answers already given stay."""
+    up_to = (Conversation.objects.filter(pk=conversation.pk).values_list("next_seq", flat=True).first() or 1) - 1
+    llm_gateway.cancel(cancel_key(conversation), up_to)
+    return up_to
+
+
+def cancel_key(conversation: Conversation) -> str:
+    """Names the conversation's stops: its id and its creation time, because a database may
+    give a deleted conversation's id to a new one (and a remembered stop must not cover it)."""
+    created = conversation.created_at
+    return f"{conversation.pk}.{round(created.timestamp() * 1_000_000) if created else 0}"
+
+
+def store_cancelled(conversation: Conversation, event: Event) -> None:
+    """What a stopped turn leaves: nothing of the turn itself (its transaction rolled back, so
+    the state, the variables and the partial answer are as before it), the event processed
+    with a `cancelled` trace entry, and the user's message with `cancelled: true` in its
+    metadata. Its clients then get a `cancelled` signal."""
+    with _turn_transaction(conversation.pk):
+        updated = Event.objects.filter(pk=event.pk, status=Event.Status.RECEIVED).update(
+            status=Event.Status.PROCESSED, processed_at=timezone.now(),
+            trace=[{"type": "cancelled", "t": 0, "message": "the user stopped the answer; the turn's changes "
+                                                            "were dropped"}])
+        if not updated:
+            return
+        message = Message.objects.filter(event_id=event.pk, direction=Message.Direction.INCOMING).first()
+        if message is not None:
+            message.metadata = {**(message.metadata or {}), "cancelled": True}
+            message.save(update_fields=["metadata"])
+        signal = {"type": "cancelled", "eventSeq": event.seq, "messageSeq": message.seq if message else None}
+        transaction.on_commit(lambda: delivery.publish_signal(conversation, signal))
 
 
 def settle_conversation(conversation: Conversation, loaded, event: Event, result, now) -> None:

@@ -13,3 +13,4 @@ class WebchatConfig(AppConfig):
         # the stream; idempotent, so a second ready() does not deliver twice.
         delivery.subscribe(conversation_stream.on_delivery)
         delivery.subscribe_deletions(conversation_stream.on_deletion)
+        delivery.subscribe_signals(conversation_stream.on_signal)

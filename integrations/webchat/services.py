@@ -461,5 +461,8 @@ def handle_frame(session: Session, frame) -> FrameResult:
                            switched=True)
     if kind == "ping":
         return FrameResult({"type": "pong", **echo})
+    if kind == "cancel":
+        # The stop button: the bot's answer in progress is dropped (a `cancelled` frame follows).
+        return FrameResult({"type": "ack", **echo, "cancelled": True, "eventSeq": turns.cancel(session.conversation)})
     raise WebchatError("bad_request", f"unknown frame type {kind!r} "
-                                      "(expected message, event, start, user, restart or ping)")
+                                      "(expected message, event, start, user, restart, cancel or ping)")

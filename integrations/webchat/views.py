@@ -228,11 +228,20 @@ async def _wait_for_frames(session, after: int, wait: bool):
         frames, seq = await sync_to_async(services.transcript_after)(session, after)
         if frames:
             return frames, seq
-        try:
-            event = await asyncio.wait_for(layer.receive(channel), POLL_SECONDS)
-        except asyncio.TimeoutError:
-            return [], after
-        if event.get("type") == conversation_stream.TYPING:
+        deadline = asyncio.get_running_loop().time() + POLL_SECONDS
+        while True:
+            try:
+                event = await asyncio.wait_for(layer.receive(channel),
+                                               max(0.0, deadline - asyncio.get_running_loop().time()))
+            except asyncio.TimeoutError:
+                return [], after
+            # The pieces of a streamed answer are for live connections: a poll that missed
+            # some could not rebuild the text. It waits on for the stored message.
+            if event.get("type") != conversation_stream.DELTA:
+                break
+        if event.get("type") == conversation_stream.CANCELLED:
+            signals.append(conversation_stream.cancelled_frame(session.conversation.external_id, after, event))
+        elif event.get("type") == conversation_stream.TYPING:
             signals.append(conversation_stream.control_frame("typing", after, on=event["on"]))
         elif event.get("type") == conversation_stream.DELETED:
             signals.append(conversation_stream.control_frame("deleted", after, messageSeqs=event["seqs"]))

@@ -152,6 +152,41 @@ function renderMessage(message) {
   }, renderBody(type, message.payload || {}));
   if (incoming) bubble.addEventListener('click', () => selectTurn(message.seq));
   place(bubble, message.seq * 10);
+  if (incoming && message.metadata?.cancelled) markCancelled(message.seq);
+}
+
+// A question whose answer the user stopped.
+function markCancelled(seq) {
+  const bubble = log.querySelector(`.fs-emu-msg.user[data-seq="${seq}"]`);
+  if (!bubble || bubble.classList.contains('cancelled')) return;
+  bubble.classList.add('cancelled');
+  place(el('div', { class: 'fs-emu-cancelled-note', text: 'Answer stopped' }), seq * 10 + 1);
+}
+
+// ---- streamed answers: a bubble grows with each delta until the stored message with the same
+// streamId replaces it; a stop, a cancelled turn or the end of the bot's work drops it.
+function streamBubbles() { return [...log.querySelectorAll('.fs-emu-msg.streaming')]; }
+function updateStop() { $('fs-emu-stop').hidden = !streamBubbles().length; }
+function dropStreams(id) {
+  for (const bubble of streamBubbles()) if (id === undefined || bubble.dataset.streamId === id) bubble.remove();
+  updateStop();
+}
+
+function onDelta(frame) {
+  if (chat.stopping || frame.conversationId !== chat.conversationId) return;
+  let bubble = streamBubbles().find((b) => b.dataset.streamId === frame.streamId);
+  if (!bubble) {
+    bubble = el('div', { class: 'fs-emu-msg bot streaming', 'data-stream-id': frame.streamId, 'data-type': 'text' },
+      el('div', { class: 'fs-emu-text' }));
+    bubble.streamText = '';
+    place(bubble, (chat.lastSeq + 1) * 10 - 2);
+  }
+  // `offset` is where the piece starts: a piece seen twice, or an answer streamed again, overwrites.
+  const offset = typeof frame.offset === 'number' ? Math.min(frame.offset, bubble.streamText.length) : bubble.streamText.length;
+  bubble.streamText = bubble.streamText.slice(0, offset) + frame.delta;
+  bubble.firstChild.textContent = bubble.streamText;
+  log.scrollTop = log.scrollHeight;
+  updateStop();
 }
 
 // ---- status lines from the trace (Botpress' in-line logs) ----------------------------------------
@@ -220,6 +255,7 @@ function statusOf(entry) {
     case 'llm_failed': return { text: 'LLM call failed', detail: `${entry.provider ? `${entry.provider}${entry.status ? ` (HTTP ${entry.status})` : ''}: ` : ''}${entry.message ?? ''}`, kind: 'error' };
     case 'ai_transition': return { text: entry.chosen ? `AI transition chose ${entry.chosen}` : 'AI transition: no condition holds', detail: entry.reason || '' };
     case 'ai_task_invalid': return { text: `AI task answer invalid (attempt ${entry.attempt ?? '?'})`, detail: pretty(entry.problems), kind: 'error' };
+    case 'cancelled': return { text: 'Stopped by the user (the turn changed nothing)', title: entry.message };
     default: return null;
   }
 }
@@ -392,6 +428,8 @@ function onFrame(frame) {
   }
   if (frame.type === 'message') {
     chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
+    const streamId = frame.message.payload?.streamId;
+    if (frame.message.direction === 'outgoing' && typeof streamId === 'string') dropStreams(streamId);
     if (!log.querySelector(`[data-seq="${frame.seq}"]`)) renderMessage(frame.message);
     return;
   }
@@ -402,7 +440,18 @@ function onFrame(frame) {
     return;
   }
   if (frame.type === 'state') { chat.state = frame.state; renderDebugger(); highlightRunning(); return; }
-  if (frame.type === 'typing') { $('fs-emu-typing').hidden = !frame.on; return; }
+  if (frame.type === 'typing') {
+    $('fs-emu-typing').hidden = !frame.on;
+    if (!frame.on) { chat.stopping = false; dropStreams(); }
+    return;
+  }
+  if (frame.type === 'delta') { onDelta(frame); return; }
+  if (frame.type === 'cancelled') {
+    chat.stopping = false;
+    dropStreams();
+    if (frame.messageSeq) markCancelled(frame.messageSeq);
+    return;
+  }
   if (frame.type === 'error') {
     place(el('div', { class: 'fs-emu-line error', title: frame.code, text: frame.message }), (chat.lastSeq + 1) * 10 - 1);
     if (frame.fatal) { chat.fatal = true; setStatus('closed'); input.disabled = true; }
@@ -417,6 +466,7 @@ function sendFrame(frame) {
 async function send(payload) {
   // Run what the canvas shows: let the editor save first.
   try { await window.flowEditor?.saver?.flush(); } catch { /* the editor reports its own save errors */ }
+  chat.stopping = false;
   sendFrame({ type: 'message', payload });
 }
 
@@ -455,6 +505,7 @@ panel.addEventListener('click', (e) => {
   const action = button.dataset.emuAction;
   if (action === 'newConversation' || action === 'newUser') sendFrame({ type: action });
   if (action === 'timeout') sendFrame({ type: 'timeout' });
+  if (action === 'stop') { chat.stopping = true; dropStreams(); sendFrame({ type: 'cancel' }); }
   if (action === 'reset') send({ type: 'text', text: '//state/reset' });
   if (action === 'debugger') toggleDebugger();
   if (action === 'close') toggleEmulator(false);

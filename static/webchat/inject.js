@@ -213,7 +213,11 @@
     '.bpComposerSendButton,.bpComposerUploadButton{border:0;background:var(--bp-primary);color:var(--bp-on-primary);border-radius:10px;padding:8px 12px;font:inherit;cursor:pointer}',
     '.bpComposerUploadButton{background:transparent;color:var(--bp-fg);border:1px solid var(--bp-border)}',
     '.bpComposerUploadButton[hidden]{display:none}',
-    '.bpComposerSendButton:disabled{opacity:.5;cursor:default}'
+    '.bpComposerSendButton:disabled{opacity:.5;cursor:default}',
+    '.bpComposerStopButton{border:1px solid var(--bp-border);background:var(--bp-bg);color:var(--bp-fg);border-radius:10px;padding:8px 12px;font:inherit;cursor:pointer}',
+    '.bpComposerStopButton[hidden]{display:none}',
+    '.bpMessageCancelled .bpMessageBlocksBubble{opacity:.6}',
+    '.bpMessageCancelledNote{font-size:11px;color:var(--bp-muted);text-align:right}'
   ].join('\n');
 
   // ---- state ----------------------------------------------------------------------------
@@ -311,6 +315,12 @@
     input.setAttribute('aria-label', 'Message');
     var send = el('button', 'bpComposerSendButton', 'Send');
     send.type = 'submit';
+    // Shown while an answer streams in: stops it (the partial answer is dropped).
+    var stop = el('button', 'bpComposerStopButton', 'Stop');
+    stop.type = 'button';
+    stop.hidden = true;
+    stop.setAttribute('aria-label', 'Stop the answer');
+    stop.addEventListener('click', function () { api.stopAnswer().catch(function () {}); });
     composer.addEventListener('submit', function (e) {
       e.preventDefault();
       var text = input.value;
@@ -321,7 +331,7 @@
     input.addEventListener('keydown', function (e) {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); composer.requestSubmit ? composer.requestSubmit() : composer.dispatchEvent(new Event('submit')); }
     });
-    add(composer, upload, fileInput, input, send);
+    add(composer, upload, fileInput, input, stop, send);
     add(win, header, expanded, list, error, composer);
     add(root, win, fab);
     add(shadow, style, custom, root);
@@ -331,7 +341,7 @@
     (document.body || document.documentElement).appendChild(host);
     S.ui = { host: host, shadow: shadow, root: root, fab: fab, win: win, avatar: avatar, title: title,
       description: description, expanded: expanded, list: list, typing: typing, error: error, input: input,
-      send: send, upload: upload, custom: custom, restart: restart, closeButton: closeButton };
+      send: send, stop: stop, upload: upload, custom: custom, restart: restart, closeButton: closeButton };
     applyConfiguration();
   }
 
@@ -558,7 +568,61 @@
     body.appendChild(fromUser ? userBlock(m) : block(m, row));
     if (S.configuration.showTimestamp) body.appendChild(el('time', 'bpMessageTimestamp', time(m.createdAt)));
     row.appendChild(body);
+    if (fromUser && m.metadata && m.metadata.cancelled) markCancelled(row);
     return row;
+  }
+
+  // A message whose answer the user stopped.
+  function markCancelled(row) {
+    if (row.classList.contains('bpMessageCancelled')) return;
+    row.classList.add('bpMessageCancelled');
+    var body = row.querySelector('.bpMessageBody') || row;
+    body.appendChild(el('div', 'bpMessageCancelledNote', 'Answer stopped'));
+  }
+
+  // ---- streamed answers: a bubble grows with each delta until the stored message with the
+  // same streamId replaces it; a stop, a cancelled turn or the end of the bot's work drops it.
+  function streamRows() { return S.ui.list.querySelectorAll('.bpMessageStreaming'); }
+  function streamRow(id) {
+    var rows = streamRows();
+    for (var i = 0; i < rows.length; i++) if (rows[i].getAttribute('data-stream-id') === id) return rows[i];
+    return null;
+  }
+  function updateStop() { S.ui.stop.hidden = !streamRows().length; }
+  function dropStreams(id) {
+    var rows = streamRows();
+    for (var i = 0; i < rows.length; i++) if (id === undefined || rows[i].getAttribute('data-stream-id') === id) rows[i].remove();
+    updateStop();
+  }
+  function onDelta(f) {
+    if (f.conversationId && f.conversationId !== S.conversationId) return;
+    if (typeof f.streamId !== 'string' || typeof f.delta !== 'string') return;
+    if (S.stopping) return;  // pieces already on their way when the user pressed stop
+    var row = streamRow(f.streamId);
+    if (!row) {
+      row = messageRow({ type: 'text', payload: { text: '' } }, false);
+      row.classList.add('bpMessageStreaming');
+      row.setAttribute('data-stream-id', f.streamId);
+      row.bpText = '';
+      appendRow(row);
+    }
+    // `offset` is where the piece starts: a piece seen twice, or an answer streamed again
+    // from the start, overwrites instead of repeating.
+    var offset = typeof f.offset === 'number' ? Math.min(f.offset, row.bpText.length) : row.bpText.length;
+    row.bpText = row.bpText.slice(0, offset) + f.delta;
+    row.querySelector('.bpMessageBlocksTextText').textContent = row.bpText;
+    S.ui.typing.hidden = true;  // the growing bubble says the bot is writing
+    updateStop();
+    scrollDown();
+    emit('messageDelta', { streamId: f.streamId, delta: f.delta, text: row.bpText });
+  }
+  function onCancelled(f) {
+    if (f.conversationId && f.conversationId !== S.conversationId) return;
+    S.stopping = false;
+    dropStreams();
+    var row = f.messageSeq && S.ui.list.querySelector('.bpMessageContainer[data-seq="' + Number(f.messageSeq) + '"]');
+    if (row) markCancelled(row);
+    emit('cancelled', { messageSeq: f.messageSeq });
   }
 
   // Rows stay in seq order; rows still waiting for their seq (just sent) and the typing
@@ -603,7 +667,14 @@
     if (!f || typeof f !== 'object') return;
     if (f.type === 'ready') return onReady(f);
     if (f.type === 'message') return onMessage(f);
-    if (f.type === 'typing') return typing(!!f.on);
+    if (f.type === 'typing') {
+      typing(!!f.on);
+      // The bot's work is done: an answer that never became a message (it failed) goes.
+      if (!f.on && S.typing === 0) { S.stopping = false; dropStreams(); }
+      return;
+    }
+    if (f.type === 'delta') return onDelta(f);
+    if (f.type === 'cancelled') return onCancelled(f);
     if (f.type === 'deleted') return (f.messageSeqs || []).forEach(function (seq) {
       var row = S.ui.list.querySelector('.bpMessageContainer[data-seq="' + Number(seq) + '"]');
       if (row) row.remove();
@@ -657,6 +728,8 @@
       return;
     }
     if (m.direction !== 'incoming') typing(null);
+    // The stored answer replaces the bubble its pieces grew (never both).
+    if (m.direction !== 'incoming' && m.payload && typeof m.payload.streamId === 'string') dropStreams(m.payload.streamId);
     renderMessage(m);
     if (live && m.direction !== 'incoming') emit('message', m);
   }
@@ -674,6 +747,7 @@
     var ui = S.ui;
     ui.list.textContent = '';
     typing(null);
+    updateStop();
   }
 
   function switchConversation(id) {
@@ -740,6 +814,7 @@
   }
 
   function reply(payload) {
+    S.stopping = false;  // a new question streams its answer again
     var text = payload.type === 'text' ? payload.text : payload.label;
     var row = messageRow({ type: 'text', payload: { text: text } }, true);
     row.classList.add('bpMessagePending');
@@ -1002,6 +1077,12 @@
         api.user = r.user;
         return r.user;
       });
+    },
+    stopAnswer: function () {
+      requireInit('stopAnswer');
+      S.stopping = true;
+      dropStreams();
+      return request({ type: 'cancel' }).then(function (r) { return { eventSeq: r.eventSeq }; });
     },
     restartConversation: function () {
       requireInit('restartConversation');

@@ -1,4 +1,5 @@
-"""Conversations of a bot: list (cursor pagination, filters), get, update tags, delete."""
+"""Conversations of a bot: list (cursor pagination, filters), get, update tags, delete, and
+cancel the answer in progress."""
 from __future__ import annotations
 
 from django.db.models import Count
@@ -12,6 +13,7 @@ from studio.api.base import ApiView, operation
 from studio.api.bots import validated
 from studio.api.pagination import PARAMETERS, page_schema, paginate
 from runtime import conversations as records
+from runtime import turns
 from runtime.models import Conversation
 
 
@@ -103,3 +105,26 @@ class ConversationDetail(ApiView):
     def delete(self, request, bot_id, conversation_id):
         records.delete_conversation(conversation_of(self.bot(bot_id), conversation_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CancelSerializer(serializers.Serializer):
+    conversationId = serializers.CharField()
+    cancelled = serializers.BooleanField()
+    eventSeq = serializers.IntegerField(help_text="the stop covers the conversation's events up to this seq")
+
+
+class ConversationCancel(ApiView):
+    # The right to talk to the bot (the emulator runs a bot with it), not only to read.
+    permissions = {"POST": "flows.change_bot"}
+
+    @operation(operation_id="cancelConversation", tags=["conversations"], request=None,
+               responses={202: CancelSerializer},
+               description="Stop the bot's answer in progress: the LLM call of the running turn (or of a turn "
+                           "still waiting for one) is cancelled, its partial answer dropped, and the user's "
+                           "message kept with `cancelled: true` in its metadata (docs/ai.md, \"Streaming and "
+                           "cancel\"). Nothing changes when no LLM call is running.")
+    def post(self, request, bot_id, conversation_id):
+        conversation = conversation_of(self.bot(bot_id), conversation_id)
+        up_to = turns.cancel(conversation)
+        return Response({"conversationId": conversation.external_id, "cancelled": True, "eventSeq": up_to},
+                        status=status.HTTP_202_ACCEPTED)

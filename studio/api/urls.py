@@ -65,6 +65,8 @@ resources = [
          name="conversation"),
     path(f"{BOT}/conversations/<str:conversation_id>/messages", messages.ConversationMessages.as_view(),
          name="conversation-messages"),
+    path(f"{BOT}/conversations/<str:conversation_id>/cancel", conversations.ConversationCancel.as_view(),
+         name="conversation-cancel"),
     path(f"{BOT}/messages/<int:message_id>", messages.MessageDetail.as_view(), name="message"),
     path(f"{BOT}/users", users.EndUsers.as_view(), name="users"),
     path(f"{BOT}/users/<str:user_id>", users.EndUserDetail.as_view(), name="user"),

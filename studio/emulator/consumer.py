@@ -3,10 +3,13 @@ each frame does are in `studio.emulator.sessions`; ordering, replay and the grou
 `runtime.conversation_stream`, shared with the webchat. The protocol is docs/emulator.md."""
 from __future__ import annotations
 
+import asyncio
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from runtime import conversation_stream
+from runtime import turns as turn_service
 from runtime.stream_consumer import ConversationStreamMixin
 from studio.emulator import sessions as emulator
 from studio.emulator.sessions import EmulatorError
@@ -17,6 +20,9 @@ class EmulatorConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
     input_error = EmulatorError
 
     async def connect(self):
+        # Group sends (typing, the pieces of a streamed answer) through this loop: the
+        # in-memory layer of the embedded default needs it (runtime/conversation_stream.py).
+        conversation_stream.serve_from(asyncio.get_running_loop())
         self.bot_id = self.scope["url_route"]["kwargs"]["bot_id"]
         self.bot = None
         self.session = None
@@ -88,9 +94,12 @@ class EmulatorConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
             await self._send_state()
         elif kind == "ping":
             await self.send_json({"type": "pong", **echo, "seq": self._seq()})
+        elif kind == "cancel":
+            up_to = await database_sync_to_async(turn_service.cancel)(self.session.conversation)
+            await self.send_json({"type": "ack", **echo, "cancelled": True, "eventSeq": up_to, "seq": self._seq()})
         else:
-            raise EmulatorError("bad_request", f"unknown frame type {kind!r} "
-                                               "(expected message, timeout, newConversation, newUser, state or ping)")
+            raise EmulatorError("bad_request", f"unknown frame type {kind!r} (expected message, timeout, "
+                                               "newConversation, newUser, state, cancel or ping)")
 
     async def _follow(self, after: int, turns_after: int):
         await self._follow_conversation(self.session.conversation, after)

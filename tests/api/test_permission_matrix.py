@@ -74,6 +74,7 @@ MATRIX = [
     ("PATCH", BOT + "/conversations/conv-1", {"tags": {"topic": "sales"}}, EDITORS),
     ("DELETE", BOT + "/conversations/conv-1", None, EDITORS),
     ("GET", BOT + "/conversations/conv-1/messages", None, READERS),
+    ("POST", BOT + "/conversations/conv-1/cancel", None, EDITORS),
     ("GET", BOT + "/messages/{message}", None, READERS),
     ("PATCH", BOT + "/messages/{message}", {"tags": {"flag": "yes"}}, EDITORS),
     ("DELETE", BOT + "/messages/{message}", None, EDITORS),

@@ -24,7 +24,9 @@ def studio_server(django_db_setup, tmp_path_factory):
     uvloop, httptools and websockets; runtime/tests/live_server.py). Two workers, so a
     widget's socket and the request or turn that answers it may be in different processes."""
     with serve(tmp_path_factory.mktemp("serve"), workers=WORKERS, probe_path="/webchat/inject.js",
-               env={"ALLOWED_HOSTS": "127.0.0.1,localhost", "WHITENOISE_USE_FINDERS": "true"}) as url:
+               env={"ALLOWED_HOSTS": "127.0.0.1,localhost", "WHITENOISE_USE_FINDERS": "true",
+                    # The scripted LLM server of the streaming tests listens on the loopback.
+                    "FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS": "127.0.0.1"}) as url:
         yield url
 
 
