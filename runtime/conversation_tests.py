@@ -213,7 +213,10 @@ class _Run:
             # What the turn did after an unknown answer (the model's or a tool's) says
             # nothing: only the mismatches are reported, and the test stops here.
             self.result.steps = [s for s in self.result.steps if not (s.index == index and s.kind == "input")]
-            for problem in problems:
+            # After a tool mismatch the model read an error instead of the recorded result:
+            # its next request differs for that reason alone, so the tool's is the last reported.
+            tool = next((i for i, p in enumerate(problems) if isinstance(p, ToolReplayMismatch)), None)
+            for problem in problems if tool is None else problems[:tool + 1]:
                 self.result.steps.append(self._mismatch(index, problem, calls, exchanges))
             self.pending = []
             raise _Stop
