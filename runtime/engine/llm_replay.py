@@ -19,7 +19,8 @@ a changed line of the bot file. Who asked (`card`) and whether it streamed are n
 recording and sends nothing: a request that differs from the recorded one, or a call the
 recording does not have, raises `ReplayMismatch` (an LLMError, so the turn ends the way any
 failing model call ends) and is kept in `problems` for the test runner to report.
-Pure: no Django, no I/O.
+The MCP tool exchanges of the same turns are recorded and replayed beside these by
+tool_replay.py. Pure: no Django, no I/O.
 """
 from __future__ import annotations
 
