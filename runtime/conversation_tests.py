@@ -7,23 +7,29 @@ the end, so a test run leaves no user, conversation or bot variable behind and n
 listening live (webchat, Chat API) ever sees it.
 
 LLM calls (docs/conversation-tests.md, "LLM calls"): a test that holds recorded calls
-(`{"llm": ...}` steps after the input whose turn made them) is replayed offline, each turn
-answered by a `ReplayLLM` over its recorded calls; a request that differs from the recorded
-one fails the test with a diff of the prompt, a call beyond the recording fails naming it.
-With `record=True` the turns talk to the bot's provider through a `RecordingLLM`, and
-`save_recordings` writes what they saw into the tests that passed.
+(`{"llm": ...}` steps, and `{"tools": ...}` / `{"tool": ...}` steps for the MCP tools of an
+autonomous node, after the input whose turn made them) is replayed offline, each turn
+answered by a `ReplayLLM` and a `ReplayTools` over its recorded steps; a request that
+differs from the recorded one fails the test with a diff of the prompt, a tool call with
+other arguments with the diff of its arguments, a call beyond the recording naming it.
+With `record=True` the turns talk to the bot's provider and MCP servers through a
+`RecordingLLM` and a `RecordingTools`, and `save_recordings` writes what they saw into the
+tests that passed.
 """
 from __future__ import annotations
 
 import json
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from django.db import transaction
 
 from flows import services as flow_services
 from runtime import llm_gateway, turns
-from runtime.engine.llm_replay import RecordingLLM, ReplayLLM, exchanges_from_trace
+from runtime.engine.llm_replay import RecordingLLM, ReplayLLM
+from runtime.engine.tool_replay import (RECORDING_KINDS, TOOL_KINDS, RecordingTools, ReplayTools, ToolReplayMismatch,
+                                        describe_step, recorded_steps_from_trace)
 from runtime.models import BotVariable, Conversation, EndUser, Message
 
 TEST_CHANNEL = "test"
@@ -47,7 +53,8 @@ class TestResult:
     steps: list[StepResult] = field(default_factory=list)
     mode: str = "live"  # "replay" (answered from its recording), "record", or "live"
     llm_calls: int = 0
-    # With record=True: {index of an input step: the exchanges its turn had}.
+    tool_calls: int = 0  # MCP tool calls (their tool lists not counted)
+    # With record=True: {index of an input step: the llm / tools / tool steps its turn made}.
     recordings: dict[int, list[dict]] = field(default_factory=dict)
 
     @property
@@ -91,7 +98,7 @@ def run_test(bot, test: dict, *, draft: bool, record: bool = False) -> TestResul
     result = TestResult(name=test.get("name", "?"), target="draft")
     if record:
         result.mode = "record"
-    elif any(isinstance(step, dict) and "llm" in step for step in test.get("steps") or []):
+    elif any(isinstance(step, dict) and set(step) & set(RECORDING_KINDS) for step in test.get("steps") or []):
         result.mode = "replay"
     try:
         with transaction.atomic():
@@ -103,13 +110,13 @@ def run_test(bot, test: dict, *, draft: bool, record: bool = False) -> TestResul
 
 
 def with_recordings(test: dict, recordings: dict[int, list[dict]]) -> dict:
-    """`test` with its recorded LLM calls replaced by `recordings` (by input step index)."""
+    """`test` with its recorded LLM and tool steps replaced by `recordings` (by input step index)."""
     steps = []
     for index, step in enumerate(test.get("steps") or []):
-        if "llm" in step:
+        if set(step) & set(RECORDING_KINDS):
             continue
         steps.append(step)
-        steps += [{"llm": exchange} for exchange in recordings.get(index, [])]
+        steps += recordings.get(index, [])
     return {**test, "steps": steps}
 
 
@@ -162,50 +169,78 @@ class _Run:
 
     # --- inputs --------------------------------------------------------------------------
 
-    def _recorded_after(self, index: int) -> list[tuple[int, dict]]:
-        """The recorded LLM calls of the input at `index`: the llm steps up to the next input."""
-        calls = []
+    def _recorded_after(self, index: int, kinds: tuple[str, ...]) -> list[tuple[int, dict]]:
+        """The recorded steps of `kinds` of the input at `index`, up to the next input."""
+        found = []
         for at in range(index + 1, len(self.steps)):
             step = self.steps[at]
             if set(step) & {"user", "event", "timeout"}:
                 break
-            if "llm" in step:
-                calls.append((at, step["llm"]))
-        return calls
+            if set(step) & set(kinds):
+                found.append((at, step))
+        return found
 
     def _send(self, index: int, step: dict) -> None:
         mode = self.result.mode
-        if mode == "replay":
-            recorded = self._recorded_after(index)
-            llm = ReplayLLM([exchange for _, exchange in recorded], where=f"step {index + 1}")
-        elif mode == "record":
-            llm = RecordingLLM(llm_gateway.for_bot(self.bot.pk))
-        else:
+        if mode == "live":
             self._turn(index, step)
             return
-        with llm_gateway.answering_with(llm):
+        with ExitStack() as answering:
+            if mode == "replay":
+                calls = [(at, s["llm"]) for at, s in self._recorded_after(index, ("llm",))]
+                exchanges = self._recorded_after(index, TOOL_KINDS)
+                problems: list = []  # the LLM's and the tools' in the order they happened
+                llm = ReplayLLM([exchange for _, exchange in calls], where=f"step {index + 1}", problems=problems)
+                # Always a replaying host, recorded steps or not: a replay sends no request.
+                tools = ReplayTools([s for _, s in exchanges], where=f"step {index + 1}", problems=problems)
+            else:
+                recorded: list[dict] = []  # the turn's llm, tools and tool steps, in call order
+                llm = RecordingLLM(llm_gateway.for_bot(self.bot.pk), steps=recorded)
+                host = llm_gateway.tools_for_bot(self.bot.pk)
+                tools = RecordingTools(host, steps=recorded) if host is not None else None
+            answering.enter_context(llm_gateway.answering_with(llm))
+            if tools is not None:
+                answering.enter_context(llm_gateway.tools_answering_with(tools))
             self._turn(index, step)
         if mode == "record":
-            self.result.recordings[index] = llm.exchanges
+            self.result.recordings[index] = recorded
             self.result.llm_calls += len(llm.exchanges)
+            self.result.tool_calls += sum("tool" in s for s in recorded)
             return
-        self.result.llm_calls += min(llm.calls, len(recorded))
-        if llm.problems:
-            # What the turn did after the model's unknown answer says nothing: only the
-            # mismatch is reported, and the test stops here.
+        self.result.llm_calls += min(llm.calls, len(calls))
+        self.result.tool_calls += tools.calls
+        if problems:
+            # What the turn did after an unknown answer (the model's or a tool's) says
+            # nothing: only the mismatches are reported, and the test stops here.
             self.result.steps = [s for s in self.result.steps if not (s.index == index and s.kind == "input")]
-            for problem in llm.problems:
-                at = recorded[problem.call - 1][0] if problem.call <= len(recorded) else index
-                expected, received = (("the recorded request", "a different request") if problem.diff else
-                                      (f"{len(recorded)} recorded LLM call(s)", f"LLM call {problem.call}"))
-                self.result.steps.append(StepResult(at, "llm", expected, received, False, problem.message,
-                                                    problem.diff))
+            # After a tool mismatch the model read an error instead of the recorded result:
+            # its next request differs for that reason alone, so the tool's is the last reported.
+            tool = next((i for i, p in enumerate(problems) if isinstance(p, ToolReplayMismatch)), None)
+            for problem in problems if tool is None else problems[:tool + 1]:
+                self.result.steps.append(self._mismatch(index, problem, calls, exchanges))
             self.pending = []
             raise _Stop
-        for number, (at, exchange) in enumerate(recorded[llm.calls:], start=llm.calls + 1):
+        for number, (at, exchange) in enumerate(calls[llm.calls:], start=llm.calls + 1):
             who = f" (card {exchange['card']!r})" if exchange.get("card") else ""
             self.result.steps.append(StepResult(at, "llm", f"LLM call {number}{who}", "(not made)", False,
                                                 "the bot no longer makes this recorded LLM call"))
+        for at, exchange in exchanges[tools.used:]:
+            self.result.steps.append(StepResult(at, next(k for k in TOOL_KINDS if k in exchange),
+                                                describe_step(exchange), "(not made)", False,
+                                                "the bot no longer makes this recorded MCP tool exchange"))
+
+    @staticmethod
+    def _mismatch(index: int, problem, calls: list, exchanges: list) -> StepResult:
+        if isinstance(problem, ToolReplayMismatch):
+            at, kind = index, "tool"  # beyond the recording: the input's own step
+            if problem.call <= len(exchanges):
+                at, recorded = exchanges[problem.call - 1]
+                kind = next(k for k in TOOL_KINDS if k in recorded)
+            return StepResult(at, kind, problem.expected, problem.received, False, problem.message, problem.diff)
+        at = calls[problem.call - 1][0] if problem.call <= len(calls) else index
+        expected, received = (("the recorded request", "a different request") if problem.diff else
+                              (f"{len(calls)} recorded LLM call(s)", f"LLM call {problem.call}"))
+        return StepResult(at, "llm", expected, received, False, problem.message, problem.diff)
 
     def _turn(self, index: int, step: dict) -> None:
         if "timeout" in step:
@@ -323,9 +358,11 @@ def format_results(results: list[TestResult]) -> str:
     lines = []
     for result in results:
         calls = ""
-        if result.llm_calls or result.mode == "replay":
+        if result.llm_calls or result.tool_calls or result.mode == "replay":
             done = {"replay": "replayed", "record": "recorded"}.get(result.mode, "live")
-            calls = f", {result.llm_calls} LLM call{'s' if result.llm_calls != 1 else ''} {done}"
+            tools = (f" and {result.tool_calls} MCP tool call{'s' if result.tool_calls != 1 else ''}"
+                     if result.tool_calls else "")
+            calls = f", {result.llm_calls} LLM call{'s' if result.llm_calls != 1 else ''}{tools} {done}"
         lines.append(f"{'PASS' if result.passed else 'FAIL'}  {result.name}  ({result.target}{calls})")
         for step in result.failures:
             where = f"step {step.index + 1}" if step.index is not None else "after the last step"
@@ -339,17 +376,19 @@ def format_results(results: list[TestResult]) -> str:
 
 
 def steps_from_transcript(conversation: Conversation, *, variables: list[str] | None = None) -> list[dict]:
-    """Turn a stored conversation into test steps: what the user sent, the LLM calls its turn
-    made (from the event's trace), then exactly what the bot answered (the emulator's "Save
-    as test"). `variables` adds equality checks of their current values at the end."""
+    """Turn a stored conversation into test steps: what the user sent, the LLM calls and MCP
+    tool exchanges its turn made (from the event's trace), then exactly what the bot answered
+    (the emulator's "Save as test"). `variables` adds equality checks of their current values
+    at the end."""
     steps: list[dict] = []
     for message in Message.objects.filter(conversation=conversation).select_related("event").order_by("seq"):
         output = message.as_output()
         if message.direction == Message.Direction.INCOMING:
             steps.append({"user": output["text"]} if message.type == "text" else {"user": output})
-            # The model's answers the turn got, from its trace, so the test replays offline.
+            # The model's and the tools' answers the turn got, from its trace, so the test
+            # replays offline.
             trace = message.event.trace if message.event is not None else None
-            steps += [{"llm": exchange} for exchange in exchanges_from_trace(trace or [])]
+            steps += recorded_steps_from_trace(trace or [])
             continue
         # How a reply was delivered (streamed under an id) is no part of what the bot said.
         output.pop("streamId", None)

@@ -30,7 +30,7 @@ from typing import Protocol
 from django.conf import settings
 
 from runtime import engine_pool
-from runtime.engine.llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolSpec
+from runtime.engine.llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost, ToolSpec
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +195,26 @@ class BotTools:
             return llm_loop.run(lambda: host.call_tool(name, arguments))
 
 
-def tools_for_bot(bot_id) -> BotTools | None:
+# A ToolHost that answers instead of the workspace's MCP servers for the turns built in this
+# context, as `_answering` for the LLM: conversation tests record (wrapping BotTools) or replay.
+_tools_answering: ContextVar[ToolHost | None] = ContextVar("tools_answering", default=None)
+
+
+@contextmanager
+def tools_answering_with(host: ToolHost):
+    """Turns whose input is built inside this block (this thread) use `host` as their tools."""
+    token = _tools_answering.set(host)
+    try:
+        yield host
+    finally:
+        _tools_answering.reset(token)
+
+
+def tools_for_bot(bot_id) -> ToolHost | None:
     """The ToolHost a turn of `bot_id` gets; None when no tool kind is installed."""
+    answering = _tools_answering.get()
+    if answering is not None:
+        return answering
     return BotTools(bot_id) if _tools_resolver is not None else None
 
 

@@ -19,11 +19,15 @@ _NODE_KEYS = ("id", "kind", "name", "trigger", "cards", "next")
 _TRIGGER_KEYS = ("type", "eventType", "condition")
 _NAMED_LISTS = ("tables", "knowledgeBases", "hooks")
 _TEST_KEYS = ("name", "description", "draft", "steps")
-_STEP_KEYS = ("user", "event", "timeout", "bot", "variable", "equals", "matches", "llm")
+_STEP_KEYS = ("user", "event", "timeout", "bot", "variable", "equals", "matches", "llm", "tools", "tool")
 _LLM_KEYS = ("card", "request", "answer", "error")
 _LLM_REQUEST_KEYS = ("model", "provider", "messages", "tools", "toolChoice", "responseSchema", "temperature",
                      "maxTokens")
 _LLM_ANSWER_KEYS = ("text", "toolCalls", "finishReason", "model", "provider", "tokensIn", "tokensOut")
+_ERROR_KEYS = ("message", "provider", "status")
+_TOOLS_KEYS = ("servers", "list", "error")
+_TOOL_KEYS = ("name", "arguments", "result", "error")
+_TOOL_SPEC_KEYS = ("name", "description", "parameters")
 _INTENT_KEYS = ("name", "description", "utterances")
 _ENTITY_KEYS = ("name", "type", "description", "fuzzy", "values", "pattern", "ignoreCase", "sensitive")
 
@@ -89,8 +93,31 @@ def _step(step):
                                                for m in messages]
         if isinstance(call.get("answer"), dict):
             call["answer"] = _ordered(call["answer"], _LLM_ANSWER_KEYS)
-        out["llm"] = call
+        out["llm"] = _with_error(call)
+    # Recorded MCP tool exchanges read what was asked, then the answer (tool_replay.py).
+    if isinstance(out.get("tools"), dict):
+        listed = _ordered(out["tools"], _TOOLS_KEYS)
+        if isinstance(listed.get("list"), list):
+            listed["list"] = [_tool_spec(tool) for tool in listed["list"]]
+        out["tools"] = _with_error(listed)
+    if isinstance(out.get("tool"), dict):
+        out["tool"] = _with_error(_ordered(out["tool"], _TOOL_KEYS))
     return out
+
+
+def _tool_spec(tool):
+    if not isinstance(tool, dict):
+        return tool
+    out = _ordered(tool, ("type", "function"))
+    if isinstance(out.get("function"), dict):
+        out["function"] = _ordered(out["function"], _TOOL_SPEC_KEYS)
+    return out
+
+
+def _with_error(exchange: dict) -> dict:
+    if isinstance(exchange.get("error"), dict):
+        exchange["error"] = _ordered(exchange["error"], _ERROR_KEYS)
+    return exchange
 
 
 def _layout(layout: dict, flows: list[dict]) -> dict:

@@ -15,6 +15,11 @@ A test is `{"name", "description"?, "draft"?, "steps": [...]}`; each step is exa
     {"llm": {"card"?, "request": {...}, "answer": {...} | "error": {...}}}
                                               a recorded LLM call of the turn of the input
                                               before it (runtime/engine/llm_replay.py)
+    {"tools": {"servers": [...], "list": [...] | "error": {...}}}
+                                              a tool list the turn's MCP servers gave
+    {"tool": {"name", "arguments", "result" | "error"}}
+                                              an MCP tool call of the turn and its answer
+                                              (runtime/engine/tool_replay.py)
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ from .problems import Problem, json_path
 
 INPUT_KEYS = ("user", "event", "timeout")
 CHECK_KEYS = ("bot", "variable")
-RECORDING_KEYS = ("llm",)
+RECORDING_KEYS = ("llm", "tools", "tool")
 STEP_KEYS = INPUT_KEYS + CHECK_KEYS + RECORDING_KEYS
 VARIABLE_SCOPES = ("user", "bot", "session", "workflow", "conversation")
 _TEST_KEYS = {"name", "description", "draft", "steps"}
@@ -55,9 +60,11 @@ def test_problems(tests) -> list[Problem]:
         seen_input = False
         for si, step in enumerate(steps):
             problems += step_problems(step, base + ["steps", si])
-            if isinstance(step, dict) and "llm" in step and not seen_input:
+            recording = [key for key in RECORDING_KEYS if isinstance(step, dict) and key in step]
+            if recording and not seen_input:
+                what = "LLM call" if recording[0] == "llm" else "MCP tool exchange"
                 problems.append(Problem(json_path(base + ["steps", si]),
-                                        "a recorded LLM call belongs to the input before it: "
+                                        f"a recorded {what} belongs to the input before it: "
                                         "it cannot come before the first input"))
             seen_input = seen_input or (isinstance(step, dict) and bool(set(step) & set(INPUT_KEYS)))
         if not any(isinstance(s, dict) and set(s) & set(INPUT_KEYS) for s in steps):
@@ -100,6 +107,10 @@ def step_problems(step, path: list) -> list[Problem]:
         problems += _bot_problems(value, at)
     elif kind == "llm":
         problems += _llm_problems(value, at)
+    elif kind == "tools":
+        problems += _tools_problems(value, at)
+    elif kind == "tool":
+        problems += _tool_problems(value, at)
     else:
         problems += _variable_problems(step, path)
     return problems
@@ -152,6 +163,64 @@ def _llm_problems(value, at: str) -> list[Problem]:
     elif not isinstance(value["error"], dict) or not isinstance(value["error"].get("message"), str):
         problems.append(Problem(f"{at}.error", "an error is an object with its message"))
     return problems
+
+
+_TOOLS_KEYS = {"servers", "list", "error"}
+_TOOL_KEYS = {"name", "arguments", "result", "error"}
+
+
+def _tools_problems(value, at: str) -> list[Problem]:
+    if not isinstance(value, dict):
+        return [Problem(at, "a recorded tool list is an object with servers and list (or error)")]
+    problems = [Problem(f"{at}.{key}", f"unknown key {key!r} in a recorded tool list")
+                for key in sorted(set(value) - _TOOLS_KEYS)]
+    servers = value.get("servers")
+    if not isinstance(servers, list) or not servers or not all(isinstance(s, str) and s for s in servers):
+        problems.append(Problem(f"{at}.servers", "the MCP servers asked, a list of their names"))
+    if ("list" in value) == ("error" in value):
+        problems.append(Problem(at, "a recorded tool list has exactly one of list or error"))
+    elif "list" in value:
+        tools = value["list"]
+        if not isinstance(tools, list):
+            problems.append(Problem(f"{at}.list", 'a list of tools, each {"type": "function", "function": {...}}'))
+        else:
+            for i, tool in enumerate(tools):
+                function = tool.get("function") if isinstance(tool, dict) else None
+                if not isinstance(function, dict) or not isinstance(function.get("name"), str) or not function["name"]:
+                    problems.append(Problem(f"{at}.list[{i}].function.name",
+                                            'a tool needs its name ("<server>.<tool>")'))
+                elif "parameters" in function and not isinstance(function["parameters"], dict):
+                    problems.append(Problem(f"{at}.list[{i}].function.parameters",
+                                            "a tool's parameters are a JSON Schema object"))
+    else:
+        problems += _error_problems(value["error"], f"{at}.error")
+    return problems
+
+
+def _tool_problems(value, at: str) -> list[Problem]:
+    if not isinstance(value, dict):
+        return [Problem(at, "a recorded tool call is an object with name, arguments and result (or error)")]
+    problems = [Problem(f"{at}.{key}", f"unknown key {key!r} in a recorded tool call")
+                for key in sorted(set(value) - _TOOL_KEYS)]
+    if not isinstance(value.get("name"), str) or not value["name"]:
+        problems.append(Problem(f"{at}.name", "a tool call needs the tool's name (\"<server>.<tool>\")"))
+    if not isinstance(value.get("arguments"), dict):
+        problems.append(Problem(f"{at}.arguments", "a tool call's arguments are an object"))
+    if ("result" in value) == ("error" in value):
+        problems.append(Problem(at, "a recorded tool call has exactly one of result or error"))
+    elif "result" in value:
+        result = value["result"]
+        if not (isinstance(result, str) or isinstance(result, list) and all(isinstance(line, str) for line in result)):
+            problems.append(Problem(f"{at}.result", "a tool's result is text (or the list of its lines)"))
+    else:
+        problems += _error_problems(value["error"], f"{at}.error")
+    return problems
+
+
+def _error_problems(error, at: str) -> list[Problem]:
+    if not isinstance(error, dict) or not isinstance(error.get("message"), str):
+        return [Problem(at, "an error is an object with its message")]
+    return []
 
 
 def _variable_problems(step: dict, path: list) -> list[Problem]:

@@ -356,6 +356,7 @@ class _Loop(_Saved):
             key = tuple(servers)
             if key not in cache:
                 cache[key] = host.list_tools(list(servers))
+                _trace(self.rt, "tools_listed", servers=list(servers), tools=[spec.wire() for spec in cache[key]])
             for spec in cache[key]:
                 # "<server>.<tool>" is no valid function name for OpenAI-style providers
                 # (^[A-Za-z0-9_-]{1,64}$): the model sees a wire name, the host the real one.
@@ -394,7 +395,8 @@ class _Loop(_Saved):
                     if outcome is not None:
                         return outcome
                 else:
-                    self._result(pending, None, self._mcp(self.rt.scratch.get("mcp_names", {}).get(call.name, call.name), args))
+                    pending["tool"] = self.rt.scratch.get("mcp_names", {}).get(call.name, call.name)
+                    self._result(pending, None, self._mcp(pending["tool"], args))
             except _ToolError as exc:
                 self._result(pending, card, {"error": str(exc)}, error=True)
         return None
@@ -402,7 +404,8 @@ class _Loop(_Saved):
     def _result(self, call: dict, card, result, *, error: bool = False) -> None:
         self.tool_result(call, result)
         _trace(self.rt, "tool_result", node=self.node.id, card=getattr(card, "id", None) or call.get("card"),
-                          name=call["name"], result=result, **({"error": True} if error else {}))
+                          name=call["name"], result=result, **({"error": True} if error else {}),
+                          **({"tool": call["tool"]} if "tool" in call else {}))  # the host's name of an MCP tool
 
     def _mcp(self, name: str, args: dict):
         try:

@@ -19,7 +19,8 @@ a changed line of the bot file. Who asked (`card`) and whether it streamed are n
 recording and sends nothing: a request that differs from the recorded one, or a call the
 recording does not have, raises `ReplayMismatch` (an LLMError, so the turn ends the way any
 failing model call ends) and is kept in `problems` for the test runner to report.
-Pure: no Django, no I/O.
+The MCP tool exchanges of the same turns are recorded and replayed beside these by
+tool_replay.py. Pure: no Django, no I/O.
 """
 from __future__ import annotations
 
@@ -149,10 +150,13 @@ def _card_of(request: LLMRequest) -> dict:
 
 @dataclass
 class RecordingLLM:
-    """Passes every call to `inner` and keeps the exchange (failures too)."""
+    """Passes every call to `inner` and keeps the exchange (failures too); also as an `llm`
+    step in `steps` when given (shared with a RecordingTools: tool_replay.py), so a turn's
+    steps keep the order its calls happened in."""
 
     inner: LLM | None
     exchanges: list[dict] = field(default_factory=list)
+    steps: list[dict] | None = None
 
     def complete(self, request: LLMRequest, on_token: Callable[[str], None] | None = None) -> LLMResponse:
         if self.inner is None:
@@ -161,10 +165,15 @@ class RecordingLLM:
         try:
             response = self.inner.complete(request, on_token)
         except LLMError as exc:
-            self.exchanges.append({**exchange, "error": record_error(exc)})
+            self._keep({**exchange, "error": record_error(exc)})
             raise
-        self.exchanges.append({**exchange, "answer": record_answer(response)})
+        self._keep({**exchange, "answer": record_answer(response)})
         return response
+
+    def _keep(self, exchange: dict) -> None:
+        self.exchanges.append(exchange)
+        if self.steps is not None:
+            self.steps.append({"llm": exchange})
 
 
 class ReplayMismatch(LLMError):

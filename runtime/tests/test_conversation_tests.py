@@ -167,6 +167,73 @@ def test_a_recorded_llm_call_before_any_input_is_refused():
                                 "it cannot come before the first input")]
 
 
+LISTED = {"servers": ["calc"], "list": [{"type": "function", "function": {"name": "calc.add", "parameters": {}}}]}
+
+
+@pytest.mark.parametrize("step, path, message", [
+    ({"tools": []}, "$.tests[0].steps[1].tools", "servers and list"),
+    ({"tools": {"list": []}}, "$.tests[0].steps[1].tools.servers", "the MCP servers asked"),
+    ({"tools": {"servers": ["calc"]}}, "$.tests[0].steps[1].tools", "exactly one of list or error"),
+    ({"tools": {**LISTED, "cached": True}}, "$.tests[0].steps[1].tools.cached", "unknown key 'cached'"),
+    ({"tools": {"servers": ["calc"], "list": [{"function": {}}]}},
+     "$.tests[0].steps[1].tools.list[0].function.name", "needs its name"),
+    ({"tools": {"servers": ["calc"], "list": [{"function": {"name": "calc.add", "parameters": []}}]}},
+     "$.tests[0].steps[1].tools.list[0].function.parameters", "JSON Schema object"),
+    ({"tools": {"servers": ["calc"], "error": "down"}}, "$.tests[0].steps[1].tools.error", "its message"),
+    ({"tool": "calc.add"}, "$.tests[0].steps[1].tool", "name, arguments and result"),
+    ({"tool": {"arguments": {}, "result": "42"}}, "$.tests[0].steps[1].tool.name", "the tool's name"),
+    ({"tool": {"name": "calc.add", "arguments": "{}", "result": "42"}},
+     "$.tests[0].steps[1].tool.arguments", "an object"),
+    ({"tool": {"name": "calc.add", "arguments": {}}}, "$.tests[0].steps[1].tool", "exactly one of result or error"),
+    ({"tool": {"name": "calc.add", "arguments": {}, "result": 42}}, "$.tests[0].steps[1].tool.result", "text"),
+    ({"tool": {"name": "calc.add", "arguments": {}, "error": {"status": 500}}},
+     "$.tests[0].steps[1].tool.error", "its message"),
+    ({"tool": {"name": "calc.add", "arguments": {}, "result": "42", "ms": 3}},
+     "$.tests[0].steps[1].tool.ms", "unknown key 'ms'"),
+    ({"tool": {"name": "calc.add", "arguments": {}, "result": "42"}, "llm": {}}, "$.tests[0].steps[1]",
+     "exactly one of user, event, timeout, bot, variable, llm, tools, tool"),
+])
+def test_a_malformed_recorded_tool_exchange_is_refused_with_its_path(step, path, message):
+    problems = validate_bot(with_tests(echo_bot(), {"name": "t", "steps": [{"user": "hi"}, step]}))
+    assert any(p.path == path and message in p.message for p in problems), problems
+
+
+def test_well_formed_tool_steps_pass_and_export_in_their_canonical_order():
+    call = {"result": ["4", "2"], "arguments": {"b": 2, "a": 1}, "name": "calc.add"}
+    listed = {"list": [{"function": {"parameters": {}, "description": "Add.", "name": "calc.add"},
+                        "type": "function"}], "servers": ["calc"]}
+    failed = {"error": {"status": 500, "message": "down"}, "arguments": {}, "name": "calc.boom"}
+    definition = with_tests(echo_bot(), {"name": "t", "steps": [
+        {"user": "hi"}, {"tools": listed}, {"tool": call}, {"tool": failed}, {"bot": "got hi"}]})
+    assert validate_bot(definition) == []
+    steps = services.export_bot(create_bot(definition))["tests"][0]["steps"]
+    assert list(steps[1]["tools"]) == ["servers", "list"]
+    assert list(steps[1]["tools"]["list"][0]) == ["type", "function"]
+    assert list(steps[1]["tools"]["list"][0]["function"]) == ["name", "description", "parameters"]
+    assert list(steps[2]["tool"]) == ["name", "arguments", "result"]
+    assert list(steps[3]["tool"]) == ["name", "arguments", "error"]
+    assert list(steps[3]["tool"]["error"]) == ["message", "status"]
+
+
+def test_a_recorded_tool_exchange_before_any_input_is_refused():
+    step = {"tool": {"name": "calc.add", "arguments": {}, "result": "42"}}
+    problems = validate_bot(with_tests(echo_bot(), {"name": "t", "steps": [step, {"user": "hi"}]}))
+    assert [(p.path, p.message) for p in problems] == [
+        ("$.tests[0].steps[0]", "a recorded MCP tool exchange belongs to the input before it: "
+                                "it cannot come before the first input")]
+
+
+def test_a_recorded_tool_call_the_bot_no_longer_makes_fails_the_test():
+    """The echo bot calls no tool: its recorded tool call is reported, nothing is sent."""
+    step = {"tool": {"name": "calc.add", "arguments": {"a": 1}, "result": "1"}}
+    bot = create_bot(with_tests(echo_bot(), {"name": "t", "steps": [{"user": "hello"}, step, {"bot": "got hello"}]}))
+    [result] = run(bot)
+    assert result.mode == "replay"
+    assert [(s.index, s.kind, s.expected, s.received, s.message) for s in result.failures] == [
+        (1, "tool", "MCP tool call 'calc.add' {\"a\": 1}", "(not made)",
+         "the bot no longer makes this recorded MCP tool exchange")]
+
+
 def test_a_recorded_call_the_bot_no_longer_makes_fails_the_test():
     """The echo bot calls no model: its recorded call is reported, nothing is sent."""
     call = {"card": "gen", "request": {"messages": [{"role": "user", "content": "hello"}]}, "answer": {"text": "x"}}

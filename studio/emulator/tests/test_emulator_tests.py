@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 
 from flows import services as flow_services
 from integrations.llm import scripted_server as s
+from integrations.llm.mcp_testing import mcp_test_server  # noqa: F401 (a fixture)
+from integrations.llm.mcp_tools import save_mcp_server
 from integrations.llm.services import save_provider
 from integrations.llm.testing import scripted_llm_server  # noqa: F401 (a fixture)
 from runtime import turns
@@ -160,3 +162,43 @@ def test_save_as_test_keeps_the_llm_calls_so_the_test_runs_offline(client, scrip
     assert b"0 of 1 passed" in page.content
     assert b"-You are terse.\n+You are friendly." in page.content
     assert len(scripted_llm_server.requests) == 1
+
+
+def test_save_as_test_keeps_the_mcp_tool_exchanges_so_the_test_runs_with_no_server(
+        client, scripted_llm_server, mcp_test_server):
+    owner = get_user_model().objects.create_user(username=f"o{uuid.uuid4().hex[:6]}@x.test", password="pw-123456789")
+    workspace = create_workspace(owner, "WS")
+    save_provider(workspace, {"name": "acme", "base_url": scripted_llm_server.url, "api_key": "k",
+                              "models": [{"id": "scripted-fast", "label": "Fast"}], "default_model": "Fast",
+                              "max_retries": 0})
+    save_mcp_server(workspace, {"name": "calc", "url": mcp_test_server.url})
+    bot = flow_services.import_bot({
+        "format": "flowstudio.bot/1", "name": "Calc",
+        "flows": [{"name": "main", "nodes": [
+            {"id": "start", "kind": "start", "next": "agent"},
+            {"id": "agent", "kind": "autonomous", "instructions": "Add with the calc tools.",
+             "mcpServers": ["calc"], "cards": []}]}],
+    }, workspace=workspace)
+    scripted_llm_server.script([s.tool("calc_add", {"a": 20, "b": 22}), s.tool("calc_boom", {}),
+                                s.text("42, and boom failed.")])
+    session = chat(owner, bot, "20 + 22, then boom")
+    client.force_login(owner)
+    response = post(client, bot, {"conversationId": session.conversation_id, "name": "adds",
+                                  "baseRevision": bot.draft_revision})
+    assert response.status_code == 201, response.content
+    scripted_llm_server.stop()
+    mcp_test_server.stop()
+    seen = len(scripted_llm_server.requests), len(mcp_test_server.headers)
+
+    bot.refresh_from_db()
+    steps = bot.draft["tests"][0]["steps"]
+    assert [next(iter(step)) for step in steps] == ["user", "tools", "llm", "tool", "llm", "tool", "llm", "bot"]
+    assert "calc.add" in [tool["function"]["name"] for tool in steps[1]["tools"]["list"]]
+    # Under the host's name, as the host saw it, though the model called calc_add.
+    assert steps[3] == {"tool": {"name": "calc.add", "arguments": {"a": 20, "b": 22}, "result": "42"}}
+    # A failing tool: the host's own message, as the model read it after "the tool ... failed: ".
+    assert steps[5] == {"tool": {"name": "calc.boom", "arguments": {}, "error": {
+        "message": "MCP server 'calc': tool 'boom' failed: Error executing tool boom"}}}
+    page = client.post(f"/bots/{bot.pk}/tests/")
+    assert page.status_code == 200 and b"1 of 1 passed" in page.content, page.content.decode()
+    assert (len(scripted_llm_server.requests), len(mcp_test_server.headers)) == seen
