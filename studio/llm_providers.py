@@ -4,11 +4,18 @@ workspace's audit log here, on the people's side, so `integrations` never writes
 entries (docs/architecture.md). The log says which fields changed, never the key."""
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from integrations.llm import services
+from flows import services as flow_services
+from integrations.llm import demo, services
 from integrations.llm.models import LLMProvider
 from studio.people import audit
+from studio.people.models import Workspace
+
+logger = logging.getLogger(__name__)
 
 ProviderInvalid = services.ProviderInvalid
 
@@ -44,3 +51,20 @@ def remove_provider(provider: LLMProvider, *, user) -> None:
         audit.record(actor=user, workspace=provider.workspace, action="llm_provider.delete", target=provider,
                      details={"name": provider.name})
         provider.delete()
+
+
+def start_demo() -> LLMProvider:
+    """FLOWSTUDIO_LLM_DEMO: start this process's demo LLM and make it the provider "demo" of
+    FLOWSTUDIO_LLM_DEMO_WORKSPACE (run-studio.sh passes the first owner's workspace), else of
+    the Default workspace. Not audited: no person did it."""
+    slug = settings.FLOWSTUDIO_LLM_DEMO_WORKSPACE
+    workspace = Workspace.objects.filter(slug=slug).first() if slug else None
+    if workspace is None:
+        if slug:
+            logger.warning("FLOWSTUDIO_LLM_DEMO_WORKSPACE: no workspace %r; using the Default workspace", slug)
+        workspace = flow_services.default_workspace()
+    provider = demo.register(workspace)
+    logger.info("demo LLM at %s is the provider %r of the workspace %s", provider.base_url, provider.name,
+                workspace.slug)
+    return provider
+
