@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from flows import services as flow_services
+from flows.botfile.problems import BotFileInvalid, Problem, json_path
 from integrations.llm import demo, services
 from integrations.llm.models import LLMProvider
 from studio.people import audit
@@ -68,3 +69,75 @@ def start_demo() -> LLMProvider:
                 workspace.slug)
     return provider
 
+
+# ---- what the editor shows and the publish check -------------------------------------------
+
+def _ai_steps(document) -> list[tuple[str, str]]:
+    """(JSON path, what) of every part of the bot that calls a model: AI cards (types
+    starting with ai_) and autonomous nodes."""
+    found = []
+    flows = document.get("flows") if isinstance(document, dict) else None
+    for fi, flow in enumerate(flows if isinstance(flows, list) else []):
+        nodes = flow.get("nodes") if isinstance(flow, dict) else None
+        for ni, node in enumerate(nodes if isinstance(nodes, list) else []):
+            if not isinstance(node, dict):
+                continue
+            if node.get("kind") == "autonomous":
+                found.append((json_path(["flows", fi, "nodes", ni]), f"autonomous node {node.get('id')!r}"))
+            cards = node.get("cards")
+            for ci, card in enumerate(cards if isinstance(cards, list) else []):
+                if isinstance(card, dict) and str(card.get("type") or "").startswith("ai_"):
+                    found.append((json_path(["flows", fi, "nodes", ni, "cards", ci]),
+                                  f"{card.get('type')} card {card.get('id')!r}"))
+    return found
+
+
+def _bot_provider(document) -> str:
+    settings_ = document.get("settings") if isinstance(document, dict) else None
+    chosen = settings_.get("llm") if isinstance(settings_, dict) else None
+    name = chosen.get("provider") if isinstance(chosen, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+def provider_problems(workspace, document) -> list[Problem]:
+    """What stops the bot's AI cards from answering that the bot file alone cannot show (the
+    validator does not know the workspace): no provider at all, or a bot provider
+    (settings.llm.provider) the workspace does not have. Errors: they block publishing."""
+    steps = _ai_steps(document)
+    if not steps:
+        return []
+    names = sorted(LLMProvider.objects.filter(workspace=workspace).values_list("name", flat=True))
+    if not names:
+        return [Problem(path, f"{what} needs an LLM provider and the workspace {workspace.name!r} has none: "
+                              "an owner or administrator adds one (docs/ai.md, \"Providers\")")
+                for path, what in steps]
+    chosen = _bot_provider(document)
+    if chosen and chosen not in names:
+        return [Problem("$.settings.llm.provider", f"the workspace has no LLM provider named {chosen!r}; "
+                                                   f"it has {', '.join(names)}")]
+    return []
+
+
+def check_publishable(bot) -> None:
+    """Raise BotFileInvalid with provider_problems, before a publish."""
+    problems = provider_problems(bot.workspace, bot.draft)
+    if problems:
+        raise BotFileInvalid(problems)
+
+
+def model_choices(workspace) -> dict:
+    """What the AI cards' model picker offers: every provider of the workspace with its models
+    and which is the default (the editor writes a model of the bot's provider, settings.llm.provider
+    or else the workspace's default, by label alone, the others as "<provider>/<label>")."""
+    providers = list(LLMProvider.objects.filter(workspace=workspace))
+    defaults = [p.name for p in providers if p.is_default]
+    listed = []
+    for provider in providers:
+        config = services.config_of(provider)
+        default_id = config.model("").id if (config.models or config.default_model) else ""
+        # A provider that lists no models still serves its default one.
+        models = list(config.models) or ([config.model("")] if default_id else [])
+        listed.append({"name": provider.name, "models": [
+            {"id": m.id, "label": m.label, "default": m.id == default_id} for m in models]})
+    return {"providers": listed,
+            "workspaceDefault": defaults[0] if defaults else (providers[0].name if len(providers) == 1 else "")}
