@@ -54,7 +54,7 @@ def remove_provider(provider: LLMProvider, *, user) -> None:
         provider.delete()
 
 
-def start_demo() -> LLMProvider:
+def start_demo() -> LLMProvider | None:
     """FLOWSTUDIO_LLM_DEMO: start this process's demo LLM and make it the provider "demo" of
     FLOWSTUDIO_LLM_DEMO_WORKSPACE (run-studio.sh passes the first owner's workspace), else of
     the Default workspace. Not audited: no person did it."""
@@ -64,7 +64,12 @@ def start_demo() -> LLMProvider:
         if slug:
             logger.warning("FLOWSTUDIO_LLM_DEMO_WORKSPACE: no workspace %r; using the Default workspace", slug)
         workspace = flow_services.default_workspace()
-    provider = demo.register(workspace)
+    try:
+        provider = demo.register(workspace)
+    except ProviderInvalid as exc:
+        # The studio still starts; only the demo is missing (e.g. the workspace has 20 providers).
+        logger.warning("the demo LLM is not registered in the workspace %s: %s", workspace.slug, exc)
+        return None
     logger.info("demo LLM at %s is the provider %r of the workspace %s", provider.base_url, provider.name,
                 workspace.slug)
     return provider

@@ -100,7 +100,8 @@ def provider_invalid(exc: llm_providers.ProviderInvalid) -> errors.ApiError:
         path, message = "$.models" + entry.group(1), entry.group(2)
     else:
         path, message = f"$.{exc.field}", exc.message
-    return errors.invalid(f"{path.removeprefix('$.') or 'body'}: {message}", [errors.detail(path, message)])
+    where = path[2:] if path.startswith("$.") else "the body"
+    return errors.invalid(f"{where}: {message}", [errors.detail(path, message)])
 
 
 def _provider(workspace, provider_id) -> LLMProvider:
