@@ -67,6 +67,25 @@ def allowed_hosts() -> set[str]:
             if host.strip()}
 
 
+# Single host:port pairs this process may reach whatever the checks say: a server the process
+# started itself (the demo LLM server of FLOWSTUDIO_LLM_DEMO, integrations/llm/demo.py). Narrower
+# than FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS, which opens every port of a host: a bot's webhook to
+# 127.0.0.1 stays refused while the demo runs.
+_allowed_endpoints: set[tuple[str, int]] = set()
+
+
+def allow_endpoint(host: str, port: int) -> None:
+    _allowed_endpoints.add((host.strip("[]").lower(), int(port)))
+
+
+def forget_endpoint(host: str, port: int) -> None:
+    _allowed_endpoints.discard((host.strip("[]").lower(), int(port)))
+
+
+def _skips_checks(host: str, port) -> bool:
+    return host in allowed_hosts() or (host, port) in _allowed_endpoints
+
+
 def refused_address(address: str) -> str | None:
     """Why this IP address may not be reached, or None when it may."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -147,7 +166,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         if isinstance(host, bytes):
             host = host.decode("ascii")
         host = host.strip("[]").lower()
-        addresses = [host] if host in allowed_hosts() else checked_addresses(host, port)
+        addresses = [host] if _skips_checks(host, port) else checked_addresses(host, port)
         last_error = None
         for address in addresses:
             try:
@@ -235,7 +254,7 @@ class _AsyncGuardedBackend(httpcore2.AsyncNetworkBackend):
         if isinstance(host, bytes):
             host = host.decode("ascii")
         host = host.strip("[]").lower()
-        if host in allowed_hosts():
+        if _skips_checks(host, port):
             addresses = [host]
         else:
             # getaddrinfo blocks: resolve and check off the event loop.

@@ -52,6 +52,13 @@ else
     "$PY" manage.py bot publish "$BOT_ID" --note "demo bot, loaded by run-studio.sh"
 fi
 
+# FLOWSTUDIO_LLM_DEMO=1: the server's demo LLM becomes the provider "demo" of this workspace.
+export FLOWSTUDIO_LLM_DEMO_WORKSPACE=${FLOWSTUDIO_LLM_DEMO_WORKSPACE:-$WORKSPACE}
+case "${FLOWSTUDIO_LLM_DEMO:-}" in
+    1|true|yes|on) DEMO_LLM="on: AI cards answer \"(demo) You said: ...\" (provider demo of $FLOWSTUDIO_LLM_DEMO_WORKSPACE)" ;;
+    *) DEMO_LLM="off (FLOWSTUDIO_LLM_DEMO=1 turns it on; docs/ai.md)" ;;
+esac
+
 cat <<MSG
 
 Studio:                          $PUBLIC_URL/  (log in as $ADMIN_EMAIL)
@@ -59,6 +66,7 @@ Demo bot:                        $PUBLIC_URL/bots/$BOT_ID/
 Chat with it in this terminal:   .venv/bin/python manage.py bot chat $BOT_ID
 Admin (bots, conversations):     $PUBLIC_URL/admin/  (same login)
 Listening on:                    $HOST:$PORT
+Demo LLM:                        $DEMO_LLM
 
 MSG
 # Daphne is first in INSTALLED_APPS, so runserver serves ASGI (HTTP and WebSockets).

@@ -16,6 +16,13 @@ from studio import health  # noqa: E402
 from integrations.webchat.routing import websocket_urlpatterns as webchat_websockets  # noqa: E402
 from studio.emulator.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
 
+if settings.FLOWSTUDIO_LLM_DEMO:
+    # A demo model in this process, for trying AI cards with no account (integrations/llm/demo.py).
+    # Before the beat thread starts: SQLite takes one writer at a time.
+    from studio import llm_providers  # noqa: E402
+
+    llm_providers.start_demo()
+
 if settings.FLOWSTUDIO_EMBEDDED_BEAT:
     # The embedded default has no beat process; its periodic work runs in this server.
     from runtime import embedded_beat  # noqa: E402

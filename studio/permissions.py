@@ -35,6 +35,8 @@ ROLE_PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "studio.manage_members": (Role.OWNER, Role.ADMINISTRATOR),
     "studio.view_audit": (Role.OWNER, Role.ADMINISTRATOR, Role.MANAGER),
     "studio.view_usage": (Role.OWNER, Role.ADMINISTRATOR, Role.BILLING_MANAGER),
+    # LLM providers hold an API key the workspace pays for: only those who run the workspace.
+    "studio.manage_llm_providers": (Role.OWNER, Role.ADMINISTRATOR),
     "flows.add_bot": BOT_EDITORS,
     "flows.view_bot": BOT_READERS,
     "flows.change_bot": BOT_EDITORS,

@@ -338,6 +338,16 @@ FLOWSTUDIO_TURN_BUDGET_MS = env.int("FLOWSTUDIO_TURN_BUDGET_MS", default=5000)
 FLOWSTUDIO_LLM_WAITING_TURNS = env.int("FLOWSTUDIO_LLM_WAITING_TURNS", default=256)
 # Tokens (in + out) all the LLM calls of one turn may use together; 0: no limit.
 FLOWSTUDIO_LLM_TURN_TOKENS = env.int("FLOWSTUDIO_LLM_TURN_TOKENS", default=50_000)
+# A demo LLM in the server process (integrations/llm/demo.py) as the provider "demo" of the
+# workspace FLOWSTUDIO_LLM_DEMO_WORKSPACE (a slug; default: the Default workspace), so AI cards
+# answer with no account anywhere. Off by default; the embedded default only: its one server
+# process runs every turn, while elsewhere Celery workers and other web workers would not
+# have the demo server (and a fake model answering real users is a silent failure).
+FLOWSTUDIO_LLM_DEMO = env.bool("FLOWSTUDIO_LLM_DEMO", default=False)
+if FLOWSTUDIO_LLM_DEMO and not EMBEDDED:
+    raise ImproperlyConfigured("FLOWSTUDIO_LLM_DEMO: the demo LLM runs on the embedded default only "
+                               "(scripts/run-studio.sh, no DATABASE_URL); add a real provider (docs/ai.md)")
+FLOWSTUDIO_LLM_DEMO_WORKSPACE = env("FLOWSTUDIO_LLM_DEMO_WORKSPACE", default="")
 # Host names (or literal addresses) the outbound guard lets the server fetch from although
 # they resolve into its own network (runtime/outbound.py, docs/security.md "Outbound HTTP").
 FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = env.list("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", default=[])

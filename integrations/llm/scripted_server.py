@@ -88,6 +88,9 @@ def demo_answer(body: dict) -> Step:
     return text(f"(demo) You said: {summary}" if last else "(demo) Hello! Say something.")
 
 
+DEMO_KEPT = 50
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -124,6 +127,9 @@ class ScriptedServer:
     def _next(self, body: dict) -> Step | None:
         with self._lock:
             self.requests.append(body)
+            if self.demo:
+                # A demo server runs as long as the studio: keep only the latest requests.
+                del self.requests[:-DEMO_KEPT]
             if self.steps:
                 return self.steps.pop(0)
         return demo_answer(body) if self.demo else None
@@ -142,6 +148,8 @@ class ScriptedServer:
         async def completions(request):
             raw = await request.body()
             self.headers.append(dict(request.headers))
+            if self.demo:
+                del self.headers[:-DEMO_KEPT]
             try:
                 body = json.loads(raw or b"{}")
             except ValueError:

@@ -33,9 +33,9 @@ def config_of(provider: LLMProvider) -> ProviderConfig:
 
 
 class WorkspaceLLM:
-    """An `AsyncLLM` over a workspace's providers: each request goes to the provider it
-    names (`LLMRequest.provider`, or a model written "<provider>/<model>"), else to the
-    workspace's default provider."""
+    """An `AsyncLLM` over a workspace's providers: each request goes to the provider its
+    model names ("<provider>/<model>"), else to `LLMRequest.provider` (the bot's choice),
+    else to the workspace's default provider."""
 
     def __init__(self, configs: dict[str, ProviderConfig], default: str | None):
         self.configs, self.default = configs, default
@@ -43,7 +43,9 @@ class WorkspaceLLM:
     def route(self, request: LLMRequest) -> tuple[ProviderConfig, LLMRequest]:
         name = request.provider
         head, sep, rest = request.model.partition("/")
-        if sep and head in self.configs and not name:
+        if sep and head in self.configs:
+            # A card's "<provider>/<model>" wins over the bot's provider (settings.llm.provider,
+            # already in request.provider): the editor's model picker offers both.
             name, request = head, replace(request, model=rest)
         if not name:
             name = self.default

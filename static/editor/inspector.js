@@ -73,14 +73,42 @@ export function checkValue(value, schema, { required = false, nullable = false }
 // The model settings every AI card shares come after the card's own fields, as in Botpress.
 const LLM_SETTINGS = ['model', 'temperature', 'maxTokens', 'useMemory'];
 
+/**
+ * The AI cards' model picker: every model of the workspace's providers, written as a card
+ * names it: the label (or id) alone for the bot's provider (settings.llm.provider, else the
+ * workspace's default), "provider/label" for the others. `llm` is the page's boot.llm.
+ */
+export function modelOptions(llm, document) {
+  const providers = (llm && llm.providers) || [];
+  const chosen = (((document || {}).settings || {}).llm || {}).provider || '';
+  const names = providers.map((p) => p.name);
+  const primary = chosen ? (names.includes(chosen) ? chosen : '') : (llm && llm.workspaceDefault) || '';
+  const options = [];
+  for (const provider of providers) {
+    for (const model of provider.models) {
+      const short = model.label || model.id;
+      options.push({
+        value: provider.name === primary ? short : `${provider.name}/${short}`,
+        text: `${provider.name} · ${model.id}${provider.name === primary && model.default ? ' (default)' : ''}`,
+        primary: provider.name === primary,
+      });
+    }
+  }
+  options.sort((a, b) => Number(b.primary) - Number(a.primary));
+  const fallback = providers.find((p) => p.name === primary);
+  const byDefault = fallback && fallback.models.find((m) => m.default);
+  let placeholder;
+  if (!providers.length) placeholder = 'No LLM provider in this workspace';
+  else if (chosen && !primary) placeholder = `The bot names provider ${chosen}, which the workspace does not have`;
+  else if (byDefault) placeholder = `Default: ${primary} · ${byDefault.id}`;
+  else placeholder = 'Default model of the bot';
+  return { options, placeholder, provider: primary };
+}
+
 export class Inspector {
-  constructor(store, root, { completion, defs, canvas, dialogs, llmModels = [] }) {
+  constructor(store, root, { completion, defs, canvas, dialogs, llm }) {
     this.store = store;
-    // The workspace's models, offered in every `model` field (any other id may be typed).
-    this.models = document.createElement('datalist');
-    this.models.id = 'fs-llm-models';
-    this.models.innerHTML = llmModels.map((m) => `<option value="${escapeHtml(m.value)}">${escapeHtml(m.detail)}</option>`).join('');
-    document.body.append(this.models);
+    this.llm = llm || { providers: [], workspaceDefault: '' };
     this.root = root;
     this.completion = completion;
     this.defs = defs;
@@ -209,6 +237,18 @@ export class Inspector {
     }, coalesce ? `card:${cardId}:${name}` : null);
   }
 
+  /** A datalist of the workspace's models on an AI card's model field (free text still works). */
+  modelPicker(f, input) {
+    const { options, placeholder } = modelOptions(this.llm, this.store.doc);
+    const list = document.createElement('datalist');
+    list.id = `${f.id}-models`;
+    list.innerHTML = options.map((o) => `<option value="${escapeHtml(o.value)}">${escapeHtml(o.text)}</option>`).join('');
+    input.setAttribute('list', list.id);
+    input.placeholder = placeholder;
+    input.autocomplete = 'off';
+    f.control.append(list);
+  }
+
   /**
    * One field of a card's form, by its schema. `card` holds the value; for a node's own
    * fields it is the node and `owner` says how to write it: {set(field, value, coalesce), label, hint}.
@@ -326,11 +366,9 @@ export class Inspector {
         }
       });
     }
-    if (name === 'model' && !long) {
-      input.setAttribute('list', this.models.id);
-      input.placeholder = 'the bot\'s default model';
-    }
     if (editor) this.completion.attach(input, editor === 'code' || editor === 'expression' || editor === 'variable' ? 'code' : 'template');
+    // AI cards and the autonomous node (a node's own field: `owner`) pick from the workspace's models.
+    if (name === 'model' && !long && (owner || String(card.type).startsWith('ai_'))) this.modelPicker(f, input);
     f.control.append(input);
     validate(value);
   }

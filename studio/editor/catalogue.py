@@ -13,7 +13,6 @@ import typing
 from functools import lru_cache
 
 from flows.botfile.schema import RESERVED_FLOWS, live_schema
-from integrations.llm.models import LLMProvider
 from runtime.engine import CARD_TYPES, VARIABLE_TYPES
 
 # The tray's order, as the Botpress card tray groups cards.
@@ -105,21 +104,3 @@ def variable_types() -> list[str]:
 
 def reserved_flows() -> list[str]:
     return list(RESERVED_FLOWS)
-
-
-def llm_models(workspace) -> list[dict]:
-    """What an AI card's or autonomous node's `model` field may name in this workspace:
-    [{"value", "detail"}], the default provider's models by label (or id), another
-    provider's as "<provider>/<model>" (how `integrations.llm.services` routes them)."""
-    providers = list(LLMProvider.objects.filter(workspace=workspace).order_by("-is_default", "name"))
-    out = []
-    for provider in providers:
-        # The default is the one marked so, or the only one (services.resolve).
-        routed_by_default = provider.is_default or len(providers) == 1
-        prefix = "" if routed_by_default else f"{provider.name}/"
-        for model in provider.models or []:
-            if not isinstance(model, dict) or not model.get("id"):
-                continue
-            out.append({"value": f"{prefix}{model.get('label') or model['id']}",
-                        "detail": f"{model['id']} · {provider.name}"})
-    return out

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from flows import services, untrusted_json
 from flows.botfile.problems import BotFileInvalid
 from flows.versions_diff import diff_definitions, summary_text
+from studio import llm_providers
 from studio.editor import catalogue, drafts
 from studio.editor.problems import locate, report
 from studio.permissions import can, get_bot_for
@@ -100,11 +101,18 @@ def _revision(body: dict, key: str = "baseRevision", required: bool = True) -> i
     return value
 
 
+def _problems(bot, document, errors=None) -> list[dict]:
+    """The panel's problems: the bot file's own, then what the workspace lacks for it (an
+    LLM provider for its AI cards), which the validator cannot know."""
+    errors = drafts.problems_of(document) if errors is None else errors
+    return report(document, [*errors, *llm_providers.provider_problems(bot.workspace, document)])
+
+
 def _draft_state(bot, *, with_problems: bool = True) -> dict:
     document = drafts.document_of(bot)
     state = {"revision": bot.draft_revision, "document": document}
     if with_problems:
-        state["problems"] = report(document, drafts.problems_of(document))
+        state["problems"] = _problems(bot, document)
     return state
 
 
@@ -136,7 +144,8 @@ def edit(request, bot_id):
         "schemaDefs": catalogue.schema_defs(),
         "variableTypes": catalogue.variable_types(),
         "reservedFlows": catalogue.reserved_flows(),
-        "llmModels": catalogue.llm_models(bot.workspace),
+        # The AI cards' model picker (static/editor/inspector.js, modelOptions).
+        "llm": llm_providers.model_choices(bot.workspace),
     }
     return render(request, "editor/editor.html", {"bot": bot, "boot": boot, "modules": EDITOR_MODULES})
 
@@ -165,7 +174,7 @@ def _put_draft(request, bot):
     except BotFileInvalid as exc:
         raise BadRequest("the document cannot be stored", "invalid_document",
                          _problem_details(document if isinstance(document, dict) else {}, exc.problems)) from None
-    return JsonResponse({"revision": saved.revision, "problems": report(document, saved.problems)})
+    return JsonResponse({"revision": saved.revision, "problems": _problems(bot, document, saved.problems)})
 
 
 @require_http_methods(["GET"])
@@ -173,7 +182,7 @@ def _put_draft(request, bot):
 def problems(request, bot):
     """The problems panel's content for the stored draft: errors (with paths) and warnings."""
     document = drafts.document_of(bot)
-    return JsonResponse({"revision": bot.draft_revision, "problems": report(document, drafts.problems_of(document))})
+    return JsonResponse({"revision": bot.draft_revision, "problems": _problems(bot, document)})
 
 
 @require_http_methods(["PUT"])
@@ -213,6 +222,7 @@ def publish(request, bot):
         # Publishing something other than what the builder sees would be a surprise.
         raise services.StaleRevision(bot.draft_revision)
     try:
+        llm_providers.check_publishable(bot)
         version = services.publish(bot, user=request.user, note=note.strip())
     except BotFileInvalid as exc:
         raise BadRequest("the draft has errors; fix them before publishing", "draft_has_errors",

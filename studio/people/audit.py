@@ -31,6 +31,9 @@ ACTIONS: dict[str, str] = {
     "bot.restore": "restored a version of",
     "config.set": "set a configuration value of",
     "config.delete": "deleted a configuration value of",
+    "llm_provider.create": "added the LLM provider",
+    "llm_provider.update": "changed the LLM provider",
+    "llm_provider.delete": "removed the LLM provider",
 }
 
 # Keys that must never reach the log, whatever a caller passes.

@@ -28,6 +28,7 @@ EXPECTED = {
     "studio.manage_members": {O, A},
     "studio.view_audit": {O, A, M},
     "studio.view_usage": {O, A, B},
+    "studio.manage_llm_providers": {O, A},
     "flows.add_bot": {O, A, M, D},
     "flows.view_bot": {O, A, M, D, V},
     "flows.change_bot": {O, A, M, D},

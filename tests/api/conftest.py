@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from flows import services
+from integrations.llm.services import save_provider
 from runtime import state as states
 from runtime import turns
 from studio.people import tokens
@@ -55,6 +56,7 @@ class World:
     spare_member: object = None
     other_workspace: object = None
     other_bot: object = None
+    provider: object = None
 
     def client(self, who: str) -> APIClient:
         client = APIClient()
@@ -97,9 +99,11 @@ def make_world() -> World:
     invitation = workspace_services.invite(workspace, "new@example.com", "developer", invited_by=owner).invitation
     other_bot = services.import_bot(bot_file(name="Theirs"), workspace=other_workspace, user=outsider)
 
+    provider = save_provider(workspace, {"name": "acme", "base_url": "https://llm.example.com/v1",
+                                         "api_key": "sk-world-key", "models": [{"id": "acme-fast", "label": "Fast"}]})
     world = World(workspace=workspace, bot=bot, users=users, conversation=conversation, end_user=end_user,
                   message=message, invitation=invitation, spare_member=spare_member,
-                  other_workspace=other_workspace, other_bot=other_bot)
+                  other_workspace=other_workspace, other_bot=other_bot, provider=provider)
     for who, user in users.items():
         world.raw_tokens[who] = tokens.create_token(user, f"tests {who}")[1]
     return world

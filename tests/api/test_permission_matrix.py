@@ -19,6 +19,7 @@ READERS = ALL - {"billing_manager"}
 EDITORS = {"owner", "administrator", "manager", "developer"}
 BOT_DELETERS = {"owner", "administrator", "manager"}  # developers: only bots they created (own test)
 MEMBER_MANAGERS = {"owner", "administrator"}
+PROVIDER_ADMINS = {"owner", "administrator"}  # LLM providers: every member reads them
 AUDITORS = {"owner", "administrator", "manager"}
 WORKSPACE_CHANGERS = {"owner", "administrator", "billing_manager"}
 OWNER = {"owner"}
@@ -40,6 +41,11 @@ MATRIX = [
     ("POST", WS + "/invitations", {"email": "someone@example.com", "role": "viewer"}, MEMBER_MANAGERS),
     ("DELETE", WS + "/invitations/{invitation}", None, MEMBER_MANAGERS),
     ("GET", WS + "/audit", None, AUDITORS),
+    ("GET", WS + "/llm-providers", None, ALL),
+    ("POST", WS + "/llm-providers", {"name": "other", "base_url": "https://llm.example.org/v1"}, PROVIDER_ADMINS),
+    ("GET", WS + "/llm-providers/{provider}", None, ALL),
+    ("PATCH", WS + "/llm-providers/{provider}", {"default_model": "Fast"}, PROVIDER_ADMINS),
+    ("DELETE", WS + "/llm-providers/{provider}", None, PROVIDER_ADMINS),
     ("GET", WS + "/bots", None, READERS),
     ("POST", WS + "/bots", {"name": "New bot"}, EDITORS),
     ("POST", WS + "/bots/import", "BOT_FILE", EDITORS),
@@ -64,6 +70,7 @@ MATRIX = [
     ("DELETE", BOT + "/config/API_KEY", None, EDITORS),
     ("PUT", BOT + "/config/API_KEY/draft", {"value": "draft-secret"}, EDITORS),
     ("DELETE", BOT + "/config/API_KEY/production", None, EDITORS),
+    ("GET", BOT + "/llm-usage", None, READERS),
     ("GET", BOT + "/versions", None, READERS),
     ("POST", BOT + "/versions", {"note": "third"}, EDITORS),
     ("GET", BOT + "/versions/1", None, READERS),
@@ -118,7 +125,7 @@ def _body(world, body):
 def _url(world, template: str, *, workspace=None, bot=None) -> str:
     return template.format(
         workspace=(workspace or world.workspace).slug, bot=(bot or world.bot).pk, spare=world.spare_member.user_id,
-        invitation=world.invitation.pk, message=world.message.pk,
+        invitation=world.invitation.pk, message=world.message.pk, provider=world.provider.pk,
     )
 
 
@@ -202,6 +209,7 @@ def test_the_matrix_covers_every_operation_of_the_schema(client, db):
         path = template.split("?")[0]
         for concrete, parameter in (("{workspace}", "{workspace}"), ("{bot}", "{bot_id}"), ("{spare}", "{user_id}"),
                                     ("{invitation}", "{invitation_id}"), ("{message}", "{message_id}"),
+                                    ("{provider}", "{provider_id}"),
                                     ("/conversations/conv-1", "/conversations/{conversation_id}"),
                                     ("/users/visitor-1", "/users/{user_id}"),
                                     ("/states/conversation/conv-1", "/states/{state_type}/{scope_id}"),

@@ -1,5 +1,5 @@
-"""No secret reaches a log line: configuration values, Chat API keys and webhook secrets, and
-personal access tokens (right and wrong) are set and used while every log record of every
+"""No secret reaches a log line: configuration values, Chat API keys and webhook secrets, LLM
+provider keys, and personal access tokens (right and wrong) are set and used while every log record of every
 logger is captured at DEBUG and formatted the way production writes it (JSON, with extras
 and tracebacks) and the way development does (plain text)."""
 import io
@@ -16,6 +16,7 @@ CONFIG_CANARY = "canary-config-7f3a9c1e5b"
 CHAT_KEY_CANARY = "canary-chat-api-key-2d8e4b6a0c91"
 WEBHOOK_CANARY = "canary-webhook-secret-9b1c3e5d7f"
 WRONG_TOKEN_CANARY = "fs_pat_canary-wrong-token-4e6a8c0b2d"
+LLM_KEY_CANARY = "sk-canary-llm-provider-8a2c4e6f0b"
 
 
 class _Everything(logging.Handler):
@@ -62,6 +63,15 @@ def test_no_secret_appears_in_any_log_line(world, owner_client, every_log_line):
     # Refused changes log a warning for the request: still without the value.
     assert owner_client.patch(f"{bot}/chat-api", {"encryptionKey": "short"}, format="json").status_code == 400
 
+    providers = f"/api/v1/workspaces/{world.workspace.slug}/llm-providers"
+    added = owner_client.post(providers, {"name": "canary", "base_url": "https://llm.example.net/v1",
+                                          "api_key": LLM_KEY_CANARY}, format="json")
+    assert added.status_code == 201
+    # A refused change with the key in it: still not logged.
+    assert owner_client.patch(f"{providers}/{added.json()['id']}", {"api_key": LLM_KEY_CANARY, "base_url": "ftp://x"},
+                              format="json").status_code == 400
+    assert owner_client.get(providers).status_code == 200
+
     stranger = APIClient()
     stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {WRONG_TOKEN_CANARY}")
     assert stranger.get("/api/v1/workspaces").status_code == 401
@@ -72,5 +82,5 @@ def test_no_secret_appears_in_any_log_line(world, owner_client, every_log_line):
     raw_token = world.raw_tokens["owner"]
     assert every_log_line, "the capture saw no log record at all"
     text = "\n".join(every_log_line) + out.getvalue()
-    for canary in (CONFIG_CANARY, CHAT_KEY_CANARY, WEBHOOK_CANARY, WRONG_TOKEN_CANARY, raw_token):
+    for canary in (CONFIG_CANARY, CHAT_KEY_CANARY, WEBHOOK_CANARY, WRONG_TOKEN_CANARY, LLM_KEY_CANARY, raw_token):
         assert canary not in text, f"{canary[:12]}… was written to a log line"

@@ -213,8 +213,8 @@ def test_the_ai_cards_are_in_the_tray_with_their_own_icons_and_ai_task_form_save
     fields = form.locator("[data-field-wrap]").evaluate_all("els => els.map(el => el.dataset.fieldWrap)")
     assert fields == ["instructions", "input", "outputs", "model", "temperature", "maxTokens", "useMemory", "onFailure"]
     # The model field offers the workspace's models; any other id may still be typed.
-    assert ed.field("model").get_attribute("list") == "fs-llm-models"
-    assert page.locator("#fs-llm-models option").evaluate_all("os => os.map(o => o.value)") == ["Fast"]
+    picker = ed.field("model").get_attribute("list")
+    assert page.locator(f"datalist#{picker} option").evaluate_all("os => os.map(o => o.value)") == ["Fast"]
     ed.type_into(ed.field("model"), "Fast")
     ed.type_into(ed.field("temperature"), "0")
     ed.type_into(ed.field("maxTokens"), "200")

@@ -2,7 +2,8 @@
 eager tasks), on the port PORT names, on 127.0.0.1 only, printing PUBLIC_URL's URLs, without
 root or any test tool (apt, sudo and npm are stubs here that record being called), and with
 the periodic work running in the server: a due inactivity timeout and a due state expiry
-fire without any Celery beat or worker."""
+fire without any Celery beat or worker; with FLOWSTUDIO_LLM_DEMO=1 the server's demo LLM is
+the first owner's workspace's provider "demo"."""
 import json
 import os
 import signal
@@ -79,6 +80,7 @@ def studio(tmp_path_factory):
         "PUBLIC_URL": PUBLIC_URL,
         "FLOWSTUDIO_ADMIN_PASSWORD": "a-long-test-password-1",
         "LOG_LEVEL": "INFO",
+        "FLOWSTUDIO_LLM_DEMO": "1",
     })
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     prepared = subprocess.run([PYTHON, "manage.py", "shell", "-c", PREPARE], cwd=ROOT, env=env,
@@ -159,3 +161,24 @@ def test_the_reloader_runs_one_beat(studio):
     # the beat thread, so the schedule is announced once.
     assert studio["log"].read_text().count("embedded beat started") == 1
 
+
+
+def test_the_demo_llm_is_the_owners_workspace_provider(studio):
+    output = studio["log"].read_text()
+    assert 'Demo LLM:                        on: AI cards answer "(demo) You said: ..."' in output
+    demo_bot = json.loads((ROOT / "examples" / "demo.bot.json").read_text())["name"]
+    # The workspace run-studio.sh loads the demo bot into (here the Default one, which the
+    # owner adopted: the test made a bot there first).
+    rows = _poll(studio["db"], "SELECT p.base_url FROM llm_llmprovider p JOIN flows_bot b "
+                 "ON b.workspace_id = p.workspace_id WHERE p.name = 'demo' AND b.name = ?", (demo_bot,))
+    assert len(rows) == 1, rows
+    base_url = rows[0][0]
+    request = urllib.request.Request(base_url + "/chat/completions", method="POST",
+                                     headers={"content-type": "application/json"},
+                                     data=json.dumps({"model": "scripted-fast", "messages": [
+                                         {"role": "user", "content": "hi demo"}]}).encode())
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        reply = json.load(answer)
+    assert reply["choices"][0]["message"]["content"] == "(demo) You said: hi demo"
+    # Only the serving child starts it, not runserver's reloader.
+    assert output.count("demo LLM at") == 1

@@ -116,6 +116,18 @@ def test_bot_setting_and_card_choose_provider_and_model(scripted_llm_server):
     assert list(LLMUsage.objects.order_by("id").values_list("provider", flat=True)) == ["other", "acme", "acme"]
 
 
+def test_a_cards_provider_wins_over_the_bots(scripted_llm_server):
+    add_provider(scripted_llm_server, "acme", is_default=True)
+    add_provider(scripted_llm_server, "other", default_model="scripted-best")
+    scripted_llm_server.script([s.text("one")])
+    bot = create_bot(ai_bot(settings={"llm": {"provider": "other"}},
+                            card={"id": "answer", "type": "ai_generate_text", "prompt": "x", "model": "acme/Fast",
+                                  "stream": False}))
+    chat(bot, "hi")
+    assert scripted_llm_server.requests[0]["model"] == "scripted-fast"
+    assert LLMUsage.objects.get().provider == "acme"
+
+
 def test_unknown_provider_named_by_the_bot(scripted_llm_server):
     add_provider(scripted_llm_server)
     bot = create_bot(ai_bot(settings={"llm": {"provider": "nope"}}))

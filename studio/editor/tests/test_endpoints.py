@@ -101,10 +101,13 @@ def test_page_offers_the_workspace_models_to_model_fields(client, world):
     save_provider(bot.workspace, {"name": "local", "base_url": "http://ollama.example/v1",
                                   "models": [{"id": "llama3"}]})
     boot = as_user(client, users[Role.DEVELOPER]).get(url("edit", bot)).context["boot"]
-    # The default provider's models by label; another provider's as provider/model (how cards route).
-    assert boot["llmModels"] == [
-        {"value": "Fast", "detail": "gpt-small · acme"}, {"value": "gpt-large", "detail": "gpt-large · acme"},
-        {"value": "local/llama3", "detail": "llama3 · local"}]
+    # Every provider with its models and which is the default (the picker writes the default
+    # provider's models by label, the others as provider/model: static/editor/inspector.js).
+    assert sorted(boot["llm"]["providers"], key=lambda p: p["name"]) == [
+        {"name": "acme", "models": [{"id": "gpt-small", "label": "Fast", "default": True},
+                                    {"id": "gpt-large", "label": "", "default": False}]},
+        {"name": "local", "models": [{"id": "llama3", "label": "", "default": True}]}]
+    assert boot["llm"]["workspaceDefault"] == "acme"
     assert {e["type"]: e["category"] for e in boot["catalogue"] if e["type"].startswith("ai_")} == {
         "ai_generate_text": "AI", "ai_task": "AI", "ai_transition": "AI"}
     assert all(e["hint"] for e in boot["catalogue"] if e["category"] == "AI")

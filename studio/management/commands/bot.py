@@ -48,7 +48,7 @@ class Command(BaseCommand):
         p.add_argument("bot", help="bot id or unique name")
         p.add_argument("number", type=int, help="version number")
 
-        p = sub.add_parser("info", help="show a bot's id, workspace, draft revision and latest version")
+        p = sub.add_parser("info", help="show a bot's id, workspace, draft revision, latest version and LLM usage")
         p.add_argument("bot", help="bot id or unique name")
 
         p = sub.add_parser("test", help="run the bot's conversation tests; exits 1 if one fails")
@@ -149,6 +149,7 @@ class Command(BaseCommand):
             f"draft revision: {found.draft_revision}",
             f"published version: {published}",
             f"chat api: {self._chat_api_line(found)}",
+            *self._llm_usage_lines(found),
         ]
         self.stdout.write("\n".join(lines))
 
@@ -178,6 +179,23 @@ class Command(BaseCommand):
                                  else ""))
         if not all(result.passed for result in results):
             raise CommandError(f"{sum(not r.passed for r in results)} conversation test(s) failed", returncode=1)
+
+    @staticmethod
+    def _llm_usage_lines(bot) -> list[str]:
+        """What the bot's LLM calls cost so far (draft and published), in all and per model;
+        nothing for a bot that never called a model."""
+        from runtime import llm_usage
+
+        totals = llm_usage.totals(bot)
+        if not totals["calls"]:
+            return []
+
+        def sums(row) -> str:
+            calls = f"{row['calls']:,} call{'s' if row['calls'] != 1 else ''}"
+            return f"{calls}, {row['tokensIn']:,} tokens in, {row['tokensOut']:,} out, cost {row['cost']:.4f}"
+
+        return [f"llm usage: {sums(totals)}",
+                *(f"  {row['provider']}/{row['model']}: {sums(row)}" for row in totals["models"])]
 
     @staticmethod
     def _chat_api_line(bot) -> str:
