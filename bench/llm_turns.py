@@ -489,9 +489,6 @@ def summarise(args, result) -> tuple[list[str], list[str]]:
     lines.append(f"  server CPU per turn: LLM {llm_cpu:.2f} ms, plain {plain_cpu:.2f} ms (same run, same {n} at once): "
                  f"{llm_cpu - plain_cpu:+.2f} ms beyond the plain turn (goal <= {GOAL_EXTRA_CPU_MS:.0f} ms); "
                  f"ratio {cpu_ratio:.2f}x (CI bar <= {CHECK_MAX_CPU_RATIO}x)")
-    pg = sum(b["cpu"]["postgres"] for b in result["llm"]) * 1000 / (n * rounds)
-    pg_plain = sum(b["cpu"]["postgres"] for b in result["plain"]) * 1000 / (n * rounds)
-    lines.append(f"  PostgreSQL CPU per turn: LLM {pg:.2f} ms, plain {pg_plain:.2f} ms")
     plain_walls = [b["wall"] for b in result["plain"]]
     lines.append(f"  plain bursts: the last answer after {', '.join(f'{w:.2f}' for w in plain_walls)} s")
 
