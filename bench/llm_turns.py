@@ -16,11 +16,14 @@ Measured in the same run, in this order:
    closed loop): its p99;
 2. `--rounds` bursts of the plain bot: all `--conversations` (200) send a message at once;
    server CPU per plain turn;
-3. `--rounds` bursts of the LLM bot, alone: the wall time until the 200th answer as a
-   multiple of the scripted answer's time, server CPU per LLM turn, the server's memory
-   and threads while the turns wait;
-4. `--rounds` bursts of the LLM bot while the 20 Chat API users keep talking: their p99 as a
-   multiple of the p99 alone.
+3. `--rounds` bursts of the LLM bot, alone, alternating with 2: the wall time until the
+   200th answer as a multiple of the scripted answer's time, server CPU per LLM turn, the
+   server's memory and threads while the turns wait;
+4. `--loaded-rounds` bursts of the LLM bot while the 20 Chat API users keep talking: their
+   p99 as a multiple of the p99 alone.
+
+A failed model call (the bot's error flow answers "Error: ...") fails the run, --check or
+not. Progress goes to stderr; `kill -USR1` on the bench prints where its tasks wait.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... python bench/llm_turns.py
     python bench/llm_turns.py --quick --check       # what CI runs
@@ -53,7 +56,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import chat_api  # noqa: E402 - bench/chat_api.py: its server start, HTTP client, name bot, CPU meter
 
-# What CI enforces (--check): bars set from what this run measured on the 2-core machine
+# What CI enforces (--check): bars set from what this bench measured on the 2-core machine
 # with other sessions' load (docs/performance.md, "LLM turns"), with room above the worst
 # run, so today's code passes and a regression does not; the goals are far below them and
 # printed beside. Raise a bar (lower the number) when the runtime gets closer.
