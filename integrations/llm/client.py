@@ -72,13 +72,18 @@ _clients: dict[tuple[str, str, int], openai.AsyncOpenAI] = {}
 
 
 def _client(config: ProviderConfig) -> openai.AsyncOpenAI:
+    from django.conf import settings
+
     key = (config.name, config.revision, id(_current_loop()))
     client = _clients.get(key)
     if client is None:
+        # A connection for every turn that may wait at once: with the guard's default of 10
+        # the 11th waiting turn queued for a whole answer (bench/llm_turns.py, 200 turns).
+        transport = AsyncGuardedTransport(max_connections=max(10, settings.FLOWSTUDIO_LLM_WAITING_TURNS))
         client = openai.AsyncOpenAI(
             base_url=config.base_url, api_key=config.api_key or "none", max_retries=config.max_retries,
             timeout=config.timeout,
-            http_client=httpx2.AsyncClient(transport=AsyncGuardedTransport(), timeout=config.timeout,
+            http_client=httpx2.AsyncClient(transport=transport, timeout=config.timeout,
                                            follow_redirects=False, trust_env=False),
         )
         _clients[key] = client
