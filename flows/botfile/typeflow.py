@@ -214,6 +214,9 @@ class _Checker:
         self.writes: list[_Write] = []
         self.whole: set[tuple] = set()  # (scope, flow index or None) written as a whole by code
         self._collect_writes()
+        self.by_key: dict[tuple, list[_Write]] = {}
+        for write in self.writes:
+            self.by_key.setdefault(write.key, []).append(write)
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
 
@@ -292,7 +295,7 @@ class _Checker:
         return Written("object", f"the Workflow card calling '{card.get('flow')}'", tuple(fields.items()))
 
     def writes_of(self, key: tuple) -> list[_Write]:
-        return [w for w in self.writes if w.key == key]
+        return self.by_key.get(key, [])
 
     def written_anywhere(self, key: tuple) -> bool:
         scope, fi, _ = key
@@ -474,7 +477,7 @@ class _Checker:
                        f"{scope}.{name} is not declared and no card or code writes it; add it to {where}")
 
     def _is_call_name(self, fi: int, name: str) -> bool:
-        return any(w.key == ("workflow", fi, name) and w.parts[-1] == "name" for w in self.writes)
+        return any(w.parts[-1] == "name" for w in self.writes_of(("workflow", fi, name)))
 
     def _shape(self, fi: int, scope: str, name: str) -> tuple[tuple[str, ...], str] | None:
         """The fields an object variable is known to have, and where that is known from."""
@@ -531,9 +534,11 @@ class _Checker:
                     continue
                 ordered = sorted(component, key=index.__getitem__)
                 names = " → ".join(repr(by_id[n].get("name") or n) for n in ordered + ordered[:1])
+                what = (f"the node {names.split(' → ')[0]} leads back to itself" if len(ordered) == 1
+                        else f"the nodes {names} loop")
                 self.warnings.append(Problem(
                     json_path(["flows", fi, "nodes", index[ordered[0]]]),
-                    f"the nodes {names} loop without waiting for the user (no Wait for User Input, Capture "
+                    f"{what} without waiting for the user (no Wait for User Input, Capture "
                     "Information or autonomous node on the way): a turn that enters the loop runs until "
                     "a condition leaves it or the loop guard stops the turn",
                 ))

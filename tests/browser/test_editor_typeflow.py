@@ -52,6 +52,7 @@ def test_a_person_capture_into_a_string_variable_is_a_problem_publish_refuses_an
     expect(page.locator(".fs-toast").last).to_contain_text("Publishing is blocked: 1 error")
     assert not bot.versions.exists()
 
+    ed.screenshot("typeflow-person-into-string.png")
     page.get_by_role("button", name="Declare user.name as object", exact=True).click()
     expect(page.locator("#fs-problems-badge")).to_have_text("No problems")
     expect(page.locator(".fs-problem")).to_have_count(0)
