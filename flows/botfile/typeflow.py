@@ -12,6 +12,7 @@ warnings (shown, publishing allowed):
   - a node no transition reaches;
   - a reference to a variable that is not declared (and whether anything writes it);
   - a field read from an object that has no such field (`user.name.frist`);
+  - a template that shows a captured object whole (`{{user.name}}` of a Person reads as JSON);
   - a loop of nodes with nothing in it that waits for the user.
 Transitions to nodes that do not exist are the validator's (flows/botfile/graph.py).
 
@@ -45,6 +46,10 @@ _CODE_PREFIX_WRITE = re.compile(
     r"(?:\+\+|--|delete\s+)\s*(workflow|user|bot|session|conversation)\s*\.\s*([A-Za-z_$][A-Za-z0-9_$]*)")
 # A scope used whole (`user[key] = ...`, `Object.assign(session, ...)`): any of its variables may be written.
 _WHOLE_SCOPE = re.compile(r"(?<![A-Za-z0-9_$.])(workflow|user|bot|session|conversation)(?!\s*\.\s*[A-Za-z_$])(?![A-Za-z0-9_$])")
+# A template that shows a variable whole: `{{ user.name }}` or `@user.name` (not `@user.name.first`).
+_SHOWN_WHOLE = re.compile(
+    r"\{\{\s*(workflow|user|bot|session|conversation)\s*\.\s*([A-Za-z_$][A-Za-z0-9_$]*)\s*\}\}"
+    r"|(?<![\w@])@(workflow|user|bot|session|conversation)\.([A-Za-z_$][A-Za-z0-9_$]*)(?![A-Za-z0-9_$])(?!\.[A-Za-z_$])")
 _NOT_SCANNED = ("comment",)
 _CODE_CARDS = ("code",)
 # Fields that name a variable rather than read one.
@@ -451,6 +456,12 @@ class _Checker:
                             reported.add(reference)
                             self.warnings.append(problem)
                             continue
+                    if not sub_field and not is_code and f"shown {reference}" not in reported \
+                            and not (card.get("type") == "call" and sub[len(parts)] == "inputs"):
+                        problem = self._shown_whole(fi, scope, name, sub, text)
+                        if problem:
+                            reported.add(f"shown {reference}")
+                            self.warnings.append(problem)
                     if sub_field and not is_code and f"{reference}.{sub_field}" not in reported:
                         problem = self._missing_field(fi, scope, name, sub_field, sub, text)
                         if problem:
@@ -519,6 +530,37 @@ class _Checker:
                       "patch": [{"op": "test", "path": pointer(parts), "value": text},
                                 {"op": "replace", "path": pointer(parts), "value": fixed}]},)
         return Problem(json_path(parts), message, fixes=fixes)
+
+    def _shown_whole(self, fi, scope, name, parts, text) -> Problem | None:
+        """A template that prints an object a capture stored: the user reads JSON
+        (`Nice to meet you, {"first":"Ada","last":"Lovelace"}!`)."""
+        shown = [m for m in _SHOWN_WHOLE.finditer(text)
+                 if (m.group(1) or m.group(3)) == scope and (m.group(2) or m.group(4)) == name]
+        if not shown:
+            return None
+        key = self.key(scope, fi, name)
+        if self.decls.get(key, (None, {}))[1].get("type") not in (None, "object"):
+            return None  # declared otherwise: a mismatch (an error) or a schema the builder chose
+        writes = self.writes_of(key)
+        mains = {w.written.main if w.written is not None else None for w in writes}
+        if not writes or len(mains) != 1 or None in mains or (scope, key[1]) in self.whole:
+            return None
+        main = mains.pop()
+        what = writes[0].written.what
+        ref = f"{scope}.{name}"
+        fields = ", ".join(f for f, _ in writes[0].written.fields)
+        fixed = text
+        for m in reversed(shown):
+            start, end = m.span(2) if m.group(2) else m.span(4)
+            fixed = fixed[:end] + "." + main + fixed[end:]
+        return Problem(
+            json_path(parts),
+            f"{ref} holds what {what} stores, an object {{{fields}}}: shown whole, the message reads "
+            f"as JSON; show {ref}.{main}?",
+            fixes=({"label": f"Show {ref}.{main}",
+                    "patch": [{"op": "test", "path": pointer(parts), "value": text},
+                              {"op": "replace", "path": pointer(parts), "value": fixed}]},),
+        )
 
     # ---- warnings: loops that never wait ------------------------------------------------------
     def _inputless_loops(self) -> None:

@@ -1,5 +1,6 @@
 """Type flow in the editor (issue 20): a Person capture stored into a string `user.name` is an
-error in the Problems panel, publishing is refused with it, and its fix button clears it."""
+error in the Problems panel, publishing is refused with it, and its fix button clears it (then
+the warning that the greeting would show the object as JSON, and its fix)."""
 import copy
 
 import pytest
@@ -54,10 +55,16 @@ def test_a_person_capture_into_a_string_variable_is_a_problem_publish_refuses_an
 
     ed.screenshot("typeflow-person-into-string.png")
     page.get_by_role("button", name="Declare user.name as object", exact=True).click()
+    # an object now, printed whole it would read as JSON: a warning, with its own fix
+    expect(page.locator("#fs-problems-badge")).to_have_text("1 warning")
+    expect(page.locator(".fs-problem.warning")).to_contain_text("shown whole, the message reads as JSON")
+    page.get_by_role("button", name="Show user.name.first", exact=True).click()
     expect(page.locator("#fs-problems-badge")).to_have_text("No problems")
     expect(page.locator(".fs-problem")).to_have_count(0)
     ed.saved()
-    assert Bot.objects.get(pk=bot.pk).draft["variables"][0]["type"] == "object"
+    draft = Bot.objects.get(pk=bot.pk).draft
+    assert draft["variables"][0]["type"] == "object"
+    assert draft["flows"][0]["nodes"][1]["cards"][1]["text"] == "Nice to meet you, {{user.name.first}}!"
 
     page.locator("#fs-publish").click()
     page.locator("dialog[open] button[value=ok]").click()

@@ -175,7 +175,7 @@ def test_a_transition_to_a_missing_node_stays_a_validation_error():
 # ---- warnings -------------------------------------------------------------------------------
 
 def test_an_unreachable_node_is_a_warning():
-    bot = person_bot(declared="object")
+    bot = person_bot(declared="object", reply="Hi {{user.name.first}}")
     bot["flows"][0]["nodes"].append({"id": "lost", "kind": "standard", "name": "Lost", "cards": [], "next": "end"})
     assert messages(check(bot).warnings) == {"$.flows[0].nodes[3]": "node 'Lost' is never reached: no transition leads to it"}
 
@@ -196,6 +196,29 @@ def test_a_variable_written_by_code_or_a_card_is_not_reported_as_never_written()
     assert found == ["user.plan is not declared and no card or code writes it; add it to the user variables"]
     bot["flows"][0]["nodes"][1]["cards"][0]["code"] = "session.cart = []; Object.assign(user, {plan: 'x'})"
     assert [p.message for p in check(bot).warnings] == ["user.plan is not declared; add it to the user variables"]
+
+
+@pytest.mark.parametrize("declared", ["object", None])
+def test_a_template_showing_a_captured_person_whole_is_a_warning_with_a_fix(declared):
+    bot = person_bot(declared=declared, reply="Nice to meet you, {{ user.name }}! @user.name. @user.name.first")
+    [warning] = [p for p in check(bot).warnings if "shown whole" in p.message]
+    assert warning.path == "$.flows[0].nodes[1].cards[1].text"
+    assert warning.message == ("user.name holds what a Person capture stores, an object {first, last}: shown whole, "
+                               "the message reads as JSON; show user.name.first?")
+    assert warning.fixes[0]["label"] == "Show user.name.first"
+    fixed = apply_patch(bot, warning.fixes[0]["patch"])
+    assert fixed["flows"][0]["nodes"][1]["cards"][1]["text"] == \
+        "Nice to meet you, {{ user.name.first }}! @user.name.first. @user.name.first"
+    assert [p for p in check(fixed).warnings if "shown whole" in p.message] == []
+
+
+def test_a_whole_object_passed_on_or_of_unknown_shape_is_not_a_warning():
+    bot = person_bot(declared="object", reply="{{ JSON.stringify(user.name) }}")
+    assert check(bot).warnings == []
+    bot["flows"][0]["nodes"][1]["cards"][0]["capture"] = "email"
+    bot["variables"][0]["type"] = "string"
+    bot["flows"][0]["nodes"][1]["cards"][1]["text"] = "Mail: {{user.name}}"
+    assert check(bot).warnings == []
 
 
 def test_a_field_a_person_does_not_have_is_a_warning_with_a_fix():
