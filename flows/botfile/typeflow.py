@@ -7,7 +7,8 @@ errors (publishing is refused):
   - a card writes a value its variable's declaration refuses (a Person capture, an object
     `{first, last}`, into `user.name` declared string fails the turn with "expected string,
     got object"); the problem carries fixes;
-  - a Workflow card leaves out an input the called flow needs (declared input, no default).
+  - a Workflow card leaves out an input the called flow needs (declared input, no default),
+    or passes text to an input declared otherwise (`"12"` to a number).
 warnings (shown, publishing allowed):
   - a node no transition reaches;
   - a reference to a variable that is not declared (and whether anything writes it);
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field
 
 from runtime.engine import card_transitions
 from runtime.engine.cards.capture import KIND_LABELS
+from runtime.engine.expressions import ExpressionError
+from runtime.engine.templates import compile_template
 
 from .problems import Problem, json_path
 
@@ -409,6 +412,7 @@ class _Checker:
             if callee is None:
                 continue  # the validator names the unknown flow
             given = card.get("inputs") if isinstance(card.get("inputs"), dict) else {}
+            self._input_types(card, parts, callee[1], given)
             for _, var in _dicts(callee[1].get("variables")):
                 name = var.get("name")
                 if var.get("input") is True and var.get("default") is None and isinstance(name, str) \
@@ -418,6 +422,34 @@ class _Checker:
                         f"flow {card.get('flow')!r} needs the input {name!r} (it has no default); "
                         f"give it a value here",
                     ))
+
+    def _input_types(self, card: dict, parts: list, callee: dict, given: dict) -> None:
+        """An input written as text is passed as text (only `{{ expr }}` alone keeps its type):
+        `"12"` into a number input fails the call with "expected number, got string"."""
+        declared = {v["name"]: v for _, v in _dicts(callee.get("variables"))
+                    if v.get("input") is True and isinstance(v.get("name"), str)}
+        for name, source in given.items():
+            decl = declared.get(name)
+            if decl is None or not isinstance(source, str) or _keeps_its_type(source):
+                continue
+            refusal = self._refusal(Written("string", "", free_text=True), decl)
+            if refusal is None:
+                continue
+            where = parts + ["inputs", name]
+            fixes = ()
+            literal = source.strip()
+            if (decl.get("type") == "number" and re.fullmatch(r"-?\d+(\.\d+)?", literal)) \
+                    or (decl.get("type") == "boolean" and literal in ("true", "false")):
+                fixes = ({"label": f"Pass {literal} as a {decl['type']}: {{{{{literal}}}}}",
+                          "patch": [{"op": "test", "path": pointer(where), "value": source},
+                                    {"op": "replace", "path": pointer(where), "value": f"{{{{{literal}}}}}"}]},)
+            self.errors.append(Problem(
+                json_path(where),
+                f"the input {name!r} is passed as text, but flow {card.get('flow')!r} declares it "
+                f"{decl.get('type')} {refusal}; only {{{{ expression }}}} alone keeps its type; "
+                "the conversation would fail here",
+                fixes=fixes,
+            ))
 
     # ---- warnings: unreachable nodes ----------------------------------------------------------
     def _unreachable_nodes(self) -> None:
@@ -606,6 +638,17 @@ class _Checker:
                     waiting.add(name)
                     changed = True
         return waiting
+
+
+def _keeps_its_type(source: str) -> bool:
+    """A template that is one `{{ expression }}` (blanks around it aside) gives the
+    expression's value; any other gives text (runtime/engine/templates.py)."""
+    try:
+        template = compile_template(source)
+    except ExpressionError:
+        return True  # the validator names a bad template; its type is not ours to guess
+    expressions = [p for p in template.parts if not isinstance(p, str)]
+    return len(expressions) == 1 and all(not isinstance(p, str) or not p.strip() for p in template.parts)
 
 
 def _fields(card: dict) -> dict:

@@ -159,6 +159,23 @@ def test_a_flow_called_without_an_input_it_needs_is_an_error():
     assert check(bot).errors == []
 
 
+def test_an_input_written_as_text_into_a_number_input_is_an_error_with_a_fix():
+    bot = base_bot()
+    bot["flows"][0]["nodes"][1]["cards"][2]["inputs"] = {"amount": "12"}
+    [error] = check(bot).errors
+    assert error.path == "$.flows[0].nodes[1].cards[2].inputs.amount"
+    assert error.message == ("the input 'amount' is passed as text, but flow 'checkout' declares it number "
+                             '("expected number, got string"); only {{ expression }} alone keeps its type; '
+                             "the conversation would fail here")
+    assert error.fixes[0]["label"] == "Pass 12 as a number: {{12}}"
+    assert check(apply_patch(bot, error.fixes[0]["patch"])).errors == []
+    for fine in ("{{ 12 }}", " {{workflow.total}} ", "{{ workflow.size === 'l' ? 18 : 12 }}"):
+        bot["flows"][0]["nodes"][1]["cards"][2]["inputs"] = {"amount": fine}
+        assert check(bot).errors == [], fine
+    bot["flows"][0]["nodes"][1]["cards"][2]["inputs"] = {"amount": "{{workflow.total}} euros"}
+    assert check(bot).errors[0].fixes == ()
+
+
 def test_the_base_bot_has_no_type_flow_problem():
     assert check(base_bot()).errors == []
 
