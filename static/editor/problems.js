@@ -48,7 +48,10 @@ export class ProblemsPanel extends EventTarget {
       const fixButton = e.target.closest('[data-fix]');
       if (fixButton) {
         const [problem, fix] = fixButton.dataset.fix.split(':').map(Number);
-        this.applyFix(this.problems[problem].fixes[fix]);
+        // Until the save brings fresh problems, the applied fix (and its siblings) are stale.
+        if (this.applyFix(this.problems[problem].fixes[fix])) {
+          fixButton.parentElement.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+        }
         return;
       }
       const row = e.target.closest('[data-problem]');
@@ -63,9 +66,9 @@ export class ProblemsPanel extends EventTarget {
       applyPatch(JSON.parse(JSON.stringify(this.store.doc)), fix.patch);
     } catch (error) {
       toast(`Could not apply the fix: the draft changed since it was checked (${error.message}).`, 'error', 6000);
-      return;
+      return false;
     }
-    this.store.change(fix.label, (doc) => applyPatch(doc, fix.patch));
+    return this.store.change(fix.label, (doc) => applyPatch(doc, fix.patch));
   }
 
   get errors() { return this.problems.filter((p) => p.severity === 'error'); }

@@ -55,6 +55,11 @@ def test_a_person_capture_into_a_string_variable_is_a_problem_publish_refuses_an
 
     ed.screenshot("typeflow-person-into-string.png")
     page.get_by_role("button", name="Declare user.name as object", exact=True).click()
+    expect(page.locator("#fs-problems-badge")).to_have_text("1 warning")
+    # one undoable step: undo brings the error back, and the fix applies again
+    page.locator("#fs-undo").click()
+    expect(page.locator("#fs-problems-badge")).to_have_text("1 error")
+    page.get_by_role("button", name="Declare user.name as object", exact=True).click()
     # an object now, printed whole it would read as JSON: a warning, with its own fix
     expect(page.locator("#fs-problems-badge")).to_have_text("1 warning")
     expect(page.locator(".fs-problem.warning")).to_contain_text("shown whole, the message reads as JSON")
