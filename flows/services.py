@@ -22,6 +22,7 @@ from django.utils import timezone
 from flows.botfile.canonical import canonical_bot
 from flows.botfile.problems import BotFileInvalid, Problem, json_path
 from flows.botfile.schema import FORMAT
+from flows.botfile.typeflow import errors as type_flow_errors
 from flows.botfile.validate import input_problems, parse_bot_file, validate_bot
 from flows.models import Bot, BotVersion, ConfigValue
 from flows.versions_diff import diff_definitions, summary_text
@@ -412,7 +413,13 @@ def publish(bot: Bot, *, user=None, note: str = "") -> BotVersion:
         # The row lock serialises publishes of one bot, so max+1 is never handed out twice.
         locked = Bot.objects.select_for_update().get(pk=bot.pk)
         # Validated again: the validator may have learnt a rule since the draft was saved.
-        definition = canonical_bot(copy.deepcopy(_document(locked.draft, locked.layout)))
+        document = _document(locked.draft, locked.layout)
+        definition = canonical_bot(copy.deepcopy(document))
+        # A file with a type-flow error is a fine draft or import, but as a version it would
+        # fail conversations (a Person capture into a string variable); paths as in the draft.
+        flow_errors = type_flow_errors(document)
+        if flow_errors:
+            raise BotFileInvalid(flow_errors)
         intent_model = _intent_model(definition)
         last = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
         version = BotVersion.objects.create(bot=locked, number=last + 1, definition=definition,

@@ -1,12 +1,15 @@
 """Errors the engine reports. Bot errors become trace entries and run the error flow;
 they never escape `run_turn`. Build errors carry every problem with its JSON path."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
     path: str  # JSON path from the root, e.g. "$.flows[1].nodes[2].cards[0].next"
     message: str
+    # Ways to fix it, each {"label": "Declare user.name as object", "patch": [JSON Patch ops on
+    # the bot file]}; not part of what the problem is, so equal problems stay equal.
+    fixes: tuple = field(default=(), compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"

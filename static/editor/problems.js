@@ -1,8 +1,41 @@
 // The problems panel: the server's validation of the whole draft (errors block publishing)
 // and the editor's warnings. Each entry names where it is; clicking it opens that flow and
-// selects the node or card, with the field in the inspector.
+// selects the node or card, with the field in the inspector. A problem may carry fixes
+// ({label, patch}: JSON Patch on the bot file); its button applies the patch as one undoable
+// change, which the autosave then stores like any other edit.
 
 import { escapeHtml } from './cards.js';
+import { toast } from './dialogs.js';
+
+/** Apply JSON Patch operations (add, remove, replace, test) to `doc` in place; throws when a
+ * test fails or a path is missing, before anything changed when run on a copy first. */
+export function applyPatch(doc, patch) {
+  for (const op of patch) {
+    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = parts.pop();
+    let parent = doc;
+    for (const part of parts) {
+      if (parent === null || typeof parent !== 'object' || !(part in parent)) throw new Error(`${op.path} is gone`);
+      parent = parent[part];
+    }
+    const isList = Array.isArray(parent);
+    const has = parent !== null && typeof parent === 'object' && last in parent;
+    if (op.op === 'test') {
+      if (!has || JSON.stringify(parent[last]) !== JSON.stringify(op.value)) throw new Error(`${op.path} changed`);
+    } else if (op.op === 'remove') {
+      if (!has) throw new Error(`${op.path} is gone`);
+      if (isList) parent.splice(Number(last), 1); else delete parent[last];
+    } else if (op.op === 'replace' || op.op === 'add') {
+      if (op.op === 'replace' && !has) throw new Error(`${op.path} is gone`);
+      const value = JSON.parse(JSON.stringify(op.value));
+      if (isList && op.op === 'add') parent.splice(last === '-' ? parent.length : Number(last), 0, value);
+      else parent[isList ? Number(last) : last] = value;
+    } else {
+      throw new Error(`unsupported operation ${op.op}`);
+    }
+  }
+  return doc;
+}
 
 export class ProblemsPanel extends EventTarget {
   constructor(store, root, { navigate }) {
@@ -12,11 +45,30 @@ export class ProblemsPanel extends EventTarget {
     this.navigate = navigate;
     this.problems = [];
     root.addEventListener('click', (e) => {
+      const fixButton = e.target.closest('[data-fix]');
+      if (fixButton) {
+        const [problem, fix] = fixButton.dataset.fix.split(':').map(Number);
+        // Until the save brings fresh problems, the applied fix (and its siblings) are stale.
+        if (this.applyFix(this.problems[problem].fixes[fix])) {
+          fixButton.parentElement.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+        }
+        return;
+      }
       const row = e.target.closest('[data-problem]');
       if (!row) return;
       const problem = this.problems[Number(row.dataset.problem)];
       this.navigate({ ...problem.location, problem });
     });
+  }
+
+  applyFix(fix) {
+    try {
+      applyPatch(JSON.parse(JSON.stringify(this.store.doc)), fix.patch);
+    } catch (error) {
+      toast(`Could not apply the fix: the draft changed since it was checked (${error.message}).`, 'error', 6000);
+      return false;
+    }
+    return this.store.change(fix.label, (doc) => applyPatch(doc, fix.patch));
   }
 
   get errors() { return this.problems.filter((p) => p.severity === 'error'); }
@@ -71,7 +123,11 @@ export class ProblemsPanel extends EventTarget {
     const rows = this.problems.map((p, i) => `<li><button type="button" class="fs-problem ${p.severity}" data-problem="${i}" title="${escapeHtml(p.path)}">`
       + `<span class="fs-problem-icon" aria-label="${p.severity}">${p.severity === 'error' ? '✕' : '!'}</span>`
       + `<span class="fs-problem-where">${escapeHtml(this.describe(p.location, p.path))}</span>`
-      + `<span class="fs-problem-message">${escapeHtml(p.message)}</span></button></li>`).join('');
+      + `<span class="fs-problem-message">${escapeHtml(p.message)}</span></button>`
+      + (p.fixes && p.fixes.length && !this.store.readOnly
+        ? `<div class="fs-problem-fixes">${p.fixes.map((fix, f) => `<button type="button" class="fs-button small fs-mutating" data-fix="${i}:${f}">${escapeHtml(fix.label)}</button>`).join('')}</div>`
+        : '')
+      + '</li>').join('');
     this.root.innerHTML = `${head}<ul class="fs-problem-list">${rows}</ul>`;
   }
 }

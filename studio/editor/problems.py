@@ -1,23 +1,18 @@
 """The problems panel: where each problem sits in the bot, plus the editor's warnings.
 
-Errors come from the bot-file validator (`flows.botfile`) and block publishing. Warnings
-are things a builder wants to know but that do not stop the bot from running: a node no
-transition reaches, a variable used but never declared, a custom flow nobody calls.
+Errors come from the bot-file validator and the type-flow checker (`flows.botfile`) and
+block publishing. Warnings are things a builder wants to know but that do not stop the bot
+from running: a node no transition reaches, a variable used but never declared or written,
+a field an object does not have, a loop that never waits, a custom flow nobody calls.
 """
 from __future__ import annotations
 
 import re
-from collections import deque
 
+from flows.botfile import typeflow
 from flows.botfile.problems import Problem, json_path
-from runtime.engine import card_transitions
 
 _PATH_TOKEN = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
-_ENTRY_KINDS = ("start", "entry", "trigger")
-# `scope.name` in templates (`{{ }}`, `@scope.name`), conditions and code. Only the
-# declared scopes: session, event, turn and conversation values are not declared anywhere.
-_REFERENCE = re.compile(r"(?<![A-Za-z0-9_$.])(workflow|user|bot|env)\s*\.\s*([A-Za-z_$][A-Za-z0-9_$]*)")
-_NOT_SCANNED = ("comment",)
 
 
 def path_parts(path: str) -> list[str | int]:
@@ -92,16 +87,21 @@ def locate(doc: dict, path: str) -> dict:
 
 
 def report(doc: dict, errors: list[Problem]) -> list[dict]:
-    """Errors then warnings, each as {severity, path, message, location} for the panel."""
-    out = [
-        {"severity": "error", "path": p.path, "message": p.message, "location": locate(doc, p.path)}
-        for p in errors
-    ]
-    out += [
-        {"severity": "warning", "path": p.path, "message": p.message, "location": locate(doc, p.path)}
-        for p in warnings(doc)
-    ]
-    return out
+    """Errors then warnings, each as {severity, path, message, location} for the panel, plus
+    `fixes` ([{label, patch}], JSON Patch on the bot file) when the problem has any."""
+    flow = typeflow.check(doc)
+    seen = set(errors)
+    errors = list(errors) + [p for p in flow.errors if p not in seen]
+    return [_entry(doc, "error", p) for p in errors] + [
+        _entry(doc, "warning", p) for p in flow.warnings + _uncalled_flows(doc)]
+
+
+def _entry(doc: dict, severity: str, problem: Problem) -> dict:
+    entry = {"severity": severity, "path": problem.path, "message": problem.message,
+             "location": locate(doc, problem.path)}
+    if problem.fixes:
+        entry["fixes"] = [dict(fix) for fix in problem.fixes]
+    return entry
 
 
 # ---- warnings -------------------------------------------------------------------------------
@@ -123,91 +123,12 @@ def _cards(node) -> list[tuple[int, dict]]:
 
 
 def warnings(doc) -> list[Problem]:
+    """The type-flow checker's warnings (flows/botfile/typeflow.py: unreachable nodes,
+    undeclared or unwritten variables, unknown fields, loops that never wait) and flows
+    nobody calls."""
     if not isinstance(doc, dict):
         return []
-    return _unreachable_nodes(doc) + _undeclared_variables(doc) + _uncalled_flows(doc)
-
-
-def _targets(node: dict) -> list[str]:
-    out = [node.get("next")]
-    for _, card in _cards(node):
-        out += list(card_transitions(card).values())
-    return [target for target in out if isinstance(target, str)]
-
-
-def _unreachable_nodes(doc) -> list[Problem]:
-    problems = []
-    for fi, flow in _flows(doc):
-        nodes = _nodes(flow)
-        by_id = {node.get("id"): node for _, node in nodes}
-        seen = {node.get("id") for _, node in nodes if node.get("kind") in _ENTRY_KINDS}
-        queue = deque(seen)
-        while queue:
-            node = by_id.get(queue.popleft())
-            for target in _targets(node) if node else []:
-                if target not in seen:
-                    seen.add(target)
-                    queue.append(target)
-        for ni, node in nodes:
-            if node.get("id") not in seen:
-                problems.append(Problem(
-                    json_path(["flows", fi, "nodes", ni]),
-                    f"node {node.get('name') or node.get('id')!r} is never reached: no transition leads to it",
-                ))
-    return problems
-
-
-def _strings(value, parts):
-    if isinstance(value, str):
-        yield parts, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, parts + [key])
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _strings(item, parts + [i])
-
-
-def _names(entries, **match) -> set[str]:
-    return {
-        entry["name"] for entry in _list(entries)
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str)
-        and all(entry.get(k) == v for k, v in match.items())
-    }
-
-
-def _undeclared_variables(doc) -> list[Problem]:
-    declared_by_scope = {
-        "user": _names(doc.get("variables"), scope="user"),
-        "bot": _names(doc.get("variables"), scope="bot"),
-        "env": _names(doc.get("config")),
-    }
-    problems = []
-    for fi, flow in _flows(doc):
-        workflow = _names(flow.get("variables"))
-        for _, node in _nodes(flow):
-            for _, card in _cards(node):
-                if card.get("type") == "call" and isinstance(card.get("name"), str):
-                    workflow.add(card["name"])  # the call's outputs land in workflow.<name>
-        for ni, node in _nodes(flow):
-            for ci, card in _cards(node):
-                if card.get("type") in _NOT_SCANNED:
-                    continue
-                reported: set[str] = set()
-                fields = {k: v for k, v in card.items() if k not in ("id", "type")}
-                for parts, text in _strings(fields, ["flows", fi, "nodes", ni, "cards", ci]):
-                    for scope, name in _REFERENCE.findall(text):
-                        known = workflow if scope == "workflow" else declared_by_scope[scope]
-                        reference = f"{scope}.{name}"
-                        if name in known or reference in reported:
-                            continue
-                        reported.add(reference)
-                        where = "this flow's variables" if scope == "workflow" else (
-                            "the configuration variables" if scope == "env" else f"the {scope} variables")
-                        problems.append(Problem(
-                            json_path(parts), f"{reference} is not declared; add it to {where}",
-                        ))
-    return problems
+    return typeflow.check(doc).warnings + _uncalled_flows(doc)
 
 
 def _uncalled_flows(doc) -> list[Problem]:

@@ -44,7 +44,8 @@ def _error(status: int, code: str, message: str, details=None, **extra) -> JsonR
 
 
 def _problem_details(doc, problems) -> list[dict]:
-    return [{"path": p.path, "message": p.message, "location": locate(doc, p.path)} for p in problems]
+    return [{"path": p.path, "message": p.message, "location": locate(doc, p.path),
+             **({"fixes": [dict(fix) for fix in p.fixes]} if p.fixes else {})} for p in problems]
 
 
 def endpoint(perm: str):

@@ -210,7 +210,7 @@ def test_warnings_name_unreachable_nodes_and_undeclared_variables(client, world)
     response = put(as_user(client, users[Role.OWNER]), url("draft", bot), {"baseRevision": bot.draft_revision, "document": doc})
     warnings = {p["message"]: p for p in response.json()["problems"] if p["severity"] == "warning"}
     assert "node 'lonely' is never reached: no transition leads to it" in warnings
-    ghost = warnings["workflow.ghost is not declared; add it to this flow's variables"]
+    ghost = warnings["workflow.ghost is not declared and no card or code writes it; add it to this flow's variables"]
     assert ghost["location"]["card"] == "t2"
     assert [p for p in response.json()["problems"] if p["severity"] == "error"] == []
 

@@ -45,8 +45,8 @@ def test_locate_names_flow_node_card_and_field():
 def test_warnings():
     found = {(w.path, w.message) for w in warnings(DOC)}
     assert ("$.flows[0].nodes[3]", "node 'orphan' is never reached: no transition leads to it") in found
-    assert ("$.flows[0].nodes[1].cards[0].text", "user.ghost is not declared; add it to the user variables") in found
-    assert ("$.flows[0].nodes[1].cards[1].inputs.amount", "workflow.total is not declared; add it to this flow's variables") in found
+    assert ("$.flows[0].nodes[1].cards[0].text", "user.ghost is not declared and no card or code writes it; add it to the user variables") in found
+    assert ("$.flows[0].nodes[1].cards[1].inputs.amount", "workflow.total is not declared and no card or code writes it; add it to this flow's variables") in found
     assert ("$.flows[0].nodes[1].cards[2].code", "bot.missing is not declared; add it to the bot variables") in found
     assert ("$.flows[2]", "flow 'unused' is never called: no Workflow card uses it") in found
     messages = " ".join(message for _, message in found)
