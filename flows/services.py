@@ -180,7 +180,9 @@ def _person(user):
 
 
 def create_bot(workspace: Workspace, *, name: str, description: str = "", user=None) -> Bot:
-    """A new, empty bot: a `main` flow whose start node leads straight to its end."""
+    """A new, empty bot: a `main` flow whose start node leads straight to its end, and an
+    `error` flow that tells the visitor something went wrong (so a failing turn is never
+    silent, and the builder sees where to change what it says)."""
     name = _clean_bot_name(name, path="$.name")
     if not isinstance(description, str):
         raise InvalidChange("$.description", "the description is text")
@@ -188,11 +190,22 @@ def create_bot(workspace: Workspace, *, name: str, description: str = "", user=N
         "format": FORMAT,
         "name": name,
         "description": description,
-        "flows": [{"name": "main", "nodes": [
-            {"id": "start", "kind": "start", "next": "end"},
-            {"id": "end", "kind": "end"},
-        ]}],
-        "layout": {"main": {"start": [0, 0], "end": [320, 0]}},
+        "flows": [
+            {"name": "main", "nodes": [
+                {"id": "start", "kind": "start", "next": "end"},
+                {"id": "end", "kind": "end"},
+            ]},
+            {"name": "error", "description": "Runs when a turn fails; event.error says what and where.", "nodes": [
+                {"id": "entry", "kind": "entry", "next": "apologise"},
+                {"id": "apologise", "kind": "standard", "name": "Apologise", "cards": [
+                    {"id": "error-message", "type": "text",
+                     "text": "Sorry, something went wrong on our side. Please try again."},
+                ], "next": "exit"},
+                {"id": "exit", "kind": "exit"},
+            ]},
+        ],
+        "layout": {"main": {"start": [0, 0], "end": [320, 0]},
+                   "error": {"entry": [0, 0], "apologise": [240, 0], "exit": [560, 0]}},
     }
     return import_bot(document, workspace=workspace, user=user, _action="bot.create")
 
