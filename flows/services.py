@@ -19,7 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from flows.botfile.canonical import canonical_bot
+from flows.botfile.canonical import canonical_bot, for_export
 from flows.botfile.problems import BotFileInvalid, Problem, json_path
 from flows.botfile.schema import FORMAT
 from flows.botfile.validate import input_problems, parse_bot_file, validate_bot
@@ -408,13 +408,15 @@ def _document(draft: dict, layout: dict) -> dict:
 
 
 def export_bot(bot: Bot, *, version: int | None = None) -> dict:
-    """The canonical bot file: the draft with its layout, or a published version. Never config values."""
+    """The bot file: the draft with its layout, or a published version, in canonical form
+    without the values equal to their defaults (`canonical.for_export`), so a file kept in
+    git diffs by what the builder changed. Importing it fills them back. Never config values."""
     if version is None:
-        return canonical_bot(copy.deepcopy(_document(bot.draft, bot.layout)))
+        return for_export(copy.deepcopy(_document(bot.draft, bot.layout)))
     found = bot.versions.filter(number=version).first()
     if found is None:
         raise UnknownVersion(bot, version)
-    return canonical_bot(copy.deepcopy(found.definition))
+    return for_export(copy.deepcopy(found.definition))
 
 
 def publish(bot: Bot, *, user=None, note: str = "") -> BotVersion:
