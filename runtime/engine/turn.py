@@ -670,7 +670,8 @@ class _Turn:
 
     def _send_fallback(self) -> None:
         """The bot's fallback message, when the turn failed and nothing after the failure spoke
-        to the user (the error flow's own messages count; custom events do not)."""
+        to the user (the error flow's own messages count; custom events do not). Called again
+        by `result` for an error found there; once sent, it is what spoke."""
         if self._outputs_at_error is None:
             return
         text = self.build.settings.get("fallbackMessage")
@@ -805,6 +806,7 @@ def run_turn(build: BotBuild, inp: TurnInput) -> TurnResult:
     token = turn_deadline.set(turn.deadline)  # bounds every V8 call of this turn too
     try:
         turn.execute()
+        turn._send_fallback()  # before the agents: the Translator translates it like any reply
         agents.after_turn(turn)
     finally:
         turn_deadline.reset(token)

@@ -1,5 +1,8 @@
 """A failed turn never leaves the visitor in silence: the bot's fallback message goes out
 unless the error flow said something itself (docs/engine.md, "Errors")."""
+import json
+
+from runtime.engine.llm import ScriptedLLM
 from runtime.engine.tests.chat import Chat, bot, card, flow, main, node, text
 
 FALLBACK = "Sorry, something went wrong."
@@ -69,3 +72,11 @@ def test_a_turn_without_an_error_sends_no_fallback():
     chat = Chat(bot(main(node("a", text("hello")), start_next="a")))
     assert chat.say("hi") == ["hello"]
     assert chat.last.error is None
+
+
+def test_the_translator_agent_translates_the_fallback_like_any_reply():
+    llm = ScriptedLLM(["I would like my order status", json.dumps({"translations": ["Désolé, une erreur est survenue."]})])
+    chat = Chat(bot(failing_main(), agents={"translator": {"enabled": True}},
+                    settings={"languages": ["en", "fr"], "defaultLanguage": "en"}), llm=llm)
+    assert chat.say("Je voudrais le statut de ma commande, s'il vous plaît") == ["Désolé, une erreur est survenue."]
+    assert json.loads(llm.requests[1].messages[1]["content"]) == {"messages": [FALLBACK]}
