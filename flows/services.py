@@ -19,7 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from flows.botfile.canonical import canonical_bot
+from flows.botfile.canonical import canonical_bot, for_export
 from flows.botfile.problems import BotFileInvalid, Problem, json_path
 from flows.botfile.schema import FORMAT
 from flows.botfile.typeflow import errors as type_flow_errors
@@ -181,7 +181,9 @@ def _person(user):
 
 
 def create_bot(workspace: Workspace, *, name: str, description: str = "", user=None) -> Bot:
-    """A new, empty bot: a `main` flow whose start node leads straight to its end."""
+    """A new, empty bot: a `main` flow whose start node leads straight to its end, and an
+    `error` flow that tells the visitor something went wrong (so a failing turn is never
+    silent, and the builder sees where to change what it says)."""
     name = _clean_bot_name(name, path="$.name")
     if not isinstance(description, str):
         raise InvalidChange("$.description", "the description is text")
@@ -189,11 +191,22 @@ def create_bot(workspace: Workspace, *, name: str, description: str = "", user=N
         "format": FORMAT,
         "name": name,
         "description": description,
-        "flows": [{"name": "main", "nodes": [
-            {"id": "start", "kind": "start", "next": "end"},
-            {"id": "end", "kind": "end"},
-        ]}],
-        "layout": {"main": {"start": [0, 0], "end": [320, 0]}},
+        "flows": [
+            {"name": "main", "nodes": [
+                {"id": "start", "kind": "start", "next": "end"},
+                {"id": "end", "kind": "end"},
+            ]},
+            {"name": "error", "description": "Runs when a turn fails; event.error says what and where.", "nodes": [
+                {"id": "entry", "kind": "entry", "next": "apologise"},
+                {"id": "apologise", "kind": "standard", "name": "Apologise", "cards": [
+                    {"id": "error-message", "type": "text",
+                     "text": "Sorry, something went wrong on our side. Please try again."},
+                ], "next": "exit"},
+                {"id": "exit", "kind": "exit"},
+            ]},
+        ],
+        "layout": {"main": {"start": [0, 0], "end": [320, 0]},
+                   "error": {"entry": [0, 0], "apologise": [240, 0], "exit": [560, 0]}},
     }
     return import_bot(document, workspace=workspace, user=user, _action="bot.create")
 
@@ -396,13 +409,15 @@ def _document(draft: dict, layout: dict) -> dict:
 
 
 def export_bot(bot: Bot, *, version: int | None = None) -> dict:
-    """The canonical bot file: the draft with its layout, or a published version. Never config values."""
+    """The bot file: the draft with its layout, or a published version, in canonical form
+    without the values equal to their defaults (`canonical.for_export`), so a file kept in
+    git diffs by what the builder changed. Importing it fills them back. Never config values."""
     if version is None:
-        return canonical_bot(copy.deepcopy(_document(bot.draft, bot.layout)))
+        return for_export(copy.deepcopy(_document(bot.draft, bot.layout)))
     found = bot.versions.filter(number=version).first()
     if found is None:
         raise UnknownVersion(bot, version)
-    return canonical_bot(copy.deepcopy(found.definition))
+    return for_export(copy.deepcopy(found.definition))
 
 
 def publish(bot: Bot, *, user=None, note: str = "") -> BotVersion:

@@ -121,8 +121,22 @@ WITH g AS (
 )
 SELECT c.first, (SELECT coalesce(jsonb_agg(jsonb_build_array(id, seq) ORDER BY seq), '[]'::jsonb) FROM m) FROM c
 """
-_FAIL = (f"UPDATE {_t[Event]} SET status = 'failed', error = %s, processed_at = %s "
-         "WHERE id = %s AND status = 'received'")
+# A failed turn: the event's failure and the fallback reply (none when `count` is 0), written
+# only if the event is still waiting (another process may have settled it meanwhile).
+_FAIL = f"""
+WITH f AS (
+    UPDATE {_t[Event]} SET status = 'failed', error = %(error)s, processed_at = %(now)s
+    WHERE id = %(event)s AND status = 'received' RETURNING id
+), c AS (
+    UPDATE {_t[Conversation]} SET next_seq = next_seq + %(count)s
+    WHERE id = %(conversation)s AND %(count)s > 0 AND EXISTS (SELECT 1 FROM f)
+    RETURNING next_seq - %(count)s AS first
+)
+INSERT INTO {_t[Message]} ({", ".join(_MESSAGE_COLUMNS)})
+SELECT {", ".join("c.first + r.seq" if col == "seq" else "r." + col for col in _MESSAGE_COLUMNS)}
+FROM c, jsonb_populate_recordset(NULL::{_t[Message]}, %(replies)s) r
+RETURNING id, seq
+"""
 
 
 def _now() -> datetime:
@@ -178,8 +192,8 @@ async def _process_next(conversation_id) -> tuple[turns.TurnOutcome | None, bool
             await database_sync_to_async(turns.store_cancelled)(conversation, event)
             return turns.TurnOutcome(event=event), True
         except Exception as exc:
-            await _fail(conversation_id, event, exc)
-            return turns.TurnOutcome(event=event), True
+            messages = await _fail(conversation, event, exc, latest)
+            return turns.TurnOutcome(event=event, messages=messages), True
         if outcome is not None:
             delivery.publish(conversation, outcome.messages)
             return outcome, len(rows) > 1
@@ -190,14 +204,37 @@ async def _process_next(conversation_id) -> tuple[turns.TurnOutcome | None, bool
     return None, False
 
 
-async def _fail(conversation_id, event: Event, exc: Exception) -> None:
-    # Nothing of the turn was written; only the failure is kept.
-    logger.error("turn failed for event %s of conversation %s", event.pk, conversation_id,
+async def _fail(conversation: Conversation, event: Event, exc: Exception, latest) -> list[Message]:
+    """Nothing of the turn was written; only the failure is kept, and the bot's fallback
+    message (as `turns._process_next` does), delivered like any reply. Returns the replies."""
+    logger.error("turn failed for event %s of conversation %s", event.pk, conversation.pk,
                  exc_info=(type(exc), exc, exc.__traceback__))
+    text = await _fallback_message(conversation, latest)
     event.status, event.error, event.processed_at = Event.Status.FAILED, f"{type(exc).__name__}: {exc}", _now()
-    async with (await pg.pool()).connection() as conn, conn.transaction():
-        await conn.execute(_LOCK, turns.turn_lock_key(conversation_id))
-        await conn.execute(_FAIL, (event.error, event.processed_at, event.pk))
+    replies = (turns.reply_messages(conversation, event, [{"type": "text", "text": text}], 0, event.processed_at)
+               if text else [])
+    params = {"error": event.error, "now": event.processed_at, "event": event.pk, "conversation": conversation.pk,
+              "count": len(replies), "replies": Jsonb([_reply_row(message) for message in replies])}
+    async with (await pg.pool()).connection() as conn:
+        async with conn.transaction():
+            await conn.execute(_LOCK, turns.turn_lock_key(conversation.pk))
+            stored = await (await conn.execute(_FAIL, params)).fetchall()
+    for message, (pk, seq) in zip(replies, stored):
+        message.pk, message.seq = pk, seq
+        message._state.adding = False
+    replies = replies[:len(stored)]  # none when another process had settled the event meanwhile
+    delivery.publish(conversation, replies)
+    return replies
+
+
+async def _fallback_message(conversation: Conversation, latest) -> str:
+    """`turns.fallback_message` without a query for a published bot whose build is cached."""
+    try:
+        loaded = await _load_build(conversation, latest)
+    except Exception:  # loading the bot may be what failed
+        return await database_sync_to_async(turns.fallback_message)(conversation)
+    text = loaded.build.settings.get("fallbackMessage")
+    return text if isinstance(text, str) and text.strip() else ""
 
 
 def _loaded(row):

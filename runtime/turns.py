@@ -40,7 +40,7 @@ from django.utils import timezone
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
 from runtime import delivery, llm_gateway, llm_usage, log_context, metrics
-from runtime.engine import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TurnInput, run_turn
+from runtime.engine import CUSTOM_EVENT, DEFAULT_SETTINGS, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.engine.llm import LLMCancelled
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
@@ -376,13 +376,33 @@ def _process_next(conversation_id) -> tuple[TurnOutcome | None, bool]:
     except Exception as exc:
         if event is None:
             raise
-        # The transaction rolled back every write of this turn; only the failure is kept.
+        # The transaction rolled back every write of this turn; only the failure is kept, and
+        # the bot's fallback message, so the visitor is not left in silence.
         logger.exception("turn failed for event %s of conversation %s", event.pk, conversation_id)
+        conversation = event.conversation
+        text = fallback_message(conversation)
+        replies: list[Message] = []
         with _turn_transaction(conversation_id):
-            Event.objects.filter(pk=event.pk, status=Event.Status.RECEIVED).update(
+            failed = Event.objects.filter(pk=event.pk, status=Event.Status.RECEIVED).update(
                 status=Event.Status.FAILED, error=f"{type(exc).__name__}: {exc}", processed_at=timezone.now())
+            if failed and text:
+                replies = reply_messages(conversation, event, [{"type": "text", "text": text}],
+                                         _allocate_seqs(conversation_id, 1), timezone.now())
+                Message.objects.bulk_create(replies)
+                transaction.on_commit(lambda: delivery.publish(conversation, replies))
         event.refresh_from_db()
-        return TurnOutcome(event=event), True
+        return TurnOutcome(event=event, messages=replies), True
+
+
+def fallback_message(conversation: Conversation) -> str:
+    """The bot's fallback message for a turn that failed outside the engine (nothing of it is
+    stored), or "" when the bot turned it off. Loading the bot may be what failed (a build
+    error, no published version): then it is the default one."""
+    try:
+        text = _load_build(conversation).build.settings.get("fallbackMessage")
+    except Exception:
+        text = DEFAULT_SETTINGS["fallbackMessage"]
+    return text if isinstance(text, str) and text.strip() else ""
 
 
 def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:

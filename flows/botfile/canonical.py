@@ -1,14 +1,23 @@
-"""The canonical form of a bot: what export writes and what equality compares.
+"""The canonical form of a bot: what is stored, published and compared, and (through
+`for_export`) what export writes.
 
 Defaults are filled and the format's own keys come in one fixed order, so two
 exports of the same bot are byte-identical and a diff shows only real edits.
 Free-form values (variable defaults, JSON Schemas, card field values, loose
 library entries) keep their own key order: it can carry meaning (form fields).
+
+The stored form keeps every default (the editor, the versions diff and the engine read
+it that way); the exported file leaves them out, so a bot file in git shows only what
+the builder set, and importing it fills them back.
 """
 from __future__ import annotations
 
-from .schema import SETTINGS_DEFAULTS, TOP_LEVEL_KEYS
+import logging
+
+from .schema import SETTINGS_DEFAULTS, TOP_LEVEL_KEYS, card_registry, live_schema
 from .validate import check_bot
+
+logger = logging.getLogger(__name__)
 
 _BOT_VARIABLE_KEYS = ("scope", "name", "type", "values", "pattern", "schema", "default", "description")
 _FLOW_VARIABLE_KEYS = ("name", "type", "values", "pattern", "schema", "default", "input", "output", "description")
@@ -131,3 +140,70 @@ def _layout(layout: dict, flows: list[dict]) -> dict:
             node["id"]: list(positions[node["id"]]) for node in flow["nodes"] if node["id"] in positions
         }
     return out
+
+
+# Never left out, even when equal to a default: a file without them would not say what it is.
+_ALWAYS_EXPORTED = ("format", "name", "flows")
+
+
+def for_export(doc: dict) -> dict:
+    """The bot file as export writes it: the canonical form without the values equal to
+    their defaults (`"markdown": false`, `"metadata": null`, default settings, empty lists
+    and `next: null`...). Importing it gives the canonical form back; if it ever would not
+    (a default this function gets wrong), the full canonical form is written instead, since
+    a longer file is better than a changed bot."""
+    full = canonical_bot(doc)
+    compact = _without_defaults(full)
+    if canonical_bot(compact) != full:
+        logger.error("bot %r: its export without defaults would not import as the same bot; exported in full",
+                     full.get("name"))
+        return full
+    return compact
+
+
+def _without_defaults(bot: dict) -> dict:
+    from runtime.engine.nlu.library import ENTITY_MODELS, IntentDef
+
+    defaults = {key: spec["default"] for key, spec in live_schema()["properties"].items() if "default" in spec}
+    out = dict(bot)
+    out["settings"] = {key: value for key, value in bot["settings"].items()
+                       if key not in SETTINGS_DEFAULTS or value != SETTINGS_DEFAULTS[key]}
+    out["flows"] = [_flow_without_defaults(flow) for flow in bot["flows"]]
+    out["intents"] = [_model_without_defaults(IntentDef, item) for item in bot["intents"]]
+    out["entities"] = [_model_without_defaults(ENTITY_MODELS[item["type"]], item) for item in bot["entities"]]
+    return {key: value for key, value in out.items()
+            if key in _ALWAYS_EXPORTED or key not in defaults or value != defaults[key]}
+
+
+def _flow_without_defaults(flow: dict) -> dict:
+    out = dict(flow)
+    variables = [{key: value for key, value in variable.items()
+                  if not (key in ("input", "output") and value is False)} for variable in flow["variables"]]
+    if variables:
+        out["variables"] = variables
+    else:
+        del out["variables"]
+    out["nodes"] = [_node_without_defaults(node) for node in flow["nodes"]]
+    return out
+
+
+def _node_without_defaults(node: dict) -> dict:
+    out = dict(node)
+    if out.get("next", "") is None:
+        del out["next"]
+    if "cards" in out:
+        out["cards"] = [_card_without_defaults(card) for card in out["cards"]]
+        if not out["cards"]:
+            del out["cards"]
+    return out
+
+
+def _card_without_defaults(card: dict) -> dict:
+    # A card's defaults are its family's config model's (the engine's, as `normalize_bot` fills them).
+    family = card_registry()[card["type"]]
+    fields = {key: value for key, value in card.items() if key not in ("id", "type")}
+    return {"id": card["id"], "type": card["type"], **_model_without_defaults(family.Config, fields)}
+
+
+def _model_without_defaults(model, values: dict) -> dict:
+    return model.model_validate(values).model_dump(mode="json", by_alias=True, exclude_defaults=True)

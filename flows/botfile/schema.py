@@ -226,6 +226,11 @@ def build_schema(registry: Mapping | None = None) -> dict:
                     "type": "number", "minimum": 0, "maximum": 1,
                     "default": SETTINGS_DEFAULTS["intentConfidence"],
                 },
+                "fallbackMessage": {
+                    "type": "string", "maxLength": 2000, "default": SETTINGS_DEFAULTS["fallbackMessage"],
+                    "description": ("What the visitor gets when a turn fails and nothing after the failure "
+                                    "spoke to them (the error flow's messages count); empty: nothing is sent."),
+                },
                 "llm": {
                     "type": "object", "additionalProperties": False,
                     "description": "The LLM this bot's AI cards use unless a card names its own (docs/ai.md).",

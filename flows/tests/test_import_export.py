@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from flows.botfile.canonical import canonical_bot
+from flows.botfile.canonical import canonical_bot, for_export
 from flows.botfile.validate import parse_bot_file
 from flows.models import Bot
 from flows.services import BotFileInvalid, StaleRevision, export_bot, import_bot, replace_draft
@@ -22,9 +22,11 @@ def test_export_then_import_gives_an_equal_bot(path, workspace):
     bot = import_bot(text, workspace=workspace)
 
     exported = export_bot(bot)
-    assert exported == canonical_bot(parse_bot_file(text))
+    assert exported == for_export(parse_bot_file(text))
+    assert canonical_bot(exported) == canonical_bot(parse_bot_file(text))  # import fills the defaults back
     again = import_bot(json.dumps(exported), workspace=workspace)
     assert export_bot(again) == exported
+    assert again.draft == bot.draft
     # Positions live apart from the logic so moving a box is not a logic change.
     assert "layout" not in bot.draft
     assert bot.layout == exported["layout"]

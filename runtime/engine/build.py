@@ -32,6 +32,8 @@ DEFAULT_SETTINGS = {
     "languages": ["en"],
     "defaultLanguage": "en",
     "intentConfidence": 0.6,
+    # What the visitor gets when a turn fails and nothing else told them (docs/engine.md, "Errors").
+    "fallbackMessage": "Sorry, something went wrong.",
 }
 MAX_CALL_DEPTH = 16
 

@@ -22,7 +22,7 @@ from . import autonomous
 from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
 from .errors import BotRuntimeError, LLMFailure, StateLimitError, TurnBudgetExceeded
-from .events import MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, custom_event_type
+from .events import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, custom_event_type
 from .expressions import UNDEFINED, ExpressionError, js_truthy
 from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost
 from .llm_replay import request_details
@@ -653,10 +653,16 @@ class _Turn:
             else:
                 self._finish_dialog("no transition")
 
+    # How many outputs there were when the turn's first error happened: the fallback message
+    # goes out only when nothing for the user was emitted from there on (docs/engine.md, "Errors").
+    _outputs_at_error: int | None = None
+
     def _handle_error(self, exc: BotRuntimeError) -> None:
         self._check_budget(f"({exc})")
         where = self._where()
         message = str(exc)
+        if self._outputs_at_error is None:
+            self._outputs_at_error = len(self.outputs)
         self.error = {"message": message, **where}
         if isinstance(exc, LLMFailure):
             self.error.update(provider=exc.provider, status=exc.status)
@@ -670,6 +676,20 @@ class _Turn:
             self._push_flow("error", defaults(self.build.flows["error"].variables), None)
         else:
             self._finish_dialog("error")
+
+    def _send_fallback(self) -> None:
+        """The bot's fallback message, when the turn failed and nothing after the failure spoke
+        to the user (the error flow's own messages count; custom events do not). Called again
+        by `result` for an error found there; once sent, it is what spoke."""
+        if self._outputs_at_error is None:
+            return
+        text = self.build.settings.get("fallbackMessage")
+        if not isinstance(text, str) or not text.strip():
+            return  # an empty fallback message turns it off
+        if any(output.get("type") != CUSTOM_EVENT for output in self.outputs[self._outputs_at_error:]):
+            return
+        self.outputs.append({"type": "text", "text": text})
+        self._trace("fallback_sent", text=text)
 
     def _drive(self, resume: bool) -> None:
         for _ in range(3):  # the run, then at most the error flow, then the error flow's own error
@@ -769,6 +789,9 @@ class _Turn:
             self.log("error", message, source="engine")
             state = {"frames": [], "waiting": None, "session": dict(self.initial_state.get("session") or {})}
             self.ended = True
+            if self._outputs_at_error is None:
+                self._outputs_at_error = len(self.outputs)
+        self._send_fallback()
         bot_changes = {k: v for k, v in self.bot.items() if k not in self.bot_before or self.bot_before[k] != v}
         bot_changes.update({k: None for k in self.bot_before if k not in self.bot})
         return TurnResult(
@@ -792,6 +815,7 @@ def run_turn(build: BotBuild, inp: TurnInput) -> TurnResult:
     token = turn_deadline.set(turn.deadline)  # bounds every V8 call of this turn too
     try:
         turn.execute()
+        turn._send_fallback()  # before the agents: the Translator translates it like any reply
         agents.after_turn(turn)
     finally:
         turn_deadline.reset(token)

@@ -106,5 +106,6 @@ def test_a_failing_turn_is_stored_as_failed_and_the_next_one_runs(monkeypatch):
     assert outcomes[1].outputs == [{"type": "text", "text": "visits=1 hits=1"}]
     stored_failure = Event.objects.get(pk=broken.pk)
     assert (stored_failure.status, stored_failure.error) == ("failed", "RuntimeError: the engine broke")
-    # Nothing of the failed turn was written: the counts start from the good message.
-    assert not Message.objects.filter(event_id=broken.pk, direction="outgoing").exists()
+    # Nothing of the failed turn was written but the fallback: the counts start from the good message.
+    assert [m.payload for m in Message.objects.filter(event_id=broken.pk, direction="outgoing")] == [
+        {"text": "Sorry, something went wrong."}]

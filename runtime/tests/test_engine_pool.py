@@ -31,7 +31,9 @@ def _assert_failed_on_budget(conversation, event_pk, elapsed):
     event = Event.objects.get(pk=event_pk)
     assert event.status == "failed"
     assert event.error.startswith(f"TurnBudgetExceeded: the turn ran longer than its budget of {BUDGET_MS} ms")
-    assert not Message.objects.filter(conversation=conversation, direction="outgoing").exists()
+    # Only the fallback message: the visitor is told, nothing of the turn itself was kept.
+    assert [m.payload for m in Message.objects.filter(conversation=conversation, direction="outgoing")] == [
+        {"text": "Sorry, something went wrong."}]
     conversation.refresh_from_db()
     assert conversation.state == {}  # nothing of the turn was stored
 

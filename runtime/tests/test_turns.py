@@ -77,12 +77,14 @@ def test_an_engine_crash_keeps_the_event_marks_it_failed_and_leaves_state_alone(
     monkeypatch.setattr(turns, "run_turn", crash)
     outcome = turns.send_user_message(conversation, "two")
 
-    assert outcome.failed and "engine bug" in outcome.error and outcome.outputs == []
+    # Nothing of the turn is kept but the failure, and the fallback message for the visitor.
+    assert outcome.failed and "engine bug" in outcome.error
+    assert outcome.outputs == [{"type": "text", "text": "Sorry, something went wrong."}]
     event = Event.objects.get(pk=outcome.event.pk)
     assert (event.status, event.error) == ("failed", "RuntimeError: engine bug")
     conversation.refresh_from_db()
     assert conversation.state == state_before
-    assert conversation.next_seq == next_seq_before + 1  # only the stored incoming event took a seq
+    assert conversation.next_seq == next_seq_before + 2  # the incoming event and the fallback
     assert EndUser.objects.get(pk=conversation.user_id).variables == user_vars_before
 
     monkeypatch.undo()
@@ -105,7 +107,8 @@ def test_a_write_that_fails_half_way_rolls_back_the_whole_turn(monkeypatch):
     outcome = turns.send_user_message(conversation, "two")
 
     assert outcome.failed
-    assert not Message.objects.filter(event=outcome.event, direction="outgoing").exists()
+    assert [m.payload["text"] for m in Message.objects.filter(event=outcome.event, direction="outgoing")] == [
+        "Sorry, something went wrong."]  # the fallback only: the turn's own reply was rolled back
     assert EndUser.objects.get(pk=conversation.user_id).variables["seen"] == ["one"]
     assert BotVariable.objects.get(bot=bot, name="total").value == 1
 

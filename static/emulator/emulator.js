@@ -224,7 +224,9 @@ function statusOf(entry) {
   switch (entry.type) {
     case 'conversation_started': return { text: 'Conversation started' };
     case 'conversation_ended': return { text: `Conversation ended${entry.reason ? ` (${entry.reason})` : ''}` };
-    case 'error': return { text: 'Error occurred', title: entry.message, kind: 'error' };
+    // The error with where it happened; a link selects that card in the editor.
+    case 'error': return { text: `Error${entry.card ? ` in card ${entry.card}` : ''}: ${entry.message}`, title: entry.message, kind: 'error', node: entry.node ? entry : null };
+    case 'fallback_sent': return { text: 'Sent the fallback message (nothing after the error spoke to the user)' };
     case 'waiting_for_input': return { text: 'Waiting for user input' };
     case 'entered_flow': return { text: `Entered workflow ${entry.flow}` };
     case 'transitioned': return { text: `Transitioned to ${where(entry)}`, node: entry };
@@ -264,12 +266,12 @@ function renderTurn(turn) {
   chat.turns.set(turn.eventSeq, turn);
   const box = el('div', { class: 'fs-emu-turn', 'data-event-seq': turn.eventSeq });
   const lines = turn.trace.map(statusOf).filter(Boolean);
-  if (turn.status === 'failed') lines.push({ text: 'Error occurred', title: turn.error, kind: 'error' });
+  if (turn.status === 'failed') lines.push({ text: `Turn failed: ${turn.error}`, title: turn.error, kind: 'error' });
   for (const line of lines) {
     const attrs = { class: `fs-emu-line ${line.kind || ''}`, title: line.title, 'data-status': line.text };
     if (line.node) {
       box.append(el('button', { ...attrs, type: 'button', class: `${attrs.class} link`, 'data-flow': line.node.flow, 'data-node': line.node.node,
-        onclick: () => jumpTo(line.node.flow, line.node.node) }, line.text));
+        'data-card': line.node.card || undefined, onclick: () => jumpTo(line.node.flow, line.node.node, line.node.card) }, line.text));
     } else if (line.detail !== undefined) {
       // Collapsed by default: a turn of an autonomous node can take dozens of these.
       box.append(el('details', { ...attrs, class: `${attrs.class} fs-emu-expand` },
@@ -281,12 +283,14 @@ function renderTurn(turn) {
   selectTurn(turn.eventSeq);
 }
 
-function jumpTo(flow, node) {
+function jumpTo(flow, node, card) {
   const editor = window.flowEditor;
   if (!editor) return;
   if (flow && flow !== editor.store.flowName) editor.store.openFlow(flow);
-  // Wait for the canvas to draw the flow before focusing the node.
-  requestAnimationFrame(() => { if (editor.store.node(node)) editor.canvas.focusNode(node); });
+  // Wait for the canvas to draw the flow before focusing the node (and selecting the card).
+  requestAnimationFrame(() => {
+    if (editor.store.node(node)) editor.canvas.focusNode(node, { card: card && editor.store.findCard(card) ? card : null });
+  });
 }
 
 function highlightRunning() {

@@ -76,6 +76,7 @@ def test_a_minimal_file_gets_every_default():
     assert bot["settings"] == {
         "inactivityTimeoutMinutes": 30, "nodeRepetitionLimit": 10, "timezone": "UTC",
         "languages": ["en"], "defaultLanguage": "en", "intentConfidence": 0.6,
+        "fallbackMessage": "Sorry, something went wrong.",
     }
     for key in ("variables", "config", "schemas", "intents", "entities", "tables", "knowledgeBases",
                 "hooks", "tests"):

@@ -140,8 +140,7 @@ def test_send_event_with_an_object_of_templates():
 
 def test_send_event_whose_payload_is_not_an_object_is_an_error():
     chat = Chat(bot(main(node("a", card("sendEvent", id="bad", payload="{{event.preview}}")), start_next="a")))
-    chat.say("text, not an object")
-    assert chat.last.outputs == []
+    assert chat.say("text, not an object") == ["Sorry, something went wrong."]
     assert "bad" in chat.last.error["message"] and "must be an object" in chat.last.error["message"]
 
 

@@ -55,5 +55,5 @@ def test_bad_webchat_cards_are_reported_with_their_path():
 
 def test_a_configuration_template_that_gives_an_unknown_key_fails_at_run_time():
     result = run(card("webchatConfigure", id="cfg", configuration="{{ {hack: 1} }}"))
-    assert result.outputs == []
+    assert result.outputs == [{"type": "text", "text": "Sorry, something went wrong."}]
     assert "hack cannot be configured" in result.error["message"]

@@ -35,7 +35,7 @@ class Command(BaseCommand):
         p.add_argument("file", help="path to a .bot.json file, or - for stdin")
         p.add_argument("--workspace", help="workspace slug (default: the Default workspace)")
 
-        p = sub.add_parser("export", help="print a bot file (the draft, or a published version)")
+        p = sub.add_parser("export", help="print a bot file (the draft, or a published version), without the values equal to their defaults")
         p.add_argument("bot", help="bot id or unique name")
         p.add_argument("-o", "--output", help="write to this file instead of stdout")
         p.add_argument("--version", type=int, dest="version_number", help="export this published version")
