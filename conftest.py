@@ -47,3 +47,13 @@ def _close_connections_after_async_test(request):
         from runtime import pg
 
         pg.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_llm_providers():
+    # The providers cached per bot id (integrations/llm/services.py) outlive a test's database:
+    # a flush or rollback fires no delete signal, and the next test's bot may get the same id.
+    yield
+    from integrations.llm import services
+
+    services._cache.clear()

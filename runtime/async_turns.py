@@ -264,12 +264,54 @@ async def _run_event(conversation: Conversation, event: Event, user: EndUser, bo
     seen_conversation, seen_user = conversation.updated_at, user.updated_at
     started = time.monotonic()
     result = await engine_pool.run(conversation.bot_id, run_turn, build, turn_input)
-    if result.llm_calls:
+    # The usage rows go in the write's transaction (no transaction of their own): it commits
+    # them even when the write finds what it read changed and writes nothing else (the turn
+    # runs again and its new calls are billed again). Should the write not commit, or the
+    # turn fail before it, they are recorded alone: the provider billed the calls either way.
+    calls = result.llm_calls
+    try:
+        params, rows = _write_params(conversation, loaded, event, user, result, started,
+                                     seen_conversation, seen_user)
+    except BaseException:
+        await _record_usage_alone(conversation, calls)
+        raise
+    committed = False
+    try:
+        async with (await pg.pool()).connection() as conn:
+            # Pipelined: BEGIN, the lock, the usage, the write and COMMIT go out together: one round trip.
+            async with conn.pipeline(), conn.transaction():
+                await conn.execute(_LOCK, turns.turn_lock_key(conversation.pk))
+                await llm_usage.arecord(conn, conversation, calls)
+                written = await conn.execute(_WRITE, params)
+            committed = True
+            row = await written.fetchone()
+    except BaseException:
+        if not committed:
+            await _record_usage_alone(conversation, calls)
+        raise
+    if row is None:
+        return None
+    first, stored = row
+    conversation.next_seq = first + len(rows.replies)
+    for message, (pk, seq) in zip(rows.replies, stored):
+        message.pk, message.seq = pk, seq
+        message._state.adding = False
+    return turns.TurnOutcome(event=event, messages=rows.replies, trace=event.trace, logs=event.logs)
+
+
+async def _record_usage_alone(conversation: Conversation, calls: list[dict]) -> None:
+    if not calls:
+        return
+    try:
         async with (await pg.pool()).connection() as conn, conn.transaction():
-            await llm_usage.arecord(conn, conversation, result.llm_calls)
+            await llm_usage.arecord(conn, conversation, calls)
+    except Exception:
+        logger.exception("the LLM usage of a failed turn of conversation %s was not recorded", conversation.pk)
+
+
+def _write_params(conversation, loaded, event, user, result, started, seen_conversation, seen_user):
     rows = turns.settle_turn(conversation, loaded, event, user, result,
                              round((time.monotonic() - started) * 1000), _now())
-
     params = {
         "conversation": conversation.pk, "seen_conversation": seen_conversation, "count": len(rows.replies),
         "user": user.pk, "seen_user": seen_user, "user_changed": rows.user_changed,
@@ -282,20 +324,7 @@ async def _run_event(conversation: Conversation, event: Event, user: EndUser, bo
                                     ("e_", event, turns.EVENT_FIELDS), ("u_", user, turns.USER_FIELDS)):
         params.update({prefix + name: _db_value(instance, name, value)
                        for name, value in turns.row_values(instance, names).items()})
-    async with (await pg.pool()).connection() as conn:
-        # Pipelined: BEGIN, the lock, the write and COMMIT go out together: one round trip.
-        async with conn.pipeline(), conn.transaction():
-            await conn.execute(_LOCK, turns.turn_lock_key(conversation.pk))
-            written = await conn.execute(_WRITE, params)
-        row = await written.fetchone()
-    if row is None:
-        return None
-    first, stored = row
-    conversation.next_seq = first + len(rows.replies)
-    for message, (pk, seq) in zip(rows.replies, stored):
-        message.pk, message.seq = pk, seq
-        message._state.adding = False
-    return turns.TurnOutcome(event=event, messages=rows.replies, trace=event.trace, logs=event.logs)
+    return params, rows
 
 
 def _db_value(instance, name: str, value):

@@ -34,6 +34,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 _slot = threading.local()  # (pool, bot key) of the job the current thread runs
 
 
+class _Resumer:
+    __slots__ = ("bot_key", "woken", "granted")
+
+    def __init__(self, bot_key, woken: threading.Condition):
+        self.bot_key, self.woken, self.granted = bot_key, woken, False
+
+
 class EnginePool:
     def __init__(self, threads: int, per_bot: int, parked: int = 0):
         if threads < 1 or per_bot < 1:
@@ -42,8 +49,11 @@ class EnginePool:
         # Threads beyond `threads` are for turns parked on an LLM answer (they hold no slot).
         self._executor = ThreadPoolExecutor(max_workers=threads + max(0, parked), thread_name_prefix="engine")
         self._lock = threading.Lock()
-        self._slot_free = threading.Condition(self._lock)
-        self._resuming = 0
+        # Parked jobs whose wait is over, waiting for a slot, in the order they came back.
+        # Each has its own condition: a freed slot wakes the one it goes to, not all of them
+        # (with 200 answers arriving at once, a notify_all per freed slot woke 200 threads
+        # to find one slot: 40,000 wake-ups fighting for the GIL).
+        self._resumers: deque[_Resumer] = deque()
         self._busy = 0
         self._running: Counter = Counter()
         # bot -> its waiting jobs; the dict's order is the round robin (longest waiting first).
@@ -53,7 +63,7 @@ class EnginePool:
         """Run `fn(*args)` on a pool thread when `bot_key` may have one; its future."""
         future: Future = Future()
         with self._lock:
-            if (self._busy + self._resuming < self.threads and self._running[bot_key] < self.per_bot
+            if (self._busy + len(self._resumers) < self.threads and self._running[bot_key] < self.per_bot
                     and bot_key not in self._waiting):
                 self._start(bot_key, fn, args, future)
             else:
@@ -90,7 +100,7 @@ class EnginePool:
         self._running[bot_key] -= 1
         if not self._running[bot_key]:
             del self._running[bot_key]
-        self._slot_free.notify_all()
+        self._grant()
         self._dispatch()
 
     def park(self, bot_key) -> None:
@@ -99,20 +109,47 @@ class EnginePool:
             self._release(bot_key)
 
     def unpark(self, bot_key) -> None:
-        """Take a slot again, ahead of jobs that have not started (blocks until one is free)."""
+        """Take a slot again, ahead of jobs that have not started (blocks until one is free);
+        resumed jobs get their slots in the order they came back."""
         with self._lock:
-            self._resuming += 1
+            if not self._resumers and self._busy < self.threads and self._running[bot_key] < self.per_bot:
+                self._take(bot_key)
+                return
+            resumer = _Resumer(bot_key, threading.Condition(self._lock))
+            self._resumers.append(resumer)
+            self._grant()
             try:
-                while self._busy >= self.threads or self._running[bot_key] >= self.per_bot:
-                    self._slot_free.wait()
-            finally:
-                self._resuming -= 1
-            self._busy += 1
-            self._running[bot_key] += 1
+                while not resumer.granted:
+                    resumer.woken.wait()
+            except BaseException:
+                if resumer.granted:
+                    self._release(bot_key)
+                else:
+                    self._resumers.remove(resumer)
+                raise
+
+    def _take(self, bot_key) -> None:  # with the lock held
+        self._busy += 1
+        self._running[bot_key] += 1
+
+    def _grant(self) -> None:  # with the lock held
+        """Hand free slots to the resumers that may have one, first come first."""
+        if not self._resumers:
+            return
+        kept: deque[_Resumer] = deque()
+        while self._resumers:
+            resumer = self._resumers.popleft()
+            if self._busy < self.threads and self._running[resumer.bot_key] < self.per_bot:
+                self._take(resumer.bot_key)
+                resumer.granted = True
+                resumer.woken.notify()
+            else:
+                kept.append(resumer)
+        self._resumers = kept
 
     def _dispatch(self) -> None:
         for bot_key in list(self._waiting):
-            if self._busy + self._resuming >= self.threads:
+            if self._busy + len(self._resumers) >= self.threads:
                 return
             if self._running[bot_key] >= self.per_bot:
                 continue

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import httpx2
 import openai
+import orjson
 
 from runtime.engine.llm import LLMError, LLMRequest, LLMResponse, ToolCall
 from runtime.outbound import AsyncGuardedTransport, OutboundFailed, OutboundRefused
@@ -178,51 +179,98 @@ class OpenAICompatible:
                            cost=model.cost(tokens_in, tokens_out))
 
     async def _stream(self, body: dict, on_token: Callable[[str], None]):
-        stream = await _client(self.config).chat.completions.create(
-            **body, stream=True, stream_options={"include_usage": True})
+        # openai still makes the request (its retries, its status errors), but the chunks are
+        # read as raw SSE lines and parsed with orjson: its pydantic chunk models and SSE
+        # decoder cost about 0.2 ms of CPU a chunk, the most of an LLM turn's server CPU
+        # (docs/performance.md, "LLM turns").
+        name = self.config.name
         pieces: list[str] = []
         calls: dict[int, dict] = {}
-        usage, finish, model_id, done = None, "stop", body["model"], False
+        usage, finish, model_id, done, ended = None, "stop", body["model"], False, False
         size = 0
-        async for chunk in _cut_is_llm_error(stream, self.config.name):
-            model_id = chunk.model or model_id
-            if chunk.usage:
-                usage = chunk.usage
-            for choice in chunk.choices or ():
-                delta = choice.delta
-                if delta is not None and delta.content:
-                    size += len(delta.content)
-                    if size > MAX_ANSWER_CHARS:
-                        await stream.close()
-                        raise LLMError(f"the answer is longer than {MAX_ANSWER_CHARS} characters",
-                                       provider=self.config.name)
-                    pieces.append(delta.content)
-                    on_token(delta.content)
-                for part in (delta.tool_calls or ()) if delta is not None else ():
-                    slot = calls.setdefault(part.index, {"id": "", "name": "", "arguments": ""})
-                    if part.id:
-                        slot["id"] = part.id
-                    if part.function is not None:
-                        slot["name"] += part.function.name or ""
-                        slot["arguments"] += part.function.arguments or ""
-                if choice.finish_reason:
-                    finish, done = choice.finish_reason, True
+        api = _client(self.config).chat.completions.with_streaming_response
+        async with api.create(**body, stream=True, stream_options={"include_usage": True}) as response:
+            async for data in _sse_data(response.http_response, name):
+                if ended:
+                    continue  # read to the end, so the connection goes back to the pool
+                if data.startswith(b"[DONE]"):
+                    ended = True
+                    continue
+                chunk = orjson.loads(data)
+                if not isinstance(chunk, dict):
+                    raise ValueError("a chunk is not an object")
+                error = chunk.get("error")
+                if error:
+                    message = error.get("message") if isinstance(error, dict) else error
+                    raise LLMError(str(message or "an error occurred during streaming")[:500], provider=name)
+                model_id = chunk.get("model") or model_id
+                if chunk.get("usage"):
+                    usage = _Usage(chunk["usage"])
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") or {}
+                    content = delta.get("content")
+                    if content:
+                        size += len(content)
+                        if size > MAX_ANSWER_CHARS:
+                            raise LLMError(f"the answer is longer than {MAX_ANSWER_CHARS} characters", provider=name)
+                        pieces.append(content)
+                        on_token(content)
+                    for part in delta.get("tool_calls") or ():
+                        slot = calls.setdefault(part.get("index", 0), {"id": "", "name": "", "arguments": ""})
+                        if part.get("id"):
+                            slot["id"] = part["id"]
+                        function = part.get("function")
+                        if function:
+                            slot["name"] += function.get("name") or ""
+                            slot["arguments"] += function.get("arguments") or ""
+                    if choice.get("finish_reason"):
+                        finish, done = choice["finish_reason"], True
         if not done:
             # The stream ended without a finish reason: the connection was cut mid-answer.
-            raise LLMError("the answer stream stopped before it was complete", provider=self.config.name,
-                           retryable=True)
+            raise LLMError("the answer stream stopped before it was complete", provider=name, retryable=True)
         tool_calls = tuple(ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"])
                            for i, c in sorted(calls.items()))
         return "".join(pieces), tool_calls, usage, finish, model_id
 
 
-async def _cut_is_llm_error(stream, provider: str):
+class _Usage:
+    __slots__ = ("prompt_tokens", "completion_tokens")
+
+    def __init__(self, usage):
+        usage = usage if isinstance(usage, dict) else {}
+        self.prompt_tokens, self.completion_tokens = usage.get("prompt_tokens"), usage.get("completion_tokens")
+
+
+# A line of an answer stream longer than this is not a chat-completion chunk.
+MAX_SSE_LINE_BYTES = 4 * MAX_ANSWER_CHARS
+
+
+async def _sse_data(response, provider: str):
+    """The `data` of each server-sent event of `response`, as bytes (the SSE format: `data:`
+    lines, events ended by an empty line; comments, `event:` and `id:` are not needed here)."""
+    buffer, data = b"", []
     try:
-        async for chunk in stream:
-            yield chunk
-    except (openai.APIConnectionError, httpx2.HTTPError):
+        async for received in response.aiter_bytes():
+            buffer += received
+            if b"\n" not in received:
+                if len(buffer) > MAX_SSE_LINE_BYTES:
+                    raise LLMError(f"the answer is longer than {MAX_ANSWER_CHARS} characters", provider=provider)
+                continue
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                if not line:
+                    if data:
+                        yield data[0] if len(data) == 1 else b"\n".join(data)
+                        data = []
+                elif line.startswith(b"data:"):
+                    data.append(line[6:] if line[5:6] == b" " else line[5:])
+    except httpx2.HTTPError:
         raise LLMError("the answer stream stopped before it was complete", provider=provider,
                        retryable=True) from None
+    if data:
+        yield b"\n".join(data)
 
 
 def describe_models(config: ProviderConfig) -> list[dict]:

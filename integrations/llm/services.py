@@ -3,11 +3,15 @@ runtime's gateway calls for a bot (runtime/llm_gateway.py), and the routing of o
 the provider and model it names (docs/ai.md, "Providers")."""
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 from runtime.engine.llm import LLMError, LLMRequest, LLMResponse
 
@@ -62,8 +66,7 @@ class WorkspaceLLM:
         return await OpenAICompatible(config).complete(request, on_token)
 
 
-def resolve(bot_id) -> WorkspaceLLM | None:
-    """The providers of `bot_id`'s workspace; None when it has none. One query."""
+def _lookup(bot_id) -> WorkspaceLLM | None:
     providers = list(LLMProvider.objects.filter(workspace__bots=bot_id))
     if not providers:
         return None
@@ -71,6 +74,73 @@ def resolve(bot_id) -> WorkspaceLLM | None:
     defaults = [p.name for p in providers if p.is_default]
     default = defaults[0] if defaults else (providers[0].name if len(providers) == 1 else None)
     return WorkspaceLLM(configs, default)
+
+
+# The providers per bot, in this process. Every LLM turn asks for them, and the query (with
+# the PostgreSQL connection it opens on an engine thread) cost more than the rest of the turn
+# (docs/performance.md, "LLM turns"). A save or delete of any provider in this process drops
+# the whole cache (rare, and a bot's workspace is not known without a query); other processes
+# see the change within the TTL.
+CACHE_TTL_SECONDS = 10.0
+CACHE_MAX_BOTS = 2000
+
+
+class _ProviderCache:
+    def __init__(self, ttl: float = CACHE_TTL_SECONDS, size: int = CACHE_MAX_BOTS):
+        self.ttl, self.size = ttl, size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[object, tuple[float, int, WorkspaceLLM | None]] = OrderedDict()
+        # Bumped by every invalidation: a lookup that began before it is not stored, so a
+        # save that lands while a turn queries never leaves the old settings cached.
+        self._generation = 0
+
+    def get(self, bot_id, lookup: Callable[[object], WorkspaceLLM | None]) -> WorkspaceLLM | None:
+        key = str(bot_id)
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > now and entry[1] == self._generation:
+                self._entries.move_to_end(key)
+                return entry[2]
+            generation = self._generation
+        value = lookup(bot_id)
+        with self._lock:
+            if generation == self._generation:
+                self._entries[key] = (time.monotonic() + self.ttl, generation, value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_cache = _ProviderCache()
+
+
+def resolve(bot_id) -> WorkspaceLLM | None:
+    """The providers of `bot_id`'s workspace; None when it has none. One query, or none while
+    this process has them cached (up to CACHE_TTL_SECONDS, dropped when a provider is saved
+    or deleted here)."""
+    return _cache.get(bot_id, _lookup)
+
+
+def forget_providers(**_kwargs) -> None:
+    """Drop the cached providers of every bot: now, and again when the transaction that
+    changed a provider commits (a turn may have looked up the old rows meanwhile)."""
+    _cache.clear()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_cache.clear)
+
+
+post_save.connect(forget_providers, sender=LLMProvider, dispatch_uid="llm-provider-cache-save")
+post_delete.connect(forget_providers, sender=LLMProvider, dispatch_uid="llm-provider-cache-delete")
 
 
 FIELDS = ("name", "base_url", "api_key", "models", "default_model", "is_default", "timeout_seconds", "max_retries")

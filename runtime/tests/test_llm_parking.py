@@ -55,3 +55,32 @@ def test_a_parked_turn_lets_another_bot_run_and_a_resumed_turn_goes_first():
 def test_parked_outside_a_pool_job_is_a_no_op():
     with engine_pool.parked():
         pass
+
+
+def test_turns_whose_answers_came_resume_in_that_order_one_per_free_slot():
+    pool = EnginePool(threads=1, per_bot=8, parked=8)
+    answers = [threading.Event() for _ in range(5)]
+    hold = threading.Event()
+    order = []
+
+    def waiting(n):
+        with engine_pool.parked():
+            answers[n].wait(5)
+        order.append(n)
+
+    def holding():  # keeps the one slot while the answers come
+        hold.wait(5)
+
+    futures = [pool.submit("bot-a", waiting, n) for n in range(5)]
+    time.sleep(0.2)  # all five parked
+    holder = pool.submit("bot-b", holding)
+    time.sleep(0.1)
+    for n in (3, 0, 4, 1, 2):  # the answers come in this order while the slot is taken
+        answers[n].set()
+        time.sleep(0.05)
+    hold.set()
+    holder.result(timeout=5)
+    for future in futures:
+        future.result(timeout=5)
+    assert order == [3, 0, 4, 1, 2]
+    pool.shutdown()
