@@ -1,7 +1,8 @@
 """What every LLM call of a turn cost, stored as `LLMUsage` rows, and the totals the REST
-API and `bot info` show. Recorded right after the engine ran, apart from the turn's own
-write: a call the provider billed stays counted even when the turn's write is retried or
-fails. One INSERT, and only for turns that called a model."""
+API and `bot info` show. A call the provider billed stays counted even when the turn's write
+is retried or fails: the ORM executor records the rows inside the turn's transaction, the
+PostgreSQL one (runtime/async_turns.py) with the turn's write, or on their own when that
+write does not commit. One INSERT, and only for turns that called a model."""
 from __future__ import annotations
 
 from django.db.models import Count, Sum
