@@ -1,8 +1,8 @@
 """What every LLM call of a turn cost, stored as `LLMUsage` rows, and the totals the REST
-API and `bot info` show. A call the provider billed stays counted even when the turn's write
-is retried or fails: the ORM executor records the rows inside the turn's transaction, the
-PostgreSQL one (runtime/async_turns.py) with the turn's write, or on their own when that
-write does not commit. One INSERT, and only for turns that called a model."""
+API and `bot info` show. On PostgreSQL (runtime/async_turns.py) the rows go with the turn's write, or on their
+own when that write does not commit, so a call the provider billed stays counted even when
+the turn's write is retried or fails; the ORM executor records them inside the turn's
+transaction (a turn that fails there loses them). One INSERT, and only for turns that called a model."""
 from __future__ import annotations
 
 from django.db.models import Count, Sum
