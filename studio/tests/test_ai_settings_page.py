@@ -118,3 +118,10 @@ def test_a_failing_test_says_why(signed_in):
     server = MCPServer.objects.get()
     tested = signed_in.post(f"/w/acme/ai/mcp/{server.pk}/test/", HTTP_HX_REQUEST="true").content.decode()
     assert "MCP server &#x27;gone&#x27;" in tested and 'role="alert"' in tested
+
+
+def test_a_wrong_model_line_is_named_by_its_line(signed_in):
+    refused = signed_in.post("/w/acme/ai/providers/add/",
+                             provider_post(models="gpt-fast, Fast\ngpt-best, " + "x" * 60), HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400
+    assert "Line 2, the name after the comma: a text of at most 50 characters" in refused.content.decode()

@@ -4,6 +4,8 @@ Every member sees them; owners and administrators (studio.manage_llm_providers) 
 remove and test them. Saves go through studio.llm_providers and studio.mcp_servers, which
 validate, encrypt the secrets and write the audit log; a refusal names the field and is
 shown next to it. With htmx a section answers its own fragment (400 with the errors)."""
+import re
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -67,12 +69,24 @@ def _answer(request, workspace, section: str, *, failed=False, **kwargs):
     return redirect("studio:ai_settings", slug=workspace.slug)
 
 
+# "[1].id: ..." (integrations/llm/client.parse_models) is line 2 of the page's models text.
+_MODELS_ENTRY = re.compile(r"^\[(\d+)\](?:\.([A-Za-z]+))?: (.*)$", re.S)
+_MODEL_PARTS = {"id": "the model id", "label": "the name after the comma"}
+
+
 def _field_error(form, field: str, message: str):
+    """A service's refusal under the field it names, as a sentence."""
     head, _, rest = field.partition(".")
+    if head == "models" and (entry := _MODELS_ENTRY.match(message)):
+        part = _MODEL_PARTS.get(entry.group(2) or "", entry.group(2))
+        message = f"line {int(entry.group(1)) + 1}{', ' + part if part else ''}: {entry.group(3)}"
+    elif rest:
+        message = f"{rest}: {message}"
+    message = message[:1].upper() + message[1:]
     if head in form.fields:
-        form.add_error(head, f"{rest}: {message}" if rest else message)
+        form.add_error(head, message)
     else:
-        form.add_error(None, f"{field}: {message}" if field != "(body)" else message)
+        form.add_error(None, message if field == "(body)" else f"{field}: {message}")
 
 
 @workspace_page()

@@ -135,6 +135,8 @@ def test_the_policy_agent_and_the_bot_model_set_in_the_editor_stay_set(owner_pag
     dialog.locator('[name="policy.blockedKeywords"]').fill("refund\nlawsuit")
     dialog.locator('[name="llm.provider"]').select_option("local")
     dialog.locator('[name="llm.model.local"]').select_option("Llama")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "editor-agents-dialog.png"))
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_have_count(0)
     ed.saved()
