@@ -27,6 +27,14 @@ def _changed(data: dict) -> dict:
                                  if "api_key" in data else {})}
 
 
+def providers_of(workspace) -> list[LLMProvider]:
+    return list(LLMProvider.objects.filter(workspace=workspace))
+
+
+def provider_of(workspace, provider_id) -> LLMProvider | None:
+    return LLMProvider.objects.filter(workspace=workspace, pk=provider_id).first()
+
+
 def add_provider(workspace, data: dict, *, user) -> LLMProvider:
     try:
         with transaction.atomic():

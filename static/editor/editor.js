@@ -15,6 +15,7 @@ import { Versions } from './versions.js';
 import { Prefs, applyTheme } from './prefs.js';
 import { cardTitle } from './cards.js';
 import { contextMenu, form, toast } from './dialogs.js';
+import { openAgents } from './agents.js';
 
 const boot = JSON.parse(document.getElementById('fs-boot').textContent);
 const base = `/bots/${boot.bot.id}/editor/`;
@@ -243,6 +244,7 @@ function paste(at = null) {
 $('#fs-undo').addEventListener('click', () => store.undo());
 $('#fs-redo').addEventListener('click', () => store.redo());
 $('#fs-find-button').addEventListener('click', () => find.open());
+$('#fs-agents').addEventListener('click', () => openAgents(store, { schema: boot.agentsSchema, llm: boot.llm }));
 $('#fs-publish').addEventListener('click', () => versions.publish());
 $('#fs-problems-badge').addEventListener('click', () => showPanel('bottom', document.body.classList.contains('fs-hide-bottom')));
 document.addEventListener('fs:show-problems', () => showPanel('bottom', true));

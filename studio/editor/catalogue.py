@@ -98,6 +98,13 @@ def schema_defs() -> dict:
     return {key: value for key, value in live_schema()["$defs"].items() if key.count(".") >= 2}
 
 
+def agents_schema() -> dict:
+    """`agents` and its agents' schemas ("agents.<Model>"), and `settings` for settings.llm."""
+    defs = live_schema()["$defs"]
+    return {key: value for key, value in defs.items() if key == "agents" or key.startswith("agents.")
+            or key == "settings"}
+
+
 def variable_types() -> list[str]:
     return list(VARIABLE_TYPES)
 

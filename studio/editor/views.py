@@ -29,7 +29,7 @@ VIEW, CHANGE, PUBLISH = "flows.view_bot", "flows.change_bot", "flows.publish_bot
 MAX_IMPORT_BYTES = drafts.MAX_DOCUMENT_BYTES
 EDITOR_MODULES = [f"editor/{name}.js" for name in (
     "editor", "store", "canvas", "cards", "drag", "tray", "completion", "inspector", "explorer", "problems",
-    "save", "find", "versions", "prefs", "dialogs")]
+    "save", "find", "versions", "prefs", "dialogs", "agents")]
 
 
 class BadRequest(Exception):
@@ -147,6 +147,8 @@ def edit(request, bot_id):
         "reservedFlows": catalogue.reserved_flows(),
         # The AI cards' model picker (static/editor/inspector.js, modelOptions).
         "llm": llm_providers.model_choices(bot.workspace),
+        # The Agents dialog's form (static/editor/agents.js), from the bot file's schema.
+        "agentsSchema": catalogue.agents_schema(),
     }
     return render(request, "editor/editor.html", {"bot": bot, "boot": boot, "modules": EDITOR_MODULES})
 

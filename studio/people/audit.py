@@ -34,6 +34,9 @@ ACTIONS: dict[str, str] = {
     "llm_provider.create": "added the LLM provider",
     "llm_provider.update": "changed the LLM provider",
     "llm_provider.delete": "removed the LLM provider",
+    "mcp_server.create": "added the MCP server",
+    "mcp_server.update": "changed the MCP server",
+    "mcp_server.delete": "removed the MCP server",
 }
 
 # Keys that must never reach the log, whatever a caller passes.

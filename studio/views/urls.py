@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio.views import accounts, audit, bots, members, tokens, webchat, workspaces
+from studio.views import accounts, ai, audit, bots, members, tokens, webchat, workspaces
 
 app_name = "studio"
 urlpatterns = [
@@ -27,6 +27,15 @@ urlpatterns = [
     path("w/<slug:slug>/settings/", workspaces.settings_page, name="settings"),
     path("w/<slug:slug>/settings/rename/", workspaces.rename, name="rename_workspace"),
     path("w/<slug:slug>/settings/delete/", workspaces.delete, name="delete_workspace"),
+    path("w/<slug:slug>/ai/", ai.ai_settings, name="ai_settings"),
+    path("w/<slug:slug>/ai/providers/add/", ai.add_provider, name="add_provider"),
+    path("w/<slug:slug>/ai/providers/<int:pk>/", ai.change_provider, name="change_provider"),
+    path("w/<slug:slug>/ai/providers/<int:pk>/default/", ai.make_default_provider, name="default_provider"),
+    path("w/<slug:slug>/ai/providers/<int:pk>/delete/", ai.delete_provider, name="delete_provider"),
+    path("w/<slug:slug>/ai/mcp/add/", ai.add_server, name="add_mcp_server"),
+    path("w/<slug:slug>/ai/mcp/<int:pk>/", ai.change_server, name="change_mcp_server"),
+    path("w/<slug:slug>/ai/mcp/<int:pk>/delete/", ai.delete_server, name="delete_mcp_server"),
+    path("w/<slug:slug>/ai/mcp/<int:pk>/test/", ai.test_server, name="test_mcp_server"),
     path("w/<slug:slug>/members/", members.members, name="members"),
     path("w/<slug:slug>/members/invite/", members.invite, name="invite"),
     path("w/<slug:slug>/members/leave/", members.leave, name="leave"),

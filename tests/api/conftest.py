@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from flows import services
+from integrations.llm.mcp_tools import save_mcp_server
 from integrations.llm.services import save_provider
 from runtime import state as states
 from runtime import turns
@@ -57,6 +58,7 @@ class World:
     other_workspace: object = None
     other_bot: object = None
     provider: object = None
+    mcp_server: object = None
 
     def client(self, who: str) -> APIClient:
         client = APIClient()
@@ -101,9 +103,12 @@ def make_world() -> World:
 
     provider = save_provider(workspace, {"name": "acme", "base_url": "https://llm.example.com/v1",
                                          "api_key": "sk-world-key", "models": [{"id": "acme-fast", "label": "Fast"}]})
+    # Never reached: ".invalid" does not resolve, so a test of it fails at once.
+    mcp_server = save_mcp_server(workspace, {"name": "tools", "url": "https://mcp.example.invalid/mcp",
+                                             "token": "mcp-world-token", "timeout_seconds": 2})
     world = World(workspace=workspace, bot=bot, users=users, conversation=conversation, end_user=end_user,
                   message=message, invitation=invitation, spare_member=spare_member,
-                  other_workspace=other_workspace, other_bot=other_bot, provider=provider)
+                  other_workspace=other_workspace, other_bot=other_bot, provider=provider, mcp_server=mcp_server)
     for who, user in users.items():
         world.raw_tokens[who] = tokens.create_token(user, f"tests {who}")[1]
     return world

@@ -46,6 +46,12 @@ MATRIX = [
     ("GET", WS + "/llm-providers/{provider}", None, ALL),
     ("PATCH", WS + "/llm-providers/{provider}", {"default_model": "Fast"}, PROVIDER_ADMINS),
     ("DELETE", WS + "/llm-providers/{provider}", None, PROVIDER_ADMINS),
+    ("GET", WS + "/mcp-servers", None, ALL),
+    ("POST", WS + "/mcp-servers", {"name": "more", "url": "https://mcp.example.org/mcp"}, PROVIDER_ADMINS),
+    ("GET", WS + "/mcp-servers/{mcp_server}", None, ALL),
+    ("PATCH", WS + "/mcp-servers/{mcp_server}", {"timeout_seconds": 5}, PROVIDER_ADMINS),
+    ("DELETE", WS + "/mcp-servers/{mcp_server}", None, PROVIDER_ADMINS),
+    ("POST", WS + "/mcp-servers/{mcp_server}/test", None, PROVIDER_ADMINS),
     ("GET", WS + "/bots", None, READERS),
     ("POST", WS + "/bots", {"name": "New bot"}, EDITORS),
     ("POST", WS + "/bots/import", "BOT_FILE", EDITORS),
@@ -126,6 +132,7 @@ def _url(world, template: str, *, workspace=None, bot=None) -> str:
     return template.format(
         workspace=(workspace or world.workspace).slug, bot=(bot or world.bot).pk, spare=world.spare_member.user_id,
         invitation=world.invitation.pk, message=world.message.pk, provider=world.provider.pk,
+        mcp_server=world.mcp_server.pk,
     )
 
 
@@ -209,7 +216,7 @@ def test_the_matrix_covers_every_operation_of_the_schema(client, db):
         path = template.split("?")[0]
         for concrete, parameter in (("{workspace}", "{workspace}"), ("{bot}", "{bot_id}"), ("{spare}", "{user_id}"),
                                     ("{invitation}", "{invitation_id}"), ("{message}", "{message_id}"),
-                                    ("{provider}", "{provider_id}"),
+                                    ("{provider}", "{provider_id}"), ("{mcp_server}", "{server_id}"),
                                     ("/conversations/conv-1", "/conversations/{conversation_id}"),
                                     ("/users/visitor-1", "/users/{user_id}"),
                                     ("/states/conversation/conv-1", "/states/{state_type}/{scope_id}"),

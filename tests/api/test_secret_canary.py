@@ -1,5 +1,5 @@
 """No secret reaches a log line: configuration values, Chat API keys and webhook secrets, LLM
-provider keys, and personal access tokens (right and wrong) are set and used while every log record of every
+provider keys, MCP server tokens and headers, and personal access tokens (right and wrong) are set and used while every log record of every
 logger is captured at DEBUG and formatted the way production writes it (JSON, with extras
 and tracebacks) and the way development does (plain text)."""
 import io
@@ -17,6 +17,8 @@ CHAT_KEY_CANARY = "canary-chat-api-key-2d8e4b6a0c91"
 WEBHOOK_CANARY = "canary-webhook-secret-9b1c3e5d7f"
 WRONG_TOKEN_CANARY = "fs_pat_canary-wrong-token-4e6a8c0b2d"
 LLM_KEY_CANARY = "sk-canary-llm-provider-8a2c4e6f0b"
+MCP_TOKEN_CANARY = "canary-mcp-token-6d8f0a2c4e"
+MCP_HEADER_CANARY = "canary-mcp-header-1f3b5d7e9a"
 
 
 class _Everything(logging.Handler):
@@ -72,6 +74,16 @@ def test_no_secret_appears_in_any_log_line(world, owner_client, every_log_line):
                               format="json").status_code == 400
     assert owner_client.get(providers).status_code == 200
 
+    servers = f"/api/v1/workspaces/{world.workspace.slug}/mcp-servers"
+    server = owner_client.post(servers, {"name": "canary", "url": "https://mcp.example.invalid/mcp",
+                                         "token": MCP_TOKEN_CANARY, "headers": {"X-Key": MCP_HEADER_CANARY},
+                                         "timeout_seconds": 2}, format="json")
+    assert server.status_code == 201
+    assert owner_client.patch(f"{servers}/{server.json()['id']}", {"token": MCP_TOKEN_CANARY, "url": "ftp://x"},
+                              format="json").status_code == 400
+    # A failing test of the server (it cannot be reached) logs nothing secret either.
+    assert owner_client.post(f"{servers}/{server.json()['id']}/test").json()["ok"] is False
+
     stranger = APIClient()
     stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {WRONG_TOKEN_CANARY}")
     assert stranger.get("/api/v1/workspaces").status_code == 401
@@ -82,5 +94,6 @@ def test_no_secret_appears_in_any_log_line(world, owner_client, every_log_line):
     raw_token = world.raw_tokens["owner"]
     assert every_log_line, "the capture saw no log record at all"
     text = "\n".join(every_log_line) + out.getvalue()
-    for canary in (CONFIG_CANARY, CHAT_KEY_CANARY, WEBHOOK_CANARY, WRONG_TOKEN_CANARY, LLM_KEY_CANARY, raw_token):
+    for canary in (CONFIG_CANARY, CHAT_KEY_CANARY, WEBHOOK_CANARY, WRONG_TOKEN_CANARY, LLM_KEY_CANARY,
+                   MCP_TOKEN_CANARY, MCP_HEADER_CANARY, raw_token):
         assert canary not in text, f"{canary[:12]}… was written to a log line"
