@@ -149,7 +149,12 @@ def test_save_bumps_the_revision_and_stores_the_document(client, world):
 
 
 def test_an_autonomous_node_is_saved_with_its_fields_and_no_problem(client, world):
+    from integrations.llm.services import save_provider
+
     bot, users = world
+    # An autonomous node needs a provider in the workspace (else: a problem before publish).
+    save_provider(bot.workspace, {"name": "acme", "base_url": "https://llm.example/v1",
+                                  "models": [{"id": "gpt-small", "label": "Fast"}]})
     doc = document(bot)
     node = {"id": "agent", "kind": "autonomous", "name": "agent", "instructions": "Help with {{event.preview}}",
             "maxIterations": 5, "model": "Fast", "temperature": 0.2, "useMemory": True, "mcpServers": ["orders"],
