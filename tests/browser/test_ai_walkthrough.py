@@ -57,12 +57,14 @@ def shoot(page, name: str, *, dark: bool = True) -> None:
 
 def watch_growing(page, selector: str) -> None:
     """Record every text a streaming bubble shows, so the test can tell a partial answer was
-    on screen before the whole one (a MutationObserver sees each delta's repaint)."""
+    on screen before the whole one. It looks every 10 ms, into open shadow roots too (the
+    widget draws in one)."""
     page.evaluate("""selector => {
         window.__seen = [];
-        const seen = () => { for (const el of document.querySelectorAll(selector)) {
-            const text = el.textContent; if (text && window.__seen.at(-1) !== text) window.__seen.push(text); } };
-        new MutationObserver(seen).observe(document, {subtree: true, childList: true, characterData: true});
+        const find = (root) => [...root.querySelectorAll(selector),
+            ...[...root.querySelectorAll('*')].filter((el) => el.shadowRoot).flatMap((el) => find(el.shadowRoot))];
+        setInterval(() => { for (const el of find(document)) {
+            const text = el.textContent; if (text && window.__seen.at(-1) !== text) window.__seen.push(text); } }, 10);
     }""", selector)
 
 
