@@ -49,6 +49,7 @@ ROUTES = [
            GET=views.get_conversation, DELETE=views.delete_conversation),
     _route(_CONVERSATION, GET=views.get_conversation, DELETE=views.delete_conversation),
     _route(_CONVERSATION + "/listen", GET=LISTEN),
+    _route(_CONVERSATION + "/cancel", POST=views.cancel_conversation),
     _route(_CONVERSATION + "/messages", GET=views.list_messages),
     _route(_CONVERSATION + "/participants", POST=views.add_participant, GET=views.list_participants),
     _route(_CONVERSATION + r"/participants/(?P<user_id>[^/]+)", GET=views.get_participant,
