@@ -124,7 +124,8 @@ def on_signal(conversation, signal: dict) -> None:
         data = {"conversationId": conversation.external_id}
         if signal.get("messageId") is not None:
             data["messageId"] = str(signal["messageId"])
-        _publish(conversation.bot_id, conversation, [(wire.signal(CANCELLED, data), None)])
+        _publish(conversation.bot_id, conversation, [(wire.signal(CANCELLED, data) | {TURN: str(signal.get("eventId"))},
+                                                      None)])
 
 
 def on_participant_commit(api, conversation, kind: str, participant_id: str) -> None:
@@ -179,9 +180,11 @@ async def stream(user, conversation, *, last_event_id: str | None, opened_at, ru
         after_seq = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
         since = opened_at - timedelta(seconds=REPLAY_SECONDS)
         sent_seq = after_seq or 0
-        # Streamed answers whose stored message this stream has sent: a piece of one that
-        # comes later (the message's signal can overtake the pieces still queued) is dropped.
+        # Streamed answers whose stored message this stream has sent, and stopped turns: a
+        # piece of one that comes later (the message's signal can overtake the pieces still
+        # queued) is dropped.
         finished: set[tuple] = set()
+        stopped: set[str] = set()
         yield ": connected\n\n"
         for seq, text, key in await run_db(replay, conversation, after_seq=after_seq, since=since):
             sent_seq = max(sent_seq, seq)
@@ -203,8 +206,10 @@ async def stream(user, conversation, *, last_event_id: str | None, opened_at, ru
                     continue  # already replayed
                 sent_seq = seq
             if signal["type"] == DELTA:
-                if (signal.get(TURN), signal["data"]["streamId"]) in finished:
+                if (signal.get(TURN), signal["data"]["streamId"]) in finished or signal.get(TURN) in stopped:
                     continue
+            elif signal["type"] == CANCELLED:
+                stopped.add(signal.get(TURN))
             else:
                 key = _finished_key(signal)
                 if key:

@@ -71,7 +71,14 @@ def test_pieces_from_the_llm_loop_reach_a_listener_on_the_server_loop_in_order()
     _from_another_loop([_delta(7, 2, "!", 7), _delta(8, 0, "next", 0)], conversation)
     got = run(body.__anext__())
     assert got.startswith("id: 3\n") and live.TURN not in got  # the hub's bookkeeping is not sent
-    assert _data(run(body.__anext__()).split("\n", 1)[0])["data"]["delta"] == "next"
+    assert _data(run(body.__anext__()))["data"]["delta"] == "next"
+
+    # A stopped turn: its pieces still on their way after `message_cancelled` are dropped.
+    hub.publish(conversation.pk, [({"type": "message_cancelled", "data": {"conversationId": "conv-1"},
+                                    live.TURN: "8"}, None, None)])
+    _from_another_loop([_delta(8, 1, " more", 4), _delta(9, 0, "fresh", 0)], conversation)
+    assert _data(run(body.__anext__())) == {"type": "message_cancelled", "data": {"conversationId": "conv-1"}}
+    assert _data(run(body.__anext__()))["data"]["delta"] == "fresh"
     run(body.aclose())
 
 

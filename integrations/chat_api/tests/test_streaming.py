@@ -144,6 +144,9 @@ def test_a_participant_stops_the_answer_in_progress_over_the_chat_api(tmp_path, 
             status, _ = say(base, row.webhook_id, key, conversation_id, "short please")
             after = drain(listener, bot_message)
             assert after[-1]["data"]["payload"]["text"] == "fresh answer"
+            # Nothing of the stopped answer comes after its stop.
+            assert "fresh answer".startswith("".join(
+                sig["data"]["delta"] for sig in after if sig["type"] == "message_delta"))
             assert not [sig for sig in after if sig["type"] == "message_cancelled"]
         finally:
             listener.close()
