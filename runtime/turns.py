@@ -550,7 +550,8 @@ def store_cancelled(conversation: Conversation, event: Event) -> None:
         if message is not None:
             message.metadata = {**(message.metadata or {}), "cancelled": True}
             message.save(update_fields=["metadata"])
-        signal = {"type": "cancelled", "eventSeq": event.seq, "messageSeq": message.seq if message else None}
+        signal = {"type": "cancelled", "eventSeq": event.seq, "messageSeq": message.seq if message else None,
+                  "messageId": message.pk if message else None, "eventId": event.pk}
         transaction.on_commit(lambda: delivery.publish_signal(conversation, signal))
 
 

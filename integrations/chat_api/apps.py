@@ -14,3 +14,4 @@ class ChatApiConfig(AppConfig):
         # Idempotent: a second ready() does not deliver twice.
         delivery.subscribe(live.on_messages)
         delivery.subscribe_deletions(live.on_messages_deleted)
+        delivery.subscribe_signals(live.on_signal)

@@ -49,6 +49,7 @@ ROUTES = [
            GET=views.get_conversation, DELETE=views.delete_conversation),
     _route(_CONVERSATION, GET=views.get_conversation, DELETE=views.delete_conversation),
     _route(_CONVERSATION + "/listen", GET=LISTEN),
+    _route(_CONVERSATION + "/cancel", POST=views.cancel_conversation),
     _route(_CONVERSATION + "/messages", GET=views.list_messages),
     _route(_CONVERSATION + "/participants", POST=views.add_participant, GET=views.list_participants),
     _route(_CONVERSATION + r"/participants/(?P<user_id>[^/]+)", GET=views.get_participant,
@@ -204,10 +205,15 @@ async def _listen(scope, receive, send, webhook_id: str, key, conversation_id: s
     api, user, conversation = await workers.run(views.listen_check, webhook_id, key, conversation_id)
     body = live.stream(user, conversation, last_event_id=headers.get("last-event-id"), opened_at=opened_at,
                        run_db=workers.run)
+    # Its first piece (": connected") comes once the stream is subscribed to the hub: only
+    # then does the client see the 200, so whatever it does next (remove a participant, send
+    # a message) reaches this stream even when the signal is not one the replay reads.
+    connected = await body.__anext__()
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]})
 
     async def pump():
+        await send({"type": "http.response.body", "body": connected.encode(), "more_body": True})
         async for text in body:
             await send({"type": "http.response.body", "body": text.encode(), "more_body": True})
 

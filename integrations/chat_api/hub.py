@@ -12,11 +12,17 @@ PUBLISH and a dictionary lookup (docs/performance.md, "Chat API").
 
 `publish` may be called from any thread (a turn on the loop, a request thread, a Celery
 worker with no loop at all); streams and the Redis connections live on the server's loop.
+`publish_transient` is for the pieces of a streamed answer, published on the LLM loop's
+thread (runtime/llm_gateway.py): `publish` there would take the LLM loop for the server's
+(a listen stream's queue bound to a loop that never reads it), so it never adopts a loop,
+and without a server loop in this process it leaves the Redis PUBLISH to a thread of its
+own, so the model's loop never waits on Redis.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue as queue_module
 import threading
 import uuid
 
@@ -55,6 +61,7 @@ class Hub:
         self._subscribed: dict[str, asyncio.Event] = {}
         self._outbox: asyncio.Queue | None = None
         self._sync_redis = None  # for processes without a loop (Celery workers)
+        self._transient: queue_module.SimpleQueue | None = None  # to the transient publisher thread
 
     # ---- streams (on the loop) ---------------------------------------------------------------
 
@@ -104,6 +111,37 @@ class Hub:
         elif settings.REDIS_URL:
             self._publish_sync(conversation_pk, items)
         # else: no server loop and no Redis in this process, so no stream anywhere to reach.
+
+    def publish_transient(self, conversation_pk, items: list[Item]) -> None:
+        """Like `publish`, for signals that are never stored and come many per second from
+        a loop that is not the server's (the LLM loop): handed to the server's loop
+        thread-safely, never binding the hub to the caller's loop. Never waits."""
+        if not items:
+            return
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                self._publish_on_loop(conversation_pk, items)
+            else:
+                loop.call_soon_threadsafe(self._publish_on_loop, conversation_pk, items)
+        elif settings.REDIS_URL:
+            # No stream in this process (it never served one): the listeners are elsewhere.
+            with self._lock:
+                if self._transient is None:
+                    self._transient = queue_module.SimpleQueue()
+                    threading.Thread(target=self._publish_transient_forever, args=(self._transient,),
+                                     name="chat-api-transient", daemon=True).start()
+            self._transient.put((conversation_pk, items))
+
+    def _publish_transient_forever(self, pending: queue_module.SimpleQueue) -> None:
+        # One thread, so the pieces leave in the order they were published.
+        while True:
+            conversation_pk, items = pending.get()
+            self._publish_sync(conversation_pk, items)
 
     def _publish_on_loop(self, conversation_pk, items: list[Item]) -> None:
         self._deliver(conversation_pk, items)

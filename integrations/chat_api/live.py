@@ -1,11 +1,14 @@
 """Signals in real time: `message_created`, `message_deleted`, `event_created`,
-`participant_added`, `participant_removed`.
+`participant_added`, `participant_removed`, and two of Flowstudio's own that Botpress
+clients ignore (docs/chat-api.md, "Streamed answers and stop"): `message_delta`, a piece of
+a streamed answer, and `message_cancelled`, an answer the user stopped.
 
 Whoever commits a change (a turn on the server's loop or a thread, a web request, a Celery
 worker) publishes its signals through the hub (hub.py), which hands them to every `listen`
 stream of that conversation in whatever process: from memory in this process, through
 Redis pub/sub to the others. The same signals go to the bot's outgoing webhook through a
-Celery task, so a slow webhook never holds up a turn.
+Celery task, so a slow webhook never holds up a turn; `message_delta` does not (one POST
+per piece would be a flood, and the stored message follows anyway).
 """
 from __future__ import annotations
 
@@ -28,6 +31,11 @@ logger = logging.getLogger(__name__)
 # same moment (the client's own tests do), and must not lose the first signals to that race.
 REPLAY_SECONDS = 2.0
 
+# Flowstudio's own signal types (Botpress's client parses neither and ignores them).
+DELTA = "message_delta"
+CANCELLED = "message_cancelled"
+TURN = "turn"
+
 
 # ---- publishing ----------------------------------------------------------------------------
 
@@ -35,7 +43,13 @@ REPLAY_SECONDS = 2.0
 def _publish(bot_id, conversation, signals: list[tuple[dict, int | None]], close_user: str | None = None) -> None:
     hub.publish(conversation.pk, [(signal, seq, close_user) for signal, seq in signals])
     if signals:
-        _to_webhook(bot_id, [signal for signal, _ in signals])
+        _to_webhook(bot_id, [_public(signal) for signal, _ in signals])
+
+
+def _public(signal: dict) -> dict:
+    """What clients get of a signal: its type and data. Between the hub and the streams a
+    signal may also carry `turn` (the event a streamed answer belongs to), for `stream`."""
+    return {"type": signal["type"], "data": signal["data"]} if TURN in signal else signal
 
 
 def _to_webhook(bot_id, signals: list[dict]) -> None:
@@ -74,7 +88,14 @@ def on_messages(conversation, messages: list[Message]) -> None:
     """Delivery subscriber: committed messages and events of Chat API conversations."""
     if conversation.channel != services.CHANNEL:
         return
-    _publish(conversation.bot_id, conversation, [(message_signal(m, conversation), m.seq) for m in messages])
+    _publish(conversation.bot_id, conversation, [(_with_turn(message_signal(m, conversation), m), m.seq)
+                                                 for m in messages])
+
+
+def _with_turn(signal: dict, message: Message) -> dict:
+    if message.event_id is not None and _stream_id(signal):
+        signal[TURN] = str(message.event_id)
+    return signal
 
 
 def on_messages_deleted(conversation, messages: list[Message]) -> None:
@@ -88,6 +109,25 @@ def on_messages_deleted(conversation, messages: list[Message]) -> None:
     ])
 
 
+def on_signal(conversation, signal: dict) -> None:
+    """`runtime.delivery` signal subscriber: a piece of a streamed answer (on the LLM loop's
+    thread, many per second: only queued) or a stopped answer (after its commit)."""
+    if conversation.channel != services.CHANNEL:
+        return
+    kind = signal.get("type")
+    if kind == "delta":
+        hub.publish_transient(conversation.pk, [(wire.signal(DELTA, {
+            "conversationId": conversation.external_id, "userId": wire.bot_user_id(conversation.bot_id),
+            "streamId": signal["streamId"], "delta": signal["delta"], "offset": signal["offset"],
+            "index": signal["index"]}) | {TURN: str(signal.get("eventId"))}, None, None)])
+    elif kind == "cancelled":
+        data = {"conversationId": conversation.external_id}
+        if signal.get("messageId") is not None:
+            data["messageId"] = str(signal["messageId"])
+        _publish(conversation.bot_id, conversation, [(wire.signal(CANCELLED, data) | {TURN: str(signal.get("eventId"))},
+                                                      None)])
+
+
 def on_participant_commit(api, conversation, kind: str, participant_id: str) -> None:
     """After the current transaction commits: tell listeners; a removed participant's own
     streams close."""
@@ -98,17 +138,35 @@ def on_participant_commit(api, conversation, kind: str, participant_id: str) -> 
 
 # ---- listening -----------------------------------------------------------------------------
 
+def _finished_key(signal: dict):
+    """(turn, streamId) of a bot message that replaces a streamed answer's pieces."""
+    stream_id = _stream_id(signal)
+    return (signal.get(TURN), stream_id) if stream_id else None
+
+
+def _stream_id(signal: dict) -> str | None:
+    """The streamId of a bot message that replaces a streamed answer's pieces."""
+    if signal.get("type") != "message_created":
+        return None
+    payload = signal["data"].get("payload")
+    return payload.get("streamId") if isinstance(payload, dict) else None
+
+
 def _sse(signal: dict, seq: int | None) -> str:
     head = f"id: {seq}\n" if seq is not None else ""
-    return f"{head}data: {json_codec.dumps(signal).decode()}\n\n"
+    return f"{head}data: {json_codec.dumps(_public(signal)).decode()}\n\n"
 
 
-def replay(conversation, *, after_seq: int | None, since) -> list[tuple[int, str]]:
-    """(seq, SSE text) of the conversation's messages after `after_seq`, or created since
-    `since` (sync: runs on a worker thread)."""
+def replay(conversation, *, after_seq: int | None, since) -> list[tuple[int, str, tuple | None]]:
+    """(seq, SSE text, finished stream key) of the conversation's messages after
+    `after_seq`, or created since `since` (sync: runs on a worker thread)."""
     query = Message.objects.filter(conversation=conversation).select_related("user").order_by("seq")
     query = query.filter(seq__gt=after_seq) if after_seq is not None else query.filter(created_at__gte=since)
-    return [(m.seq, _sse(message_signal(m, conversation), m.seq)) for m in query[:200]]
+    out = []
+    for m in query[:200]:
+        signal = _with_turn(message_signal(m, conversation), m)
+        out.append((m.seq, _sse(signal, m.seq), _finished_key(signal)))
+    return out
 
 
 async def stream(user, conversation, *, last_event_id: str | None, opened_at, run_db):
@@ -122,9 +180,16 @@ async def stream(user, conversation, *, last_event_id: str | None, opened_at, ru
         after_seq = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
         since = opened_at - timedelta(seconds=REPLAY_SECONDS)
         sent_seq = after_seq or 0
+        # Streamed answers whose stored message this stream has sent, and stopped turns: a
+        # piece of one that comes later (the message's signal can overtake the pieces still
+        # queued) is dropped.
+        finished: set[tuple] = set()
+        stopped: set[str] = set()
         yield ": connected\n\n"
-        for seq, text in await run_db(replay, conversation, after_seq=after_seq, since=since):
+        for seq, text, key in await run_db(replay, conversation, after_seq=after_seq, since=since):
             sent_seq = max(sent_seq, seq)
+            if key:
+                finished.add(key)
             yield text
         while True:
             try:
@@ -140,6 +205,15 @@ async def stream(user, conversation, *, last_event_id: str | None, opened_at, ru
                 if seq <= sent_seq:
                     continue  # already replayed
                 sent_seq = seq
+            if signal["type"] == DELTA:
+                if (signal.get(TURN), signal["data"]["streamId"]) in finished or signal.get(TURN) in stopped:
+                    continue
+            elif signal["type"] == CANCELLED:
+                stopped.add(signal.get(TURN))
+            else:
+                key = _finished_key(signal)
+                if key:
+                    finished.add(key)
             yield _sse(signal, seq)
             if close_user == user.external_id:
                 return  # removed from the conversation: this listener ends

@@ -346,6 +346,13 @@ def get_conversation(api: Api, user: EndUser, conversation_id) -> Conversation:
     return _conversation_for(api, user, conversation_id)
 
 
+def cancel_answer(api: Api, user: EndUser, conversation_id) -> None:
+    """A participant's stop (docs/ai.md, "Streaming and cancel"): the answer in progress is
+    cancelled, its pieces dropped, and the user's message kept with `cancelled: true` in its
+    metadata; listeners get `message_cancelled`. Nothing changes when no answer runs."""
+    turns.cancel(_conversation_for(api, user, conversation_id))
+
+
 def list_conversations(api: Api, user: EndUser, next_token: str | None) -> tuple[list[Conversation], str | None]:
     """Newest first."""
     query = Conversation.objects.filter(channel=CHANNEL, participants__user=user).order_by("-pk")

@@ -86,6 +86,11 @@ def delete_conversation(call: Call):
     return 200, {}
 
 
+def cancel_conversation(call: Call):
+    services.cancel_answer(call.api, call.user(), call.params["conversation_id"])
+    return 202, {"conversationId": call.params["conversation_id"], "cancelled": True}
+
+
 def list_messages(call: Call):
     conversation, page, token = services.list_messages(
         call.api, call.user(), call.params["conversation_id"], call.query.get("nextToken"))

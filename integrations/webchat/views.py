@@ -236,7 +236,8 @@ async def _wait_for_frames(session, after: int, wait: bool):
             except asyncio.TimeoutError:
                 return [], after
             # The pieces of a streamed answer are for live connections: a poll that missed
-            # some could not rebuild the text. It waits on for the stored message.
+            # some could not rebuild the text. It waits on for the stored message (why the
+            # fallback does not carry pieces: docs/webchat.md, "Connection").
             if event.get("type") != conversation_stream.DELTA:
                 break
         if event.get("type") == conversation_stream.CANCELLED:
