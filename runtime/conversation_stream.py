@@ -165,15 +165,16 @@ def on_signal(conversation, signal: dict) -> None:
     if signal.get("type") == "delta":
         delivery.send_to_group(group_name(conversation.pk), {
             "type": DELTA, "eventId": signal["eventId"], "streamId": signal["streamId"], "delta": signal["delta"],
-            "offset": signal["offset"], "index": signal["index"]})
+            "offset": signal["offset"], "index": signal["index"], **({"discard": True} if signal.get("discard") else {})})
     elif signal.get("type") == "cancelled":
         delivery.send_to_group(group_name(conversation.pk), {
             "type": CANCELLED, "eventSeq": signal["eventSeq"], "messageSeq": signal.get("messageSeq")})
 
 
 def delta_frame(conversation_external_id: str, seq: int, event: dict) -> dict:
+    extra = {"discard": True} if event.get("discard") else {}
     return control_frame("delta", seq, conversationId=conversation_external_id, streamId=event["streamId"],
-                         delta=event["delta"], offset=event["offset"], index=event["index"])
+                         delta=event["delta"], offset=event["offset"], index=event["index"], **extra)
 
 
 def cancelled_frame(conversation_external_id: str, seq: int, event: dict) -> dict:

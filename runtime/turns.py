@@ -485,6 +485,7 @@ def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, 
                env: dict, history: list[str]) -> TurnInput:
     return TurnInput(
         on_stream=stream_publisher(conversation, event),
+        on_stream_discard=stream_discarder(conversation, event),
         state=conversation.state or {},
         event=_engine_event(conversation, user, event),
         user={**loaded.build.user_defaults(), **(user.variables or {})},
@@ -513,6 +514,17 @@ def stream_publisher(conversation: Conversation, event: Event):
                                                "delta": delta, "offset": offset, "index": index})
 
     return on_stream
+
+
+def stream_discarder(conversation: Conversation, event: Event):
+    """The turn's `on_stream_discard`: a `delta` signal with `discard: true` (and no text)
+    tells clients to take away what they showed of that stream (a thought, not an answer)."""
+
+    def on_discard(stream_id: str) -> None:
+        delivery.publish_signal(conversation, {"type": "delta", "eventId": event.pk, "streamId": stream_id,
+                                               "delta": "", "offset": 0, "index": -1, "discard": True})
+
+    return on_discard
 
 
 # --- cancel --------------------------------------------------------------------------------

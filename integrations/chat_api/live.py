@@ -119,7 +119,7 @@ def on_signal(conversation, signal: dict) -> None:
         hub.publish_transient(conversation.pk, [(wire.signal(DELTA, {
             "conversationId": conversation.external_id, "userId": wire.bot_user_id(conversation.bot_id),
             "streamId": signal["streamId"], "delta": signal["delta"], "offset": signal["offset"],
-            "index": signal["index"]}) | {TURN: str(signal.get("eventId"))}, None, None)])
+            "index": signal["index"], **({"discard": True} if signal.get("discard") else {})}) | {TURN: str(signal.get("eventId"))}, None, None)])
     elif kind == "cancelled":
         data = {"conversationId": conversation.external_id}
         if signal.get("messageId") is not None:

@@ -301,6 +301,8 @@ class _Loop(_Saved):
                 # Streamed before it was known to be a thought: its streamId lets a client
                 # turn that stream into a status line instead of a message.
                 streamed = {"streamId": self._stream_id} if self._stream_id in self._streamed else {}
+                if streamed:
+                    self.rt.discard_stream(self._stream_id)
                 _trace(self.rt, "autonomous_thought", node=self.node.id, text=response.text, **streamed)
             outcome = self._run_calls(list(response.tool_calls), tools)
             if outcome is not None:

@@ -62,6 +62,9 @@ class TurnInput:
     # Called with (stream id, text delta) while a card streams an answer; the runtime pushes
     # it to the conversation's clients. The finished message is still one output.
     on_stream: Callable[[str, str], None] | None = None
+    # Called with a stream id when what was streamed under it turned out not to be an answer
+    # (an autonomous node's thought, written beside a tool call): clients drop it.
+    on_stream_discard: Callable[[str], None] | None = None
     # Tools of the workspace's MCP servers (runtime/engine/llm.py ToolHost); None: none.
     tools: ToolHost | None = None
 
@@ -158,6 +161,7 @@ class _Turn:
         self._llm = inp.llm
         self._llm_token_budget = inp.llm_token_budget
         self._on_stream = inp.on_stream
+        self._on_stream_discard = inp.on_stream_discard
         self.tool_host = inp.tools
         self.llm_calls: list[dict] = []
         # Cards' scratch space for this turn only, never stored (AI Transition's decision).
@@ -437,6 +441,11 @@ class _Turn:
             _check_variables_size("user", {**self.user, name: value}, [(scope, name, value)])
             self.user[name] = value
         self._trace("variable_set", scope=scope, name=name, value=value)
+
+    def discard_stream(self, stream_id: str) -> None:
+        """What was streamed under `stream_id` is not a message: clients take it away."""
+        if self._on_stream_discard is not None:
+            self._on_stream_discard(stream_id)
 
     def stream(self, stream_id: str, delta: str) -> None:
         """Hand a piece of a streamed answer to the runtime (no-op when nobody listens)."""

@@ -175,6 +175,11 @@ function dropStreams(id) {
 function onDelta(frame) {
   if (chat.stopping || frame.conversationId !== chat.conversationId) return;
   let bubble = streamBubbles().find((b) => b.dataset.streamId === frame.streamId);
+  if (frame.discard) {  // a thought beside a tool call: the turn's status lines show it
+    if (bubble) bubble.remove();
+    updateStop();
+    return;
+  }
   if (!bubble) {
     bubble = el('div', { class: 'fs-emu-msg bot streaming', 'data-stream-id': frame.streamId, 'data-type': 'text' },
       el('div', { class: 'fs-emu-text' }));

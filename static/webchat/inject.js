@@ -599,6 +599,11 @@
     if (typeof f.streamId !== 'string' || typeof f.delta !== 'string') return;
     if (S.stopping) return;  // pieces already on their way when the user pressed stop
     var row = streamRow(f.streamId);
+    if (f.discard) {  // it was the model thinking aloud beside a tool call, not an answer
+      if (row) row.remove();
+      updateStop();
+      return;
+    }
     if (!row) {
       row = messageRow({ type: 'text', payload: { text: '' } }, false);
       row.classList.add('bpMessageStreaming');

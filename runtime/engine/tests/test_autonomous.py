@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from runtime.engine import BuildError, TurnInput, compile_bot, run_turn
+from runtime.engine import BuildError, compile_bot
 from runtime.engine.autonomous import TRANSCRIPT_LIMIT_BYTES
 from runtime.engine.llm import LLMError, LLMResponse, ScriptedLLM, ToolCall, ToolSpec, tool_call
 from runtime.engine.turn import state_size
@@ -21,27 +21,10 @@ def auto(id, *cards, instructions="Help the user.", next=None, **fields):
             **fields}
 
 
-class ToolChat(Chat):
-    """Chat with a ToolHost (TurnInput.tools), which the shared helper does not pass."""
-
-    def __init__(self, definition, *, tools=None, **kw):
-        super().__init__(definition, **kw)
-        self.tools = tools
-
-    def send(self, event):
-        result = run_turn(self.build, TurnInput(self.state, event, self.user, self.bot, self.env,
-                                                llm=self.llm, tools=self.tools, history=list(self.history),
-                                                on_stream=lambda sid, delta: self.streamed.append((sid, delta))))
-        if event.get("type") == "text":
-            self.history.append(event["preview"])
-        self.state, self.user, self.last = result.state, result.user, result
-        return result
-
-
 def chat(*nodes, script=(), extra_flows=(), tools=None, variables=VARS):
     llm = ScriptedLLM(list(script))
     definition = bot(main(*nodes, start_next="n", variables=variables), ERROR_FLOW, *extra_flows)
-    return ToolChat(definition, llm=llm, tools=tools), llm
+    return Chat(definition, llm=llm, tools=tools), llm
 
 
 def entries(c, kind):
@@ -77,6 +60,8 @@ def test_tool_calls_run_in_order_then_the_text_answer_is_streamed_and_the_node_w
     assert entries(c, "tool_call")[1] == {**entries(c, "tool_call")[1], "node": "n", "card": "calc", "name": "calc"}
     [thought] = entries(c, "autonomous_thought")
     assert thought["text"] == "Now the total." and thought["streamId"] != stream_id
+    # clients are told to take the thought's stream back as soon as it is known to be one
+    assert c.discarded == [thought["streamId"]]
     assert c.last.waiting and not c.last.ended
 
 
