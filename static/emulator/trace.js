@@ -123,7 +123,7 @@ export function traceView(trace, { onJump } = {}) {
           ? el('button', { type: 'button', class: 'fs-dbg-where link', title: 'Select it in the editor', text: placeText,
             onclick: () => onJump(place.flow, place.node, place.card) })
           : el('span', { class: 'fs-dbg-where muted', text: placeText }),
-        el('span', { class: 'fs-dbg-ms muted', text: entry.t != null ? `${entry.t} ms` : '' }),
+        el('span', { class: 'fs-dbg-ms muted', title: 'Since the turn began', text: entry.t != null ? `${Number(entry.t).toFixed(1)} ms` : '' }),
         toggle),
       raw);
     list.append(row);
