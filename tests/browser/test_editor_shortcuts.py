@@ -2,6 +2,7 @@
 the dialog lists exactly the table's rows, every listed key is bound to the row's handler,
 and the keys do what the dialog says (Ctrl+E the emulator, Ctrl+J the debugger)."""
 import copy
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -11,6 +12,8 @@ from .test_editor_interactions import SMALL_BOT
 from flows import services
 
 pytestmark = pytest.mark.browser
+
+EDITOR_DOC = Path(__file__).resolve().parents[2] / "docs" / "editor.md"
 
 
 @pytest.fixture
@@ -111,3 +114,11 @@ def test_the_keys_do_what_the_dialog_says(editor):
     assert page.evaluate("window.flowEditor.store.selection.nodes.length") == 0
     page.keyboard.press("Control+f")
     expect(page.get_by_role("searchbox", name="Find")).to_be_focused()
+
+
+def test_the_docs_table_is_the_same_table(editor):
+    table = editor.page.evaluate("window.flowShortcuts.table")
+    section = EDITOR_DOC.read_text().split("## Shortcuts\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip("|").split("|") for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    documented = [(keys.strip(), what.strip()) for keys, what in rows[1:]]
+    assert documented == [(", ".join(k.replace("Mod", "Ctrl/Cmd") for k in s["keys"]), s["description"]) for s in table]
