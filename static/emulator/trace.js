@@ -32,8 +32,8 @@ const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 // kind -> icon; the kind is also the row's class, so errors stand out.
 const ICONS = {
-  flow: '↪', node: '➜', card: '▣', variable: '✎', wait: '⏸', end: '⏹', error: '⚠', llm: '✦',
-  tool: '🔧', capture: '⌨', nlu: '◎', event: '⚡', info: '·',
+  flow: '↪', node: '➜', card: '▣', variable: '✎', wait: '…', end: '■', error: '⚠', llm: '✦',
+  tool: '⚙', capture: '⌨', nlu: '◎', event: '⚡', info: '·',
 };
 
 /** {kind, text} for one entry: the words a builder reads in the Trace tab. */

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from .editor_page import EditorPage
 from flows import services as flow_services
 
 pytestmark = pytest.mark.browser
@@ -54,6 +55,8 @@ def test_a_turns_trace_shows_readable_rows_and_the_json_on_demand(logged_in_page
     raw = captured.locator(".fs-dbg-raw")
     expect(raw).to_be_hidden()
     expect(trace.locator(".fs-dbg-line", has_text='"type"')).to_have_count(0)
+
+    EditorPage(page).screenshot("debugger-trace.png")  # an artefact for a reviewer (var/artifacts)
 
     # One row's JSON on demand: the raw entry as the engine traced it.
     captured.get_by_role("button", name='JSON of “Captured user.firstName = "Ada"”').click()

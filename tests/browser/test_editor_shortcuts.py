@@ -68,6 +68,7 @@ def test_the_dialog_lists_the_table_and_every_listed_key_is_bound(editor):
     expect(dialog.locator('[data-keys="Mod+J"]')).to_contain_text("Open or close the debugger drawer")
     expect(dialog.locator('[data-keys="Mod+Shift+E"]')).to_contain_text("inspector")
     expect(dialog.locator('[data-keys="Mod+Shift+J"]')).to_contain_text("problems panel")
+    editor.screenshot("keyboard-shortcuts.png")  # an artefact for a reviewer (var/artifacts)
     dialog.get_by_role("button", name="Close").click()
     expect(page.locator("dialog[open]")).to_have_count(0)
 
