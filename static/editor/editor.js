@@ -16,6 +16,7 @@ import { Prefs, applyTheme } from './prefs.js';
 import { cardTitle } from './cards.js';
 import { contextMenu, form, toast } from './dialogs.js';
 import { openAgents } from './agents.js';
+import { bind as bindShortcuts, provide, shortcutsTable } from './shortcuts.js';
 
 const boot = JSON.parse(document.getElementById('fs-boot').textContent);
 const base = `/bots/${boot.bot.id}/editor/`;
@@ -24,7 +25,6 @@ const urls = {
   versionsBase: `${base}versions/`, diff: `${base}diff`, export: `${base}export`, import: `${base}import`,
 };
 const $ = (selector) => document.querySelector(selector);
-const isMac = /Mac|iPhone|iPad/.test(navigator.platform);
 
 const prefs = new Prefs();
 applyTheme(prefs.get('theme'));
@@ -278,40 +278,25 @@ async function preferences() {
 }
 
 function shortcuts() {
-  const mod = isMac ? '⌘' : 'Ctrl';
-  const rows = [
-    [`${mod}+C / ${mod}+V`, 'Copy / paste the selected nodes'], ['Delete', 'Delete the selected nodes, card or transition'],
-    [`${mod}+Z`, 'Undo'], [`${mod}+Shift+Z, ${mod}+Y`, 'Redo'], [`${mod}+F`, 'Find'], [`${mod}+A`, 'Select all nodes'],
-    [`${mod}+B`, 'Toggle the left panel'], [`${mod}+E`, 'Toggle the inspector'], [`${mod}+J`, 'Toggle the problems panel'],
-    ['Shift+drag', 'Select several nodes'], ['Drag the canvas', 'Pan'], [`${mod}+wheel`, 'Zoom'], ['Double-click the canvas', 'New node'],
-  ];
-  form({ title: 'Keyboard shortcuts', fields: [{ name: 'k', type: 'html', html: `<table class="fs-shortcuts">${rows.map(([k, v]) => `<tr><td><kbd>${k}</kbd></td><td>${v}</td></tr>`).join('')}</table>` }], submit: 'Close' });
+  form({ title: 'Keyboard shortcuts', fields: [{ name: 'k', type: 'html', html: shortcutsTable() }], submit: 'Close' });
 }
 
-// ---- keyboard shortcuts ----------------------------------------------------------------------------
-function typingIn(target) {
-  return target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
-}
-
-document.addEventListener('keydown', (e) => {
-  const mod = isMac ? e.metaKey : e.ctrlKey;
-  const key = e.key.toLowerCase();
-  if (document.querySelector('dialog[open]')) return;
-  if (mod && key === 'f') { e.preventDefault(); find.open(); return; }
-  if (mod && key === 'b') { e.preventDefault(); showPanel('left', document.body.classList.contains('fs-hide-left')); return; }
-  // Plain Ctrl/Cmd+E and +J belong to the emulator and its debugger (as in Botpress); the
-  // inspector and the problems panel take the same keys with Shift.
-  if (mod && e.shiftKey && key === 'e') { e.preventDefault(); showPanel('right', document.body.classList.contains('fs-hide-right')); return; }
-  if (mod && e.shiftKey && key === 'j') { e.preventDefault(); showPanel('bottom', document.body.classList.contains('fs-hide-bottom')); return; }
-  if (typingIn(e.target)) return;
-  if (mod && key === 'z' && !e.shiftKey) { e.preventDefault(); store.undo(); return; }
-  if ((mod && key === 'z' && e.shiftKey) || (mod && key === 'y')) { e.preventDefault(); store.redo(); return; }
-  if (mod && key === 'c') { if (copySelection()) e.preventDefault(); return; }
-  if (mod && key === 'v') { e.preventDefault(); paste(); return; }
-  if (mod && key === 'a') { e.preventDefault(); canvas.selectAll(); return; }
-  if (key === 'delete' || key === 'backspace') { e.preventDefault(); canvas.deleteSelection(); return; }
-  if (key === 'escape') { find.close(); store.select({}); canvas.render(); }
+// ---- keyboard shortcuts (the table and its binding: shortcuts.js) ---------------------------------
+const toggler = (name, hidden) => () => showPanel(name, document.body.classList.contains(hidden));
+provide({
+  copy: () => copySelection(), // false when nothing is selected: the browser copies the text
+  paste: () => { paste(); },
+  deleteSelection: () => { canvas.deleteSelection(); },
+  undo: () => { store.undo(); },
+  redo: () => { store.redo(); },
+  find: () => { find.open(); },
+  selectAll: () => { canvas.selectAll(); },
+  toggleLeft: toggler('left', 'fs-hide-left'),
+  toggleInspector: toggler('right', 'fs-hide-right'),
+  toggleProblems: toggler('bottom', 'fs-hide-bottom'),
+  escape: () => { find.close(); store.select({}); canvas.render(); },
 });
+bindShortcuts();
 
 // ---- start ------------------------------------------------------------------------------------------
 if (boot.draft.problems) problems.set(boot.draft.problems);

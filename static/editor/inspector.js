@@ -6,6 +6,7 @@
 
 import { CARDLESS_KINDS, NAME_PATTERN, UNTARGETABLE_KINDS, callersOf, clone, setTransition } from './store.js';
 import { cardTitle, escapeHtml } from './cards.js';
+import { patternMessage, showCheck, showServerProblems as showFieldProblems } from './field_messages.js';
 
 const LONG_TEXT = new Set(['text', 'prompt', 'message', 'validationMessage', 'retryMessage', 'confirmCancelMessage', 'instructions']);
 // A template field of an AI card that is read as a whole text, not one line.
@@ -55,11 +56,7 @@ export function checkValue(value, schema, { required = false, nullable = false }
   if (schema.type === 'string' || typeof value === 'string') {
     if (schema.minLength && String(value).length < schema.minLength) return 'Required';
     if (schema.maxLength && String(value).length > schema.maxLength) return `At most ${schema.maxLength} characters`;
-    if (schema.pattern && !new RegExp(schema.pattern).test(String(value))) {
-      if (schema.pattern.startsWith('^(workflow|user')) return 'Write scope.name, e.g. workflow.answer';
-      if (schema.pattern.startsWith('^[A-Za-z_]')) return 'Letters, digits and _ only; not starting with a digit';
-      return 'Letters, digits, _ and - only';
-    }
+    if (schema.pattern && !new RegExp(schema.pattern).test(String(value))) return patternMessage(schema.pattern);
   }
   if (schema.type === 'integer' || schema.type === 'number') {
     if (typeof value !== 'number' || Number.isNaN(value)) return 'A number';
@@ -176,7 +173,7 @@ export class Inspector {
 
   showServerProblems() {
     const sel = this.store.selection;
-    for (const el of this.root.querySelectorAll('.fs-field-server')) el.textContent = '';
+    const byField = new Map([...this.root.querySelectorAll('[data-field-wrap]')].map((wrap) => [wrap, []]));
     const banner = this.root.querySelector('.fs-inspector-problems');
     if (banner) banner.innerHTML = '';
     const mine = this.problems.filter((p) => p.location.flow === this.store.flowName && (
@@ -184,14 +181,11 @@ export class Inspector {
       || (!sel.card && sel.nodes.length === 1 && p.location.node === sel.nodes[0] && !p.location.card)));
     for (const p of mine) {
       const wrap = p.location.field && this.root.querySelector(`[data-field-wrap="${CSS.escape(p.location.field)}"]`);
-      if (wrap) {
-        const el = wrap.querySelector('.fs-field-server');
-        el.textContent = el.textContent ? `${el.textContent}; ${p.message}` : p.message;
-        el.classList.toggle('warning', p.severity === 'warning');
-      } else if (banner) {
-        banner.insertAdjacentHTML('beforeend', `<div class="fs-problem-inline ${p.severity}">${escapeHtml(p.message)}</div>`);
-      }
+      if (wrap) byField.get(wrap)?.push(p);
+      else if (banner) banner.insertAdjacentHTML('beforeend', `<div class="fs-problem-inline ${p.severity}">${escapeHtml(p.message)}</div>`);
     }
+    // One plain message per field, the check as you type first (field_messages.js).
+    for (const [wrap, found] of byField) showFieldProblems(wrap, found);
   }
 
   // ---- a card ---------------------------------------------------------------------------------
@@ -265,7 +259,7 @@ export class Inspector {
     }[name] || prop.description || '');
     const f = this.field(form, { name, label, hint, required: required && !nullable });
     const value = card[name];
-    const validate = (v) => { f.error.textContent = checkValue(v, schema, { required, nullable }) || ''; };
+    const validate = (v) => showCheck(f.wrap, checkValue(v, schema, { required, nullable }));
 
     if (editor === 'node') {
       const select = this.nodeSelect(f.id, value, (target) => {

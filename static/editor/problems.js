@@ -6,6 +6,13 @@
 
 import { escapeHtml } from './cards.js';
 import { toast } from './dialogs.js';
+import { plainMessage } from './field_messages.js';
+
+// A field's validator message in the words its field shows (field_messages.js); others as written.
+function panelMessage(p) {
+  const plain = p.location.field ? plainMessage(p.message) : null;
+  return plain && plain.rule ? plain.text : p.message;
+}
 
 /** Apply JSON Patch operations (add, remove, replace, test) to `doc` in place; throws when a
  * test fails or a path is missing, before anything changed when run on a copy first. */
@@ -123,7 +130,7 @@ export class ProblemsPanel extends EventTarget {
     const rows = this.problems.map((p, i) => `<li><button type="button" class="fs-problem ${p.severity}" data-problem="${i}" title="${escapeHtml(p.path)}">`
       + `<span class="fs-problem-icon" aria-label="${p.severity}">${p.severity === 'error' ? '✕' : '!'}</span>`
       + `<span class="fs-problem-where">${escapeHtml(this.describe(p.location, p.path))}</span>`
-      + `<span class="fs-problem-message">${escapeHtml(p.message)}</span></button>`
+      + `<span class="fs-problem-message">${escapeHtml(panelMessage(p))}</span></button>`
       + (p.fixes && p.fixes.length && !this.store.readOnly
         ? `<div class="fs-problem-fixes">${p.fixes.map((fix, f) => `<button type="button" class="fs-button small fs-mutating" data-fix="${i}:${f}">${escapeHtml(fix.label)}</button>`).join('')}</div>`
         : '')

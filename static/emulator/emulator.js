@@ -3,13 +3,15 @@
 // last turn we saw, and the server sends exactly what we missed. Everything the bot sends is
 // rendered with DOM nodes and textContent: no HTML from a message ever reaches innerHTML.
 
+import { provide } from '../editor/shortcuts.js';
+import { traceView } from './trace.js';
+
 const panel = document.getElementById('fs-emulator');
 const botId = panel.dataset.bot;
 const $ = (id) => document.getElementById(id);
 const log = $('fs-emu-log');
 const input = $('fs-emu-input');
 const debuggerEl = $('fs-debugger');
-const isMac = /Mac|iPhone|iPad/.test(navigator.platform);
 const KEYS = { open: 'fs-emulator:open', conversation: `fs-emulator:${botId}:conversation`, history: 'fs-emulator:history' };
 const HISTORY_SIZE = 20;
 
@@ -327,10 +329,7 @@ function renderDebugger() {
   if (chat.tab === 'event') pane.append(turn ? json({ ...turn.event, status: turn.status, error: turn.error || undefined }) : el('p', { class: 'muted', text: 'No event yet: send a message.' }));
   if (chat.tab === 'state') pane.append(renderState());
   if (chat.tab === 'trace') {
-    pane.append(turn ? el('table', { class: 'fs-dbg-trace' }, turn.trace.map((entry) => {
-      const { type, t, ...fields } = entry;
-      return el('tr', {}, el('td', { class: 'muted', text: `${t ?? ''} ms` }), el('td', { text: type }), el('td', { text: JSON.stringify(fields) }));
-    })) : el('p', { class: 'muted', text: 'No turn yet.' }));
+    pane.append(turn ? traceView(turn.trace, { onJump: jumpTo }) : el('p', { class: 'muted', text: 'No turn yet.' }));
   }
   if (chat.tab === 'memory') pane.append(turn ? renderMemory(turn) : el('p', { class: 'muted', text: 'No turn yet.' }));
   if (chat.tab === 'logs') {
@@ -591,17 +590,8 @@ function toggleDebugger(open = debuggerEl.hidden) {
 }
 
 $('fs-emu-toggle').addEventListener('click', () => toggleEmulator());
-// Capture phase: these two shortcuts belong to the emulator and the debugger (as in Botpress).
-window.addEventListener('keydown', (e) => {
-  const mod = isMac ? e.metaKey : e.ctrlKey;
-  if (!mod || e.shiftKey || e.altKey) return;
-  const key = e.key.toLowerCase();
-  if (key !== 'e' && key !== 'j') return;
-  e.preventDefault();
-  e.stopImmediatePropagation();
-  if (key === 'e') toggleEmulator();
-  else toggleDebugger();
-}, true);
+// Ctrl/Cmd+E and +J (as in Botpress): bound with the editor's other keys (editor/shortcuts.js).
+provide({ toggleEmulator: () => { toggleEmulator(); }, toggleDebugger: () => { toggleDebugger(); } });
 
 if (localStorage.getItem(KEYS.open) === '1') toggleEmulator(true);
 window.flowEmulator = { toggleEmulator, toggleDebugger, chat };

@@ -66,7 +66,7 @@ def test_chat_debug_save_as_test_and_see_it_fail_after_breaking_the_bot(logged_i
     expect(debugger.locator('[data-variable="user.firstName"]')).to_contain_text('"Ada"')
     # The debugger follows the turn last clicked: the one that captured the name.
     debugger.get_by_role("tab", name="Trace").click()
-    expect(debugger.get_by_role("cell", name="captured", exact=True)).to_be_visible()
+    expect(debugger.locator('.fs-dbg-row[data-type="captured"]')).to_contain_text('Captured user.firstName = "Ada"')
     debugger.get_by_role("tab", name="Event JSON").click()
     expect(debugger).to_contain_text('"channel": "emulator"')
 
