@@ -40,7 +40,7 @@ def test_invite_accept_change_role_enforced(new_context):
     expect(ann_page).to_have_url(re.compile(r"/w/support-team/$"))
     expect(ann_page.get_by_role("heading", level=1)).to_have_text("Support Team")
     ann_page.get_by_role("button", name="New bot").click()
-    ann_page.get_by_label("Name").fill("Helpdesk")
+    ann_page.get_by_label("Name", exact=True).fill("Helpdesk")
     ann_page.get_by_role("button", name="Create bot").click()
     expect(ann_page).to_have_url(re.compile(r"/editor/$"))  # a new bot opens in the editor
     ann_page.goto("/w/support-team/")
@@ -83,7 +83,7 @@ def test_invite_accept_change_role_enforced(new_context):
 
     # Bob still has the old page open: submitting its Create bot form is refused.
     bob_page.get_by_role("button", name="New bot").click()
-    bob_page.get_by_label("Name").fill("Sneaky")
+    bob_page.get_by_label("Name", exact=True).fill("Sneaky")
     bob_page.get_by_role("button", name="Create bot").click()
     expect(bob_page.get_by_role("heading", level=1)).to_have_text("Not allowed")
     assert not Bot.objects.filter(name="Sneaky").exists()
