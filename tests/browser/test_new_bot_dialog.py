@@ -75,3 +75,16 @@ def test_a_blank_bot_shows_the_empty_canvas_hint_until_it_has_a_card(logged_in_p
       });
     }""")
     expect(hint).to_be_hidden()
+
+
+def test_every_tray_item_has_a_tooltip_and_an_icon_of_its_own(logged_in_page):
+    page = logged_in_page
+    create_from_dialog(page, "Tray", "blank")
+    items = page.locator(".fs-tray-item")
+    expect(items.first).to_be_visible()
+    found = items.evaluate_all(
+        "els => els.map((el) => ({ key: el.dataset.key, title: el.title, icon: el.querySelector('svg path').getAttribute('d') }))")
+    assert len(found) > 20
+    assert [item["key"] for item in found if not item["title"].strip()] == []
+    icons = [item["icon"] for item in found]
+    assert len(set(icons)) == len(icons), "no two tray items share an icon"
