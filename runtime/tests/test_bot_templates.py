@@ -51,3 +51,10 @@ def test_an_unknown_template_is_refused_naming_the_templates():
         services.create_bot(services.default_workspace(), name="X", template="order-status")
     assert "there is no bot template 'order-status'" in str(caught.value)
     assert "lead-capture" in str(caught.value)
+
+
+@pytest.mark.parametrize("key", TEMPLATES)
+def test_a_template_bot_exports_and_imports_to_the_same_draft(key):
+    bot = services.create_bot(services.default_workspace(), name=f"My {key}", template=key)
+    again = services.import_bot(services.export_bot(bot), workspace=services.default_workspace())
+    assert again.draft == bot.draft
