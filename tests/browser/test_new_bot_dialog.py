@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from flows.models import Bot
+from .editor_page import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -30,6 +31,8 @@ def test_a_lead_capture_bot_from_the_dialog_opens_with_its_flow_and_talks(logged
     page.get_by_role("button", name="New bot").click()
     # The AI template says up front that it needs a provider this workspace lacks.
     expect(page.get_by_test_id("needs-llm")).to_contain_text("Needs an LLM provider")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "new-bot-dialog.png"))  # for a reviewer to look at
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("dialog", name="New bot")).to_be_hidden()
 
@@ -65,6 +68,8 @@ def test_a_blank_bot_shows_the_empty_canvas_hint_until_it_has_a_card(logged_in_p
     hint = page.get_by_test_id("empty-canvas-hint")
     expect(hint).to_be_visible()
     expect(hint).to_have_text("Drag a card from the tray onto a node, or right-click the canvas to add a node.")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "empty-canvas-hint.png"))
     # A card added (as the tray's drop does, through the store) and the hint is gone.
     page.evaluate("""() => {
       const { store } = window.flowEditor;
