@@ -19,6 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from flows import bot_templates
 from flows.botfile.canonical import canonical_bot, for_export
 from flows.botfile.problems import BotFileInvalid, Problem, json_path
 from flows.botfile.schema import FORMAT
@@ -180,34 +181,20 @@ def _person(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def create_bot(workspace: Workspace, *, name: str, description: str = "", user=None) -> Bot:
-    """A new, empty bot: a `main` flow whose start node leads straight to its end, and an
-    `error` flow that tells the visitor something went wrong (so a failing turn is never
-    silent, and the builder sees where to change what it says)."""
+def create_bot(workspace: Workspace, *, name: str, description: str = "", template: str = "blank", user=None) -> Bot:
+    """A new bot from one of the templates of `flows.bot_templates` (examples/templates/):
+    `blank` is a `main` flow whose start node leads straight to its end, and an `error` flow
+    that tells the visitor something went wrong (so a failing turn is never silent, and the
+    builder sees where to change what it says); every template has that error flow."""
     name = _clean_bot_name(name, path="$.name")
     if not isinstance(description, str):
         raise InvalidChange("$.description", "the description is text")
-    document = {
-        "format": FORMAT,
-        "name": name,
-        "description": description,
-        "flows": [
-            {"name": "main", "nodes": [
-                {"id": "start", "kind": "start", "next": "end"},
-                {"id": "end", "kind": "end"},
-            ]},
-            {"name": "error", "description": "Runs when a turn fails; event.error says what and where.", "nodes": [
-                {"id": "entry", "kind": "entry", "next": "apologise"},
-                {"id": "apologise", "kind": "standard", "name": "Apologise", "cards": [
-                    {"id": "error-message", "type": "text",
-                     "text": "Sorry, something went wrong on our side. Please try again."},
-                ], "next": "exit"},
-                {"id": "exit", "kind": "exit"},
-            ]},
-        ],
-        "layout": {"main": {"start": [0, 0], "end": [320, 0]},
-                   "error": {"entry": [0, 0], "apologise": [240, 0], "exit": [560, 0]}},
-    }
+    try:
+        document = bot_templates.template_document(template)
+    except bot_templates.UnknownTemplate as exc:
+        raise InvalidChange("$.template", str(exc)) from None
+    document["name"] = name
+    document["description"] = description or document.get("description", "")
     return import_bot(document, workspace=workspace, user=user, _action="bot.create")
 
 

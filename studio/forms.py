@@ -2,6 +2,7 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
 
+from flows import bot_templates
 from studio.people.models import Role
 from studio.people.workspaces import INVITABLE_ROLES
 
@@ -70,6 +71,10 @@ class TokenForm(StudioForm):
 class NewBotForm(StudioForm):
     name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"placeholder": "Support bot"}))
     description = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "Optional"}))
+    # The dialog draws the choices as cards (templates/studio/_new_bot_dialog.html); a post
+    # without one (a script, an old page) makes a blank bot as before.
+    template = forms.ChoiceField(choices=[(t.key, t.title) for t in bot_templates.TEMPLATES], initial="blank",
+                                 required=False, widget=forms.RadioSelect)
 
 
 class ImportBotForm(StudioForm):

@@ -4,27 +4,9 @@ export function escapeHtml(text) {
   return String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 }
 
+// Card icons come with the catalogue (studio/editor/catalogue.py ICONS, one per card type);
+// these are the nodes'.
 const ICONS = {
-  // cards
-  text: 'M4 5h12M4 9h12M4 13h8',
-  image: 'M3 4h14v12H3zM3 13l4-4 4 4 2-2 4 4',
-  audio: 'M8 14V5l8-2v9M8 14a2 2 0 1 1-4 0 2 2 0 0 1 4 0zM16 12a2 2 0 1 1-4 0 2 2 0 0 1 4 0z',
-  video: 'M3 5h10v10H3zM13 9l4-3v8l-4-3',
-  file: 'M5 2h7l4 4v12H5zM12 2v4h4',
-  location: 'M10 18s6-5.5 6-10a6 6 0 0 0-12 0c0 4.5 6 10 6 10zM10 10a2 2 0 1 0 0-4 2 2 0 0 0 0 4z',
-  card: 'M3 4h14v12H3zM3 8h14',
-  carousel: 'M2 6h4v8H2zM8 4h4v12H8zM14 6h4v8h-4z',
-  capture: 'M4 4h12v9H8l-4 3z',
-  expression: 'M4 10h5l3-5M9 10l3 5M12 5h4M12 15h4',
-  call: 'M4 4h5v5H4zM11 11h5v5h-5zM9 6h3a2 2 0 0 1 2 2v3',
-  wait: 'M10 3a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM10 6v4l3 2',
-  code: 'M7 6l-4 4 4 4M13 6l4 4-4 4',
-  log: 'M4 4h12v12H4zM7 8h6M7 12h4',
-  comment: 'M3 4h14v10H9l-4 3v-3H3z',
-  // AI cards: a sparkle writing lines, a checklist filled in, a fork decided by a sparkle
-  ai_generate_text: 'M3 12h7M3 16h10M14 2l1.2 3.3L18.5 6.5l-3.3 1.2L14 11l-1.2-3.3L9.5 6.5l3.3-1.2z',
-  ai_task: 'M3 4h8M3 9h8M3 14h8M13 4l1.5 1.5L17 3M13 9l1.5 1.5L17 8M13 14l1.5 1.5L17 13',
-  ai_transition: 'M3 10h5l5-5h4M8 10l5 5h4M5 3l.8 1.7L7.5 5.5l-1.7.8L5 8l-.8-1.7L2.5 5.5l1.7-.8z',
   // nodes
   start: 'M6 4l10 6-10 6z',
   entry: 'M3 10h10M9 6l4 4-4 4M15 3v14',
@@ -34,6 +16,11 @@ const ICONS = {
   autonomous: 'M10 3l2 5 5 .5-4 3.5 1 5-4-3-4 3 1-5-4-3.5 5-.5z',
   trigger: 'M11 2L4 11h5l-1 7 7-9h-5z',
 };
+
+/** Adds the catalogue's card icons (called once, when the store gets the catalogue). */
+export function registerCardIcons(catalogue) {
+  for (const entry of catalogue) if (entry.icon && !ICONS[entry.type]) ICONS[entry.type] = entry.icon;
+}
 
 export function icon(name) {
   const d = ICONS[name] || ICONS.standard;

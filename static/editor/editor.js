@@ -14,6 +14,7 @@ import { Find } from './find.js';
 import { Versions } from './versions.js';
 import { Prefs, applyTheme } from './prefs.js';
 import { cardTitle } from './cards.js';
+import { installEmptyCanvasHint } from './hint.js';
 import { contextMenu, form, toast } from './dialogs.js';
 import { openAgents } from './agents.js';
 import { bind as bindShortcuts, provide, shortcutsTable } from './shortcuts.js';
@@ -43,6 +44,7 @@ const problems = new ProblemsPanel(store, $('#fs-problems'), { navigate });
 const inspector = new Inspector(store, $('#fs-inspector'), { completion, defs: boot.schemaDefs, canvas, llm: boot.llm });
 const explorer = new Explorer(store, $('#fs-explorer'), { variableTypes: boot.variableTypes, navigate });
 const tray = new Tray(store, drag, $('#fs-tray'));
+installEmptyCanvasHint(store, $('.fs-canvas-wrap'));
 const find = new Find(store, canvas, { navigate });
 const versions = new Versions(store, $('#fs-versions'), {
   urls, saver, problems, can: boot.can, onReload: (data) => reload(data),

@@ -3,6 +3,8 @@
 // `store.change()`, which records an undo step and tells the autosave what kind of change
 // it was (logic, layout or both).
 
+import { registerCardIcons } from './cards.js';
+
 const HISTORY_LIMIT = 200;
 const COALESCE_MS = 1200;
 
@@ -32,6 +34,7 @@ export class Store extends EventTarget {
     this.doc.layout = this.doc.layout || {};
     this.revision = revision;
     this.catalogue = new Map(catalogue.map((entry) => [entry.type, entry]));
+    registerCardIcons(catalogue);
     this.reservedFlows = reservedFlows;
     this.flowName = this.flows().some((f) => f.name === 'main') ? 'main' : (this.flows()[0] || {}).name;
     this.selection = { nodes: [], card: null, edge: null };

@@ -17,20 +17,74 @@ from runtime.engine import CARD_TYPES, VARIABLE_TYPES
 
 # The tray's order, as the Botpress card tray groups cards.
 CATEGORIES = ("Send Messages", "Capture Information", "Flow Logic", "AI", "Execute", "Utilities")
-# Cards whose label says only "Media" in the registry read better by their type.
-_TITLES = {"image": "Image", "audio": "Audio", "video": "Video", "file": "File"}
+# Titles the registry's labels would duplicate in the tray ("Media" four times, "Choice" for
+# both choice cards, one "Show / Hide / Toggle Webchat" for three cards).
+_TITLES = {"image": "Image", "audio": "Audio", "video": "Video", "file": "File", "dropdown": "Dropdown",
+           "webchatShow": "Show Webchat", "webchatHide": "Hide Webchat", "webchatToggle": "Toggle Webchat"}
+# The tray's tooltip of each card (a test holds every card type to having one).
 _HINTS = {
     "text": "Markdown-free text; {{ }} and @scope.name insert variables.",
+    "image": "Sends an image from a URL, with an optional title.",
+    "audio": "Sends an audio file from a URL.",
+    "video": "Sends a video from a URL.",
+    "file": "Sends a file to download from a URL.",
+    "location": "Sends a place on a map: latitude, longitude and a title.",
+    "card": "Sends a card: image, title, subtitle and buttons.",
+    "carousel": "Sends a row of cards the user swipes through.",
+    "choice": "Sends a question with buttons; the next message is the pick.",
+    "dropdown": "Sends a question with a dropdown list of options.",
+    "bloc": "Sends text, markdown, media or places together as one message.",
     "expression": "A JavaScript condition. When true the conversation follows this card's port.",
+    "intent": "Follows this card's port when the user's message means this intent.",
     "code": "JavaScript with workflow, user, bot, session, env and event in scope.",
     "call": "Runs another flow, then continues here. Outputs land in workflow.<name>.",
     "wait": "Pauses until the user's next message (event.preview).",
     "capture": "Asks, waits, extracts a typed answer and stores it in a variable.",
     "log": "Writes to the logs; sends nothing to the user.",
     "comment": "A note for builders; does nothing at run time.",
+    "sendEvent": "Sends a custom event, not a message: the webchat page or the Chat API client receives it.",
     "ai_generate_text": "Asks the bot's language model and sends its answer (or stores it in a variable).",
     "ai_task": "Has the language model fill typed variables from the user's message or any text.",
     "ai_transition": "The language model decides whether a condition in plain words holds; if so, follows this card's port.",
+    "webchatConfigure": "Changes the webchat widget's look for this visitor (theme, placeholder...).",
+    "webchatGetUserData": "Reads what the page told the widget about the user into a variable.",
+    "webchatSendEvent": "Sends a custom event to the page that embeds the webchat.",
+    "webchatShow": "Opens the webchat widget on the page.",
+    "webchatHide": "Closes the webchat widget on the page.",
+    "webchatToggle": "Opens the webchat widget if closed, closes it if open.",
+}
+# Each card's tray and canvas icon (SVG path data on a 20x20 grid): a distinct one per card,
+# so a node's cards read at a glance (the editor's node icons stay in static/editor/cards.js).
+ICONS = {
+    "text": "M4 5h12M4 9h12M4 13h8",
+    "image": "M3 4h14v12H3zM3 13l4-4 4 4 2-2 4 4",
+    "audio": "M8 14V5l8-2v9M8 14a2 2 0 1 1-4 0 2 2 0 0 1 4 0zM16 12a2 2 0 1 1-4 0 2 2 0 0 1 4 0z",
+    "video": "M3 5h10v10H3zM13 9l4-3v8l-4-3",
+    "file": "M5 2h7l4 4v12H5zM12 2v4h4",
+    "location": "M10 18s6-5.5 6-10a6 6 0 0 0-12 0c0 4.5 6 10 6 10zM10 10a2 2 0 1 0 0-4 2 2 0 0 0 0 4z",
+    "card": "M3 4h14v12H3zM3 8h14",
+    "carousel": "M2 6h4v8H2zM8 4h4v12H8zM14 6h4v8h-4z",
+    "choice": "M3 4h14v4H3zM3 12h6v4H3zM11 12h6v4h-6z",
+    "dropdown": "M3 4h14v4H3zM13 5l1.5 1.5L16 5M3 10h14M3 13h14M3 16h10",
+    "bloc": "M3 3h10v4H3zM5 8h10v4H5zM7 13h10v4H7z",
+    "capture": "M4 4h12v9H8l-4 3z",
+    "expression": "M4 10h5l3-5M9 10l3 5M12 5h4M12 15h4",
+    "intent": "M10 3a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM10 7a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM10 3v2M10 15v2",
+    "call": "M4 4h5v5H4zM11 11h5v5h-5zM9 6h3a2 2 0 0 1 2 2v3",
+    "wait": "M10 3a7 7 0 1 0 0 14 7 7 0 0 0 0-14zM10 6v4l3 2",
+    "code": "M7 6l-4 4 4 4M13 6l4 4-4 4",
+    "log": "M4 4h12v12H4zM7 8h6M7 12h4",
+    "comment": "M3 4h14v10H9l-4 3v-3H3z",
+    "sendEvent": "M3 10l14-7-4 14-3-6zM10 11l7-8",
+    "ai_generate_text": "M3 12h7M3 16h10M14 2l1.2 3.3L18.5 6.5l-3.3 1.2L14 11l-1.2-3.3L9.5 6.5l3.3-1.2z",
+    "ai_task": "M3 4h8M3 9h8M3 14h8M13 4l1.5 1.5L17 3M13 9l1.5 1.5L17 8M13 14l1.5 1.5L17 13",
+    "ai_transition": "M3 10h5l5-5h4M8 10l5 5h4M5 3l.8 1.7L7.5 5.5l-1.7.8L5 8l-.8-1.7L2.5 5.5l1.7-.8z",
+    "webchatConfigure": "M3 4h14v10H3zM6 17h8M10 7a2 2 0 1 0 0 4 2 2 0 0 0 0-4z",
+    "webchatGetUserData": "M10 3a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM4 17c0-3 3-5 6-5s6 2 6 5",
+    "webchatSendEvent": "M3 4h14v10H3zM7 9h6M10 6l3 3-3 3",
+    "webchatShow": "M2 10s3-5 8-5 8 5 8 5-3 5-8 5-8-5-8-5zM10 8a2 2 0 1 0 0 4 2 2 0 0 0 0-4z",
+    "webchatHide": "M2 10s3-5 8-5 8 5 8 5-3 5-8 5-8-5-8-5zM3 3l14 14",
+    "webchatToggle": "M3 7h14M13 4l4 3-4 3M17 13H3M7 10l-4 3 4 3",
 }
 
 
@@ -84,6 +138,7 @@ def card_catalogue() -> list[dict]:
             "category": family.category,
             "transitions": list(family.transition_fields),
             "hint": _HINTS.get(card_type, ""),
+            "icon": ICONS.get(card_type, ""),
             "editors": editors,
             "schema": schema,
         })

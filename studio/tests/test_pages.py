@@ -120,7 +120,7 @@ def test_profile_name_and_avatar(signed_in, ann, settings):
 def test_create_import_export_delete_bots(signed_in, ann):
     created = signed_in.post("/w/acme/bots/new/", {"name": "Helper", "description": "Says hi"})
     bot = Bot.objects.get(name="Helper")
-    assert created["Location"] == f"/bots/{bot.pk}/"
+    assert created["Location"] == f"/bots/{bot.pk}/editor/"  # straight to the canvas
     assert bot.created_by == ann
     page = text(signed_in.get(f"/bots/{bot.pk}/"))
     assert "Says hi" in page and f"/bots/{bot.pk}/editor/" in page
@@ -154,6 +154,30 @@ def test_import_shows_every_problem_with_its_json_path(signed_in):
     not_json = signed_in.post("/w/acme/bots/import/", {"file": SimpleUploadedFile("y.bot.json", b"{nope")})
     assert not_json.status_code == 400 and "<code>$</code>" in text(not_json)
     assert not Bot.objects.exists()
+
+
+def test_the_new_bot_dialog_offers_the_templates_and_makes_the_chosen_one(signed_in, ann):
+    page = text(signed_in.get("/w/acme/"))
+    for title in ("Blank", "Lead capture", "FAQ", "AI assistant"):
+        assert f'<span class="template-title">{title}</span>' in page
+    assert "Needs an LLM provider: this workspace has none yet" in page  # said before anyone picks it
+
+    signed_in.post("/w/acme/bots/new/", {"name": "Leads", "template": "lead-capture"})
+    leads = Bot.objects.get(name="Leads")
+    assert [v["name"] for v in leads.draft["variables"]] == ["name", "email", "company"]
+    assert leads.draft["tests"], "the template's conversation tests come with it"
+
+    refused = signed_in.post("/w/acme/bots/new/", {"name": "", "template": "faq"})
+    assert refused.status_code == 400 and "data-open" in text(refused)  # the dialog opens again with the error
+    assert 'value="faq" checked' in text(refused)
+
+
+def test_the_ai_template_does_not_warn_when_the_workspace_has_a_provider(signed_in, ann):
+    from integrations.llm.services import save_provider
+    save_provider(ann.workspace, {"name": "acme", "base_url": "https://llm.example.com/v1", "api_key": "k",
+                                  "models": [{"id": "m", "label": "Fast"}], "default_model": "Fast"})
+    page = text(signed_in.get("/w/acme/"))
+    assert "Needs an LLM provider" not in page and "Uses the workspace's language model." in page
 
 
 def test_rename_and_delete_workspace(signed_in, ann):

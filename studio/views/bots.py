@@ -1,4 +1,4 @@
-"""A workspace's bots: list, create from the empty template, import, export, delete; the bot
+"""A workspace's bots: list, create from a template (the New Bot dialog), import, export, delete; the bot
 dashboard. Bot operations are the services of flows.services."""
 import json
 
@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from flows import services
+from flows import bot_templates, services
 from flows.botfile.problems import BotFileInvalid
 from integrations.chat_api import services as chat_api
 from integrations.chat_api.errors import ChatApiError
@@ -28,6 +28,10 @@ def _bots_context(request, workspace, *, new_form=None, import_form=None, proble
         "can_add_bot": can(request.user, "flows.add_bot", workspace),
         "bots": bots,
         "new_form": new_form or NewBotForm(),
+        "templates": bot_templates.TEMPLATES,
+        # The AI template works only with a provider; the dialog says so before anyone picks it.
+        "has_llm_provider": workspace.llm_providers.exists(),
+        "open_new_bot": new_form is not None,
         "import_form": import_form or ImportBotForm(),
         "problems": problems,
     }
@@ -45,13 +49,15 @@ def create(request, workspace):
     if form.is_valid():
         try:
             bot = services.create_bot(
-                workspace, name=form.cleaned_data["name"], description=form.cleaned_data["description"], user=request.user
+                workspace, name=form.cleaned_data["name"], description=form.cleaned_data["description"],
+                template=form.cleaned_data["template"] or "blank", user=request.user,
             )
         except services.InvalidChange as exc:
             form.add_error("name", str(exc))
         else:
             messages.success(request, f"Bot {bot.name} created.")
-            return redirect("studio:bot", bot_id=bot.pk)
+            # Straight to the canvas: the builder picked a template to start working on it.
+            return redirect("editor:edit", bot_id=bot.pk)
     return render(request, "studio/bots.html", _bots_context(request, workspace, new_form=form), status=400)
 
 

@@ -39,9 +39,11 @@ def test_invite_accept_change_role_enforced(new_context):
     ann_page.get_by_role("button", name="Create workspace").click()
     expect(ann_page).to_have_url(re.compile(r"/w/support-team/$"))
     expect(ann_page.get_by_role("heading", level=1)).to_have_text("Support Team")
-    ann_page.get_by_label("Name").fill("Helpdesk")
+    ann_page.get_by_role("button", name="New bot").click()
+    ann_page.get_by_label("Name", exact=True).fill("Helpdesk")
     ann_page.get_by_role("button", name="Create bot").click()
-    expect(ann_page.get_by_role("heading", level=1)).to_have_text("Helpdesk")
+    expect(ann_page).to_have_url(re.compile(r"/editor/$"))  # a new bot opens in the editor
+    ann_page.goto("/w/support-team/")
 
     # Invite Bob as a developer: the link is shown (no mail server here).
     ann_page.get_by_role("link", name="Members").click()
@@ -64,7 +66,7 @@ def test_invite_accept_change_role_enforced(new_context):
     expect(bob_page).to_have_url(re.compile(r"/w/support-team/$"))
     expect(bob_page.get_by_test_id("my-role")).to_have_text("Developer")
     # A developer creates bots, and cannot delete one they did not create.
-    expect(bob_page.get_by_role("button", name="Create bot")).to_be_visible()
+    expect(bob_page.get_by_role("button", name="New bot")).to_be_visible()
     helpdesk_row = bob_page.get_by_test_id("bots").get_by_role("row", name=re.compile("Helpdesk"))
     expect(helpdesk_row.get_by_role("button", name="Delete")).to_have_count(0)
     # Only the invited workspace: joining by invitation makes no default workspace.
@@ -80,14 +82,15 @@ def test_invite_accept_change_role_enforced(new_context):
     assert Membership.objects.get(user__email="bob@example.com").role == Role.VIEWER
 
     # Bob still has the old page open: submitting its Create bot form is refused.
-    bob_page.get_by_label("Name").fill("Sneaky")
+    bob_page.get_by_role("button", name="New bot").click()
+    bob_page.get_by_label("Name", exact=True).fill("Sneaky")
     bob_page.get_by_role("button", name="Create bot").click()
     expect(bob_page.get_by_role("heading", level=1)).to_have_text("Not allowed")
     assert not Bot.objects.filter(name="Sneaky").exists()
     # Reloaded, the page no longer offers edit controls, and a hand-made POST is refused too.
     bob_page.goto("/w/support-team/")
     expect(bob_page.get_by_test_id("my-role")).to_have_text("Viewer")
-    expect(bob_page.get_by_role("button", name="Create bot")).to_have_count(0)
+    expect(bob_page.get_by_role("button", name="New bot")).to_have_count(0)
     expect(bob_page.get_by_role("button", name="Import")).to_have_count(0)
     bob_page.get_by_role("link", name="Helpdesk").click()
     expect(bob_page.get_by_role("link", name="View in editor")).to_be_visible()
