@@ -110,11 +110,9 @@ def say(*parts) -> None:
 
 
 def streamed_delta(signal: dict) -> bool:
-    """The hook for streaming to clients: True when a signal of the listen stream carries a
-    piece of an answer still being generated. Nothing does yet (docs/ai.md: the engine hands
-    deltas to `TurnInput.on_stream`, which nothing pushes to clients). This guesses the
-    likely shape (a signal other than `message_created` naming the message's `streamId`, as
-    the stored message does); adjust it to the signal the streaming work sends."""
+    """True when a signal of the listen stream carries a piece of an answer still being
+    generated: the Chat API's `message_delta` (docs/chat-api.md, "Streamed answers and stop"),
+    any signal but `message_created` whose data names a `streamId` or a `delta`."""
     data = signal.get("data")
     return (signal.get("type") != "message_created" and isinstance(data, dict)
             and ("streamId" in data or "delta" in data))
