@@ -116,11 +116,10 @@ def test_build_chat_record_replay_offline_and_publish_an_ai_bot(
 
     # 2. A bot from the bots page, then built in the editor.
     page.goto(f"{studio_url}/w/{workspace.slug}/")
-    page.get_by_label("Name").fill("Order desk")
+    page.get_by_role("button", name="New bot").click()  # the New Bot dialog; Blank is chosen
+    page.get_by_label("Name", exact=True).fill("Order desk")
     page.get_by_role("button", name="Create bot").click()
-    expect(page.locator("h1")).to_have_text("Order desk")
-    page.get_by_role("link", name="Open in editor").click()
-    page.wait_for_selector("body[data-editor-ready=true]", state="attached")
+    page.wait_for_selector("body[data-editor-ready=true]", state="attached")  # it opens in the editor
     bot = Bot.objects.get(workspace=workspace, name="Order desk")
     ed = EditorPage(page)
     expect(ed.node("start")).to_be_visible()
@@ -251,7 +250,17 @@ def test_build_chat_record_replay_offline_and_publish_an_ai_bot(
     # 5. The model is back; publish, and a visitor on the customer's page asks the widget.
     server = scripted.ScriptedServer().start()
     request.addfinalizer(server.stop)
-    save_provider(workspace, {"base_url": server.url}, provider=provider)
+    # Pointed at it on the workspace's AI page, as a builder would: the server that saved it
+    # serves the turns at once (other processes within the provider cache's 10 s).
+    editor_url = page.url
+    page.goto(f"{studio_url}/w/{workspace.slug}/ai/")
+    row = page.locator('[data-testid=provider][data-name="acme"]')
+    row.get_by_text("Edit").click()
+    page.fill(f"#id_p{provider.pk}-base_url", server.url)
+    row.get_by_role("button", name="Save acme").click()
+    expect(page.get_by_test_id("providers")).to_contain_text("Provider acme saved.")
+    page.goto(editor_url)
+    page.wait_for_selector("body[data-editor-ready=true]", state="attached")
     page.locator("#fs-publish").click()
     page.locator("dialog[open] button[value=ok]").click()
     expect(page.locator(".fs-toast").last).to_contain_text("Published version 1")
