@@ -18,17 +18,10 @@ bearer token.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from .scripted_server import _free_port, serve_in_thread, stop_thread_server  # noqa: F401 (_free_port: tests)
 
 
 def build_server():
@@ -143,26 +136,13 @@ class MCPTestServer:
         return app
 
     def start(self) -> MCPTestServer:
-        import uvicorn
-
-        self.port = _free_port()
         # lifespan on: the SDK's session manager runs in the app's lifespan.
-        config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="mcp-test-server", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the MCP test server did not start")
-            time.sleep(0.01)
+        self._server, self._thread, self.port = serve_in_thread(self.app(), name="MCP test server", lifespan="on")
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+            stop_thread_server(self._server, self._thread)
             self._server = None
 
 

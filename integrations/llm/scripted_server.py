@@ -97,6 +97,30 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serve_in_thread(app, *, name: str, lifespan: str = "off"):
+    """Serve an ASGI app with uvicorn on 127.0.0.1 and a free port, in a daemon thread; returns
+    (uvicorn server, thread, port) once it accepts connections. Shared by the test servers
+    (this one, integrations/llm/mcp_testing.py)."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan=lifespan, access_log=False))
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"the {name} did not start")
+        time.sleep(0.01)
+    return server, thread, port
+
+
+def stop_thread_server(server, thread) -> None:
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
 def _tokens(value: str) -> int:
     return max(1, len(value) // 4) if value else 0
 
@@ -227,25 +251,12 @@ class ScriptedServer:
     # --- lifecycle ---
 
     def start(self) -> ScriptedServer:
-        import uvicorn
-
-        self.port = _free_port()
-        config = uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="scripted-llm-server", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the scripted LLM server did not start")
-            time.sleep(0.01)
+        self._server, self._thread, self.port = serve_in_thread(self.app(), name="scripted LLM server")
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+            stop_thread_server(self._server, self._thread)
             self._server = None
 
     def __enter__(self):
