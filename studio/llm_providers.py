@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from flows import services as flow_services
-from flows.botfile.problems import BotFileInvalid, Problem, json_path
+from flows.botfile.problems import Problem, json_path
 from integrations.llm import demo, services
 from integrations.llm.models import LLMProvider
 from studio.people import audit
@@ -129,13 +129,6 @@ def provider_problems(workspace, document) -> list[Problem]:
         return [Problem("$.settings.llm.provider", f"the workspace has no LLM provider named {chosen!r}; "
                                                    f"it has {', '.join(names)}")]
     return []
-
-
-def check_publishable(bot) -> None:
-    """Raise BotFileInvalid with provider_problems, before a publish."""
-    problems = provider_problems(bot.workspace, bot.draft)
-    if problems:
-        raise BotFileInvalid(problems)
 
 
 def model_choices(workspace) -> dict:

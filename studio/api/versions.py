@@ -8,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from flows import services
-from studio import llm_providers
+from studio.publishing import publish_draft
 from studio.api import errors
 from studio.api.base import ApiView, operation
 from studio.api.bots import invalid_bot_file, validated
@@ -81,9 +81,7 @@ class Versions(ApiView):
         bot = self.bot(bot_id)
         data = validated(PublishSerializer, request.data)
         try:
-            # AI cards need a provider in the workspace, which the bot file alone cannot show.
-            llm_providers.check_publishable(bot)
-            version = services.publish(bot, user=request.user, note=data["note"])
+            version = publish_draft(bot, user=request.user, note=data["note"])
         except services.BotFileInvalid as exc:
             raise invalid_bot_file(exc, message="the draft cannot be published: it has problems") from None
         return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)

@@ -21,6 +21,7 @@ from flows import services, untrusted_json
 from flows.botfile.problems import BotFileInvalid
 from flows.versions_diff import diff_definitions, summary_text
 from studio import llm_providers
+from studio.publishing import publish_draft
 from studio.editor import catalogue, drafts
 from studio.editor.problems import locate, report
 from studio.permissions import can, get_bot_for
@@ -225,8 +226,7 @@ def publish(request, bot):
         # Publishing something other than what the builder sees would be a surprise.
         raise services.StaleRevision(bot.draft_revision)
     try:
-        llm_providers.check_publishable(bot)
-        version = services.publish(bot, user=request.user, note=note.strip())
+        version = publish_draft(bot, user=request.user, note=note.strip())
     except BotFileInvalid as exc:
         raise BadRequest("the draft has errors; fix them before publishing", "draft_has_errors",
                          _problem_details(drafts.document_of(bot), exc.problems)) from None

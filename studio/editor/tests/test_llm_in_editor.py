@@ -1,11 +1,13 @@
 """The editor and LLM providers: the page hands the AI cards' model picker the workspace's
 providers and models; a bot with AI cards in a workspace without a provider (or naming one
 it lacks) shows an error in the problems panel, and publishing it is refused, from the
-editor and from the REST API."""
+editor, the REST API and the command line."""
 import copy
+import io
 import json
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from flows import services
@@ -113,3 +115,15 @@ def test_the_page_hands_the_picker_every_providers_models(client, owner, bot):
                                     {"id": "acme-best", "label": "Best", "default": True}]},
         {"name": "local", "models": [{"id": "llama3", "label": "", "default": True}]},
     ]}
+
+
+def test_the_command_line_refuses_to_publish_without_a_provider(bot):
+    err = io.StringIO()
+    with pytest.raises(CommandError, match=r"cannot publish 'Asker': 1 problem$"):
+        call_command("bot", "publish", str(bot.pk), stderr=err, stdout=io.StringIO())
+    assert "needs an LLM provider" in err.getvalue() and "$.flows[0].nodes[1].cards[1]" in err.getvalue()
+    assert not BotVersion.objects.filter(bot=bot).exists()
+    add(bot, "acme")
+    out = io.StringIO()
+    call_command("bot", "publish", str(bot.pk), stdout=out)
+    assert out.getvalue() == "published version 1\n"

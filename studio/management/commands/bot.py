@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from flows import services
 from flows.botfile.problems import BotFileInvalid
 from studio.people.models import Workspace
+from studio.publishing import publish_draft
 
 EXPECTED_ERRORS = (
     services.BotNotFound,
@@ -127,7 +128,14 @@ class Command(BaseCommand):
             self.stdout.write(text, ending="")
 
     def do_publish(self, *, bot, note, **options):
-        version = services.publish(services.find_bot(bot), note=note)
+        found = services.find_bot(bot)
+        try:
+            version = publish_draft(found, note=note)
+        except BotFileInvalid as exc:
+            for problem in exc.problems:
+                self.stderr.write(str(problem))
+            count = len(exc.problems)
+            raise CommandError(f"cannot publish {found.name!r}: {count} problem{'s' if count != 1 else ''}") from None
         self.stdout.write(f"published version {version.number}")
 
     def do_restore(self, *, bot, number, **options):
