@@ -185,9 +185,10 @@ class MCPServerForm(StudioForm):
             headers[name.strip()] = value.strip()
         return headers
 
-    def changes(self) -> dict:
+    def changes(self, current: dict | None = None) -> dict:
         """The fields as integrations.llm.mcp_tools.save_mcp_server takes them; an empty
-        token or header list on a change keeps the stored one."""
+        token or header list on a change keeps the stored one. (`current`, the server as
+        described, changes nothing: the page shows every field of a server.)"""
         data = self.cleaned_data
         out = {"name": data["name"].strip(), "url": data["url"].strip(), "timeout_seconds": data["timeout_seconds"]}
         if data.get("remove_token"):

@@ -1,20 +1,19 @@
 """A workspace's LLM providers changed by people in the studio: saved through
-integrations.llm's own service (which validates and encrypts the key) and recorded in the
-workspace's audit log here, on the people's side, so `integrations` never writes audit
+integrations.llm's own service (which validates and encrypts the key) and audited by
+studio.workspace_secrets, on the people's side, so `integrations` never writes audit
 entries (docs/architecture.md). The log says which fields changed, never the key."""
 from __future__ import annotations
 
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 
 from flows import services as flow_services
 from flows.botfile.problems import Problem, json_path
 from integrations.llm import demo, services
 from integrations.llm.models import LLMProvider
-from studio.people import audit
 from studio.people.models import Workspace
+from studio.workspace_secrets import SecretConnections
 
 logger = logging.getLogger(__name__)
 
@@ -27,39 +26,11 @@ def _changed(data: dict) -> dict:
                                  if "api_key" in data else {})}
 
 
-def providers_of(workspace) -> list[LLMProvider]:
-    return list(LLMProvider.objects.filter(workspace=workspace))
-
-
-def provider_of(workspace, provider_id) -> LLMProvider | None:
-    return LLMProvider.objects.filter(workspace=workspace, pk=provider_id).first()
-
-
-def add_provider(workspace, data: dict, *, user) -> LLMProvider:
-    try:
-        with transaction.atomic():
-            provider = services.save_provider(workspace, data)
-            audit.record(actor=user, workspace=workspace, action="llm_provider.create", target=provider,
-                         details=_changed(data))
-    except IntegrityError:
-        # Two saves of the same name at once: the second loses on the unique constraint.
-        raise ProviderInvalid("name", f"the workspace already has a provider named {data.get('name')!r}") from None
-    return provider
-
-
-def change_provider(provider: LLMProvider, data: dict, *, user) -> LLMProvider:
-    with transaction.atomic():
-        provider = services.save_provider(provider.workspace, data, provider=provider)
-        audit.record(actor=user, workspace=provider.workspace, action="llm_provider.update", target=provider,
-                     details=_changed(data if isinstance(data, dict) else {}))
-    return provider
-
-
-def remove_provider(provider: LLMProvider, *, user) -> None:
-    with transaction.atomic():
-        audit.record(actor=user, workspace=provider.workspace, action="llm_provider.delete", target=provider,
-                     details={"name": provider.name})
-        provider.delete()
+PROVIDERS = SecretConnections(
+    LLMProvider, save=lambda workspace, data, existing: services.save_provider(workspace, data, provider=existing),
+    invalid=ProviderInvalid, action="llm_provider", noun="a provider", changed=_changed)
+providers_of, provider_of = PROVIDERS.of, PROVIDERS.get
+add_provider, change_provider, remove_provider = PROVIDERS.add, PROVIDERS.change, PROVIDERS.remove
 
 
 def start_demo() -> LLMProvider | None:

@@ -1,31 +1,18 @@
 """A workspace's MCP servers changed by people in the studio (the REST API and the AI
 settings page): saved through integrations.llm.mcp_tools, which validates and encrypts the
-token and headers, and recorded in the workspace's audit log here, on the people's side
-(as studio/llm_providers.py does for providers). The log names the changed fields and header
-names, never a token or header value."""
+token and headers, and audited by studio.workspace_secrets. The log names the changed fields
+and header names, never a token or header value."""
 from __future__ import annotations
-
-from django.db import IntegrityError, transaction
 
 from integrations.llm import mcp_tools
 from integrations.llm.models import MCPServer
-from studio.people import audit
+from studio.workspace_secrets import SecretConnections
 
 MCPServerInvalid = mcp_tools.MCPServerInvalid
 MCPToolError = mcp_tools.MCPToolError
 
 
-def servers_of(workspace) -> list[MCPServer]:
-    return list(MCPServer.objects.filter(workspace=workspace))
-
-
-def server_of(workspace, server_id) -> MCPServer | None:
-    return MCPServer.objects.filter(workspace=workspace, pk=server_id).first()
-
-
-def _changed(data) -> dict:
-    if not isinstance(data, dict):
-        return {}
+def _changed(data: dict) -> dict:
     details = {"fields": sorted(data)}
     if "token" in data:
         details["bearer"] = "replaced" if data["token"] else "removed"
@@ -34,34 +21,11 @@ def _changed(data) -> dict:
     return details
 
 
-def add_server(workspace, data: dict, *, user) -> MCPServer:
-    try:
-        with transaction.atomic():
-            server = mcp_tools.save_mcp_server(workspace, data)
-            audit.record(actor=user, workspace=workspace, action="mcp_server.create", target=server,
-                         details=_changed(data))
-    except IntegrityError:
-        # Two saves of the same name at once: the second loses on the unique constraint.
-        raise MCPServerInvalid("name", f"the workspace already has an MCP server named {data.get('name')!r}") from None
-    return server
-
-
-def change_server(server: MCPServer, data: dict, *, user) -> MCPServer:
-    try:
-        with transaction.atomic():
-            server = mcp_tools.save_mcp_server(server.workspace, data, server=server)
-            audit.record(actor=user, workspace=server.workspace, action="mcp_server.update", target=server,
-                         details=_changed(data))
-    except IntegrityError:
-        raise MCPServerInvalid("name", f"the workspace already has an MCP server named {data.get('name')!r}") from None
-    return server
-
-
-def remove_server(server: MCPServer, *, user) -> None:
-    with transaction.atomic():
-        audit.record(actor=user, workspace=server.workspace, action="mcp_server.delete", target=server,
-                     details={"name": server.name})
-        server.delete()
+SERVERS = SecretConnections(
+    MCPServer, save=lambda workspace, data, existing: mcp_tools.save_mcp_server(workspace, data, server=existing),
+    invalid=MCPServerInvalid, action="mcp_server", noun="an MCP server", changed=_changed)
+servers_of, server_of = SERVERS.of, SERVERS.get
+add_server, change_server, remove_server = SERVERS.add, SERVERS.change, SERVERS.remove
 
 
 def test_server(server: MCPServer) -> dict:

@@ -5,6 +5,8 @@ remove and test them. Saves go through studio.llm_providers and studio.mcp_serve
 validate, encrypt the secrets and write the audit log; a refusal names the field and is
 shown next to it. With htmx a section answers its own fragment (400 with the errors)."""
 import re
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from django.contrib import messages
 from django.http import Http404
@@ -17,6 +19,7 @@ from studio import llm_providers, mcp_servers
 from studio.forms import MCPServerForm, ProviderForm
 from studio.permissions import can
 from studio.views.access import workspace_page
+from studio.workspace_secrets import SecretConnections
 
 MANAGE = "studio.manage_llm_providers"
 
@@ -94,120 +97,90 @@ def ai_settings(request, workspace):
     return render(request, "studio/ai_settings.html", _context(request, workspace))
 
 
-def _provider(workspace, pk):
-    found = llm_providers.provider_of(workspace, pk)
-    if found is None:
-        raise Http404("no such provider")
-    return found
+@dataclass(frozen=True)
+class _Section:
+    """One section of the page: a kind of connection, its forms and its words."""
+    name: str  # "providers" or "mcp": the fragment _answer renders
+    connections: SecretConnections
+    describe: Callable[[Any], dict]
+    add_form: type
+    edit_form: Callable[..., Any]  # (described, data) -> the row's form
+    title: str  # "Provider", "MCP server"
+    add_prefix: str  # the add form's field prefix
+    add_key: str  # the _context keyword of a refused add form
+    edit_key: str  # the _context keyword of refused row forms
+
+    def row(self, workspace, pk):
+        found = self.connections.get(workspace, pk)
+        if found is None:
+            raise Http404(f"no such {self.title}")
+        return found
+
+    def add(self, request, workspace):
+        form = self.add_form(request.POST, prefix=self.add_prefix)
+        if form.is_valid():
+            try:
+                row = self.connections.add(workspace, form.changes(), user=request.user)
+            except self.connections.invalid as exc:
+                _field_error(form, exc.field, exc.message)
+            else:
+                messages.success(request, f"{self.title} {row.name} added.")
+                return _answer(request, workspace, self.name)
+        return _answer(request, workspace, self.name, failed=True, **{self.add_key: form})
+
+    def change(self, request, workspace, pk):
+        row = self.row(workspace, pk)
+        described = self.describe(row)
+        form = self.edit_form(described, request.POST)
+        if form.is_valid():
+            try:
+                row = self.connections.change(row, form.changes(described), user=request.user)
+            except self.connections.invalid as exc:
+                _field_error(form, exc.field, exc.message)
+            else:
+                messages.success(request, f"{self.title} {row.name} saved.")
+                return _answer(request, workspace, self.name)
+        return _answer(request, workspace, self.name, failed=True, **{self.edit_key: {row.pk: form}})
+
+    def delete(self, request, workspace, pk):
+        row = self.row(workspace, pk)
+        name = row.name
+        self.connections.remove(row, user=request.user)
+        messages.success(request, f"{self.title} {name} removed.")
+        return _answer(request, workspace, self.name)
 
 
-def _server(workspace, pk):
-    found = mcp_servers.server_of(workspace, pk)
-    if found is None:
-        raise Http404("no such MCP server")
-    return found
+PROVIDERS = _Section("providers", llm_providers.PROVIDERS, describe, ProviderForm, _provider_form, "Provider",
+                     "new-provider", "add_provider", "provider_forms")
+SERVERS = _Section("mcp", mcp_servers.SERVERS, describe_mcp_server, MCPServerForm, _server_form, "MCP server",
+                   "new-server", "add_server", "server_forms")
 
 
-# ---- providers ----
-
-@require_POST
-@workspace_page(MANAGE)
-def add_provider(request, workspace):
-    form = ProviderForm(request.POST, prefix="new-provider")
-    if form.is_valid():
-        try:
-            provider = llm_providers.add_provider(workspace, form.changes(), user=request.user)
-        except llm_providers.ProviderInvalid as exc:
-            _field_error(form, exc.field, exc.message)
-        else:
-            messages.success(request, f"Provider {provider.name} added.")
-            return _answer(request, workspace, "providers")
-    return _answer(request, workspace, "providers", failed=True, add_provider=form)
+def _on_post(action):
+    return require_POST(workspace_page(MANAGE)(action))
 
 
-@require_POST
-@workspace_page(MANAGE)
-def change_provider(request, workspace, pk):
-    provider = _provider(workspace, pk)
-    described = describe(provider)
-    form = _provider_form(described, request.POST)
-    if form.is_valid():
-        try:
-            provider = llm_providers.change_provider(provider, form.changes(described), user=request.user)
-        except llm_providers.ProviderInvalid as exc:
-            _field_error(form, exc.field, exc.message)
-        else:
-            messages.success(request, f"Provider {provider.name} saved.")
-            return _answer(request, workspace, "providers")
-    return _answer(request, workspace, "providers", failed=True, provider_forms={provider.pk: form})
+add_provider = _on_post(PROVIDERS.add)
+change_provider = _on_post(PROVIDERS.change)
+delete_provider = _on_post(PROVIDERS.delete)
+add_server = _on_post(SERVERS.add)
+change_server = _on_post(SERVERS.change)
+delete_server = _on_post(SERVERS.delete)
 
 
 @require_POST
 @workspace_page(MANAGE)
 def make_default_provider(request, workspace, pk):
-    provider = llm_providers.change_provider(_provider(workspace, pk), {"is_default": True}, user=request.user)
+    provider = llm_providers.change_provider(PROVIDERS.row(workspace, pk), {"is_default": True}, user=request.user)
     messages.success(request, f"{provider.name} is now the workspace's default provider.")
     return _answer(request, workspace, "providers")
 
 
 @require_POST
 @workspace_page(MANAGE)
-def delete_provider(request, workspace, pk):
-    provider = _provider(workspace, pk)
-    name = provider.name
-    llm_providers.remove_provider(provider, user=request.user)
-    messages.success(request, f"Provider {name} removed.")
-    return _answer(request, workspace, "providers")
-
-
-# ---- MCP servers ----
-
-@require_POST
-@workspace_page(MANAGE)
-def add_server(request, workspace):
-    form = MCPServerForm(request.POST, prefix="new-server")
-    if form.is_valid():
-        try:
-            server = mcp_servers.add_server(workspace, form.changes(), user=request.user)
-        except mcp_servers.MCPServerInvalid as exc:
-            _field_error(form, exc.field, exc.message)
-        else:
-            messages.success(request, f"MCP server {server.name} added.")
-            return _answer(request, workspace, "mcp")
-    return _answer(request, workspace, "mcp", failed=True, add_server=form)
-
-
-@require_POST
-@workspace_page(MANAGE)
-def change_server(request, workspace, pk):
-    server = _server(workspace, pk)
-    form = _server_form(describe_mcp_server(server), request.POST)
-    if form.is_valid():
-        try:
-            server = mcp_servers.change_server(server, form.changes(), user=request.user)
-        except mcp_servers.MCPServerInvalid as exc:
-            _field_error(form, exc.field, exc.message)
-        else:
-            messages.success(request, f"MCP server {server.name} saved.")
-            return _answer(request, workspace, "mcp")
-    return _answer(request, workspace, "mcp", failed=True, server_forms={server.pk: form})
-
-
-@require_POST
-@workspace_page(MANAGE)
-def delete_server(request, workspace, pk):
-    server = _server(workspace, pk)
-    name = server.name
-    mcp_servers.remove_server(server, user=request.user)
-    messages.success(request, f"MCP server {name} removed.")
-    return _answer(request, workspace, "mcp")
-
-
-@require_POST
-@workspace_page(MANAGE)
 def test_server(request, workspace, pk):
     """Ask the server for its tools now; the answer waits up to the server's timeout."""
-    server = _server(workspace, pk)
+    server = SERVERS.row(workspace, pk)
     result = mcp_servers.test_server(server)
     if request.htmx:
         return render(request, "studio/_ai_mcp_test.html", {"tested": result, "server": server})
