@@ -2,7 +2,8 @@
 `runtime.turns` (receive, then process the stored events one at a time in seq order) and
 the same rows, with a handful of prepared statements on an async connection instead of the
 ORM on a thread. Every channel's turns go through it on PostgreSQL (the Chat API, the
-webchat, the emulator); the ORM executor serves SQLite and Celery workers.
+webchat, the emulator) and Celery workers' turns (runtime/tasks.py, on a loop thread of
+the worker's); the ORM executor serves SQLite.
 
 A turn is three steps, and only the first and last touch the database:
 

@@ -30,6 +30,7 @@ from typing import Protocol
 from django.conf import settings
 
 from runtime import engine_pool
+from runtime.loop_thread import LoopThread
 from runtime.engine.llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost, ToolSpec
 
 logger = logging.getLogger(__name__)
@@ -50,29 +51,7 @@ def register_resolver(resolver: Callable[[object], AsyncLLM | None] | None) -> N
     _resolver = resolver
 
 
-class _LoopThread:
-    def __init__(self):
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
-
-    def loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None or self._loop.is_closed():
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name="llm-loop", daemon=True)
-                thread.start()
-                self._loop = loop
-            return self._loop
-
-    def run(self, coroutine_fn: Callable[[], Awaitable]):
-        """Run `coroutine_fn()` on the LLM loop and wait for its result on this thread."""
-        async def call():
-            return await coroutine_fn()
-
-        return asyncio.run_coroutine_threadsafe(call(), self.loop()).result()
-
-
-llm_loop = _LoopThread()
+llm_loop = LoopThread("llm-loop")
 
 
 def _resolve(bot_id) -> AsyncLLM | None:

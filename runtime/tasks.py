@@ -3,13 +3,27 @@ tests exercise directly; one integration test runs these through a real worker."
 import logging
 
 from celery import shared_task
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from runtime import recovery, state, turns
+from runtime import async_turns, pg, recovery, state, turns
+from runtime.loop_thread import LoopThread
 from runtime.models import Conversation, Event
 
 logger = logging.getLogger(__name__)
+
+# A worker's turns on PostgreSQL run on the loop's executor, as the servers' do: a turn
+# waiting on a model or an HTTP call then holds no database connection or transaction.
+_turn_loop = LoopThread("worker-turns")
+
+
+def process_pending(conversation_id) -> list:
+    """Run the conversation's stored events: on PostgreSQL through runtime.async_turns on this
+    process's turn loop, else (SQLite) with the ORM executor. Inside a caller's transaction
+    the ORM executor too: the async connection could not see the caller's uncommitted rows."""
+    if pg.available() and not connection.in_atomic_block:
+        return _turn_loop.run(lambda: async_turns.process_pending(conversation_id))
+    return turns.process_pending(conversation_id)
 
 # Bounded so one beat tick cannot run for ever; the rest wait for the next tick.
 TIMEOUT_BATCH = 200
@@ -38,7 +52,7 @@ def fire_due_timeouts() -> int:
             fired.append(conversation.pk)
     for conversation_id in fired:
         try:
-            turns.process_pending(conversation_id)
+            process_pending(conversation_id)
         except Exception:
             # One broken conversation must not stop the others from timing out.
             logger.exception("processing the timeout of conversation %s failed", conversation_id)
@@ -48,7 +62,7 @@ def fire_due_timeouts() -> int:
 @shared_task(name="runtime.tasks.process_conversation")
 def process_conversation(conversation_id) -> int:
     """Process the stored events of one conversation (channels that acknowledge first)."""
-    return len(turns.process_pending(conversation_id))
+    return len(process_pending(conversation_id))
 
 
 @shared_task(name="runtime.tasks.fire_due_states")

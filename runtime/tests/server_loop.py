@@ -3,19 +3,14 @@ runs on one (runtime/async_turns.py, the Chat API's ASGI front)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 
-_loop: asyncio.AbstractEventLoop | None = None
-_lock = threading.Lock()
+from runtime.loop_thread import LoopThread
+
+_thread = LoopThread("test-server-loop")
 
 
 def server_loop() -> asyncio.AbstractEventLoop:
-    global _loop
-    with _lock:
-        if _loop is None:
-            _loop = asyncio.new_event_loop()
-            threading.Thread(target=_loop.run_forever, name="test-server-loop", daemon=True).start()
-        return _loop
+    return _thread.loop()
 
 
 def run(coroutine, timeout: float = 30):
@@ -27,5 +22,4 @@ def close_pools() -> None:
     """Close the loop's database pool (before the test database goes)."""
     from runtime import pg
 
-    if _loop is not None:
-        pg.close_all()
+    pg.close_all()

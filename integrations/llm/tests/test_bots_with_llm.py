@@ -11,8 +11,8 @@ from flows import services as flow_services
 from integrations.llm import scripted_server as s
 from integrations.llm.models import LLMProvider
 from integrations.llm.services import save_provider
-from runtime import async_turns, llm_usage, turns
-from runtime.models import LLMUsage
+from runtime import async_turns, llm_usage, pg, turns
+from runtime.models import LLMUsage, Message
 from runtime.tests.bots import create_bot
 from runtime.tests.server_loop import close_pools, run
 
@@ -165,6 +165,45 @@ def test_a_turn_waiting_on_the_model_holds_no_connection_or_transaction(scripted
         assert LLMUsage.objects.filter(conversation=conversation).count() == 1
     finally:
         close_pools()
+
+
+def _busy_connections(database) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+                       "AND (state <> 'idle' OR xact_start IS NOT NULL)", [database])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the loop's executor is PostgreSQL's")
+def test_a_celery_workers_turn_waiting_on_the_model_holds_no_connection_or_transaction(scripted_llm_server):
+    """A worker's turns (channels that acknowledge first, inactivity timeouts) run on the
+    loop's executor too: the task body, called as a worker calls it."""
+    from runtime import tasks
+
+    add_provider(scripted_llm_server)
+    scripted_llm_server.script([s.delay(1.5, "sorry for the wait")])
+    bot = create_bot(ai_bot())
+    conversation = turns.start_conversation(bot, turns.get_or_create_user(bot, "ada"))
+    turns.receive_event(conversation, "text", {"text": "hi"})
+    connection.close()  # the worker's own Django connection would be idle anyway
+    try:
+        done = {}
+        worker = threading.Thread(target=lambda: done.update(count=tasks.process_conversation(conversation.pk)))
+        worker.start()
+        deadline = time.monotonic() + 5
+        while not scripted_llm_server.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert scripted_llm_server.requests, "the model was never asked"
+        time.sleep(0.3)
+        assert _busy_connections(connection.settings_dict["NAME"]) == 0, (
+            "a connection is busy or in a transaction while the worker's turn waits on the model")
+        worker.join(10)
+        assert done["count"] == 1
+        replies = Message.objects.filter(conversation=conversation, direction=Message.Direction.OUTGOING)
+        assert [m.payload.get("text") for m in replies] == ["sorry for the wait"]
+        assert LLMUsage.objects.filter(conversation=conversation).count() == 1
+    finally:
+        pg.close_all()  # the worker loop's pool, before the test database goes
 
 
 def test_api_key_never_in_repr_or_logs(scripted_llm_server, caplog):
