@@ -136,6 +136,22 @@ def test_unknown_provider_named_by_the_bot(scripted_llm_server):
                               "the workspace has no LLM provider named 'nope'"]
 
 
+def _busy_connections(database) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+                       "AND (state <> 'idle' OR xact_start IS NOT NULL)", [database])
+        return cursor.fetchone()[0]
+
+
+def _wait_until_asked(server) -> None:
+    """Until the model has the request, and a little longer: the turn is then waiting."""
+    deadline = time.monotonic() + 5
+    while not server.requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.requests, "the model was never asked"
+    time.sleep(0.3)
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the loop's executor is PostgreSQL's")
 def test_a_turn_waiting_on_the_model_holds_no_connection_or_transaction(scripted_llm_server):
     add_provider(scripted_llm_server)
@@ -149,29 +165,14 @@ def test_a_turn_waiting_on_the_model_holds_no_connection_or_transaction(scripted
         worker = threading.Thread(target=lambda: done.update(
             outcomes=run(async_turns.process_pending(conversation.pk))))
         worker.start()
-        deadline = time.monotonic() + 5
-        while not scripted_llm_server.requests and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert scripted_llm_server.requests, "the model was never asked"
-        time.sleep(0.3)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
-                           "AND (state <> 'idle' OR xact_start IS NOT NULL)", [database])
-            busy = cursor.fetchone()[0]
-        assert busy == 0, "a connection is busy or in a transaction while the turn waits on the model"
+        _wait_until_asked(scripted_llm_server)
+        assert _busy_connections(database) == 0, "a connection is busy or in a transaction while the turn waits on the model"
         worker.join(10)
         outcome = next(o for o in done["outcomes"] if o.event.pk == event.pk)
         assert [m.payload.get("text") for m in outcome.messages] == ["sorry for the wait"]
         assert LLMUsage.objects.filter(conversation=conversation).count() == 1
     finally:
         close_pools()
-
-
-def _busy_connections(database) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
-                       "AND (state <> 'idle' OR xact_start IS NOT NULL)", [database])
-        return cursor.fetchone()[0]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the loop's executor is PostgreSQL's")
@@ -190,11 +191,7 @@ def test_a_celery_workers_turn_waiting_on_the_model_holds_no_connection_or_trans
         done = {}
         worker = threading.Thread(target=lambda: done.update(count=tasks.process_conversation(conversation.pk)))
         worker.start()
-        deadline = time.monotonic() + 5
-        while not scripted_llm_server.requests and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert scripted_llm_server.requests, "the model was never asked"
-        time.sleep(0.3)
+        _wait_until_asked(scripted_llm_server)
         assert _busy_connections(connection.settings_dict["NAME"]) == 0, (
             "a connection is busy or in a transaction while the worker's turn waits on the model")
         worker.join(10)
