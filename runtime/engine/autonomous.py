@@ -41,6 +41,10 @@ BUILTIN_TOOLS = (SEND_MESSAGE, WAIT, TRANSITION)
 TRANSCRIPT_LIMIT_BYTES = 32 * 1024
 # One tool result or message as stored; a longer one is cut (the model is told so).
 ITEM_LIMIT_CHARS = 4000
+# The model's text comes before its tool calls in a stream, so while it is short nobody can
+# tell an answer from a thought (the text that comes with a tool call). This much is held
+# back; a thought shorter than that is never shown, a longer one is taken back (discard).
+HOLD_CHARS = 100
 SERVER_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 WAITING_PREFIX = "autonomous:"  # card ids cannot hold ':', so this never names a card
 # Fields of a node that only autonomous nodes have (bot-file names).
@@ -324,9 +328,16 @@ class _Loop(_Saved):
         self._stream_id = f"{self.node.id}:{len(rt.outputs)}:{self.state['iterations']}"
         self._streamed: set[str] = set()
 
+        held: list[str] = []
+
         def on_token(delta: str) -> None:
-            self._streamed.add(self._stream_id)
-            rt.stream(self._stream_id, delta)
+            if self._stream_id in self._streamed:
+                rt.stream(self._stream_id, delta)
+                return
+            held.append(delta)
+            if sum(map(len, held)) >= HOLD_CHARS:
+                self._streamed.add(self._stream_id)
+                rt.stream(self._stream_id, "".join(held))
 
         request = LLMRequest(messages=tuple(messages), model=c.model, tools=tuple(tools.values()),
                              tool_choice="auto", temperature=c.temperature, max_tokens=c.max_tokens,

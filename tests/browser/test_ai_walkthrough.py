@@ -328,11 +328,6 @@ THINKING_BOT = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the autonomous node streams the text that comes with a tool call (a thought) before it knows "
-    "it is a thought; the widget now takes that bubble away as soon as the answer shows it was one "
-    "(a `delta` frame with `discard: true`), but until then the visitor sees it growing. Holding "
-    "the text back needs the provider's first tool-call delta reported to the engine"))
 def test_a_visitor_never_sees_the_models_thought_as_a_bot_message(
         new_context, make_user, studio_url, host_pages, scripted_llm_server):  # noqa: F811
     from flows import services as flow_services

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from runtime.engine import BuildError, compile_bot
-from runtime.engine.autonomous import TRANSCRIPT_LIMIT_BYTES
+from runtime.engine.autonomous import HOLD_CHARS, TRANSCRIPT_LIMIT_BYTES
 from runtime.engine.llm import LLMError, LLMResponse, ScriptedLLM, ToolCall, ToolSpec, tool_call
 from runtime.engine.turn import state_size
 
@@ -38,11 +38,16 @@ def tool_messages(request):
 
 # ---- the loop ---------------------------------------------------------------------------------
 
+LONG_ANSWER = ("The total is 42: six times seven, as you asked. I stored it in the workflow, so the next "
+               "step can use it.")
+
+
 def test_tool_calls_run_in_order_then_the_text_answer_is_streamed_and_the_node_waits():
+    assert len(LONG_ANSWER) > HOLD_CHARS
     c, llm = chat(auto("n", text("Hello there!", id="greet"), card("code", id="calc", code="workflow.total = 6 * 7"),
                        instructions="Greet, then compute the total."),
-                  script=[tool_call("greet"), tool_call("calc", text="Now the total."), "The total is 42."])
-    assert c.say("hi") == ["Hello there!", "The total is 42."]
+                  script=[tool_call("greet"), tool_call("calc", text="Now the total."), LONG_ANSWER])
+    assert c.say("hi") == ["Hello there!", LONG_ANSWER]
     first = llm.requests[0]
     assert first.messages[0]["role"] == "system" and first.messages[0]["content"].startswith(
         "Greet, then compute the total.")
@@ -50,19 +55,32 @@ def test_tool_calls_run_in_order_then_the_text_answer_is_streamed_and_the_node_w
     assert [t.name for t in first.tools] == ["send_message", "wait_for_user_input", "greet", "calc"]
     assert tool_messages(llm.requests[1]) == [{"ok": True}]
     assert tool_messages(llm.requests[2])[-1] == {"ok": True, "wrote": {"workflow.total": 42}}
-    # the answer was streamed under the id its message carries; the thought's stream never
-    # becomes a message
+    # the answer was streamed under the id its message carries, its first HOLD_CHARS in one
+    # piece; the short thought was held back, so it was never streamed at all
     stream_id = c.last.outputs[-1]["streamId"]
-    assert "".join(d for sid, d in c.streamed if sid == stream_id) == "The total is 42."
-    assert "".join(d for sid, d in c.streamed if sid != stream_id) == "Now the total."
+    pieces = [d for sid, d in c.streamed if sid == stream_id]
+    assert "".join(pieces) == LONG_ANSWER and len(pieces) > 1 and len(pieces[0]) >= HOLD_CHARS
+    assert [sid for sid, _ in c.streamed if sid != stream_id] == []
     kinds = [t["type"] for t in c.last.trace if t["type"] in ("tool_call", "tool_result", "autonomous_thought")]
     assert kinds == ["tool_call", "tool_result", "autonomous_thought", "tool_call", "tool_result"]
     assert entries(c, "tool_call")[1] == {**entries(c, "tool_call")[1], "node": "n", "card": "calc", "name": "calc"}
     [thought] = entries(c, "autonomous_thought")
-    assert thought["text"] == "Now the total." and thought["streamId"] != stream_id
-    # clients are told to take the thought's stream back as soon as it is known to be one
-    assert c.discarded == [thought["streamId"]]
+    assert thought["text"] == "Now the total." and "streamId" not in thought
+    assert c.discarded == []
     assert c.last.waiting and not c.last.ended
+
+
+def test_a_short_answer_is_sent_whole_and_a_long_thought_is_taken_back():
+    thought = "I need the total first, so I will run the calculation card, then tell the user what it came to in the end."
+    assert len(thought) > HOLD_CHARS
+    c, _ = chat(auto("n", card("code", id="calc", code="workflow.total = 6 * 7")),
+                script=[tool_call("calc", text=thought), "The total is 42."])
+    assert c.say("hi") == ["The total is 42."]
+    assert "streamId" not in c.last.outputs[-1]  # under HOLD_CHARS: never streamed
+    [entry] = entries(c, "autonomous_thought")
+    # the long thought was streamed before it was known to be one, then taken back
+    assert "".join(d for sid, d in c.streamed if sid == entry["streamId"]) == thought
+    assert c.discarded == [entry["streamId"]]
 
 
 def test_the_reply_resumes_the_loop_after_wait_for_user_input_even_after_a_restart():
