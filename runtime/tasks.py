@@ -25,6 +25,7 @@ def process_pending(conversation_id) -> list:
         return _turn_loop.run(lambda: async_turns.process_pending(conversation_id))
     return turns.process_pending(conversation_id)
 
+
 # Bounded so one beat tick cannot run for ever; the rest wait for the next tick.
 TIMEOUT_BATCH = 200
 

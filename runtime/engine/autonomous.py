@@ -329,13 +329,15 @@ class _Loop(_Saved):
         self._streamed: set[str] = set()
 
         held: list[str] = []
+        held_chars = [0]  # the text held so far, counted as it comes
 
         def on_token(delta: str) -> None:
             if self._stream_id in self._streamed:
                 rt.stream(self._stream_id, delta)
                 return
             held.append(delta)
-            if sum(map(len, held)) >= HOLD_CHARS:
+            held_chars[0] += len(delta)
+            if held_chars[0] >= HOLD_CHARS:
                 self._streamed.add(self._stream_id)
                 rt.stream(self._stream_id, "".join(held))
 
