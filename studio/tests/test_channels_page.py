@@ -33,7 +33,8 @@ def test_install_the_webhook_channel_see_its_url_disable_it(client, ann, bot):
     channel = Channel.objects.get(bot=bot)
     page = client.get(f"/bots/{bot.pk}/").content.decode()
     assert f"/integrations/webhook/{bot.pk}/{channel.secret_id}/" in page and "connected" in page
-    assert channel.secrets["secret"] not in page  # generated, and never shown
+    assert channel.secrets["secret"] not in page  # generated, and shown on request only
+    assert client.get(f"/bots/{bot.pk}/channels/webhook/secret/").content.decode() == channel.secrets["secret"]
     client.post(f"/bots/{bot.pk}/channels/webhook/", {"action": "disable"})
     assert not Channel.objects.get(pk=channel.pk).enabled
     assert AuditEntry.objects.filter(action="channel.install", actor=ann).exists()

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from integrations.messaging import kinds as channel_kinds
 from integrations.messaging import services as messaging
@@ -65,3 +65,14 @@ def change(request, bot, kind):
     except messaging.ChannelError as exc:
         messages.error(request, str(exc))
     return redirect(reverse("studio:bot", args=[bot.pk]) + f"#channel-{kind}")
+
+
+@require_GET
+@bot_page("flows.change_config")
+def webhook_secret(request, bot):
+    """The generic webhook's secret, shown on request only: the other system signs with it."""
+    try:
+        channel = messaging.get_channel(bot, "webhook")
+    except messaging.ChannelError as exc:
+        return HttpResponse(str(exc), status=404, content_type="text/plain")
+    return HttpResponse(messaging.config_of(channel).secret, content_type="text/plain")

@@ -51,6 +51,7 @@ urlpatterns = [
     path("bots/<uuid:bot_id>/chat-api/key/", bots.chat_api_key, name="chat_api_key"),
     path("bots/<uuid:bot_id>/delete/", bots.delete, name="delete_bot"),
     # the messaging channels of a bot (integrations/messaging)
+    path("bots/<uuid:bot_id>/channels/webhook/secret/", channels.webhook_secret, name="channel_webhook_secret"),
     path("bots/<uuid:bot_id>/channels/<slug:kind>/", channels.change, name="channel"),
     # the webchat channel of a bot
     path("bots/<uuid:bot_id>/webchat/", webchat.settings_page, name="webchat_settings"),

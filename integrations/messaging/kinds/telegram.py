@@ -46,7 +46,12 @@ def _shown(method: str) -> str:
 
 
 def call(config: Config, method: str, payload: dict) -> dict:
-    _, answer = post_json(api_url(config, method), payload, shown_url=_shown(method))
+    try:
+        _, answer = post_json(api_url(config, method), payload, shown_url=_shown(method))
+    except (SendFailed, SendRejected) as exc:
+        # The URL holds the token; a message that still carries it (a redirect's) loses it here.
+        exc.args = (str(exc).replace(config.bot_token, "<bot token>"),)
+        raise
     if answer.get("ok") is False:
         raise SendRejected(f"Telegram {method}: {answer.get('description', 'not ok')}")
     return answer
