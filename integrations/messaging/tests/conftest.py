@@ -1,3 +1,4 @@
+import threading
 import time
 
 import pytest
@@ -7,6 +8,20 @@ from runtime.tests.receiver import receiver
 
 from .bots import pizza_bot
 from .channels import DRIVERS
+
+
+@pytest.fixture(autouse=True)
+def _threads_done_and_pools_closed():
+    # Turns and replies without a worker run on threads of this process, and the turns on
+    # PostgreSQL through the worker loop's async pool: both must be done and closed before
+    # the test's tables are flushed and the test database goes.
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith(("messaging-", "telegram-")):
+            thread.join(20)
+    from runtime import pg
+
+    pg.close_all()
 
 
 @pytest.fixture
