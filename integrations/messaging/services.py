@@ -12,8 +12,10 @@ import logging
 import threading
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
+from django.utils import timezone
 from pydantic import ValidationError
 
 from flows.models import Bot, BotVersion
@@ -141,10 +143,12 @@ def summary(channel: Channel) -> dict:
 # --- inbound -------------------------------------------------------------------------------
 
 def find_inbound_channel(kind_name: str, bot_id, secret_id: str) -> Channel:
-    """The channel a webhook URL names, ready to receive; Refused with the reason otherwise."""
+    """The channel a webhook URL names, ready to receive; Refused with the reason otherwise.
+    One query: the channel with its bot and whether the bot is published."""
     if kinds.get(kind_name) is None:
         raise Refused(404, f"no channel {kind_name!r}")
-    channel = Channel.objects.filter(kind=kind_name, bot_id=bot_id, secret_id=secret_id).first()
+    channel = (Channel.objects.filter(kind=kind_name, bot_id=bot_id, secret_id=secret_id).select_related("bot")
+               .annotate(published=Exists(BotVersion.objects.filter(bot_id=OuterRef("bot_id")))).first())
     if channel is None:
         raise Refused(404, "no such channel: the webhook URL is wrong or the channel was removed")
     if not channel.enabled:
@@ -153,8 +157,15 @@ def find_inbound_channel(kind_name: str, bot_id, secret_id: str) -> Channel:
 
 
 def check_published(channel: Channel) -> None:
-    if not BotVersion.objects.filter(bot_id=channel.bot_id).exists():
+    published = getattr(channel, "published", None)
+    if published is None:
+        published = BotVersion.objects.filter(bot_id=channel.bot_id).exists()
+    if not published:
         raise Refused(409, "the bot has no published version yet: publish it, then the channel answers")
+
+
+class _Redelivered(Exception):
+    """Rolls back an update whose id was stored already."""
 
 
 def receive(channel: Channel, updates: list[Inbound]) -> int:
@@ -163,36 +174,57 @@ def receive(channel: Channel, updates: list[Inbound]) -> int:
     were new."""
     stored: set[int] = set()
     for update in updates:
-        with transaction.atomic():
-            _, created = InboundUpdate.objects.get_or_create(channel=channel, update_id=update.update_id)
-            if not created:
-                continue
-            link, user = _conversation_for(channel, update)
-            event = turns.receive_event(link.conversation, update.event_type, update.payload,
-                                        user=user if user.pk != link.conversation.user_id else None)
-            InboundUpdate.objects.filter(channel=channel, update_id=update.update_id).update(event=event)
-            conversation_pk = link.conversation.pk
-            transaction.on_commit(lambda pk=conversation_pk: _process_after(pk))
-            stored.add(conversation_pk)
+        try:
+            with transaction.atomic():
+                link, user = _conversation_for(channel, update)
+                event = turns.receive_event(link.conversation, update.event_type, update.payload,
+                                            user=user if user.pk != link.conversation.user_id else None)
+                # After the event, in its transaction: one statement, and a redelivery (the
+                # unique id taken, maybe by a delivery still committing) rolls it all back.
+                if not _first_delivery(channel, update.update_id, event.pk):
+                    raise _Redelivered
+                conversation_pk = link.conversation.pk
+                transaction.on_commit(lambda pk=conversation_pk: _process_after(pk))
+        except _Redelivered:
+            continue
+        stored.add(conversation_pk)
     return len(stored)
+
+
+_INSERT_UPDATE = (f"INSERT INTO {InboundUpdate._meta.db_table} (channel_id, update_id, event_id, created_at) "
+                  "VALUES (%s, %s, %s, %s) ON CONFLICT (channel_id, update_id) DO NOTHING RETURNING id")
+
+
+def _first_delivery(channel: Channel, update_id: str, event_pk) -> bool:
+    if connection.vendor != "postgresql":
+        _, created = InboundUpdate.objects.get_or_create(channel=channel, update_id=update_id,
+                                                         defaults={"event_id": event_pk})
+        return created
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_UPDATE, [channel.pk, update_id, event_pk, timezone.now()])
+        return cursor.fetchone() is not None
 
 
 def _conversation_for(channel: Channel, update: Inbound) -> tuple[ChannelConversation, EndUser]:
     bot = channel.bot
-    user = turns.get_or_create_user(bot, f"{channel.kind}:{update.user_id}")
+    external_id = f"{channel.kind}:{update.user_id}"
+    link = ChannelConversation.objects.filter(channel=channel, address_key=update.address_key) \
+        .select_related("conversation__user").first()
+    if link is not None and link.conversation.user.external_id == external_id:
+        user = link.conversation.user  # the chat's own user: no query
+    else:
+        user = turns.get_or_create_user(bot, external_id)
     tags_changed = any(user.tags.get(k) != v for k, v in update.user_tags.items())
     if tags_changed or (update.user_name and user.name != update.user_name):
         user.tags = {**user.tags, **update.user_tags}
         user.name = update.user_name or user.name
         EndUser.objects.filter(pk=user.pk).update(tags=user.tags, name=user.name)
-    link = ChannelConversation.objects.filter(channel=channel, address_key=update.address_key) \
-        .select_related("conversation").first()
     if link is not None:
         return link, user
-    external_id = f"{channel.kind}:{channel.pk}:{update.address_key}"[:255]
+    conversation_id = f"{channel.kind}:{channel.pk}:{update.address_key}"[:255]
     try:
         with transaction.atomic():
-            conversation = Conversation.objects.create(bot=bot, user=user, external_id=external_id,
+            conversation = Conversation.objects.create(bot=bot, user=user, external_id=conversation_id,
                                                        channel=channel.kind, tags=update.conversation_tags)
             link = ChannelConversation.objects.create(channel=channel, conversation=conversation,
                                                       address_key=update.address_key, address=update.address)

@@ -5,8 +5,11 @@ A kind says how its channel talks:
 - `Config`: the pydantic model of what a bot builder pastes; fields marked
   `json_schema_extra={"secret": True}` are stored encrypted and never shown again.
 - `verify(config, request, body)`: the channel's own signature scheme; raises `Refused`.
-- `handshake(config, request, body)`: an answer the channel expects instead of an
+- `handshake(config, request, body)`: a JSON answer the channel expects instead of an
   acknowledgement (Slack's URL verification), or None.
+
+`request` has `headers` (case-insensitive `.get`) and `content_type`: a Django request or
+the ASGI front's `asgi.InboundRequest`.
 - `parse(config, request, body)`: the updates in the request as `Inbound` items (an update
   the bot has nothing to do with, such as the bot's own message echoed back, is skipped).
 - `send(config, address, outgoing)`: one of the bot's messages to the channel's API, through

@@ -13,7 +13,6 @@ import json
 from urllib.parse import parse_qs
 
 from django.conf import settings
-from django.http import JsonResponse
 from pydantic import Field
 from slack_sdk.models.blocks import (ActionsBlock, ButtonElement, ImageBlock, MarkdownTextObject, Option,
                                      SectionBlock, StaticSelectElement)
@@ -71,7 +70,7 @@ class Slack(ChannelKind):
             except ValueError:
                 return None
             if isinstance(data, dict) and data.get("type") == "url_verification":
-                return JsonResponse({"challenge": str(data.get("challenge", ""))})
+                return {"challenge": str(data.get("challenge", ""))}
         return None
 
     def parse(self, config, request, body):

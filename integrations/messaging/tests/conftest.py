@@ -19,8 +19,10 @@ def _threads_done_and_pools_closed():
     for thread in threading.enumerate():
         if thread.name.startswith(("messaging-", "telegram-")):
             thread.join(20)
+    from integrations.chat_api import workers
     from runtime import pg
 
+    workers.close_all()  # the request threads the inbound view works on keep their connections
     pg.close_all()
 
 
