@@ -148,12 +148,16 @@ async def drive(base: str, rate: float, seconds: float, make_request) -> list[fl
 
     latencies: list[float] = []
     failures: list[str] = []
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         async def one(n: int):
             method, path, headers, body = make_request(n)
             sent = time.monotonic()
-            answer = await client.request(method, path, headers=headers, content=body)
+            try:
+                answer = await client.request(method, path, headers=headers, content=body)
+            except httpx.HTTPError as exc:  # the server dropped the connection: counted, not hidden
+                failures.append(f"{type(exc).__name__} {exc}")
+                return
             latencies.append(time.monotonic() - sent)
             if answer.status_code != 200:
                 failures.append(f"{answer.status_code} {answer.text[:200]}")
@@ -167,8 +171,12 @@ async def drive(base: str, rate: float, seconds: float, make_request) -> list[fl
             tasks.append(asyncio.create_task(one(n)))
         await asyncio.gather(*tasks)
     if failures:
-        raise SystemExit(f"{len(failures)} requests failed, e.g. {failures[0]}")
+        print(f"{len(failures)} of {int(rate * seconds)} requests failed, e.g. {failures[0]}")
+    drive.failures += len(failures)
     return latencies
+
+
+drive.failures = 0
 
 
 def p(values: list[float], q: float) -> float:
@@ -242,7 +250,7 @@ def main(argv=None) -> int:
         print(f"reply end to end:     p50 {p(end_to_end, .5):.1f} ms  p99 {p(end_to_end, .99):.1f} ms  "
               f"mean {statistics.mean(end_to_end) * 1000:.1f} ms")
     print(f"replies missing: {missing}")
-    if args.check and (ratio > CHECK_MAX_P99_RATIO or missing):
+    if args.check and (ratio > CHECK_MAX_P99_RATIO or missing or drive.failures):
         print(f"FAIL: ack p99 ratio {ratio:.1f} > {CHECK_MAX_P99_RATIO} or {missing} replies missing")
         return 1
     return 0
