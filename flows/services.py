@@ -295,6 +295,12 @@ def _patch_draft(bot: Bot, key: str, value, *, base_revision: int | None, user, 
     return bot
 
 
+def patch_draft_section(bot: Bot, key: str, value, *, user=None, part: str) -> Bot:
+    """Replace one top-level section of the draft (e.g. `tables`, by flows/tables/service.py);
+    BotFileInvalid for problems inside it, paths `$.<key>...`."""
+    return _patch_draft(bot, key, value, base_revision=None, user=user, part=part)
+
+
 def replace_variables(bot: Bot, variables, *, base_revision: int | None, user=None) -> Bot:
     """The bot-level (user and bot scope) variable declarations become `variables`."""
     return _patch_draft(bot, "variables", variables, base_revision=base_revision, user=user, part="variables")
