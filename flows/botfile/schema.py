@@ -350,6 +350,11 @@ def build_schema(registry: Mapping | None = None) -> dict:
             "properties": {
                 "name": {"type": "string", "pattern": TABLE_NAME_PATTERN},
                 "description": {"type": "string"},
+                "rows": {
+                    "type": "array", "items": {"type": "object"},
+                    "description": "Only in an export made with rows (`bot export --with-rows`): the rows' "
+                                   "values, put into the new bot's table on import, never kept in the draft.",
+                },
                 "columns": {
                     "type": "array", "maxItems": MAX_TABLE_COLUMNS, "default": [],
                     "items": {

@@ -103,7 +103,9 @@ def definition_problems(entry: Any, parts: list) -> list[tuple[str, str]]:
     problems = []
     extra = sorted(set(entry) - {"name", "description", "columns"})
     for key in extra:
-        problems.append((json_path(parts + [key]), "is not a field of a table (name, description, columns)"))
+        problems.append((json_path(parts + [key]), "rows come with a new bot only (importing an export made with "
+                                                   "rows); add rows through the table's rows" if key == "rows"
+                         else "is not a field of a table (name, description, columns)"))
     name = entry.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         problems.append((json_path(parts + ["name"]),

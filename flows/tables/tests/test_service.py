@@ -185,3 +185,47 @@ def test_csv_types_are_detected_for_a_new_table():
     definition = csv_io.detect_definition("People", "name,age,vip,since,extra\nAna,31,true,2026-01-01,{}\nBo,,no,,\n")
     assert [(c["name"], c["type"]) for c in definition["columns"]] == [
         ("name", "string"), ("age", "number"), ("vip", "boolean"), ("since", "date"), ("extra", "object")]
+
+
+# ---- rows in the bot file ---------------------------------------------------------------------------
+
+def test_an_export_with_rows_imports_into_a_new_bot_with_its_rows(bot, items):
+    service.insert_rows(bot.pk, items, [{"name": "Pen", "price": 2}, {"name": "Ink", "active": False}])
+    exported = services.export_bot(bot, with_rows=True)
+    assert exported["tables"][0]["rows"] == [{"name": "Pen", "price": 2}, {"name": "Ink", "active": False}]
+    assert "rows" not in services.export_bot(bot)["tables"][0]
+    copy_bot = services.import_bot(exported, workspace=bot.workspace)
+    assert "rows" not in copy_bot.draft["tables"][0]
+    copied = service.find_rows(copy_bot.pk, service.get_table(copy_bot, "Items"))["rows"]
+    assert [(r["name"], r.get("price")) for r in copied] == [("Pen", 2), ("Ink", None)]
+
+
+def test_a_bad_row_in_an_imported_file_refuses_the_whole_import(bot, items):
+    exported = services.export_bot(bot)
+    exported["name"] = "Copy"
+    exported["tables"][0]["rows"] = [{"name": "Pen"}, {"name": "Ink", "price": "cheap"}]
+    with pytest.raises(BotFileInvalid) as caught:
+        services.import_bot(exported, workspace=bot.workspace)
+    assert caught.value.problems[0].path == "$.tables[0].rows[1].price"
+    assert not type(bot).objects.filter(name="Copy").exists()
+    assert TableRow.objects.count() == 0
+
+
+def test_rows_are_never_kept_in_the_draft(bot, items):
+    document = services.draft_document(bot)
+    document["tables"][0]["rows"] = [{"name": "Pen"}]
+    with pytest.raises(BotFileInvalid) as caught:
+        services.replace_draft(bot, document, base_revision=None)
+    assert "rows come with a new bot only" in {p.path: p.message for p in caught.value.problems}["$.tables[0].rows"]
+
+
+def test_bot_export_with_rows_on_the_command_line(bot, items):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    service.insert_row(bot.pk, items, {"name": "Pen"})
+    out = io.StringIO()
+    call_command("bot", "export", str(bot.pk), "--with-rows", stdout=out)
+    assert json.loads(out.getvalue())["tables"][0]["rows"] == [{"name": "Pen"}]
