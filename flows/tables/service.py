@@ -30,6 +30,7 @@ from flows.tables.definition import (
     format_date,
     parse_definition,
 )
+from flows.tables import groups
 from flows.tables.filters import column_expression, compile_filter
 
 DEFAULT_LIMIT = 100
@@ -333,12 +334,14 @@ def _search(table: TableDef, text: Any) -> Q:
 
 
 def find_rows(bot_id, table: TableDef, *, filter: Any = None, search: Any = None, order_by: Any = "id",
-              order_direction: Any = "asc", limit: Any = DEFAULT_LIMIT, offset: Any = 0) -> dict:
+              order_direction: Any = "asc", limit: Any = DEFAULT_LIMIT, offset: Any = 0, group: Any = None) -> dict:
     """{rows, total, limit, offset}: the rows matching `filter` (and `search`: every word in
-    some searchable column, ignoring case), in order, one page of them."""
+    some searchable column, ignoring case), in order, one page of them. With `group`
+    (flows/tables/groups.py) `rows` are the groups' aggregates instead, paged the same way."""
     rows = _rows(bot_id, table).filter(compile_filter(table, filter))
     if search not in (None, ""):
         rows = rows.filter(_search(table, search))
+    checked_group = groups.check_group(table, group) if group is not None else None
     column_type = table.column_type(order_by) if isinstance(order_by, str) else None
     if column_type is None:
         raise TableError("$.orderBy", f"unknown column {order_by!r}")
@@ -350,6 +353,10 @@ def find_rows(bot_id, table: TableDef, *, filter: Any = None, search: Any = None
         raise TableError("$.offset", "a whole number of at least 0")
     expression = column_expression(order_by, column_type)
     ordering = expression.desc(nulls_last=True) if order_direction == "desc" else expression.asc(nulls_last=True)
+    if checked_group is not None:
+        ordered = [row_dict(row) for row in rows.order_by(ordering, "id" if order_direction == "asc" else "-id")]
+        found = groups.aggregate(ordered, checked_group)
+        return {"rows": found[offset: offset + limit], "total": len(found), "limit": limit, "offset": offset}
     total = rows.count()
     page = rows.order_by(ordering, "id" if order_direction == "asc" else "-id")[offset: offset + limit]
     return {"rows": [row_dict(row) for row in page], "total": total, "limit": limit, "offset": offset}

@@ -75,6 +75,8 @@ class FindSerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, default=service.DEFAULT_LIMIT, min_value=1,
                                      max_value=service.MAX_LIMIT)
     offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    group = serializers.JSONField(required=False, help_text='aggregations, e.g. {"status": ["key", "count"]}; '
+                                                            "the rows are then the groups")
 
 
 class UpsertSerializer(serializers.Serializer):
@@ -233,13 +235,13 @@ class FindRows(_TableView):
     def post(self, request, bot_id, table):
         bot = self.bot(bot_id)
         body = _body(request)
-        unknown = sorted(set(body) - {"filter", "search", "orderBy", "orderDirection", "limit", "offset"})
+        unknown = sorted(set(body) - {"filter", "search", "orderBy", "orderDirection", "limit", "offset", "group"})
         if unknown:
             raise errors.invalid("unknown fields", [errors.detail(f"$.{k}", "is not a field of a find") for k in unknown])
         return Response(service.find_rows(
             bot.pk, self.table(bot, table), filter=body.get("filter"), search=body.get("search"),
             order_by=body.get("orderBy", "id"), order_direction=body.get("orderDirection", "asc"),
-            limit=body.get("limit", service.DEFAULT_LIMIT), offset=body.get("offset", 0)))
+            limit=body.get("limit", service.DEFAULT_LIMIT), offset=body.get("offset", 0), group=body.get("group")))
 
 
 class UpsertRows(_TableView):

@@ -33,6 +33,8 @@ def test_a_table_made_filled_and_queried_through_the_api(world, api):
     assert inserted.status_code == 201
     found = post(api, url(world, "/People/rows/find"), {"filter": {"age": {"$gte": 18}}})
     assert [r["name"] for r in found.json()["rows"]] == ["Ana"] and found.json()["total"] == 1
+    grouped = post(api, url(world, "/People/rows/find"), {"group": {"age": ["count", "max"]}})
+    assert grouped.json()["rows"] == [{"ageCount": 2, "ageMax": 31}]
     listed = api.get(url(world, "/People/rows?orderBy=age&limit=1"))
     assert [r["name"] for r in listed.json()["rows"]] == ["Bo"] and listed.json()["total"] == 2
     row = inserted.json()["rows"][1]["id"]
@@ -64,6 +66,7 @@ def test_csv_goes_in_and_out(world, api):
     ("/Orders/rows/find", {"orderBy": "colour"}, "$.orderBy", "unknown column"),
     ("/Orders/rows/find", {"limit": 5000}, "$.limit", "from 1 to 1000"),
     ("/Orders/rows/find", {"where": {}}, "$.where", "not a field"),
+    ("/Orders/rows/find", {"group": {"item": ["sum"]}}, "$.group.item[0]", "number columns"),
     ("/Orders/rows/upsert", {"keyColumn": "colour", "rows": []}, "$.keyColumn", "unknown column"),
     ("/Orders/rows/delete", {}, "$", "exactly one of"),
     ("/Orders/import", {"csv": "item,qty\nink,lots\n"}, "$.csv[2].qty", "not a number"),

@@ -226,3 +226,34 @@ def test_the_database_agrees_with_a_plain_reading_of_the_filter(bot, items, rows
     expected = [row["id"] for row in stored if matches(row, spec, TYPES)]
     found = [row["id"] for row in service.find_rows(bot.pk, items, filter=spec, limit=100)["rows"]]
     assert found == expected
+
+
+# ---- group ------------------------------------------------------------------------------------------
+
+def test_group_aggregates_the_matching_rows_per_key(bot, items):
+    service.insert_rows(bot.pk, items, [
+        {"name": "a", "price": 2, "active": True}, {"name": "b", "price": 4, "active": True},
+        {"name": "c", "active": False}, {"name": "a", "price": 10, "active": False}])
+    found = service.find_rows(bot.pk, items, group={"active": ["key", "count"], "price": ["sum", "avg", "max"],
+                                                    "name": ["unique", "min"]})
+    assert found["rows"] == [
+        {"activeKey": True, "activeCount": 2, "priceSum": 6, "priceAvg": 3, "priceMax": 4,
+         "nameUnique": ["a", "b"], "nameMin": "a"},
+        {"activeKey": False, "activeCount": 2, "priceSum": 10, "priceAvg": 10, "priceMax": 10,
+         "nameUnique": ["c", "a"], "nameMin": "a"},
+    ]
+    whole = service.find_rows(bot.pk, items, filter={"price": {"$gt": 3}}, group={"price": ["count", "min"]})
+    assert whole["rows"] == [{"priceCount": 2, "priceMin": 4}]
+
+
+@pytest.mark.parametrize("group, path, words", [
+    ({"colour": ["key"]}, "$.group.colour", "unknown column"),
+    ({"name": ["sum"]}, "$.group.name[0]", "number columns"),
+    ({"price": ["median"]}, "$.group.price[0]", "unknown operation"),
+    ({"tags": ["key"]}, "$.group.tags[0]", "object columns"),
+    ([], "$.group", "an object"),
+])
+def test_a_bad_group_is_refused_with_its_path(bot, items, group, path, words):
+    with pytest.raises(TableError) as caught:
+        service.find_rows(bot.pk, items, group=group)
+    assert caught.value.path == path and words in caught.value.message
