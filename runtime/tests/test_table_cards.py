@@ -106,3 +106,27 @@ def test_without_a_failure_port_the_error_flow_names_the_card_and_the_column():
     errors = [t for t in outcome.trace if t["type"] == "error"]
     assert errors and "table_insert card 'insert' on table 'Orders' at $.values.qty: must be a number" in \
         errors[0]["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_loops_executor_writes_rows_from_the_engine_pool():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the loop's executor is PostgreSQL's")
+    from runtime import async_turns
+    from runtime.tests.server_loop import close_pools, run
+
+    try:
+        bot = create_bot(shop())
+        conversation = turns.start_conversation(bot, turns.get_or_create_user(bot, "someone"))
+        texts = []
+        for text in ("green pen", "shipped"):
+            event = run(async_turns.receive_event(conversation, "text", {"text": text}))
+            outcome = next(o for o in run(async_turns.process_pending(conversation.pk)) if o.event.pk == event.pk)
+            texts.append([output.get("text") for output in outcome.outputs])
+        row = TableRow.objects.get(bot=bot, data__item="green pen")
+        assert texts == [[f"Order {row.pk} for green pen saved; 1 new."], [f"Order {row.pk} is shipped; 1 removed."]]
+        assert row.data["status"] == "shipped"
+    finally:
+        close_pools()
