@@ -144,6 +144,9 @@ def card_catalogue() -> list[dict]:
         editors = _field_editors(family)
         if card_type == "call":
             editors.update({"flow": "flow", "inputs": "inputs"})
+        # A field naming one of the bot's tables picks from the draft's `tables`.
+        editors.update({alias: "table" for alias, prop in schema.get("properties", {}).items()
+                        if prop.get("x-options") == "tables"})
         out.append({
             "type": card_type,
             "title": _TITLES.get(card_type, schema.get("title") or card_type),
