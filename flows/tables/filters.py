@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, F, FloatField, Func, IntegerField, Q, Value
+from django.db.models import Case, CharField, F, FloatField, Func, IntegerField, Q, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Collate, Floor, Length, Mod
 from django.db.models.lookups import (
@@ -164,10 +164,28 @@ def column_expression(name: str, column_type: str):
     if name in _SYSTEM_FIELDS:
         return F(_SYSTEM_FIELDS[name])
     if column_type == "number":
-        return Cast(KeyTextTransform(name, "data"), FloatField())
+        return _number(name)
     if column_type in ("string", "date"):
         return _text(name)
     return KeyTransform(name, "data")
+
+
+def _json_type_is(name: str, kind: str) -> Q:
+    if connection.vendor == "postgresql":
+        kind_of = Func(KeyTransform(name, "data"), function="jsonb_typeof", output_field=CharField())
+        return Q(Exact(kind_of, Value(kind)))
+    # SQLite: json_type(data, path) (its json_extract gives SQL values, not JSON), and it
+    # names integers and reals apart. Column names are identifiers, so the path is plain.
+    kind_of = Func(F("data"), Value(f"$.{name}"), function="json_type", output_field=CharField())
+    return Q(In(kind_of, ["integer", "real"] if kind == "number" else [kind]))
+
+
+def _number(name: str):
+    # Only a JSON number is cast: a row written under another definition of the column (a
+    # published version older than the draft) may hold text there, and casting it would fail
+    # the whole query. CASE is evaluated in order, so the cast never sees anything else.
+    return Case(When(_json_type_is(name, "number"), then=Cast(KeyTextTransform(name, "data"), FloatField())),
+                default=None, output_field=FloatField())
 
 
 def _present(name: str) -> Q:
@@ -250,11 +268,10 @@ def _size(name: str, column_type: str, value: Any, parts: list) -> Q:
     if column_type == "string":
         return _present(name) & Q(Exact(Length(KeyTextTransform(name, "data")), Value(value)))
     if column_type == "object":
-        # Only arrays have a size; the type test keeps the length function off objects.
-        is_array = Q(Exact(Func(KeyTransform(name, "data"), function="jsonb_typeof"
-                                if connection.vendor == "postgresql" else "json_type",
-                                output_field=CharField()), Value("array")))
-        return _present(name) & is_array & Q(Exact(_JsonArrayLength(KeyTransform(name, "data")), Value(value)))
+        # Only arrays have a size; CASE keeps the length function off anything else.
+        length = Case(When(_json_type_is(name, "array"), then=_JsonArrayLength(KeyTransform(name, "data"))),
+                      default=Value(-1), output_field=IntegerField())
+        return _present(name) & Q(Exact(length, Value(value)))
     raise TableError(json_path(parts), "$size applies to string and object (array) columns")
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import copy
 import json
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DataError, transaction
 from django.db.models import Q
 
 from flows import services
@@ -315,7 +316,8 @@ def delete_rows(bot_id, table: TableDef, *, ids: Any = None, filter: Any = None,
         rows = rows.filter(pk__in=[_row_id(v, ["ids", i]) for i, v in enumerate(ids)])
     elif filter is not None:
         rows = rows.filter(compile_filter(table, filter))
-    deleted, _ = rows.delete()
+    with _database_refusal():
+        deleted, _ = rows.delete()
     return deleted
 
 
@@ -354,12 +356,27 @@ def find_rows(bot_id, table: TableDef, *, filter: Any = None, search: Any = None
     expression = column_expression(order_by, column_type)
     ordering = expression.desc(nulls_last=True) if order_direction == "desc" else expression.asc(nulls_last=True)
     if checked_group is not None:
-        ordered = [row_dict(row) for row in rows.order_by(ordering, "id" if order_direction == "asc" else "-id")]
+        with _database_refusal():
+            ordered = [row_dict(row) for row in rows.order_by(ordering, "id" if order_direction == "asc" else "-id")]
         found = groups.aggregate(ordered, checked_group)
         return {"rows": found[offset: offset + limit], "total": len(found), "limit": limit, "offset": offset}
-    total = rows.count()
-    page = rows.order_by(ordering, "id" if order_direction == "asc" else "-id")[offset: offset + limit]
+    with _database_refusal():
+        total = rows.count()
+        page = list(rows.order_by(ordering, "id" if order_direction == "asc" else "-id")[offset: offset + limit])
     return {"rows": [row_dict(row) for row in page], "total": total, "limit": limit, "offset": offset}
+
+
+@contextmanager
+def _database_refusal():
+    """A filter the checks let through but the database refuses (a `$regex` PostgreSQL's
+    POSIX syntax does not know, such as Python's `(?P<name>...)`) is bad input, not a
+    failure; the savepoint keeps the caller's transaction usable."""
+    try:
+        with transaction.atomic():
+            yield
+    except DataError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TableError("$.filter", f"the database refused the filter: {reason}") from None
 
 
 def count_rows(bot_id, table: TableDef) -> int:

@@ -257,3 +257,23 @@ def test_a_bad_group_is_refused_with_its_path(bot, items, group, path, words):
     with pytest.raises(TableError) as caught:
         service.find_rows(bot.pk, items, group=group)
     assert caught.value.path == path and words in caught.value.message
+
+
+def test_rows_written_under_another_definition_of_a_column_do_not_break_a_query(bot, stocked):
+    # A published version may still call `price` a number after the draft made it text.
+    TableRow.objects.filter(bot=bot, data__name="durian").update(data={"name": "durian", "price": "cheap",
+                                                                       "tags": "flat"})
+    assert names(bot, stocked, {"price": {"$gt": 2}}) == ["Apple", "Cherry pie"]
+    assert names(bot, stocked, {"tags": {"$size": 2}}) == ["Apple"]
+    assert names(bot, stocked, None, order_by="price")[-1] == "durian"
+
+
+def test_a_pattern_the_database_refuses_is_bad_input(bot, stocked):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs patterns with Python's re")
+    with pytest.raises(TableError) as caught:
+        service.find_rows(bot.pk, stocked, filter={"name": {"$regex": "(?P<x>a)"}})
+    assert caught.value.path == "$.filter" and "the database refused the filter" in caught.value.message
+    assert names(bot, stocked, {"name": "Apple"}) == ["Apple"]  # the transaction is still usable
