@@ -202,10 +202,12 @@ def _operand(name: str, column_type: str, value: Any, parts: list):
             raise TableError(json_path(parts), "must be an ISO 8601 date such as 2026-12-03T07:30:00Z")
         return moment
     if name == "id":
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2 ** 63:
             raise TableError(json_path(parts), "a row id is a whole number")
         return value
     stored = coerce_value(column_type, value, json_path(parts))
+    if isinstance(stored, str) and "\x00" in stored:
+        raise TableError(json_path(parts), "contains the NUL character")
     return float(stored) if column_type == "number" else stored
 
 

@@ -38,6 +38,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1_000
 MAX_ROWS_PER_CALL = 1_000
 MAX_SEARCH_LENGTH = 200
+MAX_OFFSET = 1_000_000
 
 
 class RowNotFound(LookupError):
@@ -174,9 +175,21 @@ def check_values(table: TableDef, values: Any, parts: list, *, partial: bool = F
 
 
 def _check_size(data: dict, parts: list) -> None:
+    if _has_nul(data):  # PostgreSQL's JSON cannot hold it
+        raise TableError(json_path(parts), "a value contains the NUL character")
     size = len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
     if size > max_row_bytes():
         raise TableError(json_path(parts), f"the row is {size} bytes of JSON, over the {max_row_bytes()} byte limit")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _stored(data: dict) -> dict:
@@ -232,7 +245,7 @@ def insert_row(bot_id, table: TableDef, values: Any) -> dict:
 def _row_id(row_id: Any, parts: list) -> int:
     if isinstance(row_id, str) and row_id.strip().isdigit():
         row_id = int(row_id.strip())
-    if isinstance(row_id, bool) or not isinstance(row_id, int) or row_id < 1:
+    if isinstance(row_id, bool) or not isinstance(row_id, int) or not 1 <= row_id < 2 ** 63:
         raise TableError(json_path(parts), "a row id is a whole number of at least 1")
     return row_id
 
@@ -351,8 +364,8 @@ def find_rows(bot_id, table: TableDef, *, filter: Any = None, search: Any = None
         raise TableError("$.orderDirection", "asc or desc")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise TableError("$.limit", f"a whole number from 1 to {MAX_LIMIT}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise TableError("$.offset", "a whole number of at least 0")
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise TableError("$.offset", f"a whole number from 0 to {MAX_OFFSET}")
     expression = column_expression(order_by, column_type)
     ordering = expression.desc(nulls_last=True) if order_direction == "desc" else expression.asc(nulls_last=True)
     if checked_group is not None:

@@ -229,3 +229,15 @@ def test_bot_export_with_rows_on_the_command_line(bot, items):
     out = io.StringIO()
     call_command("bot", "export", str(bot.pk), "--with-rows", stdout=out)
     assert json.loads(out.getvalue())["tables"][0]["rows"] == [{"name": "Pen"}]
+
+
+def test_values_the_database_cannot_hold_are_bad_input(bot, items):
+    with pytest.raises(TableError) as caught:
+        service.insert_row(bot.pk, items, {"name": "a\x00b"})
+    assert caught.value.path == "$.values" and "NUL" in caught.value.message
+    with pytest.raises(TableError) as caught:
+        service.get_row(bot.pk, items, 2 ** 70)
+    assert caught.value.path == "$.id"
+    with pytest.raises(TableError) as caught:
+        service.find_rows(bot.pk, items, offset=10 ** 30)
+    assert caught.value.path == "$.offset"
