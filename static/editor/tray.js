@@ -14,6 +14,10 @@ const NODE_ENTRIES = [
     key: 'node:autonomous', node: 'autonomous', type: 'autonomous', title: 'Autonomous node', category: 'Nodes',
     hint: 'A language model follows its instructions, calling the node\'s cards as tools, until it is done or transitions.',
   },
+  {
+    key: 'node:trigger', node: 'trigger', type: 'trigger', title: 'Trigger node', category: 'Nodes',
+    hint: 'Starts the dialog here when an event that is not a message arrives: the conversation opening, a custom event, an expired state.',
+  },
 ];
 
 export class Tray {
