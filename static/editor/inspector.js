@@ -490,14 +490,34 @@ export class Inspector {
     const list = document.createElement('div');
     list.className = 'fs-rows';
     const rows = (value || []).map((item) => (typeof item === 'string' ? { [keys[0]]: item } : { ...item }));
+    const current = () => rows.map((row) => {
+      const clean = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== '' && v !== undefined && v !== null));
+      if (allowsString && Object.keys(clean).length === 1 && clean[keys[0]] !== undefined) return clean[keys[0]];
+      return clean;
+    });
     const commit = () => {
-      const out = rows.map((row) => {
-        const clean = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== '' && v !== undefined && v !== null));
-        if (allowsString && Object.keys(clean).length === 1 && clean[keys[0]] !== undefined) return clean[keys[0]];
-        return clean;
-      });
+      const out = current();
       put(name, out.length || !nullable ? out : null);
       validate(out);
+    };
+    // A row's variable path (an AI Task output's variable) gets the picker; creating is one step.
+    const pickVariable = (input, row, key, inner) => {
+      const cardId = card.id;
+      this.picker.attach(input, {
+        scopes: scopesOf(inner),
+        card: () => null,
+        pick: (path) => { row[key] = path; commit(); },
+        create: (path, declaration) => {
+          row[key] = path;
+          const flowName = this.store.flowName;
+          this.change(`Add variable ${path}`, () => {
+            declareVariable(this.store, flowName, declaration);
+            const found = this.store.findCard(cardId);
+            if (found) found.card[name] = current();
+          });
+          toast(`Declared ${path} (${declaration.type}).`);
+        },
+      });
     };
     const draw = () => {
       list.innerHTML = '';
@@ -520,6 +540,7 @@ export class Inspector {
           input.className = 'fs-input';
           input.setAttribute('aria-label', `${humanize(name)} ${index + 1} ${key}`);
           input.addEventListener(inner.enum ? 'change' : 'input', () => { row[key] = input.value; commit(); });
+          if (!inner.enum && this.picker && /^\^\(workflow\|/.test(inner.pattern || '')) pickVariable(input, row, key, inner);
           line.append(input);
         }
         const remove = document.createElement('button');

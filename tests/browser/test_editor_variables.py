@@ -221,3 +221,25 @@ def test_an_empty_new_folder_survives_a_reload(editor):
     expect(page.locator('#fs-explorer [data-folder="shop"]')).to_have_count(0)
     ed.saved()
     assert Bot.objects.get(pk=bot.pk).draft["folders"] == []
+
+
+def test_an_ai_task_output_picks_and_creates_its_variable_too(editor):
+    ed, bot, _ = editor
+    page = ed.page
+    ed.drop_card("AI Task", "ask")
+    form = page.locator("#fs-inspector")
+    form.get_by_role("button", name="Add output").click()
+    output = form.get_by_label("Outputs 1 variable")
+    output.click()
+    page.keyboard.type("workflow.order")
+    picker_rows(page).filter(has_text="Create variable workflow.order").click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog.locator("select[name=type]")).to_have_value("string")
+    dialog.locator("select[name=type]").select_option("number")
+    dialog.locator("button[value=ok]").click()
+    expect(output).to_have_value("workflow.order")
+    expect(page.locator('#fs-explorer [data-scope-list="workflow"] [data-variable="order"]')).to_contain_text("number")
+    ed.saved()
+    draft = Bot.objects.get(pk=bot.pk).draft
+    assert {"name": "order", "type": "number", "input": False, "output": False} in draft["flows"][0]["variables"]
+    assert [o["variable"] for o in draft["flows"][0]["nodes"][1]["cards"][2]["outputs"]] == ["workflow.order"]
