@@ -199,6 +199,14 @@ def test_a_trigger_node_is_made_from_the_context_menu_and_the_tray_and_configure
     page.locator(".fs-tray-item", has_text="Trigger node").click()
     expect(page.locator("#fs-canvas .fs-node.kind-trigger")).to_have_count(2)
 
+    # the tray offers every node kind the open flow may hold: End in main, Exit in a custom flow
+    nodes_group = page.locator(".fs-tray-group", has=page.locator(".fs-tray-category", has_text="Nodes"))
+    expect(nodes_group.locator(".fs-tray-item")).to_have_text(["Standard node", "Autonomous node", "Trigger node", "End node"])
+    ed.open_flow("checkout")
+    expect(nodes_group.locator(".fs-tray-item")).to_have_text(["Standard node", "Autonomous node", "Trigger node", "Exit node"])
+    nodes_group.locator(".fs-tray-item", has_text="Exit node").click()
+    expect(page.locator("#fs-canvas .fs-node.kind-exit")).to_have_count(2)
+
 
 def test_an_empty_new_folder_survives_a_reload(editor):
     ed, bot, studio_url = editor
