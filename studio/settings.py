@@ -174,7 +174,11 @@ if REDIS_URL:
             # what delivery promises anyway (runtime/delivery.py: best effort, the stored
             # transcript is the truth, clients resume by seq).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL}]},
+            # Pub/sub channels are one namespace for the whole Redis server, not per
+            # database: the database number goes into the prefix, so two studios (or test
+            # runs) on one Redis with different databases never hear each other.
+            "CONFIG": {"hosts": [{"address": REDIS_URL}],
+                       "prefix": env("CHANNEL_LAYER_PREFIX", default=f"flowstudio{urlsplit(REDIS_URL).path.strip('/') or '0'}.")},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
