@@ -13,6 +13,7 @@ import { Saver, api } from './save.js';
 import { Find } from './find.js';
 import { Versions } from './versions.js';
 import { Prefs, applyTheme } from './prefs.js';
+import { Layout } from './layout.js';
 import { cardTitle } from './cards.js';
 import { installEmptyCanvasHint } from './hint.js';
 import { contextMenu, form, toast } from './dialogs.js';
@@ -36,7 +37,9 @@ const store = new Store({
 store.readOnly = !boot.can.change;
 document.body.classList.toggle('fs-readonly', store.readOnly);
 
-const canvas = new Canvas(store, { container: $('#fs-canvas'), minimap: $('#fs-minimap'), prefs });
+// Before the canvas: the panels take their remembered sizes first, the canvas the rest.
+const layout = new Layout(prefs);
+const canvas = new Canvas(store, { container: $('#fs-canvas'), minimap: $('#fs-minimap'), prefs, fitPadding: () => layout.fitPadding() });
 const drag = new CardDrag(store, canvas);
 const completion = new Completion(store);
 const saver = new Saver(store, urls);
@@ -253,7 +256,8 @@ document.addEventListener('fs:show-problems', () => showPanel('bottom', true));
 $('#fs-zoom-in').addEventListener('click', () => canvas.zoom(0.1));
 $('#fs-zoom-out').addEventListener('click', () => canvas.zoom(-0.1));
 $('#fs-zoom-fit').addEventListener('click', () => canvas.zoom(0));
-$('#fs-tray-toggle').addEventListener('click', () => document.body.classList.toggle('fs-hide-tray'));
+$('#fs-tray-toggle').addEventListener('click', () => layout.toggleTray());
+document.addEventListener('fs:tray-fold', (e) => layout.toggleTray(e.detail.open));
 $('#fs-menu').addEventListener('click', (e) => {
   const rect = e.currentTarget.getBoundingClientRect();
   contextMenu(rect.left, rect.bottom + 4, [
@@ -323,4 +327,4 @@ requestAnimationFrame(() => {
     });
   }
 });
-window.flowEditor = { store, canvas, saver, problems, prefs };
+window.flowEditor = { store, canvas, saver, problems, prefs, layout };

@@ -21,13 +21,20 @@ export class Tray {
     this.store = store;
     this.drag = drag;
     this.root = root;
+    // Folding is the layout's (layout.js): these buttons ask for it with an event.
     this.root.innerHTML = `
-      <div class="fs-panel-title">Cards</div>
+      <button type="button" class="fs-tray-strip" data-tray-fold="open" title="Show the card tray" aria-label="Show the card tray">▸<span>Cards</span></button>
+      <div class="fs-tray-head"><div class="fs-panel-title">Cards</div>
+        <button type="button" class="fs-icon-button small" data-tray-fold="fold" title="Fold the card tray" aria-label="Fold the card tray">⇥</button></div>
       <input type="search" class="fs-input fs-tray-search" placeholder="Search cards" aria-label="Search cards">
       <div class="fs-tray-list" role="list"></div>`;
     this.search = this.root.querySelector('.fs-tray-search');
     this.list = this.root.querySelector('.fs-tray-list');
     this.search.addEventListener('input', () => this.render());
+    this.root.addEventListener('click', (e) => {
+      const button = e.target.closest('[data-tray-fold]');
+      if (button) this.root.dispatchEvent(new CustomEvent('fs:tray-fold', { bubbles: true, detail: { open: button.dataset.trayFold === 'open' } }));
+    });
     this.list.addEventListener('mousedown', (e) => {
       const item = e.target.closest('.fs-tray-item');
       if (!item || e.button !== 0) return;
