@@ -317,11 +317,14 @@ export class Canvas extends EventTarget {
     const out = new Map();
     let maxY = 0;
     for (const n of nodes) { const p = this.store.position(n.id); if (p) maxY = Math.max(maxY, p[1]); }
+    // A column stacks its nodes by their drawn height plus a gap, so tall nodes do not overlap
+    // the next one (320 px columns: a node is 240 px wide, 80 px left for the transitions).
+    const top = maxY ? maxY + 220 : 0;
     for (const node of missing) {
       const col = depth.has(node.id) ? depth.get(node.id) : 0;
-      const row = perColumn.get(col) || 0;
-      perColumn.set(col, row + 1);
-      out.set(node.id, [col * 320, (maxY ? maxY + 220 : 0) + row * 200]);
+      const y = perColumn.get(col) ?? top;
+      perColumn.set(col, y + nodeGeometry(this.store, node, this.store.flowName).height + 60);
+      out.set(node.id, [col * 320, y]);
     }
     return out;
   }
