@@ -4,7 +4,7 @@
 import { Store, clone, copyNodes } from './store.js';
 import { Canvas, GEOMETRY } from './canvas.js';
 import { CardDrag } from './drag.js';
-import { Tray } from './tray.js';
+import { Tray, TrayPopover } from './tray.js';
 import { Completion } from './completion.js';
 import { Inspector } from './inspector.js';
 import { Explorer } from './explorer.js';
@@ -47,6 +47,7 @@ const problems = new ProblemsPanel(store, $('#fs-problems'), { navigate });
 const inspector = new Inspector(store, $('#fs-inspector'), { completion, defs: boot.schemaDefs, canvas, llm: boot.llm });
 const explorer = new Explorer(store, $('#fs-explorer'), { variableTypes: boot.variableTypes, navigate });
 const tray = new Tray(store, drag, $('#fs-tray'));
+const trayPopover = new TrayPopover(store, canvas);
 installEmptyCanvasHint(store, $('.fs-canvas-wrap'));
 const find = new Find(store, canvas, { navigate });
 const versions = new Versions(store, $('#fs-versions'), {
@@ -257,6 +258,10 @@ $('#fs-zoom-in').addEventListener('click', () => canvas.zoom(0.1));
 $('#fs-zoom-out').addEventListener('click', () => canvas.zoom(-0.1));
 $('#fs-zoom-fit').addEventListener('click', () => canvas.zoom(0));
 $('#fs-tray-toggle').addEventListener('click', () => layout.toggleTray());
+$('#fs-add').addEventListener('click', (e) => {
+  const rect = e.currentTarget.getBoundingClientRect();
+  trayPopover.open(rect.left, rect.bottom + 6);
+});
 document.addEventListener('fs:tray-fold', (e) => layout.toggleTray(e.detail.open));
 $('#fs-menu').addEventListener('click', (e) => {
   const rect = e.currentTarget.getBoundingClientRect();

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .editor_page import EditorPage, center
+from .test_editor_interactions import nodes_of
 from flows import services
 
 pytestmark = pytest.mark.browser
@@ -49,12 +50,22 @@ def editor(new_context, login, studio_url, owner, demo):
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
+def settled(ed: EditorPage) -> dict:
+    """The canvas's box once X6 has followed a panel change (it resizes itself a frame later)."""
+    ed.page.wait_for_function("""() => {
+        const c = document.querySelector('#fs-canvas').getBoundingClientRect();
+        const w = document.querySelector('.fs-canvas-wrap').getBoundingClientRect();
+        return Math.abs(c.width - w.width) < 1 && Math.abs(c.height - w.height) < 1; }""")
+    return ed.canvas.bounding_box()
+
+
 def node_boxes(ed: EditorPage) -> dict[str, dict]:
     nodes = ed.canvas.locator(".fs-node")
     return {nodes.nth(i).get_attribute("data-node"): nodes.nth(i).bounding_box() for i in range(nodes.count())}
 
 
 def fit(ed: EditorPage) -> dict[str, dict]:
+    settled(ed)
     ed.page.locator("#fs-zoom-fit").click()
     # X6 draws only what is in view: the nodes brought into view come a moment later.
     expect(ed.canvas.locator(".fs-node")).to_have_count(8)
@@ -64,7 +75,7 @@ def fit(ed: EditorPage) -> dict[str, dict]:
 
 
 def assert_nothing_covers(ed: EditorPage, boxes: dict[str, dict], covering: list[str]) -> None:
-    canvas = ed.canvas.bounding_box()
+    canvas = settled(ed)
     for node, box in boxes.items():
         assert inside(box, canvas), f"{node} is outside the canvas after Fit: {box} vs {canvas}"
         for selector in covering:
@@ -80,8 +91,9 @@ def test_the_tray_is_docked_and_fit_leaves_the_flow_uncovered(editor):
     tray, canvas = page.locator("#fs-tray"), ed.canvas
     expect(tray.locator(".fs-tray-item").first).to_be_visible()
     # Docked: beside the canvas, not over it.
-    assert not intersects(tray.bounding_box(), canvas.bounding_box())
-    assert tray.bounding_box()["x"] >= canvas.bounding_box()["x"] + canvas.bounding_box()["width"] - 1
+    box = settled(ed)
+    assert not intersects(tray.bounding_box(), box)
+    assert tray.bounding_box()["x"] >= box["x"] + box["width"] - 1
 
     # The demo bot's nodes do not overlap one another (Start used to sit on Greet).
     boxes = node_boxes(ed)
@@ -112,7 +124,7 @@ def test_the_emulator_and_the_debugger_dock_and_leave_the_canvas_its_share(edito
     page.locator("#fs-emu-toggle").click()
     emulator = page.locator("#fs-emulator")
     expect(emulator).to_be_visible()
-    canvas = ed.canvas.bounding_box()
+    canvas = settled(ed)
     assert canvas["width"] >= 0.6 * WINDOW["width"], canvas
     assert not intersects(emulator.bounding_box(), canvas)
     # The inspector stays, above the emulator in the right dock.
@@ -125,7 +137,7 @@ def test_the_emulator_and_the_debugger_dock_and_leave_the_canvas_its_share(edito
     page.keyboard.press("Control+j")
     debugger = page.locator("#fs-debugger")
     expect(debugger).to_be_visible()
-    canvas = ed.canvas.bounding_box()
+    canvas = settled(ed)
     assert not intersects(debugger.bounding_box(), canvas)
     assert canvas["height"] < height_before
     assert canvas["height"] >= 250, "the canvas keeps room under the debugger"
@@ -200,7 +212,7 @@ def test_small_geometry_pill_toasts_minimap_and_edges(editor):
     expect(page.locator("#fs-inspector input, #fs-inspector textarea").first).to_be_visible()
     assert not intersects(pill.bounding_box(), page.locator(".fs-right").bounding_box())
     assert not intersects(pill.bounding_box(), page.locator("#fs-tray").bounding_box())
-    assert inside(pill.bounding_box(), ed.canvas.bounding_box())
+    assert inside(pill.bounding_box(), settled(ed))
 
     # A toast (Copied) does not cover the pill.
     page.locator("#fs-canvas").click(position={"x": 5, "y": 300})
@@ -238,3 +250,39 @@ def test_small_geometry_pill_toasts_minimap_and_edges(editor):
         assert ox - sx > abs(oy - sy), f"{edge['id']} leaves its port along the node's border"
         (ex, ey), (ix, iy) = edge["end"], edge["into"]
         assert ex - ix > abs(ey - iy) * 0.5, f"{edge['id']} reaches its target along the node's border"
+
+
+def test_the_tray_popover_from_add_and_from_a_transition_dropped_on_empty_canvas(editor, demo):
+    ed = editor
+    page = ed.page
+    before = set(node_boxes(ed))
+    page.get_by_role("button", name="Add a card or node").click()
+    popover = page.get_by_role("dialog", name="Add a card")
+    expect(popover).to_be_visible()
+    search = popover.get_by_role("searchbox", name="Search cards and nodes")
+    expect(search).to_be_focused()
+    search.fill("text")
+    expect(popover.locator(".fs-tray-item.active")).to_contain_text("Text")
+    search.press("Enter")
+    expect(popover).to_be_hidden()
+    expect(ed.canvas.locator(".fs-node")).to_have_count(len(before) + 1)
+    new = ed.canvas.locator(".fs-node.selected").get_attribute("data-node")
+    assert new not in before
+    expect(ed.card(new, "text")).to_be_visible()
+
+    # A transition from the new node's port let go on empty canvas: the popover makes its target.
+    port = ed.port(new, "next")
+    canvas = ed.canvas.bounding_box()
+    blank = (canvas["x"] + canvas["width"] - 40, canvas["y"] + 70)
+    ed.drag(center(port.bounding_box()), blank)
+    expect(popover).to_be_visible()
+    box = popover.bounding_box()
+    assert abs(box["x"] - blank[0]) < 300 and abs(box["y"] - blank[1]) < 300, "the popover opens where the transition was let go"
+    popover.locator(".fs-tray-item", has_text="Standard node").click()
+    expect(popover).to_be_hidden()
+    target = ed.canvas.locator(".fs-node.selected").get_attribute("data-node")
+    assert target not in (new, *before)
+    page.wait_for_function(f"window.flowEditor.store.node({new!r}).next === {target!r}")
+    ed.saved()
+    saved = nodes_of(demo)
+    assert saved[new]["next"] == target and saved[new]["cards"][0]["type"] == "text"
