@@ -113,6 +113,8 @@ def test_the_tray_is_docked_and_fit_leaves_the_flow_uncovered(editor):
     expect(page.locator("#fs-debugger")).to_be_visible()
     assert_nothing_covers(ed, fit(ed), floating + ["#fs-emulator", "#fs-debugger"])
     ed.screenshot("editor-layout-emulator-debugger.png")
+    page.emulate_media(color_scheme="dark")
+    ed.screenshot("editor-layout-emulator-debugger-dark.png")
 
 
 def test_the_emulator_and_the_debugger_dock_and_leave_the_canvas_its_share(editor):
@@ -263,6 +265,7 @@ def test_the_tray_popover_from_add_and_from_a_transition_dropped_on_empty_canvas
     expect(search).to_be_focused()
     search.fill("text")
     expect(popover.locator(".fs-tray-item.active")).to_contain_text("Text")
+    ed.screenshot("editor-layout-tray-popover.png")
     search.press("Enter")
     expect(popover).to_be_hidden()
     expect(ed.canvas.locator(".fs-node")).to_have_count(len(before) + 1)
