@@ -174,6 +174,16 @@ export class Layout extends EventTarget {
       el.addEventListener('pointerup', up);
       el.addEventListener('pointercancel', up);
     });
+    // From the keyboard too: focus the splitter (Tab), arrows resize by 16 px.
+    el.tabIndex = 0;
+    el.setAttribute('aria-label', `Resize the ${spec.panel === 'bottom' ? 'problems panel' : spec.panel}`);
+    el.addEventListener('keydown', (e) => {
+      const keys = horizontal ? { ArrowUp: -1, ArrowDown: 1 } : { ArrowLeft: -1, ArrowRight: 1 };
+      if (!(e.key in keys)) return;
+      e.preventDefault();
+      const sign = spec.edge === 'right' ? 1 : -1;
+      this.setSize(spec.panel, this.size(spec.panel) + sign * keys[e.key] * 16);
+    });
     el.addEventListener('dblclick', () => { delete this.sizes[spec.panel]; this.applySize(spec.panel); this.save(); this.place(); });
     return { spec, el };
   }

@@ -176,6 +176,13 @@ def test_panel_sizes_and_the_folded_tray_survive_a_reload(editor, studio_url, de
     strip = page.get_by_role("button", name="Show the card tray")
     expect(strip).to_be_visible()
     assert page.locator("#fs-tray").bounding_box()["width"] <= 40
+    # The keyboard resizes too: a focused splitter takes the arrows.
+    handle = page.locator('.fs-splitter[data-splitter="left"]')
+    handle.focus()
+    width = left.bounding_box()["width"]
+    page.keyboard.press("ArrowRight")
+    assert abs(left.bounding_box()["width"] - (width + 16)) <= 1
+    page.keyboard.press("ArrowLeft")
     resized = {"left": left.bounding_box()["width"], "right": right.bounding_box()["width"], "bottom": problems.bounding_box()["height"]}
 
     ed.open(studio_url, demo)
