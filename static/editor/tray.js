@@ -5,7 +5,7 @@
 
 import { cardFromEntry, escapeHtml, icon, trayEntries } from './cards.js';
 import { GEOMETRY, insertCard } from './canvas.js';
-import { setTransition } from './store.js';
+import { UNTARGETABLE_KINDS, setTransition } from './store.js';
 
 const ORDER = ['Nodes', 'Send Messages', 'Capture Information', 'Flow Logic', 'AI', 'Workflows', 'Execute', 'Utilities'];
 
@@ -15,6 +15,16 @@ const NODE_ENTRIES = [
   {
     key: 'node:autonomous', node: 'autonomous', type: 'autonomous', title: 'Autonomous node', category: 'Nodes',
     hint: 'A language model follows its instructions, calling the node\'s cards as tools, until it is done or transitions.',
+  },
+  {
+    key: 'node:trigger', node: 'trigger', type: 'trigger', title: 'Trigger node', category: 'Nodes',
+    hint: 'Starts the dialog here when an event that is not a message arrives: the conversation opening, a custom event, an expired state.',
+  },
+  // Only where the bot format allows them: End nodes in main, Exit nodes in custom flows.
+  { key: 'node:end', node: 'end', type: 'end', title: 'End node', category: 'Nodes', hint: 'Ends the conversation; the conversation_end flow runs.', when: (store) => store.flowName === 'main' },
+  {
+    key: 'node:exit', node: 'exit', type: 'exit', title: 'Exit node', category: 'Nodes', hint: 'Returns to the flow that called this one, with its output variables.',
+    when: (store) => store.isCustom(store.flowName),
   },
 ];
 
@@ -66,7 +76,7 @@ export class Tray {
 }
 
 function allEntries(store) {
-  return [...NODE_ENTRIES, ...trayEntries(store)];
+  return [...NODE_ENTRIES.filter((e) => !e.when || e.when(store)), ...trayEntries(store)];
 }
 
 function matching(entries, query) {
@@ -199,7 +209,7 @@ export class TrayPopover {
       insertCard(this.store, card, nodeId, 0);
       cardId = card.id;
     }
-    if (from && this.store.node(from.node)) this.store.change('Connect', () => setTransition(this.store, from.node, from.port, nodeId));
+    if (from && this.store.node(from.node) && !UNTARGETABLE_KINDS.includes(entry.node)) this.store.change('Connect', () => setTransition(this.store, from.node, from.port, nodeId));
     this.store.select({ nodes: [nodeId], card: cardId });
   }
 
