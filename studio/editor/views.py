@@ -30,7 +30,8 @@ VIEW, CHANGE, PUBLISH = "flows.view_bot", "flows.change_bot", "flows.publish_bot
 MAX_IMPORT_BYTES = drafts.MAX_DOCUMENT_BYTES
 EDITOR_MODULES = [f"editor/{name}.js" for name in (
     "editor", "store", "canvas", "cards", "drag", "tray", "completion", "inspector", "explorer", "problems",
-    "save", "find", "versions", "prefs", "dialogs", "agents", "hint", "shortcuts", "field_messages", "varpicker")]
+    "save", "find", "versions", "prefs", "dialogs", "agents", "hint", "shortcuts", "field_messages", "varpicker",
+    "layout")]
 
 
 class BadRequest(Exception):
