@@ -141,8 +141,8 @@ _FRAME_COUNTER = """() => {
 
 def drag_node(page, head) -> dict:
     """Drag a node by its head to the right and back over DRAG_SECONDS, one pointer move per
-    round trip to the page (faster than a real pointer's 60-120 Hz: a hard case); frames per
-    second and the longest frame gap, measured in the page over the drag."""
+    round trip to the page (as fast as the page takes them); frames per second and the longest
+    frame gap, measured in the page over the drag."""
     box = head.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.evaluate(_FRAME_COUNTER)
