@@ -46,8 +46,8 @@ def _form_values(current) -> dict:
     return values
 
 
-@require_http_methods(["GET", "POST"])
 # It shows the identity secret and changes what the public sees: editors only.
+@require_http_methods(["GET", "POST"])
 @bot_page("flows.change_config")
 def settings_page(request, bot):
     current = services.get_settings(bot)
