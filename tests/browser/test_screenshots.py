@@ -4,6 +4,7 @@ and in dark. Saved under tests/browser/artifacts/ (git-ignored); each test also 
 the page really is in the theme asked for (computed background colours), so a screenshot
 named "dark" is never a light page."""
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from playwright.sync_api import expect
 
 from flows import services as flow_services
 from integrations.webchat import services as webchat
+from runtime.models import Event
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -40,6 +42,16 @@ def assert_theme(locator, theme: str) -> None:
     colour = background(locator)
     assert (luminance(colour) > 0.8) if theme == "light" else (luminance(colour) < 0.2), \
         f"{theme} asked for, background {colour}"
+
+
+def turns_done(bot) -> None:
+    """Wait until the server has no turn of the bot left to run: the test's end flushes the
+    tables, which must not race a turn still writing."""
+    deadline = time.monotonic() + 15
+    events = Event.objects.filter(conversation__bot=bot)
+    while not events.exists() or events.filter(status=Event.Status.RECEIVED).exists():
+        assert time.monotonic() < deadline, "the bot's turns did not finish"
+        time.sleep(0.1)
 
 
 def save(page, name: str) -> Path:
@@ -96,6 +108,7 @@ def test_the_editor_and_the_emulator(themed_page):
     expect(page.locator("#fs-emu-log .fs-emu-msg.bot").first).to_be_visible()
     assert_theme(emulator, theme)
     assert save(page, f"emulator-{theme}.png").exists()
+    turns_done(bot)
 
 
 @pytest.mark.parametrize("themed_page", THEMES, indirect=True)
@@ -124,6 +137,7 @@ def test_the_webchat_widget(themed_page, studio_url):
     assert_theme(window, theme)
     assert_theme(page.locator(".bpComposerInput"), theme)
     assert save(page, f"webchat-widget-{theme}.png").exists()
+    turns_done(bot)
 
 
 @pytest.mark.parametrize("themed_page", THEMES, indirect=True)
@@ -135,3 +149,4 @@ def test_the_webchat_settings_page(themed_page):
     assert_theme(page.locator("body"), theme)
     assert_theme(page.locator("section.card#general"), theme)
     assert save(page, f"webchat-settings-{theme}.png").exists()
+    turns_done(bot)

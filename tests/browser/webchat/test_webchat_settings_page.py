@@ -2,6 +2,7 @@
 theme), and what an empty chat says when the bot does not greet on open: the preview, the
 share page and the embedded widget."""
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from flows.greeting import NO_GREETING_HINT
+from runtime.models import Event
 from studio.people.models import Membership, Role
 
 from .webchat_pages import bot_bubbles, demo_bot, host_page, publish_bot, user_bubbles
@@ -43,6 +45,17 @@ def open_settings(context, studio_server, bot):
     return page
 
 
+def opened_and_answered(bot, conversations=1):
+    """Wait until the widgets' "conversation started" turns are done: closing a page while the
+    server still writes a turn would race the flush that ends the test."""
+    deadline = time.monotonic() + 15
+    events = Event.objects.filter(conversation__bot=bot)
+    while (events.filter(type="conversation_started").count() < conversations
+           or events.filter(status=Event.Status.RECEIVED).exists()):
+        assert time.monotonic() < deadline, "the widget's conversation-started turn did not finish"
+        time.sleep(0.1)
+
+
 def background(locator):
     return locator.evaluate("e => getComputedStyle(e).backgroundColor")
 
@@ -66,6 +79,7 @@ def test_the_settings_page_is_a_studio_page_with_its_navigation_and_buttons(brow
     expect(save).to_have_css("background-color", "rgb(79, 70, 229)")
     expect(page.get_by_role("button", name="Copy")).to_have_css("border-radius", "8px")
     expect(page.locator("section.card#general")).to_have_css("background-color", "rgb(255, 255, 255)")
+    opened_and_answered(bot)
     context.close()
 
 
@@ -90,6 +104,7 @@ def test_dark_mode_makes_the_settings_page_dark(browser, studio_server, how):
     if how == "toggle":
         page.reload()  # the choice is remembered
         expect(page.locator("body")).to_have_css("background-color", DARK_BG)
+    opened_and_answered(bot)
     context.close()
 
 
@@ -111,6 +126,7 @@ def test_the_preview_of_a_bot_that_does_not_greet_says_how_to_greet(browser, stu
     expect(user_bubbles(preview)).to_have_text(["hello"])
     expect(preview.locator(".bpEmptyState")).to_be_hidden()
     expect(bot_bubbles(preview).first).to_be_visible()
+    opened_and_answered(bot)
     context.close()
 
 
@@ -123,6 +139,7 @@ def test_the_preview_of_a_bot_that_greets_shows_the_greeting(browser, studio_ser
     expect(preview.locator(".bpEmptyState")).to_be_hidden()
     expect(page.locator("#greeting-hint")).to_have_count(0)
     expect(page.locator("#greeting-status")).to_contain_text("Conversation started")
+    opened_and_answered(bot)
     context.close()
 
 
@@ -141,4 +158,5 @@ def test_the_share_page_and_the_embedded_widget_of_a_silent_bot_are_not_an_empty
     share = context.new_page()
     share.goto(f"{studio_server}/s/{bot.pk}")
     expect(share.locator(".bpEmptyState")).to_have_text(NO_GREETING_HINT)
+    opened_and_answered(bot, conversations=3)
     context.close()
