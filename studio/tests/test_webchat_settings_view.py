@@ -1,5 +1,6 @@
 """The Webchat settings page tells a builder why the preview opens silent: nothing greets in
-the published version, or the draft greets but is not published yet (flows.greeting)."""
+the published version, or the draft greets but is not published yet (flows.greeting). The
+share page tells the same to the bot's builders, not to visitors."""
 import copy
 
 import pytest
@@ -17,12 +18,16 @@ GREETING = [{"id": "on-open", "kind": "trigger", "trigger": {"type": "conversati
             {"id": "hello", "kind": "standard", "cards": [{"id": "hi", "type": "text", "text": "Hi!"}], "next": None}]
 
 
-def settings_page(bot) -> str:
+def builder(bot) -> Client:
     user = get_user_model().objects.create_user("builder", password="a long enough password")
     Membership.objects.create(workspace=bot.workspace, user=user, role=Role.DEVELOPER)
     client = Client()
     client.force_login(user)
-    response = client.get(f"/bots/{bot.pk}/webchat/")
+    return client
+
+
+def settings_page(bot) -> str:
+    response = builder(bot).get(f"/bots/{bot.pk}/webchat/")
     assert response.status_code == 200
     return response.content.decode()
 
@@ -50,3 +55,14 @@ def test_a_draft_that_greets_but_is_not_published_says_so():
 def test_a_greeting_bot_has_no_hint():
     page = settings_page(create_bot(greeter()))
     assert 'id="greeting-hint"' not in page and 'id="greeting-status"' in page
+
+
+def test_the_share_page_tells_the_bots_builders_how_to_greet_and_visitors_how_to_begin():
+    bot = create_bot(echo_bot())
+    assert "emptyStateText" not in Client().get(f"/s/{bot.pk}").content.decode()
+    hint = '"emptyStateText":"This bot says nothing when the chat opens.'
+    assert hint in builder(bot).get(f"/s/{bot.pk}").content.decode()
+    stranger = get_user_model().objects.create_user("stranger", password="a long enough password")
+    client = Client()
+    client.force_login(stranger)
+    assert "emptyStateText" not in client.get(f"/s/{bot.pk}").content.decode()

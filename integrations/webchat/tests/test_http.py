@@ -5,14 +5,12 @@ import gzip
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import AsyncClient, Client
 
 from integrations.webchat import services
 from integrations.webchat.models import WebchatUpload
 from runtime.tests.bots import echo_bot
-from studio.people.models import Membership, Role
 
 from .helpers import ORIGIN, create_bot
 
@@ -50,6 +48,7 @@ def test_the_share_page_embeds_the_widget_full_screen():
 
 
 def test_the_ready_frame_says_whether_the_bot_greets_on_open():
+    # (The share page's hint for the bot's builders: studio/tests/test_webchat_settings_view.py.)
     # The widget shows a hint in the empty chat of a bot that says nothing on open.
     silent = create_bot(echo_bot(), allowed_origins=[ORIGIN])
     assert api(Client(), silent, "session", {"type": "hello"}).json()["ready"]["greeting"] is False
@@ -59,16 +58,6 @@ def test_the_ready_frame_says_whether_the_bot_greets_on_open():
         {"id": "hello", "kind": "standard", "cards": [{"id": "hi", "type": "text", "text": "Hi!"}], "next": None}]
     greeter = create_bot(greeter, allowed_origins=[ORIGIN])
     assert api(Client(), greeter, "session", {"type": "hello"}).json()["ready"]["greeting"] is True
-
-
-def test_the_share_page_tells_the_bots_builders_how_to_greet_and_visitors_how_to_begin():
-    bot = create_bot(echo_bot())
-    assert "emptyStateText" not in Client().get(f"/s/{bot.pk}").content.decode()
-    builder = get_user_model().objects.create_user("builder", password="a long enough password")
-    Membership.objects.create(workspace=bot.workspace, user=builder, role=Role.DEVELOPER)
-    client = Client()
-    client.force_login(builder)
-    assert '"emptyStateText":"This bot says nothing when the chat opens.' in client.get(f"/s/{bot.pk}").content.decode()
 
 
 def test_the_fallback_talks_like_the_socket():
