@@ -4,7 +4,7 @@
 // makes a transition. The graph is redrawn from the store; X6 never holds state of its own
 // that the store does not have.
 
-import { CARDLESS_KINDS, NO_NEXT_KINDS, UNTARGETABLE_KINDS, clone, deleteNodes, setTransition } from './store.js';
+import { CARDLESS_KINDS, NO_NEXT_KINDS, UNTARGETABLE_KINDS, clone, deleteNodes, setTransition, triggerSummary } from './store.js';
 import { cardSummary, cardTitle, escapeHtml, icon } from './cards.js';
 
 const { Graph, Shape, NodeView } = window.X6;
@@ -288,7 +288,7 @@ export class Canvas extends EventTarget {
     const flowName = this.store.flowName;
     const sel = this.store.selection;
     const vm = {
-      id: node.id, kind: node.kind, title: node.name || (['standard', 'autonomous', 'trigger'].includes(node.kind) ? node.id : KIND_LABEL[node.kind] || node.id),
+      id: node.id, kind: node.kind, title: node.name || (node.kind === 'trigger' ? triggerSummary(node) : (['standard', 'autonomous'].includes(node.kind) ? node.id : KIND_LABEL[node.kind] || node.id)),
       selected: sel.nodes.includes(node.id), error: this.problemIndex.nodes.has(node.id), hit: this.hits.nodes.has(node.id),
       hasNext: geometry.nextY !== null, height: geometry.height, ports: portItems(geometry),
     };
@@ -566,7 +566,7 @@ export class Canvas extends EventTarget {
     const id = this.store.newNodeId(flowName, base);
     const node = { id, kind };
     if (kind === 'standard' || kind === 'autonomous') Object.assign(node, { name: id, cards, next: null });
-    if (kind === 'trigger') Object.assign(node, { cards, next: null });
+    if (kind === 'trigger') Object.assign(node, { trigger: { type: 'conversation_started' }, next: null });
     const snap = this.prefs.get('snapToGrid') ? G.grid : 1;
     const px = Math.round((x - G.width / 2) / snap) * snap;
     const py = Math.round((y - G.head / 2) / snap) * snap;

@@ -6,6 +6,7 @@ import { Canvas, GEOMETRY } from './canvas.js';
 import { CardDrag } from './drag.js';
 import { Tray } from './tray.js';
 import { Completion } from './completion.js';
+import { VariablePicker } from './varpicker.js';
 import { Inspector } from './inspector.js';
 import { Explorer } from './explorer.js';
 import { ProblemsPanel } from './problems.js';
@@ -38,10 +39,13 @@ document.body.classList.toggle('fs-readonly', store.readOnly);
 
 const canvas = new Canvas(store, { container: $('#fs-canvas'), minimap: $('#fs-minimap'), prefs });
 const drag = new CardDrag(store, canvas);
-const completion = new Completion(store);
+const completion = new Completion(store, boot.writtenTypes);
+const picker = new VariablePicker(store, { written: boot.writtenTypes, variableTypes: boot.variableTypes });
 const saver = new Saver(store, urls);
 const problems = new ProblemsPanel(store, $('#fs-problems'), { navigate });
-const inspector = new Inspector(store, $('#fs-inspector'), { completion, defs: boot.schemaDefs, canvas, llm: boot.llm });
+const inspector = new Inspector(store, $('#fs-inspector'), {
+  completion, picker, defs: boot.schemaDefs, canvas, llm: boot.llm, triggerTypes: boot.triggerTypes,
+});
 const explorer = new Explorer(store, $('#fs-explorer'), { variableTypes: boot.variableTypes, navigate });
 const tray = new Tray(store, drag, $('#fs-tray'));
 installEmptyCanvasHint(store, $('.fs-canvas-wrap'));
@@ -188,6 +192,7 @@ canvas.addEventListener('contextmenu', (e) => {
   contextMenu(clientX, clientY, [
     { label: 'Standard node', action: () => canvas.addNode('standard', x, y), disabled: ro },
     { label: 'Autonomous node', action: () => canvas.addNode('autonomous', x, y), disabled: ro },
+    { label: 'Trigger node', action: () => canvas.addNode('trigger', x, y), disabled: ro },
     { label: 'End node', action: () => canvas.addNode('end', x, y), disabled: ro || !main },
     { label: 'Exit node', action: () => canvas.addNode('exit', x, y), disabled: ro || !custom },
     '-',

@@ -14,6 +14,16 @@ const NODE_ENTRIES = [
     key: 'node:autonomous', node: 'autonomous', type: 'autonomous', title: 'Autonomous node', category: 'Nodes',
     hint: 'A language model follows its instructions, calling the node\'s cards as tools, until it is done or transitions.',
   },
+  {
+    key: 'node:trigger', node: 'trigger', type: 'trigger', title: 'Trigger node', category: 'Nodes',
+    hint: 'Starts the dialog here when an event that is not a message arrives: the conversation opening, a custom event, an expired state.',
+  },
+  // Only where the bot format allows them: End nodes in main, Exit nodes in custom flows.
+  { key: 'node:end', node: 'end', type: 'end', title: 'End node', category: 'Nodes', hint: 'Ends the conversation; the conversation_end flow runs.', when: (store) => store.flowName === 'main' },
+  {
+    key: 'node:exit', node: 'exit', type: 'exit', title: 'Exit node', category: 'Nodes', hint: 'Returns to the flow that called this one, with its output variables.',
+    when: (store) => store.isCustom(store.flowName),
+  },
 ];
 
 export class Tray {
@@ -52,7 +62,7 @@ export class Tray {
 
   render() {
     const query = this.search.value.trim().toLowerCase();
-    this.entries = [...NODE_ENTRIES, ...trayEntries(this.store)];
+    this.entries = [...NODE_ENTRIES.filter((e) => !e.when || e.when(this.store)), ...trayEntries(this.store)];
     const shown = this.entries.filter((e) => !query || `${e.title} ${e.category} ${e.type} ${e.hint}`.toLowerCase().includes(query));
     const groups = new Map();
     for (const entry of shown) {
