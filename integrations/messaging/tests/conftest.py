@@ -22,7 +22,10 @@ def _threads_done_and_pools_closed():
     from integrations.chat_api import workers
     from runtime import pg
 
+    from integrations.chat_api.tests import asgi_client
+
     workers.close_all()  # the request threads the inbound view works on keep their connections
+    asgi_client.close_pools()
     pg.close_all()
 
 
