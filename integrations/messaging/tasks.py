@@ -50,13 +50,18 @@ def queue_option() -> dict:
 
 
 def _deliver_now(conversation_pk) -> None:
-    # Eager Celery runs a retry again at once, without its countdown: without a worker a
-    # reply the channel cannot take now is tried a few times in a row, then recorded.
+    # Eager Celery runs a retry again at once, without its countdown, and with eager
+    # propagation on (settings.py) a second retry surfaces as an exception: without a worker
+    # a reply the channel cannot take now is tried a few times in a row, then once more as
+    # the last attempt, which records it (DeliveryFailure) and lets the replies behind it go.
     try:
         result = deliver.apply(args=(conversation_pk,), throw=False)
-        if result.failed():
-            logger.warning("replies of conversation %s not delivered without a worker: %s", conversation_pk,
-                           result.result)
+        failed = result.failed()
+    except Exception:
+        failed = True
+    try:
+        if failed:
+            sending.deliver_pending(conversation_pk, attempts=MAX_RETRIES + 1, last_attempt=True)
     except Exception:
         logger.exception("replies of conversation %s not delivered without a worker", conversation_pk)
     finally:

@@ -118,6 +118,17 @@ def test_giving_up_after_every_retry_is_recorded(local_channels, client):
     assert failure.error.startswith(f"gave up after {1 + tasks.MAX_RETRIES} attempts") and failure.status_code == 503
 
 
+def test_without_a_worker_and_with_the_projects_eager_propagation_a_failing_reply_is_recorded(local_channels,
+                                                                                               client):
+    tasks.deliver.app.conf.task_eager_propagates = True  # the project's setting (the fixture restores it)
+    with receiver((503, {}, b"")) as api:
+        driver = _installed("webhook", client, api)
+        driver.say("two")
+        wait_for(lambda: DeliveryFailure.objects.count() == 3, what="three recorded failures")
+    assert [f.message.payload["text"] for f in DeliveryFailure.objects.order_by("message__seq")] == \
+        ["first", "second", "third"]
+
+
 def test_racing_senders_send_each_reply_once_in_order(local_channels, client, monkeypatch):
     # The replies are stored first, then four senders start at once for the conversation.
     monkeypatch.setattr(tasks, "schedule_delivery", lambda pk: None)
