@@ -302,7 +302,7 @@ def test_build_chat_record_replay_offline_and_publish_an_ai_bot(
 
     # The widget's theme is a setting (config.js is cached for a minute, so a new visitor
     # shows it): dark.
-    page.get_by_label("Theme").select_option("dark")
+    page.get_by_label("Theme", exact=True).select_option("dark")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page).to_have_url(re.compile(r"saved=1"))
     server.script([first, scripted.text('{"orderNumber": "A-123"}'), scripted.text(ANSWER, token_delay=0.02)])
