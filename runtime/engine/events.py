@@ -21,7 +21,7 @@ CUSTOM_EVENT = "event"
 
 # The runtime raises it when a person hands an escalated conversation back (runtime/handoff.py):
 # payload `{"reason": "returned" | "ended"}`. It moves a dialog waiting on an Escalate card
-# (cards/escalate.py); elsewhere it is matched against triggers like any other event.
+# (cards/escalate.py); elsewhere it is ignored (no trigger type listens to it).
 HITL_STOPPED = "hitlStopped"
 HITL_REASONS = ("returned", "ended")
 

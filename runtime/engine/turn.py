@@ -757,7 +757,7 @@ class _Turn:
     def _hitl_stopped(self) -> bool:
         """A person handed the conversation back: a dialog waiting on an Escalate card goes on
         after it (`returned`) or ends as at an end node (`ended`). False when the dialog is not
-        waiting on one (the event then goes to the triggers like any other)."""
+        waiting on one (the event is then ignored like any event no trigger listens to)."""
         frame = self.frames[-1] if self.frames and self.waiting is not None else None
         flow = self.build.flows.get(frame["flow"]) if frame else None
         node = flow.nodes.get(frame["node"]) if flow else None
