@@ -58,7 +58,8 @@ _ATTEMPTS = 5
 # stored variables and its latest version: one statement.
 _EVENT_COLUMNS = ["id", "seq", "type", "payload", "metadata", "user_id", "created_at"]
 _CONVERSATION_COLUMNS = ["id", "bot_id", "user_id", "external_id", "channel", "is_draft", "version_id", "state",
-                         "timeout_at", "next_seq", "created_at", "updated_at", "last_user_event_at"]
+                         "timeout_at", "next_seq", "created_at", "updated_at", "last_user_event_at",
+                         "handoff_status", "handoff_reason", "handoff_priority", "handoff_requested_at"]
 _USER_COLUMNS = ["id", "bot_id", "external_id", "name", "variables", "updated_at"]
 _LOAD = f"""
 WITH waiting AS (
@@ -187,6 +188,9 @@ async def _process_next(conversation_id) -> tuple[turns.TurnOutcome | None, bool
         if not rows:
             return None, False
         conversation, event, user, bot_vars, latest = _loaded(rows[0])
+        if conversation.handoff_status in turns.HANDOFF_ACTIVE:  # people answer it: no bot turn
+            await database_sync_to_async(turns.skip_for_handoff)(conversation, event)
+            return turns.TurnOutcome(event=event, trace=event.trace), len(rows) > 1
         try:
             outcome = await _run_event(conversation, event, user, bot_vars, latest)
         except LLMCancelled:  # the user stopped it: nothing of the turn was written (turns.store_cancelled)

@@ -4,6 +4,7 @@ messages exchanged, and the bot's shared variables.
 Everything is written by the turn service (`runtime.turns`); nothing else should change
 these rows, so the ordering and locking rules live in one place.
 """
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -30,6 +31,14 @@ class EndUser(models.Model):
 
 
 class Conversation(models.Model):
+    class Handoff(models.TextChoices):
+        """Who answers the conversation (docs/handoff.md): the bot, nobody yet (escalated,
+        waiting in the Inbox), an agent, or nobody any more (an agent ended it)."""
+        BOT = "bot", "bot"
+        WAITING = "waiting", "waiting for agent"
+        WITH_AGENT = "with_agent", "with agent"
+        ENDED = "ended", "ended"
+
     bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="conversations")
     user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="conversations")
     external_id = models.CharField(max_length=255)
@@ -50,6 +59,17 @@ class Conversation(models.Model):
     timeout_at = models.DateTimeField(null=True, blank=True)
     next_seq = models.PositiveBigIntegerField(default=1)
     tags = models.JSONField(default=dict, blank=True)
+    # Human handoff (runtime/handoff.py). While `waiting` or `with_agent` the bot does not run:
+    # the user's events are stored and shown in the Inbox. A turn writes status, reason,
+    # priority and requested_at (the Escalate card); the handoff operations write the rest.
+    handoff_status = models.CharField(max_length=16, choices=Handoff.choices, default=Handoff.BOT)
+    handoff_reason = models.CharField(max_length=2000, blank=True, default="")
+    handoff_priority = models.CharField(max_length=16, default="normal")
+    handoff_agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    handoff_requested_at = models.DateTimeField(null=True, blank=True)
+    handoff_assigned_at = models.DateTimeField(null=True, blank=True)
+    handoff_ended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -61,6 +81,9 @@ class Conversation(models.Model):
             # fire_due_timeouts scans only conversations with a pending timeout.
             models.Index(fields=["timeout_at"], name="conversation_due_timeout",
                          condition=Q(timeout_at__isnull=False)),
+            # The Inbox reads only the conversations people are handling.
+            models.Index(fields=["bot", "handoff_status"], name="conversation_handoff",
+                         condition=Q(handoff_status__in=["waiting", "with_agent"])),
         ]
 
     def __str__(self):

@@ -40,14 +40,17 @@ from django.utils import timezone
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
 from runtime import delivery, llm_gateway, llm_usage, log_context, metrics, table_gateway
-from runtime.engine import CUSTOM_EVENT, DEFAULT_SETTINGS, MESSAGE_EVENT_TYPES, TurnInput, run_turn
+from runtime.engine import CUSTOM_EVENT, DEFAULT_SETTINGS, HITL_STOPPED, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.engine.llm import LLMCancelled
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
 logger = logging.getLogger(__name__)
 
 # Events the system raises itself; they do not count as user activity.
-SYSTEM_EVENT_TYPES = frozenset({"timeout", "state_expired"})
+SYSTEM_EVENT_TYPES = frozenset({"timeout", "state_expired", HITL_STOPPED})
+# While a conversation is in one of these handoff states, people answer it: its events are
+# stored (and shown in the Inbox) but the bot does not run (runtime/handoff.py).
+HANDOFF_ACTIVE = frozenset({Conversation.Handoff.WAITING, Conversation.Handoff.WITH_AGENT})
 # Inbound events kept in the transcript (Message rows): what the user said or clicked
 # (MESSAGE_EVENT_TYPES, from the engine) and custom events (type "event").
 TRANSCRIPT_EVENT_TYPES = MESSAGE_EVENT_TYPES | {CUSTOM_EVENT}
@@ -102,7 +105,7 @@ def start_conversation(bot, user: EndUser, *, draft: bool = False, external_id: 
 def delete_conversation(conversation: Conversation) -> None:
     """Delete a conversation with its events and messages (nothing is delivered: the
     conversation is gone for every listener)."""
-    with _turn_transaction(conversation.pk):
+    with turn_transaction(conversation.pk):
         Conversation.objects.filter(pk=conversation.pk).delete()
 
 
@@ -284,7 +287,7 @@ def turn_lock_key(conversation_id) -> tuple[int, int]:
 
 
 @contextmanager
-def _turn_transaction(conversation_id):
+def turn_transaction(conversation_id):
     """A transaction in which no other process or thread processes this conversation."""
     if connection.vendor == "postgresql":
         with transaction.atomic():
@@ -358,7 +361,7 @@ def _process_next(conversation_id) -> tuple[TurnOutcome | None, bool]:
     """Process the first waiting event: (its outcome or None, whether another one waited)."""
     event = None
     try:
-        with _turn_transaction(conversation_id):
+        with turn_transaction(conversation_id):
             # The next two waiting events with their conversation, in one query. No row lock:
             # only turn holders write the state, and receivers must not wait.
             waiting = list(Event.objects.filter(conversation_id=conversation_id, status=Event.Status.RECEIVED)
@@ -382,7 +385,7 @@ def _process_next(conversation_id) -> tuple[TurnOutcome | None, bool]:
         conversation = event.conversation
         text = fallback_message(conversation)
         replies: list[Message] = []
-        with _turn_transaction(conversation_id):
+        with turn_transaction(conversation_id):
             failed = Event.objects.filter(pk=event.pk, status=Event.Status.RECEIVED).update(
                 status=Event.Status.FAILED, error=f"{type(exc).__name__}: {exc}", processed_at=timezone.now())
             if failed and text:
@@ -406,6 +409,9 @@ def fallback_message(conversation: Conversation) -> str:
 
 
 def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
+    if conversation.handoff_status in HANDOFF_ACTIVE:
+        skip_for_handoff(conversation, event)
+        return TurnOutcome(event=event, trace=event.trace)
     loaded = _load_build(conversation)
     # The sender's variables are the `user` scope. Locked after the conversation (always in
     # that order) so two conversations of one user cannot overwrite each other's variables.
@@ -443,7 +449,8 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
 # the field names below. A column a turn writes is added here, once, for both.
 
 # The fields of each row a processed turn writes (replies are whole rows: every column).
-CONVERSATION_FIELDS = ("state", "version", "timeout_at", "updated_at")  # and the seqs it allocates
+CONVERSATION_FIELDS = ("state", "version", "timeout_at", "updated_at",  # and the seqs it allocates
+                       "handoff_status", "handoff_reason", "handoff_priority", "handoff_requested_at")
 EVENT_FIELDS = ("status", "processed_at", "payload", "trace", "logs", "duration_ms")
 USER_FIELDS = ("variables", "updated_at")
 
@@ -552,7 +559,7 @@ def store_cancelled(conversation: Conversation, event: Event) -> None:
     the state, the variables and the partial answer are as before it), the event processed
     with a `cancelled` trace entry, and the user's message with `cancelled: true` in its
     metadata. Its clients then get a `cancelled` signal."""
-    with _turn_transaction(conversation.pk):
+    with turn_transaction(conversation.pk):
         updated = Event.objects.filter(pk=event.pk, status=Event.Status.RECEIVED).update(
             status=Event.Status.PROCESSED, processed_at=timezone.now(),
             trace=[{"type": "cancelled", "t": 0, "message": "the user stopped the answer; the turn's changes "
@@ -569,7 +576,8 @@ def store_cancelled(conversation: Conversation, event: Event) -> None:
 
 
 def settle_conversation(conversation: Conversation, loaded, event: Event, result, now) -> None:
-    """The conversation's new state, pinned version and inactivity timeout after a turn."""
+    """The conversation's new state, pinned version and inactivity timeout after a turn, and
+    its handoff when an Escalate card ran."""
     active = bool((result.state or {}).get("frames")) and not result.ended
     conversation.state = result.state
     conversation.version = loaded.version if active else None
@@ -578,7 +586,29 @@ def settle_conversation(conversation: Conversation, loaded, event: Event, result
     elif event.type not in SYSTEM_EVENT_TYPES:
         conversation.timeout_at = _next_timeout(loaded, now)
     # else: a state expiry is not user activity; the pending inactivity timeout stays as it was.
+    escalation = getattr(result, "escalation", None)
+    if escalation:
+        # People answer from now on; the bot's inactivity timeout must not cut them off.
+        conversation.handoff_status = Conversation.Handoff.WAITING
+        conversation.handoff_reason = str(escalation.get("reason") or "")[:2000]
+        conversation.handoff_priority = escalation.get("priority") or "normal"
+        conversation.handoff_requested_at = now
+        conversation.timeout_at = None
+    elif conversation.handoff_status == Conversation.Handoff.ENDED and event.type not in SYSTEM_EVENT_TYPES:
+        conversation.handoff_status = Conversation.Handoff.BOT  # the user came back: the bot answers
     conversation.updated_at = now
+
+
+def skip_for_handoff(conversation: Conversation, event: Event) -> None:
+    """Settle an event of a conversation people are handling without running the bot: it is
+    processed, with a trace entry that says why (its transcript row is already in the Inbox)."""
+    now = timezone.now()
+    event.status, event.processed_at, event.duration_ms = Event.Status.PROCESSED, now, 0
+    event.trace = [{"type": "handoff", "t": 0, "status": conversation.handoff_status,
+                    "message": "a person is handling this conversation; the bot did not run"}]
+    with turn_transaction(conversation.pk):
+        Event.objects.filter(pk=event.pk, status=Event.Status.RECEIVED).update(
+            status=event.status, processed_at=now, duration_ms=0, trace=event.trace)
 
 
 def reply_messages(conversation: Conversation, event: Event, outputs: list[dict], first_seq: int, now) -> list[Message]:

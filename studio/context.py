@@ -21,5 +21,6 @@ def studio(request):
             "can_manage_members": can(user, "studio.manage_members", workspace),
             "can_view_audit": can(user, "studio.view_audit", workspace),
             "can_change_workspace": can(user, "studio.change_workspace", workspace),
+            "can_handle_conversations": can(user, "studio.handle_conversations", workspace),
         }
     return {"workspace": workspace, "my_workspaces": mine, "nav": nav}

@@ -37,6 +37,9 @@ ROLE_PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "studio.view_usage": (Role.OWNER, Role.ADMINISTRATOR, Role.BILLING_MANAGER),
     # LLM providers hold an API key the workspace pays for: only those who run the workspace.
     "studio.manage_llm_providers": (Role.OWNER, Role.ADMINISTRATOR),
+    # The Inbox: take escalated conversations of the workspace's bots and answer as a person
+    # (docs/handoff.md). Those who build the bots; a viewer reads transcripts but never speaks.
+    "studio.handle_conversations": BOT_EDITORS,
     "flows.add_bot": BOT_EDITORS,
     "flows.view_bot": BOT_READERS,
     "flows.change_bot": BOT_EDITORS,

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from flows.models import Bot
 from integrations.chat_api.models import ChatApiSettings
+from runtime.models import Conversation, EndUser
 from studio.people import workspaces as ws
 from studio.people.models import Invitation, Membership, Role, Workspace
 
@@ -28,6 +29,7 @@ class World:
     bot: Bot
     target: Membership  # a plain member the role-changing pages act on
     invitation: Invitation
+    waiting: Conversation | None = None  # escalated, waiting in the Inbox
 
 
 @pytest.fixture
@@ -43,7 +45,10 @@ def world():
     target = Membership.objects.create(workspace=workspace, user=target_user, role=V)
     bot = Bot.objects.create(workspace=workspace, name="Support", created_by=owner, draft={"name": "Support"})
     invitation = ws.invite(workspace, "pending@example.com", V, invited_by=owner).invitation
-    return World(workspace, users, bot, target, invitation)
+    visitor = EndUser.objects.create(bot=bot, external_id="visitor")
+    waiting = Conversation.objects.create(bot=bot, user=visitor, external_id="escalated", channel="webchat",
+                                          handoff_status=Conversation.Handoff.WAITING, handoff_reason="asked for a person")
+    return World(workspace, users, bot, target, invitation, waiting)
 
 
 @dataclass
@@ -93,6 +98,10 @@ CASES = [
          done=lambda w: not Membership.objects.filter(pk=w.target.pk).exists()),
     Case("renew invitation", "POST", lambda w: f"/w/{_slug(w)}/invitations/{w.invitation.pk}/renew/", {O, A},
          done=lambda w: Invitation.objects.get(pk=w.invitation.pk).token_hash != w.invitation.token_hash),
+    Case("inbox", "GET", lambda w: f"/w/{_slug(w)}/inbox/", {O, A, M, D}),
+    Case("inbox conversation", "GET", lambda w: f"/w/{_slug(w)}/inbox/{w.waiting.pk}/", {O, A, M, D}),
+    Case("take a conversation", "POST", lambda w: f"/w/{_slug(w)}/inbox/{w.waiting.pk}/assign/", {O, A, M, D},
+         done=lambda w: Conversation.objects.get(pk=w.waiting.pk).handoff_status == "with_agent"),
     Case("revoke invitation", "POST", lambda w: f"/w/{_slug(w)}/invitations/{w.invitation.pk}/revoke/", {O, A},
          done=lambda w: not Invitation.objects.filter(pk=w.invitation.pk).exists()),
 ]

@@ -536,6 +536,9 @@ def _card_tool(card: Card) -> ToolSpec:
         return ToolSpec(card.id, f"Send the {label} message{': ' + preview if preview else ''}.", NO_ARGS)
     if card.type == "code":
         return ToolSpec(card.id, "Run this code; the result lists the variables it wrote.", NO_ARGS)
+    if card.type == "escalate":  # the node's way to hand the conversation to a person
+        return ToolSpec(card.id, "Hand this conversation to a human agent of the team (when the user asks for a "
+                                 "person, is upset, or you cannot help); the bot then stops answering.", NO_ARGS)
     if card.type == "call":
         return ToolSpec(card.id, f"Run the workflow {card.flow!r}; its outputs come back as the result "
                                  "when it ends (it may talk to the user first).", NO_ARGS)

@@ -19,6 +19,12 @@ CONVERSATION_STARTED = "conversation_started"
 # `payload.type`, when it is a string, is the custom type a trigger's `eventType` names.
 CUSTOM_EVENT = "event"
 
+# The runtime raises it when a person hands an escalated conversation back (runtime/handoff.py):
+# payload `{"reason": "returned" | "ended"}`. It moves a dialog waiting on an Escalate card
+# (cards/escalate.py); elsewhere it is ignored (no trigger type listens to it).
+HITL_STOPPED = "hitlStopped"
+HITL_REASONS = ("returned", "ended")
+
 # The state API raises it when a state's expiry passes; its payload is `{"state": {...}}`.
 STATE_EXPIRED = "state_expired"
 

@@ -22,7 +22,7 @@ from . import autonomous
 from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
 from .errors import BotRuntimeError, LLMFailure, StateLimitError, TurnBudgetExceeded
-from .events import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, custom_event_type
+from .events import CUSTOM_EVENT, HITL_STOPPED, MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, custom_event_type
 from .expressions import UNDEFINED, ExpressionError, js_truthy
 from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost
 from .llm_replay import request_details
@@ -90,6 +90,9 @@ class TurnResult:
     # One entry per LLM call of the turn (card, purpose, model, provider, tokens, ms, cost),
     # for the runtime's usage records.
     llm_calls: list[dict] = field(default_factory=list)
+    # Set when an Escalate card ran: {"reason", "priority", "card"}; the runtime hands the
+    # conversation to people (runtime/handoff.py) in the same write as the turn.
+    escalation: dict | None = None
 
 
 def state_size(state: dict) -> int:
@@ -173,6 +176,7 @@ class _Turn:
         # The dialog's memory went this turn (an end node, //state/reset): the Summary Agent
         # must not carry the old conversation into the new one.
         self.conversation_reset = False
+        self.escalation: dict | None = None
 
     # ---- what cards use ------------------------------------------------------------------
     def scopes(self) -> dict[str, Any]:
@@ -350,6 +354,11 @@ class _Turn:
                 f"{_largest(written)}would make the conversation state {size} bytes, "
                 f"over the {STATE_LIMIT_BYTES} byte limit; nothing was written"
             )
+
+    def escalate(self, *, reason: str, priority: str, card: str) -> None:
+        """Ask the runtime to hand the conversation to a person (the Escalate card)."""
+        self.escalation = {"reason": reason, "priority": priority, "card": card}
+        self._trace("escalated", reason=reason, priority=priority, card=card)
 
     def log(self, level: str, message: str, *, source: str) -> None:
         self.logs.append({"level": level, "message": message, "source": source, **self._where()})
@@ -749,8 +758,34 @@ class _Turn:
             return True
         return False
 
+    def _hitl_stopped(self) -> bool:
+        """A person handed the conversation back: a dialog waiting on an Escalate card goes on
+        after it (`returned`) or ends as at an end node (`ended`). False when the dialog is not
+        waiting on one (the event is then ignored like any event no trigger listens to)."""
+        frame = self.frames[-1] if self.frames and self.waiting is not None else None
+        flow = self.build.flows.get(frame["flow"]) if frame else None
+        node = flow.nodes.get(frame["node"]) if flow else None
+        idx = frame.get("card", 0) if frame else 0
+        card = node.cards[idx] if node is not None and idx < len(node.cards) else None
+        if card is None or card.type != "escalate" or card.id != self.waiting:
+            return False
+        reason = (self.event.get("payload") or {}).get("reason")
+        self._trace("hitl_stopped", reason=reason, card=card.id)
+        if reason == "ended":
+            self.waiting = None
+            try:
+                self._end_node()
+            except BotRuntimeError as exc:
+                self._handle_error(exc)
+            self._drive(resume=False)
+        else:
+            self._drive(resume=True)
+        return True
+
     def execute(self) -> None:
         kind = self.event.get("type")
+        if kind == HITL_STOPPED and self._hitl_stopped():
+            return
         if kind not in MESSAGE_EVENT_TYPES and kind != TIMEOUT:
             if not self._triggered():
                 # Recorded by the caller, ignored by the dialog: a waiting card keeps waiting.
@@ -820,6 +855,9 @@ class _Turn:
             ms=(perf_counter() - self.t0) * 1000,
             masked_text=self.masked_text,
             llm_calls=self.llm_calls,
+            # Only while the dialog still waits (on the card, or on the autonomous node that ran
+            # it as a tool): an error after it ended the dialog and drops it.
+            escalation=self.escalation if self.waiting is not None else None,
         )
 
 

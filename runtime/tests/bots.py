@@ -257,3 +257,32 @@ def busy_bot(name="Busy", *, busy_ms=1900):
             ], "next": "spin"},
         ]),
     ], settings={"inactivityTimeoutMinutes": 0})
+
+
+def handoff_bot(name="Helpdesk"):
+    """Echoes every message ("bot: <text>"); "human" escalates (reason, priority high, a
+    message to the user); handed back it says "Back with the bot." and echoes again. The
+    conversation_end flow says goodbye."""
+    return _bot(name, [
+        _flow("main", [
+            {"id": "start", "kind": "start", "next": "talk"},
+            {"id": "talk", "kind": "standard", "cards": [
+                {"id": "to-human", "type": "expression", "condition": "event.preview.includes('human')",
+                 "next": "handoff"},
+                {"id": "echo", "type": "text", "text": "bot: {{event.preview}}"},
+                {"id": "again", "type": "wait"},
+            ], "next": "talk"},
+            {"id": "handoff", "kind": "standard", "cards": [
+                {"id": "escalate", "type": "escalate", "reason": "the user asked: {{event.preview}}",
+                 "priority": "high", "message": "Connecting you with a person."},
+                {"id": "back", "type": "text", "text": "Back with the bot."},
+                {"id": "wait-after", "type": "wait"},
+            ], "next": "talk"},
+        ]),
+        _flow("conversation_end", [
+            {"id": "entry", "kind": "entry", "next": "bye"},
+            {"id": "bye", "kind": "standard", "cards": [{"id": "bye-text", "type": "text", "text": "Goodbye!"}],
+             "next": "exit"},
+            {"id": "exit", "kind": "exit"},
+        ]),
+    ])

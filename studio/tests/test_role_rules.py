@@ -29,6 +29,7 @@ EXPECTED = {
     "studio.view_audit": {O, A, M},
     "studio.view_usage": {O, A, B},
     "studio.manage_llm_providers": {O, A},
+    "studio.handle_conversations": {O, A, M, D},
     "flows.add_bot": {O, A, M, D},
     "flows.view_bot": {O, A, M, D, V},
     "flows.change_bot": {O, A, M, D},

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio.views import accounts, ai, audit, bots, channels, members, tokens, webchat, workspaces
+from studio.views import accounts, ai, audit, bots, channels, inbox, members, tokens, webchat, workspaces
 
 app_name = "studio"
 urlpatterns = [
@@ -44,6 +44,13 @@ urlpatterns = [
     path("w/<slug:slug>/invitations/<int:pk>/renew/", members.renew_invitation, name="renew_invitation"),
     path("w/<slug:slug>/invitations/<int:pk>/revoke/", members.revoke_invitation, name="revoke_invitation"),
     path("w/<slug:slug>/audit/", audit.audit_log, name="audit"),
+    # the Inbox: conversations handed to people (docs/handoff.md)
+    path("w/<slug:slug>/inbox/", inbox.inbox, name="inbox"),
+    path("w/<slug:slug>/inbox/<int:conversation_id>/", inbox.conversation, name="inbox_conversation"),
+    path("w/<slug:slug>/inbox/<int:conversation_id>/assign/", inbox.claim, name="inbox_claim"),
+    path("w/<slug:slug>/inbox/<int:conversation_id>/reply/", inbox.reply, name="inbox_reply"),
+    path("w/<slug:slug>/inbox/<int:conversation_id>/hand-back/", inbox.hand_back, name="inbox_hand_back"),
+    path("w/<slug:slug>/inbox/<int:conversation_id>/end/", inbox.end, name="inbox_end"),
     # bots
     path("bots/<uuid:bot_id>/", bots.dashboard, name="bot"),
     path("bots/<uuid:bot_id>/export/", bots.export, name="export_bot"),

@@ -352,3 +352,19 @@ def test_one_long_exchange_is_bounded_at_a_tool_call_never_at_its_result():
     assert sent[0]["role"] == "assistant" and sent[0]["tool_calls"]
     calls = {call["id"] for m in sent if m["role"] == "assistant" for call in m.get("tool_calls") or ()}
     assert all(m["tool_call_id"] in calls for m in sent if m["role"] == "tool")
+
+
+def test_an_escalate_card_is_the_nodes_escalate_tool():
+    c, llm = chat(auto("n", card("escalate", id="to_person", reason="the model asked", priority="urgent",
+                                 message="A person will take over.")),
+                  script=[tool_call("to_person"), "How else can I help?"])
+    assert c.say("I want to talk to a person") == ["A person will take over."]
+    spec = next(t for t in llm.requests[0].tools if t.name == "to_person")
+    assert "human agent" in spec.description
+    # The runtime hands the conversation to people; the node waits meanwhile.
+    assert c.last.escalation == {"reason": "the model asked", "priority": "urgent", "card": "to_person"}
+    assert c.last.waiting
+    # Back with the bot (hitlStopped does not move the node), the next message resumes the loop.
+    c.send({"type": "hitlStopped", "payload": {"reason": "returned"}})
+    assert c.say("thanks") == ["How else can I help?"]
+    assert tool_messages(llm.requests[1])[-1] == {"ok": True}
