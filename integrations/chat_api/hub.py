@@ -28,7 +28,7 @@ import uuid
 
 from django.conf import settings
 
-from runtime import json_codec
+from runtime import json_codec, redis_keys
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +41,11 @@ OVERFLOWED = ({"type": "overflowed"}, None, None)
 
 
 def _prefix() -> str:
-    from django.db import connections
-
     # The database's name keeps installations (and parallel test databases) sharing one
-    # Redis apart: conversation ids are only unique within a database.
-    return f"flowstudio:{connections['default'].settings_dict['NAME']}:chat:"
+    # Redis apart: conversation ids are only unique within a database. Called for every
+    # signal published (a streamed answer's every piece): runtime/redis_keys.py says why it
+    # does not look up django.db.connections.
+    return f"{redis_keys.prefix()}:chat:"
 
 
 class Hub:
