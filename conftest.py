@@ -22,6 +22,14 @@ def pytest_configure(config):
     # pytest-django reads settings before this file is imported.
     settings.FLOWSTUDIO_EMBEDDED_BEAT = False
     settings.FLOWSTUDIO_STARTUP_SWEEP = False
+    # Group names come from database ids, which repeat across xdist workers' databases, and
+    # Redis pub/sub channels ignore the database number: each worker (and the servers it
+    # spawns, through the environment) gets its own channel-layer prefix.
+    layer = settings.CHANNEL_LAYERS["default"]
+    if "prefix" in layer.get("CONFIG", {}):
+        prefix = f"{layer['CONFIG']['prefix']}{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.{os.getpid()}."
+        os.environ["CHANNEL_LAYER_PREFIX"] = prefix
+        settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "prefix": prefix}}}
 
 
 @pytest.fixture(scope="session")

@@ -18,23 +18,6 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from studio.asgi import application as studio  # sets Django up, so it comes first
 
 
-def _no_read_timeout_on_blocking_pops() -> None:
-    """redis-py 8 reads with a 5 s socket timeout by default, the same 5 s channels_redis
-    blocks in BZPOPMIN when nothing comes: on a busy machine the read loses the race, the
-    receive raises TimeoutError and the consumer dies (close 1011) after 5 s of quiet. Until
-    the studio's CHANNEL_LAYERS says otherwise, the bench removes the read timeout (redis-py
-    5's default), so it measures the stack rather than that race."""
-    from django.conf import settings
-
-    layer = settings.CHANNEL_LAYERS.get("default", {})
-    if layer.get("BACKEND", "").startswith("channels_redis"):
-        hosts = layer.get("CONFIG", {}).get("hosts", [])
-        layer["CONFIG"]["hosts"] = [{"address": host, "socket_timeout": None} if isinstance(host, str) else host
-                                    for host in hosts]
-
-
-_no_read_timeout_on_blocking_pops()
-
 ECHO_PATH = "/bench/echo/"
 
 

@@ -16,6 +16,8 @@ from typing import Any
 _NAMED_SECTIONS = ("variables", "config", "schemas", "intents", "entities", "tables", "knowledgeBases",
                    "hooks", "tests")
 _SKIPPED = ("flows", "layout", "format")
+# Keys added to the format after versions were stored: a version without one had the default.
+_ADDED_LATER = {"folders": []}
 
 
 def diff_definitions(old: dict | None, new: dict | None) -> dict:
@@ -38,7 +40,8 @@ def diff_definitions(old: dict | None, new: dict | None) -> dict:
     sections = {key: _named_section(old.get(key), new.get(key)) for key in _NAMED_SECTIONS}
     bot_keys = sorted(
         key for key in set(old) | set(new)
-        if key not in _SKIPPED and key not in _NAMED_SECTIONS and old.get(key) != new.get(key)
+        if key not in _SKIPPED and key not in _NAMED_SECTIONS
+        and old.get(key, _ADDED_LATER.get(key)) != new.get(key, _ADDED_LATER.get(key))
     )
     result = {
         "bot": {"changed": bot_keys},

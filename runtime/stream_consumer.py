@@ -51,7 +51,7 @@ class ConversationStreamMixin:
     # where Daphne drops it. Raised by a frame's acknowledgement it kept the frame's turn from
     # starting (the message stayed unanswered); raised from a group handler (a reply, typing)
     # it ended the consumer before its websocket.disconnect ran, so the channel could stay in
-    # the conversation's group (channels_redis keeps members a day). Such sends are dropped
+    # the conversation's group (the core Redis layer kept members a day). Such sends are dropped
     # here; the disconnect that follows leaves the group.
     _closed = False
 

@@ -167,11 +167,18 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py's default 5 s socket timeout would cut the layer's own 5 s blocking
-            # reads (BZPOPMIN) short: every receive idle for 5 s, such as the webchat's 25 s
-            # long poll, raised TimeoutError. The read waits the block plus a margin.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+            # Redis pub/sub, not channels_redis.core: the core layer's shared per-process
+            # receive lock dropped group messages when clients kept connecting and leaving
+            # (django/channels#1683): a webchat long poll then missed a whole turn's replies
+            # for its 25 s. Pub/sub keeps nothing for a channel nobody listens to, which is
+            # what delivery promises anyway (runtime/delivery.py: best effort, the stored
+            # transcript is the truth, clients resume by seq).
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # Pub/sub channels are one namespace for the whole Redis server, not per
+            # database: the database number goes into the prefix, so two studios (or test
+            # runs) on one Redis with different databases never hear each other.
+            "CONFIG": {"hosts": [{"address": REDIS_URL}],
+                       "prefix": env("CHANNEL_LAYER_PREFIX", default=f"flowstudio{urlsplit(REDIS_URL).path.strip('/') or '0'}.")},
         }
     }
     CELERY_BROKER_URL = REDIS_URL

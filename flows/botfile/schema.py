@@ -28,7 +28,7 @@ CONFIG_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 NODE_KINDS = ["start", "entry", "standard", "autonomous", "exit", "end", "trigger"]
 
 TOP_LEVEL_KEYS = (
-    "format", "name", "description", "settings", "variables", "config", "schemas", "flows",
+    "format", "name", "description", "settings", "variables", "config", "schemas", "folders", "flows",
     "intents", "entities", "tables", "knowledgeBases", "hooks", "agents", "webchat", "tests",
     "layout",
 )
@@ -386,6 +386,13 @@ def build_schema(registry: Mapping | None = None) -> dict:
             "variables": _named_list("botVariable", "User and bot variables."),
             "config": _named_list("configVariable", "Configuration variable names (never values)."),
             "schemas": _named_list("namedSchema", "Named JSON Schemas for variables of type schema."),
+            "folders": {
+                "type": "array", "default": [], "uniqueItems": True,
+                "description": ("The explorer's folders, kept even while no flow is in them; a flow's `folder` "
+                                "need not be listed (a folder holding flows shows anyway)."),
+                "items": {"type": "string", "maxLength": 100, "pattern": r"^\S(.*\S)?$",
+                          "description": "1 to 100 characters, not starting or ending with a space"},
+            },
             "flows": {"type": "array", "items": _ref("flow"), "default": []},
             "intents": _named_list("intent", "Library intents: what users want, taught by example utterances."),
             "entities": _named_list("entity", "Library entities: list entities and pattern entities."),

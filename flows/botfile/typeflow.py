@@ -109,6 +109,19 @@ def _capture_written(card: dict) -> Written | None:
     return None
 
 
+def card_written(card: dict) -> Written | None:
+    """What a card stores in its `variable` (None: unknown); the editor's variable picker and
+    `{{` completion show the same types (studio/editor/catalogue.py)."""
+    kind = card.get("type")
+    if kind == "capture":
+        return _capture_written(card)
+    if kind == "ai_generate_text":
+        return Written("string", "an AI Generate Text card", free_text=True)
+    if kind == "webchatGetUserData":
+        return _obj("a Get User Data card", None, id="string", name="string", pictureUrl="string", data="object")
+    return None
+
+
 def _choice_written(card: dict, what: str, kind: str) -> Written | None:
     if card.get("choicesFrom") is not None:
         return None  # the values come from a variable: whatever it holds
@@ -266,15 +279,7 @@ class _Checker:
             ref = _split_ref(card.get("variable"))
             if ref is None:
                 continue
-            if kind == "capture":
-                written = _capture_written(card)
-            elif kind == "ai_generate_text":
-                written = Written("string", "an AI Generate Text card", free_text=True)
-            elif kind == "webchatGetUserData":
-                written = _obj("a Get User Data card", None, id="string", name="string", pictureUrl="string",
-                               data="object")
-            else:
-                written = None
+            written = card_written(card)
             self.writes.append(_Write(self.key(ref[0], fi, ref[1]), parts + ["variable"], written, parts))
         for hi, hook in _dicts(self.doc.get("hooks")):
             for parts, text in _strings(hook, ["hooks", hi]):

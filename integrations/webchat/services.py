@@ -11,13 +11,15 @@ import json
 import mimetypes
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from flows.models import Bot
+from flows import greeting
+from flows.models import Bot, BotVersion
 from runtime import conversation_stream, turns
 from runtime.client_messages import ClientMessageInvalid, clean_client_message
 from runtime.models import Conversation, EndUser, Event
@@ -108,6 +110,20 @@ def public_configuration(bot: Bot) -> dict:
     return configuration.widget_configuration(get_settings(bot))
 
 
+def greets_on_open(bot: Bot) -> bool | None:
+    """Whether the version the widget serves (the latest published) says something when the
+    chat opens (flows.greeting); None when the bot has no published version."""
+    latest = bot.versions.order_by("-number").values_list("pk", flat=True).first()
+    return None if latest is None else _version_greets(bot.pk, latest)
+
+
+@lru_cache(maxsize=512)
+def _version_greets(bot_pk, version_pk) -> bool:
+    # A published version never changes (flows.models.BotVersion), so its answer is kept.
+    definition = BotVersion.objects.filter(pk=version_pk, bot_id=bot_pk).values_list("definition", flat=True).first()
+    return greeting.greets_on_open(definition)
+
+
 def embed_snippet(bot: Bot, base_url: str) -> str:
     base = base_url.rstrip("/")
     return (f'<script src="{base}/webchat/inject.js"></script>\n'
@@ -144,6 +160,7 @@ class Session:
     user_key: str
     origin: str
     is_new_conversation: bool = False
+    greets: bool = False           # the served version says something when the chat opens
 
     @property
     def conversation_id(self) -> str:
@@ -158,7 +175,8 @@ def open_session(bot_id, *, origin: str | None, host: str | None, hello: dict) -
         raise WebchatError("bad_request", "the hello frame must be an object")
     found = check_origin(bot_id, origin, host)
     bot = found.bot
-    if not bot.versions.exists():
+    greets = greets_on_open(bot)
+    if greets is None:
         raise WebchatError("not_published", f"bot {bot.name!r} has no published version yet; publish it first",
                            close_code=4404)
     verified = None
@@ -191,7 +209,7 @@ def open_session(bot_id, *, origin: str | None, host: str | None, hello: dict) -
                                                  prefer_latest=verified is not None, origin=origin)
     return Session(bot=bot, settings=found, user=user, conversation=conversation,
                    user_key=identity.user_key(bot.pk, user.external_id), origin=origin or "",
-                   is_new_conversation=is_new)
+                   is_new_conversation=is_new, greets=greets)
 
 
 def resume_session(bot_id, *, origin: str | None, host: str | None, user_key, conversation_id) -> Session:
@@ -416,6 +434,7 @@ def ready_frame(session: Session, seq: int) -> dict:
         userKey=session.user_key,
         user=user_view(session),
         newConversation=session.is_new_conversation,
+        greeting=session.greets,
         lastSeq=conversation_stream.last_seq(session.conversation.pk),
     )
 

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods
 
-from flows import untrusted_json
+from flows import greeting, untrusted_json
 from flows.models import Bot
 from runtime import conversation_stream, live_turns
 
@@ -84,6 +84,10 @@ def share_page(request, bot_id):
     """`/s/<bot>`: the bot alone on a page, the widget full screen."""
     bot = _bot_or_404(bot_id)
     options = init_options(request, bot, fullscreen=True)
+    # A bot that says nothing on open: its builders (signed in, allowed to change it) read how
+    # to greet; anyone else reads the widget's own "send a message" line (docs/webchat.md).
+    if request.user.is_authenticated and request.user.has_perm("flows.change_bot", bot):
+        options["emptyStateText"] = greeting.NO_GREETING_HINT
     return render(request, "webchat/share.html", {"bot": bot, "options": script_json(options),
                                                   "bot_name": options["configuration"]["botName"]})
 

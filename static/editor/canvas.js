@@ -4,7 +4,7 @@
 // makes a transition. The graph is redrawn from the store; X6 never holds state of its own
 // that the store does not have.
 
-import { CARDLESS_KINDS, NO_NEXT_KINDS, UNTARGETABLE_KINDS, clone, deleteNodes, setTransition } from './store.js';
+import { CARDLESS_KINDS, NO_NEXT_KINDS, UNTARGETABLE_KINDS, clone, deleteNodes, setTransition, triggerSummary } from './store.js';
 import { cardSummary, cardTitle, escapeHtml, icon } from './cards.js';
 
 const { Graph, Shape, NodeView } = window.X6;
@@ -14,6 +14,21 @@ export const GEOMETRY = { width: 240, head: 36, row: 34, pad: 6, foot: 28, varRo
 const EAGER_NODES = 60;
 const FILL_BATCH = 40;
 const G = GEOMETRY;
+// Transitions leave their port rightwards and enter their target from the left, whatever
+// lies where. X6's smooth curve turns vertical when the target is more below than beside,
+// and then runs along the node's border; with horizontal tangents it bends back through the
+// source node when the target is to its left. This curve keeps its tangents outward, at
+// least REACH px long, so a transition back to an earlier node loops around both ends.
+const REACH = 60;
+Graph.registerConnector('fs-curve', (source, target, route, options = {}) => {
+  const { Path } = window.X6;
+  const reach = Math.max(REACH, Math.min(240, Math.abs(target.x - source.x) / 2));
+  const path = new Path();
+  path.appendSegment(Path.createSegment('M', source));
+  path.appendSegment(Path.createSegment('C', source.x + reach, source.y, target.x - reach, target.y, target.x, target.y));
+  return options.raw ? path : path.serialize();
+}, true);
+const SMOOTH = { name: 'fs-curve' };
 
 const KIND_LABEL = {
   start: 'Start', entry: 'Entry', exit: 'Exit', end: 'End', standard: 'Node', autonomous: 'Autonomous', trigger: 'Trigger',
@@ -127,9 +142,36 @@ class MinimapNodeView extends NodeView {
   }
 }
 
+/**
+ * X6's minimap draws the visible area wherever it falls, even outside the minimap when the
+ * view is panned past the flow or zoomed out beyond it: the frame clipped it into stray
+ * lines. This one keeps the rectangle inside the frame (at least a sliver on the edge
+ * towards where the view is); its geometry for dragging stays X6's own.
+ */
+function framedMinimap(MiniMap) {
+  return class FramedMiniMap extends MiniMap {
+    updateViewport() {
+      super.updateViewport();
+      const g = this.geometry;
+      const frame = this.container;
+      const width = frame.clientWidth;
+      const height = frame.clientHeight;
+      if (!g || !width || !height) return;
+      const sliver = 6;
+      const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+      const left = clamp(g.left, 0, width - sliver);
+      const top = clamp(g.top, 0, height - sliver);
+      const right = clamp(g.left + g.width, left + sliver, width);
+      const bottom = clamp(g.top + g.height, top + sliver, height);
+      Object.assign(this.viewport.style, { left: `${left}px`, top: `${top}px`, width: `${right - left}px`, height: `${bottom - top}px` });
+    }
+  };
+}
+
 export class Canvas extends EventTarget {
-  constructor(store, { container, minimap, prefs }) {
+  constructor(store, { container, minimap, prefs, fitPadding = null }) {
     super();
+    this.fitPadding = fitPadding; // what Fit leaves free around the flow (layout.js)
     this.store = store;
     this.container = container;
     this.prefs = prefs;
@@ -168,7 +210,7 @@ export class Canvas extends EventTarget {
         allowPort: true,
         allowMulti: true,
         highlight: true,
-        connector: { name: 'smooth' },
+        connector: SMOOTH,
         anchor: 'center',
         connectionPoint: 'boundary',
         createEdge: () => graph.createEdge({ shape: 'edge', attrs: { line: { stroke: '#6366f1', strokeWidth: 2, targetMarker: 'classic' } }, zIndex: 0 }),
@@ -194,7 +236,7 @@ export class Canvas extends EventTarget {
     const { Snapline } = window.X6PluginSnapline;
     graph.use(new Snapline({ enabled: true, sharp: true }));
     const { MiniMap } = window.X6PluginMinimap;
-    graph.use(this.minimap = new MiniMap({
+    graph.use(this.minimap = new (framedMinimap(MiniMap))({
       container: minimapEl, width: 200, height: 130, padding: 8,
       graphOptions: { createCellView: (cell) => (cell.isEdge() ? null : MinimapNodeView) },
     }));
@@ -275,11 +317,14 @@ export class Canvas extends EventTarget {
     const out = new Map();
     let maxY = 0;
     for (const n of nodes) { const p = this.store.position(n.id); if (p) maxY = Math.max(maxY, p[1]); }
+    // A column stacks its nodes by their drawn height plus a gap, so tall nodes do not overlap
+    // the next one (320 px columns: a node is 240 px wide, 80 px left for the transitions).
+    const top = maxY ? maxY + 220 : 0;
     for (const node of missing) {
       const col = depth.has(node.id) ? depth.get(node.id) : 0;
-      const row = perColumn.get(col) || 0;
-      perColumn.set(col, row + 1);
-      out.set(node.id, [col * 320, (maxY ? maxY + 220 : 0) + row * 200]);
+      const y = perColumn.get(col) ?? top;
+      perColumn.set(col, y + nodeGeometry(this.store, node, this.store.flowName).height + 60);
+      out.set(node.id, [col * 320, y]);
     }
     return out;
   }
@@ -288,7 +333,7 @@ export class Canvas extends EventTarget {
     const flowName = this.store.flowName;
     const sel = this.store.selection;
     const vm = {
-      id: node.id, kind: node.kind, title: node.name || (['standard', 'autonomous', 'trigger'].includes(node.kind) ? node.id : KIND_LABEL[node.kind] || node.id),
+      id: node.id, kind: node.kind, title: node.name || (node.kind === 'trigger' ? triggerSummary(node) : (['standard', 'autonomous'].includes(node.kind) ? node.id : KIND_LABEL[node.kind] || node.id)),
       selected: sel.nodes.includes(node.id), error: this.problemIndex.nodes.has(node.id), hit: this.hits.nodes.has(node.id),
       hasNext: geometry.nextY !== null, height: geometry.height, ports: portItems(geometry),
     };
@@ -452,7 +497,7 @@ export class Canvas extends EventTarget {
       }
       toAdd.push({
         id, shape: 'edge', source: { cell: edge.source, port: edge.port }, target: { cell: edge.target, port: 'in' },
-        connector: { name: 'smooth' }, zIndex: 0,
+        connector: SMOOTH, zIndex: 0,
         attrs: { line: { stroke, strokeWidth: 2, targetMarker: { name: 'classic', size: 7 } } },
       });
     }
@@ -482,7 +527,7 @@ export class Canvas extends EventTarget {
   }
 
   zoom(delta) {
-    if (delta === 0) { this.graph.zoomToFit({ padding: 40, maxScale: 1 }); return; }
+    if (delta === 0) { this.graph.zoomToFit({ padding: this.fitPadding ? this.fitPadding() : 40, maxScale: 1 }); return; }
     this.graph.zoom(delta, { minScale: 0.2, maxScale: 2 });
   }
 
@@ -566,7 +611,7 @@ export class Canvas extends EventTarget {
     const id = this.store.newNodeId(flowName, base);
     const node = { id, kind };
     if (kind === 'standard' || kind === 'autonomous') Object.assign(node, { name: id, cards, next: null });
-    if (kind === 'trigger') Object.assign(node, { cards, next: null });
+    if (kind === 'trigger') Object.assign(node, { trigger: { type: 'conversation_started' }, next: null });
     const snap = this.prefs.get('snapToGrid') ? G.grid : 1;
     const px = Math.round((x - G.width / 2) / snap) * snap;
     const py = Math.round((y - G.head / 2) / snap) * snap;

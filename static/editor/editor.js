@@ -4,8 +4,9 @@
 import { Store, clone, copyNodes } from './store.js';
 import { Canvas, GEOMETRY } from './canvas.js';
 import { CardDrag } from './drag.js';
-import { Tray } from './tray.js';
+import { Tray, TrayPopover } from './tray.js';
 import { Completion } from './completion.js';
+import { VariablePicker } from './varpicker.js';
 import { Inspector } from './inspector.js';
 import { Explorer } from './explorer.js';
 import { ProblemsPanel } from './problems.js';
@@ -13,6 +14,7 @@ import { Saver, api } from './save.js';
 import { Find } from './find.js';
 import { Versions } from './versions.js';
 import { Prefs, applyTheme } from './prefs.js';
+import { Layout } from './layout.js';
 import { cardTitle } from './cards.js';
 import { installEmptyCanvasHint } from './hint.js';
 import { contextMenu, form, toast } from './dialogs.js';
@@ -36,14 +38,20 @@ const store = new Store({
 store.readOnly = !boot.can.change;
 document.body.classList.toggle('fs-readonly', store.readOnly);
 
-const canvas = new Canvas(store, { container: $('#fs-canvas'), minimap: $('#fs-minimap'), prefs });
+// Before the canvas: the panels take their remembered sizes first, the canvas the rest.
+const layout = new Layout(prefs);
+const canvas = new Canvas(store, { container: $('#fs-canvas'), minimap: $('#fs-minimap'), prefs, fitPadding: () => layout.fitPadding() });
 const drag = new CardDrag(store, canvas);
-const completion = new Completion(store);
+const completion = new Completion(store, boot.writtenTypes);
+const picker = new VariablePicker(store, { written: boot.writtenTypes, variableTypes: boot.variableTypes });
 const saver = new Saver(store, urls);
 const problems = new ProblemsPanel(store, $('#fs-problems'), { navigate });
-const inspector = new Inspector(store, $('#fs-inspector'), { completion, defs: boot.schemaDefs, canvas, llm: boot.llm });
+const inspector = new Inspector(store, $('#fs-inspector'), {
+  completion, picker, defs: boot.schemaDefs, canvas, llm: boot.llm, triggerTypes: boot.triggerTypes,
+});
 const explorer = new Explorer(store, $('#fs-explorer'), { variableTypes: boot.variableTypes, navigate });
 const tray = new Tray(store, drag, $('#fs-tray'));
+const trayPopover = new TrayPopover(store, canvas);
 installEmptyCanvasHint(store, $('.fs-canvas-wrap'));
 const find = new Find(store, canvas, { navigate });
 const versions = new Versions(store, $('#fs-versions'), {
@@ -188,6 +196,7 @@ canvas.addEventListener('contextmenu', (e) => {
   contextMenu(clientX, clientY, [
     { label: 'Standard node', action: () => canvas.addNode('standard', x, y), disabled: ro },
     { label: 'Autonomous node', action: () => canvas.addNode('autonomous', x, y), disabled: ro },
+    { label: 'Trigger node', action: () => canvas.addNode('trigger', x, y), disabled: ro },
     { label: 'End node', action: () => canvas.addNode('end', x, y), disabled: ro || !main },
     { label: 'Exit node', action: () => canvas.addNode('exit', x, y), disabled: ro || !custom },
     '-',
@@ -253,7 +262,12 @@ document.addEventListener('fs:show-problems', () => showPanel('bottom', true));
 $('#fs-zoom-in').addEventListener('click', () => canvas.zoom(0.1));
 $('#fs-zoom-out').addEventListener('click', () => canvas.zoom(-0.1));
 $('#fs-zoom-fit').addEventListener('click', () => canvas.zoom(0));
-$('#fs-tray-toggle').addEventListener('click', () => document.body.classList.toggle('fs-hide-tray'));
+$('#fs-tray-toggle').addEventListener('click', () => layout.toggleTray());
+$('#fs-add').addEventListener('click', (e) => {
+  const rect = e.currentTarget.getBoundingClientRect();
+  trayPopover.open(rect.left, rect.bottom + 6);
+});
+document.addEventListener('fs:tray-fold', (e) => layout.toggleTray(e.detail.open));
 $('#fs-menu').addEventListener('click', (e) => {
   const rect = e.currentTarget.getBoundingClientRect();
   contextMenu(rect.left, rect.bottom + 4, [
@@ -323,4 +337,4 @@ requestAnimationFrame(() => {
     });
   }
 });
-window.flowEditor = { store, canvas, saver, problems, prefs };
+window.flowEditor = { store, canvas, saver, problems, prefs, layout };

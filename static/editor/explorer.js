@@ -85,11 +85,10 @@ export class Explorer {
     this.root = root;
     this.variableTypes = variableTypes;
     this.navigate = navigate;
-    this.emptyFolders = new Set();
     this.collapsed = new Set();
     root.addEventListener('click', (e) => this.onClick(e));
     root.addEventListener('contextmenu', (e) => {
-      const row = e.target.closest('[data-flow], [data-variable]');
+      const row = e.target.closest('[data-flow], [data-variable], [data-folder]');
       if (!row) return;
       e.preventDefault();
       this.menuFor(row, e.clientX, e.clientY);
@@ -103,7 +102,7 @@ export class Explorer {
     const mutating = store.readOnly ? ' disabled' : '';
     const customs = store.flows().filter((f) => store.isCustom(f.name));
     const folders = new Map();
-    for (const folder of this.emptyFolders) folders.set(folder, []);
+    for (const folder of store.doc.folders || []) folders.set(folder, []);
     const loose = [];
     for (const flow of customs) {
       if (flow.folder) { if (!folders.has(flow.folder)) folders.set(flow.folder, []); folders.get(flow.folder).push(flow); } else loose.push(flow);
@@ -223,6 +222,16 @@ export class Explorer {
   }
 
   menuFor(row, x, y) {
+    if (row.dataset.folder) {
+      const name = row.dataset.folder;
+      const holds = this.store.flows().filter((f) => f.folder === name).length;
+      contextMenu(x, y, [
+        { label: 'New flow here…', action: () => this.addFlow(name), disabled: this.store.readOnly },
+        '-',
+        { label: holds ? 'Delete folder (move its flows out first)' : 'Delete folder', action: () => this.deleteFolder(name), danger: true, disabled: this.store.readOnly || holds > 0 || !(this.store.doc.folders || []).includes(name) },
+      ]);
+      return;
+    }
     if (row.dataset.flow) {
       const name = row.dataset.flow;
       const custom = this.store.isCustom(name);
@@ -255,7 +264,7 @@ export class Explorer {
   }
 
   async addFlow(folder = '') {
-    const folders = [...new Set([...this.store.flows().map((f) => f.folder).filter(Boolean), ...this.emptyFolders])];
+    const folders = this.allFolders();
     const values = await form({
       title: 'New flow',
       fields: [
@@ -273,7 +282,6 @@ export class Explorer {
       doc.flows.push(flow);
       doc.layout[name] = { entry: [0, 0], exit: [480, 0] };
     });
-    if (values.folder) this.emptyFolders.delete(values.folder);
     this.navigate({ flow: name });
   }
 
@@ -285,15 +293,31 @@ export class Explorer {
     this.navigate({ flow: name });
   }
 
+  /** Every folder: the bot file's `folders` (kept while empty) and those flows name. */
+  allFolders() {
+    return [...new Set([...(this.store.doc.folders || []), ...this.store.flows().map((f) => f.folder).filter(Boolean)])].sort();
+  }
+
   async addFolder() {
     const values = await form({
       title: 'New folder', fields: [{ name: 'name', label: 'Folder name' }], submit: 'Add folder',
-      validate: (v) => (v.name.trim() ? null : { name: 'Give the folder a name' }),
+      validate: (v) => {
+        const name = v.name.trim();
+        if (!name) return { name: 'Give the folder a name' };
+        if (name.length > 100) return { name: 'At most 100 characters' };
+        if (this.allFolders().includes(name)) return { name: `A folder named ${name} exists already` };
+        return null;
+      },
     });
     if (!values) return;
-    this.emptyFolders.add(values.name.trim());
-    this.render();
+    const name = values.name.trim();
+    // Kept in the bot file (`folders`), so the empty folder survives a reload and an export.
+    this.store.change(`Add folder ${name}`, (doc) => { doc.folders = [...(doc.folders || []), name]; });
     toast('Folder added. Move flows into it from their menu or the inspector.');
+  }
+
+  deleteFolder(name) {
+    this.store.change(`Delete folder ${name}`, (doc) => { doc.folders = (doc.folders || []).filter((f) => f !== name); });
   }
 
   async renameFlow(oldName) {
@@ -313,7 +337,7 @@ export class Explorer {
   }
 
   async moveFlow(name) {
-    const folders = [...new Set([...this.store.flows().map((f) => f.folder).filter(Boolean), ...this.emptyFolders])];
+    const folders = this.allFolders();
     const values = await form({
       title: `Move ${name}`, submit: 'Move',
       fields: [{ name: 'folder', label: 'Folder', type: 'select', value: this.store.flow(name).folder || '', options: [['', '(none)'], ...folders.map((f) => [f, f])] }],

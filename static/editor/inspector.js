@@ -7,6 +7,8 @@
 import { CARDLESS_KINDS, NAME_PATTERN, UNTARGETABLE_KINDS, callersOf, clone, setTransition } from './store.js';
 import { cardTitle, escapeHtml } from './cards.js';
 import { patternMessage, showCheck, showServerProblems as showFieldProblems } from './field_messages.js';
+import { declareVariable, scopesOf } from './varpicker.js';
+import { toast } from './dialogs.js';
 
 const LONG_TEXT = new Set(['text', 'prompt', 'message', 'validationMessage', 'retryMessage', 'confirmCancelMessage', 'instructions']);
 // A template field of an AI card that is read as a whole text, not one line.
@@ -27,6 +29,23 @@ const AUTONOMOUS_FIELDS = {
   mcpServers: { schema: { type: 'array', items: { type: 'string' } }, label: 'MCP servers', hint: 'Names of MCP servers whose tools it may also call, one per line.' },
   transitions: { schema: { type: 'array', items: { type: 'string' } }, label: 'Other nodes it may go to', hint: 'Node ids besides its next node that the model may transition to, one per line.' },
 };
+
+const TRIGGER_LABELS = { conversation_started: 'Conversation started', event: 'Custom event', state_expired: 'A state expired' };
+const TRIGGER_HELP = {
+  conversation_started: 'Runs when a channel opens the conversation (the webchat widget starting), before the user writes.',
+  event: 'Runs when a custom event arrives (Chat API createEvent, the webchat page\'s sendEvent); its payload is event.payload.',
+  state_expired: 'Runs when a state of the state API expires; event.payload.state is that state.',
+};
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** "3 nodes, 1 workflow variable, 2 user variables, 0 bot variables": every declaration the flow reads counts. */
+export function flowCounts(store, flow) {
+  const bot = store.doc.variables || [];
+  return [plural((flow.nodes || []).length, 'node'), plural((flow.variables || []).length, 'workflow variable'),
+    plural(bot.filter((v) => v.scope === 'user').length, 'user variable'),
+    plural(bot.filter((v) => v.scope === 'bot').length, 'bot variable')].join(', ');
+}
 
 export function humanize(name) {
   const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase();
@@ -103,8 +122,10 @@ export function modelOptions(llm, document) {
 }
 
 export class Inspector {
-  constructor(store, root, { completion, defs, canvas, dialogs, llm }) {
+  constructor(store, root, { completion, picker, defs, canvas, dialogs, llm, triggerTypes }) {
     this.store = store;
+    this.picker = picker;
+    this.triggerTypes = triggerTypes || ['conversation_started', 'event'];
     this.llm = llm || { providers: [], workspaceDefault: '' };
     this.root = root;
     this.completion = completion;
@@ -360,11 +381,32 @@ export class Inspector {
         }
       });
     }
-    if (editor) this.completion.attach(input, editor === 'code' || editor === 'expression' || editor === 'variable' ? 'code' : 'template');
+    if (editor === 'variable' && this.picker) this.variablePicker(input, card, name, schema, nullable, put, validate);
+    else if (editor) this.completion.attach(input, editor === 'code' || editor === 'expression' || editor === 'variable' ? 'code' : 'template');
     // AI cards and the autonomous node (a node's own field: `owner`) pick from the workspace's models.
     if (name === 'model' && !long && (owner || String(card.type).startsWith('ai_'))) this.modelPicker(f, input);
     f.control.append(input);
     validate(value);
+  }
+
+  /** The variable picker on a variable-path field; creating a variable is one undo step with the field. */
+  variablePicker(input, card, name, schema, nullable, put, validate) {
+    const cardId = card.id;
+    this.picker.attach(input, {
+      scopes: scopesOf(schema),
+      card: () => (this.store.findCard(cardId) || {}).card,
+      pick: (path) => { validate(path); put(name, path, false); },
+      create: (path, declaration) => {
+        const flowName = this.store.flowName;
+        this.change(`Add variable ${path}`, () => {
+          declareVariable(this.store, flowName, declaration);
+          const found = this.store.findCard(cardId);
+          if (found) found.card[name] = path;
+        });
+        validate(path);
+        toast(`Declared ${path} (${declaration.type}).`);
+      },
+    });
   }
 
   nodeSelect(id, value, onChange) {
@@ -448,14 +490,34 @@ export class Inspector {
     const list = document.createElement('div');
     list.className = 'fs-rows';
     const rows = (value || []).map((item) => (typeof item === 'string' ? { [keys[0]]: item } : { ...item }));
+    const current = () => rows.map((row) => {
+      const clean = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== '' && v !== undefined && v !== null));
+      if (allowsString && Object.keys(clean).length === 1 && clean[keys[0]] !== undefined) return clean[keys[0]];
+      return clean;
+    });
     const commit = () => {
-      const out = rows.map((row) => {
-        const clean = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== '' && v !== undefined && v !== null));
-        if (allowsString && Object.keys(clean).length === 1 && clean[keys[0]] !== undefined) return clean[keys[0]];
-        return clean;
-      });
+      const out = current();
       put(name, out.length || !nullable ? out : null);
       validate(out);
+    };
+    // A row's variable path (an AI Task output's variable) gets the picker; creating is one step.
+    const pickVariable = (input, row, key, inner) => {
+      const cardId = card.id;
+      this.picker.attach(input, {
+        scopes: scopesOf(inner),
+        card: () => null,
+        pick: (path) => { row[key] = path; commit(); },
+        create: (path, declaration) => {
+          row[key] = path;
+          const flowName = this.store.flowName;
+          this.change(`Add variable ${path}`, () => {
+            declareVariable(this.store, flowName, declaration);
+            const found = this.store.findCard(cardId);
+            if (found) found.card[name] = current();
+          });
+          toast(`Declared ${path} (${declaration.type}).`);
+        },
+      });
     };
     const draw = () => {
       list.innerHTML = '';
@@ -478,6 +540,7 @@ export class Inspector {
           input.className = 'fs-input';
           input.setAttribute('aria-label', `${humanize(name)} ${index + 1} ${key}`);
           input.addEventListener(inner.enum ? 'change' : 'input', () => { row[key] = input.value; commit(); });
+          if (!inner.enum && this.picker && /^\^\(workflow\|/.test(inner.pattern || '')) pickVariable(input, row, key, inner);
           line.append(input);
         }
         const remove = document.createElement('button');
@@ -528,7 +591,7 @@ export class Inspector {
     form.className = 'fs-form';
     form.addEventListener('submit', (e) => e.preventDefault());
     section.append(form);
-    if (!CARDLESS_KINDS.includes(node.kind)) {
+    if (!CARDLESS_KINDS.includes(node.kind) || node.kind === 'trigger') {
       const f = this.field(form, { name: 'name', label: 'Name' });
       const input = document.createElement('input');
       input.id = f.id;
@@ -542,6 +605,7 @@ export class Inspector {
       f.control.append(input);
     }
     if (node.kind === 'autonomous') this.autonomousFields(form, node);
+    if (node.kind === 'trigger') this.triggerFields(form, node);
     const flow = this.store.flow();
     if (node.kind === 'entry' || node.kind === 'exit') {
       const flag = node.kind === 'entry' ? 'input' : 'output';
@@ -597,6 +661,52 @@ export class Inspector {
     }
   }
 
+  /** A trigger node's `trigger`: its type, the custom event's type, a condition (docs/bot-format.md). */
+  triggerFields(form, node) {
+    const nodeId = node.id;
+    const trigger = node.trigger || {};
+    const set = (mutate, label, coalesce = null) => this.change(label, () => {
+      const target = this.store.node(nodeId);
+      if (!target) return;
+      target.trigger = { type: 'conversation_started', ...(target.trigger || {}) };
+      mutate(target.trigger);
+    }, coalesce);
+    const type = this.field(form, { name: 'trigger.type', label: 'Starts when', required: true });
+    const select = document.createElement('select');
+    select.id = type.id;
+    select.className = 'fs-input';
+    select.dataset.field = 'trigger.type';
+    select.innerHTML = this.triggerTypes.map((t) => `<option value="${escapeHtml(t)}"${t === (trigger.type || 'conversation_started') ? ' selected' : ''}>${escapeHtml(TRIGGER_LABELS[t] || humanize(t))}</option>`).join('');
+    select.addEventListener('change', () => {
+      set((t) => { t.type = select.value; if (select.value !== 'event') delete t.eventType; }, 'Edit trigger type');
+      this.render();
+    });
+    type.control.append(select);
+    if ((trigger.type || 'conversation_started') === 'event') {
+      this.triggerText(form, set, 'eventType', trigger.eventType, { label: 'Event type', hint: 'The custom event\'s payload.type must equal it; empty: any custom event.', mode: null });
+    }
+    this.triggerText(form, set, 'condition', trigger.condition, {
+      label: 'Condition', hint: 'JavaScript, e.g. event.payload.amount > 100; empty: always.', mode: 'code',
+    });
+    form.insertAdjacentHTML('beforeend', `<p class="fs-muted">${escapeHtml(TRIGGER_HELP[trigger.type || 'conversation_started'] || '')}</p>`);
+  }
+
+  triggerText(form, set, key, value, { label, hint, mode }) {
+    const f = this.field(form, { name: `trigger.${key}`, label, hint });
+    const input = document.createElement('input');
+    input.type = 'text';
+    input.id = f.id;
+    input.className = `fs-input${mode === 'code' ? ' fs-mono' : ''}`;
+    input.dataset.field = `trigger.${key}`;
+    input.spellcheck = false;
+    input.value = value || '';
+    input.addEventListener('input', () => {
+      set((t) => { if (input.value.trim()) t[key] = input.value; else delete t[key]; }, `Edit trigger ${key}`, `trigger:${key}`);
+    });
+    if (mode) this.completion.attach(input, mode);
+    f.control.append(input);
+  }
+
   renderMany(ids) {
     const section = this.section(`${ids.length} nodes selected`);
     section.insertAdjacentHTML('beforeend', '<p class="fs-muted">Ctrl/Cmd+C copies them with their cards; Delete removes them.</p>');
@@ -639,7 +749,7 @@ export class Inspector {
       input.value = flow[key] || '';
       if (key === 'folder') {
         input.setAttribute('list', 'fs-folders');
-        const folders = [...new Set(this.store.flows().map((fl) => fl.folder).filter(Boolean))];
+        const folders = [...new Set([...(this.store.doc.folders || []), ...this.store.flows().map((fl) => fl.folder).filter(Boolean)])];
         f.control.insertAdjacentHTML('beforeend', `<datalist id="fs-folders">${folders.map((x) => `<option value="${escapeHtml(x)}">`).join('')}</datalist>`);
       }
       input.addEventListener('input', () => {
@@ -651,8 +761,7 @@ export class Inspector {
     const callers = callersOf(this.store, flow.name);
     const info = document.createElement('p');
     info.className = 'fs-muted';
-    info.textContent = `${(flow.nodes || []).length} nodes, ${(flow.variables || []).length} variables`
-      + (custom ? `; called by ${callers.length} Workflow card${callers.length === 1 ? '' : 's'}.` : '.');
+    info.textContent = `${flowCounts(this.store, flow)}${custom ? `; called by ${callers.length} Workflow card${callers.length === 1 ? '' : 's'}.` : '.'}`;
     section.append(info);
   }
 }

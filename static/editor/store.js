@@ -8,7 +8,8 @@ import { registerCardIcons } from './cards.js';
 const HISTORY_LIMIT = 200;
 const COALESCE_MS = 1200;
 
-export const CARDLESS_KINDS = ['start', 'entry', 'exit', 'end'];
+// Trigger nodes hold no cards either (docs/bot-format.md): their `trigger` says when they start.
+export const CARDLESS_KINDS = ['start', 'entry', 'exit', 'end', 'trigger'];
 export const UNTARGETABLE_KINDS = ['start', 'entry', 'trigger'];
 export const NO_NEXT_KINDS = ['exit', 'end'];
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -215,6 +216,15 @@ export function setTransition(store, nodeId, port, target) {
   const [cardId, field] = port.split(':');
   const card = store.cards(node).find((c) => c.id === cardId);
   if (card) card[field] = target;
+}
+
+/** What a trigger node waits for, in words: "conversation started", "event buy". */
+export function triggerSummary(node) {
+  const t = node.trigger || {};
+  let text = { conversation_started: 'On conversation started', event: 'On custom event', state_expired: 'On state expired' }[t.type] || 'Trigger';
+  if (t.type === 'event' && t.eventType) text += ` ${t.eventType}`;
+  if (t.condition) text += ' (if …)';
+  return text;
 }
 
 /** Remove nodes from the current flow; transitions into them are cleared. */

@@ -22,6 +22,9 @@
     privacyPolicy: null
   };
   var REFUSED = { 4401: 1, 4403: 1, 4404: 1 };
+  // Shown in an empty chat when the bot says nothing on open (the ready frame's `greeting`);
+  // the studio's preview and share page pass the builder's version as `emptyStateText`.
+  var EMPTY_TEXT = 'Send a message to start the conversation.';
 
   // ---- small helpers --------------------------------------------------------------------
   function el(tag, cls, text) {
@@ -164,6 +167,8 @@
     '.bpHeaderExpandedContentContainer[hidden]{display:none}',
     '.bpHeaderExpandedContentDescriptionItemsLink{color:var(--bp-primary)}',
     '.bpMessageListContainer{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:8px}',
+    '.bpEmptyState{margin:auto 12px;text-align:center;color:var(--bp-muted);font-size:13px}',
+    '.bpEmptyState[hidden]{display:none}',
     '.bpMessageContainer{display:flex;gap:8px;align-items:flex-end;max-width:100%}',
     '.bpMessageContainer[data-from=user]{flex-direction:row-reverse}',
     '.bpMessageAvatarContainer{width:26px;height:26px;border-radius:50%;overflow:hidden;background:var(--bp-primary);color:var(--bp-on-primary);display:flex;align-items:center;justify-content:center;font-size:12px;font-weight:600;flex:none}',
@@ -225,7 +230,7 @@
     botId: null, hostUrl: null, options: null, configuration: assign({}, DEFAULTS),
     userKey: null, conversationId: null, user: null, seq: 0, boundary: 0, typing: 0,
     ready: false, refused: false, transport: null, queue: [], waiting: {}, started: {}, readyWaiters: [],
-    ui: null, opened: false
+    ui: null, opened: false, greeting: null
   };
   var listeners = {};
 
@@ -291,6 +296,11 @@
 
     var list = el('div', 'bpMessageListContainer');
     list.setAttribute('aria-live', 'polite');
+    var empty = el('div', 'bpEmptyState');
+    empty.hidden = true;
+    empty.setAttribute('role', 'note');
+    // Whatever adds or removes a row (messages, streams, a new conversation) rechecks it.
+    if (window.MutationObserver) new MutationObserver(updateEmpty).observe(list, { childList: true });
     var typing = el('div', 'bpTypingIndicatorContainer');
     typing.hidden = true;
     add(typing, el('span', 'bpTypingIndicatorDot'), el('span', 'bpTypingIndicatorDot'), el('span', 'bpTypingIndicatorDot'));
@@ -340,7 +350,7 @@
     });
     (document.body || document.documentElement).appendChild(host);
     S.ui = { host: host, shadow: shadow, root: root, fab: fab, win: win, avatar: avatar, title: title,
-      description: description, expanded: expanded, list: list, typing: typing, error: error, input: input,
+      description: description, expanded: expanded, list: list, empty: empty, typing: typing, error: error, input: input,
       send: send, stop: stop, upload: upload, custom: custom, restart: restart, closeButton: closeButton };
     applyConfiguration();
   }
@@ -380,6 +390,16 @@
       var item = c[key];
       if (item && item.link) ui.expanded.appendChild(link(item.link, 'bpHeaderExpandedContentDescriptionItemsLink', item.title || item.link));
     });
+  }
+
+  // The empty chat of a bot that does not greet on open says how to begin instead of nothing.
+  function updateEmpty() {
+    var ui = S.ui;
+    if (!ui) return;
+    var show = S.ready && S.greeting === false && !ui.list.querySelector('.bpMessageContainer');
+    if (show && ui.empty.parentNode !== ui.list) ui.list.insertBefore(ui.empty, ui.list.firstChild);
+    ui.empty.textContent = (S.options && S.options.emptyStateText) || EMPTY_TEXT;
+    ui.empty.hidden = !show;
   }
 
   function scrollDown() { var list = S.ui.list; list.scrollTop = list.scrollHeight; }
@@ -710,6 +730,8 @@
     S.boundary = f.seq > 0 ? f.seq : (f.lastSeq || 0);
     save();
     S.ready = true;
+    S.greeting = f.greeting !== false;  // a server that does not say is taken to greet
+    updateEmpty();
     typing(null);  // an "off" may have been lost with the old connection
     showError('');
     if (previous !== f.conversationId) emit('conversation', f.conversationId);

@@ -166,3 +166,31 @@ def variable_types() -> list[str]:
 
 def reserved_flows() -> list[str]:
     return list(RESERVED_FLOWS)
+
+
+def trigger_types() -> list[str]:
+    from runtime.engine import TRIGGER_TYPES
+
+    return list(TRIGGER_TYPES)
+
+
+def _written(written) -> dict | None:
+    if written is None:
+        return None
+    return {"type": written.type, "fields": dict(written.fields) if written.fields else None}
+
+
+@lru_cache(maxsize=1)
+def written_types() -> dict:
+    """What each card stores in its variable, as the type-flow checker sees it
+    (flows.botfile.typeflow.card_written): per capture type (`capture`) and per other card
+    type (`cards`). The variable picker suggests the type when it declares a variable, and
+    `{{` completion lists an object's fields (`user.name.first` after a Person capture)."""
+    from flows.botfile.typeflow import card_written
+    from runtime.engine.cards.capture import KIND_LABELS
+
+    return {
+        "capture": {kind: _written(card_written({"type": "capture", "capture": kind})) for kind in KIND_LABELS},
+        "cards": {kind: _written(card_written({"type": kind})) for kind in CARD_TYPES
+                  if kind != "capture" and card_written({"type": kind}) is not None},
+    }

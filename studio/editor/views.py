@@ -30,7 +30,8 @@ VIEW, CHANGE, PUBLISH = "flows.view_bot", "flows.change_bot", "flows.publish_bot
 MAX_IMPORT_BYTES = drafts.MAX_DOCUMENT_BYTES
 EDITOR_MODULES = [f"editor/{name}.js" for name in (
     "editor", "store", "canvas", "cards", "drag", "tray", "completion", "inspector", "explorer", "problems",
-    "save", "find", "versions", "prefs", "dialogs", "agents", "hint", "shortcuts", "field_messages")]
+    "save", "find", "versions", "prefs", "dialogs", "agents", "hint", "shortcuts", "field_messages", "varpicker",
+    "layout")]
 
 
 class BadRequest(Exception):
@@ -146,6 +147,10 @@ def edit(request, bot_id):
         "schemaDefs": catalogue.schema_defs(),
         "variableTypes": catalogue.variable_types(),
         "reservedFlows": catalogue.reserved_flows(),
+        # The variable picker's and `{{` completion's types (what each card stores), and the
+        # trigger node's types (static/editor/varpicker.js, completion.js, inspector.js).
+        "writtenTypes": catalogue.written_types(),
+        "triggerTypes": catalogue.trigger_types(),
         # The AI cards' model picker (static/editor/inspector.js, modelOptions).
         "llm": llm_providers.model_choices(bot.workspace),
         # The Agents dialog's form (static/editor/agents.js), from the bot file's schema.

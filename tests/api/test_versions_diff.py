@@ -92,3 +92,10 @@ def test_unfinished_or_garbage_documents_do_not_break_the_diff():
     diff = diff_definitions(BASE, broken)
     assert diff["flows"]["removed"] == ["checkout"]
     assert diff_definitions(None, None)["identical"] is True
+
+
+def test_a_version_stored_before_folders_existed_differs_only_by_the_folders_a_builder_made():
+    # Versions published before the bot file had `folders` lack the key: that is no folder.
+    assert diff_definitions(BASE, _edit(lambda doc: doc.update(folders=[])))["identical"] is True
+    diff = diff_definitions(BASE, _edit(lambda doc: doc.update(folders=["shop"])))
+    assert diff["bot"]["changed"] == ["folders"]

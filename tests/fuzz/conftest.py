@@ -29,8 +29,8 @@ def _private_channel_layer(settings):
 
     if settings.REDIS_URL:
         settings.CHANNEL_LAYERS = {"default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": PREFIX},
+            **settings.CHANNEL_LAYERS["default"],
+            "CONFIG": {**settings.CHANNEL_LAYERS["default"]["CONFIG"], "prefix": PREFIX},
         }}
     channel_layers.backends.clear()
     yield

@@ -78,7 +78,7 @@ def test_a_minimal_file_gets_every_default():
         "languages": ["en"], "defaultLanguage": "en", "intentConfidence": 0.6,
         "fallbackMessage": "Sorry, something went wrong.",
     }
-    for key in ("variables", "config", "schemas", "intents", "entities", "tables", "knowledgeBases",
+    for key in ("variables", "config", "schemas", "folders", "intents", "entities", "tables", "knowledgeBases",
                 "hooks", "tests"):
         assert bot[key] == []
     assert (bot["agents"], bot["webchat"], bot["layout"], bot["description"]) == ({}, {}, {}, "")
@@ -93,7 +93,7 @@ def test_canonical_form_has_every_key_in_a_fixed_order():
     main_flow(shuffled)["nodes"][1] = dict(reversed(list(main_flow(shuffled)["nodes"][1].items())))
     canonical = canonical_bot(shuffled)
     assert list(canonical) == [
-        "format", "name", "description", "settings", "variables", "config", "schemas", "flows",
+        "format", "name", "description", "settings", "variables", "config", "schemas", "folders", "flows",
         "intents", "entities", "tables", "knowledgeBases", "hooks", "agents", "webchat", "tests", "layout",
     ]
     assert list(canonical["flows"][0]["nodes"][1]) == ["id", "kind", "cards", "next"]
@@ -193,7 +193,7 @@ def test_the_command_line_check_prints_every_problem(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out == [
         f"{bad}: $.colour: unknown top-level key 'colour'; allowed: format, name, description, settings, "
-        "variables, config, schemas, flows, intents, entities, tables, knowledgeBases, hooks, agents, "
+        "variables, config, schemas, folders, flows, intents, entities, tables, knowledgeBases, hooks, agents, "
         "webchat, tests, layout",
         f"{bad}: $.flows: the bot has no flow named 'main'; every bot starts at main's start node",
     ]

@@ -52,7 +52,7 @@ def test_export_import_export_is_stable_and_imports_as_the_same_bot(which):
 def test_the_export_carries_no_default_value(which):
     exported = for_export(load(which))
     assert len(json.dumps(exported)) < len(json.dumps(canonical_bot(load(which))))
-    for key in ("settings", "config", "schemas", "intents", "entities", "tables", "knowledgeBases",
+    for key in ("settings", "config", "schemas", "folders", "intents", "entities", "tables", "knowledgeBases",
                 "hooks", "agents", "webchat", "tests", "layout"):
         assert exported.get(key, "absent") not in ({}, [], ""), key
     for node in (n for flow in exported["flows"] for n in flow["nodes"]):

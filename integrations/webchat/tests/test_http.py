@@ -47,6 +47,19 @@ def test_the_share_page_embeds_the_widget_full_screen():
     assert '<script src="/webchat/inject.js"></script>' in page
 
 
+def test_the_ready_frame_says_whether_the_bot_greets_on_open():
+    # (The share page's hint for the bot's builders: studio/tests/test_webchat_settings_view.py.)
+    # The widget shows a hint in the empty chat of a bot that says nothing on open.
+    silent = create_bot(echo_bot(), allowed_origins=[ORIGIN])
+    assert api(Client(), silent, "session", {"type": "hello"}).json()["ready"]["greeting"] is False
+    greeter = echo_bot()
+    greeter["flows"][0]["nodes"] += [
+        {"id": "on-open", "kind": "trigger", "trigger": {"type": "conversation_started"}, "next": "hello"},
+        {"id": "hello", "kind": "standard", "cards": [{"id": "hi", "type": "text", "text": "Hi!"}], "next": None}]
+    greeter = create_bot(greeter, allowed_origins=[ORIGIN])
+    assert api(Client(), greeter, "session", {"type": "hello"}).json()["ready"]["greeting"] is True
+
+
 def test_the_fallback_talks_like_the_socket():
     bot = create_bot(echo_bot(), allowed_origins=[ORIGIN])
     client = Client()

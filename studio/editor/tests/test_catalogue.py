@@ -23,3 +23,17 @@ def test_no_two_cards_share_an_icon_or_a_title():
     assert [types for types in icons.values() if len(types) > 1] == []
     titles = [entry["title"] for entry in entries]
     assert sorted(set(titles)) == sorted(titles)
+
+
+def test_written_types_are_the_type_flow_checkers_for_the_picker_and_completion():
+    from studio.editor.catalogue import trigger_types, written_types
+
+    written = written_types()
+    assert written["capture"]["person"] == {"type": "object", "fields": {"first": "string", "last": "string"}}
+    assert written["capture"]["number"] == {"type": "number", "fields": None}
+    assert written["capture"]["email"] == {"type": "string", "fields": None}
+    assert written["cards"]["webchatGetUserData"]["fields"] == {
+        "id": "string", "name": "string", "pictureUrl": "string", "data": "object"}
+    assert written["cards"]["ai_generate_text"] == {"type": "string", "fields": None}
+    assert "capture" not in written["cards"] and "text" not in written["cards"]
+    assert trigger_types() == ["conversation_started", "event", "state_expired"]

@@ -29,8 +29,9 @@ def _private_channel_layer(settings):
     if settings.REDIS_URL:
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         settings.CHANNEL_LAYERS = {"default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": f"test-emulator-{worker}-{uuid.uuid4().hex[:8]}"},
+            **settings.CHANNEL_LAYERS["default"],
+            "CONFIG": {**settings.CHANNEL_LAYERS["default"]["CONFIG"],
+                       "prefix": f"test-emulator-{worker}-{uuid.uuid4().hex[:8]}."},
         }}
     channel_layers.backends.clear()
     yield
