@@ -51,7 +51,7 @@ def register_resolver(resolver: Callable[[object], AsyncLLM | None] | None) -> N
     _resolver = resolver
 
 
-llm_loop = LoopThread("llm-loop", uvloop=True)
+llm_loop = LoopThread("llm-loop")
 
 
 def _resolve(bot_id) -> AsyncLLM | None:

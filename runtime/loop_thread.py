@@ -9,14 +9,8 @@ from collections.abc import Awaitable, Callable
 
 
 class LoopThread:
-    """`uvloop`: run uvloop's loop when it is installed (requirements.txt has it; the servers
-    run on it), for a loop whose work is many sockets (the LLM loop: every chunk of every
-    streamed answer is a read, and the standard loop's selector re-registers the socket on
-    each; docs/performance.md, "Issue 15's second round of cuts")."""
-
-    def __init__(self, name: str, *, uvloop: bool = False):
+    def __init__(self, name: str):
         self.name = name
-        self.uvloop = uvloop
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
@@ -24,8 +18,7 @@ class LoopThread:
         """The loop, started on first use (and again after it was closed)."""
         with self._lock:
             if self._loop is None or self._loop.is_closed():
-                loop = _new_uvloop() if self.uvloop else None
-                loop = loop or asyncio.new_event_loop()
+                loop = asyncio.new_event_loop()
                 threading.Thread(target=loop.run_forever, name=self.name, daemon=True).start()
                 self._loop = loop
             return self._loop
@@ -36,11 +29,3 @@ class LoopThread:
             return await coroutine_fn()
 
         return asyncio.run_coroutine_threadsafe(call(), self.loop()).result()
-
-
-def _new_uvloop():
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop()
