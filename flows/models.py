@@ -136,3 +136,24 @@ class ConfigValue(models.Model):
 
     def __repr__(self):
         return f"<ConfigValue {self.name} ({self.environment}) value=***>"
+
+
+class TableRow(models.Model):
+    """One row of one of a bot's tables (flows/tables, docs/tables.md). The table's columns
+    are in the bot file; `data` holds the row's values by column name, already checked
+    against them. Rows belong to the bot, not to a version: the draft and every published
+    version read and write the same rows."""
+
+    id = models.BigAutoField(primary_key=True)
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="table_rows")
+    table = models.CharField(max_length=64)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["bot", "table", "id"]
+        indexes = [models.Index(fields=["bot", "table", "id"], name="tablerow_bot_table_id")]
+
+    def __str__(self):
+        return f"{self.table}#{self.pk}"

@@ -136,8 +136,11 @@ def find_bot(reference: str) -> Bot:
     return matches[0]
 
 
-def _valid_document(text_or_dict: str | bytes | dict) -> dict:
-    """The canonical document (with layout), or BotFileInvalid naming every problem."""
+def _valid_document(text_or_dict: str | bytes | dict, *, table_rows: dict | None = None) -> dict:
+    """The canonical document (with layout), or BotFileInvalid naming every problem.
+
+    With `table_rows` (a dict to fill), the tables' `rows` of an export made with rows are
+    taken out into it (index in `tables` -> rows): they go to the database, never the draft."""
     if isinstance(text_or_dict, (bytes, str)):
         # parse_bot_file applies the input policy (UTF-8, depth, NUL, surrogates) with paths.
         doc = parse_bot_file(text_or_dict)
@@ -150,6 +153,10 @@ def _valid_document(text_or_dict: str | bytes | dict) -> dict:
         doc = copy.deepcopy(text_or_dict)
     else:
         raise BotFileInvalid([Problem("$", f"a bot file is a JSON object, got {type(text_or_dict).__name__}")])
+    if table_rows is not None and isinstance(doc, dict) and isinstance(doc.get("tables"), list):
+        for i, entry in enumerate(doc["tables"]):
+            if isinstance(entry, dict) and "rows" in entry:
+                table_rows[i] = entry.pop("rows")
     return canonical_bot(doc)  # validates first: BotFileInvalid lists every problem
 
 
@@ -165,7 +172,8 @@ def import_bot(text_or_dict: str | bytes | dict, *, workspace: Workspace | None,
 
     `workspace=None` means the Default workspace, created only once the file is known good.
     """
-    draft, layout = _split_layout(_valid_document(text_or_dict))
+    table_rows: dict = {}
+    draft, layout = _split_layout(_valid_document(text_or_dict, table_rows=table_rows))
     with transaction.atomic():
         workspace = workspace or default_workspace()
         bot = Bot.objects.create(
@@ -173,7 +181,21 @@ def import_bot(text_or_dict: str | bytes | dict, *, workspace: Workspace | None,
         )
         audit.record(actor=_person(user), workspace=workspace, action=_action, target=bot,
                      details={"name": bot.name})
+        _import_table_rows(bot, draft, table_rows)
         return bot
+
+
+def _import_table_rows(bot: Bot, draft: dict, table_rows: dict) -> None:
+    """The rows of an export made with rows (`bot export --with-rows`), into the new bot's
+    tables; a bad row refuses the whole import (BotFileInvalid, path `$.tables[i].rows[j]...`)."""
+    from flows.tables import service as tables
+    from flows.tables.definition import TableError, parse_definition
+
+    for index, rows in sorted(table_rows.items()):
+        try:
+            tables.insert_rows(bot.pk, parse_definition(draft["tables"][index]), rows, ["tables", index, "rows"])
+        except TableError as exc:
+            raise BotFileInvalid([Problem(exc.path, exc.message)]) from None
 
 
 def _person(user):
@@ -295,6 +317,12 @@ def _patch_draft(bot: Bot, key: str, value, *, base_revision: int | None, user, 
     return bot
 
 
+def patch_draft_section(bot: Bot, key: str, value, *, user=None, part: str) -> Bot:
+    """Replace one top-level section of the draft (e.g. `tables`, by flows/tables/service.py);
+    BotFileInvalid for problems inside it, paths `$.<key>...`."""
+    return _patch_draft(bot, key, value, base_revision=None, user=user, part=part)
+
+
 def replace_variables(bot: Bot, variables, *, base_revision: int | None, user=None) -> Bot:
     """The bot-level (user and bot scope) variable declarations become `variables`."""
     return _patch_draft(bot, "variables", variables, base_revision=base_revision, user=user, part="variables")
@@ -395,16 +423,40 @@ def _document(draft: dict, layout: dict) -> dict:
     return {**draft, "layout": layout}
 
 
-def export_bot(bot: Bot, *, version: int | None = None) -> dict:
+def export_bot(bot: Bot, *, version: int | None = None, with_rows: bool = False) -> dict:
     """The bot file: the draft with its layout, or a published version, in canonical form
     without the values equal to their defaults (`canonical.for_export`), so a file kept in
     git diffs by what the builder changed. Importing it fills them back. Never config values."""
     if version is None:
-        return for_export(copy.deepcopy(_document(bot.draft, bot.layout)))
-    found = bot.versions.filter(number=version).first()
-    if found is None:
-        raise UnknownVersion(bot, version)
-    return for_export(copy.deepcopy(found.definition))
+        document = for_export(copy.deepcopy(_document(bot.draft, bot.layout)))
+    else:
+        found = bot.versions.filter(number=version).first()
+        if found is None:
+            raise UnknownVersion(bot, version)
+        document = for_export(copy.deepcopy(found.definition))
+    return _with_table_rows(bot, document) if with_rows else document
+
+
+def _with_table_rows(bot: Bot, document: dict) -> dict:
+    """Each table's rows as `rows` (values only: ids and times are the database's), which
+    `import_bot` puts into the new bot's tables (docs/tables.md, "In the bot file")."""
+    from flows.tables import service as tables
+    from flows.tables.definition import SYSTEM_COLUMNS, TableError, parse_definition
+
+    for entry in document.get("tables") or ():
+        try:
+            table = parse_definition(entry)
+        except TableError:
+            continue
+        rows, offset = [], 0
+        while True:
+            page = tables.find_rows(bot.pk, table, limit=tables.MAX_LIMIT, offset=offset)["rows"]
+            rows += [{k: v for k, v in row.items() if k not in SYSTEM_COLUMNS} for row in page]
+            if len(page) < tables.MAX_LIMIT:
+                break
+            offset += len(page)
+        entry["rows"] = rows
+    return document
 
 
 def publish(bot: Bot, *, user=None, note: str = "") -> BotVersion:

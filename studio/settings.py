@@ -358,6 +358,9 @@ FLOWSTUDIO_LLM_DEMO_WORKSPACE = env("FLOWSTUDIO_LLM_DEMO_WORKSPACE", default="")
 # Host names (or literal addresses) the outbound guard lets the server fetch from although
 # they resolve into its own network (runtime/outbound.py, docs/security.md "Outbound HTTP").
 FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = env.list("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", default=[])
+# Tables (docs/tables.md): rows per table and the JSON size of one row's values.
+FLOWSTUDIO_TABLE_MAX_ROWS = env.int("FLOWSTUDIO_TABLE_MAX_ROWS", default=10_000)
+FLOWSTUDIO_TABLE_ROW_BYTES = env.int("FLOWSTUDIO_TABLE_ROW_BYTES", default=16 * 1024)
 
 # Logs (docs/deploy.md, "Serving, health and metrics"): one JSON object a line with the
 # request and conversation ids when FLOWSTUDIO_JSON_LOGS is on (scripts/serve.sh turns it on),

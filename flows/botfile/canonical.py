@@ -26,7 +26,9 @@ _SCHEMA_KEYS = ("name", "description", "schema")
 _FLOW_KEYS = ("name", "description", "folder", "variables", "nodes")
 _NODE_KEYS = ("id", "kind", "name", "trigger", "cards", "next")
 _TRIGGER_KEYS = ("type", "eventType", "condition")
-_NAMED_LISTS = ("tables", "knowledgeBases", "hooks")
+_NAMED_LISTS = ("knowledgeBases", "hooks")
+_TABLE_KEYS = ("name", "description", "columns")
+_COLUMN_KEYS = ("name", "type", "searchable", "description")
 _TEST_KEYS = ("name", "description", "draft", "steps")
 _STEP_KEYS = ("user", "event", "timeout", "bot", "variable", "equals", "matches", "llm", "tools", "tool")
 _LLM_KEYS = ("card", "request", "answer", "error")
@@ -52,6 +54,7 @@ def canonical_bot(doc: dict) -> dict:
     out["flows"] = [_flow(flow) for flow in bot["flows"]]
     out["intents"] = [_ordered(item, _INTENT_KEYS) for item in bot["intents"]]
     out["entities"] = [_ordered(item, _ENTITY_KEYS) for item in bot["entities"]]
+    out["tables"] = [_table(item) for item in bot["tables"]]
     for key in _NAMED_LISTS:
         out[key] = [_ordered(item, ("name",)) for item in bot[key]]
     out["tests"] = [_test(item) for item in bot["tests"]]
@@ -63,6 +66,12 @@ def _ordered(obj: dict, first: tuple[str, ...]) -> dict:
     """`first` keys in that order (when present), then the rest as they came."""
     head = {key: obj[key] for key in first if key in obj}
     return {**head, **{key: value for key, value in obj.items() if key not in head}}
+
+
+def _table(table: dict) -> dict:
+    out = _ordered(table, _TABLE_KEYS)
+    out["columns"] = [_ordered(column, _COLUMN_KEYS) for column in table.get("columns", [])]
+    return out
 
 
 def _flow(flow: dict) -> dict:

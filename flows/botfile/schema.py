@@ -19,6 +19,11 @@ from pathlib import Path
 from runtime.engine import DEFAULT_SETTINGS as SETTINGS_DEFAULTS
 from runtime.engine import RESERVED_FLOWS, TRIGGER_TYPES, VARIABLE_TYPES
 
+from flows.tables.definition import COLUMN_TYPES as TABLE_COLUMN_TYPES
+from flows.tables.definition import MAX_COLUMNS as MAX_TABLE_COLUMNS
+from flows.tables.definition import NAME_PATTERN as TABLE_NAME_PATTERN
+from flows.tables.definition import SYSTEM_COLUMNS as TABLE_SYSTEM_COLUMNS
+
 FORMAT = "flowstudio.bot/1"
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
@@ -337,6 +342,37 @@ def build_schema(registry: Mapping | None = None) -> dict:
                 for name in card_types
             ],
         },
+        "table": {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": False,
+            "description": "A table's definition (docs/tables.md); checked by flows.tables.definition.",
+            "properties": {
+                "name": {"type": "string", "pattern": TABLE_NAME_PATTERN},
+                "description": {"type": "string"},
+                "rows": {
+                    "type": "array", "items": {"type": "object"},
+                    "description": "Only in an export made with rows (`bot export --with-rows`): the rows' "
+                                   "values, put into the new bot's table on import, never kept in the draft.",
+                },
+                "columns": {
+                    "type": "array", "maxItems": MAX_TABLE_COLUMNS, "default": [],
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "type"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "name": {"type": "string", "pattern": TABLE_NAME_PATTERN,
+                                     "not": {"enum": sorted(TABLE_SYSTEM_COLUMNS)}},
+                            "type": {"enum": list(TABLE_COLUMN_TYPES)},
+                            "searchable": {"type": "boolean", "default": False,
+                                           "description": "String columns only: found by a search."},
+                            "description": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
         "namedItem": {
             "type": "object",
             "required": ["name"],
@@ -396,7 +432,7 @@ def build_schema(registry: Mapping | None = None) -> dict:
             "flows": {"type": "array", "items": _ref("flow"), "default": []},
             "intents": _named_list("intent", "Library intents: what users want, taught by example utterances."),
             "entities": _named_list("entity", "Library entities: list entities and pattern entities."),
-            "tables": _named_list("namedItem", "Tables."),
+            "tables": _named_list("table", "Tables: typed columns; the rows live in the database (docs/tables.md)."),
             "knowledgeBases": _named_list("namedItem", "Knowledge bases."),
             "hooks": _named_list("namedItem", "Hooks."),
             "agents": {**_ref("agents"), "default": {}},

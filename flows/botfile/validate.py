@@ -55,6 +55,7 @@ def validate_bot(doc) -> list[Problem]:
     structural = structure_problems(doc)
     found = (structural + semantic_problems(doc, registry) + _card_problems(doc, registry)
              + _autonomous_problems(doc, {p.path for p in structural}) + _library_problems(doc)
+             + _table_problems(doc, {p.path for p in structural})
              + test_problems(doc.get("tests")))
     unique: list[Problem] = []
     seen: set[Problem] = set()
@@ -111,6 +112,18 @@ def _autonomous_problems(doc: dict, reported: set[str]) -> list[Problem]:
                 problems.extend(Problem(base + sub, message) for sub, message in node_problems(node)
                                 if base + sub not in reported)
     return problems
+
+
+def _table_problems(doc: dict, reported: set[str]) -> list[Problem]:
+    """Table definitions (flows/tables/definition.py) beyond what the schema says, and the
+    table cards' references to them (the engine's); a path the structural pass already
+    named is not reported twice."""
+    from flows.tables.definition import tables_problems
+    from runtime.engine.cards.tables import table_card_problems
+
+    found = tables_problems(doc.get("tables")) + table_card_problems(doc)
+    return [Problem(path, message) for path, message in found
+            if not any(path == seen or path.startswith((seen + ".", seen + "[")) for seen in reported)]
 
 
 def _library_problems(doc: dict) -> list[Problem]:

@@ -16,6 +16,7 @@ from .agents import AGENTS_OFF, AgentsBuild, compile_agents
 from .autonomous import AutonomousBuild, compile_node
 from .cards import parse_config
 from .cards.base import Card
+from .cards.tables import table_card_problems
 from .errors import BuildError, Problem
 from .nlu.bot import BotNlu, inline_intent_name
 from .nlu.intents import IntentModel
@@ -100,6 +101,8 @@ class BotBuild:
     triggers: tuple[TriggerBuild, ...] = field(default=())
     # The Summary, Policy and Translator agents (runtime/engine/agents); all off by default.
     agents: AgentsBuild = AGENTS_OFF
+    # Table definitions from the bot file by name (`{"name", "columns"}`), for table cards.
+    tables: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def node_limit(self) -> int:
@@ -231,6 +234,7 @@ def compile_bot(definition: dict, *, key: str | None = None, intent_model: Inten
     intents, entities, library_problems = parse_library(definition)
     problems.extend(Problem(path, message) for path, message in library_problems)
     problems.extend(Problem(path, message) for path, message in card_reference_problems(definition))
+    problems.extend(Problem(path, message) for path, message in table_card_problems(definition))
     library = {"library_intents": tuple(i.name for i in intents), "entities": {e.name: e for e in entities}}
     flows = {}
     for fi, flow in enumerate(definition.get("flows") or ()):
@@ -270,4 +274,6 @@ def compile_bot(definition: dict, *, key: str | None = None, intent_model: Inten
         history_depth=history_depth,
         triggers=tuple(t for f in ordered for t in f.triggers),
         agents=agents,
+        tables=MappingProxyType({t["name"]: t for t in definition.get("tables") or ()
+                                 if isinstance(t, dict) and isinstance(t.get("name"), str)}),
     )

@@ -26,6 +26,7 @@ from .events import CUSTOM_EVENT, MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, c
 from .expressions import UNDEFINED, ExpressionError, js_truthy
 from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost
 from .llm_replay import request_details
+from .tables import TableHost
 from .sandbox import CodeError, JSSandbox, default_sandbox, turn_deadline
 from .variables import check_write, defaults
 
@@ -67,6 +68,8 @@ class TurnInput:
     on_stream_discard: Callable[[str], None] | None = None
     # Tools of the workspace's MCP servers (runtime/engine/llm.py ToolHost); None: none.
     tools: ToolHost | None = None
+    # The bot's table rows (runtime/engine/tables.py TableHost); None: table cards fail.
+    tables: TableHost | None = None
 
 
 @dataclass
@@ -163,6 +166,7 @@ class _Turn:
         self._on_stream = inp.on_stream
         self._on_stream_discard = inp.on_stream_discard
         self.tool_host = inp.tools
+        self.table_host = inp.tables
         self.llm_calls: list[dict] = []
         # Cards' scratch space for this turn only, never stored (AI Transition's decision).
         self.scratch: dict = {}

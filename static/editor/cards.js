@@ -57,6 +57,11 @@ export function cardSummary(store, card) {
     case 'ai_generate_text': return firstLine(card.prompt) || firstLine(card.instructions);
     case 'ai_task': return (card.outputs || []).map((o) => o.variable).filter(Boolean).join(', ') || firstLine(card.instructions);
     case 'ai_transition': return card.label || card.condition || '';
+    case 'table_get': return `${card.table || '?'} #${card.recordId || '?'} → ${card.result || '?'}`;
+    case 'table_find': return `${card.table || '?'} → ${card.result || '?'}`;
+    case 'table_insert': case 'table_update': case 'table_upsert':
+      return `${card.table || '?'}: ${Object.keys(card.values || {}).join(', ')}`;
+    case 'table_delete': return `${card.table || '?'} ${card.recordId ? `#${card.recordId}` : 'by filter'}`;
     default: return '';
   }
 }

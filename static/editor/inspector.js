@@ -303,6 +303,20 @@ export class Inspector {
       validate(value);
       return;
     }
+    if (editor === 'table') {
+      const select = document.createElement('select');
+      select.id = f.id;
+      select.className = 'fs-input';
+      select.dataset.field = name;
+      const tables = (Array.isArray(this.store.doc.tables) ? this.store.doc.tables : []).map((t) => t && t.name).filter(Boolean);
+      select.innerHTML = (value ? '' : '<option value="">Choose a table</option>')
+        + tables.map((t) => `<option value="${escapeHtml(t)}"${t === value ? ' selected' : ''}>${escapeHtml(t)}</option>`).join('')
+        + (value && !tables.includes(value) ? `<option value="${escapeHtml(value)}" selected>${escapeHtml(value)} (missing)</option>` : '');
+      select.addEventListener('change', () => { put(name, select.value, false); this.render(); });
+      f.control.append(select);
+      validate(value);
+      return;
+    }
     if (editor === 'inputs') {
       this.inputsField(f, card);
       return;

@@ -18,6 +18,7 @@ from studio.api import (
     members,
     messages,
     state,
+    tables,
     tokens,
     users,
     variables,
@@ -31,6 +32,7 @@ app_name = "api"
 
 BOT = "bots/<uuid:bot_id>"
 WORKSPACE = "workspaces/<str:workspace>"
+TABLE = f"{BOT}/tables/<str:table>"
 STATES = f"{BOT}/states/<str:state_type>/<str:scope_id>"
 
 resources = [
@@ -64,6 +66,15 @@ resources = [
     path(f"{BOT}/chat-api", chat_api_rest.ChatApiSettingsView.as_view(), name="chat-api"),
     path(f"{BOT}/chat-api/key", chat_api_rest.ChatApiKeyView.as_view(), name="chat-api-key"),
     path(f"{BOT}/llm-usage", llm.BotUsage.as_view(), name="llm-usage"),
+    path(f"{BOT}/tables", tables.Tables.as_view(), name="tables"),
+    path(f"{TABLE}", tables.TableDetail.as_view(), name="table"),
+    path(f"{TABLE}/rows", tables.Rows.as_view(), name="table-rows"),
+    path(f"{TABLE}/rows/find", tables.FindRows.as_view(), name="table-rows-find"),
+    path(f"{TABLE}/rows/upsert", tables.UpsertRows.as_view(), name="table-rows-upsert"),
+    path(f"{TABLE}/rows/delete", tables.DeleteRows.as_view(), name="table-rows-delete"),
+    path(f"{TABLE}/rows/<int:row_id>", tables.RowDetail.as_view(), name="table-row"),
+    path(f"{TABLE}/import", tables.ImportCsv.as_view(), name="table-import"),
+    path(f"{TABLE}/export", tables.ExportCsv.as_view(), name="table-export"),
     path(f"{BOT}/versions", versions.Versions.as_view(), name="versions"),
     path(f"{BOT}/versions/diff", versions.VersionDiff.as_view(), name="version-diff"),
     path(f"{BOT}/versions/<int:number>", versions.VersionDetail.as_view(), name="version"),

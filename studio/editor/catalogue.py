@@ -46,6 +46,12 @@ _HINTS = {
     "ai_generate_text": "Asks the bot's language model and sends its answer (or stores it in a variable).",
     "ai_task": "Has the language model fill typed variables from the user's message or any text.",
     "ai_transition": "The language model decides whether a condition in plain words holds; if so, follows this card's port.",
+    "table_get": "Reads one row of a table by its id into an object variable.",
+    "table_find": "Finds the rows of a table that match a filter or a search, into an array variable.",
+    "table_insert": "Adds a row to a table from values and variables.",
+    "table_update": "Changes the given columns of one row of a table.",
+    "table_upsert": "Updates the row whose key column matches, or adds it when there is none.",
+    "table_delete": "Deletes one row of a table by id, or every row a filter matches.",
     "webchatConfigure": "Changes the webchat widget's look for this visitor (theme, placeholder...).",
     "webchatGetUserData": "Reads what the page told the widget about the user into a variable.",
     "webchatSendEvent": "Sends a custom event to the page that embeds the webchat.",
@@ -79,6 +85,12 @@ ICONS = {
     "ai_generate_text": "M3 12h7M3 16h10M14 2l1.2 3.3L18.5 6.5l-3.3 1.2L14 11l-1.2-3.3L9.5 6.5l3.3-1.2z",
     "ai_task": "M3 4h8M3 9h8M3 14h8M13 4l1.5 1.5L17 3M13 9l1.5 1.5L17 8M13 14l1.5 1.5L17 13",
     "ai_transition": "M3 10h5l5-5h4M8 10l5 5h4M5 3l.8 1.7L7.5 5.5l-1.7.8L5 8l-.8-1.7L2.5 5.5l1.7-.8z",
+    "table_get": "M3 4h14v12H3zM3 8h14M8 8v8M11 12h4",
+    "table_find": "M3 4h14v5M3 4v12h6M3 8h14M8 8v8M14 11a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5zM16 15.5l2 2",
+    "table_insert": "M3 4h14v7M3 4v12h7M3 8h14M8 8v8M15 12v6M12 15h6",
+    "table_update": "M3 4h14v6M3 4v12h6M3 8h14M8 8v8M11 17l1-3 5-5 2 2-5 5z",
+    "table_upsert": "M3 4h14v12H3zM3 8h14M8 8v8M12 15l2-3 2 3M14 12v4",
+    "table_delete": "M3 4h14v6M3 4v12h7M3 8h14M8 8v8M12 12l5 5M17 12l-5 5",
     "webchatConfigure": "M3 4h14v10H3zM6 17h8M10 7a2 2 0 1 0 0 4 2 2 0 0 0 0-4z",
     "webchatGetUserData": "M10 3a3 3 0 1 0 0 6 3 3 0 0 0 0-6zM4 17c0-3 3-5 6-5s6 2 6 5",
     "webchatSendEvent": "M3 4h14v10H3zM7 9h6M10 6l3 3-3 3",
@@ -132,6 +144,9 @@ def card_catalogue() -> list[dict]:
         editors = _field_editors(family)
         if card_type == "call":
             editors.update({"flow": "flow", "inputs": "inputs"})
+        # A field naming one of the bot's tables picks from the draft's `tables`.
+        editors.update({alias: "table" for alias, prop in schema.get("properties", {}).items()
+                        if prop.get("x-options") == "tables"})
         out.append({
             "type": card_type,
             "title": _TITLES.get(card_type, schema.get("title") or card_type),

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from flows import services
+from flows.tables import service as table_service
 from integrations.llm.mcp_tools import save_mcp_server
 from integrations.llm.services import save_provider
 from runtime import state as states
@@ -59,6 +60,7 @@ class World:
     other_bot: object = None
     provider: object = None
     mcp_server: object = None
+    row: int = 0  # the id of the one row of the bot's Orders table
 
     def client(self, who: str) -> APIClient:
         client = APIClient()
@@ -89,6 +91,9 @@ def make_world() -> World:
     services.publish(bot, user=owner, note="first")
     services.publish(bot, user=owner, note="second")
     services.set_config_value(bot, "API_KEY", "production", "secret-production-value", user=owner)
+    orders = table_service.create_table(bot, {"name": "Orders", "columns": [
+        {"name": "item", "type": "string", "searchable": True}, {"name": "qty", "type": "number"}]}, user=owner)
+    row = table_service.insert_row(bot.pk, orders, {"item": "pen", "qty": 2})["id"]
 
     end_user = turns.get_or_create_user(bot, "visitor-1")
     conversation = turns.start_conversation(bot, end_user, external_id="conv-1", channel="webchat")
@@ -108,7 +113,8 @@ def make_world() -> World:
                                              "token": "mcp-world-token", "timeout_seconds": 2})
     world = World(workspace=workspace, bot=bot, users=users, conversation=conversation, end_user=end_user,
                   message=message, invitation=invitation, spare_member=spare_member,
-                  other_workspace=other_workspace, other_bot=other_bot, provider=provider, mcp_server=mcp_server)
+                  other_workspace=other_workspace, other_bot=other_bot, provider=provider, mcp_server=mcp_server,
+                  row=row)
     for who, user in users.items():
         world.raw_tokens[who] = tokens.create_token(user, f"tests {who}")[1]
     return world

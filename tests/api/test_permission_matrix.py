@@ -27,6 +27,7 @@ OWNER = {"owner"}
 BOT = "/api/v1/bots/{bot}"
 WS = "/api/v1/workspaces/{workspace}"
 STATE = BOT + "/states/conversation/conv-1"
+TABLE = BOT + "/tables/Orders"
 
 # (method, path, body, roles allowed)
 MATRIX = [
@@ -67,6 +68,21 @@ MATRIX = [
     ("GET", BOT + "/cards/reply", None, READERS),
     ("GET", BOT + "/variables", None, READERS),
     ("PUT", BOT + "/variables", "VARIABLES", EDITORS),
+    ("GET", BOT + "/tables", None, READERS),
+    ("POST", BOT + "/tables", {"name": "Other", "columns": [{"name": "n", "type": "number"}]}, EDITORS),
+    ("GET", TABLE, None, READERS),
+    ("PUT", TABLE, {"name": "Orders", "columns": [{"name": "item", "type": "string"}]}, EDITORS),
+    ("DELETE", TABLE, None, EDITORS),
+    ("GET", TABLE + "/rows", None, READERS),
+    ("POST", TABLE + "/rows", {"rows": [{"item": "ink"}]}, EDITORS),
+    ("POST", TABLE + "/rows/find", {"filter": {"qty": {"$gt": 1}}}, READERS),
+    ("POST", TABLE + "/rows/upsert", {"keyColumn": "item", "rows": [{"item": "pen", "qty": 3}]}, EDITORS),
+    ("POST", TABLE + "/rows/delete", {"ids": [1]}, EDITORS),
+    ("GET", TABLE + "/rows/{row}", None, READERS),
+    ("PATCH", TABLE + "/rows/{row}", {"values": {"qty": 5}}, EDITORS),
+    ("DELETE", TABLE + "/rows/{row}", None, EDITORS),
+    ("POST", TABLE + "/import", {"csv": "item,qty\nink,1\n"}, EDITORS),
+    ("GET", TABLE + "/export", None, READERS),
     ("GET", BOT + "/chat-api", None, READERS),
     ("PATCH", BOT + "/chat-api", {"enabled": True}, EDITORS),
     ("GET", BOT + "/chat-api/key", None, EDITORS),
@@ -132,7 +148,7 @@ def _url(world, template: str, *, workspace=None, bot=None) -> str:
     return template.format(
         workspace=(workspace or world.workspace).slug, bot=(bot or world.bot).pk, spare=world.spare_member.user_id,
         invitation=world.invitation.pk, message=world.message.pk, provider=world.provider.pk,
-        mcp_server=world.mcp_server.pk,
+        mcp_server=world.mcp_server.pk, row=world.row,
     )
 
 
@@ -224,7 +240,8 @@ def test_the_matrix_covers_every_operation_of_the_schema(client, db):
                                     ("/flows/main", "/flows/{flow}"), ("/nodes/loop", "/nodes/{node}"),
                                     ("/cards/reply", "/cards/{card}"), ("/config/API_KEY", "/config/{name}"),
                                     ("/draft", "/{environment}"), ("/production", "/{environment}"),
-                                    ("/versions/1", "/versions/{number}")):
+                                    ("/versions/1", "/versions/{number}"), ("/tables/Orders", "/tables/{table}"),
+                                    ("/rows/{row}", "/rows/{row_id}")):
             path = path.replace(concrete, parameter)
         in_matrix.add((method, path))
     assert operations - NOT_IN_MATRIX == in_matrix

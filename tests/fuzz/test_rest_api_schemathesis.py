@@ -66,6 +66,8 @@ def _real_parameters(world) -> dict[str, str]:
         "number": "1",
         "state_type": "conversation",
         "scope_id": world.conversation.external_id,
+        "table": "Orders",
+        "row_id": str(world.row),
     }
 
 

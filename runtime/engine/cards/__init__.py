@@ -1,6 +1,6 @@
 """Card families register themselves on import; importing this package loads them all.
 A new family is one new module here plus its line below."""
-from . import ai_generate, ai_task, ai_transition, call, capture, code, event, expression, intent, log, send, wait, webchat  # noqa: F401
+from . import ai_generate, ai_task, ai_transition, call, capture, code, event, expression, intent, log, send, tables, wait, webchat  # noqa: F401
 from .base import CARD_TYPES, card_problems, card_transitions, parse_config
 
 __all__ = ["CARD_TYPES", "card_problems", "card_transitions", "parse_config"]

@@ -42,7 +42,7 @@ def main(*nodes, start_next, variables=()):
 
 class Chat:
     def __init__(self, definition, *, env=None, user=None, bot_vars=None, sandbox=None, llm=None, llm_token_budget=None,
-                 tools=None):
+                 tools=None, tables=None):
         self.build = compile_bot(definition)
         self.state: dict = {}
         self.user = dict(user or self.build.user_defaults())
@@ -52,6 +52,7 @@ class Chat:
         self.last = None
         self.llm, self.llm_token_budget = llm, llm_token_budget
         self.tools = tools  # a ToolHost (TurnInput.tools)
+        self.tables = tables  # a TableHost (TurnInput.tables)
         self.streamed: list[tuple[str, str]] = []
         self.discarded: list[str] = []  # stream ids the turn took back
         # Earlier user messages, as the turn service passes them (TurnInput.history).
@@ -60,6 +61,7 @@ class Chat:
     def send(self, event: dict):
         result = run_turn(self.build, TurnInput(self.state, event, self.user, self.bot, self.env, self.sandbox,
                                                 llm=self.llm, llm_token_budget=self.llm_token_budget, tools=self.tools,
+                                                tables=self.tables,
                                                 history=list(self.history),
                                                 on_stream=lambda sid, delta: self.streamed.append((sid, delta)),
                                                 on_stream_discard=self.discarded.append))

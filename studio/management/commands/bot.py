@@ -40,6 +40,8 @@ class Command(BaseCommand):
         p.add_argument("bot", help="bot id or unique name")
         p.add_argument("-o", "--output", help="write to this file instead of stdout")
         p.add_argument("--version", type=int, dest="version_number", help="export this published version")
+        p.add_argument("--with-rows", action="store_true", dest="with_rows",
+                       help="add each table's rows (docs/tables.md); `bot import` puts them into the new bot")
 
         p = sub.add_parser("publish", help="publish the draft as the next version")
         p.add_argument("bot", help="bot id or unique name")
@@ -119,8 +121,8 @@ class Command(BaseCommand):
         bot = services.import_bot(text, workspace=target)
         self.stdout.write(str(bot.id))
 
-    def do_export(self, *, bot, output, version_number, **options):
-        document = services.export_bot(services.find_bot(bot), version=version_number)
+    def do_export(self, *, bot, output, version_number, with_rows=False, **options):
+        document = services.export_bot(services.find_bot(bot), version=version_number, with_rows=with_rows)
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         if output:
             Path(output).write_text(text, encoding="utf-8")

@@ -1,0 +1,58 @@
+"""The engine's `TableHost` (runtime/engine/tables.py) over the database: table cards of
+one bot's turn read and write its rows through `flows.tables.service`.
+
+A table write is done when the card runs, not when the turn is stored: on PostgreSQL the
+engine runs on the engine pool with no transaction (runtime/async_turns.py), so each call
+is its own short transaction, and the connection it opened on the pool's thread is closed
+again, so a turn that goes on to wait on a model holds no connection. On the ORM executor
+(SQLite) the turn's transaction is open around the engine; the calls run inside it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from flows.tables import service
+from flows.tables.definition import TableError, parse_definition
+from runtime.engine.tables import TableFailure
+
+
+class TableGateway:
+    def __init__(self, bot_id):
+        self.bot_id = bot_id
+
+    def _call(self, operation, table: dict, *args, **kwargs):
+        try:
+            return operation(self.bot_id, parse_definition(table), *args, **kwargs)
+        except TableError as exc:
+            raise TableFailure(exc.message, path=exc.path) from None
+        except service.RowNotFound as exc:
+            raise TableFailure(str(exc), path="$.recordId") from None
+        finally:
+            if not connection.in_atomic_block:
+                connection.close()
+
+    def get_record(self, table: dict, record_id: Any) -> dict | None:
+        return self._call(service.get_row, table, record_id)
+
+    def find_records(self, table: dict, *, filter, search, order_by, order_direction, limit, offset) -> list[dict]:
+        return self._call(service.find_rows, table, filter=filter, search=search, order_by=order_by,
+                          order_direction=order_direction, limit=limit, offset=offset)["rows"]
+
+    def insert_record(self, table: dict, values: dict) -> dict:
+        return self._call(service.insert_row, table, values)
+
+    def update_record(self, table: dict, record_id: Any, values: dict) -> dict:
+        return self._call(service.update_row, table, record_id, values)
+
+    def upsert_record(self, table: dict, key_column: str, values: dict) -> tuple[dict, bool]:
+        result = self._call(service.upsert_rows, table, key_column, [values], ["values"])
+        return result["rows"][0], bool(result["inserted"])
+
+    def delete_records(self, table: dict, *, ids=None, filter=None) -> int:
+        return self._call(service.delete_rows, table, ids=ids, filter=filter)
+
+
+def for_bot(bot_id) -> TableGateway:
+    return TableGateway(bot_id)
