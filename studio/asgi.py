@@ -10,6 +10,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from integrations.chat_api import asgi as chat_api  # noqa: E402
+from integrations.messaging import asgi as messaging  # noqa: E402
 from runtime import log_context, metrics  # noqa: E402
 from studio import health  # noqa: E402
 
@@ -45,6 +46,9 @@ async def http(scope, receive, send):
     # integrations/chat_api/asgi.py for why); probes and metrics too (studio/health.py).
     if scope["path"].startswith(chat_api.PREFIX):
         return await chat_api.application(scope, receive, send)
+    if scope["path"].startswith(messaging.PREFIX):
+        # The messaging channels' webhooks likewise (integrations/messaging/asgi.py).
+        return await messaging.application(scope, receive, send)
     if scope["path"].rstrip("/") in health.PATHS:
         return await health.application(scope, receive, send)
     return await django_asgi_app(scope, receive, send)

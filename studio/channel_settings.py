@@ -25,3 +25,40 @@ def configure_chat_api(bot: Bot, *, user, enabled: bool | None = None, rotate_ke
     audit.record(actor=user if getattr(user, "is_authenticated", False) else None, workspace=bot.workspace,
                  action="chat_api.update", target=bot, details=changed)
     return row
+
+
+def configure_channel(bot: Bot, kind: str, values: dict, *, user, enabled: bool | None = None):
+    """Install or change a messaging channel (integrations/messaging), recorded in the audit
+    log with the names of the fields given, never their values when they are secret."""
+    from integrations.messaging import services as messaging
+
+    existed = messaging.Channel.objects.filter(bot=bot, kind=kind).exists()
+    channel = messaging.configure(bot, kind, values, enabled=enabled)
+    secret = messaging.kind_of(kind).Config.secret_fields()
+    changed = {name: ("replaced" if name in secret else value) for name, value in values.items()
+               if not (name in secret and not value)}
+    audit.record(actor=_actor(user), workspace=bot.workspace,
+                 action="channel.update" if existed else "channel.install", target=bot,
+                 details={"channel": kind, **changed, **({"enabled": channel.enabled} if enabled is not None else {})})
+    return channel
+
+
+def set_channel_enabled(bot: Bot, kind: str, enabled: bool, *, user):
+    from integrations.messaging import services as messaging
+
+    channel = messaging.set_enabled(bot, kind, enabled)
+    audit.record(actor=_actor(user), workspace=bot.workspace, action="channel.update", target=bot,
+                 details={"channel": kind, "enabled": enabled})
+    return channel
+
+
+def remove_channel(bot: Bot, kind: str, *, user) -> None:
+    from integrations.messaging import services as messaging
+
+    messaging.remove(bot, kind)
+    audit.record(actor=_actor(user), workspace=bot.workspace, action="channel.remove", target=bot,
+                 details={"channel": kind})
+
+
+def _actor(user):
+    return user if getattr(user, "is_authenticated", False) else None

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "integrations",
     "integrations.webchat",
     "integrations.chat_api",
+    "integrations.messaging",
     "integrations.llm",
     "axes",
 ]
@@ -358,6 +359,12 @@ FLOWSTUDIO_LLM_DEMO_WORKSPACE = env("FLOWSTUDIO_LLM_DEMO_WORKSPACE", default="")
 # Host names (or literal addresses) the outbound guard lets the server fetch from although
 # they resolve into its own network (runtime/outbound.py, docs/security.md "Outbound HTTP").
 FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = env.list("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", default=[])
+# The messaging channels' APIs (integrations/messaging, docs/channels.md); the tests point
+# them at local servers that speak the same API.
+FLOWSTUDIO_TELEGRAM_API_URL = env("FLOWSTUDIO_TELEGRAM_API_URL", default="https://api.telegram.org").rstrip("/")
+# The Celery queue of the channels' turns and replies (empty: Celery's default queue).
+FLOWSTUDIO_CHANNELS_CELERY_QUEUE = env("FLOWSTUDIO_CHANNELS_CELERY_QUEUE", default="")
+FLOWSTUDIO_SLACK_API_URL = env("FLOWSTUDIO_SLACK_API_URL", default="https://slack.com/api").rstrip("/")
 # Tables (docs/tables.md): rows per table and the JSON size of one row's values.
 FLOWSTUDIO_TABLE_MAX_ROWS = env.int("FLOWSTUDIO_TABLE_MAX_ROWS", default=10_000)
 FLOWSTUDIO_TABLE_ROW_BYTES = env.int("FLOWSTUDIO_TABLE_ROW_BYTES", default=16 * 1024)

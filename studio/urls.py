@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("studio.editor.urls")),
     path("", include("studio.emulator.urls")),
     path("", include("integrations.webchat.urls")),
+    path("", include("integrations.messaging.urls")),
     path("", include("studio.views.urls")),
 ]

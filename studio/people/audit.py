@@ -37,6 +37,9 @@ ACTIONS: dict[str, str] = {
     "mcp_server.create": "added the MCP server",
     "mcp_server.update": "changed the MCP server",
     "mcp_server.delete": "removed the MCP server",
+    "channel.install": "installed a messaging channel on",
+    "channel.update": "changed a messaging channel of",
+    "channel.remove": "removed a messaging channel of",
 }
 
 # Keys that must never reach the log, whatever a caller passes.

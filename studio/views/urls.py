@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio.views import accounts, ai, audit, bots, members, tokens, webchat, workspaces
+from studio.views import accounts, ai, audit, bots, channels, members, tokens, webchat, workspaces
 
 app_name = "studio"
 urlpatterns = [
@@ -50,6 +50,9 @@ urlpatterns = [
     path("bots/<uuid:bot_id>/chat-api/", bots.chat_api_settings, name="chat_api"),
     path("bots/<uuid:bot_id>/chat-api/key/", bots.chat_api_key, name="chat_api_key"),
     path("bots/<uuid:bot_id>/delete/", bots.delete, name="delete_bot"),
+    # the messaging channels of a bot (integrations/messaging)
+    path("bots/<uuid:bot_id>/channels/webhook/secret/", channels.webhook_secret, name="channel_webhook_secret"),
+    path("bots/<uuid:bot_id>/channels/<slug:kind>/", channels.change, name="channel"),
     # the webchat channel of a bot
     path("bots/<uuid:bot_id>/webchat/", webchat.settings_page, name="webchat_settings"),
     path("bots/<uuid:bot_id>/webchat/preview/", webchat.preview_page, name="webchat_preview"),

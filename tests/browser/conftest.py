@@ -61,7 +61,18 @@ def sent_mail(mail_dir):
 
 
 @pytest.fixture(scope="session")
-def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory, mail_dir):
+def telegram_api():
+    """A local server answering like Telegram's Bot API for the whole session; the live
+    server's FLOWSTUDIO_TELEGRAM_API_URL points at it, so a Telegram channel installed from
+    the dashboard registers its webhook there (tests/browser/test_channels.py)."""
+    from runtime.tests.receiver import receiver
+
+    with receiver((200, {"Content-Type": "application/json"}, b'{"ok":true,"result":true}')) as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory, mail_dir, telegram_api):
     """A Daphne process serving studio.asgi on the test database; yields its base URL."""
     from django.db import connection
 
@@ -81,6 +92,7 @@ def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory, ma
         # The scripted LLM and MCP test servers listen on 127.0.0.1, which the outbound
         # guard refuses unless listed; the test bots' providers point there.
         FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS=env.get("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", "127.0.0.1"),
+        FLOWSTUDIO_TELEGRAM_API_URL=telegram_api.url,
     )
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     with open(log, "wb") as out:

@@ -1,4 +1,4 @@
-"""`manage.py bot import|export|publish|restore|info|chat|chat-api`: bots from the command line.
+"""`manage.py bot import|export|publish|restore|info|chat|chat-api|channels`: bots from the command line.
 
 Every subcommand is a thin shell around `flows.services`. Expected failures (unknown bot,
 invalid file, missing version) are one line on stderr and exit code 1, never a traceback.
@@ -79,6 +79,17 @@ class Command(BaseCommand):
         hook.add_argument("--webhook", metavar="URL", help="send every signal to this URL, signed")
         hook.add_argument("--no-webhook", action="store_true", help="stop sending signals to a webhook")
         p.add_argument("--webhook-secret", metavar="SECRET", help="the webhook's signing secret (default: generated)")
+
+        p = sub.add_parser("channels", help="list a bot's messaging channels, install, enable or disable one")
+        p.add_argument("bot", help="bot id or unique name")
+        change = p.add_mutually_exclusive_group()
+        change.add_argument("--enable", metavar="CHANNEL", help="answer this channel's updates again")
+        change.add_argument("--disable", metavar="CHANNEL", help="refuse its updates (403) and send nothing")
+        change.add_argument("--install", metavar="CHANNEL",
+                            help="install or change a channel (webhook, telegram, slack) with --set fields")
+        change.add_argument("--remove", metavar="CHANNEL", help="remove the channel and its webhook URL")
+        p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="fields",
+                       help="a field of the channel's config (repeatable), e.g. bot_token=123:ABC")
 
         p = sub.add_parser("chat", help="talk to a bot in the terminal")
         p.add_argument("bot", help="bot id or unique name")
@@ -237,6 +248,40 @@ class Command(BaseCommand):
         if (webhook or webhook_secret) and row.webhook_url:
             lines.append(f"webhook secret: {row.webhook_secret}")
         self.stdout.write("\n".join(lines))
+
+    def do_channels(self, *, bot, enable, disable, install, remove, fields, **options):
+        from integrations.messaging import services as messaging
+        from studio import channel_settings
+
+        found = services.find_bot(bot)
+        try:
+            if install:
+                values = {}
+                for field in fields:
+                    name, sep, value = field.partition("=")
+                    if not sep or not name.strip():
+                        raise CommandError(f"--set {field!r}: expected FIELD=VALUE")
+                    values[name.strip()] = value
+                channel_settings.configure_channel(found, install, values, user=None)
+            elif fields:
+                raise CommandError("--set goes with --install CHANNEL")
+            elif enable or disable:
+                channel_settings.set_channel_enabled(found, enable or disable, bool(enable), user=None)
+            elif remove:
+                channel_settings.remove_channel(found, remove, user=None)
+        except messaging.ChannelError as exc:
+            raise CommandError(str(exc)) from None
+        channels = messaging.channels_of(found)
+        if not channels:
+            kinds = ", ".join(sorted(messaging.kinds.KINDS))
+            self.stdout.write(f"no messaging channels (install one: manage.py bot channels {found.id} "
+                              f"--install CHANNEL --set FIELD=VALUE; channels: {kinds})")
+            return
+        for channel in channels:
+            summary = messaging.summary(channel)
+            state = "enabled" if summary["enabled"] else "disabled"
+            failures = f", {summary['failures']} undelivered" if summary["failures"] else ""
+            self.stdout.write(f"{channel.kind}\t{state}\t{summary['webhookUrl']}{failures}")
 
     def do_chat(self, *, bot, draft, user_id, **options):
         found = services.find_bot(bot)

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    name = "integrations.messaging"
+    label = "messaging"
+    verbose_name = "Messaging channels"
+
+    def ready(self):
+        from runtime import delivery
+
+        from . import sending
+
+        # The bot's replies in a channel's conversations go out through the channel's API;
+        # idempotent, so a second ready() does not send twice.
+        delivery.subscribe(sending.on_messages)

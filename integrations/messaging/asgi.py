@@ -1,0 +1,76 @@
+"""The channels' inbound webhook front: a plain ASGI application for `/integrations/...`
+(studio/asgi.py sends those paths here, the rest to Django), as the Chat API has one.
+
+Not the Django view stack, for the same reason as the Chat API's (integrations/chat_api/asgi.py):
+a channel's update needs none of the studio's middleware, and under ASGI that middleware
+runs on Django's one sync thread, with a new database connection per request, so
+acknowledgements queued behind each other (Slack wants one within 3 s). Here the request is
+read on the loop and `views.handle` runs on the Chat API's request threads, which keep their
+connections.
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from integrations.chat_api import workers
+
+from . import views
+
+PREFIX = "/integrations/"
+_PATH = re.compile(r"^/integrations/(?P<kind>[-a-zA-Z0-9_]+)/(?P<bot>[0-9a-fA-F-]{32,36})/(?P<secret>[^/]+)/?$")
+
+
+class InboundRequest:
+    """What the channel kinds read of a request: its headers and content type."""
+
+    def __init__(self, scope):
+        self.headers = _Headers(scope)
+        self.content_type = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+class _Headers:
+    def __init__(self, scope):
+        self._values = {}
+        for name, value in scope.get("headers") or ():
+            self._values.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+
+    def get(self, name: str, default=None):
+        return self._values.get(name.lower(), default)
+
+
+async def application(scope, receive, send):
+    match = _PATH.match(scope["path"])
+    if match is None:
+        return await _answer(send, 404, {"error": "no such channel: the webhook URL is wrong"})
+    if scope["method"] != "POST":
+        return await _answer(send, 405, {"error": "a channel's webhook takes POST"}, [(b"allow", b"POST")])
+    try:
+        bot_id = uuid.UUID(match["bot"])
+    except ValueError:
+        return await _answer(send, 404, {"error": "no such channel: the webhook URL is wrong"})
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        body += message.get("body", b"")
+        if len(body) > views.MAX_BODY_BYTES:
+            return await _answer(send, 413, {"error": f"the update is larger than {views.MAX_BODY_BYTES} bytes"})
+        if not message.get("more_body"):
+            break
+    status, content = await workers.run(views.handle, InboundRequest(scope), match["kind"], bot_id, match["secret"],
+                                        bytes(body))
+    await _send(send, status, content)
+
+
+async def _answer(send, status: int, payload: dict, headers=()):
+    await _send(send, status, json.dumps(payload).encode(), headers)
+
+
+async def _send(send, status: int, content: bytes, headers=()):
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": content})
