@@ -30,9 +30,9 @@ def _redis():
 
 
 def heartbeat_key() -> str:
-    from django.db import connections
+    from runtime import redis_keys
 
-    return f"flowstudio:{connections['default'].settings_dict['NAME']}:worker-heartbeat"
+    return f"{redis_keys.prefix()}:worker-heartbeat"
 
 
 def database_problem() -> str | None:

@@ -29,7 +29,7 @@ from typing import Protocol
 
 from django.conf import settings
 
-from runtime import engine_pool
+from runtime import engine_pool, redis_keys
 from runtime.loop_thread import LoopThread
 from runtime.engine.llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost, ToolSpec
 
@@ -221,10 +221,8 @@ _listening: asyncio.Event | None = None  # set once the listener is subscribed
 
 
 def _prefix() -> str:
-    from django.db import connections
-
     # Conversation ids are unique within one database only (tests run several on one Redis).
-    return f"flowstudio:{connections['default'].settings_dict['NAME']}:llm-cancel"
+    return f"{redis_keys.prefix()}:llm-cancel"
 
 
 def cancel(conversation_key: str, up_to_event_seq: int) -> None:
@@ -273,12 +271,52 @@ def _stopped_here(key: str, event_seq: int) -> bool:
 async def _stopped_elsewhere(key: str, event_seq: int) -> bool:
     if not settings.REDIS_URL:
         return False
-    try:
-        value = await (await _async_redis()).get(f"{_prefix()}:{key}")
-    except Exception:
-        logger.exception("reading the cancel flag of conversation %s from Redis failed", key)
-        return False
+    loop = asyncio.get_running_loop()
+    reads = _flag_reads.get(loop)
+    if reads is None:
+        reads = _flag_reads[loop] = _FlagReads()
+    value = await reads.read(key)
     return value is not None and event_seq <= int(value)
+
+
+class _FlagReads:
+    """The cancel flags of the calls starting on one loop, read together: one MGET for every
+    call that starts in the same loop tick or while the previous MGET is out, never more than
+    one out at a time. One GET per call, with 200 turns waiting at once, was 200 commands at
+    once on the loop's Redis client, whose pool holds 100 connections: past the 100th the read
+    failed ("Too many connections") and the call went on as if no stop had been taken
+    (runtime/tests/test_llm_cancel_flags.py)."""
+
+    def __init__(self):
+        self._waiting: dict[str, list[asyncio.Future]] = {}
+        self._reader: asyncio.Task | None = None
+
+    def read(self, key: str) -> asyncio.Future:
+        """A future of the flag's value (bytes, or None: no stop, or the read failed)."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, []).append(future)
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.ensure_future(self._read_all())
+        return future
+
+    async def _read_all(self) -> None:
+        await asyncio.sleep(0)  # the calls starting in this tick join the first read
+        while self._waiting:
+            batch, self._waiting = self._waiting, {}
+            keys = list(batch)
+            prefix = _prefix()
+            try:
+                values = await (await _async_redis()).mget([f"{prefix}:{key}" for key in keys])
+            except Exception:
+                logger.exception("reading the cancel flags of %d conversations from Redis failed", len(keys))
+                values = [None] * len(keys)
+            for key, value in zip(keys, values):
+                for future in batch[key]:
+                    if not future.done():  # its call may have been cancelled meanwhile
+                        future.set_result(value)
+
+
+_flag_reads: dict = {}  # event loop -> its _FlagReads
 
 
 async def _async_redis():

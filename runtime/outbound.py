@@ -21,7 +21,9 @@ docs/security.md, "Outbound HTTP", lists the limits.
 from __future__ import annotations
 
 import ipaddress
+import ssl
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -272,12 +274,29 @@ class _AsyncGuardedBackend(httpcore2.AsyncNetworkBackend):
         await self._backend.sleep(seconds)
 
 
+_ssl_context: ssl.SSLContext | None = None
+_ssl_context_lock = threading.Lock()
+
+
+def _shared_ssl_context() -> ssl.SSLContext:
+    """One verifying SSL context for every guarded async client of the process. Making one
+    loads the CA bundle (tens of ms of CPU); each transport made two (httpx2's own and the
+    pool's), for every provider client, MCP session and loop. A context is safe to share
+    between connections and threads, and nothing here changes it after it is made."""
+    global _ssl_context
+    with _ssl_context_lock:
+        if _ssl_context is None:
+            _ssl_context = httpx2.create_ssl_context()
+        return _ssl_context
+
+
 class AsyncGuardedTransport(httpx2.AsyncHTTPTransport):
     """An `httpx2.AsyncHTTPTransport` whose connections open through the guard. A refused
     address raises OutboundRefused out of the request (not an httpx2 error)."""
 
     def __init__(self, max_connections: int = 10):
-        super().__init__(retries=0, trust_env=False)
-        self._pool = httpcore2.AsyncConnectionPool(ssl_context=httpx2.create_ssl_context(),
+        context = _shared_ssl_context()
+        super().__init__(verify=context, retries=0, trust_env=False)
+        self._pool = httpcore2.AsyncConnectionPool(ssl_context=context,
                                                    max_connections=max_connections, retries=0,
                                                    network_backend=_AsyncGuardedBackend())

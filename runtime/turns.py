@@ -22,6 +22,7 @@ Locking, so that acknowledging never waits for a running turn:
 """
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import threading
@@ -490,9 +491,10 @@ def row_values(instance, names) -> dict:
 
 def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, stored_bot_vars: dict, *,
                env: dict, history: list[str]) -> TurnInput:
+    signals = StreamSignals(conversation, event)
     return TurnInput(
-        on_stream=stream_publisher(conversation, event),
-        on_stream_discard=stream_discarder(conversation, event),
+        on_stream=signals.piece,
+        on_stream_discard=signals.discard,
         state=conversation.state or {},
         event=_engine_event(conversation, user, event),
         user={**loaded.build.user_defaults(), **(user.variables or {})},
@@ -507,32 +509,60 @@ def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, 
     )
 
 
-def stream_publisher(conversation: Conversation, event: Event):
-    """The turn's `on_stream`: each piece of a streamed answer goes to the conversation's live
-    clients as a `delta` signal, never to the database. Called on the LLM loop's thread; the
-    subscribers only queue a send, so a slow client never holds up the model or the engine.
-    `offset` is where the piece starts in the whole answer and `index` its number, so a
-    client can tell a piece it already has (an answer streamed again restarts at 0)."""
-    sent: dict[str, tuple[int, int]] = {}  # stream id -> (characters sent, pieces sent)
+class StreamSignals:
+    """The turn's `on_stream` (`piece`) and `on_stream_discard` (`discard`): each piece of a
+    streamed answer goes to the conversation's live clients as a `delta` signal, never to the
+    database. `offset` is where the piece starts in the whole answer and `index` its number,
+    so a client can tell a piece it already has (an answer streamed again restarts at 0).
 
-    def on_stream(stream_id: str, delta: str) -> None:
-        offset, index = sent.get(stream_id, (0, 0))
-        sent[stream_id] = (offset + len(delta), index + 1)
-        delivery.publish_signal(conversation, {"type": "delta", "eventId": event.pk, "streamId": stream_id,
-                                               "delta": delta, "offset": offset, "index": index})
+    Called on the LLM loop's thread. The pieces of one stream that come in the same tick of
+    that loop (the model's chunks read together: the loop was busy with other answers) are
+    published as one signal, in the next tick: every signal costs a hand-over to the server's
+    loop, a Redis PUBLISH or group_send and a write to each client, whatever its length
+    (docs/performance.md, "Issue 15's second round of cuts"). Off a loop (a replayed
+    recording calls from the engine's thread) each piece goes at once. The subscribers only
+    queue a send, so a slow client never holds up the model or the engine."""
 
-    return on_stream
+    def __init__(self, conversation: Conversation, event: Event):
+        self.conversation, self.event = conversation, event
+        self._sent: dict[str, tuple[int, int]] = {}  # stream id -> (characters sent, pieces sent)
+        self._held: dict[str, list[str]] = {}  # stream id -> pieces of this tick, not sent yet
+        self._flush_scheduled = False
 
+    def piece(self, stream_id: str, delta: str) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            self.flush()
+            self._publish(stream_id, delta)
+            return
+        self._held.setdefault(stream_id, []).append(delta)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self.flush)
 
-def stream_discarder(conversation: Conversation, event: Event):
-    """The turn's `on_stream_discard`: a `delta` signal with `discard: true` (and no text)
-    tells clients to take away what they showed of that stream (a thought, not an answer)."""
+    def discard(self, stream_id: str) -> None:
+        """A `delta` signal with `discard: true` (and no text) tells clients to take away what
+        they showed of that stream (a thought, not an answer); after the pieces it covers."""
+        self.flush()
+        delivery.publish_signal(self.conversation, {
+            "type": "delta", "eventId": self.event.pk, "streamId": stream_id,
+            "delta": "", "offset": 0, "index": -1, "discard": True})
 
-    def on_discard(stream_id: str) -> None:
-        delivery.publish_signal(conversation, {"type": "delta", "eventId": event.pk, "streamId": stream_id,
-                                               "delta": "", "offset": 0, "index": -1, "discard": True})
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        if self._held:
+            held, self._held = self._held, {}
+            for stream_id, pieces in held.items():
+                self._publish(stream_id, pieces[0] if len(pieces) == 1 else "".join(pieces))
 
-    return on_discard
+    def _publish(self, stream_id: str, delta: str) -> None:
+        offset, index = self._sent.get(stream_id, (0, 0))
+        self._sent[stream_id] = (offset + len(delta), index + 1)
+        delivery.publish_signal(self.conversation, {"type": "delta", "eventId": self.event.pk, "streamId": stream_id,
+                                                    "delta": delta, "offset": offset, "index": index})
 
 
 # --- cancel --------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import uuid
 
 from django.conf import settings
 
-from runtime import json_codec
+from runtime import json_codec, redis_keys
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +41,11 @@ OVERFLOWED = ({"type": "overflowed"}, None, None)
 
 
 def _prefix() -> str:
-    from django.db import connections
-
     # The database's name keeps installations (and parallel test databases) sharing one
-    # Redis apart: conversation ids are only unique within a database.
-    return f"flowstudio:{connections['default'].settings_dict['NAME']}:chat:"
+    # Redis apart: conversation ids are only unique within a database. Called for every
+    # signal published (a streamed answer's every piece): runtime/redis_keys.py says why it
+    # does not look up django.db.connections.
+    return f"{redis_keys.prefix()}:chat:"
 
 
 class Hub:
@@ -62,6 +62,8 @@ class Hub:
         self._outbox: asyncio.Queue | None = None
         self._sync_redis = None  # for processes without a loop (Celery workers)
         self._transient: queue_module.SimpleQueue | None = None  # to the transient publisher thread
+        # Caller's loop -> what its current tick published for the server's loop (_hand_over).
+        self._handing_over: dict[asyncio.AbstractEventLoop, list] = {}
 
     # ---- streams (on the loop) ---------------------------------------------------------------
 
@@ -126,6 +128,11 @@ class Hub:
                 running = None
             if running is loop:
                 self._publish_on_loop(conversation_pk, items)
+            elif running is not None:
+                # Everything published in this tick of the caller's loop (the pieces of many
+                # answers read together) crosses to the server's loop in one hand-over: each
+                # call_soon_threadsafe is a wake-up write and a lock.
+                self._hand_over(running, loop, conversation_pk, items)
             else:
                 loop.call_soon_threadsafe(self._publish_on_loop, conversation_pk, items)
         elif settings.REDIS_URL:
@@ -136,6 +143,23 @@ class Hub:
                     threading.Thread(target=self._publish_transient_forever, args=(self._transient,),
                                      name="chat-api-transient", daemon=True).start()
             self._transient.put((conversation_pk, items))
+
+    def _hand_over(self, running, loop, conversation_pk, items) -> None:
+        batch = self._handing_over.get(running)
+        if batch is None:
+            batch = self._handing_over[running] = []
+
+            def send():
+                del self._handing_over[running]
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(self._publish_batch_on_loop, batch)
+
+            running.call_soon(send)
+        batch.append((conversation_pk, items))
+
+    def _publish_batch_on_loop(self, batch) -> None:
+        for conversation_pk, items in batch:
+            self._publish_on_loop(conversation_pk, items)
 
     def _publish_transient_forever(self, pending: queue_module.SimpleQueue) -> None:
         # One thread, so the pieces leave in the order they were published.
@@ -198,11 +222,22 @@ class Hub:
         return self._redis
 
     async def _drain_outbox(self, outbox: asyncio.Queue) -> None:
-        # One sender, so signals leave in the order they were published.
+        # One sender, so signals leave in the order they were published. What was queued
+        # meanwhile (the pieces of many answers at once) goes in one pipeline: one write and
+        # one read for all of them instead of a round trip each.
         while True:
-            channel, data = await outbox.get()
+            batch = [await outbox.get()]
+            while not outbox.empty():
+                batch.append(outbox.get_nowait())
             try:
-                await (await self._client()).publish(channel, data)
+                client = await self._client()
+                if len(batch) == 1:
+                    await client.publish(*batch[0])
+                else:
+                    pipe = client.pipeline(transaction=False)
+                    for channel, data in batch:
+                        pipe.publish(channel, data)
+                    await pipe.execute()
             except Exception:
                 logger.exception("publishing Chat API signals to Redis failed")
 

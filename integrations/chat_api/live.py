@@ -192,30 +192,47 @@ async def stream(user, conversation, *, last_event_id: str | None, opened_at, ru
                 finished.add(key)
             yield text
         while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=heartbeat)
-            except asyncio.TimeoutError:
-                yield ": ping\n\n"
-                continue
-            if item is OVERFLOWED:
-                logger.info("Chat API listen stream of conversation %s fell behind; closed", conversation.pk)
-                return  # the client reconnects with Last-Event-ID and gets the replay
-            signal, seq, close_user = item
-            if seq is not None:
-                if seq <= sent_seq:
-                    continue  # already replayed
-                sent_seq = seq
-            if signal["type"] == DELTA:
-                if (signal.get(TURN), signal["data"]["streamId"]) in finished or signal.get(TURN) in stopped:
+            if queue.empty():
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=heartbeat)
+                except asyncio.TimeoutError:
+                    yield ": ping\n\n"
                     continue
-            elif signal["type"] == CANCELLED:
-                stopped.add(signal.get(TURN))
             else:
-                key = _finished_key(signal)
-                if key:
-                    finished.add(key)
-            yield _sse(signal, seq)
-            if close_user == user.external_id:
-                return  # removed from the conversation: this listener ends
+                item = queue.get_nowait()  # no timer and no task for a signal already here
+            # Every signal already queued goes in one write (the events stay separate).
+            texts, ended = [], False
+            while True:
+                if item is OVERFLOWED:
+                    logger.info("Chat API listen stream of conversation %s fell behind; closed", conversation.pk)
+                    ended = True  # the client reconnects with Last-Event-ID and gets the replay
+                    break
+                signal, seq, close_user = item
+                if seq is None or seq > sent_seq:  # else already replayed
+                    if seq is not None:
+                        sent_seq = seq
+                    if signal["type"] == DELTA:
+                        skip = ((signal.get(TURN), signal["data"]["streamId"]) in finished
+                                or signal.get(TURN) in stopped)
+                    else:
+                        skip = False
+                        if signal["type"] == CANCELLED:
+                            stopped.add(signal.get(TURN))
+                        else:
+                            key = _finished_key(signal)
+                            if key:
+                                finished.add(key)
+                    if not skip:
+                        texts.append(_sse(signal, seq))
+                        if close_user == user.external_id:
+                            ended = True  # removed from the conversation: this listener ends
+                            break
+                if queue.empty():
+                    break
+                item = queue.get_nowait()
+            if texts:
+                yield texts[0] if len(texts) == 1 else "".join(texts)
+            if ended:
+                return
     finally:
         await hub.leave(conversation.pk, queue)

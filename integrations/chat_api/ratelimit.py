@@ -38,11 +38,11 @@ class RateLimited(ChatApiError):
 
 
 def _namespace() -> str:
-    from django.db import connections
+    from runtime import redis_keys
 
     # As the hub's channels: installations (and parallel test databases) sharing one Redis
     # count apart.
-    return f"flowstudio:{connections['default'].settings_dict['NAME']}:ratelimit"
+    return f"{redis_keys.prefix()}:ratelimit"
 
 
 class Limiter:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx2
@@ -69,26 +70,64 @@ class ProviderConfig:
         return ModelInfo(id=wanted)
 
 
-_clients: dict[tuple[str, str, int], openai.AsyncOpenAI] = {}
+# Connections per HTTP pool. httpcore's pool walks every connection it holds, probing each
+# idle one's socket (two system calls), whenever a request starts or ends: one pool of 256
+# connections made each of 200 answers at once walk 200 connections twice, 46% of the
+# LLM loop's CPU in bench/llm_turns.py. A provider's connections are split over pools of
+# this size, each call taking the least busy (docs/performance.md, "Issue 15's second round
+# of cuts").
+CONNECTIONS_PER_POOL = 32
 
 
-def _client(config: ProviderConfig) -> openai.AsyncOpenAI:
-    from django.conf import settings
+class _Pools:
+    """A provider's clients on one loop: `FLOWSTUDIO_LLM_WAITING_TURNS` connections (a
+    connection for every turn that may wait at once: with the guard's default of 10 the 11th
+    waiting turn queued for a whole answer), split over pools of CONNECTIONS_PER_POOL."""
 
-    key = (config.name, config.revision, id(_current_loop()))
-    client = _clients.get(key)
-    if client is None:
-        # A connection for every turn that may wait at once: with the guard's default of 10
-        # the 11th waiting turn queued for a whole answer (bench/llm_turns.py, 200 turns).
-        transport = AsyncGuardedTransport(max_connections=max(10, settings.FLOWSTUDIO_LLM_WAITING_TURNS))
-        client = openai.AsyncOpenAI(
+    def __init__(self, config: ProviderConfig, connections: int):
+        count = -(-connections // CONNECTIONS_PER_POOL)
+        per_pool = -(-connections // count)
+        self.clients = [self._make(config, per_pool) for _ in range(count)]
+        self.busy = [0] * count
+
+    @staticmethod
+    def _make(config: ProviderConfig, connections: int) -> openai.AsyncOpenAI:
+        transport = AsyncGuardedTransport(max_connections=connections)
+        return openai.AsyncOpenAI(
             base_url=config.base_url, api_key=config.api_key or "none", max_retries=config.max_retries,
             timeout=config.timeout,
             http_client=httpx2.AsyncClient(transport=transport, timeout=config.timeout,
                                            follow_redirects=False, trust_env=False),
         )
-        _clients[key] = client
-    return client
+
+    @contextmanager
+    def lease(self):
+        """The least busy client, for the length of one call."""
+        busy = self.busy
+        index = busy.index(min(busy)) if len(busy) > 1 else 0
+        busy[index] += 1
+        try:
+            yield self.clients[index]
+        finally:
+            busy[index] -= 1
+
+
+_clients: dict[tuple[str, str, int], _Pools] = {}
+
+
+def _pools(config: ProviderConfig) -> _Pools:
+    from django.conf import settings
+
+    key = (config.name, config.revision, id(_current_loop()))
+    pools = _clients.get(key)
+    if pools is None:
+        pools = _clients[key] = _Pools(config, max(10, settings.FLOWSTUDIO_LLM_WAITING_TURNS))
+    return pools
+
+
+def _client(config: ProviderConfig):
+    """A client of the provider for one call (a context manager)."""
+    return _pools(config).lease()
 
 
 def _current_loop():
@@ -113,6 +152,22 @@ def _wire_request(request: LLMRequest, model: ModelInfo) -> dict:
     if request.max_tokens is not None:
         body["max_tokens"] = request.max_tokens
     return body
+
+
+def _create_arguments(body: dict, *, stream: bool = False) -> dict:
+    """`chat.completions.create()`'s arguments for a wire body: all but the model go in
+    `extra_body`, which openai sends as given. As keyword arguments openai walks every one of
+    them against its typed parameters (`async_maybe_transform`), about 0.3 ms of CPU a call
+    for two short messages and more for a long memory, to send the same JSON
+    (docs/performance.md, "Issue 15's second round of cuts"). `messages` is a required
+    argument, so it is given empty and the body's list takes its place."""
+    extra = {key: value for key, value in body.items() if key != "model"}
+    arguments = {"model": body["model"], "messages": (), "extra_body": extra}
+    if stream:
+        # An argument, not an extra: openai reads it to hand the stream back unparsed.
+        arguments["stream"] = True
+        extra["stream_options"] = {"include_usage": True}
+    return arguments
 
 
 def _status_message(exc: openai.APIStatusError) -> str:
@@ -141,7 +196,8 @@ class OpenAICompatible:
             if request.stream and on_token is not None:
                 text, calls, usage, finish, model_id = await self._stream(body, on_token)
             else:
-                reply = await _client(config).chat.completions.create(**body)
+                with _client(config) as client:
+                    reply = await client.chat.completions.create(**_create_arguments(body))
                 if not getattr(reply, "choices", None):
                     raise LLMError("the answer has no choices", provider=config.name)
                 choice = reply.choices[0]
@@ -188,43 +244,44 @@ class OpenAICompatible:
         calls: dict[int, dict] = {}
         usage, finish, model_id, done, ended = None, "stop", body["model"], False, False
         size = 0
-        api = _client(self.config).chat.completions.with_streaming_response
-        async with api.create(**body, stream=True, stream_options={"include_usage": True}) as response:
-            async for data in _sse_data(response.http_response, name):
-                if ended:
-                    continue  # read to the end, so the connection goes back to the pool
-                if data.startswith(b"[DONE]"):
-                    ended = True
-                    continue
-                chunk = orjson.loads(data)
-                if not isinstance(chunk, dict):
-                    raise ValueError("a chunk is not an object")
-                error = chunk.get("error")
-                if error:
-                    message = error.get("message") if isinstance(error, dict) else error
-                    raise LLMError(str(message or "an error occurred during streaming")[:500], provider=name)
-                model_id = chunk.get("model") or model_id
-                if chunk.get("usage"):
-                    usage = _Usage(chunk["usage"])
-                for choice in chunk.get("choices") or ():
-                    delta = choice.get("delta") or {}
-                    content = delta.get("content")
-                    if content:
-                        size += len(content)
-                        if size > MAX_ANSWER_CHARS:
-                            raise LLMError(f"the answer is longer than {MAX_ANSWER_CHARS} characters", provider=name)
-                        pieces.append(content)
-                        on_token(content)
-                    for part in delta.get("tool_calls") or ():
-                        slot = calls.setdefault(part.get("index", 0), {"id": "", "name": "", "arguments": ""})
-                        if part.get("id"):
-                            slot["id"] = part["id"]
-                        function = part.get("function")
-                        if function:
-                            slot["name"] += function.get("name") or ""
-                            slot["arguments"] += function.get("arguments") or ""
-                    if choice.get("finish_reason"):
-                        finish, done = choice["finish_reason"], True
+        with _client(self.config) as client:
+            async with client.chat.completions.with_streaming_response.create(
+                    **_create_arguments(body, stream=True)) as response:
+                async for data in _sse_data(response.http_response, name):
+                    if ended:
+                        continue  # read to the end, so the connection goes back to the pool
+                    if data.startswith(b"[DONE]"):
+                        ended = True
+                        continue
+                    chunk = orjson.loads(data)
+                    if not isinstance(chunk, dict):
+                        raise ValueError("a chunk is not an object")
+                    error = chunk.get("error")
+                    if error:
+                        message = error.get("message") if isinstance(error, dict) else error
+                        raise LLMError(str(message or "an error occurred during streaming")[:500], provider=name)
+                    model_id = chunk.get("model") or model_id
+                    if chunk.get("usage"):
+                        usage = _Usage(chunk["usage"])
+                    for choice in chunk.get("choices") or ():
+                        delta = choice.get("delta") or {}
+                        content = delta.get("content")
+                        if content:
+                            size += len(content)
+                            if size > MAX_ANSWER_CHARS:
+                                raise LLMError(f"the answer is longer than {MAX_ANSWER_CHARS} characters", provider=name)
+                            pieces.append(content)
+                            on_token(content)
+                        for part in delta.get("tool_calls") or ():
+                            slot = calls.setdefault(part.get("index", 0), {"id": "", "name": "", "arguments": ""})
+                            if part.get("id"):
+                                slot["id"] = part["id"]
+                            function = part.get("function")
+                            if function:
+                                slot["name"] += function.get("name") or ""
+                                slot["arguments"] += function.get("arguments") or ""
+                        if choice.get("finish_reason"):
+                            finish, done = choice["finish_reason"], True
         if not done:
             # The stream ended without a finish reason: the connection was cut mid-answer.
             raise LLMError("the answer stream stopped before it was complete", provider=name, retryable=True)
