@@ -73,3 +73,15 @@ def test_set_a_configuration_value_and_see_only_that_it_is_set(page, studio_url,
     expect(page.locator("body")).not_to_contain_text("sk-live-secret")
     assert page.locator("input[type=password]").evaluate_all("els => els.map(e => e.value)") == ["", ""]
     assert ConfigValue.objects.get(bot=bot, name="CRM_KEY", environment="production").value == "sk-live-secret"
+
+
+def test_the_editors_new_configuration_variable_dialog_points_to_the_values_page(page, studio_url, make_user, login):
+    from tests.browser.editor_page import EditorPage
+
+    owner = make_user(name="Olga")
+    bot = support_bot(owner.workspace)
+    login(page, owner)
+    EditorPage(page).open(studio_url, bot)
+    page.locator("[data-action=add-config]").click()
+    link = page.get_by_role("dialog").get_by_role("link", name="Configuration variables")
+    expect(link).to_have_attribute("href", f"/bots/{bot.pk}/config/")
