@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -56,7 +56,10 @@ class Filters:
         for name in ("since", "until"):
             raw = query.get(name, "").strip()
             if raw:
-                day = parse_date(raw) if len(raw) == 10 else None
+                try:
+                    day = parse_date(raw) if len(raw) == 10 else None
+                except ValueError:  # well formed but no such day (2026-02-30)
+                    day = None
                 if day is None:
                     raise InvalidFilter(name, f"{raw!r} is not a date (YYYY-MM-DD)")
                 setattr(filters, name, day)
@@ -92,7 +95,10 @@ def filtered(bot, filters: Filters):
         rows = rows.filter(handoff_status=filters.status)
     if filters.tag:
         key, _, value = filters.tag.partition("=")
-        rows = rows.filter(**{f"tags__{key}": value}) if value else rows.filter(tags__has_key=key)
+        # The key goes into a KeyTransform (the value compared as JSON), never into a lookup name: a tag called
+        # "contains" or "a__b" is just a key.
+        rows = (rows.annotate(tag_value=KeyTransform(key, "tags")).filter(tag_value=value) if value
+                else rows.filter(tags__has_key=key))
     if filters.since:
         rows = rows.filter(created_at__gte=_day_start(filters.since))
     if filters.until:

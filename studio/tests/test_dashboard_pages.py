@@ -81,6 +81,11 @@ def test_filters_by_channel_status_tag_and_date(signed_in, bot):
     assert listed(signed_in, bot, status="with_agent")[1] == ["api-user"]
     assert listed(signed_in, bot, tag="vip")[1] == ["api-user"]
     assert listed(signed_in, bot, tag="vip=no")[1] == []
+    # A tag key that looks like a lookup name is only a key.
+    Conversation.objects.filter(pk=old.pk).update(tags={"contains": "x", "a__b": "y"})
+    assert listed(signed_in, bot, tag="contains=x")[1] == ["old-user"]
+    assert listed(signed_in, bot, tag="a__b=y")[1] == ["old-user"]
+    assert listed(signed_in, bot, tag="a__b")[1] == ["old-user"]
     since = (timezone.localdate() - timedelta(days=7)).isoformat()
     assert listed(signed_in, bot, since=since)[1] == ["api-user", "web-user"]
     until = (timezone.localdate() - timedelta(days=30)).isoformat()
@@ -94,6 +99,8 @@ def test_a_bad_filter_is_named_not_a_500(signed_in, bot):
     assert response.status_code == 400 and "since: &#x27;yesterday&#x27; is not a date" in response.content.decode()
     response = signed_in.get(f"/bots/{bot.pk}/conversations/", {"cursor": "not-a-cursor"})
     assert response.status_code == 400 and "cursor: not a cursor this page made" in response.content.decode()
+    response = signed_in.get(f"/bots/{bot.pk}/conversations/", {"until": "2026-02-30"})
+    assert response.status_code == 400 and "until: &#x27;2026-02-30&#x27; is not a date" in response.content.decode()
     response = signed_in.get(f"/bots/{bot.pk}/conversations/", {"status": "asleep"})
     assert response.status_code == 400 and "unknown status" in response.content.decode()
 
