@@ -238,3 +238,28 @@ def test_an_undeclared_name_or_an_empty_value_is_refused_with_a_message(signed_i
 def test_the_dashboard_links_to_both_pages(signed_in, bot):
     html = signed_in.get(f"/bots/{bot.pk}/").content.decode()
     assert f"/bots/{bot.pk}/conversations/" in html and f"/bots/{bot.pk}/config/" in html
+
+
+def test_a_viewer_reads_set_or_not_set_without_any_control(client, bot, owner):
+    from studio.people.models import Membership, Role
+
+    services.declare_config_variable(bot, "CRM_KEY", user=owner)
+    services.set_config_value(bot, "CRM_KEY", "production", "sk-live", user=owner)
+    viewer = get_user_model().objects.create_user("vic@example.com", "vic@example.com")
+    Membership.objects.create(workspace=bot.workspace, user=viewer, role=Role.VIEWER)
+    client.force_login(viewer)
+    page = client.get(f"/bots/{bot.pk}/config/").content.decode()
+    assert ">set<" in page and ">not set<" in page
+    assert 'type="password"' not in page and "Clear" not in page and "sk-live" not in page
+
+
+def test_an_agents_message_shows_with_the_agents_name_in_the_transcript(signed_in, bot):
+    from runtime.models import Message
+
+    conversation = talk(bot, "visitor-1", "hello")
+    seq = Message.objects.filter(conversation=conversation).order_by("-seq")[0].seq + 1
+    Message.objects.create(conversation=conversation, seq=seq, direction="outgoing", type="text",
+                           payload={"text": "Ann here, how can I help?"}, metadata={"agent": {"name": "Ann"}})
+    html = signed_in.get(f"/bots/{bot.pk}/conversations/{conversation.pk}/").content.decode()
+    assert 'class="transcript-message from-agent"' in html and "Ann here, how can I help?" in html
+    assert html.index("got hello") < html.index("Ann here")
