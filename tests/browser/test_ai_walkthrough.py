@@ -174,11 +174,18 @@ def test_build_chat_record_replay_offline_and_publish_an_ai_bot(
     box, log = page.get_by_label("Message to the bot"), page.locator("#fs-emu-log")
     expect(page.locator("#fs-emu-status")).to_contain_text("as ")
     watch_growing(page, "#fs-emu-log .fs-emu-msg.streaming")
+    page.evaluate("""() => { window.__stopSeen = false; setInterval(() => {
+        const stop = document.getElementById('fs-emu-stop');
+        if (stop && !stop.hidden && stop.getClientRects().length
+            && document.querySelector('#fs-emu-log .fs-emu-msg.streaming')) window.__stopSeen = true; }, 10); }""")
     box.fill("Where is my order A-123?")
     box.press("Enter")
     stop = page.locator("#fs-emu-stop")
-    expect(stop).to_be_visible()  # while the model writes
     expect(log.locator(".fs-emu-msg.bot").last).to_have_text(ANSWER, timeout=20_000)
+    # Stop shows while the model's text grows (after the node's held-back first 100
+    # characters: docs/ai.md, "Thoughts and streaming"), a second or so here, so the page
+    # itself watches for it: Playwright's polling, a second apart by then, could miss it.
+    assert page.evaluate("window.__stopSeen"), "the Stop button was never shown while the answer was written"
     expect(stop).to_be_hidden()
     assert partials(page, ANSWER), f"no partial answer was on screen; saw {page.evaluate('window.__seen')}"
     expect(log.locator(".fs-emu-msg.streaming")).to_have_count(0)
