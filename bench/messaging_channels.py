@@ -13,8 +13,8 @@ front answers without Django or the database. What is judged is the ratio of the
 (docs/performance.md: benchmarks gate on ratios, never on absolute times); the absolute
 figures are printed too (the issue's goal: acknowledgement p99 under 20 ms at 200 requests/s).
 
-    DATABASE_URL=postgres://... REDIS_URL=redis://... python bench/channels.py
-    python bench/channels.py --quick --check   # 100 requests/s for 5 s each
+    DATABASE_URL=postgres://... REDIS_URL=redis://... python bench/messaging_channels.py
+    python bench/messaging_channels.py --quick --check   # 100 requests/s for 5 s each
 
 --check exits 1 when the acknowledgement's p99 is over CHECK_MAX_P99_RATIO times the floor's,
 or when a reply is missing.
@@ -51,7 +51,7 @@ GOAL_ACK_P99_MS = 20.0
 BOT = {
     "format": "flowstudio.bot/1",
     "name": "Channels bench",
-    "description": "bench/channels.py: echoes every message.",
+    "description": "bench/messaging_channels.py: echoes every message.",
     "settings": {"inactivityTimeoutMinutes": 0},
     "flows": [{"name": "main", "nodes": [
         {"id": "start", "kind": "start", "next": "echo"},
@@ -98,7 +98,7 @@ def prepare(reply_url: str) -> tuple[str, str]:
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        raise SystemExit("bench/channels.py measures PostgreSQL: set DATABASE_URL")
+        raise SystemExit("bench/messaging_channels.py measures PostgreSQL: set DATABASE_URL")
     from flows import services as flow_services
     from flows.models import Bot
     from integrations.messaging import services
@@ -108,7 +108,7 @@ def prepare(reply_url: str) -> tuple[str, str]:
         bot = flow_services.import_bot(BOT, workspace=flow_services.default_workspace())
     else:
         flow_services.replace_draft(bot, BOT, base_revision=None)
-    flow_services.publish(bot, note="bench/channels.py")
+    flow_services.publish(bot, note="bench/messaging_channels.py")
     secret = uuid.uuid4().hex
     channel = services.configure(bot, "webhook", {"url": reply_url, "secret": secret}, enabled=True)
     path = services.webhook_path(channel)
