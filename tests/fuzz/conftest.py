@@ -1,14 +1,10 @@
-"""Shared by the fuzz suite: the Chat API's clean-up, a private channel layer per process
-(as the webchat tests do), and the hostile inputs every surface is tried with."""
-import os
-
+"""Shared by the fuzz suite: the Chat API's clean-up and the hostile inputs every surface is
+tried with. (Each test process has a channel-layer prefix of its own: the root conftest.py.)"""
 import pytest
 
 from integrations.chat_api import services as chat_api_services
 from integrations.chat_api import workers
 from integrations.chat_api.tests import asgi_client
-
-PREFIX = f"test-fuzz-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
 
 # JSON texts (not values): each is dropped into a body where a value goes.
 DEEP_ARRAY = "[" * 5000 + "]" * 5000
@@ -21,20 +17,6 @@ HOSTILE = {"deep array": DEEP_ARRAY, "deep object": DEEP_OBJECT, "900 levels": D
 # What the refusal must say, for each.
 SAYS = {"deep array": "nested deeper than 64", "deep object": "nested deeper than 64",
         "900 levels": "nested deeper than 64", "NUL": "NUL character", "lone surrogate": "lone surrogate"}
-
-
-@pytest.fixture(autouse=True)
-def _private_channel_layer(settings):
-    from channels.layers import channel_layers
-
-    if settings.REDIS_URL:
-        settings.CHANNEL_LAYERS = {"default": {
-            **settings.CHANNEL_LAYERS["default"],
-            "CONFIG": {**settings.CHANNEL_LAYERS["default"]["CONFIG"], "prefix": PREFIX},
-        }}
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
 
 
 @pytest.fixture
