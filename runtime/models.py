@@ -84,6 +84,8 @@ class Conversation(models.Model):
             # The Inbox reads only the conversations people are handling.
             models.Index(fields=["bot", "handoff_status"], name="conversation_handoff",
                          condition=Q(handoff_status__in=["waiting", "with_agent"])),
+            # The dashboard's Conversations list: newest first, paged by (created_at, id).
+            models.Index(fields=["bot", "-created_at", "-id"], name="conversation_dashboard_list"),
         ]
 
     def __str__(self):

@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from flows.models import Bot
+from flows import services as flow_services
+from flows.models import Bot, ConfigValue
 from integrations.chat_api.models import ChatApiSettings
-from runtime.models import Conversation, EndUser
+from runtime.models import Conversation, EndUser, Event
 from studio.people import workspaces as ws
 from studio.people.models import Invitation, Membership, Role, Workspace
 
@@ -30,6 +31,7 @@ class World:
     target: Membership  # a plain member the role-changing pages act on
     invitation: Invitation
     waiting: Conversation | None = None  # escalated, waiting in the Inbox
+    event: Event | None = None  # a turn of the waiting conversation (its trace is a page)
 
 
 @pytest.fixture
@@ -48,7 +50,10 @@ def world():
     visitor = EndUser.objects.create(bot=bot, external_id="visitor")
     waiting = Conversation.objects.create(bot=bot, user=visitor, external_id="escalated", channel="webchat",
                                           handoff_status=Conversation.Handoff.WAITING, handoff_reason="asked for a person")
-    return World(workspace, users, bot, target, invitation, waiting)
+    event = Event.objects.create(conversation=waiting, seq=1, type="text", payload={"text": "hi"}, trace=[], logs=[])
+    flow_services.declare_config_variable(bot, "CRM_KEY")
+    ConfigValue.objects.create(bot=bot, name="CRM_KEY", environment="draft", value="old-draft-value")
+    return World(workspace, users, bot, target, invitation, waiting, event)
 
 
 @dataclass
@@ -102,6 +107,20 @@ CASES = [
     Case("inbox conversation", "GET", lambda w: f"/w/{_slug(w)}/inbox/{w.waiting.pk}/", {O, A, M, D}),
     Case("take a conversation", "POST", lambda w: f"/w/{_slug(w)}/inbox/{w.waiting.pk}/assign/", {O, A, M, D},
          done=lambda w: Conversation.objects.get(pk=w.waiting.pk).handoff_status == "with_agent"),
+    # the bot dashboard's Conversations and Configuration variables pages (docs/dashboard.md)
+    Case("conversations", "GET", lambda w: f"/bots/{w.bot.pk}/conversations/", {O, A, M, D, V}),
+    Case("conversations csv", "GET", lambda w: f"/bots/{w.bot.pk}/conversations/export.csv", {O, A, M, D, V}),
+    Case("conversations jsonl", "GET", lambda w: f"/bots/{w.bot.pk}/conversations/export.jsonl", {O, A, M, D, V}),
+    Case("transcript", "GET", lambda w: f"/bots/{w.bot.pk}/conversations/{w.waiting.pk}/", {O, A, M, D, V}),
+    Case("turn trace", "GET", lambda w: f"/bots/{w.bot.pk}/conversations/{w.waiting.pk}/turns/{w.event.pk}/",
+         {O, A, M, D, V}),
+    Case("config page", "GET", lambda w: f"/bots/{w.bot.pk}/config/", {O, A, M, D, V}),
+    Case("set config value", "POST", lambda w: f"/bots/{w.bot.pk}/config/CRM_KEY/production/", {O, A, M, D},
+         data=lambda w: {"action": "set", "value": "sk-live"},
+         done=lambda w: ConfigValue.objects.filter(bot=w.bot, name="CRM_KEY", environment="production").exists()),
+    Case("clear config value", "POST", lambda w: f"/bots/{w.bot.pk}/config/CRM_KEY/draft/", {O, A, M, D},
+         data=lambda w: {"action": "clear"},
+         done=lambda w: not ConfigValue.objects.filter(bot=w.bot, name="CRM_KEY", environment="draft").exists()),
     Case("revoke invitation", "POST", lambda w: f"/w/{_slug(w)}/invitations/{w.invitation.pk}/revoke/", {O, A},
          done=lambda w: not Invitation.objects.filter(pk=w.invitation.pk).exists()),
 ]

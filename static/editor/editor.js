@@ -49,7 +49,9 @@ const problems = new ProblemsPanel(store, $('#fs-problems'), { navigate });
 const inspector = new Inspector(store, $('#fs-inspector'), {
   completion, picker, defs: boot.schemaDefs, canvas, llm: boot.llm, triggerTypes: boot.triggerTypes,
 });
-const explorer = new Explorer(store, $('#fs-explorer'), { variableTypes: boot.variableTypes, navigate });
+const explorer = new Explorer(store, $('#fs-explorer'), {
+  variableTypes: boot.variableTypes, navigate, configUrl: `/bots/${boot.bot.id}/config/`,
+});
 const tray = new Tray(store, drag, $('#fs-tray'));
 const trayPopover = new TrayPopover(store, canvas);
 installEmptyCanvasHint(store, $('.fs-canvas-wrap'));

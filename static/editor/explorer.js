@@ -80,8 +80,9 @@ function showDefault(value) {
 }
 
 export class Explorer {
-  constructor(store, root, { variableTypes, navigate }) {
+  constructor(store, root, { variableTypes, navigate, configUrl = '' }) {
     this.store = store;
+    this.configUrl = configUrl; // the bot's Configuration variables page, where values are set
     this.root = root;
     this.variableTypes = variableTypes;
     this.navigate = navigate;
@@ -451,7 +452,7 @@ export class Explorer {
   async addConfig() {
     const values = await form({
       title: 'New configuration variable', submit: 'Add',
-      intro: 'Only the name lives in the bot; its values are secrets, one for the emulator (draft) and one for published versions (production), set through the REST API (<code>PUT /api/v1/bots/{bot}/config/NAME/draft</code> or <code>/production</code>; docs/rest-api.md). Code reads it as <code>env.NAME</code>.',
+      intro: `Only the name lives in the bot; its values are secrets, one for the emulator (draft) and one for published versions (production), set on the bot's <a href="${escapeHtml(this.configUrl)}" target="_blank" rel="noopener">Configuration variables</a> page (or the REST API, <code>PUT /api/v1/bots/{bot}/config/NAME/draft</code> or <code>/production</code>). Code reads it as <code>env.NAME</code>.`,
       fields: [{ name: 'name', label: 'Name', placeholder: 'e.g. PAYMENTS_KEY' }, { name: 'description', label: 'Description' }],
       validate: (v) => {
         if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v.name.trim())) return { name: 'Letters, digits and _; not starting with a digit' };

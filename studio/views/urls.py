@@ -1,6 +1,7 @@
 from django.urls import path
 
-from studio.views import accounts, ai, audit, bots, channels, inbox, members, tokens, webchat, workspaces
+from studio.views import (accounts, ai, audit, bots, channels, config, conversations, inbox, members, tokens, webchat,
+                          workspaces)
 
 app_name = "studio"
 urlpatterns = [
@@ -57,6 +58,15 @@ urlpatterns = [
     path("bots/<uuid:bot_id>/chat-api/", bots.chat_api_settings, name="chat_api"),
     path("bots/<uuid:bot_id>/chat-api/key/", bots.chat_api_key, name="chat_api_key"),
     path("bots/<uuid:bot_id>/delete/", bots.delete, name="delete_bot"),
+    # the dashboard's conversations and configuration variables (docs/dashboard.md)
+    path("bots/<uuid:bot_id>/conversations/", conversations.conversation_list, name="bot_conversations"),
+    path("bots/<uuid:bot_id>/conversations/export.csv", conversations.export_csv, name="bot_conversations_csv"),
+    path("bots/<uuid:bot_id>/conversations/export.jsonl", conversations.export_jsonl, name="bot_conversations_jsonl"),
+    path("bots/<uuid:bot_id>/conversations/<int:conversation_id>/", conversations.transcript, name="bot_conversation"),
+    path("bots/<uuid:bot_id>/conversations/<int:conversation_id>/turns/<int:event_id>/", conversations.turn,
+         name="bot_conversation_turn"),
+    path("bots/<uuid:bot_id>/config/", config.config_page, name="bot_config"),
+    path("bots/<uuid:bot_id>/config/<str:name>/<str:environment>/", config.change_value, name="bot_config_value"),
     # the messaging channels of a bot (integrations/messaging)
     path("bots/<uuid:bot_id>/channels/webhook/secret/", channels.webhook_secret, name="channel_webhook_secret"),
     path("bots/<uuid:bot_id>/channels/<slug:kind>/", channels.change, name="channel"),
