@@ -148,10 +148,11 @@ def validate_url(url: str) -> str:
         raise OutboundRefused("has no host")
     if parts.username or parts.password:
         raise OutboundRefused("must not carry a user name or password")
-    if host.lower() in allowed_hosts():
+    port = port or (443 if parts.scheme == "https" else 80)
+    if _skips_checks(host.lower(), port):
         return url
     try:
-        checked_addresses(host, port or (443 if parts.scheme == "https" else 80))
+        checked_addresses(host, port)
     except OutboundFailed:
         pass
     return url
@@ -195,10 +196,12 @@ def request(method: str, url: str, *, headers: dict | None = None, content: byte
             max_bytes: int = MAX_BYTES, max_redirects: int = MAX_REDIRECTS,
             total_seconds: float = TOTAL_SECONDS) -> Reply:
     """Fetch `url`; OutboundRefused when it (or a redirect) points where the server may not
-    go, OutboundFailed when it cannot be fetched. Any status is a Reply: callers decide."""
+    go, OutboundFailed when it cannot be fetched. Any status is a Reply: callers decide.
+    A `total_seconds` below the connect and read timeouts lowers them too (a caller with
+    a short budget, such as the code HTTP helper, must not wait 10 s on one read)."""
     validate_url(url)
     deadline = time.monotonic() + total_seconds
-    timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+    timeout = httpx.Timeout(min(READ_TIMEOUT, total_seconds), connect=min(CONNECT_TIMEOUT, total_seconds))
     redirects: list[str] = []
     with httpx.Client(transport=_GuardedTransport(), timeout=timeout, trust_env=False,
                       follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:

@@ -236,6 +236,24 @@ def build_schema(registry: Mapping | None = None) -> dict:
                     "description": ("What the visitor gets when a turn fails and nothing after the failure "
                                     "spoke to them (the error flow's messages count); empty: nothing is sent."),
                 },
+                "http": {
+                    "type": "object", "additionalProperties": False,
+                    "description": ("The `axios` helper of code and hooks (docs/hooks-and-triggers.md): which "
+                                    "hosts it may reach and its limits."),
+                    "properties": {
+                        "allowHosts": {
+                            "type": "array", "uniqueItems": True, "maxItems": 100,
+                            "items": {"type": "string", "minLength": 1, "maxLength": 253,
+                                      "pattern": r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
+                                      "description": "a host name such as api.example.com, or *.example.com"},
+                            "description": "Hosts code may call; empty: none.",
+                        },
+                        "timeoutMs": {"type": "integer", "minimum": 100, "maximum": 30000,
+                                      "description": "Per request, default 5000; never beyond the code's own time limit."},
+                        "maxResponseBytes": {"type": "integer", "minimum": 1, "maximum": 1048576,
+                                             "description": "Response body limit per request, default 262144."},
+                    },
+                },
                 "llm": {
                     "type": "object", "additionalProperties": False,
                     "description": "The LLM this bot's AI cards use unless a card names its own (docs/ai.md).",

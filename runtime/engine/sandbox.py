@@ -32,7 +32,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from py_mini_racer import JSEvalException, JSOOMException, JSParseException, JSTimeoutException, MiniRacer
 
@@ -191,14 +191,102 @@ const __flowstudio__ = (function (token, SCOPES) {
     }
   }
 
-  function start(t, source, names, scopesJson, writable) {
+  // The axios-like HTTP helper. Code cannot reach the network itself: a call queues a
+  // request on the run and returns a promise; `collect` hands the queue to Python, which
+  // fetches through the server's outbound guard (with the bot's allow-list) and answers with
+  // `deliver`. So a request is inside the run's time limit like everything else.
+  function headerObject(h) {
+    const out = {};
+    if (h === undefined || h === null) return out;
+    if (typeof h !== 'object') throw new TypeError('axios: headers must be an object');
+    for (const k of Object.keys(h)) if (h[k] !== undefined && h[k] !== null) out[String(k)] = String(h[k]);
+    return out;
+  }
+  function httpRequest(config) {
+    const run = current;
+    if (config === null || typeof config !== 'object') return Promise.reject(new TypeError('axios: the request must be an object'));
+    if (!run || run.done) return Promise.reject(new Error('axios: no code run is in progress'));
+    if (!run.http) return Promise.reject(new Error('axios: HTTP requests are not available here'));
+    let url, headers, body = null;
+    try {
+      url = config.url;
+      if (typeof url !== 'string' || !url) throw new TypeError('axios: url must be a non-empty string');
+      const method = String(config.method || 'get').toUpperCase();
+      headers = headerObject(config.headers);
+      if (config.params !== undefined && config.params !== null) {
+        if (typeof config.params !== 'object') throw new TypeError('axios: params must be an object');
+        const pairs = Object.keys(config.params).filter((k) => config.params[k] !== undefined && config.params[k] !== null)
+          .map((k) => encodeURIComponent(k) + '=' + encodeURIComponent(String(config.params[k])));
+        if (pairs.length) url += (url.includes('?') ? '&' : '?') + pairs.join('&');
+      }
+      if (config.data !== undefined && config.data !== null) {
+        if (typeof config.data === 'string') body = config.data;
+        else {
+          body = stringify(config.data);
+          if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+        }
+      }
+      const timeout = config.timeout === undefined ? null : Number(config.timeout);
+      if (run.requests.length + run.answers.size >= 50) throw new RangeError('axios: at most 50 requests may be in flight in one run');
+      const id = run.nextRequest++;
+      return new Promise((resolve, reject) => {
+        run.answers.set(id, { resolve, reject, config });
+        run.requests.push({ id, method, url, headers, body, timeout });
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  function withMethod(method, hasData) {
+    return function (url, a, b) {
+      const config = hasData ? (b || {}) : (a || {});
+      if (config === null || typeof config !== 'object') return Promise.reject(new TypeError('axios: the config must be an object'));
+      return httpRequest({ ...config, method, url, data: hasData ? a : config.data });
+    };
+  }
+  const axiosObject = function (a, b) { return typeof a === 'string' ? httpRequest({ ...(b || {}), url: a }) : httpRequest(a); };
+  axiosObject.request = httpRequest;
+  for (const m of ['get', 'delete', 'head', 'options']) axiosObject[m] = withMethod(m, false);
+  for (const m of ['post', 'put', 'patch']) axiosObject[m] = withMethod(m, true);
+
+  function deliver(t, id, answerJson) {
+    check(t);
+    const run = current;
+    if (!run) return;
+    const waiter = run.answers.get(id);
+    if (!waiter) return;
+    run.answers.delete(id);
+    const answer = parse(answerJson);
+    if (answer.error) {
+      const e = new Error(answer.error);
+      e.code = answer.code || 'ERR_NETWORK';
+      e.config = waiter.config;
+      waiter.reject(e);
+      return;
+    }
+    let data = answer.text;
+    if (typeof data === 'string' && data && waiter.config.responseType !== 'text') {
+      try { data = parse(data); } catch (e) { /* not JSON: the text, as axios does */ }
+    }
+    const response = { status: answer.status, statusText: answer.statusText, headers: answer.headers, data, config: waiter.config };
+    if (answer.status >= 200 && answer.status < 300) waiter.resolve(response);
+    else {
+      const e = new Error('Request failed with status code ' + answer.status);
+      e.code = answer.status >= 500 ? 'ERR_BAD_RESPONSE' : 'ERR_BAD_REQUEST';
+      e.response = response;
+      e.config = waiter.config;
+      waiter.reject(e);
+    }
+  }
+
+  function start(t, source, names, scopesJson, writable, http) {
     check(t);
     timers.clear();
-    const run = { logs: [], logChars: 0, done: false, result: '' };
+    const run = { logs: [], logChars: 0, done: false, result: '', http: !!http, requests: [], answers: new Map(), nextRequest: 1 };
     current = run;
     let fn;
     try {
-      fn = new AsyncFunction(...names, '"use strict";\n' + source);
+      fn = new AsyncFunction(...names, 'axios', '"use strict";\n' + source);
     } catch (e) {
       run.done = true;
       run.result = stringify({ ok: false, kind: 'syntax', error: errorInfo(e), logs: [] });
@@ -207,7 +295,7 @@ const __flowstudio__ = (function (token, SCOPES) {
     const scopes = parse(scopesJson);
     if (hasOwn(scopes, 'env')) deepFreeze(scopes.env);
     if (hasOwn(scopes, 'event')) deepFreeze(scopes.event);
-    fn.apply(undefined, names.map((n) => scopes[n])).then(
+    fn.apply(undefined, names.map((n) => scopes[n]).concat([axiosObject])).then(
       (v) => settle(run, v, scopes, writable),
       (e) => fail(run, e),
     );
@@ -216,6 +304,7 @@ const __flowstudio__ = (function (token, SCOPES) {
   function collect(t) {
     check(t);
     const run = current;
+    if (run !== null && !run.done && run.requests.length) return stringify({ http: run.requests.splice(0) });
     if (run === null || !run.done) return '';
     current = null;
     timers.clear();
@@ -293,7 +382,7 @@ const __flowstudio__ = (function (token, SCOPES) {
       AsyncFunction, function* () {}, async function* () {}, (function* () {})(), (async function* () {})(),
       [][Symbol.iterator](), new Map().entries(), new Set().values(), ''[Symbol.iterator](),
       /a/[Symbol.matchAll](''), (function () { return arguments; })(), ...removed,
-      consoleObject, setTimeoutImpl, clearTimeoutImpl,
+      consoleObject, setTimeoutImpl, clearTimeoutImpl, axiosObject,
     ];
     const seen = new Set();
     const todo = [G, ...hidden];
@@ -312,7 +401,7 @@ const __flowstudio__ = (function (token, SCOPES) {
   }
 
   harden();
-  return freeze({ start, collect, abandon, evaluate });
+  return freeze({ start, collect, abandon, evaluate, deliver });
 })(%TOKEN%, %SCOPES%);
 Object.isFrozen(globalThis) && Object.isFrozen(Object.prototype)
 """
@@ -418,7 +507,9 @@ class JSSandbox:
         _ALL_SANDBOXES.add(self)
 
     # ---- public API ----------------------------------------------------------------------
-    def run_code(self, bot_key: str, code: str, scopes: dict[str, Any], *, writable: tuple[str, ...]) -> CodeResult:
+    def run_code(self, bot_key: str, code: str, scopes: dict[str, Any], *, writable: tuple[str, ...],
+                 http: HttpFetch | None = None) -> CodeResult:
+        """`http` answers the code's `axios` calls (see HttpFetch); None: they reject."""
         names = list(scopes)
         for name in names:
             if not _IDENTIFIER.match(name) or name in _NOT_BINDABLE:
@@ -426,10 +517,10 @@ class JSSandbox:
         scopes_json = _scopes_json(scopes)
         call = (
             f"{_HANDLE}.start({{token}}, {json.dumps(code)}, {json.dumps(names)}, "
-            f"{json.dumps(scopes_json)}, {json.dumps(list(writable))})"
+            f"{json.dumps(scopes_json)}, {json.dumps(list(writable))}, {json.dumps(http is not None)})"
         )
         t0 = time.perf_counter()
-        raw = self._run(bot_key, call, wait_for_run=True)
+        raw = self._run(bot_key, call, wait_for_run=True, http=http)
         ms = (time.perf_counter() - t0) * 1000
         out = _loads(raw)
         if not out["ok"]:
@@ -511,20 +602,20 @@ class JSSandbox:
             if self._contexts.get(bot_key) is ctx:
                 del self._contexts[bot_key]
 
-    def _run(self, bot_key: str, call: str, *, wait_for_run: bool) -> str:
+    def _run(self, bot_key: str, call: str, *, wait_for_run: bool, http: HttpFetch | None = None) -> str:
         for _ in range(3):
             ctx = self._context(bot_key)
             with ctx.lock:
                 if ctx.closed:  # evicted or discarded while we waited for the lock
                     continue
                 try:
-                    return self._run_locked(ctx, call.replace("{token}", json.dumps(ctx.token)), wait_for_run)
+                    return self._run_locked(ctx, call.replace("{token}", json.dumps(ctx.token)), wait_for_run, http)
                 except _Unusable as exc:
                     self._discard(bot_key, ctx)
                     raise exc.args[0] from None
         raise CodeError("exception", "the JavaScript sandbox is busy; try again")
 
-    def _run_locked(self, ctx: _Context, call: str, wait_for_run: bool) -> str:
+    def _run_locked(self, ctx: _Context, call: str, wait_for_run: bool, http: HttpFetch | None = None) -> str:
         deadline = time.monotonic() + self.timeout_ms / 1000
         turn_end = turn_deadline.get()
         by_turn = turn_end is not None and turn_end < deadline
@@ -540,6 +631,15 @@ class JSSandbox:
             pause = 0.0005
             while True:
                 raw = ctx.racer.eval(f"{_HANDLE}.collect({json.dumps(ctx.token)})", timeout_sec=self._left(deadline))
+                if raw.startswith('{"http"'):
+                    # The code awaits HTTP requests: fetch them here, off V8 (which sits idle),
+                    # each within what is left of the run's time, and hand the answers back.
+                    for request in json.loads(raw)["http"]:
+                        answer = _fetch(http, request, deadline)
+                        ctx.racer.eval(f"{_HANDLE}.deliver({json.dumps(ctx.token)}, {int(request['id'])}, "
+                                       f"{json.dumps(json.dumps(answer))})", timeout_sec=self._left(deadline))
+                    pause = 0.0005
+                    continue
                 if raw:
                     return raw
                 if time.monotonic() >= deadline:
@@ -565,6 +665,26 @@ class JSSandbox:
 
     def _left(self, deadline: float) -> float:
         return max(0.001, deadline - time.monotonic())
+
+
+# What the sandbox calls for each `axios` request of a run: (request, seconds left of the
+# run) -> answer. The request is {"method", "url", "headers", "body" (str or None), "timeout"
+# (ms or None)}; the answer {"status", "statusText", "headers", "text"} or {"error", "code"}.
+# The engine passes one that checks the bot's allow-list and traces the call
+# (runtime/engine/turn.py); the runtime's fetches through the outbound guard.
+HttpFetch = Callable[[dict, float], dict]
+
+
+def _fetch(http: HttpFetch | None, request: dict, deadline: float) -> dict:
+    left = deadline - time.monotonic()
+    if http is None:
+        return {"error": "HTTP requests are not available here", "code": "ERR_NOT_AVAILABLE"}
+    if left <= 0:
+        return {"error": "the code's time limit ran out before the request was sent", "code": "ECONNABORTED"}
+    try:
+        return http(request, left)
+    except Exception as exc:  # noqa: BLE001 - a broken host must fail the request, not the sandbox
+        return {"error": f"the request failed: {type(exc).__name__}", "code": "ERR_NETWORK"}
 
 
 def _js_int(text: str) -> int | float:

@@ -27,6 +27,7 @@ from .expressions import UNDEFINED, ExpressionError, js_truthy
 from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost
 from .llm_replay import request_details
 from .tables import TableHost
+from .http import HttpHost, code_fetch
 from .sandbox import CodeError, JSSandbox, default_sandbox, turn_deadline
 from .variables import check_write, defaults
 
@@ -70,6 +71,8 @@ class TurnInput:
     tools: ToolHost | None = None
     # The bot's table rows (runtime/engine/tables.py TableHost); None: table cards fail.
     tables: TableHost | None = None
+    # Performs the `axios` requests of code and hooks (runtime/engine/http.py); None: they fail.
+    http: HttpHost | None = None
 
 
 @dataclass
@@ -170,6 +173,7 @@ class _Turn:
         self._on_stream_discard = inp.on_stream_discard
         self.tool_host = inp.tools
         self.table_host = inp.tables
+        self.http_host = inp.http
         self.llm_calls: list[dict] = []
         # Cards' scratch space for this turn only, never stored (AI Transition's decision).
         self.scratch: dict = {}
@@ -381,7 +385,8 @@ class _Turn:
         where = self._where()
         self._trace("code_started", **where)
         try:
-            result = self._js().run_code(self.build.key, code, self.scopes(), writable=CODE_WRITABLE)
+            result = self._js().run_code(self.build.key, code, self.scopes(), writable=CODE_WRITABLE,
+                                         http=self.code_http())
         except CodeError as exc:
             if exc.kind == "budget":
                 raise TurnBudgetExceeded(f"the turn ran longer than its budget of {self.budget_ms:g} ms "
@@ -391,6 +396,10 @@ class _Turn:
             self.log(level, text, source="code")
         self._apply_writes(result.scopes)
         self._trace("code_finished", ms=round(result.ms, 3), **where)
+
+    def code_http(self):
+        return code_fetch(self.http_host, self.build.settings, self.env,
+                          lambda kind, **data: self._trace(kind, **self._where(), **data))
 
     def call_llm(self, request: LLMRequest, on_token: Callable[[str], None] | None = None) -> LLMResponse:
         """Ask the model, through the bot's agents: the Policy Agent may replace a free-text
