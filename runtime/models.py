@@ -260,3 +260,42 @@ class LLMUsage(models.Model):
 
     def __str__(self):
         return f"{self.provider}/{self.model} {self.tokens_in}+{self.tokens_out}"
+
+
+class TriggerSecret(models.Model):
+    """The secret of one webhook trigger node (flow, node) of a bot: a request to the
+    trigger's URL proves it knows it (runtime/triggers.py). Stored encrypted, because an
+    HMAC signature is checked with the secret itself; never shown by repr or str."""
+
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="+")
+    flow = models.CharField(max_length=64)
+    node = models.CharField(max_length=64)
+    encrypted_secret = models.TextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    encrypted_fields = ("encrypted_secret",)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bot", "flow", "node"], name="triggersecret_unique_node")]
+
+    def __repr__(self) -> str:
+        return f"<TriggerSecret {self.bot_id} {self.flow}/{self.node}>"
+
+    __str__ = __repr__
+
+
+class ScheduleClaim(models.Model):
+    """One due time of one schedule trigger, claimed by the process that runs it. The unique
+    constraint is what makes a due time run once however many beat or worker processes see
+    it: the second insert fails and that process moves on."""
+
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="+")
+    flow = models.CharField(max_length=64)
+    node = models.CharField(max_length=64)
+    due_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    conversation = models.ForeignKey(Conversation, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bot", "flow", "node", "due_at"],
+                                               name="scheduleclaim_unique_due_time")]

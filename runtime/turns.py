@@ -42,13 +42,14 @@ from flows import services as flow_services
 from flows.models import Bot, ConfigValue
 from runtime import code_http, delivery, llm_gateway, llm_usage, log_context, metrics, table_gateway
 from runtime.engine import CUSTOM_EVENT, DEFAULT_SETTINGS, HITL_STOPPED, MESSAGE_EVENT_TYPES, TurnInput, run_turn
+from runtime.engine.events import TARGETED_EVENT_TYPES
 from runtime.engine.llm import LLMCancelled
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 
 logger = logging.getLogger(__name__)
 
 # Events the system raises itself; they do not count as user activity.
-SYSTEM_EVENT_TYPES = frozenset({"timeout", "state_expired", HITL_STOPPED})
+SYSTEM_EVENT_TYPES = frozenset({"timeout", "state_expired", HITL_STOPPED, "webhook", "schedule"})
 # While a conversation is in one of these handoff states, people answer it: its events are
 # stored (and shown in the Inbox) but the bot does not run (runtime/handoff.py).
 HANDOFF_ACTIVE = frozenset({Conversation.Handoff.WAITING, Conversation.Handoff.WITH_AGENT})
@@ -740,6 +741,9 @@ def _engine_event(conversation: Conversation, user: EndUser, event: Event) -> di
     }
     if event.metadata is not None:
         engine_event["metadata"] = event.metadata
+        if event.type in TARGETED_EVENT_TYPES:
+            # Webhook and schedule events name their trigger node (runtime/triggers.py).
+            engine_event["trigger"] = event.metadata.get("trigger")
     return engine_event
 
 

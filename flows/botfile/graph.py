@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from runtime.engine import expression_problem
+from runtime.engine.build import cron_problem
 
 from .languages import ISO_639_1
 from .problems import Problem, json_path
@@ -290,8 +291,8 @@ class _FlowChecker:
         if trigger is None:
             self.out.append(Problem(
                 json_path(parts + ["trigger"]),
-                "a trigger node needs a trigger: {\"type\": \"conversation_started\"}, {\"type\": \"event\"}"
-                " or {\"type\": \"state_expired\"}",
+                "a trigger node needs a trigger: {\"type\": \"conversation_started\"}, {\"type\": \"event\"},"
+                " {\"type\": \"state_expired\"}, {\"type\": \"webhook\"} or {\"type\": \"schedule\", \"cron\": ...}",
             ))
             return
         if not isinstance(trigger, dict):
@@ -299,6 +300,15 @@ class _FlowChecker:
         if "eventType" in trigger and trigger.get("type") != "event":
             self.out.append(Problem(json_path(parts + ["trigger", "eventType"]),
                                     "eventType is only for triggers of type 'event' (custom events)"))
+        kind = trigger.get("type")
+        if "auth" in trigger and kind != "webhook":
+            self.out.append(Problem(json_path(parts + ["trigger", "auth"]), "auth is only for triggers of type 'webhook'"))
+        for key in ("cron", "timezone"):
+            if key in trigger and kind != "schedule":
+                self.out.append(Problem(json_path(parts + ["trigger", key]),
+                                        f"{key} is only for triggers of type 'schedule'"))
+        if kind == "schedule" and (problem := cron_problem(trigger.get("cron"), trigger.get("timezone") or "UTC")):
+            self.out.append(Problem(json_path(parts + ["trigger", problem[0]]), problem[1]))
         condition = trigger.get("condition")
         if isinstance(condition, str) and condition.strip() and (problem := expression_problem(condition)):
             self.out.append(Problem(json_path(parts + ["trigger", "condition"]), problem))

@@ -346,6 +346,19 @@ def build_schema(registry: Mapping | None = None) -> dict:
                     "type": "string", "minLength": 1,
                     "description": "JavaScript expression; the trigger fires only when it holds.",
                 },
+                "auth": {
+                    "enum": ["signature", "secret"],
+                    "description": ("Webhook triggers only: 'signature' (default) wants X-Flowstudio-Signature: "
+                                    "sha256=<HMAC-SHA256 of the body>, 'secret' wants X-Flowstudio-Secret."),
+                },
+                "cron": {
+                    "type": "string", "minLength": 1, "maxLength": 100,
+                    "description": "Schedule triggers only: a five-field cron expression, e.g. '0 9 * * 1-5'.",
+                },
+                "timezone": {
+                    "type": "string", "minLength": 1, "maxLength": 64,
+                    "description": "Schedule triggers only: the IANA time zone the cron is read in; default UTC.",
+                },
             },
         },
         "card": {

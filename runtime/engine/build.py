@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .agents import AGENTS_OFF, AgentsBuild, compile_agents
 from .autonomous import AutonomousBuild, compile_node
@@ -21,7 +22,7 @@ from .errors import BuildError, Problem
 from .nlu.bot import BotNlu, inline_intent_name
 from .nlu.intents import IntentModel
 from .nlu.library import card_reference_problems, parse_library
-from .events import TRIGGER_TYPES
+from .events import TRIGGER_TYPES, WEBHOOK_AUTH
 from .expressions import Expression, ExpressionError, compile_expression
 from .variables import VarSpec
 
@@ -60,6 +61,11 @@ class TriggerBuild:
     event_type: str | None  # custom events only: the payload.type it requires
     condition: Expression | None
     next: str
+    # Webhook triggers: how a request proves it knows the secret ("signature" or "secret").
+    auth: str | None = None
+    # Schedule triggers: the cron expression and the IANA time zone it is read in.
+    cron: str | None = None
+    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +226,37 @@ def _compile_trigger(flow_name: str, node: dict, path: str, problems: list[Probl
         except ExpressionError as exc:
             problems.append(Problem(f"{path}.trigger.condition", str(exc)))
             return None
+    extra = {}
+    if kind == "webhook":
+        extra["auth"] = spec.get("auth") or "signature"
+        if extra["auth"] not in WEBHOOK_AUTH:
+            problems.append(Problem(f"{path}.trigger.auth", f"use one of: {', '.join(WEBHOOK_AUTH)}"))
+            return None
+    if kind == "schedule":
+        cron, tz = spec.get("cron"), spec.get("timezone") or "UTC"
+        problem = cron_problem(cron, tz)
+        if problem:
+            problems.append(Problem(f"{path}.trigger.{problem[0]}", problem[1]))
+            return None
+        extra.update(cron=cron, timezone=tz)
     return TriggerBuild(flow=flow_name, node=node["id"], type=kind, event_type=spec.get("eventType"),
-                        condition=condition, next=node["next"])
+                        condition=condition, next=node["next"], **extra)
+
+
+def cron_problem(cron, tz) -> tuple[str, str] | None:
+    """(field, why) when a schedule's cron expression or time zone is unusable, else None."""
+    from croniter import croniter  # only bots with schedules pay for the import
+
+    if not isinstance(cron, str) or not cron.strip():
+        return "cron", "a schedule trigger needs a cron expression such as '0 9 * * 1-5'"
+    if len(cron.split()) != 5 or not croniter.is_valid(cron):
+        return "cron", (f"{cron!r} is not a cron expression of five fields (minute hour day-of-month month "
+                        "day-of-week), e.g. '*/15 * * * *'")
+    try:
+        ZoneInfo(str(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        return "timezone", f"{tz!r} is not an IANA time zone name such as Europe/Paris"
+    return None
 
 
 def compile_bot(definition: dict, *, key: str | None = None, intent_model: IntentModel | bytes | None = None) -> BotBuild:

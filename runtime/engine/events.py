@@ -28,9 +28,18 @@ HITL_REASONS = ("returned", "ended")
 # The state API raises it when a state's expiry passes; its payload is `{"state": {...}}`.
 STATE_EXPIRED = "state_expired"
 
+# The runtime raises these for one trigger node (docs/hooks-and-triggers.md): a POST to the
+# trigger's webhook URL (payload: the JSON body) and a due time of a schedule trigger
+# (payload: {"scheduledFor": ISO time}). `event.trigger` names the node ({"flow", "node"}):
+# only that trigger node matches them.
+WEBHOOK = "webhook"
+SCHEDULE = "schedule"
+TARGETED_EVENT_TYPES = frozenset({WEBHOOK, SCHEDULE})
+
 # Trigger node types and the event type each one listens to.
 TRIGGER_TYPES = {"conversation_started": CONVERSATION_STARTED, "event": CUSTOM_EVENT,
-                 "state_expired": STATE_EXPIRED}
+                 "state_expired": STATE_EXPIRED, "webhook": WEBHOOK, "schedule": SCHEDULE}
+WEBHOOK_AUTH = ("signature", "secret")
 
 
 def custom_event_type(payload) -> str | None:

@@ -22,7 +22,8 @@ from . import autonomous
 from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
 from .errors import BotRuntimeError, LLMFailure, StateLimitError, TurnBudgetExceeded
-from .events import CUSTOM_EVENT, HITL_STOPPED, MESSAGE_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES, custom_event_type
+from .events import (CUSTOM_EVENT, HITL_STOPPED, MESSAGE_EVENT_TYPES, TARGETED_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES,
+                     custom_event_type)
 from .expressions import UNDEFINED, ExpressionError, js_truthy
 from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost
 from .llm_replay import request_details
@@ -738,8 +739,12 @@ class _Turn:
         over at the trigger (cursor and workflow variables go, session stays)."""
         kind = self.event.get("type")
         custom_type = custom_event_type(self.event.get("payload"))
+        target = self.event.get("trigger") if kind in TARGETED_EVENT_TYPES else None
         for trigger in self.build.triggers:
             if TRIGGER_TYPES[trigger.type] != kind:
+                continue
+            if kind in TARGETED_EVENT_TYPES and (not isinstance(target, dict) or target.get("flow") != trigger.flow
+                                                 or target.get("node") != trigger.node):
                 continue
             if trigger.event_type is not None and trigger.event_type != custom_type:
                 continue

@@ -39,7 +39,19 @@ def test_valid_triggers_and_new_cards_pass_and_survive_the_canonical_form():
 
 
 @pytest.mark.parametrize("bot, path, phrase", [
-    (with_trigger({"type": "webhook"}), "$.flows[0].nodes[4].trigger.type", "'webhook' is not allowed"),
+    (with_trigger({"type": "webhooks"}), "$.flows[0].nodes[4].trigger.type", "'webhooks' is not allowed"),
+    (with_trigger({"type": "event", "auth": "secret"}), "$.flows[0].nodes[4].trigger.auth",
+     "only for triggers of type 'webhook'"),
+    (with_trigger({"type": "webhook", "auth": "basic"}), "$.flows[0].nodes[4].trigger.auth", "'basic' is not"),
+    (with_trigger({"type": "webhook", "cron": "* * * * *"}), "$.flows[0].nodes[4].trigger.cron",
+     "only for triggers of type 'schedule'"),
+    (with_trigger({"type": "schedule"}), "$.flows[0].nodes[4].trigger.cron", "needs a cron expression"),
+    (with_trigger({"type": "schedule", "cron": "61 * * * *"}), "$.flows[0].nodes[4].trigger.cron",
+     "is not a cron expression of five fields"),
+    (with_trigger({"type": "schedule", "cron": "* * * * * *"}), "$.flows[0].nodes[4].trigger.cron",
+     "is not a cron expression of five fields"),
+    (with_trigger({"type": "schedule", "cron": "0 9 * * *", "timezone": "Mars/Olympus"}),
+     "$.flows[0].nodes[4].trigger.timezone", "is not an IANA time zone"),
     (with_trigger({"type": "event", "colour": "red"}), "$.flows[0].nodes[4].trigger.colour", "unknown field 'colour'"),
     (with_trigger({"type": "conversation_started", "eventType": "x"}), "$.flows[0].nodes[4].trigger.eventType",
      "only for triggers of type 'event'"),
@@ -52,6 +64,17 @@ def test_valid_triggers_and_new_cards_pass_and_survive_the_canonical_form():
 def test_broken_trigger_nodes(bot, path, phrase):
     messages = problems_at(bot, path)
     assert any(phrase in m for m in messages), (path, [str(p) for p in validate_bot(bot)])
+
+
+def test_webhook_and_schedule_triggers_pass_and_keep_their_fields_in_order():
+    bot = with_trigger({"timezone": "Europe/Paris", "cron": "0 9 * * 1-5", "type": "schedule"})
+    main_flow(bot)["nodes"].append({"id": "hook", "kind": "trigger", "trigger": {"auth": "secret", "type": "webhook"},
+                                    "next": "ask"})
+    assert validate_bot(bot) == []
+    canonical = canonical_bot(copy.deepcopy(bot))
+    nodes = {n["id"]: n for n in canonical["flows"][0]["nodes"]}
+    assert list(nodes["on-event"]["trigger"]) == ["type", "cron", "timezone"]
+    assert list(nodes["hook"]["trigger"]) == ["type", "auth"]
 
 
 def test_a_trigger_node_without_a_trigger_and_a_trigger_on_another_kind():

@@ -197,7 +197,9 @@ def test_choice_dropdown_and_bloc_cards():
 
 @pytest.mark.parametrize("bad_node, where", [
     ({"id": "t", "kind": "trigger", "next": "a", "cards": []}, "trigger"),
-    ({"id": "t", "kind": "trigger", "trigger": {"type": "webhook"}, "next": "a", "cards": []}, "trigger.type"),
+    ({"id": "t", "kind": "trigger", "trigger": {"type": "webhooks"}, "next": "a", "cards": []}, "trigger.type"),
+    ({"id": "t", "kind": "trigger", "trigger": {"type": "schedule", "cron": "0 25 * * *"}, "next": "a", "cards": []},
+     "trigger.cron"),
     ({"id": "t", "kind": "trigger", "trigger": {"type": "event"}, "next": None, "cards": []}, "next"),
     ({"id": "t", "kind": "trigger", "trigger": {"type": "event", "condition": "a ==="}, "next": "a", "cards": []},
      "trigger.condition"),
@@ -206,3 +208,25 @@ def test_compiler_refuses_broken_triggers(bad_node, where):
     with pytest.raises(BuildError) as info:
         Chat(bot(main(node("a", text("a")), bad_node, start_next="a")))
     assert any(p.path == f"$.flows[0].nodes[2].{where}" for p in info.value.problems), info.value.problems
+
+
+def test_webhook_and_schedule_events_start_only_the_trigger_node_they_name():
+    chat = Chat(bot(main(
+        node("idle", text("idle")),
+        trigger("hook-a", "a", type="webhook"),
+        trigger("hook-b", "b", type="webhook"),
+        trigger("daily", "d", type="schedule", cron="0 9 * * *", timezone="Europe/Paris"),
+        node("a", text("a got {{event.payload.order}}")),
+        node("b", text("b")),
+        node("d", text("daily at {{event.payload.scheduledFor}}")),
+        start_next="idle",
+    )))
+    hook = {"type": "webhook", "payload": {"order": 7}, "preview": "", "trigger": {"flow": "main", "node": "hook-a"}}
+    assert texts(chat.send(hook)) == ["a got 7"]
+    other = {**hook, "trigger": {"flow": "main", "node": "hook-b"}}
+    assert texts(chat.send(other)) == ["b"]
+    nameless = {"type": "webhook", "payload": {}, "preview": ""}
+    assert chat.send(nameless).outputs == []
+    due = {"type": "schedule", "payload": {"scheduledFor": "2026-12-04T09:00:00+01:00"}, "preview": "",
+           "trigger": {"flow": "main", "node": "daily"}}
+    assert texts(chat.send(due)) == ["daily at 2026-12-04T09:00:00+01:00"]
