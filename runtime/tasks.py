@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runtime import async_turns, pg, recovery, state, turns
+from runtime import async_turns, pg, recovery, state, triggers, turns
 from runtime.loop_thread import LoopThread
 from runtime.models import Conversation, Event
 
@@ -76,3 +76,10 @@ def fire_due_states() -> int:
 def sweep_stranded_events() -> int:
     """Answer events a crash left `received` (runtime.recovery)."""
     return recovery.sweep()
+
+
+@shared_task(name="runtime.tasks.fire_due_schedules")
+def fire_due_schedules() -> int:
+    """Run the schedule triggers that are due, each due time once across processes
+    (runtime.triggers)."""
+    return len(triggers.fire_due_schedules())

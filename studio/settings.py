@@ -202,6 +202,9 @@ CELERY_BEAT_SCHEDULE = {
     "fire-inactivity-timeouts": {"task": "runtime.tasks.fire_due_timeouts", "schedule": 30.0},
     "fire-state-expiries": {"task": "runtime.tasks.fire_due_states", "schedule": 10.0},
     "sweep-stranded-events": {"task": "runtime.tasks.sweep_stranded_events", "schedule": 15.0},
+    # Cron resolution is a minute; a tick every 20 s sees each due time within it, and the
+    # claim row makes later ticks (and other beat processes) skip it.
+    "fire-schedule-triggers": {"task": "runtime.tasks.fire_due_schedules", "schedule": 20.0},
 }
 # Without Redis there is no beat process: the server runs this schedule on a thread of its own
 # (runtime/embedded_beat.py). Tests leave it off (conftest.py) unless a test asks for it.
