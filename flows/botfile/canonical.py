@@ -26,7 +26,8 @@ _SCHEMA_KEYS = ("name", "description", "schema")
 _FLOW_KEYS = ("name", "description", "folder", "variables", "nodes")
 _NODE_KEYS = ("id", "kind", "name", "trigger", "cards", "next")
 _TRIGGER_KEYS = ("type", "eventType", "condition", "auth", "cron", "timezone")
-_NAMED_LISTS = ("knowledgeBases", "hooks")
+_NAMED_LISTS = ("knowledgeBases",)
+_HOOK_KEYS = ("name", "type", "enabled", "description", "code")
 _TABLE_KEYS = ("name", "description", "columns")
 _COLUMN_KEYS = ("name", "type", "searchable", "description")
 _TEST_KEYS = ("name", "description", "draft", "steps")
@@ -57,6 +58,7 @@ def canonical_bot(doc: dict) -> dict:
     out["tables"] = [_table(item) for item in bot["tables"]]
     for key in _NAMED_LISTS:
         out[key] = [_ordered(item, ("name",)) for item in bot[key]]
+    out["hooks"] = [_ordered(item, _HOOK_KEYS) for item in bot["hooks"]]
     out["tests"] = [_test(item) for item in bot["tests"]]
     out["layout"] = _layout(bot["layout"], bot["flows"])
     return out

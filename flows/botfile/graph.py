@@ -15,6 +15,7 @@ from jsonschema.exceptions import SchemaError
 
 from runtime.engine import expression_problem
 from runtime.engine.build import cron_problem
+from runtime.engine.sandbox import syntax_error
 
 from .languages import ISO_639_1
 from .problems import Problem, json_path
@@ -61,6 +62,7 @@ def semantic_problems(doc, registry: Mapping) -> list[Problem]:
     problems += _config_problems(doc.get("config"))
     for key in NAMED_LISTS:
         problems += _unique_names(_dicts(doc.get(key)), [key], "name", f"{key} entry")
+    problems += _hook_problems(doc.get("hooks"))
     problems += _FlowChecker(doc, registry, schemas).problems()
     problems += _layout_problems(doc.get("layout"), doc.get("flows"))
     return problems
@@ -437,3 +439,13 @@ def _layout_problems(layout, flows) -> list[Problem]:
                         f"layout for a node that does not exist: flow {flow_name!r} has no node {node_id!r}",
                     ))
     return problems
+
+
+def _hook_problems(hooks) -> list[Problem]:
+    """JavaScript syntax errors of hooks (the structural pass checks their fields)."""
+    out = []
+    for index, hook in _dicts(hooks):
+        code = hook.get("code")
+        if isinstance(code, str) and code.strip() and (problem := syntax_error(code)):
+            out.append(Problem(json_path(["hooks", index, "code"]), problem))
+    return out

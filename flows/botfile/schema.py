@@ -23,6 +23,7 @@ from flows.tables.definition import COLUMN_TYPES as TABLE_COLUMN_TYPES
 from flows.tables.definition import MAX_COLUMNS as MAX_TABLE_COLUMNS
 from flows.tables.definition import NAME_PATTERN as TABLE_NAME_PATTERN
 from flows.tables.definition import SYSTEM_COLUMNS as TABLE_SYSTEM_COLUMNS
+from runtime.engine.hooks import HOOK_TYPES
 
 FORMAT = "flowstudio.bot/1"
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -404,6 +405,22 @@ def build_schema(registry: Mapping | None = None) -> dict:
                 },
             },
         },
+        "hook": {
+            "type": "object",
+            "required": ["name", "type", "code"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 100,
+                         "description": "Unique among the bot's hooks, e.g. send-user-analytics."},
+                "type": {"enum": list(HOOK_TYPES),
+                         "description": ("When it runs: before_incoming (before NLU), after_incoming (after NLU, "
+                                         "before the dialog), before_outgoing (for each reply), after_turn.")},
+                "code": {"type": "string", "maxLength": 100000,
+                         "description": "JavaScript; `return false` drops the event (incoming) or the reply (outgoing)."},
+                "enabled": {"type": "boolean", "default": True},
+                "description": {"type": "string"},
+            },
+        },
         "namedItem": {
             "type": "object",
             "required": ["name"],
@@ -465,7 +482,7 @@ def build_schema(registry: Mapping | None = None) -> dict:
             "entities": _named_list("entity", "Library entities: list entities and pattern entities."),
             "tables": _named_list("table", "Tables: typed columns; the rows live in the database (docs/tables.md)."),
             "knowledgeBases": _named_list("namedItem", "Knowledge bases."),
-            "hooks": _named_list("namedItem", "Hooks."),
+            "hooks": _named_list("hook", "Hooks: JavaScript run at fixed points of every turn (docs/hooks-and-triggers.md)."),
             "agents": {**_ref("agents"), "default": {}},
             "webchat": {"type": "object", "default": {}},
             "tests": _named_list("test", "Conversation tests."),

@@ -23,6 +23,7 @@ from .nlu.bot import BotNlu, inline_intent_name
 from .nlu.intents import IntentModel
 from .nlu.library import card_reference_problems, parse_library
 from .events import TRIGGER_TYPES, WEBHOOK_AUTH
+from .hooks import HookBuild, compile_hooks
 from .expressions import Expression, ExpressionError, compile_expression
 from .variables import VarSpec
 
@@ -109,6 +110,8 @@ class BotBuild:
     agents: AgentsBuild = AGENTS_OFF
     # Table definitions from the bot file by name (`{"name", "columns"}`), for table cards.
     tables: Mapping[str, Any] = field(default_factory=dict)
+    # Enabled hooks by hook type, in file order (runtime/engine/hooks.py); empty: none.
+    hooks: Mapping[str, tuple[HookBuild, ...]] = field(default_factory=dict)
 
     @property
     def node_limit(self) -> int:
@@ -291,6 +294,7 @@ def compile_bot(definition: dict, *, key: str | None = None, intent_model: Inten
     bot_specs = _var_specs(bot_vars, schemas, "$.variables", problems)
     settings = {**DEFAULT_SETTINGS, **(definition.get("settings") or {})}
     agents = compile_agents(definition.get("agents"), str(settings["defaultLanguage"]), problems)
+    hooks = compile_hooks(definition.get("hooks"), problems)
     if problems:
         raise BuildError(problems)
     nlu = BotNlu.build(definition, intents, entities, settings["intentConfidence"], stored=intent_model)
@@ -308,6 +312,7 @@ def compile_bot(definition: dict, *, key: str | None = None, intent_model: Inten
         nlu=nlu,
         history_depth=history_depth,
         triggers=tuple(t for f in ordered for t in f.triggers),
+        hooks=MappingProxyType(hooks),
         agents=agents,
         tables=MappingProxyType({t["name"]: t for t in definition.get("tables") or ()
                                  if isinstance(t, dict) and isinstance(t.get("name"), str)}),

@@ -294,7 +294,8 @@ const __flowstudio__ = (function (token, SCOPES) {
     }
     const scopes = parse(scopesJson);
     if (hasOwn(scopes, 'env')) deepFreeze(scopes.env);
-    if (hasOwn(scopes, 'event')) deepFreeze(scopes.event);
+    // Hooks that may change the event list it as writable (runtime/engine/hooks.py).
+    if (hasOwn(scopes, 'event') && !writable.includes('event')) deepFreeze(scopes.event);
     fn.apply(undefined, names.map((n) => scopes[n]).concat([axiosObject])).then(
       (v) => settle(run, v, scopes, writable),
       (e) => fail(run, e),

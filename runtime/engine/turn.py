@@ -398,6 +398,77 @@ class _Turn:
         self._apply_writes(result.scopes)
         self._trace("code_finished", ms=round(result.ms, 3), **where)
 
+    # ---- hooks (runtime/engine/hooks.py) -----------------------------------------------------
+    def _hook_scopes(self) -> dict[str, Any]:
+        return {"event": self.event, "user": self.user, "session": self.session, "bot": self.bot,
+                "conversation": self.conversation, "env": self.env}
+
+    def _run_hook(self, hook, scopes: dict, writable: tuple[str, ...]):
+        """The hook's CodeResult, or None when it failed (logged and traced, never raised)."""
+        self._trace("hook_started", hook=hook.name, hook_type=hook.type)
+        try:
+            result = self._js().run_code(self.build.key, hook.code, scopes, writable=writable, http=self.code_http())
+        except CodeError as exc:
+            self._hook_failed(hook, f"{exc.kind}: {exc.message}")
+            return None
+        for level, text in result.logs:
+            self.log(level, text, source="hook")
+        self._trace("hook_finished", hook=hook.name, hook_type=hook.type, ms=round(result.ms, 3))
+        return result
+
+    def _hook_failed(self, hook, message: str) -> None:
+        message = f"hook {hook.name!r} ({hook.type}) failed: {message}; the turn went on without it"
+        self._trace("hook_error", hook=hook.name, hook_type=hook.type, message=message)
+        self.logs.append({"level": "error", "message": message, "source": "hook"})
+
+    def incoming_hooks(self, kind: str) -> bool:
+        """Run the before/after incoming hooks; False when one dropped the event."""
+        for hook in self.build.hooks.get(kind, ()):
+            result = self._run_hook(hook, self._hook_scopes(), ("event",))
+            if result is None:
+                continue
+            changed = result.scopes.get("event")
+            if not isinstance(changed, dict) or not isinstance(changed.get("type"), str):
+                self._hook_failed(hook, "it left `event` without a string `type`; its changes were not applied")
+                continue
+            self.event = changed
+            if result.value is False:
+                self._trace("event_dropped", hook=hook.name, hook_type=hook.type)
+                return False
+        return True
+
+    def outgoing_hooks(self) -> None:
+        hooks = self.build.hooks.get("before_outgoing", ())
+        if not hooks:
+            return
+        kept = []
+        for output in self.outputs:
+            for hook in hooks:
+                scopes = {**self._hook_scopes(), "outgoingEvent": {"type": output.get("type"), "payload": output}}
+                result = self._run_hook(hook, scopes, ("outgoingEvent",))
+                if result is None:
+                    continue
+                if result.value is False:
+                    self._trace("reply_dropped", hook=hook.name, reply_type=output.get("type"))
+                    output = None
+                    break
+                payload = (result.scopes.get("outgoingEvent") or {}).get("payload")
+                if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+                    self._hook_failed(hook, "it left `outgoingEvent.payload` without a string `type`; "
+                                            "the reply was sent as it was")
+                    continue
+                output = payload
+            if output is not None:
+                kept.append(output)
+        self.outputs = kept
+        # The fallback (if any) went through the hooks like any reply: `result` must not add
+        # it again when a hook dropped it.
+        self._outputs_at_error = None
+
+    def after_turn_hooks(self) -> None:
+        for hook in self.build.hooks.get("after_turn", ()):
+            self._run_hook(hook, {**self._hook_scopes(), "outgoing": list(self.outputs)}, ())
+
     def code_http(self):
         return code_fetch(self.http_host, self.build.settings, self.env,
                           lambda kind, **data: self._trace(kind, **self._where(), **data))
@@ -797,10 +868,14 @@ class _Turn:
         return True
 
     def execute(self) -> None:
+        if self.build.hooks and not self.incoming_hooks("before_incoming"):
+            return
         kind = self.event.get("type")
         if kind == HITL_STOPPED and self._hitl_stopped():
             return
         if kind not in MESSAGE_EVENT_TYPES and kind != TIMEOUT:
+            if self.build.hooks and not self.incoming_hooks("after_incoming"):
+                return
             if not self._triggered():
                 # Recorded by the caller, ignored by the dialog: a waiting card keeps waiting.
                 self._trace("event_ignored", eventType=kind)
@@ -829,6 +904,8 @@ class _Turn:
             return
         agents.before_understanding(self)
         self._understand()
+        if self.build.hooks and not self.incoming_hooks("after_incoming"):
+            return
         resume = bool(self.frames) and self.waiting is not None
         if not resume:
             try:
@@ -882,6 +959,10 @@ def run_turn(build: BotBuild, inp: TurnInput) -> TurnResult:
         turn.execute()
         turn._send_fallback()  # before the agents: the Translator translates it like any reply
         agents.after_turn(turn)
+        if build.hooks:
+            # Last, so they see the replies as they will be sent (translated, fallback included).
+            turn.outgoing_hooks()
+            turn.after_turn_hooks()
     finally:
         turn_deadline.reset(token)
     return turn.result()
