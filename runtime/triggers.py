@@ -77,6 +77,20 @@ def webhook_secret(bot: Bot, flow: str, node: str, *, rotate: bool = False) -> s
         return secret
 
 
+def webhook_triggers(bot: Bot) -> list[dict]:
+    """The webhook trigger nodes of the bot's draft: {flow, node, auth, path, hasSecret}."""
+    with_secret = set(TriggerSecret.objects.filter(bot=bot).values_list("flow", "node"))
+    out = []
+    for flow in (bot.draft or {}).get("flows") or ():
+        for node in flow.get("nodes") or ():
+            trigger = node.get("trigger") if isinstance(node, dict) else None
+            if node.get("kind") == "trigger" and isinstance(trigger, dict) and trigger.get("type") == "webhook":
+                out.append({"flow": flow.get("name"), "node": node.get("id"), "auth": trigger.get("auth") or "signature",
+                            "path": webhook_path(bot, flow.get("name"), node.get("id")),
+                            "hasSecret": (flow.get("name"), node.get("id")) in with_secret})
+    return out
+
+
 def webhook_path(bot: Bot, flow: str, node: str) -> str:
     return f"/triggers/{bot.pk}/{flow}/{node}/"
 

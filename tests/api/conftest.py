@@ -35,6 +35,7 @@ BOT_FILE = {
                 {"id": "reply", "type": "text", "text": "You said {{event.preview}}"},
                 {"id": "pause", "type": "wait"},
             ], "next": "loop"},
+            {"id": "paid", "kind": "trigger", "trigger": {"type": "webhook"}, "next": "loop"},
         ],
     }],
     "layout": {"main": {"start": [0, 0], "loop": [240, 0]}},

@@ -129,9 +129,9 @@ def test_an_unfinished_draft_reads_with_its_problems(world, owner_client):
 
 def test_flows_nodes_and_cards_read_views(world, owner_client):
     flows = owner_client.get(_url(world, "/flows")).json()
-    assert flows["flows"] == [{"name": "main", "description": "", "folder": "", "nodes": 2, "variables": 0}]
+    assert flows["flows"] == [{"name": "main", "description": "", "folder": "", "nodes": 3, "variables": 0}]
     flow = owner_client.get(_url(world, "/flows/main")).json()
-    assert [node["id"] for node in flow["flow"]["nodes"]] == ["start", "loop"]
+    assert [node["id"] for node in flow["flow"]["nodes"]] == ["start", "loop", "paid"]
     assert flow["layout"] == {"start": [0, 0], "loop": [240, 0]}
     node = owner_client.get(_url(world, "/flows/main/nodes/loop")).json()
     assert node["node"]["name"] == "Echo" and node["position"] == [240, 0]

@@ -93,6 +93,8 @@ MATRIX = [
     ("PUT", BOT + "/config/API_KEY/draft", {"value": "draft-secret"}, EDITORS),
     ("DELETE", BOT + "/config/API_KEY/production", None, EDITORS),
     ("GET", BOT + "/llm-usage", None, READERS),
+    ("GET", BOT + "/webhook-triggers", None, READERS),
+    ("POST", BOT + "/webhook-triggers/main/paid/secret", None, EDITORS),
     ("GET", BOT + "/versions", None, READERS),
     ("POST", BOT + "/versions", {"note": "third"}, EDITORS),
     ("GET", BOT + "/versions/1", None, READERS),
@@ -241,7 +243,8 @@ def test_the_matrix_covers_every_operation_of_the_schema(client, db):
                                     ("/cards/reply", "/cards/{card}"), ("/config/API_KEY", "/config/{name}"),
                                     ("/draft", "/{environment}"), ("/production", "/{environment}"),
                                     ("/versions/1", "/versions/{number}"), ("/tables/Orders", "/tables/{table}"),
-                                    ("/rows/{row}", "/rows/{row_id}")):
+                                    ("/rows/{row}", "/rows/{row_id}"),
+                                    ("/webhook-triggers/main/paid", "/webhook-triggers/{flow}/{node}")):
             path = path.replace(concrete, parameter)
         in_matrix.add((method, path))
     assert operations - NOT_IN_MATRIX == in_matrix
