@@ -151,3 +151,36 @@ def test_a_request_never_outlives_the_code_time_limit(allowed):
     assert 1.9 < elapsed < 3
     assert "no" not in said(outcome)
     assert any("did not finish within 2000 ms" in t.get("message", "") for t in outcome.trace if t["type"] == "error")
+
+
+def test_hooks_call_out_with_axios_and_change_what_the_turn_sees_and_sends(allowed):
+    rx = allowed((200, {"Content-Type": "application/json"}, b'{"lang": "fr"}'), (204, {}, b""))
+    definition = code_bot("workflow.out = 'heard ' + event.payload.text;")
+    definition["hooks"] = [
+        {"name": "detect", "type": "before_incoming",
+         "code": f"const r = await axios.post('{rx.url}/detect', {{ text: event.payload.text }});\n"
+                 "event.payload.text = event.payload.text + ' (' + r.data.lang + ')';"},
+        {"name": "shout", "type": "before_outgoing",
+         "code": "outgoingEvent.payload.text = outgoingEvent.payload.text.toUpperCase();"},
+        {"name": "stats", "type": "after_turn",
+         "code": f"await axios.post('{rx.url}/stats', {{ replies: outgoing.length, key: env.API_KEY }});"},
+    ]
+    outcome = run(definition, text="bonjour")
+    assert said(outcome) == ["HEARD BONJOUR (FR)"]
+    assert [(r[0], r[1], json.loads(r[3])) for r in rx.requests] == [
+        ("POST", "/detect", {"text": "bonjour"}),
+        ("POST", "/stats", {"replies": 1, "key": "s3cr3t-key-value"}),
+    ]
+    assert "s3cr3t-key-value" not in json.dumps(outcome.trace) + json.dumps(outcome.logs)
+    # The transcript keeps what the user sent; the hook changed only what the turn saw.
+    assert outcome.event.payload == {"text": "bonjour"}
+
+
+def test_a_failing_hook_call_is_logged_and_the_turn_still_answers(allowed):
+    rx = allowed((500, {}, b"down"))
+    definition = code_bot("workflow.out = 'fine';")
+    definition["hooks"] = [{"name": "stats", "type": "after_turn", "code": f"await axios.get('{rx.url}/stats');"}]
+    outcome = run(definition)
+    assert said(outcome) == ["fine"]
+    assert any(log["source"] == "hook" and "Request failed with status code 500" in log["message"]
+               for log in outcome.logs)
