@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import threading
@@ -31,7 +30,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from flows import encryption
+from flows import encryption, untrusted_json
 from flows import services as flow_services
 from flows.models import Bot, BotVersion
 from runtime import turns
@@ -136,11 +135,10 @@ def receive_webhook(bot_id, flow: str, node: str, *, headers, body: bytes, decla
             raise WebhookRefused(401, f"the {SIGNATURE_HEADER} header is missing or is not sha256=<HMAC-SHA256 of "
                                       "the body with the trigger's secret, in hex>")
     try:
-        payload = json.loads(body.decode("utf-8")) if body else {}
-    except UnicodeDecodeError:
-        raise WebhookRefused(400, "the body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise WebhookRefused(400, f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        # The one policy for outside JSON: depth, NUL and lone surrogates are refused too.
+        payload = untrusted_json.decode(body, what="the body") if body else {}
+    except untrusted_json.UntrustedJSON as exc:
+        raise WebhookRefused(400, f"the body is not usable JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise WebhookRefused(400, f"the body must be a JSON object (it becomes event.payload), not {_json_kind(payload)}")
     with transaction.atomic():

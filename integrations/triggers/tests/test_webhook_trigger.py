@@ -109,14 +109,17 @@ def test_a_body_over_the_limit_is_413_and_stores_nothing(hook):
 
 
 @pytest.mark.parametrize("body, phrase", [
-    (b'{"state": "paid",}', "the body is not JSON: Expecting property name enclosed in double quotes at line 1 column 18"),
+    (b'{"state": "paid",}', "the body is not usable JSON: $: invalid JSON at line 1, column 18: "
+                            "Expecting property name enclosed in double quotes"),
     (b'[1, 2]', "the body must be a JSON object (it becomes event.payload), not an array"),
-    (b'\xff\xfe', "the body is not UTF-8 text"),
+    (b'\xff\xfe', "the body is not usable JSON: $: the body is not UTF-8 text (byte 0 cannot be decoded)"),
+    (b'{"order": {"note": "a\\u0000b"}}', "the body is not usable JSON: $.order.note: "),
+    (b'{"a": ' * 70 + b'1' + b'}' * 70, "the body is not usable JSON: $."),
 ])
 def test_malformed_json_is_400_naming_the_problem(hook, body, phrase):
     bot, secret, url = hook()
     answer = post(url, body, **{"X-Flowstudio-Signature": triggers.signature(secret, body)})
-    assert answer.status_code == 400 and answer.json()["error"] == phrase
+    assert answer.status_code == 400 and answer.json()["error"].startswith(phrase), answer.json()
     assert nothing_stored(bot)
 
 
