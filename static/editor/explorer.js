@@ -17,18 +17,27 @@ const LIBRARY = [
 ];
 
 // Which library lists the editor edits (key -> singular), the rest are listed as imported.
-const LIBRARY_EDITABLE = { intents: 'intent', entities: 'entity' };
+const LIBRARY_EDITABLE = { intents: 'intent', entities: 'entity', hooks: 'hook' };
+// docs/hooks-and-triggers.md: when each hook type runs and what it may change.
+const HOOK_TYPES = [
+  ['before_incoming', 'Before incoming: before NLU; change event, or return false to drop it'],
+  ['after_incoming', 'After incoming: after NLU, before the dialog; change or drop the event'],
+  ['before_outgoing', 'Before outgoing: each reply; change outgoingEvent.payload, or return false to drop it'],
+  ['after_turn', 'After turn: sees event and outgoing; for analytics and axios calls'],
+];
 const LIBRARY_NAME = /^[A-Za-z0-9 _.-]{1,64}$/;
 const SYSTEM_ENTITIES = ['email', 'url', 'phone', 'money', 'percentage', 'datetime', 'number'];
 const MIN_UTTERANCES = 10;
 
 function libraryTag(key, item) {
   if (key === 'intents') return `${(item.utterances || []).length} utt.`;
+  if (key === 'hooks') return `${item.type || ''}${item.enabled === false ? ' (off)' : ''}`;
   return item.type || '';
 }
 
 function libraryHint(key, item) {
   if (key === 'intents') return item.description || (item.utterances || []).slice(0, 3).join(' · ');
+  if (key === 'hooks') return item.description || (item.code || '').split('\n')[0];
   if (item.type === 'pattern') return item.pattern || '';
   return (item.values || []).map((v) => v.name).join(', ');
 }
@@ -179,7 +188,7 @@ export class Explorer {
         : `<li class="fs-tree-item static"><span class="fs-tree-label">${escapeHtml(item.name)}</span></li>`);
       return `<section class="fs-explorer-section" aria-label="${title}" data-library-section="${key}"><header class="fs-section-head"><h2>${title}</h2><span class="fs-count">${items.length}</span>${add}</header>`
         + `<ul class="fs-tree">${items.map(row).join('') || '<li class="fs-empty">None</li>'}</ul></section>`;
-    }).join('') + '<p class="fs-muted fs-pad">Click an intent or entity to edit, rename or delete it. The other lists come with imported bot files and are kept as they are.</p>';
+    }).join('') + '<p class="fs-muted fs-pad">Click an intent, entity or hook to edit, rename or delete it. The other lists come with imported bot files and are kept as they are.</p>';
   }
 
   onLibraryClick(e) {
@@ -188,13 +197,15 @@ export class Explorer {
     if (button.dataset.libraryEntry !== undefined) { this.libraryMenu(button, e.clientX, e.clientY); return; }
     if (button.dataset.action === 'add-intent') this.editIntent(null);
     else if (button.dataset.action === 'add-entity') this.editEntity(null);
+    else if (button.dataset.action === 'add-hook') this.editHook(null);
   }
 
   libraryMenu(row, x, y) {
     const key = row.dataset.library;
     const name = row.dataset.libraryEntry;
     const ro = this.store.readOnly;
-    const edit = key === 'intents' ? () => this.editIntent(name) : () => this.editEntity(name);
+    const edit = key === 'intents' ? () => this.editIntent(name)
+      : key === 'hooks' ? () => this.editHook(name) : () => this.editEntity(name);
     contextMenu(x, y, [
       { label: 'Edit…', action: edit, disabled: ro },
       { label: 'Rename…', action: () => this.renameLibraryEntry(key, name), disabled: ro },
@@ -476,12 +487,13 @@ export class Explorer {
     if (!LIBRARY_NAME.test(name)) return '1 to 64 letters, digits, spaces, _, - or .';
     if (key === 'intents' && name === 'none') return 'none is reserved (it means no intent matched)';
     if (key === 'entities' && SYSTEM_ENTITIES.includes(name)) return `${name} is a system entity`;
-    if (name !== except && this.libraryList(key).some((x) => x.name === name)) return `An ${LIBRARY_EDITABLE[key]} named ${name} exists already`;
+    if (name !== except && this.libraryList(key).some((x) => x.name === name)) return `${key === 'hooks' ? 'A' : 'An'} ${LIBRARY_EDITABLE[key]} named ${name} exists already`;
     return null;
   }
 
   /** Rename an entry and the cards that name it (Intent cards' intent, Capture cards' entity). */
   renameLibraryReferences(key, oldName, newName) {
+    if (key === 'hooks') return; // nothing refers to a hook by name
     const field = key === 'intents' ? 'intent' : 'entity';
     const type = key === 'intents' ? 'intent' : 'capture';
     for (const flow of this.store.flows()) for (const node of flow.nodes || []) for (const card of this.store.cards(node)) {
@@ -523,6 +535,35 @@ export class Explorer {
     const entry = { name: values.name.trim(), description: values.description.trim(),
       utterances: [...new Set(values.utterances.split('\n').map((s) => s.trim()).filter(Boolean))] };
     this.saveLibraryEntry('intents', original ? original.name : null, entry, original ? `Edit intent ${entry.name}` : `Add intent ${entry.name}`);
+  }
+
+  async editHook(name) {
+    const original = name === null ? null : clone(this.libraryList('hooks').find((x) => x.name === name));
+    const values = await form({
+      title: original ? `Edit hook ${original.name}` : 'New hook',
+      submit: original ? 'Save' : 'Add hook',
+      wide: true,
+      fields: [
+        { name: 'name', label: 'Name', value: original ? original.name : '', placeholder: 'e.g. send-user-analytics' },
+        { name: 'type', label: 'Runs', type: 'select', options: HOOK_TYPES, value: original ? original.type : 'before_incoming' },
+        { name: 'code', label: 'Code', type: 'textarea', rows: 12, value: original ? original.code || '' : '',
+          placeholder: "if (event.payload.text === 'ping') return false;",
+          hint: 'JavaScript with event, user, session, bot, conversation, env, axios and console. Errors are logged; the turn goes on.' },
+        { name: 'enabled', label: 'Enabled', type: 'checkbox', value: original ? original.enabled !== false : true },
+        { name: 'description', label: 'Description', value: original ? original.description || '' : '' },
+      ],
+      validate: (v) => {
+        const errors = {};
+        const p = this.libraryNameProblem('hooks', v.name.trim(), original && original.name);
+        if (p) errors.name = p;
+        return errors;
+      },
+    });
+    if (!values) return;
+    const entry = { name: values.name.trim(), type: values.type, code: values.code };
+    if (!values.enabled) entry.enabled = false;
+    if (values.description.trim()) entry.description = values.description.trim();
+    this.saveLibraryEntry('hooks', original ? original.name : null, entry, original ? `Edit hook ${entry.name}` : `Add hook ${entry.name}`);
   }
 
   async editEntity(name) {
@@ -582,6 +623,7 @@ export class Explorer {
   }
 
   libraryUsages(key, name) {
+    if (key === 'hooks') return [];
     const field = key === 'intents' ? 'intent' : 'entity';
     const type = key === 'intents' ? 'intent' : 'capture';
     const out = [];

@@ -30,12 +30,17 @@ const AUTONOMOUS_FIELDS = {
   transitions: { schema: { type: 'array', items: { type: 'string' } }, label: 'Other nodes it may go to', hint: 'Node ids besides its next node that the model may transition to, one per line.' },
 };
 
-const TRIGGER_LABELS = { conversation_started: 'Conversation started', event: 'Custom event', state_expired: 'A state expired' };
+const TRIGGER_LABELS = { conversation_started: 'Conversation started', event: 'Custom event', state_expired: 'A state expired',
+  webhook: 'A webhook is called', schedule: 'On a schedule' };
 const TRIGGER_HELP = {
   conversation_started: 'Runs when a channel opens the conversation (the webchat widget starting), before the user writes.',
   event: 'Runs when a custom event arrives (Chat API createEvent, the webchat page\'s sendEvent); its payload is event.payload.',
   state_expired: 'Runs when a state of the state API expires; event.payload.state is that state.',
+  webhook: 'Runs when the trigger\'s URL is POSTed to with its secret (URL and secret: REST API, /webhook-triggers of the bot); the JSON body is event.payload.',
+  schedule: 'Runs at each due time of the cron expression, once, in a new conversation; event.payload.scheduledFor is the due time.',
 };
+// Fields that belong to one trigger type only: dropped when the type changes.
+const TRIGGER_ONLY = { eventType: 'event', auth: 'webhook', cron: 'schedule', timezone: 'schedule' };
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -692,12 +697,31 @@ export class Inspector {
     select.dataset.field = 'trigger.type';
     select.innerHTML = this.triggerTypes.map((t) => `<option value="${escapeHtml(t)}"${t === (trigger.type || 'conversation_started') ? ' selected' : ''}>${escapeHtml(TRIGGER_LABELS[t] || humanize(t))}</option>`).join('');
     select.addEventListener('change', () => {
-      set((t) => { t.type = select.value; if (select.value !== 'event') delete t.eventType; }, 'Edit trigger type');
+      set((t) => {
+        t.type = select.value;
+        for (const [key, only] of Object.entries(TRIGGER_ONLY)) if (only !== select.value) delete t[key];
+        if (select.value === 'schedule' && !t.cron) t.cron = '0 9 * * *';
+      }, 'Edit trigger type');
       this.render();
     });
     type.control.append(select);
     if ((trigger.type || 'conversation_started') === 'event') {
       this.triggerText(form, set, 'eventType', trigger.eventType, { label: 'Event type', hint: 'The custom event\'s payload.type must equal it; empty: any custom event.', mode: null });
+    }
+    if (trigger.type === 'webhook') {
+      const auth = this.field(form, { name: 'trigger.auth', label: 'Proof of the secret' });
+      const pick = document.createElement('select');
+      pick.id = auth.id;
+      pick.className = 'fs-input';
+      pick.dataset.field = 'trigger.auth';
+      pick.innerHTML = [['signature', 'HMAC-SHA256 signature of the body'], ['secret', 'The secret in a header']]
+        .map(([v, l]) => `<option value="${v}"${v === (trigger.auth || 'signature') ? ' selected' : ''}>${l}</option>`).join('');
+      pick.addEventListener('change', () => set((t) => { if (pick.value === 'signature') delete t.auth; else t.auth = pick.value; }, 'Edit trigger auth'));
+      auth.control.append(pick);
+    }
+    if (trigger.type === 'schedule') {
+      this.triggerText(form, set, 'cron', trigger.cron, { label: 'Cron', hint: 'Five fields: minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5.', mode: null });
+      this.triggerText(form, set, 'timezone', trigger.timezone, { label: 'Time zone', hint: 'An IANA name such as Europe/Paris; empty: UTC.', mode: null });
     }
     this.triggerText(form, set, 'condition', trigger.condition, {
       label: 'Condition', hint: 'JavaScript, e.g. event.payload.amount > 100; empty: always.', mode: 'code',

@@ -221,8 +221,10 @@ export function setTransition(store, nodeId, port, target) {
 /** What a trigger node waits for, in words: "conversation started", "event buy". */
 export function triggerSummary(node) {
   const t = node.trigger || {};
-  let text = { conversation_started: 'On conversation started', event: 'On custom event', state_expired: 'On state expired' }[t.type] || 'Trigger';
+  let text = { conversation_started: 'On conversation started', event: 'On custom event', state_expired: 'On state expired',
+    webhook: 'On webhook', schedule: 'On schedule' }[t.type] || 'Trigger';
   if (t.type === 'event' && t.eventType) text += ` ${t.eventType}`;
+  if (t.type === 'schedule' && t.cron) text += ` ${t.cron}${t.timezone ? ` (${t.timezone})` : ''}`;
   if (t.condition) text += ' (if …)';
   return text;
 }
