@@ -167,7 +167,9 @@ def process_after(conversation_pk) -> None:
         threading.Thread(target=_process_on_thread, args=(conversation_pk,), daemon=True,
                          name="trigger-turn").start()
         return
-    runtime_tasks.process_conversation.delay(conversation_pk)
+    # The channels' queue, when one is set: trigger events are inbound traffic like theirs.
+    queue = getattr(settings, "FLOWSTUDIO_CHANNELS_CELERY_QUEUE", "")
+    runtime_tasks.process_conversation.apply_async((conversation_pk,), **({"queue": queue} if queue else {}))
 
 
 def _process_on_thread(conversation_pk) -> None:
