@@ -150,7 +150,10 @@ def test_a_request_never_outlives_the_code_time_limit(allowed):
     # The default sandbox limit is 2 s: the request was cut there and the card failed.
     assert 1.9 < elapsed < 3
     assert "no" not in said(outcome)
-    assert any("did not finish within 2000 ms" in t.get("message", "") for t in outcome.trace if t["type"] == "error")
+    # Either the request is cut when the run's time is up (it was given only what was left)
+    # and the unhandled rejection fails the card, or the run's own limit fires first.
+    errors = [t.get("message", "") for t in outcome.trace if t["type"] == "error"]
+    assert any("did not finish within 2000 ms" in m or "timed out" in m for m in errors), errors
 
 
 def test_hooks_call_out_with_axios_and_change_what_the_turn_sees_and_sends(allowed):
