@@ -62,3 +62,17 @@ def remove_channel(bot: Bot, kind: str, *, user) -> None:
 
 def _actor(user):
     return user if getattr(user, "is_authenticated", False) else None
+
+
+def rotate_webhook_trigger_secret(bot: Bot, flow: str, node: str, *, user) -> str:
+    """Make or replace a webhook trigger's secret (runtime/triggers.py), recorded in the audit
+    log with the trigger it belongs to; the secret is returned once and never logged."""
+    from django.db import transaction
+
+    from runtime import triggers
+
+    with transaction.atomic():
+        secret = triggers.webhook_secret(bot, flow, node, rotate=True)
+        audit.record(actor=_actor(user), workspace=bot.workspace, action="trigger.secret", target=bot,
+                     details={"flow": flow, "node": node})
+    return secret

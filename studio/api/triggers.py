@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from runtime import triggers
+from studio import channel_settings
 from studio.api import errors
 from studio.api.base import ApiView, operation
 
@@ -48,5 +49,5 @@ class WebhookTriggerSecret(ApiView):
         known = {(item["flow"], item["node"]): item for item in triggers.webhook_triggers(bot)}
         if (flow, node) not in known:
             raise errors.not_found(f"the draft has no webhook trigger {node!r} in flow {flow!r}")
-        secret = triggers.webhook_secret(bot, flow, node, rotate=True)
+        secret = channel_settings.rotate_webhook_trigger_secret(bot, flow, node, user=request.user)
         return Response({"url": request.build_absolute_uri(known[(flow, node)]["path"]), "secret": secret})

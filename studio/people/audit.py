@@ -40,6 +40,7 @@ ACTIONS: dict[str, str] = {
     "channel.install": "installed a messaging channel on",
     "channel.update": "changed a messaging channel of",
     "channel.remove": "removed a messaging channel of",
+    "trigger.secret": "made a new webhook trigger secret for",
 }
 
 # Keys that must never reach the log, whatever a caller passes.
