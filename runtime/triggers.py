@@ -118,6 +118,10 @@ def receive_webhook(bot_id, flow: str, node: str, *, headers, body: bytes, decla
                     conversation_id: str | None, user_id: str | None) -> Accepted:
     """Check one POST to a webhook trigger and store its event; WebhookRefused says why not
     (nothing is stored then). The turn runs after the commit."""
+    for name, value in (("conversationId", conversation_id), ("userId", user_id)):
+        # PostgreSQL cannot compare text with a NUL in it: refused here, not a 500 there.
+        if value and ("\x00" in value or len(value) > 255):
+            raise WebhookRefused(400, f"the {name} query parameter must be at most 255 characters, without NUL")
     bot, trigger = _published_trigger(bot_id, flow, node, "webhook")
     if (declared_length or 0) > MAX_BODY_BYTES or len(body) > MAX_BODY_BYTES:
         raise WebhookRefused(413, f"the body is larger than the {MAX_BODY_BYTES} byte limit")

@@ -131,6 +131,9 @@ def test_unknown_trigger_conversation_and_unpublished_bot(hook, live_server):
     assert answer.status_code == 404 and "no webhook trigger 'tell' in flow 'main'" in answer.json()["error"]
     answer = post(url + "?conversationId=nope", b"{}", **signed)
     assert answer.status_code == 404 and "no conversation 'nope'" in answer.json()["error"]
+    for query in ("?conversationId=a%00b", "?userId=a%00b", "?userId=" + "x" * 256):
+        answer = post(url + query, b"{}", **signed)
+        assert answer.status_code == 400 and "at most 255 characters, without NUL" in answer.json()["error"], query
     assert nothing_stored(bot)
     from flows import services
     draft_only = services.import_bot(hook_bot(), workspace=services.default_workspace())
