@@ -141,6 +141,10 @@ class Telegram(ChannelKind):
                         user_name=name, event_type=event_type, payload=payload,
                         conversation_tags={"telegram:id": chat_id}, user_tags={"telegram:id": user_id})]
 
+    def check(self, config):
+        bot = call(config, "getMe", {}).get("result") or {}
+        return f"connected to @{bot.get('username') or bot.get('first_name') or bot.get('id')}"
+
     def send(self, config, address, outgoing):
         chat = {"chat_id": address["chat_id"]}
         for method, payload in render(outgoing.message):
