@@ -142,8 +142,9 @@ class Telegram(ChannelKind):
                         conversation_tags={"telegram:id": chat_id}, user_tags={"telegram:id": user_id})]
 
     def check(self, config):
-        bot = call(config, "getMe", {}).get("result") or {}
-        return f"connected to @{bot.get('username') or bot.get('first_name') or bot.get('id')}"
+        bot = call(config, "getMe", {}).get("result")
+        bot = bot if isinstance(bot, dict) else {}
+        return f"connected to @{bot['username']}" if bot.get("username") else "connected"
 
     def send(self, config, address, outgoing):
         chat = {"chat_id": address["chat_id"]}
