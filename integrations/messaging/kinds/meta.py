@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import secrets
 
 from django.conf import settings
@@ -26,8 +25,6 @@ from pydantic import Field
 from . import (ChannelConfig, ChannelKind, Inbound, Refused, SendRejected, fallback_text, numbered_choices,
                register)
 from .api_calls import get_json, post_json
-
-logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 # Graph error codes that mean "too many, later" although the status is a 4xx:
@@ -138,7 +135,7 @@ class WhatsApp(MetaKind):
                          for c in value.get("contacts") or [] if isinstance(c, dict)}
                 # `statuses` (sent, delivered, read) come the same way: nothing for the bot.
                 for message in value.get("messages") or []:
-                    inbound = _wa_inbound(message, names)
+                    inbound = _wa_inbound(message, names, config.phone_number_id)
                     if inbound is not None:
                         updates.append(inbound)
         return updates
@@ -158,7 +155,7 @@ class WhatsApp(MetaKind):
         return f"connected to {number}" + (f" ({name})" if name else "")
 
 
-def _wa_inbound(message: dict, names: dict) -> Inbound | None:
+def _wa_inbound(message: dict, names: dict, phone_number_id: str) -> Inbound | None:
     if not isinstance(message, dict) or not message.get("id") or not message.get("from"):
         raise Refused(400, "not a WhatsApp message: messages[].id and messages[].from are needed")
     mapped = wa_map(message)
@@ -166,9 +163,11 @@ def _wa_inbound(message: dict, names: dict) -> Inbound | None:
         return None
     event_type, payload = mapped
     wa_id = str(message["from"])
+    # Botpress's tag names too (whatsapp:userPhone, whatsapp:phoneNumberId), for bots that read them.
+    tags = {"whatsapp:id": wa_id, "whatsapp:userPhone": wa_id, "whatsapp:phoneNumberId": phone_number_id}
     return Inbound(update_id=str(message["id"]), address_key=wa_id, address={"wa_id": wa_id}, user_id=wa_id,
                    user_name=names.get(wa_id, ""), event_type=event_type, payload=payload,
-                   conversation_tags={"whatsapp:id": wa_id}, user_tags={"whatsapp:id": wa_id})
+                   conversation_tags=tags, user_tags={"whatsapp:id": wa_id})
 
 
 def wa_map(message: dict) -> tuple[str, dict] | None:
@@ -238,30 +237,40 @@ def wa_render(message: dict) -> list[dict]:
                 place[key] = str(message[source])
         return [{"type": "location", "location": place}]
     if kind == "card":
-        return [_wa_card(message)]
-    if kind == "carousel":
-        return [_wa_card(item) for item in message.get("items") or []]
+        return _wa_card(message)
+    if kind == "carousel":  # WhatsApp has no carousel: each card in turn
+        return [part for item in message.get("items") or [] for part in _wa_card(item)]
     if kind == "bloc":
         return [part for item in message.get("items") or [] for part in wa_render(item)]
     text = fallback_text(message)
     return [{"type": "text", "text": {"body": _cut(text, WA_TEXT)}}] if text else []
 
 
-def _wa_card(card: dict) -> dict:
-    """A card: reply buttons (at most 3) under its image when it has say/postback actions;
-    its links go into the text. Without buttons: the image with a caption, or the text."""
+def _wa_card(card: dict) -> list[dict]:
+    """A card as interactive messages, the way Botpress's WhatsApp integration splits one:
+    its say/postback actions as reply buttons, 3 a message; each `url` action as a message
+    with one link button (`cta_url`: WhatsApp allows one a message). The first message has
+    the image as header and the title and subtitle as body; the others the title. Without
+    actions: the image with that text as caption, or the text."""
     actions = card.get("actions") or []
-    links = [f"{a.get('label')}: {a.get('value')}" for a in actions if a.get("action") == "url"]
+    links = [a for a in actions if a.get("action") == "url"]
     replies = [{"label": a.get("label"), "value": a.get("value")} for a in actions if a.get("action") != "url"]
-    text = "\n".join(str(p) for p in (card.get("title"), card.get("subtitle"), *links) if p) or "…"
-    if replies:
-        interactive = {**_wa_buttons(replies[:WA_BUTTONS]), "body": {"text": _cut(text, WA_BODY)}}
+    text = "\n".join(str(p) for p in (card.get("title"), card.get("subtitle")) if p) or "…"
+    if not actions:
         if card.get("imageUrl"):
+            return [{"type": "image", "image": {"link": card["imageUrl"], "caption": _cut(text, WA_BODY)}}]
+        return [{"type": "text", "text": {"body": _cut(text, WA_TEXT)}}]
+    parts = [_wa_buttons(replies[i:i + WA_BUTTONS]) for i in range(0, len(replies), WA_BUTTONS)]
+    parts += [{"type": "cta_url", "action": {"name": "cta_url", "parameters": {
+        "display_text": _cut(link.get("label") or "Open", WA_BUTTON_TITLE), "url": str(link.get("value"))}}}
+        for link in links]
+    messages = []
+    for n, part in enumerate(parts):
+        interactive = {**part, "body": {"text": _cut(text if n == 0 else (card.get("title") or "…"), WA_BODY)}}
+        if n == 0 and card.get("imageUrl"):
             interactive["header"] = {"type": "image", "image": {"link": card["imageUrl"]}}
-        return {"type": "interactive", "interactive": interactive}
-    if card.get("imageUrl"):
-        return {"type": "image", "image": {"link": card["imageUrl"], "caption": _cut(text, WA_BODY)}}
-    return {"type": "text", "text": {"body": _cut(text, WA_TEXT)}}
+        messages.append({"type": "interactive", "interactive": interactive})
+    return messages
 
 
 # --- Messenger ---------------------------------------------------------------------------

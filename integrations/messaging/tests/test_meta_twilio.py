@@ -121,6 +121,8 @@ def test_whatsapp_keeps_the_users_name_and_the_media_id_not_a_url(installed):
                              "title": "menu.pdf"}
     conversation = Conversation.objects.get(bot=driver.bot)
     assert conversation.user.name == "Ada" and conversation.user.tags == {"whatsapp:id": "16315551234"}
+    assert conversation.tags == {"whatsapp:id": "16315551234", "whatsapp:userPhone": "16315551234",
+                                 "whatsapp:phoneNumberId": WHATSAPP_PHONE_ID}
 
 
 # --- rendering ------------------------------------------------------------------------------------
@@ -148,14 +150,21 @@ def test_whatsapp_choices_are_buttons_then_a_list_then_numbered_text():
 def test_whatsapp_cards_media_and_locations():
     card = {"type": "card", "title": "Margherita", "subtitle": "Tomato, mozzarella",
             "imageUrl": "https://example.org/m.png",
-            "actions": [{"action": "postback", "label": "Order", "value": "order"},
-                        {"action": "url", "label": "Menu", "value": "https://example.org/menu"}]}
-    [rendered] = meta.wa_render(card)
-    interactive = rendered["interactive"]
-    assert interactive["header"] == {"type": "image", "image": {"link": "https://example.org/m.png"}}
-    assert interactive["body"]["text"] == "Margherita\nTomato, mozzarella\nMenu: https://example.org/menu"
-    assert interactive["action"]["buttons"] == [{"type": "reply", "reply": {"id": "order", "title": "Order"}}]
-    assert len(meta.wa_render({"type": "carousel", "items": [card, card]})) == 2
+            "actions": [{"action": "postback", "label": f"Order {n}", "value": f"order-{n}"} for n in range(1, 5)]
+            + [{"action": "url", "label": "Menu", "value": "https://example.org/menu"}]}
+    first, second, link = [m["interactive"] for m in meta.wa_render(card)]
+    assert first["header"] == {"type": "image", "image": {"link": "https://example.org/m.png"}}
+    assert first["body"]["text"] == "Margherita\nTomato, mozzarella"
+    assert [b["reply"]["id"] for b in first["action"]["buttons"]] == ["order-1", "order-2", "order-3"]
+    assert (second["body"]["text"], [b["reply"]["id"] for b in second["action"]["buttons"]]) == \
+        ("Margherita", ["order-4"])
+    assert "header" not in second
+    assert link["type"] == "cta_url" and link["action"]["parameters"] == \
+        {"display_text": "Menu", "url": "https://example.org/menu"}
+    plain = {"type": "card", "title": "Margherita", "imageUrl": "https://example.org/m.png"}
+    assert meta.wa_render(plain) == [{"type": "image", "image": {"link": "https://example.org/m.png",
+                                                                 "caption": "Margherita"}}]
+    assert len(meta.wa_render({"type": "carousel", "items": [card, plain]})) == 4
     assert meta.wa_render({"type": "file", "fileUrl": "https://example.org/a.pdf", "title": "a.pdf"}) == [
         {"type": "document", "document": {"link": "https://example.org/a.pdf", "caption": "a.pdf", "filename": "a.pdf"}}]
     assert meta.wa_render({"type": "audio", "audioUrl": "https://example.org/a.mp3", "title": "x"}) == [
