@@ -73,6 +73,17 @@ class MetaKind(ChannelKind):
             raise Refused(403, "hub.verify_token is not this channel's verify token (shown on the channel's settings)")
         return "text/plain", str(params.get("hub.challenge") or "").encode()
 
+    def parse(self, config, request, body):
+        try:
+            return self.updates(config, body)
+        except (AttributeError, TypeError, ValueError) as exc:
+            # A field of the wrong JSON type somewhere deep in Meta's envelope: a 400 that
+            # says so, not a 500.
+            raise Refused(400, f"not a {self.label} webhook: a field has the wrong type ({exc})") from None
+
+    def updates(self, config, body: bytes) -> list[Inbound]:
+        raise NotImplementedError
+
     def _body(self, body: bytes, object_name: str) -> dict:
         try:
             data = json.loads(body)
@@ -120,21 +131,24 @@ class WhatsApp(MetaKind):
     Config = WhatsAppConfig
     token_field = "access_token"
 
-    def parse(self, config, request, body):
+    def updates(self, config, body):
         data = self._body(body, "whatsapp_business_account")
         updates = []
         for entry in data["entry"]:
-            for change in (entry or {}).get("changes") or []:
-                value = (change or {}).get("value") or {}
-                if change.get("field") != "messages" or not isinstance(value, dict):
+            changes = entry.get("changes") if isinstance(entry, dict) else None
+            for change in changes if isinstance(changes, list) else []:
+                value = change.get("value") if isinstance(change, dict) else None
+                if not isinstance(value, dict) or change.get("field") != "messages":
                     continue
                 phone = str((value.get("metadata") or {}).get("phone_number_id", ""))
                 if phone and phone != config.phone_number_id:
                     continue  # another number of the same app: not this bot's
-                names = {str(c.get("wa_id")): ((c.get("profile") or {}).get("name") or "")
-                         for c in value.get("contacts") or [] if isinstance(c, dict)}
+                contacts = value.get("contacts") if isinstance(value.get("contacts"), list) else []
+                names = {str(c.get("wa_id")): str((c.get("profile") or {}).get("name") or "")
+                         for c in contacts if isinstance(c, dict) and isinstance(c.get("profile") or {}, dict)}
+                messages = value.get("messages") if isinstance(value.get("messages"), list) else []
                 # `statuses` (sent, delivered, read) come the same way: nothing for the bot.
-                for message in value.get("messages") or []:
+                for message in messages:
                     inbound = _wa_inbound(message, names, config.phone_number_id)
                     if inbound is not None:
                         updates.append(inbound)
@@ -305,13 +319,14 @@ class Messenger(MetaKind):
     Config = MessengerConfig
     token_field = "page_access_token"
 
-    def parse(self, config, request, body):
+    def updates(self, config, body):
         data = self._body(body, "page")
         updates = []
         for entry in data["entry"]:
             if not isinstance(entry, dict) or (config.page_id and str(entry.get("id")) != config.page_id):
                 continue
-            for event in entry.get("messaging") or []:
+            events = entry.get("messaging")
+            for event in events if isinstance(events, list) else []:
                 inbound = _ms_inbound(event)
                 if inbound is not None:
                     updates.append(inbound)
@@ -339,7 +354,8 @@ def _ms_inbound(event: dict) -> Inbound | None:
         return None  # the page's own messages (the bot's replies) come back as echoes
     if not isinstance(message, dict) and not isinstance(postback, dict):
         return None  # deliveries, reads, reactions...: not the user talking
-    psid = str((event.get("sender") or {}).get("id") or "")
+    sender = event.get("sender")
+    psid = str(sender.get("id") or "") if isinstance(sender, dict) else ""
     if not psid:
         raise Refused(400, "not a Messenger event: messaging[].sender.id is needed")
     if isinstance(postback, dict):

@@ -81,6 +81,8 @@ class TwilioSMS(ChannelKind):
             raise Refused(400, "not a Twilio message: MessageSid and From are needed")
         if form.get("AccountSid") and form["AccountSid"] != config.account_sid:
             raise Refused(403, "the message is for another Twilio account than the channel's Account SID")
+        if form.get("MessageStatus") not in (None, "", "received"):
+            return []  # a status callback (sent, delivered...) pasted at this URL: nothing for the bot
         common = {"address_key": sender, "address": {"to": sender}, "user_id": sender,
                   "conversation_tags": {"twilio:id": sender}, "user_tags": {"twilio:id": sender}}
         text = form.get("Body", "")

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from integrations.chat_api.tests import asgi_client
-from integrations.messaging import services
+from integrations.messaging import kinds, services
 from integrations.messaging.kinds import meta, twilio_sms
 from integrations.messaging.models import DeliveryFailure, InboundUpdate
 from runtime.models import Conversation, Event
@@ -329,3 +329,45 @@ def test_a_failing_connection_test_says_what_the_channel_answered(installed, dri
 def test_the_webhook_channel_has_no_connection_test():
     assert not services.has_connection_test("webhook")
     assert all(services.has_connection_test(k) for k in ("telegram", "slack", "whatsapp", "messenger", "twilio"))
+
+
+MALFORMED_WHATSAPP = [
+    {"object": "whatsapp_business_account", "entry": ["x", 1, None]},
+    {"object": "whatsapp_business_account", "entry": [{"changes": "x"}]},
+    {"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {
+        "metadata": {"phone_number_id": WHATSAPP_PHONE_ID}, "messages": [{"id": "w1", "from": "1", "type": ["text"]}]}}]}]},
+    {"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {
+        "contacts": [{"profile": "x"}], "messages": [{"id": "w2", "from": "1", "type": "interactive",
+                                                       "interactive": {"button_reply": "yes"}}]}}]}]},
+    {"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {
+        "messages": ["hi"]}}]}]},
+    {"object": "whatsapp_business_account"},
+    ["not", "an", "object"],
+]
+MALFORMED_MESSENGER = [
+    {"object": "page", "entry": [{"id": MESSENGER_PAGE_ID, "messaging": "x"}]},
+    {"object": "page", "entry": [{"id": MESSENGER_PAGE_ID, "messaging": [{"sender": "x", "message": {"mid": "m"}}]}]},
+    {"object": "page", "entry": [{"id": MESSENGER_PAGE_ID, "messaging": [
+        {"sender": {"id": "1"}, "message": {"mid": "m", "attachments": "x"}}]}]},
+    {"object": "page", "entry": [{"id": MESSENGER_PAGE_ID, "messaging": [
+        {"sender": {"id": "1"}, "message": {"mid": "m", "attachments": [{"type": "image", "payload": "x"}]}}]}]},
+]
+
+
+@pytest.mark.parametrize("driver_class, envelope",
+                         [(WhatsAppDriver, e) for e in MALFORMED_WHATSAPP] + [(MessengerDriver, e) for e in MALFORMED_MESSENGER])
+def test_a_malformed_meta_envelope_is_a_clear_4xx_or_skipped_never_a_500(installed, driver_class, envelope):
+    driver, api = installed(driver_class)
+    answer = driver.signed_post(envelope)
+    # Skipped (200: nothing in it for the bot) or refused with the channel named; never a 500,
+    # and nothing half-stored either way.
+    assert answer.status_code in (200, 400)
+    if answer.status_code == 400:
+        assert f"not a {kinds.get(driver.kind).label} " in answer.json()["error"]
+    assert _nothing_stored(driver.bot)
+
+
+def test_a_twilio_status_callback_is_skipped(installed):
+    driver, api = installed(TwilioDriver)
+    assert driver._message({"MessageStatus": "delivered", "SmsStatus": "delivered"}).status_code == 200
+    assert _nothing_stored(driver.bot)
