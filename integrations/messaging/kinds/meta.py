@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 
 from django.conf import settings
 from pydantic import Field
 
-from . import (ChannelConfig, ChannelKind, Inbound, Refused, SendRejected, fallback_text, numbered_choices,
-               register)
+from . import (ChannelConfig, ChannelKind, Inbound, Refused, SendRejected, decode_json, fallback_text,
+               numbered_choices, register)
 from .api_calls import get_json, post_json
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -85,10 +84,7 @@ class MetaKind(ChannelKind):
         raise NotImplementedError
 
     def _body(self, body: bytes, object_name: str) -> dict:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise Refused(400, f"not a {self.label} webhook: the body is not JSON") from None
+        data = decode_json(body, f"not a {self.label} webhook")
         if not isinstance(data, dict) or data.get("object") != object_name or not isinstance(data.get("entry"), list):
             raise Refused(400, f"not a {self.label} webhook: a JSON object with object={object_name!r} and entry[]")
         return data

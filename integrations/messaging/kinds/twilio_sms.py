@@ -49,11 +49,23 @@ def _cut(text, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _form(body: bytes) -> dict:
+def _fields(body: bytes, *, errors: str) -> list[tuple[str, str]]:
     try:
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors=errors)
     except UnicodeDecodeError:
         raise Refused(400, "not a Twilio message: the form is not UTF-8") from None
+
+
+def _form(body: bytes) -> dict:
+    """The form's fields. Percent-escapes that are not UTF-8 are refused rather than replaced
+    (a lone surrogate's bytes), and so is a NUL, which PostgreSQL cannot store: the same
+    policy as JSON bodies' (flows/untrusted_json.py), with the field named."""
+    fields = _fields(body, errors="strict")
+    for name, value in fields:
+        if "\x00" in name or "\x00" in value:
+            raise Refused(400, f"not a Twilio message: the field {name!r} contains the NUL character (\\u0000), "
+                               "which cannot be stored")
+    return dict(fields)
 
 
 @register
@@ -69,8 +81,9 @@ class TwilioSMS(ChannelKind):
         if request.content_type != "application/x-www-form-urlencoded":
             raise Refused(400, "not a Twilio message: Twilio posts application/x-www-form-urlencoded")
         signature = request.headers.get(SIGNATURE_HEADER, "")
-        if not signature or not RequestValidator(config.auth_token).validate(request.webhook_url, _form(body),
-                                                                             signature):
+        # The signature first, over the form as sent (parse() then refuses what cannot be stored).
+        fields = dict(_fields(body, errors="replace"))
+        if not signature or not RequestValidator(config.auth_token).validate(request.webhook_url, fields, signature):
             raise Refused(401, f"bad or missing {SIGNATURE_HEADER} (HMAC-SHA1 with the account's Auth Token over "
                                f"{request.webhook_url} and the form)")
 

@@ -3,7 +3,7 @@ verification handshake, the updates each skips, how choices, cards and media are
 within each channel's limits, Graph rate limits retried, Twilio's numbered answers and MMS,
 and the connection test of every channel."""
 import json
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 
@@ -370,4 +370,18 @@ def test_a_malformed_meta_envelope_is_a_clear_4xx_or_skipped_never_a_500(install
 def test_a_twilio_status_callback_is_skipped(installed):
     driver, api = installed(TwilioDriver)
     assert driver._message({"MessageStatus": "delivered", "SmsStatus": "delivered"}).status_code == 200
+    assert _nothing_stored(driver.bot)
+
+
+def test_a_twilio_form_with_a_nul_or_bad_utf8_is_refused_with_the_field_named(installed):
+    driver, api = installed(TwilioDriver)
+    answer = driver.say("a\x00b")
+    assert answer.status_code == 400 and "'Body' contains the NUL character" in answer.json()["error"]
+    form = {"MessageSid": "SM" + "1" * 32, "From": "+14155550123", "AccountSid": TWILIO_SID, "Body": "x"}
+    body = urlencode(form).replace("Body=x", "Body=%ED%A0%80").encode()  # a lone surrogate's bytes
+    from .channels import twilio_signature
+
+    signature = twilio_signature(services.webhook_url(driver.channel), {**form, "Body": "\ufffd\ufffd\ufffd"})
+    answer = driver.post(body, "application/x-www-form-urlencoded", {"X-Twilio-Signature": signature})
+    assert answer.status_code == 400 and "not UTF-8" in answer.json()["error"]
     assert _nothing_stored(driver.bot)
