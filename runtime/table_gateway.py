@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from flows.tables import service
 from flows.tables.definition import TableError, parse_definition
@@ -52,6 +52,36 @@ class TableGateway:
 
     def delete_records(self, table: dict, *, ids=None, filter=None) -> int:
         return self._call(service.delete_rows, table, ids=ids, filter=filter)
+
+    def insert_records(self, table: dict, rows: list) -> list[dict]:
+        return self._call(service.insert_rows, table, rows, ["rows"])
+
+    def update_records(self, table: dict, rows: list) -> list[dict]:
+        return self._call(_update_rows, table, rows)
+
+    def upsert_records(self, table: dict, key_column: str, rows: list) -> dict:
+        return self._call(service.upsert_rows, table, key_column, rows, ["rows"])
+
+
+def _update_rows(bot_id, table, rows: list) -> list[dict]:
+    """Every update or none (one transaction); an error names the row: `$.rows[2].qty`."""
+    if len(rows) > service.MAX_ROWS_PER_CALL:
+        raise TableError("$.rows", f"at most {service.MAX_ROWS_PER_CALL} rows at once")
+    out = []
+    with transaction.atomic():
+        for i, row in enumerate(rows):
+            where = f"$.rows[{i}]"
+            if not isinstance(row, dict) or "id" not in row:
+                raise TableError(where, "each row gives its id and the columns to change, e.g. {id: 4, qty: 2}")
+            values = {k: v for k, v in row.items() if k != "id"}
+            try:
+                out.append(service.update_row(bot_id, table, row["id"], values))
+            except TableError as exc:
+                path = exc.path.replace("$.values", where, 1).replace("$.id", f"{where}.id", 1)
+                raise TableError(path, exc.message) from None
+            except service.RowNotFound as exc:
+                raise TableError(f"{where}.id", str(exc)) from None
+    return out
 
 
 def for_bot(bot_id) -> TableGateway:
