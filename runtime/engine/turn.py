@@ -8,6 +8,8 @@ state stays valid whatever happens in the turn.
 """
 from __future__ import annotations
 
+import contextlib
+
 import copy
 import dataclasses
 import json
@@ -407,8 +409,12 @@ class _Turn:
         inside the code's time limit); a refusal becomes an Error the code can catch."""
         if self.table_host is None:
             raise TableCallRefused("tables are not available where this bot runs")
+        # A host that can bound its own calls (runtime/table_gateway.py: a statement timeout)
+        # gets the time the code has left.
+        limit = getattr(self.table_host, "time_limit", None)
         try:
-            value = code_call(self.table_host, self.build.tables[table], method, args)
+            with (limit(seconds_left) if limit is not None else contextlib.nullcontext()):
+                value = code_call(self.table_host, self.build.tables[table], method, args)
         except TableFailure as exc:
             self._trace("table_failed", table=table, method=method, path=exc.path, message=exc.message)
             raise TableCallRefused(f"{exc.path}: {exc.message}" if exc.path else exc.message) from None

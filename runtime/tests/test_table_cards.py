@@ -188,3 +188,24 @@ def test_execute_code_table_calls_run_on_the_engine_pool_not_the_event_loop():
         assert TableRow.objects.filter(bot=bot).count() == 2
     finally:
         close_pools()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_table_call_from_code_is_bounded_by_the_time_the_code_has_left():
+    from django.db import OperationalError, connection
+
+    from runtime import table_gateway
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a statement timeout is PostgreSQL's")
+    gateway = table_gateway.for_bot(create_bot(coder()).pk)
+    with pytest.raises(OperationalError, match="statement timeout"):
+        with gateway.time_limit(0.05):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_sleep(1)")
+    # The limit went with its transaction: the next statement may take its time.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(0.1)")
+    with gateway.time_limit(1):
+        assert gateway.insert_record(ORDERS, {"item": "pen"})["item"] == "pen"
+    assert TableRow.objects.filter(data__item="pen").count() == 1
