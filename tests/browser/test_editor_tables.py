@@ -196,3 +196,41 @@ def test_a_table_made_in_the_tables_tab_serves_a_published_bot_in_the_webchat(ne
     chat.locator(".bpComposerInput").press("Enter")
     expect(chat.locator(".bpMessageFromBot").last).to_contain_text("1 red in stock")
     assert errors == []
+
+
+def test_the_grid_pages_through_rows_and_a_viewer_only_reads(new_context, login, studio_url, make_user):
+    from studio.people.models import Role
+
+    owner = make_user()
+    definition = copy.deepcopy(SHOP)
+    definition["tables"] = [{"name": "Stock", "columns": [{"name": "item", "type": "string"},
+                                                          {"name": "qty", "type": "number"}],
+                             "rows": [{"item": f"thing {i}", "qty": i} for i in range(1, 121)]}]
+    bot = services.import_bot(definition, workspace=owner.workspace, user=owner)
+    viewer = make_user(role=Role.VIEWER, workspace=owner.workspace)
+    page = new_context(viewport=VIEWPORT).new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    login(page, viewer)
+    EditorPage(page).open(studio_url, bot)
+
+    page.locator('#fs-rail [data-left-tab="tables"]').click()
+    expect(page.locator('#fs-tables [data-action="new-table"]')).to_have_count(0)
+    page.locator('#fs-tables [data-table="Stock"]').click()
+    rng = page.locator("#fs-table-view [data-role=range]")
+    expect(rng).to_have_text("1–50 of 120")
+    expect(page.locator("#fs-table-view [data-action=prev]")).to_be_disabled()
+    page.locator("#fs-table-view [data-action=next]").click()
+    expect(rng).to_have_text("51–100 of 120")
+    page.locator("#fs-table-view [data-action=next]").click()
+    expect(rng).to_have_text("101–120 of 120")
+    expect(page.locator("#fs-table-view [data-action=next]")).to_be_disabled()
+    expect(grid_rows(page).first.locator('td[data-col="item"]')).to_have_text("thing 101")
+    # A viewer reads: no adding, importing or editing a cell.
+    for action in ("add-row", "import"):
+        expect(page.locator(f'#fs-table-view [data-action="{action}"]')).to_be_disabled()
+    grid_rows(page).first.locator('td[data-col="qty"]').dblclick()
+    expect(page.locator("#fs-table-view input.fs-cell-input")).to_have_count(0)
+    page.locator("#fs-table-view [data-action=prev]").click()
+    expect(rng).to_have_text("51–100 of 120")
+    assert errors == []
