@@ -146,24 +146,31 @@ export class TablesPanel {
     return response;
   }
 
-  async createTable() {
-    const values = await form({
-      title: 'New table',
+  /** The create and edit form: a name and the columns, one per line. */
+  definitionForm({ title, submit, intro = '', table = null, send }) {
+    const columnsText = table ? table.columns.map((c) => `${c.name}: ${c.type}${c.searchable ? ' searchable' : ''}`).join('\n') : '';
+    return form({
+      title, submit, intro,
       fields: [
-        { name: 'name', label: 'Name', placeholder: 'Orders', hint: 'Letters, digits and _; code sees it as NameTable.' },
-        { name: 'columns', label: 'Columns', type: 'textarea', rows: 5, placeholder: 'item: string searchable\nqty: number\nshipped: boolean',
+        { name: 'name', label: 'Name', placeholder: 'Orders', value: table ? table.name : '', hint: 'Letters, digits and _; code sees it as NameTable.' },
+        { name: 'columns', label: 'Columns', type: 'textarea', rows: 6, value: columnsText, placeholder: 'item: string searchable\nqty: number\nshipped: boolean',
           hint: `One per line: name: ${TYPES.join(' | ')}, "searchable" for a string column to search in. id, createdAt and updatedAt are added.` },
       ],
-      submit: 'Create',
       validate: async (v) => {
         const columns = [];
         for (const [i, line] of v.columns.split('\n').entries()) {
           if (!line.trim()) continue;
           const m = /^\s*([A-Za-z][A-Za-z0-9_]*)\s*:\s*(\w+)\s*(searchable)?\s*$/.exec(line);
           if (!m || !TYPES.includes(m[2])) return { columns: `Line ${i + 1}: write name: type, the type one of ${TYPES.join(', ')}` };
-          columns.push(m[3] ? { name: m[1], type: m[2], searchable: true } : { name: m[1], type: m[2] });
+          const kept = table && table.columns.find((c) => c.name === m[1]);
+          const column = { name: m[1], type: m[2] };
+          if (m[3]) column.searchable = true;
+          if (kept && kept.description) column.description = kept.description;
+          columns.push(column);
         }
-        const response = await this.definitionChange(() => api(this.base, { method: 'POST', body: { name: v.name.trim(), columns } }));
+        const body = { name: v.name.trim(), columns };
+        if (table && table.description) body.description = table.description;
+        const response = await this.definitionChange(() => send(body));
         if (response.ok) { this.created = response.data.name; return null; }
         const { message, details } = errorOf(response);
         const byField = {};
@@ -174,7 +181,35 @@ export class TablesPanel {
         return Object.keys(byField).length ? byField : { name: message };
       },
     });
+  }
+
+  async createTable() {
+    const values = await this.definitionForm({
+      title: 'New table', submit: 'Create', send: (body) => api(this.base, { method: 'POST', body }),
+    });
     if (values) { await this.loadList(); await this.open(this.created); }
+  }
+
+  async editTable() {
+    const old = this.current;
+    const values = await this.definitionForm({
+      title: `Edit ${old.name}`, submit: 'Save', table: old,
+      intro: 'A new name renames the table with its rows. A column whose type changes, or that you remove, loses its values in every row.',
+      send: (body) => api(this.url(old.name), { method: 'PUT', body }),
+    });
+    if (!values) return;
+    await this.loadList();
+    await this.open(this.created);
+  }
+
+  async deleteTable() {
+    const t = this.current;
+    if (!await confirm({ title: `Delete ${t.name}`, message: `Delete the table ${t.name} and its ${t.rows} rows? Cards that use it will show a problem.`, submit: 'Delete table', danger: true })) return;
+    const response = await this.definitionChange(() => api(this.url(t.name), { method: 'DELETE' }));
+    if (!response.ok) { this.message(errorOf(response).message); return; }
+    toast(`Table ${t.name} deleted`);
+    this.close();
+    await this.loadList();
   }
 
   // ---- the grid --------------------------------------------------------------------------
@@ -218,6 +253,8 @@ export class TablesPanel {
         <span class="fs-muted" data-role="count"></span>
         <span class="fs-spacer"></span>
         <button type="button" class="fs-button small" data-action="add-row"${write}>Add record</button>
+        <button type="button" class="fs-button small" data-action="edit-table"${write} title="Rename the table, add, change or remove columns">Edit columns</button>
+        <button type="button" class="fs-button small danger" data-action="delete-table"${write}>Delete table</button>
         <button type="button" class="fs-button small" data-action="toggle-filter" aria-expanded="false">Filter</button>
         <button type="button" class="fs-button small" data-action="import"${write}>Import CSV</button>
         <a class="fs-button small" data-action="export" href="${this.url(t.name, 'export')}" download="${escapeHtml(t.name)}.csv">Export CSV</a>
@@ -361,6 +398,11 @@ export class TablesPanel {
   }
 
   onContextMenu(e) {
+    if (e.target.closest('.fs-grid th')) {
+      e.preventDefault();
+      contextMenu(e.clientX, e.clientY, [{ label: 'Edit columns', action: () => this.editTable(), disabled: this.readOnly }]);
+      return;
+    }
     const cell = e.target.closest('td[data-col]');
     if (!cell) return;
     e.preventDefault();
@@ -480,6 +522,8 @@ export class TablesPanel {
     if (action === 'close') this.close();
     else if (action === 'dismiss') this.message('');
     else if (action === 'add-row') this.addRow();
+    else if (action === 'edit-table') this.editTable();
+    else if (action === 'delete-table') this.deleteTable();
     else if (action === 'import') this.view.querySelector('[data-role=csv-file]').click();
     else if (action === 'prev' || action === 'next') {
       this.page.offset = Math.max(0, this.page.offset + (action === 'next' ? PAGE : -PAGE));

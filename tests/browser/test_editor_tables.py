@@ -172,6 +172,19 @@ def test_a_table_made_in_the_tables_tab_serves_a_published_bot_in_the_webchat(ne
     export = page.locator('#fs-table-view [data-action="export"]')
     assert export.get_attribute("href").endswith("/tables/Stock/export")
 
+    # Right-click a column header: edit the columns (a new one, the rows keep their values).
+    page.locator("#fs-table-view th").nth(1).click(button="right")
+    page.locator(".fs-context-menu button", has_text="Edit columns").click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog.locator("[name=columns]")).to_have_value("item: string searchable\ncolour: string\nqty: number")
+    dialog.locator("[name=columns]").fill("item: string searchable\ncolour: string\nqty: number\nnote: string")
+    dialog.locator("button[type=submit]").click()
+    expect(page.locator("#fs-table-view th").nth(4)).to_have_text("notestring")
+    assert [c["name"] for c in Bot.objects.get(pk=bot.pk).draft["tables"][0]["columns"]] == [
+        "item", "colour", "qty", "note"]
+    expect(grid_rows(page)).to_have_count(4)
+    ed.saved()
+
     # Use the table from a Find Records card, publish, and ask through the webchat.
     page.locator('#fs-table-view [data-action="close"]').click()
     page.locator('#fs-rail [data-left-tab="explorer"]').click()
@@ -195,6 +208,17 @@ def test_a_table_made_in_the_tables_tab_serves_a_published_bot_in_the_webchat(ne
     chat.locator(".bpComposerInput").fill("red")
     chat.locator(".bpComposerInput").press("Enter")
     expect(chat.locator(".bpMessageFromBot").last).to_contain_text("1 red in stock")
+
+    # Deleting the table takes its rows; the card that reads it becomes a problem.
+    page.locator('#fs-rail [data-left-tab="tables"]').click()
+    page.locator('#fs-tables [data-table="Stock"]').click()
+    page.locator('#fs-table-view [data-action="delete-table"]').click()
+    page.locator("dialog[open] button[type=submit]").click()
+    expect(page.locator("#fs-tables")).to_contain_text("No tables yet")
+    expect(page.locator("#fs-table-view")).to_be_hidden()
+    assert Bot.objects.get(pk=bot.pk).draft.get("tables") in (None, [])
+    assert not TableRow.objects.filter(bot=bot).exists()
+    expect(page.locator("#fs-problems-badge")).not_to_have_text("No problems")
     assert errors == []
 
 
