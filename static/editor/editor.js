@@ -144,6 +144,14 @@ function navigate(location) {
     if (entry) flash(document.querySelector(`#fs-library [data-library="${at[1]}"][data-library-entry="${CSS.escape(entry.name)}"]`));
     return;
   }
+  if (location.section === 'tables') {
+    // A table definition's problem: the Tables tab, that table open when it still parses.
+    leftTab('tables');
+    const at = /^\$\.tables\[(\d+)\]/.exec((location.problem && location.problem.path) || '');
+    const entry = at && (store.doc.tables || [])[Number(at[1])];
+    if (entry && entry.name) tables.loadList().then(() => tables.open(entry.name));
+    return;
+  }
   if (location.flow && location.flow !== store.flowName) store.openFlow(location.flow);
   if (location.variable) {
     leftTab('explorer');

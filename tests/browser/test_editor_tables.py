@@ -258,3 +258,22 @@ def test_the_grid_pages_through_rows_and_a_viewer_only_reads(new_context, login,
     page.locator("#fs-table-view [data-action=prev]").click()
     expect(rng).to_have_text("51–100 of 120")
     assert errors == []
+
+
+def test_a_table_problem_opens_the_tables_tab(new_context, login, studio_url, make_user):
+    owner = make_user()
+    bot = services.import_bot(copy.deepcopy(SHOP), workspace=owner.workspace, user=owner)
+    # A draft saved with a broken definition (the API refuses one; an older draft may hold it).
+    draft = Bot.objects.get(pk=bot.pk).draft
+    draft["tables"] = [{"name": "Stock", "columns": [{"name": "qty", "type": "numbr"}]}]
+    Bot.objects.filter(pk=bot.pk).update(draft=draft)
+    page = new_context(viewport=VIEWPORT).new_page()
+    login(page, owner)
+    EditorPage(page).open(studio_url, bot)
+    problem = page.locator("#fs-problems .fs-problem", has_text="numbr").first
+    expect(problem).to_have_count(1)
+    if not problem.is_visible():
+        page.locator("#fs-problems-badge").click()
+    problem.click()
+    expect(page.locator('#fs-rail [data-left-tab="tables"]')).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#fs-tables")).to_be_visible()
