@@ -20,16 +20,11 @@ export const RULES = [
 ];
 const SYSTEM = [['id', 'number'], ['createdAt', 'date'], ['updatedAt', 'date']];
 
-function detailsText(data) {
-  if (!data) return 'The server did not answer';
-  const details = (data.error && data.error.details) || data.details || [];
-  const message = (data.error && data.error.message) || data.message || 'Refused';
-  return { message, details };
-}
-
+/** The API's error body ({"error": {"message", "details": [{path, message}]}}) as text and paths. */
 function errorOf(response) {
-  const { message, details } = detailsText(response.data);
-  return { message, details: Array.isArray(details) ? details : [] };
+  const error = (response.data && response.data.error) || {};
+  const message = error.message || (response.data ? 'The request was refused' : `The server did not answer (HTTP ${response.status})`);
+  return { message, details: Array.isArray(error.details) ? error.details : [] };
 }
 
 /** A cell's text as typed, read as its column's type; throws with a plain message. */
@@ -545,12 +540,8 @@ export class TablesPanel {
       this.at(path.join('.')).items.splice(index, 1);
       this.renderBuilder();
     } else if (action === 'manual') {
-      if (this.manual) {
-        // Back to the builder: the JSON typed by hand stays applied but the rules start over.
-        this.manual = false;
-      } else {
-        this.manual = true;
-      }
+      // Back to the builder, the rules are as they were; a filter applied from the JSON stays applied.
+      this.manual = !this.manual;
       this.renderBuilder();
     } else if (action === 'clear-filter') {
       this.builder = { join: '$and', items: [] };
