@@ -303,3 +303,30 @@ class IssueScan(models.Model):
 
     bot = models.OneToOneField("flows.Bot", on_delete=models.CASCADE, primary_key=True, related_name="+")
     last_event_id = models.BigIntegerField(default=0)
+
+
+class DailyStats(models.Model):
+    """One day of one bot on one channel, for the dashboard's Analytics page: written only by
+    `runtime.analytics.roll_up` (a Celery beat task), so the page reads a few rows per day
+    instead of scanning messages. Days are the server's time zone; published conversations
+    only (the emulator's are not the bot's audience)."""
+
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="daily_stats")
+    day = models.DateField()
+    channel = models.CharField(max_length=64)  # "" for LLM calls outside any conversation
+    conversations = models.PositiveIntegerField(default=0)  # started that day
+    # Users who sent a message that day: first seen that day / seen before.
+    users_new = models.PositiveIntegerField(default=0)
+    users_returning = models.PositiveIntegerField(default=0)
+    messages_in = models.PositiveIntegerField(default=0)
+    messages_out = models.PositiveIntegerField(default=0)
+    failed_turns = models.PositiveIntegerField(default=0)
+    llm_tokens = models.PositiveBigIntegerField(default=0)
+    llm_cost = models.FloatField(default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bot", "day", "channel"], name="dailystats_unique_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.channel or '-'}"

@@ -134,6 +134,7 @@ CASES = [
     Case("resolve issue", "POST", lambda w: f"/bots/{w.bot.pk}/issues/{w.issue.pk}/", {O, A, M, D},
          data=lambda w: {"action": "resolve"},
          done=lambda w: Issue.objects.get(pk=w.issue.pk).resolved_at is not None),
+    Case("analytics", "GET", lambda w: f"/bots/{w.bot.pk}/analytics/", {O, A, M, D, V}),
     Case("chatbot settings", "GET", lambda w: f"/bots/{w.bot.pk}/settings/", {O, A, M, D, V}),
     Case("save chatbot settings", "POST", lambda w: f"/bots/{w.bot.pk}/settings/", {O, A, M, D},
          data=lambda w: {"inactivityTimeoutMinutes": "12", "nodeRepetitionLimit": "10", "languages": "en",

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from studio import analytics as service_analytics
 from studio import operations as service
 from studio.permissions import can
 from studio.views.access import bot_page
@@ -94,3 +95,15 @@ def resolve_issue(request, bot, issue_id):
     flash.success(request, f"Issue {'opened again' if reopen else 'marked resolved'}: {issue.pattern[:80]}")
     state = request.POST.get("state", "open")
     return redirect(f"/bots/{bot.pk}/issues/?state={state if state in service.ISSUE_STATES else 'open'}")
+
+
+@bot_page(READ)
+def analytics(request, bot):
+    try:
+        chosen, error = service_analytics.Range.from_query(request.GET), None
+    except service_analytics.InvalidRange as exc:
+        chosen, error = service_analytics.Range.from_query({}), str(exc)
+    data = None if error else service_analytics.report(bot, chosen)
+    return render(request, "studio/analytics.html", {
+        "bot": bot, "range": chosen, "data": data, "error": error, "channels": service_analytics.channels(bot),
+    }, status=400 if error else 200)

@@ -73,6 +73,7 @@ urlpatterns = [
     path("bots/<uuid:bot_id>/events/", operations.events, name="bot_events"),
     path("bots/<uuid:bot_id>/issues/", operations.issues, name="bot_issues"),
     path("bots/<uuid:bot_id>/issues/<int:issue_id>/", operations.resolve_issue, name="bot_issue_resolve"),
+    path("bots/<uuid:bot_id>/analytics/", operations.analytics, name="bot_analytics"),
     path("bots/<uuid:bot_id>/settings/", bot_settings.settings_page, name="bot_settings"),
     # the messaging channels of a bot (integrations/messaging)
     path("bots/<uuid:bot_id>/channels/webhook/secret/", channels.webhook_secret, name="channel_webhook_secret"),
