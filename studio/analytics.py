@@ -52,7 +52,10 @@ class Range:
             raise InvalidRange("since", f"{since.isoformat()} is after until ({until.isoformat()})")
         if (until - since).days + 1 > MAX_DAYS:
             raise InvalidRange("since", f"the range is {(until - since).days + 1} days; at most {MAX_DAYS}")
-        return cls(since, until, (query.get("channel") or "").strip())
+        channel = (query.get("channel") or "").strip()
+        if "\x00" in channel:  # PostgreSQL text cannot hold one: a query with it is a database error
+            raise InvalidRange("channel", "contains the NUL character (%00), which no channel name can contain")
+        return cls(since, until, channel)
 
     def days(self) -> list[date]:
         return [self.since + timedelta(days=n) for n in range((self.until - self.since).days + 1)]

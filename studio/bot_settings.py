@@ -54,6 +54,14 @@ def _whole(form, name: str, low: int, high: int, errors: dict):
 def settings_from(form, stored: dict, provider_names: list[str]) -> dict:
     """The new `settings` section from the form's fields; Invalid names every bad field."""
     errors: dict = {}
+    for name in FIELDS:
+        value = str(form.get(name, ""))
+        # PostgreSQL's jsonb cannot store NUL (it would be a database error, a 500). A lone
+        # surrogate cannot reach here: a form body is UTF-8, which cannot encode one.
+        if "\x00" in value:
+            errors[name] = "contains the NUL character, which cannot be stored"
+    if errors:
+        raise Invalid(errors)
     out = {key: value for key, value in stored.items() if key not in ("llm",)}
     out["inactivityTimeoutMinutes"] = _whole(form, "inactivityTimeoutMinutes", 0, 1440, errors)
     out["nodeRepetitionLimit"] = _whole(form, "nodeRepetitionLimit", 1, 100, errors)

@@ -34,6 +34,14 @@ class InvalidFilter(ValueError):
         self.field = name
 
 
+def refuse_nul(name: str, value: str) -> str:
+    """PostgreSQL text cannot hold NUL, so nothing stored contains one: refuse it by name
+    (it would be a database error, a 500, in a query)."""
+    if "\x00" in value:
+        raise InvalidFilter(name, "contains the NUL character (%00), which nothing stored can contain")
+    return value
+
+
 def event_id_param(query, name: str) -> int | None:
     raw = (query.get(name) or "").strip()
     if not raw:
@@ -56,7 +64,8 @@ class LogFilters:
 
     @classmethod
     def from_query(cls, query) -> "LogFilters":
-        filters = cls(level=(query.get("level") or "").strip().lower(), q=(query.get("q") or "").strip()[:200])
+        filters = cls(level=refuse_nul("level", (query.get("level") or "").strip().lower()),
+                      q=refuse_nul("q", (query.get("q") or "").strip()[:200]))
         if filters.level and filters.level not in LEVELS:
             raise InvalidFilter("level", f"unknown level {filters.level!r}; use one of {', '.join(LEVELS)}")
         return filters
@@ -152,7 +161,8 @@ class EventFilters:
 
     @classmethod
     def from_query(cls, query) -> "EventFilters":
-        filters = cls(direction=(query.get("direction") or "incoming").strip(), type=(query.get("type") or "").strip())
+        filters = cls(direction=refuse_nul("direction", (query.get("direction") or "incoming").strip()),
+                      type=refuse_nul("type", (query.get("type") or "").strip()))
         if filters.direction not in dict(DIRECTIONS):
             raise InvalidFilter("direction", f"unknown direction {filters.direction!r}; use incoming or outgoing")
         return filters
