@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runtime import async_turns, pg, recovery, state, turns
+from runtime import analytics, async_turns, pg, recovery, state, turns
 from runtime.loop_thread import LoopThread
 from runtime.models import Conversation, Event
 
@@ -76,3 +76,9 @@ def fire_due_states() -> int:
 def sweep_stranded_events() -> int:
     """Answer events a crash left `received` (runtime.recovery)."""
     return recovery.sweep()
+
+
+@shared_task(name="runtime.tasks.roll_up_analytics")
+def roll_up_analytics() -> int:
+    """Today's and yesterday's analytics rollups (runtime/analytics.py), on the beat."""
+    return analytics.roll_up_recent()

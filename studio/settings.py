@@ -202,6 +202,8 @@ CELERY_BEAT_SCHEDULE = {
     "fire-inactivity-timeouts": {"task": "runtime.tasks.fire_due_timeouts", "schedule": 30.0},
     "fire-state-expiries": {"task": "runtime.tasks.fire_due_states", "schedule": 10.0},
     "sweep-stranded-events": {"task": "runtime.tasks.sweep_stranded_events", "schedule": 15.0},
+    # The dashboard's Analytics reads these rollups; today's figures are at most 10 minutes old.
+    "roll-up-analytics": {"task": "runtime.tasks.roll_up_analytics", "schedule": 600.0},
 }
 # Without Redis there is no beat process: the server runs this schedule on a thread of its own
 # (runtime/embedded_beat.py). Tests leave it off (conftest.py) unless a test asks for it.
