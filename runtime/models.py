@@ -86,6 +86,8 @@ class Conversation(models.Model):
                          condition=Q(handoff_status__in=["waiting", "with_agent"])),
             # The dashboard's Conversations list: newest first, paged by (created_at, id).
             models.Index(fields=["bot", "-created_at", "-id"], name="conversation_dashboard_list"),
+            # Its channel filter's choices, read by a skip scan (studio/conversations.channels).
+            models.Index(fields=["bot", "channel"], name="conversation_bot_channel"),
         ]
 
     def __str__(self):
