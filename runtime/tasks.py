@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runtime import async_turns, pg, recovery, state, triggers, turns
+from runtime import analytics, async_turns, pg, recovery, state, triggers, turns
 from runtime.loop_thread import LoopThread
 from runtime.models import Conversation, Event
 
@@ -83,3 +83,9 @@ def fire_due_schedules() -> int:
     """Run the schedule triggers that are due, each due time once across processes
     (runtime.triggers)."""
     return len(triggers.fire_due_schedules())
+
+
+@shared_task(name="runtime.tasks.roll_up_analytics")
+def roll_up_analytics() -> int:
+    """Today's and yesterday's analytics rollups (runtime/analytics.py), on the beat."""
+    return analytics.roll_up_recent()
