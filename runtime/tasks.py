@@ -76,3 +76,11 @@ def fire_due_states() -> int:
 def sweep_stranded_events() -> int:
     """Answer events a crash left `received` (runtime.recovery)."""
     return recovery.sweep()
+
+
+@shared_task(name="runtime.tasks.index_knowledge_source")
+def index_knowledge_source(source_id: int, revision: int) -> str:
+    """Parse, embed and swap in one knowledge source's chunks (runtime/knowledge/indexing.py)."""
+    from runtime.knowledge import indexing
+
+    return indexing.index_source(source_id, revision)
