@@ -25,6 +25,9 @@ from .capture import VARIABLE_REF
 from .fields import RequiredTemplate
 
 PREVIEW_CHARS = 200
+# The capture card answers a question only when the best passage is at least this close
+# (MiniLM cosine): a near miss must not hide the question the card asked.
+CONFIDENT_SIMILARITY = 0.45
 # The model's answer when the passages do not hold one; matched to set responded=false.
 UNKNOWN = "I don't know"
 INSTRUCTIONS = (
@@ -47,6 +50,63 @@ def _reference(c: dict) -> str:
     return f"[{c['number']}] {c['sourceName']}{where}"
 
 
+def ask_knowledge(rt, card_id: str, query: str, *, knowledge_bases=(), folder: str = "", limit: int = 5,
+                  generate: bool = True, model: str = "", temperature=None, max_tokens=None,
+                  min_similarity: float | None = None) -> dict:
+    """Search and answer, as the Query Knowledge Bases card does; also the capture card's
+    knowledge option. Writes and returns `turn.KnowledgeAgent`. `min_similarity`: answer
+    only when the best passage is at least this close to the query (the capture card answers
+    only with confidence)."""
+    host = rt.knowledge_host
+    if host is None:
+        raise BotRuntimeError(f"card {card_id!r}: knowledge bases are not available where this bot runs")
+    query = query.strip()
+    try:
+        passages = host.search(query, knowledge_bases=list(knowledge_bases), folder=folder, limit=limit) if query else []
+    except KnowledgeFailure as exc:
+        raise BotRuntimeError(f"card {card_id!r}: {exc}") from None
+    rt.add_trace("knowledge_query", query=query, knowledgeBases=list(knowledge_bases),
+                 passages=[{k: p.get(k) for k in ("sourceName", "page", "score", "ftsRank", "vectorRank",
+                                                  "similarity", "tokens")}
+                           | {"preview": citation(0, p)["preview"]} for p in passages])
+    if passages and min_similarity is not None and (passages[0].get("similarity") or 0) < min_similarity:
+        passages = []
+    citations = [citation(i, p) for i, p in enumerate(passages, 1)]
+    answer, used, generated = "", [], False
+    if passages:
+        answer, used, generated = _answer(rt, card_id, query, passages, citations, generate=generate, model=model,
+                                          temperature=temperature, max_tokens=max_tokens)
+    result = {"answer": answer, "responded": bool(answer), "citations": used, "query": query}
+    rt.turn["KnowledgeAgent"] = result
+    rt.add_trace("knowledge_answer", responded=bool(answer), generated=generated,
+                 citations=[_reference(x) for x in used])
+    return result
+
+
+def _answer(rt, card_id, query: str, passages: list[dict], citations: list[dict], *, generate, model, temperature,
+            max_tokens):
+    if generate:
+        numbered = "\n\n".join(f"[{i}] ({_reference(x)[len(f'[{i}] '):]})\n{p['text']}"
+                                for i, (p, x) in enumerate(zip(passages, citations), 1))
+        request = LLMRequest(messages=({"role": "system", "content": INSTRUCTIONS},
+                                       {"role": "user", "content": f"Passages:\n\n{numbered}\n\nQuestion: {query}"}),
+                             model=model, temperature=temperature, max_tokens=max_tokens,
+                             card=card_id, purpose="knowledge_answer")
+        try:
+            text = rt.call_llm(request).text.strip()
+        except LLMError as exc:
+            # No provider, or it failed: the offline answer below still answers.
+            rt.add_trace("knowledge_llm_unavailable", message=str(exc))
+        else:
+            if not text or text.rstrip(".").lower().startswith(UNKNOWN.lower()):
+                return "", [], True
+            cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text) if 1 <= int(n) <= len(citations)})
+            used = [citations[n - 1] for n in cited] or citations[:1]
+            references = "\n".join(_reference(x) for x in used)
+            return f"{text}\n\nReferences:\n{references}", used, True
+    return passages[0]["text"], [citations[0]], False
+
+
 class _QueryKnowledge(Card):
     __slots__ = ("query", "config")
 
@@ -55,54 +115,12 @@ class _QueryKnowledge(Card):
 
     def run(self, rt):
         c = self.config
-        host = rt.knowledge_host
-        if host is None:
-            raise BotRuntimeError(f"card {self.id!r}: knowledge bases are not available where this bot runs")
-        query = rt.render(self.query).strip()
-        try:
-            passages = host.search(query, knowledge_bases=list(c.knowledge_bases), folder=c.folder,
-                                   limit=c.max_passages) if query else []
-        except KnowledgeFailure as exc:
-            raise BotRuntimeError(f"card {self.id!r}: {exc}") from None
-        rt.add_trace("knowledge_query", query=query, knowledgeBases=list(c.knowledge_bases),
-                     passages=[{k: p.get(k) for k in ("sourceName", "page", "score", "ftsRank", "vectorRank",
-                                                      "similarity", "tokens")}
-                               | {"preview": citation(0, p)["preview"]} for p in passages])
-        citations = [citation(i, p) for i, p in enumerate(passages, 1)]
-        answer, used, generated = "", [], False
-        if passages:
-            answer, used, generated = self._answer(rt, query, passages, citations)
-        result = {"answer": answer, "responded": bool(answer), "citations": used, "query": query}
-        rt.turn["KnowledgeAgent"] = result
+        result = ask_knowledge(rt, self.id, rt.render(self.query), knowledge_bases=c.knowledge_bases, folder=c.folder,
+                               limit=c.max_passages, generate=c.generate, model=c.model, temperature=c.temperature,
+                               max_tokens=c.max_tokens)
         if c.variable:
-            rt.set_variable(c.variable, answer)
-        rt.add_trace("knowledge_answer", responded=bool(answer), generated=generated,
-                     citations=[_reference(x) for x in used])
+            rt.set_variable(c.variable, result["answer"])
         return CONTINUE
-
-    def _answer(self, rt, query: str, passages: list[dict], citations: list[dict]):
-        c = self.config
-        if c.generate:
-            numbered = "\n\n".join(f"[{i}] ({_reference(x)[len(f'[{i}] '):]})\n{p['text']}"
-                                   for i, (p, x) in enumerate(zip(passages, citations), 1))
-            request = LLMRequest(messages=({"role": "system", "content": INSTRUCTIONS},
-                                           {"role": "user", "content": f"Passages:\n\n{numbered}\n\nQuestion: {query}"}),
-                                 model=c.model, temperature=c.temperature, max_tokens=c.max_tokens,
-                                 card=self.id, purpose="knowledge_answer")
-            try:
-                text = rt.call_llm(request).text.strip()
-            except LLMError as exc:
-                # No provider, or it failed: the offline answer below still answers.
-                rt.add_trace("knowledge_llm_unavailable", message=str(exc))
-            else:
-                if not text or text.rstrip(".").lower().startswith(UNKNOWN.lower()):
-                    return "", [], True
-                cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text) if 1 <= int(n) <= len(citations)})
-                used = [citations[n - 1] for n in cited] or citations[:1]
-                references = "\n".join(_reference(x) for x in used)
-                return f"{text}\n\nReferences:\n{references}", used, True
-        best = citations[0]
-        return passages[0]["text"], [best], False
 
 
 @register

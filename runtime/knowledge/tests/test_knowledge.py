@@ -212,3 +212,55 @@ def test_the_limits_of_a_kb_name_the_field():
                                          for i in range(knowledge.MAX_SOURCES)])
     with pytest.raises(knowledge.KnowledgeError, match="at most 100 sources"):
         knowledge.add_text(kb, "one more", "text")
+
+
+def capture_bot(knowledge_on=True):
+    return {
+        "format": "flowstudio.bot/1", "name": "Orders",
+        "flows": [{"name": "main", "variables": [{"name": "order", "type": "number"}], "nodes": [
+            {"id": "start", "kind": "start", "next": "ask"},
+            {"id": "ask", "kind": "standard", "next": "done", "cards": [
+                {"id": "number", "type": "capture", "capture": "number", "variable": "workflow.order",
+                 "prompt": "What is your order number?", "retries": 1, "knowledge": knowledge_on,
+                 "retryMessage": "Please give a number."}]},
+            {"id": "done", "kind": "standard", "next": "end", "cards": [
+                {"id": "thanks", "type": "text", "text": "Order {{workflow.order}} noted."}]},
+            {"id": "end", "kind": "end"},
+        ]}],
+    }
+
+
+def test_a_capture_with_the_kb_option_answers_a_question_and_keeps_waiting_without_using_a_retry():
+    bot = create_bot(capture_bot())
+    handbook_kb(bot)
+    conversation = start(bot)
+    texts, _ = say(conversation, "hello")
+    assert texts == ["What is your order number?"]
+    texts, outcome = say(conversation, "How long is the warranty on a kettle?")
+    assert len(texts) == 1 and "warranty of 3 years" in texts[0]
+    assert any(t["type"] == "capture_answered_question" for t in outcome.trace)
+    # Not a question and not a number: the one retry is still there.
+    texts, _ = say(conversation, "no idea")
+    assert texts == ["Please give a number."]
+    texts, _ = say(conversation, "4521")
+    assert texts == ["Order 4521 noted."]
+
+
+def test_a_question_the_kbs_do_not_answer_with_confidence_is_an_answer_attempt():
+    bot = create_bot(capture_bot())
+    handbook_kb(bot)
+    conversation = start(bot)
+    say(conversation, "hello")
+    texts, outcome = say(conversation, "What is the capital of Peru?")
+    assert texts == ["Please give a number."]
+    assert not any(t["type"] == "capture_answered_question" for t in outcome.trace)
+
+
+def test_without_the_kb_option_a_question_is_just_a_wrong_answer():
+    bot = create_bot(capture_bot(knowledge_on=False))
+    handbook_kb(bot)
+    conversation = start(bot)
+    say(conversation, "hello")
+    texts, outcome = say(conversation, "How long is the warranty on a kettle?")
+    assert texts == ["Please give a number."]
+    assert not any(t["type"] == "knowledge_query" for t in outcome.trace)
