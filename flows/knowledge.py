@@ -34,6 +34,18 @@ class UnknownKnowledgeBase(LookupError):
     pass
 
 
+def clean_text(field: str, value, max_chars: int, *, required: bool = True) -> str:
+    """A string field as given, or KnowledgeError naming it: not a string, empty when
+    required, too long, or holding NUL (PostgreSQL text cannot)."""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise KnowledgeError(field, "must be a non-empty text" if required else "must be a text")
+    if len(value) > max_chars:
+        raise KnowledgeError(field, f"at most {max_chars} characters")
+    if "\x00" in value:
+        raise KnowledgeError(field, "must not contain the NUL character")
+    return value
+
+
 def _clean_name(name) -> str:
     if not isinstance(name, str) or not NAME.match(name.strip()):
         raise KnowledgeError("name", "1 to 64 letters, digits, spaces, '_', '.' or '-', starting with a letter or digit")
@@ -41,7 +53,7 @@ def _clean_name(name) -> str:
 
 
 def _clean_folder(folder) -> str:
-    folder = (folder or "").strip().strip("/")
+    folder = clean_text("folder", folder or "", 200, required=False).strip().strip("/")
     if folder and not FOLDER.match(folder):
         raise KnowledgeError("folder", "folder names separated by '/', each like a KB name")
     return folder
@@ -60,8 +72,7 @@ def get_knowledge_base(bot: Bot, kb_id) -> KnowledgeBase:
 
 def create_knowledge_base(bot: Bot, *, name, description: str = "", folder: str = "") -> KnowledgeBase:
     name, folder = _clean_name(name), _clean_folder(folder)
-    if not isinstance(description, str) or len(description) > 2000:
-        raise KnowledgeError("description", "a text of at most 2000 characters")
+    description = clean_text("description", description, 2000, required=False)
     try:
         with transaction.atomic():
             return KnowledgeBase.objects.create(bot=bot, name=name, description=description, folder=folder)
@@ -75,9 +86,7 @@ def update_knowledge_base(kb: KnowledgeBase, **changes) -> KnowledgeBase:
     if "folder" in changes:
         kb.folder = _clean_folder(changes["folder"])
     if "description" in changes:
-        if not isinstance(changes["description"], str) or len(changes["description"]) > 2000:
-            raise KnowledgeError("description", "a text of at most 2000 characters")
-        kb.description = changes["description"]
+        kb.description = clean_text("description", changes["description"], 2000, required=False)
     try:
         with transaction.atomic():
             kb.save()
@@ -107,17 +116,14 @@ def add_document(kb: KnowledgeBase, filename: str, content: bytes) -> KnowledgeS
     if not content:
         raise KnowledgeError("file", f"{filename!r} is empty")
     _check_room(kb)
+    name = PurePath(filename).name.replace("\x00", "")[:400]
     return KnowledgeSource.objects.create(knowledge_base=kb, kind=KnowledgeSource.Kind.DOCUMENT,
-                                          name=PurePath(filename).name[:400], content=content, format=fmt)
+                                          name=name, content=content, format=fmt)
 
 
 def add_text(kb: KnowledgeBase, name: str, text: str) -> KnowledgeSource:
-    if not isinstance(text, str) or not text.strip():
-        raise KnowledgeError("text", "must be a non-empty text")
-    if len(text) > MAX_TEXT_CHARS:
-        raise KnowledgeError("text", f"at most {MAX_TEXT_CHARS} characters")
-    if not isinstance(name, str) or not name.strip() or len(name) > 400:
-        raise KnowledgeError("name", "a name of 1 to 400 characters")
+    text = clean_text("text", text, MAX_TEXT_CHARS)
+    name = clean_text("name", name, 400)
     _check_room(kb)
     return KnowledgeSource.objects.create(knowledge_base=kb, kind=KnowledgeSource.Kind.TEXT, name=name.strip(),
                                           text=text, format="txt")
@@ -127,11 +133,11 @@ def add_web_source(kb: KnowledgeBase, url: str, *, sitemap: bool = False, check_
     """A web page (or a sitemap whose pages are all read) fetched when it is indexed.
     `check_url` is the outbound guard's save-time check (runtime/outbound.validate_url),
     passed in by the caller: flows does not reach the network."""
-    if not isinstance(url, str) or not url.strip():
-        raise KnowledgeError("url", "must be an http or https URL")
-    url = url.strip()
+    url = clean_text("url", url, MAX_URL_CHARS + 100).strip()
     if len(url) > MAX_URL_CHARS:
         raise KnowledgeError("url", f"at most {MAX_URL_CHARS} characters")
+    if not re.match(r"^https?://[^\s]+$", url, re.IGNORECASE):
+        raise KnowledgeError("url", "must be an http or https URL")
     if check_url is not None:
         try:
             check_url(url)

@@ -136,7 +136,9 @@ def parse_sitemap(url: str) -> list[Section]:
     return sections
 
 
-_SPACES = re.compile(r"[ \t\r\f\v]+")
+# NUL and other control characters (a PDF's text layer has them) become spaces: PostgreSQL
+# text cannot hold NUL.
+_SPACES = re.compile(r"[ \t\r\f\v\x00-\x08\x0b\x0e-\x1f]+")
 
 
 def chunk(sections: list[Section], words: int = CHUNK_WORDS, overlap: int = OVERLAP_WORDS) -> list[Section]:

@@ -251,9 +251,8 @@ class Search(_KnowledgeView):
     def post(self, request, bot_id):
         bot = self.bot(bot_id)
         body = _body(request)
-        query = body.get("query")
-        if not isinstance(query, str) or not query.strip():
-            raise knowledge.KnowledgeError("query", "must be a non-empty text")
+        query = knowledge.clean_text("query", body.get("query"), 2000)
+        folder = knowledge.clean_text("folder", body.get("folder") or "", 200, required=False)
         names = body.get("knowledgeBases") or []
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise knowledge.KnowledgeError("knowledgeBases", "a list of knowledge base names")
@@ -264,6 +263,6 @@ class Search(_KnowledgeView):
         for i, name in enumerate(names):
             if name not in known:
                 raise knowledge.KnowledgeError(f"knowledgeBases[{i}]", f"the bot has no knowledge base named {name!r}")
-        kb_ids = knowledge.resolve(bot.pk, names, body.get("folder") or "")
+        kb_ids = knowledge.resolve(bot.pk, names, folder)
         result = kb_search.search(query, kb_ids, limit=limit)
         return Response({"query": result.query, "ms": round(result.ms, 2), "hits": [h.to_dict() for h in result.hits]})
