@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
+from flows import untrusted_json
+
 
 class Refused(Exception):
     """An inbound request or a config the channel will not take: `status` and the reason."""
@@ -31,6 +33,16 @@ class Refused(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+def decode_json(body: bytes | str, what: str):
+    """An inbound body (or a form field) as JSON, under the one policy for outside input
+    (flows/untrusted_json.py: depth, NUL, lone surrogates); a refusal is a 400 that says
+    what the body should have been and what is wrong, with the JSON path."""
+    try:
+        return untrusted_json.decode(body)
+    except untrusted_json.UntrustedJSON as exc:
+        raise Refused(400, f"{what}: {exc}") from None
 
 
 class SendFailed(Exception):
