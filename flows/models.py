@@ -227,8 +227,9 @@ class KnowledgeSource(models.Model):
 
 class KnowledgeChunk(models.Model):
     """A passage of a source, as search finds it. `embedding` is the MiniLM vector as 384
-    float16 values (768 bytes, runtime/knowledge/vectors.py). On PostgreSQL a GIN index over
-    to_tsvector('english', text) (migration 0006) serves the full-text half of the search."""
+    float16 values (768 bytes, runtime/knowledge/vectors.py). On PostgreSQL a stored generated
+    column `search_vector` = to_tsvector('english', text) with a GIN index (migration 0006, not
+    declared here: the database fills it) serves the full-text half of the search."""
 
     id = models.BigAutoField(primary_key=True)
     knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="chunks")

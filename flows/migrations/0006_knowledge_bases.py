@@ -4,21 +4,26 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-# The full-text half of knowledge search (runtime/knowledge/search.py) on PostgreSQL: an
-# expression index the query's to_tsvector('english', text) matches. SQLite (the embedded
-# default) has no tsvector; its search ranks the KB's chunks by shared words instead.
-FTS_INDEX = "kbchunk_text_fts"
+# The full-text half of knowledge search (runtime/knowledge/search.py) on PostgreSQL: a
+# stored generated tsvector column with a GIN index. Stored, not an expression index, because
+# ranking (ts_rank_cd) needs each matching passage's vector: parsing the text again for every
+# match made a 10,000-passage search take seconds. The model does not declare the column;
+# PostgreSQL fills it on every insert. SQLite (the embedded default) has no tsvector; its
+# search ranks the KB's passages by shared words instead.
+FTS_COLUMN = "search_vector"
+FTS_INDEX = "kbchunk_search_vector"
 
 
-def create_fts_index(apps, schema_editor):
+def create_fts(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"CREATE INDEX {FTS_INDEX} ON flows_knowledgechunk "
-                              "USING GIN (to_tsvector('english'::regconfig, text))")
+        schema_editor.execute(f"ALTER TABLE flows_knowledgechunk ADD COLUMN {FTS_COLUMN} tsvector "
+                              "GENERATED ALWAYS AS (to_tsvector('english'::regconfig, text)) STORED")
+        schema_editor.execute(f"CREATE INDEX {FTS_INDEX} ON flows_knowledgechunk USING GIN ({FTS_COLUMN})")
 
 
-def drop_fts_index(apps, schema_editor):
+def drop_fts(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {FTS_INDEX}")
+        schema_editor.execute(f"ALTER TABLE flows_knowledgechunk DROP COLUMN IF EXISTS {FTS_COLUMN}")
 
 
 class Migration(migrations.Migration):
@@ -90,5 +95,5 @@ class Migration(migrations.Migration):
             model_name='knowledgechunk',
             index=models.Index(fields=['knowledge_base', 'source'], name='kbchunk_kb_source'),
         ),
-        migrations.RunPython(create_fts_index, drop_fts_index),
+        migrations.RunPython(create_fts, drop_fts),
     ]

@@ -139,6 +139,8 @@ def parse_sitemap(url: str) -> list[Section]:
 # NUL and other control characters (a PDF's text layer has them) become spaces: PostgreSQL
 # text cannot hold NUL.
 _SPACES = re.compile(r"[ \t\r\f\v\x00-\x08\x0b\x0e-\x1f]+")
+# A lone surrogate (a broken text layer) cannot be stored as UTF-8: it becomes U+FFFD.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 def chunk(sections: list[Section], words: int = CHUNK_WORDS, overlap: int = OVERLAP_WORDS) -> list[Section]:
@@ -146,7 +148,8 @@ def chunk(sections: list[Section], words: int = CHUNK_WORDS, overlap: int = OVER
     whole in one of them; paragraphs are kept together where they fit. Never across pages."""
     chunks = []
     for section in sections:
-        paragraphs = [_SPACES.sub(" ", p).strip() for p in re.split(r"\n\s*\n|\n", section.text)]
+        text = _SURROGATES.sub("\ufffd", section.text)
+        paragraphs = [_SPACES.sub(" ", p).strip() for p in re.split(r"\n\s*\n|\n", text)]
         current: list[str] = []
         for paragraph in filter(None, paragraphs):
             tokens = paragraph.split(" ")

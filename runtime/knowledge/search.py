@@ -1,5 +1,5 @@
-"""Hybrid search over a bot's knowledge bases: PostgreSQL full-text search (the GIN index of
-migration flows 0006) and MiniLM vectors, fused by reciprocal rank fusion (RRF, k=60: a
+"""Hybrid search over a bot's knowledge bases: PostgreSQL full-text search (the stored tsvector
+column and GIN index of migration flows 0006) and MiniLM vectors, fused by reciprocal rank fusion (RRF, k=60: a
 passage's score is the sum of 1/(60 + its rank) in each list). Filtered to the KBs asked for.
 
 Vectors: only the searched KBs' are read, and kept per process in a small cache keyed by
@@ -107,8 +107,8 @@ def fts_ranking(query: str, kb_ids: list[int], limit: int = CANDIDATES) -> list[
         sql = """
             SELECT c.id FROM flows_knowledgechunk c,
                  to_tsquery('english', replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')) q
-            WHERE c.knowledge_base_id = ANY(%s) AND to_tsvector('english'::regconfig, c.text) @@ q
-            ORDER BY ts_rank_cd(to_tsvector('english'::regconfig, c.text), q) DESC, c.id
+            WHERE c.knowledge_base_id = ANY(%s) AND c.search_vector @@ q
+            ORDER BY ts_rank_cd(c.search_vector, q) DESC, c.id
             LIMIT %s"""
         with connection.cursor() as cursor:
             cursor.execute("SELECT plainto_tsquery('english', %s)::text", [query])

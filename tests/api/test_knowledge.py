@@ -85,3 +85,12 @@ def test_a_viewer_reads_but_does_not_change(world, api):
     assert viewer.post(url(world, f"/{kb}/sources"), {"kind": "text", "name": "x", "text": "y"},
                        format="json").status_code == 403
     assert viewer.delete(url(world, f"/{kb}")).status_code == 403
+
+
+def test_a_nul_character_is_refused_with_the_field_named(world, api):
+    assert "NUL" in details(api.post(url(world), {"name": "Notes", "description": "a\x00b"}, format="json"))[
+        "$.description"]
+    kb = api.post(url(world), {"name": "Notes"}, format="json").json()["id"]
+    assert "NUL" in details(api.post(url(world, f"/{kb}/sources"), {"kind": "text", "name": "x", "text": "a\x00"},
+                                     format="json"))["$.text"]
+    assert "NUL" in details(api.post(url(world, "/search"), {"query": "refund\x00"}, format="json"))["$.query"]

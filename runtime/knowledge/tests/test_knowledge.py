@@ -264,3 +264,8 @@ def test_without_the_kb_option_a_question_is_just_a_wrong_answer():
     texts, outcome = say(conversation, "How long is the warranty on a kettle?")
     assert texts == ["Please give a number."]
     assert not any(t["type"] == "knowledge_query" for t in outcome.trace)
+
+
+def test_control_characters_and_lone_surrogates_of_a_text_layer_do_not_reach_the_database():
+    (passage,) = parsing.chunk([parsing.Section("Refunds\x00 take \udc80 five\x07 days.")])
+    assert passage.text == "Refunds take \ufffd five days."
