@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runtime import async_turns, pg, recovery, state, turns
+from runtime import analytics, async_turns, pg, recovery, state, turns
 from runtime.loop_thread import LoopThread
 from runtime.models import Conversation, Event
 
@@ -84,3 +84,9 @@ def index_knowledge_source(source_id: int, revision: int) -> str:
     from runtime.knowledge import indexing
 
     return indexing.index_source(source_id, revision)
+
+
+@shared_task(name="runtime.tasks.roll_up_analytics")
+def roll_up_analytics() -> int:
+    """Today's and yesterday's analytics rollups (runtime/analytics.py), on the beat."""
+    return analytics.roll_up_recent()

@@ -202,6 +202,8 @@ CELERY_BEAT_SCHEDULE = {
     "fire-inactivity-timeouts": {"task": "runtime.tasks.fire_due_timeouts", "schedule": 30.0},
     "fire-state-expiries": {"task": "runtime.tasks.fire_due_states", "schedule": 10.0},
     "sweep-stranded-events": {"task": "runtime.tasks.sweep_stranded_events", "schedule": 15.0},
+    # The dashboard's Analytics reads these rollups; today's figures are at most 10 minutes old.
+    "roll-up-analytics": {"task": "runtime.tasks.roll_up_analytics", "schedule": 600.0},
 }
 # Without Redis there is no beat process: the server runs this schedule on a thread of its own
 # (runtime/embedded_beat.py). Tests leave it off (conftest.py) unless a test asks for it.
@@ -367,6 +369,10 @@ FLOWSTUDIO_CHANNELS_CELERY_QUEUE = env("FLOWSTUDIO_CHANNELS_CELERY_QUEUE", defau
 # The Celery queue of knowledge indexing jobs (runtime/knowledge/jobs.py); "": the default queue.
 FLOWSTUDIO_KNOWLEDGE_CELERY_QUEUE = env("FLOWSTUDIO_KNOWLEDGE_CELERY_QUEUE", default="")
 FLOWSTUDIO_SLACK_API_URL = env("FLOWSTUDIO_SLACK_API_URL", default="https://slack.com/api").rstrip("/")
+# WhatsApp and Messenger: the Graph API with its version (Meta keeps each for two years).
+FLOWSTUDIO_META_GRAPH_API_URL = env("FLOWSTUDIO_META_GRAPH_API_URL",
+                                    default="https://graph.facebook.com/v21.0").rstrip("/")
+FLOWSTUDIO_TWILIO_API_URL = env("FLOWSTUDIO_TWILIO_API_URL", default="https://api.twilio.com").rstrip("/")
 # Tables (docs/tables.md): rows per table and the JSON size of one row's values.
 FLOWSTUDIO_TABLE_MAX_ROWS = env.int("FLOWSTUDIO_TABLE_MAX_ROWS", default=10_000)
 FLOWSTUDIO_TABLE_ROW_BYTES = env.int("FLOWSTUDIO_TABLE_ROW_BYTES", default=16 * 1024)

@@ -100,6 +100,14 @@ class Slack(ChannelKind):
             raise SendRejected(f"Slack chat.postMessage: {answer.get('error', 'not ok')}")
 
 
+    def check(self, config):
+        _, answer = post_json(f"{settings.FLOWSTUDIO_SLACK_API_URL}/auth.test", {},
+                              headers={"Authorization": f"Bearer {config.bot_token}"}, shown_url="Slack auth.test")
+        if answer.get("ok") is not True:
+            raise SendRejected(f"Slack auth.test: {answer.get('error', 'not ok')}")
+        return f"connected to the workspace {answer.get('team') or answer.get('team_id')} as @{answer.get('user')}"
+
+
 def _address(channel: str, thread_ts: str | None) -> tuple[str, dict, dict]:
     key = f"{channel}:{thread_ts}" if thread_ts else channel
     tags = {"slack:id": channel, **({"slack:thread": thread_ts} if thread_ts else {})}

@@ -140,6 +140,11 @@ class Telegram(ChannelKind):
                         user_name=name, event_type=event_type, payload=payload,
                         conversation_tags={"telegram:id": chat_id}, user_tags={"telegram:id": user_id})]
 
+    def check(self, config):
+        bot = call(config, "getMe", {}).get("result")
+        bot = bot if isinstance(bot, dict) else {}
+        return f"connected to @{bot['username']}" if bot.get("username") else "connected"
+
     def send(self, config, address, outgoing):
         chat = {"chat_id": address["chat_id"]}
         for method, payload in render(outgoing.message):

@@ -141,6 +141,8 @@ def test_every_channel_refuses_hostile_json_with_the_reason_and_stores_nothing(c
     from . import channels as driver_module
 
     driver, api = channel
+    if driver.kind == "twilio":
+        pytest.skip("Twilio posts a form, not JSON: test_meta_twilio.py checks its NUL and bad UTF-8")
     marker = "@@hostile@@"
     wrong = []
     for name, value in HOSTILE.items():
