@@ -78,6 +78,14 @@ def sweep_stranded_events() -> int:
     return recovery.sweep()
 
 
+@shared_task(name="runtime.tasks.index_knowledge_source")
+def index_knowledge_source(source_id: int, revision: int) -> str:
+    """Parse, embed and swap in one knowledge source's chunks (runtime/knowledge/indexing.py)."""
+    from runtime.knowledge import indexing
+
+    return indexing.index_source(source_id, revision)
+
+
 @shared_task(name="runtime.tasks.roll_up_analytics")
 def roll_up_analytics() -> int:
     """Today's and yesterday's analytics rollups (runtime/analytics.py), on the beat."""

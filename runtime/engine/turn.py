@@ -28,6 +28,7 @@ from .events import CUSTOM_EVENT, HITL_STOPPED, MESSAGE_EVENT_TYPES, TIMEOUT, TR
 from .expressions import UNDEFINED, ExpressionError, js_truthy
 from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost
 from .llm_replay import request_details
+from .knowledge import KnowledgeHost
 from .tables import TableFailure, TableHost, code_call
 from .sandbox import CodeError, JSSandbox, TableCallRefused, default_sandbox, table_binding, turn_deadline
 from .variables import check_write, defaults
@@ -72,6 +73,9 @@ class TurnInput:
     tools: ToolHost | None = None
     # The bot's table rows (runtime/engine/tables.py TableHost); None: table cards fail.
     tables: TableHost | None = None
+    # The bot's knowledge bases (runtime/engine/knowledge.py KnowledgeHost); None: the Query
+    # Knowledge Bases card fails.
+    knowledge: KnowledgeHost | None = None
 
 
 @dataclass
@@ -172,6 +176,7 @@ class _Turn:
         self._on_stream_discard = inp.on_stream_discard
         self.tool_host = inp.tools
         self.table_host = inp.tables
+        self.knowledge_host = inp.knowledge
         self.llm_calls: list[dict] = []
         # Cards' scratch space for this turn only, never stored (AI Transition's decision).
         self.scratch: dict = {}

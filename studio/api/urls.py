@@ -13,6 +13,7 @@ from studio.api import (
     definition,
     docs,
     errors,
+    knowledge,
     llm,
     mcp,
     members,
@@ -33,6 +34,7 @@ app_name = "api"
 BOT = "bots/<uuid:bot_id>"
 WORKSPACE = "workspaces/<str:workspace>"
 TABLE = f"{BOT}/tables/<str:table>"
+KB = f"{BOT}/knowledge-bases/<int:kb_id>"
 STATES = f"{BOT}/states/<str:state_type>/<str:scope_id>"
 
 resources = [
@@ -66,6 +68,12 @@ resources = [
     path(f"{BOT}/chat-api", chat_api_rest.ChatApiSettingsView.as_view(), name="chat-api"),
     path(f"{BOT}/chat-api/key", chat_api_rest.ChatApiKeyView.as_view(), name="chat-api-key"),
     path(f"{BOT}/llm-usage", llm.BotUsage.as_view(), name="llm-usage"),
+    path(f"{BOT}/knowledge-bases", knowledge.KnowledgeBases.as_view(), name="knowledge-bases"),
+    path(f"{BOT}/knowledge-bases/search", knowledge.Search.as_view(), name="knowledge-search"),
+    path(KB, knowledge.KnowledgeBaseDetail.as_view(), name="knowledge-base"),
+    path(f"{KB}/sources", knowledge.Sources.as_view(), name="knowledge-sources"),
+    path(f"{KB}/sources/<int:source_id>", knowledge.SourceDetail.as_view(), name="knowledge-source"),
+    path(f"{KB}/sources/<int:source_id>/reindex", knowledge.Reindex.as_view(), name="knowledge-reindex"),
     path(f"{BOT}/tables", tables.Tables.as_view(), name="tables"),
     path(f"{TABLE}", tables.TableDetail.as_view(), name="table"),
     path(f"{TABLE}/rows", tables.Rows.as_view(), name="table-rows"),
