@@ -92,7 +92,7 @@ def outputs_of(build: BotBuild, name: str, variables: dict) -> dict:
 
 
 def run_step(build: BotBuild, name: str, node_id: str, variables: dict, *, provided: dict | None = None,
-             resume_card: str | None = None, env: dict | None = None, budget_ms: float | None = None,
+             resume_card: str | None = None, env: dict | None = None, bot: dict | None = None, budget_ms: float | None = None,
              sandbox=None, llm=None, tables=None) -> StepResult:
     """Run the step at `node_id`; with `resume_card` and `provided` ({"request", "data"}) resume
     it on that Request card."""
@@ -107,7 +107,7 @@ def run_step(build: BotBuild, name: str, node_id: str, variables: dict, *, provi
     event = {"type": WORKFLOW_PROVIDE, "payload": dict(provided or {})} if resume_card else \
         {"type": "workflow_step", "payload": {"step": node_id}}
     frame = {"flow": name, "node": node_id, "card": start, "vars": dict(variables), "call": None}
-    turn = _Turn(build, TurnInput(state={"frames": [frame], "waiting": resume_card}, event=event, env=env or {},
+    turn = _Turn(build, TurnInput(state={"frames": [frame], "waiting": resume_card}, event=event, env=env or {}, bot=bot or {},
                                   sandbox=sandbox, budget_ms=budget_ms, llm=llm, tables=tables))
     token = turn_deadline.set(turn.deadline)
     try:
@@ -146,3 +146,46 @@ def _drive(turn: _Turn, node, idx: int, resume: bool) -> StepResult:
     except (BotRuntimeError, LLMFailure, StateLimitError, TurnBudgetExceeded) as exc:
         return result("failed", error=str(exc))
     return result("completed", next=node.next)
+
+
+# ---- the client's form for a request (WorkflowInterventionRequired.dataPoints) -------------------
+_FORMAT_TYPES = {"email": "Email", "date": "Date", "date-time": "Date", "uri": "Url"}
+
+
+def data_points(schema: dict) -> list[dict]:
+    """One form field per property of an object schema: key, label (the property's title, or
+    its name in words), type (Text, Email, Number, Select with options, Date, Boolean, Url),
+    required, and the constraints a client checks before sending (pattern, min/max)."""
+    props = schema.get("properties") or {} if isinstance(schema, dict) else {}
+    required = set(schema.get("required") or ()) if isinstance(schema, dict) else set()
+    # Stored bot files lose their key order (PostgreSQL's jsonb), so the form follows the
+    # schema's `required` list, then the optional properties by name.
+    order = list(schema.get("required") or ()) if isinstance(schema, dict) else []
+    keys = [k for k in order if k in props] + sorted(k for k in props if k not in order)
+    points = []
+    for key in keys:
+        prop = props[key]
+        prop = prop if isinstance(prop, dict) else {}
+        kind = prop.get("type")
+        if "enum" in prop:
+            field_type = "Select"
+        elif kind in ("number", "integer"):
+            field_type = "Number"
+        elif kind == "boolean":
+            field_type = "Boolean"
+        else:
+            field_type = _FORMAT_TYPES.get(prop.get("format"), "Text")
+        point = {"key": key, "label": prop.get("title") or _words(key), "type": field_type,
+                 "required": key in required}
+        if "enum" in prop:
+            point["options"] = [{"value": v, "label": str(v)} for v in prop["enum"]]
+        for name in ("description", "pattern", "minLength", "maxLength", "minimum", "maximum"):
+            if name in prop:
+                point[name] = prop[name]
+        points.append(point)
+    return points
+
+
+def _words(key: str) -> str:
+    out = "".join(" " + c.lower() if c.isupper() else c for c in key.replace("_", " ")).strip()
+    return out[:1].upper() + out[1:]
