@@ -144,7 +144,6 @@ def execute(run_id) -> str:
                                          "notification": o["notification"], "payload": o["payload"],
                                          "step": o.get("step") or step.node})
                       for o in result.outputs if o.get("type") == "workflow_notify"]
-        step.attempts = attempt
         current.lease_until = None
         if result.status == "failed":
             step.status, step.error, step.finished_at = Step.FAILED, result.error or "", now
@@ -221,7 +220,7 @@ def _claim(run_id):
             step = WorkflowStep.objects.create(run=run, index=run.step_index, node=run.current_step)
             _post(run.conversation, [_event("WorkflowStepStarted", workflowId=str(run.pk), stepId=step.node,
                                             message=node.message if node else "")])
-        step.attempts = run.attempt
+        step.attempts += 1
         step.save(update_fields=["attempts"])
         run.save(update_fields=["attempt", "lease_until", "updated_at"])
     return run, step, run.attempt
