@@ -10,12 +10,14 @@ the step again from its start once the lease has expired.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,15 +27,18 @@ from runtime import delivery, table_gateway, turns
 from runtime.engine.events import WORKFLOW_CALLBACK, WORKFLOW_NOTIFY, WORKFLOW_REQUEST
 from runtime.engine.workflow import (WorkflowInputError, data_points, first_step, initial_variables, next_step,
                                      outputs_of, run_step, workflow_flow)
-from runtime.models import BotVariable, Conversation, Message, WorkflowRun, WorkflowStep
+from runtime.engine.cards.workflows import WORKFLOW_PROVIDE, WORKFLOW_START
+from runtime.models import EVENT_MESSAGE_TYPE, BotVariable, Conversation, Message, WorkflowRun, WorkflowStep
 
 logger = logging.getLogger(__name__)
 
 Run, Step = WorkflowRun.Status, WorkflowStep.Status
-# Clients see a run's progress as transcript entries of this type (payload `{"event": ...}`).
-MESSAGE_TYPE = "workflow"
-# Outputs of the engine that the runtime acts on rather than shows.
-START_OUTPUT, PROVIDE_OUTPUT = "workflow_start", "workflow_provide"
+# Clients see a run's progress as custom events from the bot in the transcript (Message type
+# "event", payload `{"payload": {"type": "WorkflowStarted", ...}}`): the webchat and the
+# emulator get them as event frames, the Chat API as `event_created`, in seq order.
+MESSAGE_TYPE = EVENT_MESSAGE_TYPE
+# The cards' custom events the runtime acts on (runtime/engine/cards/workflows.py).
+START_OUTPUT, PROVIDE_OUTPUT = WORKFLOW_START, WORKFLOW_PROVIDE
 ACTIVE = (Run.RUNNING, Run.PAUSED)
 
 
@@ -93,14 +98,38 @@ def start(conversation: Conversation, name: str, inputs: dict | None = None, *,
 
 
 def on_turn_outputs(conversation, messages: list) -> None:
-    """Delivery subscriber: act on the Start Workflow and Provide cards' outputs once the turn
-    that emitted them is committed (they are stored in the transcript with it)."""
+    """Delivery subscriber: act on the Start Workflow and Provide cards' custom events once the
+    turn that emitted them is committed (they are stored in the transcript with it)."""
+    wanted = []
     for message in messages:
-        if message.direction != Message.Direction.OUTGOING or message.type not in (START_OUTPUT, PROVIDE_OUTPUT):
+        if message.direction != Message.Direction.OUTGOING or message.type != EVENT_MESSAGE_TYPE:
             continue
-        payload = message.payload or {}
+        payload = (message.payload or {}).get("payload")
+        if isinstance(payload, dict) and payload.get("type") in (START_OUTPUT, PROVIDE_OUTPUT):
+            wanted.append(payload)
+    if not wanted:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        _apply_outputs(conversation, wanted)
+        return
+    # Called on the event loop of the asynchronous turn executor: no ORM there, a thread does it.
+    threading.Thread(target=_apply_outputs_in_thread, args=(conversation, wanted), daemon=True,
+                     name="workflow-outputs").start()
+
+
+def _apply_outputs_in_thread(conversation, payloads: list[dict]) -> None:
+    try:
+        _apply_outputs(conversation, payloads)
+    finally:
+        connection.close()
+
+
+def _apply_outputs(conversation, payloads: list[dict]) -> None:
+    for payload in payloads:
         try:
-            if message.type == START_OUTPUT:
+            if payload.get("type") == START_OUTPUT:
                 start(conversation, payload.get("workflow"), payload.get("inputs") or {},
                       workflow_id=payload.get("workflowId"))
             else:
@@ -109,6 +138,9 @@ def on_turn_outputs(conversation, messages: list) -> None:
         except WorkflowError as exc:
             # The bot's own card asked for something impossible: its builder reads it in the logs.
             logger.warning("card %s of conversation %s: %s", payload.get("card"), conversation.pk, exc.message)
+        except Exception:
+            logger.exception("card %s of conversation %s: acting on %s failed", payload.get("card"),
+                             conversation.pk, payload.get("type"))
 
 
 # ---- running one step -----------------------------------------------------------------------------------
@@ -122,7 +154,9 @@ def execute(run_id) -> str:
     run, step, attempt = claim
     loaded = _loaded(run)
     build = loaded.build
-    flow = build.flows[run.name]
+    flow = build.flows.get(run.name)
+    if flow is None or run.current_step not in flow.nodes:
+        return _fail_missing(run, attempt, step)
     provided = step.provided if step.provided is not None and step.request_card else None
     result = run_step(build, run.name, run.current_step, run.variables,
                       resume_card=step.request_card if provided is not None else None, provided=provided,
@@ -159,7 +193,7 @@ def execute(run_id) -> str:
             current.status, current.variables = Run.PAUSED, result.variables
             events.append(_event("WorkflowInterventionRequired", workflowId=str(current.pk), stepId=step.node,
                                  message=request["message"], request=request["name"],
-                                 type=f"{current.name}:{request['name']}", dataPoints=data_points(schema),
+                                 requestType=f"{current.name}:{request['name']}", dataPoints=data_points(schema),
                                  schema=schema))
             bot_events.append((WORKFLOW_REQUEST, {
                 "workflowId": str(current.pk), "name": current.name, "type": f"{current.name}:{request['name']}",
@@ -201,6 +235,22 @@ def _bot_variables(run: WorkflowRun, build) -> dict:
     return {**build.bot_defaults(), **dict(stored)}
 
 
+def _fail_missing(run: WorkflowRun, attempt: int, step: WorkflowStep) -> str:
+    """The draft changed under a run (a published version never does): it cannot go on."""
+    error = f"the bot has no step {run.current_step!r} in workflow {run.name!r} any more"
+    with transaction.atomic():
+        current = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+        if current.attempt != attempt or current.status != Run.RUNNING:
+            return "discarded"
+        now = timezone.now()
+        WorkflowStep.objects.filter(pk=step.pk).update(status=Step.FAILED, error=error, finished_at=now)
+        current.status, current.error, current.finished_at, current.lease_until = Run.FAILED, error, now, None
+        current.save()
+        _post(current.conversation, [_event("WorkflowStepFailed", workflowId=str(current.pk), stepId=step.node,
+                                            error=error)], [_callback(current, "failed")])
+    return "failed"
+
+
 def _claim(run_id):
     """Take the lease of a running run's current step: (run, step, attempt), or None."""
     now = timezone.now()
@@ -210,13 +260,13 @@ def _claim(run_id):
             return None
         if run.lease_until is not None and run.lease_until > now:
             return None  # a live attempt holds it
-        loaded = _loaded(run)
-        flow = loaded.build.flows[run.name]
+        flow = _loaded(run).build.flows.get(run.name)
+        timeout = flow.step_timeout_seconds if flow is not None else 60
         run.attempt += 1
-        run.lease_until = now + timedelta(seconds=flow.step_timeout_seconds + lease_grace())
+        run.lease_until = now + timedelta(seconds=timeout + lease_grace())
         step = WorkflowStep.objects.filter(run=run, index=run.step_index).first()
         if step is None:
-            node = flow.nodes.get(run.current_step)
+            node = flow.nodes.get(run.current_step) if flow is not None else None
             step = WorkflowStep.objects.create(run=run, index=run.step_index, node=run.current_step)
             _post(run.conversation, [_event("WorkflowStepStarted", workflowId=str(run.pk), stepId=step.node,
                                             message=node.message if node else "")])
@@ -252,7 +302,7 @@ def _notification_problem(flow, outputs) -> str | None:
 # ---- what the conversation sees ------------------------------------------------------------------
 
 def _event(event_name: str, /, **fields) -> tuple[str, dict]:
-    return MESSAGE_TYPE, {"event": event_name, **fields}
+    return MESSAGE_TYPE, {"payload": {"type": event_name, **fields}}
 
 
 def _transcript(output: dict) -> tuple[str, dict]:
@@ -356,7 +406,11 @@ def provide(conversation: Conversation, request: str, data, *, workflow_id=None,
                                 "say which one with the step (and workflowId)", status=409)
         pending_step = found[0]
         run = pending_step.run
-        schema = _loaded(run).build.flows[run.name].requests.get(request_name, {})
+        flow = _loaded(run).build.flows.get(run.name)
+        if flow is None or request_name not in flow.requests:
+            raise WorkflowError(f"the bot's workflow {run.name!r} declares no request {request_name!r} any more",
+                                status=409)
+        schema = flow.requests[request_name]
         errors = _schema_errors(Draft202012Validator(schema), data)
         if errors:
             detail = "; ".join(f"{e['field'] or '(data)'}: {e['message']}" for e in errors)
@@ -434,7 +488,8 @@ def cancel(run: WorkflowRun) -> WorkflowRun:
 
 
 def _step_message(run: WorkflowRun, node_id: str) -> str:
-    node = _loaded(run).build.flows[run.name].nodes.get(node_id)
+    flow = _loaded(run).build.flows.get(run.name)
+    node = flow.nodes.get(node_id) if flow else None
     return node.message if node else ""
 
 
@@ -447,7 +502,8 @@ def active_workflows(conversation: Conversation) -> list[dict]:
         entry = {"workflowId": str(run.pk), "name": run.name, "status": run.status,
                  "stepId": step.node if step else run.current_step, "message": _step_message(run, run.current_step)}
         if step is not None and step.status == Step.PAUSED:
-            schema = _loaded(run).build.flows[run.name].requests.get(step.request_name, {})
+            flow = _loaded(run).build.flows.get(run.name)
+            schema = flow.requests.get(step.request_name, {}) if flow is not None else {}
             entry["intervention"] = {"stepId": step.node, "message": step.request_message,
                                      "request": step.request_name, "dataPoints": data_points(schema)}
         out.append(entry)

@@ -133,7 +133,8 @@ def test_the_order_workflow_runs_in_a_real_worker(workers):
     assert run.output == {"result": "ORD-12345 to Springfield"}
     notified = [e.payload for e in Event.objects.filter(conversation=conversation, type="workflow_notify")]
     assert sorted(n["payload"]["percentage"] for n in notified) == [50, 100]
-    events = [m.payload["event"] for m in Message.objects.filter(conversation=conversation, type="workflow").order_by("seq")]
+    events = [m.payload["payload"]["type"] for m in Message.objects.filter(conversation=conversation, type="event")
+              .order_by("seq") if m.payload["payload"]["type"].startswith("Workflow")]
     assert events[0] == "WorkflowStarted" and events[-1] == "WorkflowCompleted"
     assert events.count("WorkflowInterventionRequired") == 2
     # The conversation's own worker turns handled the events: the callback was processed.
@@ -159,8 +160,8 @@ def test_a_worker_killed_mid_step_loses_no_run_and_the_step_takes_effect_once(wo
 
     run.refresh_from_db()
     assert run.status == "running" and run.current_step == "process"
-    assert not Message.objects.filter(conversation=conversation, payload__event="WorkflowStepCompleted",
-                                      payload__stepId="process").exists()
+    assert not Message.objects.filter(conversation=conversation, payload__payload__type="WorkflowStepCompleted",
+                                      payload__payload__stepId="process").exists()
 
     workers.start()
     # The beat task, as beat would send it every 10 s: nothing happens until the lease expires.
@@ -173,9 +174,9 @@ def test_a_worker_killed_mid_step_loses_no_run_and_the_step_takes_effect_once(wo
     hundred = Event.objects.filter(conversation=conversation, type="workflow_notify",
                                    payload__step="progress-100")
     assert hundred.count() == 1
-    completed = Message.objects.filter(conversation=conversation, payload__event="WorkflowStepCompleted",
-                                       payload__stepId="process")
+    completed = Message.objects.filter(conversation=conversation, payload__payload__type="WorkflowStepCompleted",
+                                       payload__payload__stepId="process")
     assert completed.count() == 1
-    started = Message.objects.filter(conversation=conversation, payload__event="WorkflowStepStarted",
-                                     payload__stepId="process")
+    started = Message.objects.filter(conversation=conversation, payload__payload__type="WorkflowStepStarted",
+                                     payload__payload__stepId="process")
     assert started.count() == 1

@@ -18,8 +18,12 @@ def in_process(settings):
 
 
 def progress(conversation):
-    return [(m.payload["event"], m.payload.get("stepId")) for m in
-            Message.objects.filter(conversation=conversation, type="workflow").order_by("seq")]
+    return [(m.payload["payload"]["type"], m.payload["payload"].get("stepId")) for m in workflow_entries(conversation)]
+
+
+def workflow_entries(conversation):
+    return [m for m in Message.objects.filter(conversation=conversation, type="event").order_by("seq")
+            if m.payload["payload"].get("type", "").startswith("Workflow")]
 
 
 def bot_events(conversation, kind):
@@ -39,10 +43,11 @@ def test_the_order_workflow_asks_twice_notifies_and_completes():
     conversation, run = start_order()
     assert conversation.state["conversation"]["orderRun"] == str(run.pk)
     assert run.status == "paused" and run.inputs == {"customer": "ann"}
-    intervention = Message.objects.filter(conversation=conversation, type="workflow",
-                                          payload__event="WorkflowInterventionRequired").get()
+    intervention = Message.objects.filter(conversation=conversation, type="event",
+                                          payload__payload__type="WorkflowInterventionRequired").get()
+    intervention.payload = intervention.payload["payload"]
     assert intervention.payload["message"] == "Please provide the order ID."
-    assert intervention.payload["type"] == "orderWorkflow:orderId"
+    assert intervention.payload["requestType"] == "orderWorkflow:orderId"
     assert intervention.payload["dataPoints"] == [
         {"key": "orderId", "label": "Order id", "type": "Text", "required": True, "minLength": 1}]
     request = bot_events(conversation, "workflow_request")[0]
@@ -51,9 +56,9 @@ def test_the_order_workflow_asks_twice_notifies_and_completes():
     workflows.provide(conversation, "orderId", {"orderId": "ORD-12345"}, step="ask-order")
     run.refresh_from_db()
     assert run.status == "paused" and run.current_step == "ask-address"
-    address_form = Message.objects.filter(conversation=conversation, payload__event="WorkflowInterventionRequired",
-                                          payload__stepId="ask-address").get()
-    assert [(p["key"], p["label"], p["required"]) for p in address_form.payload["dataPoints"]] == [
+    address_form = Message.objects.filter(conversation=conversation, payload__payload__type="WorkflowInterventionRequired",
+                                          payload__payload__stepId="ask-address").get()
+    assert [(p["key"], p["label"], p["required"]) for p in address_form.payload["payload"]["dataPoints"]] == [
         ("street", "Street", True), ("city", "City", True), ("zip", "ZIP code", True)]
 
     workflows.resume(conversation, run.pk, "ask-address", ADDRESS)
@@ -129,8 +134,8 @@ def test_a_failed_step_halts_the_run_and_a_retry_runs_it_again():
     workflows.provide(conversation, "shippingAddress", ADDRESS)
     run.refresh_from_db()
     assert run.status == "failed" and "warehouse offline" in run.error
-    failed = Message.objects.get(conversation=conversation, payload__event="WorkflowStepFailed")
-    assert failed.payload["stepId"] == "process" and "warehouse offline" in failed.payload["error"]
+    failed = Message.objects.get(conversation=conversation, payload__payload__type="WorkflowStepFailed")
+    assert failed.payload["payload"]["stepId"] == "process" and "warehouse offline" in failed.payload["payload"]["error"]
     assert bot_events(conversation, "workflow_callback")[0]["status"] == "failed"
     assert not bot_events(conversation, "workflow_notify")[1:]  # the failed step notified nothing
 

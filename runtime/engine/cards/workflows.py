@@ -2,10 +2,10 @@
 
 Conversation side:
 - Start Workflow starts a run of a workflow flow with inputs and puts its id in a variable.
-  The run itself is created by the runtime from the `workflow_start` output (it is stored in
-  the transcript with the turn, so a started run is never lost with a crashed process). With
+  The run itself is created by the runtime from the card's custom event (`payload.type`
+  `workflow_start`, stored in the transcript with the turn). With
   `wait` the dialog suspends on the card until the run's `workflow_callback` event arrives.
-- Provide sends data back to a paused run (`workflow_provide` output, applied by the runtime
+- Provide sends data back to a paused run (custom event `workflow_provide`, applied by the runtime
   after the turn is stored: it validates the data against the request's schema).
 
 Workflow side (in a workflow's steps, run by runtime/engine/workflow.py):
@@ -19,6 +19,7 @@ import uuid
 
 from pydantic import Field
 
+from ..events import CUSTOM_EVENT
 from ..expressions import UNDEFINED
 from ..templates import compile_json_template, compile_template
 from .base import CONTINUE, SUSPEND, Card, CardConfig, CardFamily, register
@@ -27,6 +28,7 @@ from .fields import IDENTIFIER_PATTERN, NODE_ID_PATTERN, ObjectTemplate, Templat
 VARIABLE_REF = r"^(workflow|user|bot|session|conversation)\.[A-Za-z_][A-Za-z0-9_]{0,63}$"
 WORKFLOW_CALLBACK = "workflow_callback"
 WORKFLOW_PROVIDE = "workflow_provide"
+WORKFLOW_START = "workflow_start"
 # Card types allowed only on one side (flows/botfile and build.py refuse the other side).
 CONVERSATION_ONLY = ("startWorkflow", "workflowProvide")
 WORKFLOW_ONLY = ("workflowRequest", "workflowNotify")
@@ -48,8 +50,9 @@ class _Start(Card):
             rt.set_variable(self.variable, workflow_id)
         if self.wait:
             rt.card_memory()["workflowId"] = workflow_id
-        rt.emit({"type": "workflow_start", "workflowId": workflow_id, "workflow": self.workflow, "inputs": inputs,
-                 "card": self.id})
+        # A custom event: stored with the turn, shown to clients as one, acted on by the runtime.
+        rt.emit({"type": CUSTOM_EVENT, "payload": {"type": WORKFLOW_START, "workflowId": workflow_id,
+                                                   "workflow": self.workflow, "inputs": inputs, "card": self.id}})
         rt.add_trace("workflow_started", workflowId=workflow_id, workflow=self.workflow)
         return SUSPEND if self.wait else CONTINUE
 
@@ -76,7 +79,7 @@ class _Provide(Card):
         output = {"type": WORKFLOW_PROVIDE, "request": rt.render(self.request), "data": data,
                   "workflowId": rt.render(self.workflow_id) or None, "step": rt.render(self.step) or None,
                   "card": self.id}
-        rt.emit(output)
+        rt.emit({"type": CUSTOM_EVENT, "payload": output})
         rt.add_trace("workflow_provided", request=output["request"], workflowId=output["workflowId"],
                      step=output["step"])
         return CONTINUE

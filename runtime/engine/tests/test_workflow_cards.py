@@ -54,7 +54,8 @@ def test_a_step_over_its_budget_fails():
 def test_start_workflow_puts_the_run_id_in_its_variable_and_emits_the_start():
     build = compile_bot(order_workflow_bot())
     result = run_turn(build, TurnInput(state={}, event={"type": "text", "payload": {"text": "ann"}}))
-    start = result.outputs[0]
+    assert result.outputs[0]["type"] == "event"
+    start = result.outputs[0]["payload"]
     assert start["type"] == "workflow_start" and start["workflow"] == "orderWorkflow"
     assert start["inputs"] == {"customer": "ann"}
     assert result.state["conversation"]["orderRun"] == start["workflowId"]
@@ -68,7 +69,7 @@ def test_a_start_workflow_card_that_waits_goes_on_at_the_callback_of_its_run():
     build = compile_bot(definition)
     first = run_turn(build, TurnInput(state={}, event={"type": "text", "payload": {"text": "ann"}}))
     assert first.waiting and len(first.outputs) == 1
-    run_id = first.outputs[0]["workflowId"]
+    run_id = first.outputs[0]["payload"]["workflowId"]
     other = run_turn(build, TurnInput(state=first.state, event={"type": "workflow_callback", "payload": {
         "workflowId": "someone-else", "status": "completed", "output": {}}}))
     assert other.outputs == [] and other.state["waiting"] == "start-order"
