@@ -1,6 +1,6 @@
 """Background workflows through the runtime, steps run in this process (CELERY_TASK_ALWAYS_EAGER):
 the run table, the conversation's progress entries and events, provide's refusals, retry and
-cancel. The same flow through real workers (and a kill -9) is test_workflow_worker.py."""
+cancel. The same flow through real workers (and a kill -9) is tests/test_workflow_worker.py."""
 import pytest
 
 from runtime import turns, workflows

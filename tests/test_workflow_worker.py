@@ -19,7 +19,7 @@ from runtime.models import Event, Message, WorkflowRun, WorkflowStep
 from runtime.tests.bots import create_bot, order_workflow_bot
 from studio.celery import app
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 ADDRESS = {"street": "1 Main St", "city": "Springfield", "zip": "62701"}
 # Each Execute Code card busy-waits this long (under the sandbox's per-run limit), so the
 # process step takes a few seconds: long enough to kill the worker in the middle of it.
