@@ -61,7 +61,16 @@ def lease_grace() -> float:
 def _loaded(run: WorkflowRun):
     if run.is_draft:
         return flow_services.get_build(Bot(pk=run.bot_id), draft=True)
-    return flow_services.get_version_build(run.version)
+    # Published versions never change: the turn service's per-process cache of pinned builds
+    # serves runs too, so a step reads no version row (its definition is large).
+    loaded = turns.cached_pinned_build(run.bot_id, run.version_id)
+    if loaded is None:
+        loaded = flow_services.get_version_build(run.version)
+        with turns._pinned_lock:
+            turns._pinned_builds[(run.bot_id, run.version_id)] = loaded
+            while len(turns._pinned_builds) > turns._PINNED_BUILDS_SIZE:
+                turns._pinned_builds.popitem(last=False)
+    return loaded
 
 
 # ---- starting ----------------------------------------------------------------------------------------
