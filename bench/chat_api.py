@@ -42,6 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.bench_bots import publish_bot, start_django  # noqa: E402 - the benches' shared set-up
 
 # The goal (docs/performance.md): at least half the floor's throughput, p99 within 2x of its.
 GOAL_THROUGHPUT_RATIO = 0.50
@@ -72,24 +73,12 @@ NAME_BOT = {
 # ---- setup (Django, in this process) -------------------------------------------------------
 
 def prepare_bot() -> tuple[str, str]:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
-    import django
-
-    django.setup()
+    start_django("bench/chat_api.py")
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        raise SystemExit("bench/chat_api.py measures PostgreSQL: set DATABASE_URL")
-    from flows import services as flow_services
-    from flows.models import Bot
     from integrations.chat_api import services
 
-    bot = Bot.objects.filter(name=NAME_BOT["name"]).first()
-    if bot is None:
-        bot = flow_services.import_bot(NAME_BOT, workspace=flow_services.default_workspace())
-    else:  # the bench's own bot from an earlier run: bring it up to date
-        flow_services.replace_draft(bot, NAME_BOT, base_revision=None)
-    flow_services.publish(bot, note="bench/chat_api.py")
+    bot = publish_bot(NAME_BOT, note="bench/chat_api.py")
     # A fresh key each run: the one stored by an earlier run may be under other encryption keys.
     row = services.update_chat_api(bot, enabled=True, rotate_key=True, webhook_url="")
     key = row.encryption_key

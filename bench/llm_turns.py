@@ -52,6 +52,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.bench_bots import publish_bot  # noqa: E402 - the benches' shared set-up
 sys.path.insert(0, str(ROOT / "bench"))
 
 import chat_api  # noqa: E402 - bench/chat_api.py: its server start, HTTP client, name bot, CPU meter
@@ -194,7 +195,6 @@ def prepare(llm_port: int) -> dict:
     name_webhook, name_key = chat_api.prepare_bot()  # django.setup(), PostgreSQL checked
     from django.db import connection
 
-    from flows import services as flow_services
     from flows.models import Bot
     from integrations.chat_api import services
     from integrations.llm.models import LLMProvider
@@ -212,12 +212,7 @@ def prepare(llm_port: int) -> dict:
     save_provider(workspace, data if existing else {"name": PROVIDER, **data}, existing)
     found = {"name": (name_webhook, name_key)}
     for kind, definition in (("llm", LLM_BOT), ("plain", PLAIN_BOT)):
-        bot = Bot.objects.filter(name=definition["name"]).first()
-        if bot is None:
-            bot = flow_services.import_bot(definition, workspace=workspace)
-        else:
-            flow_services.replace_draft(bot, definition, base_revision=None)
-        flow_services.publish(bot, note="bench/llm_turns.py")
+        bot = publish_bot(definition, note="bench/llm_turns.py", workspace=workspace)
         row = services.update_chat_api(bot, enabled=True, rotate_key=True, webhook_url="")
         found[kind] = (row.webhook_id, row.encryption_key)
     connection.close()

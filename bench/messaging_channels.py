@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # the `channels` package (Django Channels) from everything that imports it.
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+from bench.bench_bots import publish_bot, start_django  # noqa: E402 - the benches' shared set-up
 
 # What CI enforces (--check), with room above what the 2-core machine measured with
 # neighbours busy (docs/performance.md).
@@ -91,24 +92,12 @@ class Replies:
 
 
 def prepare(reply_url: str) -> tuple[str, str]:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
-    import django
-
-    django.setup()
+    start_django("bench/messaging_channels.py")
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        raise SystemExit("bench/messaging_channels.py measures PostgreSQL: set DATABASE_URL")
-    from flows import services as flow_services
-    from flows.models import Bot
     from integrations.messaging import services
 
-    bot = Bot.objects.filter(name=BOT["name"]).first()
-    if bot is None:
-        bot = flow_services.import_bot(BOT, workspace=flow_services.default_workspace())
-    else:
-        flow_services.replace_draft(bot, BOT, base_revision=None)
-    flow_services.publish(bot, note="bench/messaging_channels.py")
+    bot = publish_bot(BOT, note="bench/messaging_channels.py")
     secret = uuid.uuid4().hex
     channel = services.configure(bot, "webhook", {"url": reply_url, "secret": secret}, enabled=True)
     path = services.webhook_path(channel)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.bench_bots import publish_bot, start_django  # noqa: E402 - the benches' shared set-up
 
 TARGET_P99_MS = 100
 BUSY_MS = 1000  # per pass, under the 2 s limit of one code run: the turn budget stops the turn
@@ -55,15 +56,9 @@ NOISY_BOT = {
 
 
 def prepare() -> dict:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
-    import django
-
-    django.setup()
+    start_django("bench/noisy_neighbour.py")
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        raise SystemExit("bench/noisy_neighbour.py measures PostgreSQL: set DATABASE_URL")
-    from flows import services as flow_services
     from flows.models import Bot
     from integrations.chat_api import services
 
@@ -71,12 +66,7 @@ def prepare() -> dict:
     found = {}
     for tenant, definition in (("quiet", QUIET_BOT), ("noisy", NOISY_BOT)):
         workspace, _ = Workspace.objects.get_or_create(slug=f"bench-{tenant}", defaults={"name": f"Bench {tenant}"})
-        bot = Bot.objects.filter(name=definition["name"]).first()
-        if bot is None:
-            bot = flow_services.import_bot(definition, workspace=workspace)
-        else:
-            flow_services.replace_draft(bot, definition, base_revision=None)
-        flow_services.publish(bot, note="bench/noisy_neighbour.py")
+        bot = publish_bot(definition, note="bench/noisy_neighbour.py", workspace=workspace)
         # A new key each run: one left by an earlier run may be encrypted under keys since replaced.
         row = services.update_chat_api(bot, enabled=True, rotate_key=True, webhook_url="")
         found[tenant] = (bot.pk, row.webhook_id, row.encryption_key)

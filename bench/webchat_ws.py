@@ -44,6 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.bench_bots import publish_bot, start_django  # noqa: E402 - the benches' shared set-up
 sys.path.insert(0, str(ROOT / "bench"))
 
 from chat_api import NAME_BOT, CpuMeter, _free_port, percentile
@@ -60,23 +61,10 @@ CHECK_MIN_THROUGHPUT_RATIO = 0.01
 # ---- setup (Django, in this process) -------------------------------------------------------
 
 def prepare_bot() -> str:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
-    import django
-
-    django.setup()
+    start_django("bench/webchat_ws.py")
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        raise SystemExit("bench/webchat_ws.py measures PostgreSQL: set DATABASE_URL")
-    from flows import services as flow_services
-    from flows.models import Bot
-
-    bot = Bot.objects.filter(name=BOT["name"]).first()
-    if bot is None:
-        bot = flow_services.import_bot(BOT, workspace=flow_services.default_workspace())
-    else:  # the bench's own bot from an earlier run: bring it up to date
-        flow_services.replace_draft(bot, BOT, base_revision=None)
-    flow_services.publish(bot, note="bench/webchat_ws.py")
+    bot = publish_bot(BOT, note="bench/webchat_ws.py")
     connection.close()
     return str(bot.pk)
 

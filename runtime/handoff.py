@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
+from flows import untrusted_json
 from runtime import delivery, tasks, turns
 from runtime.engine import HANDOFF_PRIORITIES as PRIORITIES
 from runtime.engine import HITL_STOPPED
@@ -137,6 +138,10 @@ def send_agent_message(conversation: Conversation, agent, text: str, *, name: st
         raise HandoffError("the message is empty")
     if len(text) > AGENT_MESSAGE_MAX_CHARS:
         raise HandoffError(f"the message is longer than {AGENT_MESSAGE_MAX_CHARS} characters")
+    try:  # a pasted NUL would be a database error, not a message
+        untrusted_json.check(text)
+    except untrusted_json.UntrustedJSON as exc:
+        raise HandoffError(f"the message cannot be sent: {exc.message}") from None
     with transaction.atomic():
         current = _locked(conversation)
         if current.handoff_status != Handoff.WITH_AGENT or current.handoff_agent_id != agent.pk:

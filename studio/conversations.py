@@ -51,6 +51,10 @@ class Filters:
         """From a request's GET parameters; bad ones raise InvalidFilter naming the field."""
         filters = cls(channel=query.get("channel", "").strip(), status=query.get("status", "").strip(),
                       tag=query.get("tag", "").strip(), q=query.get("q", "").strip()[:200])
+        for name in ("channel", "status", "tag", "q"):
+            # PostgreSQL text cannot hold NUL, so no stored message or tag can contain one.
+            if "\x00" in getattr(filters, name):
+                raise InvalidFilter(name, "contains the NUL character (%00), which no message or tag can contain")
         if filters.status and filters.status not in STATUSES:
             raise InvalidFilter("status", f"unknown status {filters.status!r}; use one of {', '.join(STATUSES)}")
         for name in ("since", "until"):

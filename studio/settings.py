@@ -371,6 +371,10 @@ FLOWSTUDIO_TELEGRAM_API_URL = env("FLOWSTUDIO_TELEGRAM_API_URL", default="https:
 # The Celery queue of the channels' turns and replies (empty: Celery's default queue).
 FLOWSTUDIO_CHANNELS_CELERY_QUEUE = env("FLOWSTUDIO_CHANNELS_CELERY_QUEUE", default="")
 FLOWSTUDIO_SLACK_API_URL = env("FLOWSTUDIO_SLACK_API_URL", default="https://slack.com/api").rstrip("/")
+# WhatsApp and Messenger: the Graph API with its version (Meta keeps each for two years).
+FLOWSTUDIO_META_GRAPH_API_URL = env("FLOWSTUDIO_META_GRAPH_API_URL",
+                                    default="https://graph.facebook.com/v21.0").rstrip("/")
+FLOWSTUDIO_TWILIO_API_URL = env("FLOWSTUDIO_TWILIO_API_URL", default="https://api.twilio.com").rstrip("/")
 # Tables (docs/tables.md): rows per table and the JSON size of one row's values.
 FLOWSTUDIO_TABLE_MAX_ROWS = env.int("FLOWSTUDIO_TABLE_MAX_ROWS", default=10_000)
 FLOWSTUDIO_TABLE_ROW_BYTES = env.int("FLOWSTUDIO_TABLE_ROW_BYTES", default=16 * 1024)

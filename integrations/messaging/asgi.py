@@ -14,6 +14,8 @@ import json
 import re
 import uuid
 
+from django.http import QueryDict
+
 from integrations.chat_api import workers
 
 from . import views
@@ -44,12 +46,18 @@ async def application(scope, receive, send):
     match = _PATH.match(scope["path"])
     if match is None:
         return await _answer(send, 404, {"error": "no such channel: the webhook URL is wrong"})
-    if scope["method"] != "POST":
+    if scope["method"] not in ("GET", "POST"):
         return await _answer(send, 405, {"error": "a channel's webhook takes POST"}, [(b"allow", b"POST")])
     try:
         bot_id = uuid.UUID(match["bot"])
     except ValueError:
         return await _answer(send, 404, {"error": "no such channel: the webhook URL is wrong"})
+    if scope["method"] == "GET":
+        # Meta's verification handshake (hub.challenge); other kinds answer 405.
+        params = QueryDict(scope.get("query_string", b"").decode("latin-1"))
+        status, content, content_type = await workers.run(views.handle_get, match["kind"], bot_id, match["secret"],
+                                                          params)
+        return await _send(send, status, content, _allow(status), content_type)
     body = bytearray()
     while True:
         message = await receive()
@@ -60,17 +68,21 @@ async def application(scope, receive, send):
             return await _answer(send, 413, {"error": f"the update is larger than {views.MAX_BODY_BYTES} bytes"})
         if not message.get("more_body"):
             break
-    status, content = await workers.run(views.handle, InboundRequest(scope), match["kind"], bot_id, match["secret"],
-                                        bytes(body))
-    await _send(send, status, content)
+    status, content, content_type = await workers.run(views.handle, InboundRequest(scope), match["kind"], bot_id,
+                                                      match["secret"], bytes(body))
+    await _send(send, status, content, (), content_type)
+
+
+def _allow(status: int):
+    return [(b"allow", b"POST")] if status == 405 else []
 
 
 async def _answer(send, status: int, payload: dict, headers=()):
     await _send(send, status, json.dumps(payload).encode(), headers)
 
 
-async def _send(send, status: int, content: bytes, headers=()):
+async def _send(send, status: int, content: bytes, headers=(), content_type: str = "application/json"):
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode()),
+                "headers": [(b"content-type", content_type.encode()), (b"content-length", str(len(content)).encode()),
                             *headers]})
     await send({"type": "http.response.body", "body": content})

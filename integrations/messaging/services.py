@@ -128,6 +128,25 @@ def get_channel(bot: Bot, kind_name: str) -> Channel:
     return channel
 
 
+def has_connection_test(kind_name: str) -> bool:
+    return type(kind_of(kind_name)).check is not kinds.ChannelKind.check
+
+
+def test_connection(bot: Bot, kind_name: str) -> tuple[bool, str]:
+    """"Test connection": one harmless call to the channel's API with the saved credentials
+    (Telegram getMe, Slack auth.test, WhatsApp's phone number, Messenger's /me, Twilio's
+    account). (True, what it is connected to) or (False, the channel's answer in words)."""
+    channel = get_channel(bot, kind_name)
+    kind = kind_of(kind_name)
+    try:
+        config = config_of(channel)
+        return True, f"{kind.label}: {kind.check(config)}"
+    except Refused as exc:
+        return False, f"{kind.label}: {exc.reason}"
+    except (kinds.SendFailed, kinds.SendRejected) as exc:
+        return False, f"{kind.label}: the connection test failed: {exc}"
+
+
 def summary(channel: Channel) -> dict:
     """What the studio and the CLI show: never a secret, only whether one is set."""
     kind = kind_of(channel.kind)

@@ -80,6 +80,15 @@ def test_an_agent_replies_through_the_conversation(escalated, agents, django_cap
         handoff.send_agent_message(escalated, agents[1], "me too")
 
 
+@pytest.mark.parametrize("text, says", [("a\x00b", "NUL character"), ("x\ud800y", "lone surrogate")])
+def test_an_agent_message_postgresql_cannot_store_is_refused_with_the_reason(escalated, agents, text, says):
+    handoff.assign(escalated, agents[0])
+    before = Message.objects.filter(conversation=escalated).count()
+    with pytest.raises(handoff.HandoffError, match=f"cannot be sent: .*{says}"):
+        handoff.send_agent_message(escalated, agents[0], text)
+    assert Message.objects.filter(conversation=escalated).count() == before
+
+
 def test_handing_back_the_bot_goes_on_after_the_escalate_card(escalated, agents):
     handoff.assign(escalated, agents[0])
     outcomes = handoff.hand_back(escalated, agents[0])

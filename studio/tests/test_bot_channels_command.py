@@ -43,3 +43,25 @@ def test_clear_errors():
         _run(str(bot.id), "--install", "webhook", "--set", "secret")
     with pytest.raises(CommandError, match="Slack: .*bot_token"):
         _run(str(bot.id), "--install", "slack")
+
+
+def test_install_whatsapp_see_its_verify_token_and_test_the_connection(settings):
+    from integrations.messaging import services as messaging
+    from runtime.tests.receiver import receiver
+
+    settings.FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]
+    bot = create_bot(pizza_bot())
+    with receiver((200, {"Content-Type": "application/json"},
+                   b'{"display_phone_number":"+1 555-078-3881","verified_name":"Pizza Place","id":"1065403522"}'),
+                  (401, {"Content-Type": "application/json"},
+                   b'{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190}}')) as api:
+        settings.FLOWSTUDIO_META_GRAPH_API_URL = api.url
+        out = _run(str(bot.id), "--install", "whatsapp", "--set", "phone_number_id=1065403522",
+                   "--set", "access_token=EAAJB8sH1ZCLwBO0ZBtokenForTests",
+                   "--set", "app_secret=3f1b2c9d8e7a6b5c4d3e2f1a0b9c8d7e")
+        token = messaging.config_of(messaging.get_channel(bot, "whatsapp")).verify_token
+        assert out.split("\t")[:2] == ["whatsapp", "enabled"] and f"verify token {token}" in out
+        assert _run(str(bot.id), "--test", "whatsapp").strip() == "WhatsApp: connected to +1 555-078-3881 (Pizza Place)"
+        with pytest.raises(CommandError, match=r"answered 401: Invalid OAuth access token. \(code 190\)"):
+            _run(str(bot.id), "--test", "whatsapp")
+    assert "EAAJB8sH1ZCLwBO0ZBtokenForTests" not in out

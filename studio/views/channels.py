@@ -20,6 +20,12 @@ SETUP = {
     "slack": "Paste the Bot User OAuth Token and the Signing Secret, save, then paste the webhook URL as the "
              "Request URL under Event Subscriptions (bot events message.im, message.channels) and Interactivity.",
     "webhook": "Your system POSTs signed JSON to the webhook URL; replies are POSTed, signed, to the reply URL.",
+    "whatsapp": "Paste the Phone number ID, a System User access token and the App secret, save, then paste the "
+                "webhook URL and the verify token under WhatsApp → Configuration and subscribe to messages.",
+    "messenger": "Paste the Page access token and the App secret, save, then paste the webhook URL and the verify "
+                 "token under Messenger → Webhooks and subscribe the Page to messages and messaging_postbacks.",
+    "twilio": "Paste the Account SID, the Auth token and the sending number, save, then paste the webhook URL as "
+              "the number's \"A message comes in\" webhook (HTTP POST).",
 }
 
 
@@ -41,7 +47,7 @@ def section(bot) -> list[dict]:
                 "set": bool(summary and field_name in summary["secretsSet"]),
             })
         rows.append({"kind": name, "label": kind.label, "setup": SETUP.get(name, ""), "channel": summary,
-                     "fields": fields})
+                     "fields": fields, "testable": messaging.has_connection_test(name)})
     return rows
 
 
@@ -55,6 +61,10 @@ def change(request, bot, kind):
             values = {name: request.POST.get(name, "").strip() for name in fields if name in request.POST}
             channel_settings.configure_channel(bot, kind, values, user=request.user)
             messages.success(request, f"{messaging.kind_of(kind).label} channel saved.")
+        elif action == "test":
+            # Changes nothing, so no audit entry: one call to the channel's API.
+            ok, message = messaging.test_connection(bot, kind)
+            (messages.success if ok else messages.error)(request, message)
         elif action in ("enable", "disable"):
             channel_settings.set_channel_enabled(bot, kind, action == "enable", user=request.user)
         elif action == "remove":

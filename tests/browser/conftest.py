@@ -72,7 +72,20 @@ def telegram_api():
 
 
 @pytest.fixture(scope="session")
-def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory, mail_dir, telegram_api):
+def meta_api():
+    """A local server answering like Meta's Graph API (WhatsApp's phone number) for the whole
+    session; the live server's FLOWSTUDIO_META_GRAPH_API_URL points at it. A test may swap
+    its `answers` (the server runs in this process)."""
+    from runtime.tests.receiver import receiver
+
+    with receiver((200, {"Content-Type": "application/json"},
+                   b'{"display_phone_number":"+1 555-078-3881","verified_name":"Pizza Place",'
+                   b'"id":"106540352242922"}')) as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory, mail_dir, telegram_api, meta_api):
     """A Daphne process serving studio.asgi on the test database; yields its base URL."""
     from django.db import connection
 
@@ -93,6 +106,7 @@ def live_server_process(django_db_setup, django_db_blocker, tmp_path_factory, ma
         # guard refuses unless listed; the test bots' providers point there.
         FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS=env.get("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", "127.0.0.1"),
         FLOWSTUDIO_TELEGRAM_API_URL=telegram_api.url,
+        FLOWSTUDIO_META_GRAPH_API_URL=meta_api.url,
     )
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     with open(log, "wb") as out:

@@ -50,3 +50,45 @@ def test_install_telegram_see_it_connected_and_disable_it(logged_in_page, studio
 
     telegram.get_by_role("button", name="Enable").click()
     expect(page.get_by_test_id("channel-telegram").get_by_test_id("channel-status")).to_have_text("connected")
+
+
+def test_install_whatsapp_and_test_its_connection(logged_in_page, studio_url, meta_api):
+    """WhatsApp shows the webhook URL and the verify token to paste into Meta's dashboard;
+    "Test connection" asks the Graph API for the phone number and says what it found, or
+    what Meta answered when the credentials are wrong."""
+    page = logged_in_page
+    bot = flow_services.import_bot(pizza_bot(), workspace=page.user.workspace)
+    flow_services.publish(bot)
+
+    page.goto(f"/bots/{bot.pk}/#channels")
+    whatsapp = page.get_by_test_id("channel-whatsapp")
+    whatsapp.get_by_label("Phone number ID").fill("106540352242922")
+    whatsapp.get_by_label("Access token").fill("EAAJB8sH1ZCLwBO0ZBtokenForTests")
+    whatsapp.get_by_label("App secret").fill("3f1b2c9d8e7a6b5c4d3e2f1a0b9c8d7e")
+    whatsapp.get_by_role("button", name="Install").click()
+
+    whatsapp = page.get_by_test_id("channel-whatsapp")
+    expect(whatsapp.get_by_test_id("channel-status")).to_have_text("connected")
+    verify_token = whatsapp.get_by_test_id("channel-verify-token").inner_text()
+    webhook_url = whatsapp.get_by_test_id("channel-webhook-url").inner_text()
+    # Meta's verification GET, as the app dashboard sends it when the URL is pasted.
+    query = f"?hub.mode=subscribe&hub.verify_token={verify_token}&hub.challenge=1158201444"
+    with urllib.request.urlopen(webhook_url + query, timeout=10) as answer:
+        assert answer.read() == b"1158201444"
+
+    before = len(meta_api.requests)
+    whatsapp.get_by_role("button", name="Test connection").click()
+    expect(page.get_by_role("status")).to_have_text("WhatsApp: connected to +1 555-078-3881 (Pizza Place)")
+    [(method, path, headers, _)] = meta_api.requests[before:]
+    assert (method, path.split("?")[0]) == ("GET", "/106540352242922")
+    assert headers["Authorization"] == "Bearer EAAJB8sH1ZCLwBO0ZBtokenForTests"
+
+    saved = list(meta_api.answers)
+    meta_api.answers[:] = [(401, {"Content-Type": "application/json"},
+                            b'{"error":{"message":"Error validating access token: Session has expired",'
+                            b'"type":"OAuthException","code":190}}')]
+    try:
+        page.get_by_test_id("channel-whatsapp").get_by_role("button", name="Test connection").click()
+        expect(page.get_by_role("status")).to_contain_text("Session has expired (code 190)")
+    finally:
+        meta_api.answers[:] = saved

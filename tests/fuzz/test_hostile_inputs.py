@@ -14,7 +14,8 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
-from flows.models import Bot
+from flows import services as flow_services
+from flows.models import Bot, TableRow
 from integrations.chat_api.tests import asgi_client
 from integrations.chat_api.tests.conftest import ChatApi, make_bot
 from runtime.models import Conversation, EndUser, Event, Message
@@ -158,6 +159,54 @@ def test_rest_api_refuses_a_nul_in_the_path_and_a_body_over_the_limit(db, settin
     response = client.generic("POST", f"/api/v1/workspaces/{world.workspace.slug}/bots",
                               json.dumps({"name": "x" * 2000}), content_type="application/json")
     assert (response.status_code, response.json()["error"]["code"]) == (413, "payload_too_large")
+
+
+def test_tables_api_refuses_every_hostile_body_and_filter_with_its_path(db):
+    world = make_world()
+    client = world.client("owner")
+    definition = json.loads(json.dumps(world.bot.draft))
+    definition["tables"] = [{"name": "Orders", "columns": [{"name": "item", "type": "string", "searchable": True}]}]
+    flow_services.replace_draft(world.bot, definition, base_revision=None)
+    tables = f"/api/v1/bots/{world.bot.pk}/tables"
+    orders = f"{tables}/Orders"
+    rows_before = list(TableRow.objects.values_list("table", "data"))  # make_world's own rows
+    table = [  # (url, body template, the path the answer names)
+        (tables, '{"name": %s, "columns": []}', "$.name"),
+        (f"{orders}/rows", '{"rows": [{"item": %s}]}', "$.rows[0].item"),
+        (f"{orders}/rows/upsert", '{"rows": [{"item": %s}], "keyColumn": "item"}', "$.rows[0].item"),
+        (f"{orders}/rows/find", '{"filter": {"item": %s}}', "$.filter.item"),
+        (f"{orders}/rows/find", '{"search": %s}', "$.search"),
+        (f"{orders}/rows/delete", '{"filter": %s}', "$.filter"),
+        (f"{orders}/import", '{"csv": %s}', "$.csv"),
+    ]
+    wrong = []
+    for url, template, where in table:
+        for name, value in HOSTILE.items():
+            response = client.generic("POST", url, _fill(template, value), content_type="application/json")
+            details = response.json().get("error", {}).get("details", [])
+            if response.status_code != 400 or not any(
+                    d["path"].startswith(where) and SAYS[name] in d["message"] for d in details):
+                wrong.append((url, name, response.status_code, str(details)[:200]))
+    assert wrong == []
+    assert list(TableRow.objects.values_list("table", "data")) == rows_before
+    world.bot.refresh_from_db()
+    assert [t["name"] for t in world.bot.draft["tables"]] == ["Orders"]
+
+
+# ---- the dashboard --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field", ["q", "tag", "channel", "status"])
+def test_dashboard_filters_refuse_a_nul_with_the_field_named(db, field):
+    # A NUL reached PostgreSQL's full-text search as a 500 before the filters checked for it.
+    world = make_world()
+    client = Client()
+    client.force_login(world.users["owner"])
+    base = f"/bots/{world.bot.pk}/conversations"
+    page = client.get(f"{base}/?{field}=a%00b")
+    assert page.status_code == 400
+    assert f"{field}: contains the NUL character" in page.content.decode()
+    export = client.get(f"{base}/export.csv?{field}=a%00b")
+    assert (export.status_code, export.content.decode().split(":")[0]) == (400, field)
 
 
 # ---- the editor ---------------------------------------------------------------------------

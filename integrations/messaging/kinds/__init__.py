@@ -1,4 +1,5 @@
-"""The channel kinds: one module each (webhook, telegram, slack), registered here by name.
+"""The channel kinds: one module each (webhook, telegram, slack, meta for WhatsApp and
+Messenger, twilio_sms), registered here by name.
 
 A kind says how its channel talks:
 
@@ -8,12 +9,19 @@ A kind says how its channel talks:
 - `handshake(config, request, body)`: a JSON answer the channel expects instead of an
   acknowledgement (Slack's URL verification), or None.
 
-`request` has `headers` (case-insensitive `.get`) and `content_type`: a Django request or
-the ASGI front's `asgi.InboundRequest`.
+`request` has `headers` (case-insensitive `.get`), `content_type` and `webhook_url` (the
+public URL the channel was given, which Twilio signs): a Django request or the ASGI front's
+`asgi.InboundRequest`.
 - `parse(config, request, body)`: the updates in the request as `Inbound` items (an update
   the bot has nothing to do with, such as the bot's own message echoed back, is skipped).
 - `send(config, address, outgoing)`: one of the bot's messages to the channel's API, through
   the outbound guard; raises `SendFailed` (retried) or `SendRejected` (recorded, not retried).
+- `challenge(config, params)`: the answer to a GET on the webhook URL (Meta's `hub.challenge`
+  handshake), as (content type, body); raises `Refused`. Kinds without one answer 405.
+- `acknowledgement`: (content type, body) of the 200 to an update (Twilio wants TwiML).
+- `check(config)`: "test connection": one harmless call to the channel's API with the saved
+  credentials; returns what the channel says it is connected to, raises `Refused`,
+  `SendFailed` or `SendRejected`.
 - `on_save(config, webhook_url)`: what the channel needs when it is saved (Telegram's
   setWebhook); raises `Refused` with the channel's answer.
 """
@@ -23,6 +31,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
+from flows import untrusted_json
+
 
 class Refused(Exception):
     """An inbound request or a config the channel will not take: `status` and the reason."""
@@ -31,6 +41,16 @@ class Refused(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+def decode_json(body: bytes | str, what: str):
+    """An inbound body (or a form field) as JSON, under the one policy for outside input
+    (flows/untrusted_json.py: depth, NUL, lone surrogates); a refusal is a 400 that says
+    what the body should have been and what is wrong, with the JSON path."""
+    try:
+        return untrusted_json.decode(body)
+    except untrusted_json.UntrustedJSON as exc:
+        raise Refused(400, f"{what}: {exc}") from None
 
 
 class SendFailed(Exception):
@@ -112,6 +132,16 @@ class ChannelKind:
     def on_save(self, config, webhook_url: str) -> None:
         return None
 
+    # The 200 that acknowledges an update: empty, but for Twilio (TwiML).
+    acknowledgement: tuple[str, bytes] = ("application/json", b"")
+
+    # Kinds that take a GET on their webhook URL (Meta's verification) override this.
+    def challenge(self, config, params) -> tuple[str, bytes]:
+        raise Refused(405, f"the {self.label} channel's webhook takes POST")
+
+    def check(self, config) -> str:
+        raise Refused(400, f"the {self.label} channel has no connection test")
+
 
 KINDS: dict[str, ChannelKind] = {}
 
@@ -156,4 +186,4 @@ def fallback_text(message: dict) -> str:
 
 
 def load_all() -> None:
-    from . import slack, telegram, webhook  # noqa: F401  (each registers itself)
+    from . import meta, slack, telegram, twilio_sms, webhook  # noqa: F401  (each registers itself)

@@ -9,7 +9,6 @@ goes through the outbound guard rather than slack_sdk's own HTTP client, which w
 """
 from __future__ import annotations
 
-import json
 from urllib.parse import parse_qs
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from slack_sdk.models.blocks import (ActionsBlock, ButtonElement, ImageBlock, Ma
                                      SectionBlock, StaticSelectElement)
 from slack_sdk.signature import SignatureVerifier
 
-from . import ChannelConfig, ChannelKind, Inbound, Refused, SendRejected, fallback_text, register
+from . import ChannelConfig, ChannelKind, Inbound, Refused, SendRejected, decode_json, fallback_text, register
 from .api_calls import post_json
 
 # Slack's limits: 3000 characters a section's text, 75 a button's, 2000 a button value,
@@ -66,9 +65,9 @@ class Slack(ChannelKind):
     def handshake(self, config, request, body):
         if request.content_type == "application/json":
             try:
-                data = json.loads(body)
-            except ValueError:
-                return None
+                data = decode_json(body, "not a Slack event")
+            except Refused:
+                return None  # parse() refuses it with the reason
             if isinstance(data, dict) and data.get("type") == "url_verification":
                 return {"challenge": str(data.get("challenge", ""))}
         return None
@@ -76,14 +75,12 @@ class Slack(ChannelKind):
     def parse(self, config, request, body):
         if request.content_type == "application/x-www-form-urlencoded":
             try:
-                data = json.loads(parse_qs(body.decode())["payload"][0])
-            except (KeyError, IndexError, ValueError, UnicodeDecodeError):
+                payload = parse_qs(body.decode())["payload"][0]
+            except (KeyError, IndexError, UnicodeDecodeError):
                 raise Refused(400, "not a Slack interaction: a form with a JSON `payload`") from None
+            data = decode_json(payload, "not a Slack interaction: the `payload` field")
             return _interaction(data)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise Refused(400, "not a Slack event: the body is not JSON") from None
+        data = decode_json(body, "not a Slack event")
         if not isinstance(data, dict) or data.get("type") != "event_callback" or not isinstance(data.get("event"), dict):
             return []  # app_rate_limited and other notices: nothing for the bot
         return _event(str(data.get("event_id") or ""), data["event"])
@@ -101,6 +98,14 @@ class Slack(ChannelKind):
                               shown_url="Slack chat.postMessage")
         if answer.get("ok") is not True:
             raise SendRejected(f"Slack chat.postMessage: {answer.get('error', 'not ok')}")
+
+
+    def check(self, config):
+        _, answer = post_json(f"{settings.FLOWSTUDIO_SLACK_API_URL}/auth.test", {},
+                              headers={"Authorization": f"Bearer {config.bot_token}"}, shown_url="Slack auth.test")
+        if answer.get("ok") is not True:
+            raise SendRejected(f"Slack auth.test: {answer.get('error', 'not ok')}")
+        return f"connected to the workspace {answer.get('team') or answer.get('team_id')} as @{answer.get('user')}"
 
 
 def _address(channel: str, thread_ts: str | None) -> tuple[str, dict, dict]:

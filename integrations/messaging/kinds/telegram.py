@@ -8,14 +8,13 @@ lists what each message type becomes.
 from __future__ import annotations
 
 import hmac
-import json
 import re
 import secrets
 
 from django.conf import settings
 from pydantic import Field
 
-from . import (ChannelConfig, ChannelKind, Inbound, Refused, SendFailed, SendRejected, fallback_text,
+from . import (ChannelConfig, ChannelKind, Inbound, Refused, SendFailed, SendRejected, decode_json, fallback_text,
                register)
 from .api_calls import post_json
 
@@ -111,8 +110,8 @@ class Telegram(ChannelKind):
             raise Refused(401, f"bad or missing {SECRET_HEADER}: the update is not from this bot's webhook")
 
     def parse(self, config, request, body):
+        update = decode_json(body, "not a Telegram update")
         try:
-            update = json.loads(body)
             update_id = str(int(update["update_id"]))
         except (ValueError, KeyError, TypeError):
             raise Refused(400, "not a Telegram update: a JSON object with an integer update_id") from None
@@ -140,6 +139,11 @@ class Telegram(ChannelKind):
         return [Inbound(update_id=update_id, address_key=chat_id, address={"chat_id": chat["id"]}, user_id=user_id,
                         user_name=name, event_type=event_type, payload=payload,
                         conversation_tags={"telegram:id": chat_id}, user_tags={"telegram:id": user_id})]
+
+    def check(self, config):
+        bot = call(config, "getMe", {}).get("result")
+        bot = bot if isinstance(bot, dict) else {}
+        return f"connected to @{bot['username']}" if bot.get("username") else "connected"
 
     def send(self, config, address, outgoing):
         chat = {"chat_id": address["chat_id"]}

@@ -19,7 +19,7 @@ from integrations.chat_api import webhooks as signed_webhooks
 from runtime import outbound
 from runtime.engine import MESSAGE_EVENT_TYPES
 
-from . import ChannelConfig, ChannelKind, Inbound, Refused, register
+from . import ChannelConfig, ChannelKind, Inbound, Refused, decode_json, register
 from .api_calls import post_json
 
 SIGNATURE_HEADER = "X-Flowstudio-Signature"
@@ -84,8 +84,8 @@ class Webhook(ChannelKind):
                                f"with the channel's secret, {TIMESTAMP_HEADER} within {TOLERANCE_SECONDS} s)")
 
     def parse(self, config, request, body):
+        data = decode_json(body, "the body is not an update")
         try:
-            data = json.loads(body)
             update = _Update.model_validate(data)
         except ValueError as exc:
             if isinstance(exc, ValidationError):

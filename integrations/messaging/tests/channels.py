@@ -5,12 +5,13 @@ received, in one shape for every channel: ("text", text), ("choice", text, [labe
 ("image", url)."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import time
 from itertools import count
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from django.conf import settings
 
@@ -216,4 +217,201 @@ class SlackDriver(Driver):
         return ("text", body["text"])
 
 
-DRIVERS = {driver.kind: driver for driver in (WebhookDriver, TelegramDriver, SlackDriver)}
+META_APP_SECRET = "3f1b2c9d8e7a6b5c4d3e2f1a0b9c8d7e"
+WHATSAPP_PHONE_ID = "106540352242922"
+WHATSAPP_USER = "16315551234"
+MESSENGER_PAGE_ID = "1067280970047460"
+MESSENGER_PSID = "6783465290042361"
+TWILIO_SID = "AC" + "a1b2c3d4" * 4
+TWILIO_TOKEN = "twilio-auth-token-0123456789abcdef"
+TWILIO_NUMBER = "+15017122661"
+TWILIO_USER = "+14155550123"
+
+
+class MetaDriver(Driver):
+    """What WhatsApp and Messenger share: a JSON envelope signed with the app secret."""
+
+    def signed_post(self, envelope: dict, *, secret=META_APP_SECRET):
+        body = json.dumps(envelope).encode()
+        # https://developers.facebook.com/docs/messenger-platform/webhooks#validate-payloads
+        signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return self.post(body, "application/json", {"X-Hub-Signature-256": signature})
+
+    def bad_signature(self, text):
+        return self.say(text, secret="not-the-app-secret-at-all")
+
+    def verification(self, token=None, challenge="1158201444"):
+        token = token if token is not None else services.config_of(self.channel).verify_token
+        return self.client.get(self.url, {"hub.mode": "subscribe", "hub.verify_token": token,
+                                          "hub.challenge": challenge})
+
+
+class WhatsAppDriver(MetaDriver):
+    kind = "whatsapp"
+    ok_answer = (200, {"Content-Type": "application/json"},
+                 b'{"messaging_product":"whatsapp","contacts":[{"input":"16315551234","wa_id":"16315551234"}],'
+                 b'"messages":[{"id":"wamid.HBgLMTYzMTU1NTEyMzQVAgARGBI1RjQyNUE3NEYxMzAzMzQ5MkEA"}]}')
+
+    def install(self, bot, api):
+        settings.FLOWSTUDIO_META_GRAPH_API_URL = api.url
+        self.channel = services.configure(bot, "whatsapp", {
+            "phone_number_id": WHATSAPP_PHONE_ID, "access_token": "EAAJB8sH1ZCLwBO0ZBtokenForTests",
+            "app_secret": META_APP_SECRET})
+
+    def _message(self, message: dict, *, update_id=None, **sign):
+        # https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples
+        envelope = {"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+            "field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881", "phone_number_id": WHATSAPP_PHONE_ID},
+                "contacts": [{"profile": {"name": "Ada"}, "wa_id": WHATSAPP_USER}],
+                "messages": [{"from": WHATSAPP_USER, "id": str(update_id or f"wamid.{next(_ids)}"),
+                              "timestamp": str(int(time.time())), **message}]}}]}]}
+        return self.signed_post(envelope, **sign)
+
+    def say(self, text, **kw):
+        return self._message({"type": "text", "text": {"body": text}}, **kw)
+
+    def press(self, label, value, **kw):
+        return self._message({"type": "interactive", "interactive": {
+            "type": "button_reply", "button_reply": {"id": value, "title": label}}}, **kw)
+
+    def image(self, **kw):
+        return self._message({"type": "image", "image": {
+            "mime_type": "image/jpeg", "sha256": "HgsrVmhnzvkEULb/JqS8y0UTSR8IR5KzSIdC4z4eHrA=",
+            "id": "1003383421387256"}}, **kw)
+
+    def location(self, **kw):
+        return self._message({"type": "location", "location": {"latitude": 48.85, "longitude": 2.35}}, **kw)
+
+    def is_reply(self, request):
+        return request[1] == f"/{WHATSAPP_PHONE_ID}/messages"
+
+    def normalise(self, body):
+        if body["type"] == "interactive":
+            interactive = body["interactive"]
+            if interactive["type"] == "button":
+                labels = [b["reply"]["title"] for b in interactive["action"]["buttons"]]
+            else:
+                labels = [r["title"] for s in interactive["action"]["sections"] for r in s["rows"]]
+            return ("choice", interactive["body"]["text"], labels)
+        if body["type"] == "image":
+            return ("image", body["image"]["link"])
+        return ("text", body["text"]["body"])
+
+
+class MessengerDriver(MetaDriver):
+    kind = "messenger"
+    ok_answer = (200, {"Content-Type": "application/json"},
+                 b'{"recipient_id":"6783465290042361","message_id":"m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fplwlqLP_5cgXIbu7I3rBN0P"}')
+
+    def install(self, bot, api):
+        settings.FLOWSTUDIO_META_GRAPH_API_URL = api.url
+        self.channel = services.configure(bot, "messenger", {
+            "page_id": MESSENGER_PAGE_ID, "page_access_token": "EAAJB8sH1ZCLwBPageTokenForTests",
+            "app_secret": META_APP_SECRET})
+
+    def _event(self, content: dict, **sign):
+        # https://developers.facebook.com/docs/messenger-platform/reference/webhook-events/messages
+        now = int(time.time() * 1000)
+        envelope = {"object": "page", "entry": [{"id": MESSENGER_PAGE_ID, "time": now, "messaging": [{
+            "sender": {"id": MESSENGER_PSID}, "recipient": {"id": MESSENGER_PAGE_ID}, "timestamp": now, **content}]}]}
+        return self.signed_post(envelope, **sign)
+
+    def _message(self, message: dict, *, update_id=None, **sign):
+        return self._event({"message": {"mid": str(update_id or f"m_{next(_ids)}"), **message}}, **sign)
+
+    def say(self, text, **kw):
+        return self._message({"text": text}, **kw)
+
+    def press(self, label, value, **kw):
+        return self._message({"text": label, "quick_reply": {"payload": value}}, **kw)
+
+    def image(self, **kw):
+        return self._message({"attachments": [{"type": "image", "payload": {
+            "url": "https://scontent.xx.fbcdn.net/v/t1.15752-9/in.png?_nc_cat=1"}}]}, **kw)
+
+    def location(self, **kw):
+        return self._message({"attachments": [{"type": "location", "payload": {
+            "coordinates": {"lat": 48.85, "long": 2.35}}}]}, **kw)
+
+    def is_reply(self, request):
+        return request[1] == "/me/messages"
+
+    def normalise(self, body):
+        message = body["message"]
+        if "quick_replies" in message:
+            return ("choice", message["text"], [q["title"] for q in message["quick_replies"]])
+        if "attachment" in message:
+            attachment = message["attachment"]
+            if attachment["type"] == "template":
+                return ("image", attachment["payload"]["elements"][0]["image_url"])
+            return (attachment["type"], attachment["payload"]["url"])
+        return ("text", message["text"])
+
+
+def twilio_signature(url: str, form: dict, token=TWILIO_TOKEN) -> str:
+    # https://www.twilio.com/docs/usage/webhooks/webhooks-security: the URL, then each
+    # field's name and value sorted by name, HMAC-SHA1 with the Auth Token, in base64.
+    data = url + "".join(name + form[name] for name in sorted(form))
+    return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+class TwilioDriver(Driver):
+    kind = "twilio"
+    ok_answer = (201, {"Content-Type": "application/json"},
+                 b'{"account_sid":"ACa1b2c3d4a1b2c3d4a1b2c3d4a1b2c3d4","api_version":"2010-04-01",'
+                 b'"body":"ok","num_media":"0","num_segments":"1","sid":"SM1f0e8ae6ade43cb3c0ce4525424e404f",'
+                 b'"status":"queued"}')
+
+    def install(self, bot, api):
+        settings.FLOWSTUDIO_TWILIO_API_URL = api.url
+        self.channel = services.configure(bot, "twilio", {"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN,
+                                                          "sender": TWILIO_NUMBER})
+
+    def _message(self, fields: dict, *, update_id=None, token=TWILIO_TOKEN):
+        # https://www.twilio.com/docs/messaging/guides/webhook-request
+        form = {"ToCountry": "US", "SmsMessageSid": "", "NumMedia": "0", "SmsSid": "", "SmsStatus": "received",
+                "Body": "", "To": TWILIO_NUMBER, "NumSegments": "1", "From": TWILIO_USER,
+                "AccountSid": TWILIO_SID, "ApiVersion": "2010-04-01", **fields}
+        sid = str(update_id or f"SM{next(_ids):032x}")
+        form.update(MessageSid=sid, SmsMessageSid=sid, SmsSid=sid)
+        signature = twilio_signature(services.webhook_url(self.channel), form, token)
+        return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded",
+                         {"X-Twilio-Signature": signature})
+
+    def say(self, text, **kw):
+        return self._message({"Body": text}, **kw)
+
+    def press(self, label, value, **kw):
+        return self._message({"Body": label}, **kw)  # SMS has no buttons: the user types the choice
+
+    def image(self, **kw):
+        return self._message({"NumMedia": "1", "MediaContentType0": "image/jpeg",
+                              "MediaUrl0": f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Messages/"
+                                           "MM800f449d0399ed014aae2bcc0cc2f2ec/Media/ME0b9a5c0b7e8c4b1a"}, **kw)
+
+    def location(self, **kw):
+        raise NotImplementedError("SMS has no location messages")
+
+    def bad_signature(self, text):
+        return self.say(text, token="not-the-auth-token-at-all")
+
+    def is_reply(self, request):
+        return request[1] == f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+
+    def replies(self, api) -> list[tuple]:
+        return [self.normalise(parse_qs(r[3].decode())) for r in self.sends(api)]
+
+    def normalise(self, form):
+        if form.get("MediaUrl"):
+            return ("image", form["MediaUrl"][0])
+        lines = form["Body"][0].split("\n")
+        numbered = [line.split(". ", 1)[1] for line in lines[1:] if line[:1].isdigit()]
+        if numbered and len(numbered) == len(lines) - 1:
+            return ("choice", lines[0], numbered)
+        return ("text", form["Body"][0])
+
+
+DRIVERS = {driver.kind: driver for driver in (WebhookDriver, TelegramDriver, SlackDriver, WhatsAppDriver,
+                                              MessengerDriver, TwilioDriver)}

@@ -129,13 +129,14 @@ def test_without_a_worker_and_with_the_projects_eager_propagation_a_failing_repl
         ["first", "second", "third"]
 
 
-def test_racing_senders_send_each_reply_once_in_order(local_channels, client, monkeypatch):
+@pytest.mark.parametrize("kind", sorted(DRIVERS))
+def test_racing_senders_send_each_reply_once_in_order(kind, local_channels, client, monkeypatch):
     # The replies are stored first, then four senders start at once for the conversation.
     monkeypatch.setattr(tasks, "schedule_delivery", lambda pk: None)
-    with receiver(WebhookDriver.ok_answer) as api:
-        driver = _installed("webhook", client, api)
+    with receiver(DRIVERS[kind].ok_answer) as api:
+        driver = _installed(kind, client, api)
         driver.say("two")
-        driver.say("two", chat="chat-1")
+        driver.say("two")
         conversation = Conversation.objects.get(bot=driver.bot)
         wait_for(lambda: conversation.messages.filter(direction="outgoing").count() == 6, what="six replies stored")
         start = threading.Barrier(4)
@@ -154,9 +155,10 @@ def test_racing_senders_send_each_reply_once_in_order(local_channels, client, mo
             thread.start()
         for thread in threads:
             thread.join(30)
-    bodies = [json.loads(r[3]) for r in driver.sends(api)]
-    assert [b["message"]["text"] for b in bodies] == ["first", "second", "third"] * 2
-    assert [b["seq"] for b in bodies] == sorted(b["seq"] for b in bodies)
+    assert _texts(driver, api) == ["first", "second", "third"] * 2
+    if kind == "webhook":  # the one channel whose requests carry the seq
+        bodies = [json.loads(r[3]) for r in driver.sends(api)]
+        assert [b["seq"] for b in bodies] == sorted(b["seq"] for b in bodies)
 
 
 def test_a_celery_worker_runs_the_turn_and_honours_retry_after(tmp_path, transactional_db, settings, client):

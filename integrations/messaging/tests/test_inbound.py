@@ -2,6 +2,7 @@
 with the reason and stores nothing."""
 import json
 import time
+import types
 
 import pytest
 
@@ -130,3 +131,27 @@ def test_secrets_are_stored_encrypted(local_channels, client):
     assert "xoxb" not in row.encrypted_secrets and "xoxb" not in json.dumps(row.settings)
     assert services.config_of(row).bot_token.startswith("xoxb-")
     assert "signing_secret" in services.summary(row)["secretsSet"] and "xoxb" not in json.dumps(services.summary(row), default=str)
+
+
+def test_every_channel_refuses_hostile_json_with_the_reason_and_stores_nothing(channel, monkeypatch):
+    # Signed correctly, so only the JSON policy (flows/untrusted_json.py) stands between the
+    # body and the turn: 5,000 levels of nesting were a RecursionError and a 500 before it.
+    from tests.fuzz.conftest import HOSTILE, SAYS
+
+    from . import channels as driver_module
+
+    driver, api = channel
+    if driver.kind == "twilio":
+        pytest.skip("Twilio posts a form, not JSON: test_meta_twilio.py checks its NUL and bad UTF-8")
+    marker = "@@hostile@@"
+    wrong = []
+    for name, value in HOSTILE.items():
+        # The driver builds and signs its real update; the hostile text replaces the message
+        # text in the body before it is signed.
+        monkeypatch.setattr(driver_module, "json", types.SimpleNamespace(
+            loads=json.loads, dumps=lambda o, **kw: json.dumps(o, **kw).replace(json.dumps(marker), value)))
+        answer = driver.say(marker)
+        if answer.status_code != 400 or SAYS[name] not in answer.json().get("error", ""):
+            wrong.append((name, answer.status_code, answer.content[:200]))
+    assert wrong == []
+    assert _nothing_stored(driver.bot)

@@ -86,7 +86,10 @@ class Command(BaseCommand):
         change.add_argument("--enable", metavar="CHANNEL", help="answer this channel's updates again")
         change.add_argument("--disable", metavar="CHANNEL", help="refuse its updates (403) and send nothing")
         change.add_argument("--install", metavar="CHANNEL",
-                            help="install or change a channel (webhook, telegram, slack) with --set fields")
+                            help="install or change a channel (webhook, telegram, slack, whatsapp, messenger, "
+                                 "twilio) with --set fields")
+        change.add_argument("--test", metavar="CHANNEL",
+                            help="test the channel's connection: one call to its API with the saved credentials")
         change.add_argument("--remove", metavar="CHANNEL", help="remove the channel and its webhook URL")
         p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="fields",
                        help="a field of the channel's config (repeatable), e.g. bot_token=123:ABC")
@@ -249,7 +252,7 @@ class Command(BaseCommand):
             lines.append(f"webhook secret: {row.webhook_secret}")
         self.stdout.write("\n".join(lines))
 
-    def do_channels(self, *, bot, enable, disable, install, remove, fields, **options):
+    def do_channels(self, *, bot, enable, disable, install, remove, fields, test=None, **options):
         from integrations.messaging import services as messaging
         from studio import channel_settings
 
@@ -269,6 +272,12 @@ class Command(BaseCommand):
                 channel_settings.set_channel_enabled(found, enable or disable, bool(enable), user=None)
             elif remove:
                 channel_settings.remove_channel(found, remove, user=None)
+            elif test:
+                ok, message = messaging.test_connection(found, test)
+                if not ok:
+                    raise CommandError(message)
+                self.stdout.write(message)
+                return
         except messaging.ChannelError as exc:
             raise CommandError(str(exc)) from None
         channels = messaging.channels_of(found)
@@ -281,7 +290,9 @@ class Command(BaseCommand):
             summary = messaging.summary(channel)
             state = "enabled" if summary["enabled"] else "disabled"
             failures = f", {summary['failures']} undelivered" if summary["failures"] else ""
-            self.stdout.write(f"{channel.kind}\t{state}\t{summary['webhookUrl']}{failures}")
+            # WhatsApp and Messenger: the verify token is pasted into Meta's dashboard with the URL.
+            token = f"\tverify token {summary['settings']['verify_token']}" if summary["settings"].get("verify_token") else ""
+            self.stdout.write(f"{channel.kind}\t{state}\t{summary['webhookUrl']}{token}{failures}")
 
     def do_chat(self, *, bot, draft, user_id, **options):
         found = services.find_bot(bot)
