@@ -24,7 +24,7 @@ class BotTemplate:
         return TEMPLATES_DIR / f"{self.key}.bot.json"
 
 
-# The dialog's order. Order status (tables) and support with handoff wait for those features.
+# The dialog's order.
 TEMPLATES = (
     BotTemplate("blank", "Blank", "A main flow from Start to End, and an error flow that apologises when a turn fails."),
     BotTemplate("lead-capture", "Lead capture",
@@ -33,6 +33,12 @@ TEMPLATES = (
     BotTemplate("ai-assistant", "AI assistant",
                 "An autonomous node follows your instructions and stores the visitor's email with a capture card "
                 "it calls as a tool.", needs_llm=True),
+    BotTemplate("order-status", "Order status with a table",
+                "Asks for an order number, finds it in an Orders table with a Find Records card and says where "
+                "the order is; asks again for a number it does not know."),
+    BotTemplate("support-handoff", "Support with handoff",
+                "Answers password and billing questions and, when the visitor asks for a person, hands the "
+                "conversation to your team's Inbox with an Escalate card."),
 )
 BY_KEY = {template.key: template for template in TEMPLATES}
 

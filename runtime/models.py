@@ -86,6 +86,8 @@ class Conversation(models.Model):
                          condition=Q(handoff_status__in=["waiting", "with_agent"])),
             # The dashboard's Conversations list: newest first, paged by (created_at, id).
             models.Index(fields=["bot", "-created_at", "-id"], name="conversation_dashboard_list"),
+            # Its channel filter's choices, read by a skip scan (studio/conversations.channels).
+            models.Index(fields=["bot", "channel"], name="conversation_bot_channel"),
         ]
 
     def __str__(self):
@@ -343,3 +345,73 @@ class WorkflowStep(models.Model):
 
     def __str__(self):
         return f"{self.run_id}:{self.node} ({self.status})"
+
+
+class Issue(models.Model):
+    """One kind of error of a bot's published conversations in one place: the errors whose
+    kind, flow, node, card and message pattern (the message with numbers and ids replaced,
+    `runtime.issues.pattern`) are the same. Written only by `runtime.issues.refresh`, which
+    folds new failed turns and error log lines into these rows (docs/dashboard.md, "Issues")."""
+
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="issues")
+    # sha256 of kind, flow, node, card and pattern: the group's identity.
+    fingerprint = models.CharField(max_length=64)
+    # "bot error" (the engine caught it and ran the error flow), "logged error" (the bot's
+    # code logged at level error) or the exception class of a turn that failed outright.
+    kind = models.CharField(max_length=100)
+    flow = models.CharField(max_length=255, blank=True, default="")
+    node = models.CharField(max_length=255, blank=True, default="")
+    card = models.CharField(max_length=255, blank=True, default="")
+    pattern = models.TextField()
+    sample_message = models.TextField(blank=True, default="")
+    sample_conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.SET_NULL,
+                                            related_name="+")
+    count = models.PositiveBigIntegerField(default=0)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    # Set by "Mark resolved"; an occurrence after it opens the issue again.
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bot", "fingerprint"], name="issue_unique_fingerprint")]
+        indexes = [models.Index(fields=["bot", "-last_seen"], name="issue_bot_last_seen")]
+
+    def __str__(self):
+        return f"{self.kind} at {self.card or self.node or '-'}: {self.pattern[:60]}"
+
+
+class IssueScan(models.Model):
+    """How far `runtime.issues.refresh` has read a bot's events (by id); its row lock is
+    what keeps two refreshes from counting one event twice."""
+
+    bot = models.OneToOneField("flows.Bot", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    last_event_id = models.BigIntegerField(default=0)
+
+
+class DailyStats(models.Model):
+    """One day of one bot on one channel, for the dashboard's Analytics page: written only by
+    `runtime.analytics.roll_up` (a Celery beat task), so the page reads a few rows per day
+    instead of scanning messages. Days are the server's time zone; published conversations
+    only (the emulator's are not the bot's audience)."""
+
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="daily_stats")
+    day = models.DateField()
+    channel = models.CharField(max_length=64)  # "" for LLM calls outside any conversation
+    conversations = models.PositiveIntegerField(default=0)  # started that day
+    # Users who sent a message that day: first seen that day / seen before.
+    users_new = models.PositiveIntegerField(default=0)
+    users_returning = models.PositiveIntegerField(default=0)
+    messages_in = models.PositiveIntegerField(default=0)
+    messages_out = models.PositiveIntegerField(default=0)
+    failed_turns = models.PositiveIntegerField(default=0)
+    llm_tokens = models.PositiveBigIntegerField(default=0)
+    llm_cost = models.FloatField(default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bot", "day", "channel"], name="dailystats_unique_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.channel or '-'}"

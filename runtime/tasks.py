@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runtime import async_turns, pg, recovery, state, turns, workflows
+from runtime import analytics, async_turns, pg, recovery, state, turns, workflows
 from runtime.loop_thread import LoopThread
 from runtime.models import Conversation, Event
 
@@ -91,3 +91,9 @@ def run_workflow_step(run_id) -> str:
 def recover_workflows() -> int:
     """Enqueue again the steps whose worker died (expired lease) or whose task was lost."""
     return workflows.recover()
+
+
+@shared_task(name="runtime.tasks.roll_up_analytics")
+def roll_up_analytics() -> int:
+    """Today's and yesterday's analytics rollups (runtime/analytics.py), on the beat."""
+    return analytics.roll_up_recent()

@@ -1,5 +1,5 @@
 """What every studio page's frame needs: the current workspace, the switcher, the nav."""
-from studio.permissions import can, role_of, workspaces_for
+from studio.permissions import role_allows, role_of, workspaces_for
 
 SESSION_WORKSPACE = "studio.workspace"
 
@@ -16,11 +16,12 @@ def studio(request):
         workspace = mine.filter(slug=slug).first() if slug else None
     nav = {}
     if workspace is not None:
+        role = role_of(user, workspace)  # one membership read for the whole nav
         nav = {
-            "role": role_of(user, workspace),
-            "can_manage_members": can(user, "studio.manage_members", workspace),
-            "can_view_audit": can(user, "studio.view_audit", workspace),
-            "can_change_workspace": can(user, "studio.change_workspace", workspace),
-            "can_handle_conversations": can(user, "studio.handle_conversations", workspace),
+            "role": role,
+            "can_manage_members": role_allows(role, "studio.manage_members"),
+            "can_view_audit": role_allows(role, "studio.view_audit"),
+            "can_change_workspace": role_allows(role, "studio.change_workspace"),
+            "can_handle_conversations": role_allows(role, "studio.handle_conversations"),
         }
     return {"workspace": workspace, "my_workspaces": mine, "nav": nav}

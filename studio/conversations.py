@@ -159,7 +159,26 @@ def page(bot, filters: Filters, cursor: str = "", size: int = PAGE_SIZE) -> Page
     return Page(found, encode_cursor(found[-1]) if more and found else "")
 
 
+# The channels a bot's conversations came through, for the filter's choices. DISTINCT reads
+# every conversation of the bot (170 ms at 100,000 on the bench machine); this walks the
+# (bot, channel) index from one channel to the next, a handful of index probes.
+_CHANNELS_SKIP_SCAN = """
+WITH RECURSIVE found(channel) AS (
+    (SELECT channel FROM runtime_conversation WHERE bot_id = %(bot)s ORDER BY channel LIMIT 1)
+    UNION ALL
+    SELECT (SELECT c.channel FROM runtime_conversation c WHERE c.bot_id = %(bot)s AND c.channel > found.channel
+            ORDER BY c.channel LIMIT 1)
+    FROM found WHERE found.channel IS NOT NULL
+)
+SELECT channel FROM found WHERE channel IS NOT NULL
+"""
+
+
 def channels(bot) -> list[str]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_CHANNELS_SKIP_SCAN, {"bot": bot.pk})
+            return [row[0] for row in cursor.fetchall()]
     return list(Conversation.objects.filter(bot=bot).order_by("channel").values_list("channel", flat=True).distinct())
 
 

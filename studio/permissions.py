@@ -99,10 +99,20 @@ def can(user, perm: str, obj) -> bool:
     return rules.has_perm(perm, user, obj)
 
 
+def role_allows(role: Role | None, perm: str) -> bool:
+    """Whether `role` holds `perm` unconditionally: for a caller that has read the role once
+    and asks about several permissions (each `can` reads the membership again). The
+    conditional grants (`_created_the_bot`) need `can`."""
+    if perm not in ROLE_PERMISSIONS:
+        raise KeyError(f"unknown permission {perm!r}")
+    return role in ROLE_PERMISSIONS[perm]
+
+
 def _check(user, perm: str, obj):
-    if role_of(user, _workspace_of(obj)) is None:
+    role = role_of(user, _workspace_of(obj))
+    if role is None:
         raise Http404("not found")
-    if not can(user, perm, obj):
+    if not (role_allows(role, perm) or can(user, perm, obj)):
         raise PermissionDenied(f"your role does not allow {perm}")
     return obj
 

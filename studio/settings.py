@@ -203,6 +203,8 @@ CELERY_BEAT_SCHEDULE = {
     "fire-state-expiries": {"task": "runtime.tasks.fire_due_states", "schedule": 10.0},
     "sweep-stranded-events": {"task": "runtime.tasks.sweep_stranded_events", "schedule": 15.0},
     "recover-workflows": {"task": "runtime.tasks.recover_workflows", "schedule": 10.0},
+    # The dashboard's Analytics reads these rollups; today's figures are at most 10 minutes old.
+    "roll-up-analytics": {"task": "runtime.tasks.roll_up_analytics", "schedule": 600.0},
 }
 # A workflow step's lease is its timeout plus this grace (docs/workflows.md): after it, a step
 # whose worker died is run again by another worker.

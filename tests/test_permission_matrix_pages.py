@@ -7,11 +7,12 @@ from typing import Callable
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
 from integrations.chat_api.models import ChatApiSettings
-from runtime.models import Conversation, EndUser, Event
+from runtime.models import Conversation, EndUser, Event, Issue
 from studio.people import workspaces as ws
 from studio.people.models import Invitation, Membership, Role, Workspace
 
@@ -32,6 +33,7 @@ class World:
     invitation: Invitation
     waiting: Conversation | None = None  # escalated, waiting in the Inbox
     event: Event | None = None  # a turn of the waiting conversation (its trace is a page)
+    issue: Issue | None = None  # an open issue of the bot (the Issues page resolves it)
 
 
 @pytest.fixture
@@ -53,7 +55,10 @@ def world():
     event = Event.objects.create(conversation=waiting, seq=1, type="text", payload={"text": "hi"}, trace=[], logs=[])
     flow_services.declare_config_variable(bot, "CRM_KEY")
     ConfigValue.objects.create(bot=bot, name="CRM_KEY", environment="draft", value="old-draft-value")
-    return World(workspace, users, bot, target, invitation, waiting, event)
+    now = timezone.now()
+    issue = Issue.objects.create(bot=bot, fingerprint="f" * 64, kind="bot error", card="c1", pattern="boom <n>",
+                                 first_seen=now, last_seen=now, count=1, sample_conversation=waiting)
+    return World(workspace, users, bot, target, invitation, waiting, event, issue)
 
 
 @dataclass
@@ -121,6 +126,20 @@ CASES = [
     Case("clear config value", "POST", lambda w: f"/bots/{w.bot.pk}/config/CRM_KEY/draft/", {O, A, M, D},
          data=lambda w: {"action": "clear"},
          done=lambda w: not ConfigValue.objects.filter(bot=w.bot, name="CRM_KEY", environment="draft").exists()),
+    # Logs, Events, Issues and Chatbot settings (docs/dashboard.md)
+    Case("logs", "GET", lambda w: f"/bots/{w.bot.pk}/logs/", {O, A, M, D, V}),
+    Case("logs tail", "GET", lambda w: f"/bots/{w.bot.pk}/logs/tail/?after=0", {O, A, M, D, V}),
+    Case("events", "GET", lambda w: f"/bots/{w.bot.pk}/events/", {O, A, M, D, V}),
+    Case("issues", "GET", lambda w: f"/bots/{w.bot.pk}/issues/", {O, A, M, D, V}),
+    Case("resolve issue", "POST", lambda w: f"/bots/{w.bot.pk}/issues/{w.issue.pk}/", {O, A, M, D},
+         data=lambda w: {"action": "resolve"},
+         done=lambda w: Issue.objects.get(pk=w.issue.pk).resolved_at is not None),
+    Case("analytics", "GET", lambda w: f"/bots/{w.bot.pk}/analytics/", {O, A, M, D, V}),
+    Case("chatbot settings", "GET", lambda w: f"/bots/{w.bot.pk}/settings/", {O, A, M, D, V}),
+    Case("save chatbot settings", "POST", lambda w: f"/bots/{w.bot.pk}/settings/", {O, A, M, D},
+         data=lambda w: {"inactivityTimeoutMinutes": "12", "nodeRepetitionLimit": "10", "languages": "en",
+                         "defaultLanguage": "en", "fallbackMessage": "Sorry."},
+         done=lambda w: (Bot.objects.get(pk=w.bot.pk).draft.get("settings") or {}).get("inactivityTimeoutMinutes") == 12),
     Case("revoke invitation", "POST", lambda w: f"/w/{_slug(w)}/invitations/{w.invitation.pk}/revoke/", {O, A},
          done=lambda w: not Invitation.objects.filter(pk=w.invitation.pk).exists()),
 ]

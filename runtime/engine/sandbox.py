@@ -32,7 +32,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from py_mini_racer import JSEvalException, JSOOMException, JSParseException, JSTimeoutException, MiniRacer
 
@@ -191,14 +191,61 @@ const __flowstudio__ = (function (token, SCOPES) {
     }
   }
 
-  function start(t, source, names, scopesJson, writable) {
+  // Table objects (`await OrdersTable.findRecords({...})`): a call queues a request and
+  // returns a promise; the host's poll (collect) takes the queue, does the calls outside V8
+  // and settles each promise with `answer`. So the code waits on the database the way it
+  // waits on a timer, inside the same time limit, and V8 never calls back into Python.
+  const TABLE_METHODS = ['findRecords', 'getRecord', 'createRecord', 'createRecords', 'insertRecord',
+    'insertRecords', 'updateRecord', 'updateRecords', 'upsertRecords', 'deleteRecord', 'deleteRecords'];
+  let nextCall = 1;
+  function tableObject(run, binding, table) {
+    const obj = {};
+    for (const method of TABLE_METHODS) {
+      obj[method] = function (...args) {
+        return new Promise((resolve, reject) => {
+          if (run.done || current !== run) { reject(new Error('the code has already returned')); return; }
+          let payload;
+          try { payload = stringify(args); } catch (e) {
+            reject(new TypeError(binding + '.' + method + ': the arguments are not JSON (' + errorInfo(e).message + ')'));
+            return;
+          }
+          const id = nextCall++;
+          // Made here so a refusal's stack (and the line the error names) is the caller's.
+          run.waiting.set(id, { resolve, reject, site: new Error() });
+          run.calls.push({ id, binding, table, method, args: payload });
+        });
+      };
+    }
+    return freeze(obj);
+  }
+
+  function answer(t, id, ok, payload) {
+    check(t);
+    const run = current;
+    if (run === null) return;
+    const waiter = run.waiting.get(id);
+    if (!waiter) return;
+    run.waiting.delete(id);
+    if (ok) waiter.resolve(parse(payload));
+    else {
+      const e = new Error(payload);
+      try {
+        defineProperty(e, 'stack', { value: 'Error: ' + payload + String(waiter.site.stack).replace(/^Error/, ''),
+          writable: true, configurable: true });
+      } catch (x) { /* the message is what matters */ }
+      waiter.reject(e);
+    }
+  }
+
+  function start(t, source, names, scopesJson, writable, tables) {
     check(t);
     timers.clear();
-    const run = { logs: [], logChars: 0, done: false, result: '' };
+    const run = { logs: [], logChars: 0, done: false, result: '', calls: [], waiting: new Map() };
     current = run;
+    const tableNames = tables.map((pair) => pair[0]);
     let fn;
     try {
-      fn = new AsyncFunction(...names, '"use strict";\n' + source);
+      fn = new AsyncFunction(...names, ...tableNames, '"use strict";\n' + source);
     } catch (e) {
       run.done = true;
       run.result = stringify({ ok: false, kind: 'syntax', error: errorInfo(e), logs: [] });
@@ -207,7 +254,8 @@ const __flowstudio__ = (function (token, SCOPES) {
     const scopes = parse(scopesJson);
     if (hasOwn(scopes, 'env')) deepFreeze(scopes.env);
     if (hasOwn(scopes, 'event')) deepFreeze(scopes.event);
-    fn.apply(undefined, names.map((n) => scopes[n])).then(
+    const tableArgs = tables.map((pair) => tableObject(run, pair[0], pair[1]));
+    fn.apply(undefined, names.map((n) => scopes[n]).concat(tableArgs)).then(
       (v) => settle(run, v, scopes, writable),
       (e) => fail(run, e),
     );
@@ -216,7 +264,13 @@ const __flowstudio__ = (function (token, SCOPES) {
   function collect(t) {
     check(t);
     const run = current;
-    if (run === null || !run.done) return '';
+    if (run === null) return '';
+    if (!run.done) {
+      if (!run.calls.length) return '';
+      const calls = run.calls;
+      run.calls = [];
+      return 'C' + stringify(calls);
+    }
     current = null;
     timers.clear();
     return run.result;
@@ -312,7 +366,7 @@ const __flowstudio__ = (function (token, SCOPES) {
   }
 
   harden();
-  return freeze({ start, collect, abandon, evaluate });
+  return freeze({ start, collect, answer, abandon, evaluate });
 })(%TOKEN%, %SCOPES%);
 Object.isFrozen(globalThis) && Object.isFrozen(Object.prototype)
 """
@@ -334,6 +388,27 @@ class CodeError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class TableCallRefused(Exception):
+    """What a table call's host raises to make the code's `await` throw an Error with this
+    message (a wrong type, an unknown column, a missing row): code can catch it. Any other
+    exception from the host ends the run and reaches the engine as it is."""
+
+
+# The host of table calls from code: (table, method, JSON-decoded arguments, seconds left in
+# the run) -> the JSON value the code's `await` gets. Runs on the thread that called run_code.
+TableCaller = Callable[[str, str, list, float], Any]
+
+
+def table_binding(table_name: str) -> str | None:
+    """The name code uses for a table (Botpress: `Data1Table`): `Orders` is `OrdersTable`,
+    a name that already ends with `Table` stays as it is. None when the name cannot be a
+    parameter (a scope's name, a reserved word)."""
+    name = table_name if table_name.endswith("Table") else table_name + "Table"
+    if not _IDENTIFIER.match(name) or name in _NOT_BINDABLE or name in SCOPE_NAMES:
+        return None
+    return name
 
 
 @dataclass
@@ -418,18 +493,25 @@ class JSSandbox:
         _ALL_SANDBOXES.add(self)
 
     # ---- public API ----------------------------------------------------------------------
-    def run_code(self, bot_key: str, code: str, scopes: dict[str, Any], *, writable: tuple[str, ...]) -> CodeResult:
+    def run_code(self, bot_key: str, code: str, scopes: dict[str, Any], *, writable: tuple[str, ...],
+                 tables: Mapping[str, str] | None = None, on_table_call: TableCaller | None = None) -> CodeResult:
+        """`tables` binds names code can use (`OrdersTable`) to table names; their methods'
+        calls go to `on_table_call`, inside this run's time limit."""
         names = list(scopes)
         for name in names:
             if not _IDENTIFIER.match(name) or name in _NOT_BINDABLE:
                 raise ValueError(f"scope name {name!r} is not a usable JavaScript identifier")
+        bound = [[binding, table] for binding, table in (tables or {}).items()
+                 if binding not in names and table_binding(binding) is not None]
+        if bound and on_table_call is None:
+            raise ValueError("tables given without on_table_call")
         scopes_json = _scopes_json(scopes)
         call = (
             f"{_HANDLE}.start({{token}}, {json.dumps(code)}, {json.dumps(names)}, "
-            f"{json.dumps(scopes_json)}, {json.dumps(list(writable))})"
+            f"{json.dumps(scopes_json)}, {json.dumps(list(writable))}, {json.dumps(bound)})"
         )
         t0 = time.perf_counter()
-        raw = self._run(bot_key, call, wait_for_run=True)
+        raw = self._run(bot_key, call, wait_for_run=True, on_table_call=on_table_call)
         ms = (time.perf_counter() - t0) * 1000
         out = _loads(raw)
         if not out["ok"]:
@@ -511,20 +593,21 @@ class JSSandbox:
             if self._contexts.get(bot_key) is ctx:
                 del self._contexts[bot_key]
 
-    def _run(self, bot_key: str, call: str, *, wait_for_run: bool) -> str:
+    def _run(self, bot_key: str, call: str, *, wait_for_run: bool, on_table_call: TableCaller | None = None) -> str:
         for _ in range(3):
             ctx = self._context(bot_key)
             with ctx.lock:
                 if ctx.closed:  # evicted or discarded while we waited for the lock
                     continue
                 try:
-                    return self._run_locked(ctx, call.replace("{token}", json.dumps(ctx.token)), wait_for_run)
+                    return self._run_locked(ctx, call.replace("{token}", json.dumps(ctx.token)), wait_for_run,
+                                            on_table_call)
                 except _Unusable as exc:
                     self._discard(bot_key, ctx)
                     raise exc.args[0] from None
         raise CodeError("exception", "the JavaScript sandbox is busy; try again")
 
-    def _run_locked(self, ctx: _Context, call: str, wait_for_run: bool) -> str:
+    def _run_locked(self, ctx: _Context, call: str, wait_for_run: bool, on_table_call: TableCaller | None = None) -> str:
         deadline = time.monotonic() + self.timeout_ms / 1000
         turn_end = turn_deadline.get()
         by_turn = turn_end is not None and turn_end < deadline
@@ -540,6 +623,10 @@ class JSSandbox:
             pause = 0.0005
             while True:
                 raw = ctx.racer.eval(f"{_HANDLE}.collect({json.dumps(ctx.token)})", timeout_sec=self._left(deadline))
+                if raw.startswith("C"):
+                    self._table_calls(ctx, raw[1:], on_table_call, deadline)
+                    pause = 0.0005
+                    continue
                 if raw:
                     return raw
                 if time.monotonic() >= deadline:
@@ -559,6 +646,29 @@ class JSSandbox:
                 raise _Unusable(self._memory_error()) from None
             # Our own calls do not throw; reaching here means the context is in a bad state.
             raise _Unusable(CodeError("exception", f"the JavaScript sandbox failed: {exc}")) from None
+
+    def _table_calls(self, ctx: _Context, raw: str, on_table_call: TableCaller | None, deadline: float) -> None:
+        """Do the table calls the code is waiting on, one after the other, and settle their
+        promises. The time they take is the run's: past the deadline the run times out."""
+        for request in json.loads(raw, parse_int=_js_int):
+            if time.monotonic() >= deadline:
+                raise JSTimeoutException()
+            label = f"{request['binding']}.{request['method']}"
+            try:
+                if on_table_call is None:
+                    raise TableCallRefused("tables are not available here")
+                args = json.loads(request["args"], parse_int=_js_int)
+                value = on_table_call(request["table"], request["method"], args, self._left(deadline))
+                ok, payload = True, json.dumps(value, allow_nan=False, default=str)
+            except TableCallRefused as exc:
+                ok, payload = False, f"{label}: {exc}"
+            except BaseException:
+                ctx.racer.eval(f"{_HANDLE}.abandon({json.dumps(ctx.token)})", timeout_sec=1)
+                raise
+            if time.monotonic() >= deadline:
+                raise JSTimeoutException()
+            ctx.racer.eval(f"{_HANDLE}.answer({json.dumps(ctx.token)}, {int(request['id'])}, "
+                           f"{json.dumps(ok)}, {json.dumps(payload)})", timeout_sec=self._left(deadline))
 
     def _memory_error(self) -> CodeError:
         return CodeError("memory", f"the code used more than {self.memory_mb} MB of memory")

@@ -8,6 +8,8 @@ state stays valid whatever happens in the turn.
 """
 from __future__ import annotations
 
+import contextlib
+
 import copy
 import dataclasses
 import json
@@ -26,8 +28,8 @@ from .events import CUSTOM_EVENT, HITL_STOPPED, WORKFLOW_CALLBACK, MESSAGE_EVENT
 from .expressions import UNDEFINED, ExpressionError, js_truthy
 from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost
 from .llm_replay import request_details
-from .tables import TableHost
-from .sandbox import CodeError, JSSandbox, default_sandbox, turn_deadline
+from .tables import TableFailure, TableHost, code_call
+from .sandbox import CodeError, JSSandbox, TableCallRefused, default_sandbox, table_binding, turn_deadline
 from .variables import check_write, defaults
 
 STATE_LIMIT_BYTES = 128 * 1024
@@ -381,7 +383,8 @@ class _Turn:
         where = self._where()
         self._trace("code_started", **where)
         try:
-            result = self._js().run_code(self.build.key, code, self.scopes(), writable=CODE_WRITABLE)
+            result = self._js().run_code(self.build.key, code, self.scopes(), writable=CODE_WRITABLE,
+                                         tables=self._code_tables(), on_table_call=self._code_table_call)
         except CodeError as exc:
             if exc.kind == "budget":
                 raise TurnBudgetExceeded(f"the turn ran longer than its budget of {self.budget_ms:g} ms "
@@ -391,6 +394,32 @@ class _Turn:
             self.log(level, text, source="code")
         self._apply_writes(result.scopes)
         self._trace("code_finished", ms=round(result.ms, 3), **where)
+
+    def _code_tables(self) -> dict[str, str]:
+        """The bot's tables as code sees them: `OrdersTable` for the table `Orders`."""
+        out = {}
+        for name in self.build.tables:
+            binding = table_binding(name)
+            if binding is not None:
+                out.setdefault(binding, name)
+        return out
+
+    def _code_table_call(self, table: str, method: str, args: list, seconds_left: float) -> Any:
+        """A table method called from Execute Code (runtime/engine/sandbox.py waits on it,
+        inside the code's time limit); a refusal becomes an Error the code can catch."""
+        if self.table_host is None:
+            raise TableCallRefused("tables are not available where this bot runs")
+        # A host that can bound its own calls (runtime/table_gateway.py: a statement timeout)
+        # gets the time the code has left.
+        limit = getattr(self.table_host, "time_limit", None)
+        try:
+            with (limit(seconds_left) if limit is not None else contextlib.nullcontext()):
+                value = code_call(self.table_host, self.build.tables[table], method, args)
+        except TableFailure as exc:
+            self._trace("table_failed", table=table, method=method, path=exc.path, message=exc.message)
+            raise TableCallRefused(f"{exc.path}: {exc.message}" if exc.path else exc.message) from None
+        self._trace("table_code_call", table=table, method=method)
+        return value
 
     def call_llm(self, request: LLMRequest, on_token: Callable[[str], None] | None = None) -> LLMResponse:
         """Ask the model, through the bot's agents: the Policy Agent may replace a free-text

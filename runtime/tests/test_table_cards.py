@@ -130,3 +130,82 @@ def test_the_loops_executor_writes_rows_from_the_engine_pool():
         assert row.data["status"] == "shipped"
     finally:
         close_pools()
+
+
+CODE = """
+const saved = await OrdersTable.insertRecord({item: event.preview, qty: 2, status: 'new'});
+await OrdersTable.insertRecords([{item: 'ink', qty: 1, status: 'new'}, {item: 'cap', qty: 7, status: 'old'}]);
+await OrdersTable.updateRecord(saved.id, {qty: 4});
+const fresh = await OrdersTable.findRecords({filter: {status: 'new'}, orderBy: 'qty', orderDirection: 'desc'});
+let refused = '';
+try { await OrdersTable.updateRecords([{id: saved.id, qty: 'many'}]); } catch (e) { refused = e.message; }
+const gone = await OrdersTable.deleteRecords({filter: {status: 'old'}});
+workflow.said = fresh.map(r => r.item + ':' + r.qty).join(', ') + ' | ' + gone + ' | ' + refused;
+"""
+
+
+def coder():
+    return {
+        "format": "flowstudio.bot/1", "name": "Code desk", "tables": [ORDERS],
+        "flows": [{"name": "main", "variables": [{"name": "said", "type": "string"}], "nodes": [
+            {"id": "start", "kind": "start", "next": "work"},
+            {"id": "work", "kind": "standard", "next": "end", "cards": [
+                {"id": "code", "type": "code", "code": CODE},
+                {"id": "say", "type": "text", "text": "{{workflow.said}}"}]},
+            {"id": "end", "kind": "end"},
+        ]}],
+    }
+
+
+EXPECTED = "blue pen:4, ink:1 | 1 | OrdersTable.updateRecords: $.rows[0].qty: must be a number, not a string"
+
+
+def test_execute_code_reads_and_writes_the_table_rows():
+    bot = create_bot(coder())
+    texts, outcome = say(start(bot), "blue pen")
+    assert texts == [EXPECTED]
+    assert sorted(TableRow.objects.filter(bot=bot).values_list("data__item", flat=True)) == ["blue pen", "ink"]
+    assert TableRow.objects.get(bot=bot, data__item="blue pen").data["qty"] == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_execute_code_table_calls_run_on_the_engine_pool_not_the_event_loop():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the loop's executor is PostgreSQL's")
+    from runtime import async_turns
+    from runtime.tests.server_loop import close_pools, run
+
+    try:
+        bot = create_bot(coder())
+        conversation = turns.start_conversation(bot, turns.get_or_create_user(bot, "someone"))
+        event = run(async_turns.receive_event(conversation, "text", {"text": "green pen"}))
+        outcome = next(o for o in run(async_turns.process_pending(conversation.pk)) if o.event.pk == event.pk)
+        # Django refuses database work on a thread with a running event loop
+        # (SynchronousOnlyOperation), so rows written means the calls ran off the loop.
+        assert [output.get("text") for output in outcome.outputs] == [EXPECTED.replace("blue", "green")]
+        assert TableRow.objects.filter(bot=bot).count() == 2
+    finally:
+        close_pools()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_table_call_from_code_is_bounded_by_the_time_the_code_has_left():
+    from django.db import OperationalError, connection
+
+    from runtime import table_gateway
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a statement timeout is PostgreSQL's")
+    gateway = table_gateway.for_bot(create_bot(coder()).pk)
+    with pytest.raises(OperationalError, match="statement timeout"):
+        with gateway.time_limit(0.05):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_sleep(1)")
+    # The limit went with its transaction: the next statement may take its time.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(0.1)")
+    with gateway.time_limit(1):
+        assert gateway.insert_record(ORDERS, {"item": "pen"})["item"] == "pen"
+    assert TableRow.objects.filter(data__item="pen").count() == 1

@@ -40,7 +40,8 @@ export function form({ title, intro = '', fields, submit = 'OK', validate = null
       const out = {};
       for (const f of fields) {
         if (f.type === 'html') continue;
-        const el = formEl.elements[f.name];
+        // namedItem: `elements.item` (or `.length`) is the collection's own, not a field named so.
+        const el = formEl.elements.namedItem(f.name);
         out[f.name] = f.type === 'checkbox' ? el.checked : (f.type === 'file' ? el.files[0] : el.value);
       }
       return out;

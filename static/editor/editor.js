@@ -13,6 +13,7 @@ import { ProblemsPanel } from './problems.js';
 import { Saver, api } from './save.js';
 import { Find } from './find.js';
 import { Versions } from './versions.js';
+import { TablesPanel } from './tables.js';
 import { Prefs, applyTheme } from './prefs.js';
 import { Layout } from './layout.js';
 import { cardTitle } from './cards.js';
@@ -58,6 +59,12 @@ installEmptyCanvasHint(store, $('.fs-canvas-wrap'));
 const find = new Find(store, canvas, { navigate });
 const versions = new Versions(store, $('#fs-versions'), {
   urls, saver, problems, can: boot.can, onReload: (data) => reload(data),
+});
+
+const tables = new TablesPanel({
+  list: $('#fs-tables'), view: $('#fs-table-view'), botId: boot.bot.id, readOnly: store.readOnly, saver,
+  // After the API changed the draft's tables: take the server's draft, as after a conflict.
+  reloadDraft: () => saver.resolve('theirs'),
 });
 
 function reload(data) {
@@ -115,7 +122,8 @@ function showPanel(name, open = true) {
 
 function leftTab(tab) {
   for (const el of document.querySelectorAll('[data-left-tab]')) el.setAttribute('aria-selected', el.dataset.leftTab === tab ? 'true' : 'false');
-  for (const id of ['explorer', 'library', 'versions']) $(`#fs-${id}`).hidden = id !== tab;
+  for (const id of ['explorer', 'library', 'versions', 'tables']) $(`#fs-${id}`).hidden = id !== tab;
+  if (tab === 'tables') tables.show(); else tables.hide();
   showPanel('left', true);
 }
 
@@ -134,6 +142,14 @@ function navigate(location) {
     const at = /^\$\.(intents|entities)\[(\d+)\]/.exec((location.problem && location.problem.path) || '');
     const entry = at && (store.doc[at[1]] || [])[Number(at[2])];
     if (entry) flash(document.querySelector(`#fs-library [data-library="${at[1]}"][data-library-entry="${CSS.escape(entry.name)}"]`));
+    return;
+  }
+  if (location.section === 'tables') {
+    // A table definition's problem: the Tables tab, that table open when it still parses.
+    leftTab('tables');
+    const at = /^\$\.tables\[(\d+)\]/.exec((location.problem && location.problem.path) || '');
+    const entry = at && (store.doc.tables || [])[Number(at[1])];
+    if (entry && entry.name) tables.loadList().then(() => tables.open(entry.name));
     return;
   }
   if (location.flow && location.flow !== store.flowName) store.openFlow(location.flow);

@@ -370,6 +370,12 @@ export class Inspector {
       this.jsonField(f, card, name, value, nullable, put);
       return;
     }
+    // An object or one template that gives one (a table card's filter and values): JSON
+    // that parses to an object is stored as the object, anything else as the template text.
+    if (Array.isArray(schema.type) && schema.type.includes('object') && schema.type.includes('string')) {
+      this.jsonField(f, card, name, value, nullable, put, { allowString: true });
+      return;
+    }
     // Strings: templates, JavaScript, variable paths, plain text.
     const long = LONG_TEXT.has(name) || editor === 'code' || (card.type === 'comment' && name === 'text')
       || (LONG_TEMPLATES.has(name) && editor === 'template');
@@ -576,20 +582,22 @@ export class Inspector {
     f.control.append(list, add);
   }
 
-  jsonField(f, card, name, value, nullable, put = (field, v) => this.setCardField(card, field, v)) {
+  jsonField(f, card, name, value, nullable, put = (field, v) => this.setCardField(card, field, v), { allowString = false } = {}) {
     const area = document.createElement('textarea');
     area.id = f.id;
     area.className = 'fs-input fs-mono';
     area.rows = 4;
     area.dataset.field = name;
-    area.value = value === undefined || value === null ? '' : JSON.stringify(value, null, 2);
+    area.value = value === undefined || value === null ? '' : (typeof value === 'string' && allowString ? value : JSON.stringify(value, null, 2));
     area.addEventListener('input', () => {
       if (area.value.trim() === '') { f.error.textContent = ''; put(name, nullable ? null : undefined); return; }
       try {
         const parsed = JSON.parse(area.value);
+        if (allowString && (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))) throw new Error('not an object');
         f.error.textContent = '';
         put(name, parsed);
       } catch (err) {
+        if (allowString && !area.value.trim().startsWith('{')) { f.error.textContent = ''; put(name, area.value.trim()); return; }
         f.error.textContent = `Not valid JSON: ${err.message}`;
       }
     });

@@ -94,6 +94,18 @@ def test_filters_by_channel_status_tag_and_date(signed_in, bot):
     assert listed(signed_in, bot)[1] == ["api-user", "old-user", "web-user"]
 
 
+def test_the_channel_choices_are_the_channels_this_bots_conversations_came_through(bot, owner):
+    from studio import conversations as service
+
+    assert service.channels(bot) == []
+    for channel in ("webchat", "api", "telegram", "api"):
+        talk(bot, f"{channel}-user-{len(service.channels(bot))}", "hi", channel=channel)
+    other = services.import_bot(echo_bot(), workspace=bot.workspace, user=owner)
+    services.publish(other, user=owner)
+    talk(other, "slack-user", "hi", channel="slack")
+    assert service.channels(bot) == ["api", "telegram", "webchat"]
+
+
 def test_a_bad_filter_is_named_not_a_500(signed_in, bot):
     response = signed_in.get(f"/bots/{bot.pk}/conversations/", {"since": "yesterday"})
     assert response.status_code == 400 and "since: &#x27;yesterday&#x27; is not a date" in response.content.decode()

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from studio.views import (accounts, ai, audit, bots, channels, config, conversations, inbox, members, tokens, webchat,
-                          workspaces)
+from studio.views import (accounts, ai, audit, bot_settings, bots, channels, config, conversations, inbox, members,
+                          operations, tokens, webchat, workspaces)
 
 app_name = "studio"
 urlpatterns = [
@@ -67,6 +67,14 @@ urlpatterns = [
          name="bot_conversation_turn"),
     path("bots/<uuid:bot_id>/config/", config.config_page, name="bot_config"),
     path("bots/<uuid:bot_id>/config/<str:name>/<str:environment>/", config.change_value, name="bot_config_value"),
+    # the dashboard's Logs, Events, Issues and Chatbot settings pages (docs/dashboard.md)
+    path("bots/<uuid:bot_id>/logs/", operations.logs, name="bot_logs"),
+    path("bots/<uuid:bot_id>/logs/tail/", operations.logs_tail, name="bot_logs_tail"),
+    path("bots/<uuid:bot_id>/events/", operations.events, name="bot_events"),
+    path("bots/<uuid:bot_id>/issues/", operations.issues, name="bot_issues"),
+    path("bots/<uuid:bot_id>/issues/<int:issue_id>/", operations.resolve_issue, name="bot_issue_resolve"),
+    path("bots/<uuid:bot_id>/analytics/", operations.analytics, name="bot_analytics"),
+    path("bots/<uuid:bot_id>/settings/", bot_settings.settings_page, name="bot_settings"),
     # the messaging channels of a bot (integrations/messaging)
     path("bots/<uuid:bot_id>/channels/webhook/secret/", channels.webhook_secret, name="channel_webhook_secret"),
     path("bots/<uuid:bot_id>/channels/<slug:kind>/", channels.change, name="channel"),

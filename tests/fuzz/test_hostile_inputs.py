@@ -298,3 +298,30 @@ def test_control_characters_from_a_url_do_not_reach_a_log_line_raw():
         console.setStream(previous)
     written = stream.getvalue()
     assert written == "Chat API GET /chat/x/hello\\r\\nERROR forged line\\x00\\ud800 failed\n"
+
+
+@pytest.mark.parametrize("page, field", [("logs", "q"), ("logs", "level"), ("events", "type"),
+                                         ("events", "direction"), ("analytics", "channel")])
+def test_operations_pages_refuse_a_nul_with_the_field_named(db, page, field):
+    world = make_world()
+    client = Client()
+    client.force_login(world.users["owner"])
+    response = client.get(f"/bots/{world.bot.pk}/{page}/?{field}=a%00b")
+    assert response.status_code == 400
+    assert f"{field}: contains the NUL character" in response.content.decode()
+    if page == "logs":
+        assert client.get(f"/bots/{world.bot.pk}/logs/tail/?{field}=a%00b").status_code == 400
+
+
+def test_chatbot_settings_refuse_a_nul_with_the_field_named(db):
+    world = make_world()
+    client = Client()
+    client.force_login(world.users["owner"])
+    before = Bot.objects.get(pk=world.bot.pk).draft
+    value = "a\x00b"
+    response = client.post(f"/bots/{world.bot.pk}/settings/", {
+        "inactivityTimeoutMinutes": "5", "nodeRepetitionLimit": "5", "languages": "en", "defaultLanguage": "en",
+        "fallbackMessage": value})
+    assert response.status_code == 400
+    assert "Fallback message: contains" in response.content.decode()
+    assert Bot.objects.get(pk=world.bot.pk).draft == before

@@ -26,7 +26,9 @@ class CodeCard(CardFamily):
 
     class Config(CardConfig):
         code: CodeStr = Field(title="Code", description="JavaScript. Reads and writes workflow, user, bot, session, "
-                                                         "conversation and turn; reads event and env.")
+                                                         "conversation and turn; reads event and env; each table "
+                                                         "is <Name>Table, e.g. await OrdersTable.findRecords"
+                                                         "({filter: {status: 'open'}}).")
 
     def compile(self, card_type, config, ctx):
         return _Code(config.code)

@@ -1,0 +1,53 @@
+"""The Analytics page in a real browser: a seeded set of conversations over three days is
+rolled up, and the charts Chart.js drew carry exactly those figures (read from the charts'
+data, not from pixels); switching to the dark theme recolours the charts' text."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from flows import services as flow_services
+from runtime import analytics
+from runtime.tests.bots import echo_bot
+from studio.tests.test_analytics import seed
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHART_DATA = """id => { const c = Chart.getChart(document.getElementById(id));
+  return Object.fromEntries(c.data.datasets.map(d => [d.label, d.data])); }"""
+
+
+def test_the_charts_show_the_seeded_figures_in_light_and_dark(page, studio_url, make_user, login):
+    owner = make_user(name="Olga")
+    bot = flow_services.import_bot(echo_bot("Support"), workspace=owner.workspace)
+    flow_services.publish(bot)
+    today = timezone.localdate()
+    d1, d2 = seed(bot, today)
+    for day in (d1, d2, today):
+        analytics.roll_up(day)
+    login(page, owner)
+    page.goto(f"/bots/{bot.pk}/")
+    page.get_by_role("link", name="Analytics").click()
+    page.get_by_label("From").fill((today - timedelta(days=2)).isoformat())
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("[data-total=messagesIn]")).to_have_text("5")
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('chart-llm'))")
+
+    days = page.evaluate("() => Chart.getChart(document.getElementById('chart-people')).data.labels")
+    assert days == [d1.isoformat(), d2.isoformat(), today.isoformat()]
+    assert page.evaluate(CHART_DATA, "chart-people") == {
+        "Conversations": [2, 2, 0], "New users": [2, 1, 0], "Returning users": [0, 1, 0]}
+    assert page.evaluate(CHART_DATA, "chart-messages") == {
+        "Messages in": [3, 2, 0], "Messages out": [3, 2, 0], "Failed turns": [0, 1, 0]}
+    assert page.evaluate(CHART_DATA, "chart-llm") == {"Tokens": [0, 120, 0]}
+    expect(page.locator("[data-testid=per-channel] tr[data-channel=api] td").nth(2)).to_have_text("1")
+
+    legend = "() => Chart.getChart(document.getElementById('chart-people')).options.plugins.legend.labels.color"
+    text = "() => getComputedStyle(document.documentElement).getPropertyValue('--text').trim()"
+    page.evaluate("() => document.documentElement.setAttribute('data-theme', 'light')")
+    page.wait_for_function(f"() => ({legend})() === ({text})()")
+    light = page.evaluate(legend)
+    page.evaluate("() => document.documentElement.setAttribute('data-theme', 'dark')")
+    page.wait_for_function(f"() => ({legend})() === ({text})()")
+    assert page.evaluate(legend) != light  # dark text on a dark page would be unreadable
