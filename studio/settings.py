@@ -202,9 +202,15 @@ CELERY_BEAT_SCHEDULE = {
     "fire-inactivity-timeouts": {"task": "runtime.tasks.fire_due_timeouts", "schedule": 30.0},
     "fire-state-expiries": {"task": "runtime.tasks.fire_due_states", "schedule": 10.0},
     "sweep-stranded-events": {"task": "runtime.tasks.sweep_stranded_events", "schedule": 15.0},
+    "recover-workflows": {"task": "runtime.tasks.recover_workflows", "schedule": 10.0},
     # The dashboard's Analytics reads these rollups; today's figures are at most 10 minutes old.
     "roll-up-analytics": {"task": "runtime.tasks.roll_up_analytics", "schedule": 600.0},
 }
+# A workflow step's lease is its timeout plus this grace (docs/workflows.md): after it, a step
+# whose worker died is run again by another worker.
+FLOWSTUDIO_WORKFLOW_LEASE_GRACE_SECONDS = env.float("FLOWSTUDIO_WORKFLOW_LEASE_GRACE_SECONDS", default=10.0)
+# The Celery queue of workflow steps and the conversation turns they cause; empty: the default.
+FLOWSTUDIO_WORKFLOW_QUEUE = env("FLOWSTUDIO_WORKFLOW_QUEUE", default="")
 # Without Redis there is no beat process: the server runs this schedule on a thread of its own
 # (runtime/embedded_beat.py). Tests leave it off (conftest.py) unless a test asks for it.
 FLOWSTUDIO_EMBEDDED_BEAT = env.bool("FLOWSTUDIO_EMBEDDED_BEAT", default=not REDIS_URL)

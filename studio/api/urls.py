@@ -28,6 +28,7 @@ from studio.api import (
 )
 # The Chat API's settings: the integration owns them, the REST API serves them.
 from studio.api import chat_api as chat_api_rest
+from studio.api import workflows as workflow_views
 
 app_name = "api"
 
@@ -94,6 +95,13 @@ resources = [
          name="conversation-messages"),
     path(f"{BOT}/conversations/<str:conversation_id>/cancel", conversations.ConversationCancel.as_view(),
          name="conversation-cancel"),
+    path(f"{BOT}/conversations/<str:conversation_id>/resume-workflow",
+         workflow_views.ConversationResumeWorkflow.as_view(), name="conversation-resume-workflow"),
+    path(f"{BOT}/workflows/<uuid:workflow_id>", workflow_views.WorkflowRunDetail.as_view(), name="workflow-run"),
+    path(f"{BOT}/workflows/<uuid:workflow_id>/retry", workflow_views.WorkflowRunRetry.as_view(),
+         name="workflow-run-retry"),
+    path(f"{BOT}/workflows/<uuid:workflow_id>/cancel", workflow_views.WorkflowRunCancel.as_view(),
+         name="workflow-run-cancel"),
     path(f"{BOT}/messages/<int:message_id>", messages.MessageDetail.as_view(), name="message"),
     path(f"{BOT}/users", users.EndUsers.as_view(), name="users"),
     path(f"{BOT}/users/<str:user_id>", users.EndUserDetail.as_view(), name="user"),

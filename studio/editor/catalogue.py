@@ -60,6 +60,10 @@ _HINTS = {
     "webchatShow": "Opens the webchat widget on the page.",
     "webchatHide": "Closes the webchat widget on the page.",
     "webchatToggle": "Opens the webchat widget if closed, closes it if open.",
+    "startWorkflow": "Starts a background workflow with inputs; its run id goes in a variable.",
+    "workflowProvide": "Sends data a background workflow asked for back to it, checked against its schema.",
+    "workflowRequest": "Pauses this workflow step and asks the conversation for data described by a schema.",
+    "workflowNotify": "Tells the conversation how the workflow is doing, without pausing it.",
 }
 # Each card's tray and canvas icon (SVG path data on a 20x20 grid): a distinct one per card,
 # so a node's cards read at a glance (the editor's node icons stay in static/editor/cards.js).
@@ -101,6 +105,10 @@ ICONS = {
     "webchatShow": "M2 10s3-5 8-5 8 5 8 5-3 5-8 5-8-5-8-5zM10 8a2 2 0 1 0 0 4 2 2 0 0 0 0-4z",
     "webchatHide": "M2 10s3-5 8-5 8 5 8 5-3 5-8 5-8-5-8-5zM3 3l14 14",
     "webchatToggle": "M3 7h14M13 4l4 3-4 3M17 13H3M7 10l-4 3 4 3",
+    "startWorkflow": "M4 4l8 6-8 6zM13 4h3v12h-3",
+    "workflowProvide": "M3 10h10M9 6l4 4-4 4M15 4v12",
+    "workflowRequest": "M3 4h14v9h-5l-2 3-2-3H3zM7 8h6",
+    "workflowNotify": "M10 3a5 5 0 0 0-5 5v4l-2 2h14l-2-2V8a5 5 0 0 0-5-5zM8 16a2 2 0 0 0 4 0",
 }
 
 
