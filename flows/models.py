@@ -157,3 +157,94 @@ class TableRow(models.Model):
 
     def __str__(self):
         return f"{self.table}#{self.pk}"
+
+
+class KnowledgeBase(models.Model):
+    """A bot's knowledge base (docs/knowledge.md): documents, web pages and free text that the
+    Query Knowledge Bases card searches. Like table rows, it belongs to the bot, not to a
+    version: every version of the bot searches the same, current, index."""
+
+    id = models.BigAutoField(primary_key=True)
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="knowledge_bases")
+    name = models.CharField(max_length=64)
+    description = models.TextField(blank=True, default="")
+    # A slash-separated folder path ("Support/Billing"); "" is the top level. Cards may search
+    # one folder (and those under it) instead of naming every KB.
+    folder = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["bot", "folder", "name"]
+        constraints = [models.UniqueConstraint(fields=["bot", "name"], name="knowledgebase_bot_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class KnowledgeSource(models.Model):
+    """One source of a knowledge base and where its indexing is. Uploaded files are kept
+    (in `content`) so that a re-index never needs the upload again."""
+
+    class Kind(models.TextChoices):
+        DOCUMENT = "document"
+        URL = "url"
+        SITEMAP = "sitemap"
+        TEXT = "text"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        PARSING = "parsing"
+        EMBEDDING = "embedding"
+        READY = "ready"
+        FAILED = "failed"
+
+    id = models.BigAutoField(primary_key=True)
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="sources")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=400)
+    # document: the file's bytes and its format (pdf, docx, html, md, txt); text: `text`;
+    # url and sitemap: `url`.
+    content = models.BinaryField(null=True, blank=True, editable=False)
+    format = models.CharField(max_length=8, blank=True, default="")
+    url = models.URLField(max_length=2000, blank=True, default="")
+    text = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True, default="")
+    chunk_count = models.PositiveIntegerField(default=0)
+    # Bumped on each (re-)index request: a task that finds a newer one gives way to it.
+    revision = models.PositiveIntegerField(default=1)
+    indexed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["knowledge_base", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class KnowledgeChunk(models.Model):
+    """A passage of a source, as search finds it. `embedding` is the MiniLM vector as 384
+    float16 values (768 bytes, runtime/knowledge/vectors.py). On PostgreSQL a stored generated
+    column `search_vector` = to_tsvector('english', text) with a GIN index (migration 0006, not
+    declared here: the database fills it) serves the full-text half of the search."""
+
+    id = models.BigAutoField(primary_key=True)
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="chunks")
+    source = models.ForeignKey(KnowledgeSource, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField()
+    text = models.TextField()
+    # The page of a PDF (1-based); None where a source has no pages.
+    page = models.PositiveIntegerField(null=True, blank=True)
+    # Where in a web source the passage is (the page's URL for a sitemap's pages).
+    location = models.CharField(max_length=2000, blank=True, default="")
+    embedding = models.BinaryField(editable=False)
+
+    class Meta:
+        ordering = ["source", "position"]
+        indexes = [models.Index(fields=["knowledge_base", "source"], name="kbchunk_kb_source")]
+
+    def __str__(self):
+        return f"{self.source_id}#{self.position}"

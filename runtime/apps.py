@@ -14,3 +14,9 @@ class RuntimeConfig(AppConfig):
             timeout_ms=settings.FLOWSTUDIO_CODE_TIMEOUT_MS,
             memory_mb=settings.FLOWSTUDIO_CODE_MEMORY_MB,
         )
+
+        # Start Workflow and Provide cards emit outputs the runtime acts on once their turn is
+        # stored (runtime/workflows.py).
+        from runtime import workflows
+
+        workflows.subscribe()

@@ -303,6 +303,89 @@ class ScheduleClaim(models.Model):
                                                name="scheduleclaim_unique_due_time")]
 
 
+class WorkflowRun(models.Model):
+    """One run of a background workflow (docs/workflows.md). Written only by
+    runtime.workflows: a step's results, the lease and the conversation's events change in
+    one transaction."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"  # a step is queued or running
+        PAUSED = "paused"  # waiting for data a request asked the conversation for
+        FAILED = "failed"  # a step failed: halted until a person retries it
+        COMPLETED = "completed"
+        CANCELLED = "cancelled"
+
+    # The workflowId clients and bot flows see; the Start Workflow card makes it.
+    id = models.UUIDField(primary_key=True)
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="workflow_runs")
+    conversation = models.ForeignKey(Conversation, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="workflow_runs")
+    name = models.CharField(max_length=64)  # the workflow flow's name
+    # The build the run keeps to the end: the draft (emulator) or one published version.
+    is_draft = models.BooleanField(default=False)
+    version = models.ForeignKey("flows.BotVersion", null=True, blank=True, on_delete=models.RESTRICT,
+                                related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    inputs = models.JSONField(default=dict, blank=True)
+    variables = models.JSONField(default=dict, blank=True)  # the workflow scope after the last step
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    # The step (node id) the run is at, and its WorkflowStep's index.
+    current_step = models.CharField(max_length=64, blank=True, default="")
+    step_index = models.PositiveIntegerField(default=0)
+    # The lease: the attempt that may commit the current step, and until when it holds the run.
+    # A lease that expires (a worker died) lets runtime.workflows.recover run the step again.
+    attempt = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # recover() scans only running runs.
+            models.Index(fields=["lease_until"], name="workflow_run_running", condition=Q(status="running")),
+            models.Index(fields=["conversation", "status"], name="workflow_run_conversation"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.pk} ({self.status})"
+
+
+class WorkflowStep(models.Model):
+    """One step a run entered: its outcome, and while paused the request it waits on."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        PAUSED = "paused"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="steps")
+    index = models.PositiveIntegerField()
+    node = models.CharField(max_length=64)  # the stepId clients see
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    request_name = models.CharField(max_length=64, blank=True, default="")
+    request_message = models.TextField(blank=True, default="")
+    request_card = models.CharField(max_length=64, blank=True, default="")
+    # The data provided for the request: the step resumes on its card with it (again after a crash).
+    provided = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="workflow_step_unique_index")]
+        indexes = [models.Index(fields=["request_name"], name="workflow_step_paused",
+                                condition=Q(status="paused"))]
+
+    def __str__(self):
+        return f"{self.run_id}:{self.node} ({self.status})"
+
+
 class Issue(models.Model):
     """One kind of error of a bot's published conversations in one place: the errors whose
     kind, flow, node, card and message pattern (the message with numbers and ids replaced,

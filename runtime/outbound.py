@@ -185,10 +185,13 @@ class _GuardedBackend(httpcore.NetworkBackend):
 
 class _GuardedTransport(httpx.HTTPTransport):
     def __init__(self):
-        super().__init__(retries=0)
+        # The process's one SSL context (below): a request used to make two, loading the CA
+        # bundle twice, which was most of a Celery worker's CPU when it delivered channel replies.
+        context = _shared_ssl_context()
+        super().__init__(verify=context, retries=0)
         # httpx's transport has no hook for its network backend; its pool is the one place
         # TCP connections open, so the pool is replaced by one that opens them through the guard.
-        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), max_connections=10,
+        self._pool = httpcore.ConnectionPool(ssl_context=context, max_connections=10,
                                              retries=0, network_backend=_GuardedBackend())
 
 
@@ -282,7 +285,7 @@ _ssl_context_lock = threading.Lock()
 
 
 def _shared_ssl_context() -> ssl.SSLContext:
-    """One verifying SSL context for every guarded async client of the process. Making one
+    """One verifying SSL context for every guarded client of the process, sync and async. Making one
     loads the CA bundle (tens of ms of CPU); each transport made two (httpx2's own and the
     pool's), for every provider client, MCP session and loop. A context is safe to share
     between connections and threads, and nothing here changes it after it is made."""

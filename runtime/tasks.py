@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runtime import analytics, async_turns, pg, recovery, state, triggers, turns
+from runtime import analytics, async_turns, pg, recovery, state, triggers, turns, workflows
 from runtime.loop_thread import LoopThread
 from runtime.models import Conversation, Event
 
@@ -83,6 +83,29 @@ def fire_due_schedules() -> int:
     """Run the schedule triggers that are due, each due time once across processes
     (runtime.triggers)."""
     return len(triggers.fire_due_schedules())
+
+
+@shared_task(name="runtime.tasks.index_knowledge_source")
+def index_knowledge_source(source_id: int, revision: int) -> str:
+    """Parse, embed and swap in one knowledge source's chunks (runtime/knowledge/indexing.py)."""
+    from runtime.knowledge import indexing
+
+    return indexing.index_source(source_id, revision)
+
+
+# acks_late (the project's default, repeated here because the recovery depends on it): a
+# worker killed mid-step never acknowledged the task. The run's lease, not the broker, decides
+# when the step runs again (runtime/workflows.py); a redelivered duplicate finds nothing to do.
+@shared_task(name="runtime.tasks.run_workflow_step", acks_late=True, reject_on_worker_lost=True)
+def run_workflow_step(run_id) -> str:
+    """Run the current step of one background workflow run."""
+    return workflows.execute(run_id)
+
+
+@shared_task(name="runtime.tasks.recover_workflows")
+def recover_workflows() -> int:
+    """Enqueue again the steps whose worker died (expired lease) or whose task was lost."""
+    return workflows.recover()
 
 
 @shared_task(name="runtime.tasks.roll_up_analytics")

@@ -41,6 +41,7 @@ from django.utils import timezone
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
 from runtime import code_http, delivery, llm_gateway, llm_usage, log_context, metrics, table_gateway
+from runtime.knowledge import gateway as knowledge_gateway
 from runtime.engine import CUSTOM_EVENT, DEFAULT_SETTINGS, HITL_STOPPED, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.engine.events import TARGETED_EVENT_TYPES
 from runtime.engine.llm import LLMCancelled
@@ -507,6 +508,7 @@ def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, 
         tools=llm_gateway.tools_for_bot(conversation.bot_id),
         tables=table_gateway.for_bot(conversation.bot_id),
         http=code_http.host(),
+        knowledge=knowledge_gateway.for_bot(conversation.bot_id),
         llm_token_budget=settings.FLOWSTUDIO_LLM_TURN_TOKENS or None,
     )
 

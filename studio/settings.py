@@ -205,9 +205,15 @@ CELERY_BEAT_SCHEDULE = {
     # Cron resolution is a minute; a tick every 20 s sees each due time within it, and the
     # claim row makes later ticks (and other beat processes) skip it.
     "fire-schedule-triggers": {"task": "runtime.tasks.fire_due_schedules", "schedule": 20.0},
+    "recover-workflows": {"task": "runtime.tasks.recover_workflows", "schedule": 10.0},
     # The dashboard's Analytics reads these rollups; today's figures are at most 10 minutes old.
     "roll-up-analytics": {"task": "runtime.tasks.roll_up_analytics", "schedule": 600.0},
 }
+# A workflow step's lease is its timeout plus this grace (docs/workflows.md): after it, a step
+# whose worker died is run again by another worker.
+FLOWSTUDIO_WORKFLOW_LEASE_GRACE_SECONDS = env.float("FLOWSTUDIO_WORKFLOW_LEASE_GRACE_SECONDS", default=10.0)
+# The Celery queue of workflow steps and the conversation turns they cause; empty: the default.
+FLOWSTUDIO_WORKFLOW_QUEUE = env("FLOWSTUDIO_WORKFLOW_QUEUE", default="")
 # Without Redis there is no beat process: the server runs this schedule on a thread of its own
 # (runtime/embedded_beat.py). Tests leave it off (conftest.py) unless a test asks for it.
 FLOWSTUDIO_EMBEDDED_BEAT = env.bool("FLOWSTUDIO_EMBEDDED_BEAT", default=not REDIS_URL)
@@ -369,6 +375,8 @@ FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = env.list("FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS", de
 FLOWSTUDIO_TELEGRAM_API_URL = env("FLOWSTUDIO_TELEGRAM_API_URL", default="https://api.telegram.org").rstrip("/")
 # The Celery queue of the channels' turns and replies (empty: Celery's default queue).
 FLOWSTUDIO_CHANNELS_CELERY_QUEUE = env("FLOWSTUDIO_CHANNELS_CELERY_QUEUE", default="")
+# The Celery queue of knowledge indexing jobs (runtime/knowledge/jobs.py); "": the default queue.
+FLOWSTUDIO_KNOWLEDGE_CELERY_QUEUE = env("FLOWSTUDIO_KNOWLEDGE_CELERY_QUEUE", default="")
 FLOWSTUDIO_SLACK_API_URL = env("FLOWSTUDIO_SLACK_API_URL", default="https://slack.com/api").rstrip("/")
 # WhatsApp and Messenger: the Graph API with its version (Meta keeps each for two years).
 FLOWSTUDIO_META_GRAPH_API_URL = env("FLOWSTUDIO_META_GRAPH_API_URL",

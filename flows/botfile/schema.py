@@ -311,6 +311,25 @@ def build_schema(registry: Mapping | None = None) -> dict:
                 },
                 "description": {"type": "string"},
                 "folder": {"type": "string"},
+                "kind": {
+                    "enum": ["conversation", "workflow"], "default": "conversation",
+                    "description": ("conversation: a dialog flow; workflow: a background workflow whose nodes "
+                                    "are steps run by workers (docs/workflows.md)."),
+                },
+                "requests": {
+                    "type": "object", "propertyNames": _ref("variableName"),
+                    "additionalProperties": {"type": "object", "description": "A JSON Schema (draft 2020-12)."},
+                    "description": "Workflows only: data the workflow may ask the conversation for, name -> JSON Schema.",
+                },
+                "notifications": {
+                    "type": "object", "propertyNames": _ref("variableName"),
+                    "additionalProperties": {"type": "object", "description": "A JSON Schema (draft 2020-12)."},
+                    "description": "Workflows only: what the workflow may tell the conversation, name -> JSON Schema.",
+                },
+                "stepTimeoutSeconds": {
+                    "type": "integer", "minimum": 1, "maximum": 3600, "default": 60,
+                    "description": "Workflows only: how long one step may run before it fails.",
+                },
                 "variables": {"type": "array", "items": _ref("flowVariable"), "default": []},
                 "nodes": {"type": "array", "items": _ref("node")},
             },
@@ -329,6 +348,10 @@ def build_schema(registry: Mapping | None = None) -> dict:
                     "description": "Id of the node taken after the last card; null ends the dialog.",
                 },
                 "trigger": _ref("trigger"),
+                "message": {
+                    "type": "string", "maxLength": 500,
+                    "description": "Workflow steps only: what the chat client shows while the step runs.",
+                },
                 **_autonomous_properties(),
             },
         },

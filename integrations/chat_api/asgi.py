@@ -58,6 +58,9 @@ ROUTES = [
     _route(r"messages/(?P<message_id>[^/]+)", GET=views.get_message, DELETE=views.delete_message),
     _route("events", POST=views.create_event),
     _route(r"events/(?P<event_id>[^/]+)", GET=views.get_event),
+    # The seed's `/api/chat/resume-workflow` (docs/workflows.md): a form the client rendered
+    # for a paused workflow step.
+    _route("resume-workflow", POST=views.resume_workflow),
 ]
 
 

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
 from flows.models import Bot
-from runtime import outbound, turns
+from runtime import outbound, turns, workflows
 from runtime.models import EVENT_MESSAGE_TYPE, Conversation, EndUser, Message
 
 from . import auth, wire
@@ -351,6 +351,28 @@ def cancel_answer(api: Api, user: EndUser, conversation_id) -> None:
     cancelled, its pieces dropped, and the user's message kept with `cancelled: true` in its
     metadata; listeners get `message_cancelled`. Nothing changes when no answer runs."""
     turns.cancel(_conversation_for(api, user, conversation_id))
+
+
+def resume_workflow(api: Api, user: EndUser, conversation_id, workflow_id, step_id, values):
+    """A participant answers a paused workflow step (`WorkflowInterventionRequired`) with the
+    form's values; refused (InvalidPayload naming the fields) when they do not fit the
+    request's schema, and the run stays paused."""
+
+    conversation = _conversation_for(api, user, conversation_id)
+    if not isinstance(workflow_id, str) or not workflow_id:
+        raise InvalidPayload("workflowId is required")
+    if step_id is not None and not isinstance(step_id, str):
+        raise InvalidPayload("stepId must be a string")
+    if not isinstance(values, dict):
+        raise InvalidPayload("values must be an object: the form's field key -> value")
+    try:
+        return workflows.resume(conversation, workflow_id, step_id or None, values)
+    except workflows.WorkflowError as exc:
+        if exc.status == 404:
+            raise NotFound(exc.message) from None
+        if exc.status == 409:
+            raise AlreadyExists(exc.message) from None
+        raise InvalidPayload(exc.message) from None
 
 
 def list_conversations(api: Api, user: EndUser, next_token: str | None) -> tuple[list[Conversation], str | None]:

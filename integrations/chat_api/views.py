@@ -150,6 +150,13 @@ def get_event(call: Call):
     return 200, {"event": services.event_json(call.api.bot_id, message, message.conversation)}
 
 
+def resume_workflow(call: Call):
+    run = services.resume_workflow(call.api, call.user(), call.body.get("conversationId"), call.body.get("workflowId"),
+                                   call.body.get("stepId"), call.body.get("values"))
+    run.refresh_from_db()
+    return 202, {"workflowId": str(run.pk), "status": run.status}
+
+
 def _meta(token: str | None) -> dict:
     return {"nextToken": token} if token else {}
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from flows import greeting
 from flows.models import Bot, BotVersion
-from runtime import conversation_stream, turns
+from runtime import conversation_stream, turns, workflows
 from runtime.client_messages import ClientMessageInvalid, clean_client_message
 from runtime.models import Conversation, EndUser, Event
 
@@ -436,6 +436,9 @@ def ready_frame(session: Session, seq: int) -> dict:
         newConversation=session.is_new_conversation,
         greeting=session.greets,
         lastSeq=conversation_stream.last_seq(session.conversation.pk),
+        # The conversation's running or paused background workflows, each with its pending
+        # form (docs/workflows.md, ActiveWorkflow): a reloaded page shows them again.
+        activeWorkflows=workflows.active_workflows(session.conversation),
     )
 
 
@@ -483,5 +486,34 @@ def handle_frame(session: Session, frame) -> FrameResult:
     if kind == "cancel":
         # The stop button: the bot's answer in progress is dropped (a `cancelled` frame follows).
         return FrameResult({"type": "ack", **echo, "cancelled": True, "eventSeq": turns.cancel(session.conversation)})
+    if kind == "resume_workflow":
+        return FrameResult({"type": "ack", **echo, **resume_workflow(session, frame)})
     raise WebchatError("bad_request", f"unknown frame type {kind!r} "
-                                      "(expected message, event, start, user, restart, cancel or ping)")
+                                      "(expected message, event, start, user, restart, cancel, resume_workflow or ping)")
+
+
+def resume_workflow(session: Session, frame: dict) -> dict:
+    """The form of a WorkflowInterventionRequired, sent back: {workflowId, stepId, values}.
+    Values that do not fit the request's schema are an `invalid_workflow_data` error naming the
+    fields (`errors`: [{field, message}]); the run stays paused and the form can be sent again."""
+    workflow_id, step_id, values = frame.get("workflowId"), frame.get("stepId"), frame.get("values")
+    if not isinstance(workflow_id, str) or not workflow_id:
+        raise WebchatError("bad_request", "resume_workflow needs the workflowId")
+    if step_id is not None and not isinstance(step_id, str):
+        raise WebchatError("bad_request", "stepId must be text")
+    if not isinstance(values, dict):
+        raise WebchatError("bad_request", "values must be an object: the form's field key -> value")
+    try:
+        run = workflows.resume(session.conversation, workflow_id, step_id or None, values)
+    except workflows.WorkflowError as exc:
+        raise WorkflowDataInvalid(exc) from None
+    return {"workflowId": str(run.pk), "stepId": step_id}
+
+
+class WorkflowDataInvalid(WebchatError):
+    def __init__(self, exc):
+        super().__init__("invalid_workflow_data", exc.message)
+        self.errors = exc.errors
+
+    def as_frame(self, seq: int = 0) -> dict:
+        return {**super().as_frame(seq), "errors": self.errors}

@@ -50,6 +50,8 @@ class NodeBuild:
     next: str | None
     # Autonomous nodes only: their instructions, model settings and transition targets.
     autonomous: AutonomousBuild | None = None
+    # Background workflows only: what the chat client shows while this step runs.
+    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,41 @@ class FlowBuild:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     triggers: tuple[TriggerBuild, ...] = ()
+    # "conversation" (a dialog flow) or "workflow" (a background workflow, docs/workflows.md).
+    kind: str = "conversation"
+    # Background workflows only: request and notification names -> JSON Schema, and the
+    # time one step may take.
+    requests: Mapping[str, Any] = field(default_factory=dict)
+    notifications: Mapping[str, Any] = field(default_factory=dict)
+    step_timeout_seconds: int = 60
+
+
+FLOW_KINDS = ("conversation", "workflow")
+DEFAULT_STEP_TIMEOUT_SECONDS = 60
+MAX_STEP_TIMEOUT_SECONDS = 3600
+
+
+def _declared_schemas(flow: dict, section: str, path: str, problems: list[Problem]) -> dict[str, Any]:
+    """A workflow's `requests` or `notifications`: name -> a JSON Schema that must itself be valid."""
+    from jsonschema import Draft202012Validator, SchemaError
+
+    out = {}
+    declared = flow.get(section) or {}
+    if not isinstance(declared, dict):
+        problems.append(Problem(f"{path}.{section}", "must be an object: name -> JSON Schema"))
+        return out
+    for name, schema in declared.items():
+        if not isinstance(schema, dict):
+            problems.append(Problem(f"{path}.{section}.{name}", "must be a JSON Schema object"))
+            continue
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in exc.path)
+            problems.append(Problem(f"{path}.{section}.{name}{where}", f"invalid JSON Schema: {exc.message}"))
+            continue
+        out[name] = schema
+    return out
 
 
 @dataclass(frozen=True)
@@ -196,8 +233,18 @@ def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem], library
         nodes[node["id"]] = NodeBuild(
             id=node["id"], kind=node.get("kind", "standard"), name=node.get("name") or node["id"],
             cards=tuple(cards), next=target, autonomous=compile_node(node, npath, node_ids, problems),
+            message=node.get("message") or "",
         )
     variables = _var_specs(flow.get("variables"), schemas, f"{path}.variables", problems)
+    kind = flow.get("kind") or "conversation"
+    workflow = {}
+    if kind == "workflow":
+        workflow = {
+            "kind": kind,
+            "requests": MappingProxyType(_declared_schemas(flow, "requests", path, problems)),
+            "notifications": MappingProxyType(_declared_schemas(flow, "notifications", path, problems)),
+            "step_timeout_seconds": int(flow.get("stepTimeoutSeconds") or DEFAULT_STEP_TIMEOUT_SECONDS),
+        }
     return FlowBuild(
         name=name,
         entry=entries[0],
@@ -206,6 +253,7 @@ def _compile_flow(fi: int, flow: dict, schemas, problems: list[Problem], library
         inputs=tuple(n for n, s in variables.items() if s.input),
         outputs=tuple(n for n, s in variables.items() if s.output),
         triggers=tuple(triggers),
+        **workflow,
     )
 
 
@@ -262,6 +310,52 @@ def cron_problem(cron, tz) -> tuple[str, str] | None:
     return None
 
 
+def _workflow_problems(definition: dict, flows: Mapping[str, FlowBuild]) -> list[Problem]:
+    """The rules that tie background workflows to the rest of the bot (docs/workflows.md)."""
+    from .cards.workflows import CONVERSATION_ONLY, WORKFLOW_ONLY
+
+    out = []
+    for fi, flow in enumerate(definition.get("flows") or ()):
+        path = f"$.flows[{fi}]"
+        built = flows.get(flow.get("name"))
+        if built is None:
+            continue
+        if built.kind == "workflow" and built.name in RESERVED_FLOWS:
+            out.append(Problem(f"{path}.kind", f"{built.name!r} is a reserved conversation flow; it cannot be a workflow"))
+        if built.kind != "workflow":
+            for key in ("requests", "notifications", "stepTimeoutSeconds"):
+                if key in flow:
+                    out.append(Problem(f"{path}.{key}", 'only a flow with "kind": "workflow" has ' + key))
+        for ni, node in enumerate(flow.get("nodes") or ()):
+            npath = f"{path}.nodes[{ni}]"
+            if built.kind == "workflow" and node.get("kind") in ("trigger", "autonomous", "start"):
+                out.append(Problem(f"{npath}.kind", f"a workflow's steps cannot be {node.get('kind')} nodes"))
+            if built.kind != "workflow" and node.get("message"):
+                out.append(Problem(f"{npath}.message", "only the steps of a workflow have a message"))
+            for ci, card in enumerate(node.get("cards") or ()):
+                cpath, ctype = f"{npath}.cards[{ci}]", card.get("type")
+                if built.kind == "workflow" and (ctype in CONVERSATION_ONLY or ctype == "call"):
+                    out.append(Problem(f"{cpath}.type", f"a {ctype} card belongs in a conversation flow, not in workflow {built.name!r}"))
+                if built.kind != "workflow" and ctype in WORKFLOW_ONLY:
+                    out.append(Problem(f"{cpath}.type", f"a {ctype} card belongs in a workflow's steps (a flow with \"kind\": \"workflow\")"))
+                if ctype == "call" and flows.get(card.get("flow")) is not None and flows[card["flow"]].kind == "workflow":
+                    out.append(Problem(f"{cpath}.flow", f"{card['flow']!r} is a background workflow: start it with a startWorkflow card"))
+                if ctype == "startWorkflow":
+                    target = flows.get(card.get("workflow"))
+                    if target is None or target.kind != "workflow":
+                        known = ", ".join(sorted(n for n, f in flows.items() if f.kind == "workflow")) or "none"
+                        out.append(Problem(f"{cpath}.workflow", f"no workflow named {card.get('workflow')!r}; workflows: {known}"))
+                    else:
+                        for name in card.get("inputs") or {}:
+                            if name not in target.inputs:
+                                out.append(Problem(f"{cpath}.inputs.{name}", f"{name!r} is not an input variable of workflow {target.name!r}; inputs: {', '.join(target.inputs) or 'none'}"))
+                if built.kind == "workflow" and ctype == "workflowRequest" and card.get("request") not in built.requests:
+                    out.append(Problem(f"{cpath}.request", f"workflow {built.name!r} declares no request {card.get('request')!r}; requests: {', '.join(built.requests) or 'none'}"))
+                if built.kind == "workflow" and ctype == "workflowNotify" and card.get("notification") not in built.notifications:
+                    out.append(Problem(f"{cpath}.notification", f"workflow {built.name!r} declares no notification {card.get('notification')!r}; notifications: {', '.join(built.notifications) or 'none'}"))
+    return out
+
+
 def compile_bot(definition: dict, *, key: str | None = None, intent_model: IntentModel | bytes | None = None) -> BotBuild:
     """`intent_model` is the model stored when the version was published; without it (or
     when it does not fit this bot's intents) the model is trained here."""
@@ -281,6 +375,7 @@ def compile_bot(definition: dict, *, key: str | None = None, intent_model: Inten
             flows[built.name] = built
     if "main" not in flows and not problems:
         problems.append(Problem("$.flows", "a bot needs a flow named main"))
+    problems.extend(_workflow_problems(definition, flows))
     for fi, flow in enumerate(definition.get("flows") or ()):
         for ni, node in enumerate(flow.get("nodes") or ()):
             for ci, card in enumerate(node.get("cards") or ()):

@@ -35,11 +35,20 @@ STATE_EXPIRED = "state_expired"
 WEBHOOK = "webhook"
 SCHEDULE = "schedule"
 TARGETED_EVENT_TYPES = frozenset({WEBHOOK, SCHEDULE})
+WEBHOOK_AUTH = ("signature", "secret")
+
+# Background workflows talk to the conversation that started them with these events
+# (docs/workflows.md): a run asks for data, notifies, and reports that it ended
+# (`{workflowId, status, output}`; it also resumes a Start Workflow card that waits for it).
+WORKFLOW_REQUEST = "workflow_request"
+WORKFLOW_NOTIFY = "workflow_notify"
+WORKFLOW_CALLBACK = "workflow_callback"
 
 # Trigger node types and the event type each one listens to.
 TRIGGER_TYPES = {"conversation_started": CONVERSATION_STARTED, "event": CUSTOM_EVENT,
-                 "state_expired": STATE_EXPIRED, "webhook": WEBHOOK, "schedule": SCHEDULE}
-WEBHOOK_AUTH = ("signature", "secret")
+                 "state_expired": STATE_EXPIRED, WORKFLOW_REQUEST: WORKFLOW_REQUEST,
+                 WORKFLOW_NOTIFY: WORKFLOW_NOTIFY, WORKFLOW_CALLBACK: WORKFLOW_CALLBACK,
+                 "webhook": WEBHOOK, "schedule": SCHEDULE}
 
 
 def custom_event_type(payload) -> str | None:

@@ -24,11 +24,12 @@ from . import autonomous
 from .build import MAX_CALL_DEPTH, BotBuild
 from .cards.base import CONTINUE, SUSPEND, Call, Card, Jump
 from .errors import BotRuntimeError, LLMFailure, StateLimitError, TurnBudgetExceeded
-from .events import (CUSTOM_EVENT, HITL_STOPPED, MESSAGE_EVENT_TYPES, TARGETED_EVENT_TYPES, TIMEOUT, TRIGGER_TYPES,
-                     custom_event_type)
+from .events import (CUSTOM_EVENT, HITL_STOPPED, MESSAGE_EVENT_TYPES, TARGETED_EVENT_TYPES, TIMEOUT,
+                     TRIGGER_TYPES, WORKFLOW_CALLBACK, custom_event_type)
 from .expressions import UNDEFINED, ExpressionError, js_truthy
 from .llm import LLM, LLMCancelled, LLMError, LLMRequest, LLMResponse, ToolHost
 from .llm_replay import request_details
+from .knowledge import KnowledgeHost
 from .tables import TableFailure, TableHost, code_call
 from .http import HttpHost, code_fetch
 from .sandbox import CodeError, JSSandbox, TableCallRefused, default_sandbox, table_binding, turn_deadline
@@ -76,6 +77,9 @@ class TurnInput:
     tables: TableHost | None = None
     # Performs the `axios` requests of code and hooks (runtime/engine/http.py); None: they fail.
     http: HttpHost | None = None
+    # The bot's knowledge bases (runtime/engine/knowledge.py KnowledgeHost); None: the Query
+    # Knowledge Bases card fails.
+    knowledge: KnowledgeHost | None = None
 
 
 @dataclass
@@ -177,6 +181,7 @@ class _Turn:
         self.tool_host = inp.tools
         self.table_host = inp.tables
         self.http_host = inp.http
+        self.knowledge_host = inp.knowledge
         self.llm_calls: list[dict] = []
         # Cards' scratch space for this turn only, never stored (AI Transition's decision).
         self.scratch: dict = {}
@@ -896,11 +901,28 @@ class _Turn:
             self._drive(resume=True)
         return True
 
+    def _workflow_returned(self) -> bool:
+        """A background workflow ended: a Start Workflow card waiting for that run goes on
+        (cards/workflows.py). False when the dialog does not wait for it (triggers then)."""
+        frame = self.frames[-1] if self.frames and self.waiting is not None else None
+        flow = self.build.flows.get(frame["flow"]) if frame else None
+        node = flow.nodes.get(frame["node"]) if flow else None
+        idx = frame.get("card", 0) if frame else 0
+        card = node.cards[idx] if node is not None and idx < len(node.cards) else None
+        if card is None or card.type != "startWorkflow" or card.id != self.waiting:
+            return False
+        if (frame.get("mem") or {}).get("workflowId") != (self.event.get("payload") or {}).get("workflowId"):
+            return False
+        self._drive(resume=True)
+        return True
+
     def execute(self) -> None:
         if self.build.hooks and not self.incoming_hooks("before_incoming"):
             return
         kind = self.event.get("type")
         if kind == HITL_STOPPED and self._hitl_stopped():
+            return
+        if kind == WORKFLOW_CALLBACK and self._workflow_returned():
             return
         if kind not in MESSAGE_EVENT_TYPES and kind != TIMEOUT:
             if self.build.hooks and not self.incoming_hooks("after_incoming"):

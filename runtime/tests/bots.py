@@ -286,3 +286,7 @@ def handoff_bot(name="Helpdesk"):
             {"id": "exit", "kind": "exit"},
         ]),
     ])
+
+
+# The background workflow bot lives beside the engine's tests (it is plain JSON).
+from runtime.engine.tests.workflow_bots import ORDER_REQUESTS, order_workflow_bot  # noqa: E402,F401

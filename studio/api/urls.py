@@ -13,6 +13,7 @@ from studio.api import (
     definition,
     docs,
     errors,
+    knowledge,
     llm,
     mcp,
     members,
@@ -28,12 +29,14 @@ from studio.api import (
 )
 # The Chat API's settings: the integration owns them, the REST API serves them.
 from studio.api import chat_api as chat_api_rest
+from studio.api import workflows as workflow_views
 
 app_name = "api"
 
 BOT = "bots/<uuid:bot_id>"
 WORKSPACE = "workspaces/<str:workspace>"
 TABLE = f"{BOT}/tables/<str:table>"
+KB = f"{BOT}/knowledge-bases/<int:kb_id>"
 STATES = f"{BOT}/states/<str:state_type>/<str:scope_id>"
 
 resources = [
@@ -70,6 +73,12 @@ resources = [
     path(f"{BOT}/webhook-triggers", triggers.WebhookTriggers.as_view(), name="webhook-triggers"),
     path(f"{BOT}/webhook-triggers/<str:flow>/<str:node>/secret", triggers.WebhookTriggerSecret.as_view(),
          name="webhook-trigger-secret"),
+    path(f"{BOT}/knowledge-bases", knowledge.KnowledgeBases.as_view(), name="knowledge-bases"),
+    path(f"{BOT}/knowledge-bases/search", knowledge.Search.as_view(), name="knowledge-search"),
+    path(KB, knowledge.KnowledgeBaseDetail.as_view(), name="knowledge-base"),
+    path(f"{KB}/sources", knowledge.Sources.as_view(), name="knowledge-sources"),
+    path(f"{KB}/sources/<int:source_id>", knowledge.SourceDetail.as_view(), name="knowledge-source"),
+    path(f"{KB}/sources/<int:source_id>/reindex", knowledge.Reindex.as_view(), name="knowledge-reindex"),
     path(f"{BOT}/tables", tables.Tables.as_view(), name="tables"),
     path(f"{TABLE}", tables.TableDetail.as_view(), name="table"),
     path(f"{TABLE}/rows", tables.Rows.as_view(), name="table-rows"),
@@ -90,6 +99,13 @@ resources = [
          name="conversation-messages"),
     path(f"{BOT}/conversations/<str:conversation_id>/cancel", conversations.ConversationCancel.as_view(),
          name="conversation-cancel"),
+    path(f"{BOT}/conversations/<str:conversation_id>/resume-workflow",
+         workflow_views.ConversationResumeWorkflow.as_view(), name="conversation-resume-workflow"),
+    path(f"{BOT}/workflows/<uuid:workflow_id>", workflow_views.WorkflowRunDetail.as_view(), name="workflow-run"),
+    path(f"{BOT}/workflows/<uuid:workflow_id>/retry", workflow_views.WorkflowRunRetry.as_view(),
+         name="workflow-run-retry"),
+    path(f"{BOT}/workflows/<uuid:workflow_id>/cancel", workflow_views.WorkflowRunCancel.as_view(),
+         name="workflow-run-cancel"),
     path(f"{BOT}/messages/<int:message_id>", messages.MessageDetail.as_view(), name="message"),
     path(f"{BOT}/users", users.EndUsers.as_view(), name="users"),
     path(f"{BOT}/users/<str:user_id>", users.EndUserDetail.as_view(), name="user"),

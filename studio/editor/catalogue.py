@@ -47,6 +47,7 @@ _HINTS = {
     "ai_generate_text": "Asks the bot's language model and sends its answer (or stores it in a variable).",
     "ai_task": "Has the language model fill typed variables from the user's message or any text.",
     "ai_transition": "The language model decides whether a condition in plain words holds; if so, follows this card's port.",
+    "query_knowledge": "Searches the knowledge bases; the answer and its citations land in turn.KnowledgeAgent.",
     "table_get": "Reads one row of a table by its id into an object variable.",
     "table_find": "Finds the rows of a table that match a filter or a search, into an array variable.",
     "table_insert": "Adds a row to a table from values and variables.",
@@ -59,6 +60,10 @@ _HINTS = {
     "webchatShow": "Opens the webchat widget on the page.",
     "webchatHide": "Closes the webchat widget on the page.",
     "webchatToggle": "Opens the webchat widget if closed, closes it if open.",
+    "startWorkflow": "Starts a background workflow with inputs; its run id goes in a variable.",
+    "workflowProvide": "Sends data a background workflow asked for back to it, checked against its schema.",
+    "workflowRequest": "Pauses this workflow step and asks the conversation for data described by a schema.",
+    "workflowNotify": "Tells the conversation how the workflow is doing, without pausing it.",
 }
 # Each card's tray and canvas icon (SVG path data on a 20x20 grid): a distinct one per card,
 # so a node's cards read at a glance (the editor's node icons stay in static/editor/cards.js).
@@ -87,6 +92,7 @@ ICONS = {
     "ai_generate_text": "M3 12h7M3 16h10M14 2l1.2 3.3L18.5 6.5l-3.3 1.2L14 11l-1.2-3.3L9.5 6.5l3.3-1.2z",
     "ai_task": "M3 4h8M3 9h8M3 14h8M13 4l1.5 1.5L17 3M13 9l1.5 1.5L17 8M13 14l1.5 1.5L17 13",
     "ai_transition": "M3 10h5l5-5h4M8 10l5 5h4M5 3l.8 1.7L7.5 5.5l-1.7.8L5 8l-.8-1.7L2.5 5.5l1.7-.8z",
+    "query_knowledge": "M4 3h9l3 3v11H4zM8 9a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5zM10 13l2.5 2.5",
     "table_get": "M3 4h14v12H3zM3 8h14M8 8v8M11 12h4",
     "table_find": "M3 4h14v5M3 4v12h6M3 8h14M8 8v8M14 11a2.5 2.5 0 1 0 0 5 2.5 2.5 0 0 0 0-5zM16 15.5l2 2",
     "table_insert": "M3 4h14v7M3 4v12h7M3 8h14M8 8v8M15 12v6M12 15h6",
@@ -99,6 +105,10 @@ ICONS = {
     "webchatShow": "M2 10s3-5 8-5 8 5 8 5-3 5-8 5-8-5-8-5zM10 8a2 2 0 1 0 0 4 2 2 0 0 0 0-4z",
     "webchatHide": "M2 10s3-5 8-5 8 5 8 5-3 5-8 5-8-5-8-5zM3 3l14 14",
     "webchatToggle": "M3 7h14M13 4l4 3-4 3M17 13H3M7 10l-4 3 4 3",
+    "startWorkflow": "M4 4l8 6-8 6zM13 4h3v12h-3",
+    "workflowProvide": "M3 10h10M9 6l4 4-4 4M15 4v12",
+    "workflowRequest": "M3 4h14v9h-5l-2 3-2-3H3zM7 8h6",
+    "workflowNotify": "M10 3a5 5 0 0 0-5 5v4l-2 2h14l-2-2V8a5 5 0 0 0-5-5zM8 16a2 2 0 0 0 4 0",
 }
 
 

@@ -3,6 +3,7 @@ another workspace, a published bot with conversations, messages, users, states a
 from __future__ import annotations
 
 import copy
+import uuid
 from dataclasses import dataclass, field
 
 import pytest
@@ -15,6 +16,7 @@ from integrations.llm.mcp_tools import save_mcp_server
 from integrations.llm.services import save_provider
 from runtime import state as states
 from runtime import turns
+from runtime.models import WorkflowRun, WorkflowStep
 from studio.people import tokens
 from studio.people import workspaces as workspace_services
 from studio.people.models import Membership, Role
@@ -62,6 +64,8 @@ class World:
     provider: object = None
     mcp_server: object = None
     row: int = 0  # the id of the one row of the bot's Orders table
+    paused_run: object = None  # background workflow runs of conv-1 (rows only: no workflow runs)
+    failed_run: object = None
 
     def client(self, who: str) -> APIClient:
         client = APIClient()
@@ -101,6 +105,15 @@ def make_world() -> World:
     turns.send_user_message(conversation, "hello")
     message = conversation.messages.order_by("seq").first()
     states.set_state(states.resolve_scope(bot, "conversation", "conv-1"), "context", {"topic": "billing"})
+    version = bot.versions.order_by("-number").first()
+    paused_run = WorkflowRun.objects.create(id=uuid.uuid4(), bot=bot, conversation=conversation, name="orderWorkflow",
+                                            version=version, status=WorkflowRun.Status.PAUSED, current_step="ask")
+    WorkflowStep.objects.create(run=paused_run, index=0, node="ask", status=WorkflowStep.Status.PAUSED,
+                                request_name="orderId")
+    failed_run = WorkflowRun.objects.create(id=uuid.uuid4(), bot=bot, conversation=conversation, name="orderWorkflow",
+                                            version=version, status=WorkflowRun.Status.FAILED, current_step="ask",
+                                            error="boom")
+    WorkflowStep.objects.create(run=failed_run, index=0, node="ask", status=WorkflowStep.Status.FAILED, error="boom")
 
     spare = make_user("spare@example.com")
     spare_member = Membership.objects.create(workspace=workspace, user=spare, role=Role.VIEWER)
@@ -115,7 +128,7 @@ def make_world() -> World:
     world = World(workspace=workspace, bot=bot, users=users, conversation=conversation, end_user=end_user,
                   message=message, invitation=invitation, spare_member=spare_member,
                   other_workspace=other_workspace, other_bot=other_bot, provider=provider, mcp_server=mcp_server,
-                  row=row)
+                  row=row, paused_run=paused_run, failed_run=failed_run)
     for who, user in users.items():
         world.raw_tokens[who] = tokens.create_token(user, f"tests {who}")[1]
     return world

@@ -106,6 +106,9 @@ MATRIX = [
     ("DELETE", BOT + "/conversations/conv-1", None, EDITORS),
     ("GET", BOT + "/conversations/conv-1/messages", None, READERS),
     ("POST", BOT + "/conversations/conv-1/cancel", None, EDITORS),
+    ("GET", BOT + "/workflows/{paused_run}", None, READERS),
+    ("POST", BOT + "/workflows/{paused_run}/cancel", None, EDITORS),
+    ("POST", BOT + "/workflows/{failed_run}/retry", None, EDITORS),
     ("GET", BOT + "/messages/{message}", None, READERS),
     ("PATCH", BOT + "/messages/{message}", {"tags": {"flag": "yes"}}, EDITORS),
     ("DELETE", BOT + "/messages/{message}", None, EDITORS),
@@ -124,7 +127,10 @@ MATRIX = [
 # the public schema and docs): covered by test_tokens.py and test_workspaces.py.
 NOT_IN_MATRIX = {("GET", "/api/v1/workspaces"), ("POST", "/api/v1/workspaces"), ("GET", "/api/v1/tokens"),
                  ("POST", "/api/v1/tokens"), ("GET", "/api/v1/tokens/{token_id}"),
-                 ("DELETE", "/api/v1/tokens/{token_id}")}
+                 ("DELETE", "/api/v1/tokens/{token_id}"),
+                 # Needs a bot with a background workflow, which the world's bot has not:
+                 # tests/api/test_workflow_runs.py checks its roles (viewer 403, outsider 404).
+                 ("POST", "/api/v1/bots/{bot_id}/conversations/{conversation_id}/resume-workflow")}
 
 
 class Rollback(Exception):
@@ -150,7 +156,8 @@ def _url(world, template: str, *, workspace=None, bot=None) -> str:
     return template.format(
         workspace=(workspace or world.workspace).slug, bot=(bot or world.bot).pk, spare=world.spare_member.user_id,
         invitation=world.invitation.pk, message=world.message.pk, provider=world.provider.pk,
-        mcp_server=world.mcp_server.pk, row=world.row,
+        mcp_server=world.mcp_server.pk, row=world.row, paused_run=world.paused_run.pk,
+        failed_run=world.failed_run.pk,
     )
 
 
@@ -243,7 +250,8 @@ def test_the_matrix_covers_every_operation_of_the_schema(client, db):
                                     ("/cards/reply", "/cards/{card}"), ("/config/API_KEY", "/config/{name}"),
                                     ("/draft", "/{environment}"), ("/production", "/{environment}"),
                                     ("/versions/1", "/versions/{number}"), ("/tables/Orders", "/tables/{table}"),
-                                    ("/rows/{row}", "/rows/{row_id}"),
+                                    ("/rows/{row}", "/rows/{row_id}"), ("{paused_run}", "{workflow_id}"),
+                                    ("{failed_run}", "{workflow_id}"),
                                     ("/webhook-triggers/main/paid", "/webhook-triggers/{flow}/{node}")):
             path = path.replace(concrete, parameter)
         in_matrix.add((method, path))

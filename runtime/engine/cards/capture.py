@@ -181,6 +181,11 @@ class CaptureConfig(CardConfig):
         default=None, title="Transition to handle failure",
         description="The node taken when the user cancels or the retries run out; without it the flow goes on "
                     "to the next card with the variable unset.")
+    knowledge: bool = Field(default=False, title="Answer questions from the knowledge bases",
+                            description="A question asked instead of an answer is answered from the knowledge "
+                                        "bases (with confidence only) and the card keeps waiting; no retry is used.")
+    knowledge_bases: list[str] = Field(default_factory=list, max_length=50, title="Knowledge bases to search",
+                                       description="KB names; empty: all of the bot's.")
     sensitive: bool = Field(default=False, title="Contains sensitive data",
                             description="Entity - Regex only: the value is masked with * in traces and logs.")
 
@@ -217,11 +222,16 @@ class CaptureConfig(CardConfig):
         return self
 
 
+# A reply that reads as a question: ends with "?" or starts with a question word.
+_QUESTION = re.compile(r"\?\s*$|^\s*(what|when|where|which|who|whom|whose|why|how|can|could|do|does|did|is|are|"
+                       r"will|would|should|may)\b", re.IGNORECASE)
+
+
 class _Capture(Card):
     __slots__ = (
         "kind", "variable", "prompt", "choices", "choices_from", "options", "retries", "retry_message",
         "validation", "validation_message", "from_history", "skip_if_filled", "cancel_words",
-        "confirm_cancel", "confirm_message", "on_failure", "sensitive",
+        "confirm_cancel", "confirm_message", "on_failure", "sensitive", "knowledge", "knowledge_bases",
     )
     suspends = True
 
@@ -247,6 +257,8 @@ class _Capture(Card):
         self.confirm_message = compile_template(c.confirm_cancel_message or DEFAULT_CONFIRM_CANCEL)
         self.on_failure = c.on_failure
         self.sensitive = sensitive
+        self.knowledge = c.knowledge
+        self.knowledge_bases = tuple(c.knowledge_bases)
 
     # ---- reaching the card ------------------------------------------------------------------
     def run(self, rt):
@@ -313,10 +325,19 @@ class _Capture(Card):
         return SUSPEND
 
     def _knowledge_answer(self, rt, text: str) -> str | None:
-        """Seam for the knowledge base: when the card's KB option is on and the answer is a
-        question the KB answers with confidence, return that answer and the card keeps
-        waiting. There is no knowledge base in the engine yet, so nothing is answered."""
-        return None
+        """When the card's KB option is on and the reply is a question the knowledge bases
+        answer with confidence (runtime/engine/cards/knowledge.py), that answer; the card then
+        asks again and keeps waiting. A sensitive capture never sends the reply to a search."""
+        if not self.knowledge or self.sensitive or not _QUESTION.search(text or ""):
+            return None
+        from .knowledge import CONFIDENT_SIMILARITY, ask_knowledge
+
+        result = ask_knowledge(rt, self.id, text, knowledge_bases=self.knowledge_bases, limit=3,
+                               min_similarity=CONFIDENT_SIMILARITY)
+        if not result["responded"]:
+            return None
+        rt.add_trace("capture_answered_question", variable=self.variable)
+        return result["answer"]
 
     def _cancelled(self, rt):
         rt.add_trace("capture_failed", variable=self.variable, reason="cancelled by the user")

@@ -36,4 +36,5 @@ def test_written_types_are_the_type_flow_checkers_for_the_picker_and_completion(
         "id": "string", "name": "string", "pictureUrl": "string", "data": "object"}
     assert written["cards"]["ai_generate_text"] == {"type": "string", "fields": None}
     assert "capture" not in written["cards"] and "text" not in written["cards"]
-    assert trigger_types() == ["conversation_started", "event", "state_expired", "webhook", "schedule"]
+    assert trigger_types() == ["conversation_started", "event", "state_expired",
+                               "workflow_request", "workflow_notify", "workflow_callback", "webhook", "schedule"]

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('flows', '0005_table_rows'),
-        ('runtime', '0010_conversation_bot_channel'),
+        ('runtime', '0011_workflow_runs'),
     ]
 
     operations = [

@@ -1,0 +1,158 @@
+"""Hybrid search over a bot's knowledge bases: PostgreSQL full-text search (the stored tsvector
+column and GIN index of migration flows 0006) and MiniLM vectors, fused by reciprocal rank fusion (RRF, k=60: a
+passage's score is the sum of 1/(60 + its rank) in each list). Filtered to the KBs asked for.
+
+Vectors: only the searched KBs' are read, and kept per process in a small cache keyed by
+the KB's (chunk count, last chunk id), which any re-index changes (its chunks get new ids).
+SQLite (the embedded default) has no tsvector: there the word half ranks chunks by how many
+of the query's words they share."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import connection
+from django.db.models import Count, Max
+
+from flows.models import KnowledgeChunk
+from runtime.knowledge import vectors
+
+RRF_K = 60
+CANDIDATES = 50
+CACHE_KBS = 64
+# Under this cosine similarity a passage is not taken from the vector list alone.
+MIN_SIMILARITY = 0.25
+
+
+@dataclass
+class Hit:
+    chunk_id: int
+    score: float
+    fts_rank: int | None = None
+    vector_rank: int | None = None
+    similarity: float | None = None
+    text: str = ""
+    page: int | None = None
+    location: str = ""
+    source_id: int = 0
+    source_name: str = ""
+    source_kind: str = ""
+    knowledge_base: str = ""
+
+    def to_dict(self) -> dict:
+        return {"chunkId": self.chunk_id, "score": round(self.score, 6), "ftsRank": self.fts_rank,
+                "vectorRank": self.vector_rank,
+                "similarity": None if self.similarity is None else round(self.similarity, 4),
+                "text": self.text, "page": self.page, "location": self.location, "sourceId": self.source_id,
+                "sourceName": self.source_name, "sourceType": self.source_kind,
+                "knowledgeBase": self.knowledge_base}
+
+
+@dataclass
+class Result:
+    query: str
+    hits: list[Hit] = field(default_factory=list)
+    ms: float = 0.0
+
+
+_cache: OrderedDict = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _kb_vectors(kb_id: int) -> tuple[np.ndarray, np.ndarray]:
+    stamp = KnowledgeChunk.objects.filter(knowledge_base_id=kb_id).aggregate(n=Count("id"), last=Max("id"))
+    key = (stamp["n"], stamp["last"])
+    with _cache_lock:
+        cached = _cache.get(kb_id)
+        if cached is not None and cached[0] == key:
+            _cache.move_to_end(kb_id)
+            return cached[1], cached[2]
+    rows = list(KnowledgeChunk.objects.filter(knowledge_base_id=kb_id).values_list("id", "embedding"))
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    matrix = vectors.from_bytes([r[1] for r in rows])
+    with _cache_lock:
+        _cache[kb_id] = (key, ids, matrix)
+        _cache.move_to_end(kb_id)
+        while len(_cache) > CACHE_KBS:
+            _cache.popitem(last=False)
+    return ids, matrix
+
+
+def vector_ranking(query: str, kb_ids: list[int], limit: int = CANDIDATES) -> list[tuple[int, float]]:
+    q = vectors.embed([query])[0]
+    found = []
+    for kb_id in kb_ids:
+        ids, matrix = _kb_vectors(kb_id)
+        if len(ids):
+            scores = matrix @ q
+            top = np.argsort(-scores)[:limit]
+            found.extend((int(ids[i]), float(scores[i])) for i in top)
+    found.sort(key=lambda pair: -pair[1])
+    return found[:limit]
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_ranking(query: str, kb_ids: list[int], limit: int = CANDIDATES) -> list[int]:
+    if not kb_ids or not _WORD.search(query):
+        return []
+    if connection.vendor == "postgresql":
+        # plainto_tsquery ANDs the words (stemmed, stop words gone); a question rarely has all
+        # its words in one passage, so they are ORed and ts_rank_cd orders by how many match.
+        sql = """
+            SELECT c.id FROM flows_knowledgechunk c,
+                 to_tsquery('english', replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')) q
+            WHERE c.knowledge_base_id = ANY(%s) AND c.search_vector @@ q
+            ORDER BY ts_rank_cd(c.search_vector, q) DESC, c.id
+            LIMIT %s"""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT plainto_tsquery('english', %s)::text", [query])
+            if not cursor.fetchone()[0]:
+                return []  # only stop words
+            cursor.execute(sql, [query, list(kb_ids), limit])
+            return [row[0] for row in cursor.fetchall()]
+    words = {w.lower() for w in _WORD.findall(query) if len(w) > 2}
+    scored = []
+    for chunk_id, text in KnowledgeChunk.objects.filter(knowledge_base_id__in=kb_ids).values_list("id", "text"):
+        shared = len(words & {w.lower() for w in _WORD.findall(text)})
+        if shared:
+            scored.append((-shared, chunk_id))
+    return [chunk_id for _, chunk_id in sorted(scored)[:limit]]
+
+
+def search(query: str, kb_ids: list[int], limit: int = 5) -> Result:
+    started = time.perf_counter()
+    query = (query or "").strip()
+    result = Result(query=query)
+    if not query or not kb_ids:
+        return result
+    fts = fts_ranking(query, kb_ids)
+    dense = vector_ranking(query, kb_ids)
+    hits: dict[int, Hit] = {}
+    for rank, chunk_id in enumerate(fts, 1):
+        hit = hits.setdefault(chunk_id, Hit(chunk_id, 0.0))
+        hit.fts_rank, hit.score = rank, hit.score + 1 / (RRF_K + rank)
+    for rank, (chunk_id, similarity) in enumerate(dense, 1):
+        if chunk_id not in hits and similarity < MIN_SIMILARITY:
+            continue
+        hit = hits.setdefault(chunk_id, Hit(chunk_id, 0.0))
+        hit.vector_rank, hit.similarity, hit.score = rank, similarity, hit.score + 1 / (RRF_K + rank)
+    best = sorted(hits.values(), key=lambda h: (-h.score, h.chunk_id))[:limit]
+    rows = KnowledgeChunk.objects.filter(pk__in=[h.chunk_id for h in best]).values(
+        "id", "text", "page", "location", "source_id", "source__name", "source__kind", "knowledge_base__name")
+    by_id = {row["id"]: row for row in rows}
+    for hit in best:
+        row = by_id.get(hit.chunk_id)
+        if row is None:  # swapped out by a re-index between the two queries
+            continue
+        hit.text, hit.page, hit.location = row["text"], row["page"], row["location"]
+        hit.source_id, hit.source_name, hit.source_kind = row["source_id"], row["source__name"], row["source__kind"]
+        hit.knowledge_base = row["knowledge_base__name"]
+        result.hits.append(hit)
+    result.ms = (time.perf_counter() - started) * 1000
+    return result

@@ -1,0 +1,1 @@
+from integrations.llm.testing import scripted_llm_server  # noqa: F401
