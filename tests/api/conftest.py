@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from flows import services
+from flows import knowledge, services
 from flows.tables import service as table_service
 from integrations.llm.mcp_tools import save_mcp_server
 from integrations.llm.services import save_provider
@@ -66,6 +66,8 @@ class World:
     row: int = 0  # the id of the one row of the bot's Orders table
     paused_run: object = None  # background workflow runs of conv-1 (rows only: no workflow runs)
     failed_run: object = None
+    kb: object = None  # the bot's "Returns desk" knowledge base, one text source (not indexed)
+    kb_source: object = None
 
     def client(self, who: str) -> APIClient:
         client = APIClient()
@@ -115,6 +117,9 @@ def make_world() -> World:
                                             error="boom")
     WorkflowStep.objects.create(run=failed_run, index=0, node="ask", status=WorkflowStep.Status.FAILED, error="boom")
 
+    kb = knowledge.create_knowledge_base(bot, name="Returns desk", description="Shipping and returns")
+    kb_source = knowledge.add_text(kb, "Returns", "Returns are free within 30 days.")
+
     spare = make_user("spare@example.com")
     spare_member = Membership.objects.create(workspace=workspace, user=spare, role=Role.VIEWER)
     invitation = workspace_services.invite(workspace, "new@example.com", "developer", invited_by=owner).invitation
@@ -128,7 +133,7 @@ def make_world() -> World:
     world = World(workspace=workspace, bot=bot, users=users, conversation=conversation, end_user=end_user,
                   message=message, invitation=invitation, spare_member=spare_member,
                   other_workspace=other_workspace, other_bot=other_bot, provider=provider, mcp_server=mcp_server,
-                  row=row, paused_run=paused_run, failed_run=failed_run)
+                  row=row, paused_run=paused_run, failed_run=failed_run, kb=kb, kb_source=kb_source)
     for who, user in users.items():
         world.raw_tokens[who] = tokens.create_token(user, f"tests {who}")[1]
     return world

@@ -28,6 +28,7 @@ BOT = "/api/v1/bots/{bot}"
 WS = "/api/v1/workspaces/{workspace}"
 STATE = BOT + "/states/conversation/conv-1"
 TABLE = BOT + "/tables/Orders"
+KB = BOT + "/knowledge-bases/{kb}"
 
 # (method, path, body, roles allowed)
 MATRIX = [
@@ -83,6 +84,17 @@ MATRIX = [
     ("DELETE", TABLE + "/rows/{row}", None, EDITORS),
     ("POST", TABLE + "/import", {"csv": "item,qty\nink,1\n"}, EDITORS),
     ("GET", TABLE + "/export", None, READERS),
+    ("GET", BOT + "/knowledge-bases", None, READERS),
+    ("POST", BOT + "/knowledge-bases", {"name": "Pricing"}, EDITORS),
+    ("POST", BOT + "/knowledge-bases/search", {"query": "returns"}, READERS),
+    ("GET", KB, None, READERS),
+    ("PATCH", KB, {"description": "Everything about returns"}, EDITORS),
+    ("DELETE", KB, None, EDITORS),
+    ("GET", KB + "/sources", None, READERS),
+    ("POST", KB + "/sources", {"kind": "text", "name": "Shipping", "text": "We ship in two days."}, EDITORS),
+    ("GET", KB + "/sources/{kb_source}", None, READERS),
+    ("DELETE", KB + "/sources/{kb_source}", None, EDITORS),
+    ("POST", KB + "/sources/{kb_source}/reindex", None, EDITORS),
     ("GET", BOT + "/chat-api", None, READERS),
     ("PATCH", BOT + "/chat-api", {"enabled": True}, EDITORS),
     ("GET", BOT + "/chat-api/key", None, EDITORS),
@@ -157,7 +169,7 @@ def _url(world, template: str, *, workspace=None, bot=None) -> str:
         workspace=(workspace or world.workspace).slug, bot=(bot or world.bot).pk, spare=world.spare_member.user_id,
         invitation=world.invitation.pk, message=world.message.pk, provider=world.provider.pk,
         mcp_server=world.mcp_server.pk, row=world.row, paused_run=world.paused_run.pk,
-        failed_run=world.failed_run.pk,
+        failed_run=world.failed_run.pk, kb=world.kb.pk, kb_source=world.kb_source.pk,
     )
 
 
@@ -251,7 +263,8 @@ def test_the_matrix_covers_every_operation_of_the_schema(client, db):
                                     ("/draft", "/{environment}"), ("/production", "/{environment}"),
                                     ("/versions/1", "/versions/{number}"), ("/tables/Orders", "/tables/{table}"),
                                     ("/rows/{row}", "/rows/{row_id}"), ("{paused_run}", "{workflow_id}"),
-                                    ("{failed_run}", "{workflow_id}"),
+                                    ("{failed_run}", "{workflow_id}"), ("{kb}", "{kb_id}"),
+                                    ("{kb_source}", "{source_id}"),
                                     ("/webhook-triggers/main/paid", "/webhook-triggers/{flow}/{node}")):
             path = path.replace(concrete, parameter)
         in_matrix.add((method, path))
