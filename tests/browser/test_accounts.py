@@ -137,7 +137,7 @@ def test_import_errors_then_import_rename_and_delete_workspace(logged_in_page, t
     expect(page.get_by_role("link", name=re.compile("editor"))).to_be_visible()
     assert Bot.objects.count() == 1
 
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     page.get_by_label("Name").fill("Renamed Space")
     page.get_by_role("button", name="Rename").click()
     expect(page.get_by_test_id("workspace-switcher").locator("summary")).to_have_text("Renamed Space")

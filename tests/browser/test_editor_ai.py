@@ -194,13 +194,13 @@ def test_the_ai_cards_are_in_the_tray_with_their_own_icons_and_ai_task_form_save
     page = ed.page
     group = page.locator(".fs-tray-group", has=page.locator(".fs-tray-category", has_text=re.compile("^AI$")))
     items = group.locator(".fs-tray-item")
-    expect(items).to_have_text(["AI Generate Text", "AI Task", "AI Transition"])
+    expect(items).to_have_text(["AI Generate Text", "AI Task", "AI Transition", "Query Knowledge Bases"])
     icons = set()
-    for i in range(3):
+    for i in range(4):
         assert items.nth(i).get_attribute("title"), "every AI card has a tooltip"
         icons.add(items.nth(i).locator("svg path").get_attribute("d"))
     icons.add(page.locator('.fs-tray-item[data-key="text"] svg path').get_attribute("d"))
-    assert len(icons) == 4, "each AI card has an icon of its own"
+    assert len(icons) == 5, "each AI card has an icon of its own"
 
     row = ed.drop_card("AI Task", "hello")
     expect(row).to_contain_text("AI Task")
