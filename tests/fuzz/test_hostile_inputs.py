@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 
 from flows import services as flow_services
-from flows.models import Bot, TableRow
+from flows.models import Bot, KnowledgeBase, KnowledgeSource, TableRow
 from integrations.chat_api.tests import asgi_client
 from integrations.chat_api.tests.conftest import ChatApi, make_bot
 from runtime.models import Conversation, EndUser, Event, Message
@@ -191,6 +191,36 @@ def test_tables_api_refuses_every_hostile_body_and_filter_with_its_path(db):
     assert list(TableRow.objects.values_list("table", "data")) == rows_before
     world.bot.refresh_from_db()
     assert [t["name"] for t in world.bot.draft["tables"]] == ["Orders"]
+
+
+def test_knowledge_api_refuses_every_hostile_body_with_its_path(db):
+    world = make_world()
+    client = world.client("owner")
+    kbs = f"/api/v1/bots/{world.bot.pk}/knowledge-bases"
+    kb = f"{kbs}/{world.kb.pk}"
+    table = [  # (method, url, body template, the path the answer names)
+        ("POST", kbs, '{"name": %s}', "$.name"),
+        ("POST", kbs, '{"name": "Pricing", "description": %s}', "$.description"),
+        ("POST", kbs, '{"name": "Pricing", "folder": %s}', "$.folder"),
+        ("PATCH", kb, '{"description": %s}', "$.description"),
+        ("POST", f"{kb}/sources", '{"kind": "text", "name": "Shipping", "text": %s}', "$.text"),
+        ("POST", f"{kb}/sources", '{"kind": "text", "name": %s, "text": "We ship."}', "$.name"),
+        ("POST", f"{kb}/sources", '{"kind": "url", "url": %s}', "$.url"),
+        ("POST", f"{kbs}/search", '{"query": %s}', "$.query"),
+    ]
+    before = (KnowledgeBase.objects.count(), KnowledgeSource.objects.count())
+    wrong = []
+    for method, url, template, where in table:
+        for name, value in HOSTILE.items():
+            response = client.generic(method, url, _fill(template, value), content_type="application/json")
+            details = response.json().get("error", {}).get("details", [])
+            if response.status_code != 400 or not any(
+                    d["path"].startswith(where) and SAYS[name] in d["message"] for d in details):
+                wrong.append((method, url, name, response.status_code, str(details)[:200]))
+    assert wrong == []
+    assert (KnowledgeBase.objects.count(), KnowledgeSource.objects.count()) == before
+    world.kb.refresh_from_db()
+    assert world.kb.description == "Shipping and returns"
 
 
 # ---- the dashboard --------------------------------------------------------------------------
