@@ -21,6 +21,7 @@ def studio(request):
             "role": role,
             "can_manage_members": role_allows(role, "studio.manage_members"),
             "can_view_audit": role_allows(role, "studio.view_audit"),
+            "can_view_usage": role_allows(role, "studio.view_usage"),
             "can_change_workspace": role_allows(role, "studio.change_workspace"),
             "can_handle_conversations": role_allows(role, "studio.handle_conversations"),
         }

@@ -81,6 +81,7 @@ CASES = [
     Case("members", "GET", lambda w: f"/w/{_slug(w)}/members/", ALL),
     Case("settings", "GET", lambda w: f"/w/{_slug(w)}/settings/", {O, A, B}),
     Case("audit log", "GET", lambda w: f"/w/{_slug(w)}/audit/", {O, A, M}),
+    Case("usage", "GET", lambda w: f"/w/{_slug(w)}/usage/", {O, A, B}),
     Case("bot dashboard", "GET", lambda w: f"/bots/{w.bot.pk}/", {O, A, M, D, V}),
     Case("bot export", "GET", lambda w: f"/bots/{w.bot.pk}/export/", {O, A, M, D, V}),
     Case("chat api key", "GET", lambda w: f"/bots/{w.bot.pk}/chat-api/key/", {O, A, M, D}),

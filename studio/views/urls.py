@@ -1,7 +1,7 @@
 from django.urls import path
 
 from studio.views import (accounts, ai, audit, bot_settings, bots, channels, config, conversations, inbox, members,
-                          operations, tokens, webchat, workspaces)
+                          operations, tokens, usage, webchat, workspaces)
 
 app_name = "studio"
 urlpatterns = [
@@ -45,6 +45,7 @@ urlpatterns = [
     path("w/<slug:slug>/invitations/<int:pk>/renew/", members.renew_invitation, name="renew_invitation"),
     path("w/<slug:slug>/invitations/<int:pk>/revoke/", members.revoke_invitation, name="revoke_invitation"),
     path("w/<slug:slug>/audit/", audit.audit_log, name="audit"),
+    path("w/<slug:slug>/usage/", usage.usage_page, name="usage"),
     # the Inbox: conversations handed to people (docs/handoff.md)
     path("w/<slug:slug>/inbox/", inbox.inbox, name="inbox"),
     path("w/<slug:slug>/inbox/<int:conversation_id>/", inbox.conversation, name="inbox_conversation"),
