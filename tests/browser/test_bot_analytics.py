@@ -51,3 +51,24 @@ def test_the_charts_show_the_seeded_figures_in_light_and_dark(page, studio_url, 
     page.evaluate("() => document.documentElement.setAttribute('data-theme', 'dark')")
     page.wait_for_function(f"() => ({legend})() === ({text})()")
     assert page.evaluate(legend) != light  # dark text on a dark page would be unreadable
+
+
+def test_the_workspace_usage_page_sums_the_same_rollups_per_bot(page, studio_url, make_user, login):
+    owner = make_user(name="Olga")
+    bot = flow_services.import_bot(echo_bot("Support"), workspace=owner.workspace)
+    flow_services.publish(bot)
+    today = timezone.localdate()
+    d1, d2 = seed(bot, today)
+    for day in (d1, d2, today):
+        analytics.roll_up(day)
+    login(page, owner)
+    page.goto(f"/bots/{bot.pk}/")
+    page.get_by_role("link", name="Usage", exact=True).click()
+    page.get_by_label("From").fill((today - timedelta(days=2)).isoformat())
+    page.get_by_label("To").fill(today.isoformat())
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("[data-testid=usage-totals] [data-total=messagesIn]")).to_have_text("5")
+    row = page.locator(f"[data-testid=usage-bots] tr[data-bot='{bot.pk}'] td")
+    expect(row.nth(0)).to_have_text("Support")
+    expect(row.nth(1)).to_have_text("4")  # conversations, as on the Analytics page
+    expect(row.nth(4)).to_have_text("120")  # LLM tokens
