@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 
 from runtime.models import DailyStats
+from studio.query_params import InvalidFilter, date_param, refuse_nul
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 366
@@ -17,12 +17,6 @@ MAX_DAYS = 366
 SERIES = {"conversations": "conversations", "users_new": "usersNew", "users_returning": "usersReturning",
           "messages_in": "messagesIn", "messages_out": "messagesOut", "failed_turns": "failedTurns",
           "llm_tokens": "llmTokens", "llm_cost": "llmCost"}
-
-
-class InvalidRange(ValueError):
-    def __init__(self, name: str, message: str):
-        super().__init__(f"{name}: {message}")
-        self.field = name
 
 
 @dataclass
@@ -34,28 +28,13 @@ class Range:
     @classmethod
     def from_query(cls, query, today: date | None = None) -> "Range":
         today = today or timezone.localdate()
-        days = {}
-        for name in ("since", "until"):
-            raw = (query.get(name) or "").strip()
-            if not raw:
-                continue
-            try:
-                day = parse_date(raw) if len(raw) == 10 else None
-            except ValueError:
-                day = None
-            if day is None:
-                raise InvalidRange(name, f"{raw!r} is not a date (YYYY-MM-DD)")
-            days[name] = day
-        until = days.get("until", today)
-        since = days.get("since", until - timedelta(days=DEFAULT_DAYS - 1))
+        until = date_param(query, "until") or today
+        since = date_param(query, "since") or until - timedelta(days=DEFAULT_DAYS - 1)
         if since > until:
-            raise InvalidRange("since", f"{since.isoformat()} is after until ({until.isoformat()})")
+            raise InvalidFilter("since", f"{since.isoformat()} is after until ({until.isoformat()})")
         if (until - since).days + 1 > MAX_DAYS:
-            raise InvalidRange("since", f"the range is {(until - since).days + 1} days; at most {MAX_DAYS}")
-        channel = (query.get("channel") or "").strip()
-        if "\x00" in channel:  # PostgreSQL text cannot hold one: a query with it is a database error
-            raise InvalidRange("channel", "contains the NUL character (%00), which no channel name can contain")
-        return cls(since, until, channel)
+            raise InvalidFilter("since", f"the range is {(until - since).days + 1} days; at most {MAX_DAYS}")
+        return cls(since, until, refuse_nul("channel", (query.get("channel") or "").strip()))
 
     def days(self) -> list[date]:
         return [self.since + timedelta(days=n) for n in range((self.until - self.since).days + 1)]

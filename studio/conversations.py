@@ -21,20 +21,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from runtime.models import Conversation, Event, Message
+from studio.query_params import InvalidFilter, date_param, refuse_nul
 
 PAGE_SIZE = 50
 STATUS_CHOICES = list(Conversation.Handoff.choices)
 STATUSES = [value for value, _ in STATUS_CHOICES]
 # The full-text configuration: no stemming, no stop words; bots speak any language.
 SEARCH_CONFIG = "simple"
-
-
-class InvalidFilter(ValueError):
-    """A filter or cursor the page cannot use; the message names the field."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
 
 
 @dataclass
@@ -49,24 +42,13 @@ class Filters:
     @classmethod
     def from_query(cls, query) -> "Filters":
         """From a request's GET parameters; bad ones raise InvalidFilter naming the field."""
-        filters = cls(channel=query.get("channel", "").strip(), status=query.get("status", "").strip(),
-                      tag=query.get("tag", "").strip(), q=query.get("q", "").strip()[:200])
-        for name in ("channel", "status", "tag", "q"):
-            # PostgreSQL text cannot hold NUL, so no stored message or tag can contain one.
-            if "\x00" in getattr(filters, name):
-                raise InvalidFilter(name, "contains the NUL character (%00), which no message or tag can contain")
+        filters = cls(channel=refuse_nul("channel", query.get("channel", "").strip()),
+                      status=refuse_nul("status", query.get("status", "").strip()),
+                      tag=refuse_nul("tag", query.get("tag", "").strip()),
+                      q=refuse_nul("q", query.get("q", "").strip()[:200]))
         if filters.status and filters.status not in STATUSES:
             raise InvalidFilter("status", f"unknown status {filters.status!r}; use one of {', '.join(STATUSES)}")
-        for name in ("since", "until"):
-            raw = query.get(name, "").strip()
-            if raw:
-                try:
-                    day = parse_date(raw) if len(raw) == 10 else None
-                except ValueError:  # well formed but no such day (2026-02-30)
-                    day = None
-                if day is None:
-                    raise InvalidFilter(name, f"{raw!r} is not a date (YYYY-MM-DD)")
-                setattr(filters, name, day)
+        filters.since, filters.until = date_param(query, "since"), date_param(query, "until")
         return filters
 
     def as_query(self) -> dict:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from flows.models import BotVersion
 from runtime import issues as issue_service
 from runtime.models import Event, Issue, Message
+from studio.query_params import InvalidFilter, refuse_nul
 
 LEVELS = ["debug", "info", "warn", "error"]
 PAGE_SIZE = 100
@@ -24,22 +25,6 @@ PAGE_SIZE = 100
 # matches nothing never reads the whole history in one request ("Older" goes on from there).
 SCAN_LIMIT = 5000
 SCAN_CHUNK = 500
-
-
-class InvalidFilter(ValueError):
-    """A filter the page cannot use; the message names the parameter."""
-
-    def __init__(self, name: str, message: str):
-        super().__init__(f"{name}: {message}")
-        self.field = name
-
-
-def refuse_nul(name: str, value: str) -> str:
-    """PostgreSQL text cannot hold NUL, so nothing stored contains one: refuse it by name
-    (it would be a database error, a 500, in a query)."""
-    if "\x00" in value:
-        raise InvalidFilter(name, "contains the NUL character (%00), which nothing stored can contain")
-    return value
 
 
 def event_id_param(query, name: str) -> int | None:

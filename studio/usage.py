@@ -20,7 +20,7 @@ STORED = ("conversations", "messages", "tableRows", "knowledgePassages")
 
 def range_from_query(query, today: date | None = None) -> Range:
     """The chosen days: `since` and `until` (YYYY-MM-DD); by default the month of `until`
-    (today) up to it. Raises studio.analytics.InvalidRange naming the field."""
+    (today) up to it. Raises studio.query_params.InvalidFilter naming the field."""
     today = today or timezone.localdate()
     chosen = Range.from_query({"until": query.get("until"), "since": query.get("since")}, today=today)
     if not (query.get("since") or "").strip():

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils.text import slugify
 
 from studio import conversations as service
+from studio.query_params import InvalidFilter
 from studio.views.access import bot_page
 
 PERM = "flows.view_conversations"
@@ -18,7 +19,7 @@ PERM = "flows.view_conversations"
 def _filters_or_error(request):
     try:
         return service.Filters.from_query(request.GET), None
-    except service.InvalidFilter as exc:
+    except InvalidFilter as exc:
         return service.Filters(), str(exc)
 
 
@@ -29,7 +30,7 @@ def conversation_list(request, bot):
     if error is None:
         try:
             result = service.page(bot, filters, request.GET.get("cursor", ""))
-        except service.InvalidFilter as exc:
+        except InvalidFilter as exc:
             error = str(exc)
     context = {"bot": bot, "filters": filters, "query": urlencode(filters.as_query()), "page": result, "error": error,
                "channels": service.channels(bot), "statuses": service.STATUS_CHOICES,
@@ -62,22 +63,11 @@ def _export_name(bot, extension):
     return f'attachment; filename="{slugify(bot.name) or "bot"}-conversations.{extension}"'
 
 
-def _export_filters(request):
-    try:
-        return service.Filters.from_query(request.GET)
-    except service.InvalidFilter as exc:
-        raise _BadFilter(str(exc)) from None
-
-
-class _BadFilter(Exception):
-    pass
-
-
 @bot_page(PERM)
 def export_csv(request, bot):
     try:
-        filters = _export_filters(request)
-    except _BadFilter as exc:
+        filters = service.Filters.from_query(request.GET)
+    except InvalidFilter as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     writer = csv.writer(_Echo())
 
@@ -94,8 +84,8 @@ def export_csv(request, bot):
 @bot_page(PERM)
 def export_jsonl(request, bot):
     try:
-        filters = _export_filters(request)
-    except _BadFilter as exc:
+        filters = service.Filters.from_query(request.GET)
+    except InvalidFilter as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in service.export_rows(bot, filters))
     response = StreamingHttpResponse(lines, content_type="application/x-ndjson; charset=utf-8")

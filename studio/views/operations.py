@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from studio import analytics as service_analytics
 from studio import operations as service
 from studio.permissions import can
+from studio.query_params import InvalidFilter
 from studio.views.access import bot_page
 
 READ = "flows.view_conversations"
@@ -21,7 +22,7 @@ TAIL_SIZE = 500
 def _id_or_error(request, name):
     try:
         return service.event_id_param(request.GET, name), None
-    except service.InvalidFilter as exc:
+    except InvalidFilter as exc:
         return None, str(exc)
 
 
@@ -30,7 +31,7 @@ def logs(request, bot):
     error = None
     try:
         filters = service.LogFilters.from_query(request.GET)
-    except service.InvalidFilter as exc:
+    except InvalidFilter as exc:
         filters, error = service.LogFilters(), str(exc)
     before, id_error = _id_or_error(request, "before")
     error = error or id_error
@@ -47,7 +48,7 @@ def logs_tail(request, bot):
     try:
         filters = service.LogFilters.from_query(request.GET)
         after = service.event_id_param(request.GET, "after")
-    except service.InvalidFilter as exc:
+    except InvalidFilter as exc:
         return render(request, "studio/_log_tail.html", {"bot": bot, "error": str(exc)}, status=400)
     result = service.log_page(bot, filters, after=after or 0, size=TAIL_SIZE)
     return render(request, "studio/_log_tail.html", {
@@ -59,7 +60,7 @@ def events(request, bot):
     error = None
     try:
         filters = service.EventFilters.from_query(request.GET)
-    except service.InvalidFilter as exc:
+    except InvalidFilter as exc:
         filters, error = service.EventFilters(), str(exc)
     before, id_error = _id_or_error(request, "before")
     error = error or id_error
@@ -77,7 +78,7 @@ def issues(request, bot):
     try:
         found, latest = service.issue_list(bot, state)
         error = None
-    except service.InvalidFilter as exc:
+    except InvalidFilter as exc:
         found, latest, error, state = [], None, str(exc), "open"
     return render(request, "studio/issues.html", {
         "bot": bot, "issues": found, "latest": latest, "state": state, "states": service.ISSUE_STATES,
@@ -101,7 +102,7 @@ def resolve_issue(request, bot, issue_id):
 def analytics(request, bot):
     try:
         chosen, error = service_analytics.Range.from_query(request.GET), None
-    except service_analytics.InvalidRange as exc:
+    except InvalidFilter as exc:
         chosen, error = service_analytics.Range.from_query({}), str(exc)
     data = None if error else service_analytics.report(bot, chosen)
     return render(request, "studio/analytics.html", {
