@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_datetime
 
 from runtime.models import Conversation, Event, Message
 from studio.query_params import InvalidFilter, date_param, refuse_nul
