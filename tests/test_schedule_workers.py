@@ -16,7 +16,9 @@ from runtime.tests.bots import create_bot
 from runtime.tests.test_schedule_triggers import schedule_bot
 from studio.celery import app
 
-from .test_celery_worker import PROJECT_DIR, _worker_env
+from integrations.chat_api.tests.server import server_env, stop_process
+
+from .test_celery_worker import PROJECT_DIR
 
 DONE = re.compile(r"fire_due_schedules\[[^\]]+\] succeeded in [0-9.]+s: (\d+)")
 
@@ -44,7 +46,7 @@ def test_two_workers_ticking_at_once_run_a_due_time_once(tmp_path):
                 [sys.executable, "-m", "celery", "-A", "studio", "worker", "--pool=solo", "-c", "1",
                  "-n", f"schedule{index}-{queue}@%h", "-Q", queue, "--without-gossip", "--without-mingle",
                  "--without-heartbeat", "-l", "info"],
-                cwd=PROJECT_DIR, env=_worker_env(), stdout=log, stderr=subprocess.STDOUT))
+                cwd=PROJECT_DIR, env=server_env(), stdout=log, stderr=subprocess.STDOUT))
     try:
         for _ in range(6):
             app.send_task("runtime.tasks.fire_due_schedules", queue=queue)
@@ -60,13 +62,7 @@ def test_two_workers_ticking_at_once_run_a_due_time_once(tmp_path):
             time.sleep(0.5)
     finally:
         for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+            stop_process(worker)
         with app.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)
     assert sorted(started) == [0, 0, 0, 0, 0, 1]

@@ -11,9 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
+from integrations.chat_api.tests.server import server_env, stop_process
 from runtime import turns, workflows
 from runtime.models import Event, Message, WorkflowRun, WorkflowStep
 from runtime.tests.bots import create_bot, order_workflow_bot
@@ -45,12 +44,7 @@ class Workers:
         self.queue, self.tmp_path, self.procs = queue, tmp_path, []
 
     def start(self):
-        db = connection.settings_dict
-        env = {**os.environ,
-               "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-               "REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "false",
-               "DJANGO_SETTINGS_MODULE": "studio.settings", "FLOWSTUDIO_WORKFLOW_QUEUE": self.queue,
-               "FLOWSTUDIO_WORKFLOW_LEASE_GRACE_SECONDS": "1"}
+        env = server_env(FLOWSTUDIO_WORKFLOW_QUEUE=self.queue, FLOWSTUDIO_WORKFLOW_LEASE_GRACE_SECONDS="1")
         log = self.tmp_path / f"worker{len(self.procs)}.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen(
@@ -66,12 +60,7 @@ class Workers:
     def stop(self):
         for proc, _ in self.procs:
             if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                stop_process(proc)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def server_env(**extra) -> dict:
             "DJANGO_SETTINGS_MODULE": "studio.settings", "CELERY_TASK_ALWAYS_EAGER": "false", **extra}
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=20)
@@ -57,7 +57,7 @@ def celery_worker(log_dir: Path, **env):
     try:
         yield queue
     finally:
-        _stop(process)
+        stop_process(process)
         from studio.celery import app
 
         with app.connection_for_write() as conn:
