@@ -18,7 +18,8 @@ CHART_DATA = """id => { const c = Chart.getChart(document.getElementById(id));
   return Object.fromEntries(c.data.datasets.map(d => [d.label, d.data])); }"""
 
 
-def test_the_charts_show_the_seeded_figures_in_light_and_dark(page, studio_url, make_user, login):
+def _seeded_and_rolled_up(make_user):
+    """A published bot with studio.tests.test_analytics's conversations over three days, rolled up."""
     owner = make_user(name="Olga")
     bot = flow_services.import_bot(echo_bot("Support"), workspace=owner.workspace)
     flow_services.publish(bot)
@@ -26,6 +27,11 @@ def test_the_charts_show_the_seeded_figures_in_light_and_dark(page, studio_url, 
     d1, d2 = seed(bot, today)
     for day in (d1, d2, today):
         analytics.roll_up(day)
+    return owner, bot, (d1, d2, today)
+
+
+def test_the_charts_show_the_seeded_figures_in_light_and_dark(page, studio_url, make_user, login):
+    owner, bot, (d1, d2, today) = _seeded_and_rolled_up(make_user)
     login(page, owner)
     page.goto(f"/bots/{bot.pk}/")
     page.get_by_role("link", name="Analytics").click()
@@ -54,13 +60,7 @@ def test_the_charts_show_the_seeded_figures_in_light_and_dark(page, studio_url, 
 
 
 def test_the_workspace_usage_page_sums_the_same_rollups_per_bot(page, studio_url, make_user, login):
-    owner = make_user(name="Olga")
-    bot = flow_services.import_bot(echo_bot("Support"), workspace=owner.workspace)
-    flow_services.publish(bot)
-    today = timezone.localdate()
-    d1, d2 = seed(bot, today)
-    for day in (d1, d2, today):
-        analytics.roll_up(day)
+    owner, bot, (d1, d2, today) = _seeded_and_rolled_up(make_user)
     login(page, owner)
     page.goto(f"/bots/{bot.pk}/")
     page.get_by_role("link", name="Usage", exact=True).click()
