@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from integrations.chat_api.tests.server import PROJECT_DIR, _stop, server_env
+from integrations.chat_api.tests.server import PROJECT_DIR, server_env, stop_process
 from integrations.messaging import sending, services, tasks
 from integrations.messaging.models import DeliveryFailure
 from runtime.models import Conversation
@@ -37,7 +37,7 @@ def channels_worker(log_dir, **env):
     try:
         yield queue
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 @pytest.fixture(autouse=True)
