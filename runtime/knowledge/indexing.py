@@ -12,6 +12,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from flows import knowledge
 from flows.models import KnowledgeChunk, KnowledgeSource
 from runtime.knowledge import parsing, vectors
 
@@ -30,7 +31,11 @@ def _set(source: KnowledgeSource, **fields) -> None:
 
 def sections_of(source: KnowledgeSource) -> list[parsing.Section]:
     if source.kind == KnowledgeSource.Kind.DOCUMENT:
-        return parsing.parse_document(source.format, bytes(source.content or b""))
+        if source.content is None:  # named by a bot file that did not carry it
+            raise parsing.ParseFailed(knowledge.NOT_CARRIED.format(size=source.size, name=source.name))
+        return parsing.parse_document(source.format, bytes(source.content))
+    if source.kind == KnowledgeSource.Kind.TABLE:
+        return parsing.table_sections(source.knowledge_base.bot, source.table, list(source.columns or ()))
     if source.kind == KnowledgeSource.Kind.TEXT:
         return [parsing.Section(source.text)]
     if source.kind == KnowledgeSource.Kind.URL:
@@ -43,7 +48,7 @@ def sections_of(source: KnowledgeSource) -> list[parsing.Section]:
 def index_source(source_id: int, revision: int | None = None) -> str:
     """Index the source (at `revision`, default its current one); the status it ended in."""
     try:
-        source = KnowledgeSource.objects.get(pk=source_id)
+        source = KnowledgeSource.objects.select_related("knowledge_base__bot").get(pk=source_id)
     except KnowledgeSource.DoesNotExist:
         return "gone"
     if revision is not None and source.revision != revision:
@@ -60,7 +65,11 @@ def index_source(source_id: int, revision: int | None = None) -> str:
                  error="no text found in the source (a scanned PDF has only images of text)")
             return Status.FAILED
         _set(source, status=Status.EMBEDDING)
-        matrix = vectors.embed([p.text for p in pieces])
+        # A passage that did not change keeps its vector (a table source re-indexed after one
+        # row changed embeds that row only): vectors depend on the text alone.
+        known = dict(KnowledgeChunk.objects.filter(source=source).values_list("text", "embedding"))
+        fresh = list(dict.fromkeys(p.text for p in pieces if p.text not in known))
+        known.update(zip(fresh, (vectors.to_bytes(v) for v in vectors.embed(fresh))))
         with transaction.atomic():
             locked = KnowledgeSource.objects.select_for_update().filter(pk=source.pk, revision=source.revision)
             if not locked.exists():
@@ -68,8 +77,8 @@ def index_source(source_id: int, revision: int | None = None) -> str:
             KnowledgeChunk.objects.filter(source=source).delete()
             KnowledgeChunk.objects.bulk_create([
                 KnowledgeChunk(knowledge_base_id=source.knowledge_base_id, source=source, position=i,
-                               text=p.text, page=p.page, location=p.location[:2000],
-                               embedding=vectors.to_bytes(matrix[i]))
+                               text=p.text, page=p.page, row=p.row, location=p.location[:2000],
+                               embedding=known[p.text])
                 for i, p in enumerate(pieces)], batch_size=500)
             locked.update(status=Status.READY, error="", chunk_count=len(pieces), indexed_at=timezone.now())
         return Status.READY

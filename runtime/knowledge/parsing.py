@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
+from flows.tables import service as tables
+from flows.tables.definition import UnknownTable
 from runtime import outbound
 
 # A web page or a sitemap is read up to this size (the guard's own default is 1 MB).
@@ -27,6 +29,7 @@ class Section:
     text: str
     page: int | None = None
     location: str = ""
+    row: int | None = None  # a table source's row id
 
 
 def _pdf(content: bytes) -> list[Section]:
@@ -136,6 +139,31 @@ def parse_sitemap(url: str) -> list[Section]:
     return sections
 
 
+def table_sections(bot, table_name: str, columns: list[str]) -> list[Section]:
+    """A section per row of the bot's table (its draft's definition): the `columns` read
+    (the table's searchable ones when none are given), as "column: value" lines when there
+    are several. Rows with none of them filled are left out."""
+    try:
+        table = tables.get_table(bot, table_name)
+    except UnknownTable as exc:
+        raise ParseFailed(str(exc)) from None
+    read = list(columns) or list(table.searchable)
+    for name in read:
+        column = table.column(name)
+        if column is None or column.type != "string":
+            raise ParseFailed(f"table {table_name!r} has no string column {name!r}")
+    if not read:
+        raise ParseFailed(f"table {table_name!r} has no searchable column: mark one searchable")
+    sections = []
+    for row_id, data in tables.rows_of(bot.pk, table).values_list("id", "data").iterator(chunk_size=1000):
+        values = [(name, data.get(name)) for name in read if isinstance(data.get(name), str) and data[name].strip()]
+        if not values:
+            continue
+        text = values[0][1] if len(read) == 1 else "\n".join(f"{name}: {value}" for name, value in values)
+        sections.append(Section(text, row=row_id))
+    return sections
+
+
 # NUL and other control characters (a PDF's text layer has them) become spaces: PostgreSQL
 # text cannot hold NUL.
 _SPACES = re.compile(r"[ \t\r\f\v\x00-\x08\x0b\x0e-\x1f]+")
@@ -145,7 +173,8 @@ _SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 def chunk(sections: list[Section], words: int = CHUNK_WORDS, overlap: int = OVERLAP_WORDS) -> list[Section]:
     """Passages of about `words` words, overlapping a little so an answer cut in two is still
-    whole in one of them; paragraphs are kept together where they fit. Never across pages."""
+    whole in one of them; paragraphs are kept together where they fit. Never across pages
+    (nor across a table's rows: each row is a section of its own)."""
     chunks = []
     for section in sections:
         text = _SURROGATES.sub("\ufffd", section.text)
@@ -154,12 +183,12 @@ def chunk(sections: list[Section], words: int = CHUNK_WORDS, overlap: int = OVER
         for paragraph in filter(None, paragraphs):
             tokens = paragraph.split(" ")
             if current and len(current) + len(tokens) > words:
-                chunks.append(Section(" ".join(current), section.page, section.location))
+                chunks.append(Section(" ".join(current), section.page, section.location, section.row))
                 current = current[-overlap:] if len(tokens) < words else []
             current.extend(tokens)
             while len(current) > words:
-                chunks.append(Section(" ".join(current[:words]), section.page, section.location))
+                chunks.append(Section(" ".join(current[:words]), section.page, section.location, section.row))
                 current = current[words - overlap:]
         if current:
-            chunks.append(Section(" ".join(current), section.page, section.location))
+            chunks.append(Section(" ".join(current), section.page, section.location, section.row))
     return chunks

@@ -4,8 +4,8 @@ passage's score is the sum of 1/(60 + its rank) in each list). Filtered to the K
 
 Vectors: only the searched KBs' are read, and kept per process in a small cache keyed by
 the KB's (chunk count, last chunk id), which any re-index changes (its chunks get new ids).
-SQLite (the embedded default) has no tsvector: there the word half ranks chunks by how many
-of the query's words they share."""
+SQLite (the embedded default) has no tsvector: there the word half is its FTS5 table
+(migration flows 0007: Porter-stemmed words, bm25 ranking)."""
 from __future__ import annotations
 
 import re
@@ -37,6 +37,7 @@ class Hit:
     similarity: float | None = None
     text: str = ""
     page: int | None = None
+    row: int | None = None
     location: str = ""
     source_id: int = 0
     source_name: str = ""
@@ -47,7 +48,7 @@ class Hit:
         return {"chunkId": self.chunk_id, "score": round(self.score, 6), "ftsRank": self.fts_rank,
                 "vectorRank": self.vector_rank,
                 "similarity": None if self.similarity is None else round(self.similarity, 4),
-                "text": self.text, "page": self.page, "location": self.location, "sourceId": self.source_id,
+                "text": self.text, "page": self.page, "row": self.row, "location": self.location, "sourceId": self.source_id,
                 "sourceName": self.source_name, "sourceType": self.source_kind,
                 "knowledgeBase": self.knowledge_base}
 
@@ -116,13 +117,33 @@ def fts_ranking(query: str, kb_ids: list[int], limit: int = CANDIDATES) -> list[
                 return []  # only stop words
             cursor.execute(sql, [query, list(kb_ids), limit])
             return [row[0] for row in cursor.fetchall()]
-    words = {w.lower() for w in _WORD.findall(query) if len(w) > 2}
-    scored = []
-    for chunk_id, text in KnowledgeChunk.objects.filter(knowledge_base_id__in=kb_ids).values_list("id", "text"):
-        shared = len(words & {w.lower() for w in _WORD.findall(text)})
-        if shared:
-            scored.append((-shared, chunk_id))
-    return [chunk_id for _, chunk_id in sorted(scored)[:limit]]
+    return _fts5_ranking(query, kb_ids, limit)
+
+
+# FTS5 has no stop-word list; these (PostgreSQL's 'english' ones that questions are made of)
+# would match nearly every passage and only slow the ranking down.
+_STOP_WORDS = frozenset(
+    "a an and are as at be but by can could do does for from had has have how i if in into is it its me my "
+    "no not of on or our should so than that the their them then there these they this to was we were what "
+    "when where which who whom why will with would you your".split())
+
+
+def _fts5_ranking(query: str, kb_ids: list[int], limit: int) -> list[int]:
+    # Each word is a quoted string (FTS5's syntax for "this text, nothing special"), ORed as
+    # PostgreSQL's half does; bm25 (smaller is better) weighs rare words more.
+    words = [w for w in dict.fromkeys(w.lower() for w in _WORD.findall(query)) if w not in _STOP_WORDS]
+    if not words:
+        return []
+    match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+    marks = ", ".join("%s" for _ in kb_ids)
+    sql = f"""
+        SELECT c.id FROM flows_knowledgechunk_fts f JOIN flows_knowledgechunk c ON c.id = f.rowid
+        WHERE flows_knowledgechunk_fts MATCH %s AND c.knowledge_base_id IN ({marks})
+        ORDER BY bm25(flows_knowledgechunk_fts), c.id
+        LIMIT %s"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [match, *kb_ids, limit])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def search(query: str, kb_ids: list[int], limit: int = 5) -> Result:
@@ -144,13 +165,13 @@ def search(query: str, kb_ids: list[int], limit: int = 5) -> Result:
         hit.vector_rank, hit.similarity, hit.score = rank, similarity, hit.score + 1 / (RRF_K + rank)
     best = sorted(hits.values(), key=lambda h: (-h.score, h.chunk_id))[:limit]
     rows = KnowledgeChunk.objects.filter(pk__in=[h.chunk_id for h in best]).values(
-        "id", "text", "page", "location", "source_id", "source__name", "source__kind", "knowledge_base__name")
+        "id", "text", "page", "row", "location", "source_id", "source__name", "source__kind", "knowledge_base__name")
     by_id = {row["id"]: row for row in rows}
     for hit in best:
         row = by_id.get(hit.chunk_id)
         if row is None:  # swapped out by a re-index between the two queries
             continue
-        hit.text, hit.page, hit.location = row["text"], row["page"], row["location"]
+        hit.text, hit.page, hit.row, hit.location = row["text"], row["page"], row["row"], row["location"]
         hit.source_id, hit.source_name, hit.source_kind = row["source_id"], row["source__name"], row["source__kind"]
         hit.knowledge_base = row["knowledge_base__name"]
         result.hits.append(hit)

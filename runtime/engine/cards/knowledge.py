@@ -6,8 +6,8 @@ query and writes what it found to `turn.KnowledgeAgent`; it sends nothing to the
   with numbered citations [1], [2]; without one (no provider, or the model failed), the best
   passage verbatim. "" when nothing matched.
 - `.responded`: whether there is an answer.
-- `.citations`: the passages behind it: number, source name and type, page, location and a
-  preview of the passage.
+- `.citations`: the passages behind it: number, source name and type, page (a PDF's) or row
+  (a table's), location and a preview of the passage.
 The answer can also go to a workflow variable. docs/knowledge.md."""
 from __future__ import annotations
 
@@ -41,12 +41,12 @@ def citation(number: int, passage: dict) -> dict:
     text = passage.get("text") or ""
     return {"number": number, "sourceName": passage.get("sourceName", ""), "sourceType": passage.get("sourceType", ""),
             "knowledgeBase": passage.get("knowledgeBase", ""), "page": passage.get("page"),
-            "location": passage.get("location", ""),
+            "row": passage.get("row"), "location": passage.get("location", ""),
             "preview": text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS - 1].rstrip() + "…"}
 
 
 def _reference(c: dict) -> str:
-    where = f", page {c['page']}" if c.get("page") else ""
+    where = f", page {c['page']}" if c.get("page") else f", row {c['row']}" if c.get("row") else ""
     return f"[{c['number']}] {c['sourceName']}{where}"
 
 
@@ -66,7 +66,7 @@ def ask_knowledge(rt, card_id: str, query: str, *, knowledge_bases=(), folder: s
     except KnowledgeFailure as exc:
         raise BotRuntimeError(f"card {card_id!r}: {exc}") from None
     rt.add_trace("knowledge_query", query=query, knowledgeBases=list(knowledge_bases),
-                 passages=[{k: p.get(k) for k in ("sourceName", "page", "score", "ftsRank", "vectorRank",
+                 passages=[{k: p.get(k) for k in ("sourceName", "page", "row", "score", "ftsRank", "vectorRank",
                                                   "similarity", "tokens")}
                            | {"preview": citation(0, p)["preview"]} for p in passages])
     if passages and min_similarity is not None and (passages[0].get("similarity") or 0) < min_similarity:
