@@ -148,8 +148,10 @@ def _knowledge_schemas() -> dict:
     by_type = {
         "text": ({"name": name, "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS,
                                           "description": "The text, indexed as it is."}}, ["name", "text"]),
-        "url": ({"url": {**url, "description": "A web page, fetched when the source is indexed."}}, ["url"]),
-        "sitemap": ({"url": {**url, "description": "A sitemap; each page it lists is fetched."}}, ["url"]),
+        "url": ({"url": {**url, "description": url["description"] + "; the page is fetched when indexed"}},
+                ["url"]),
+        "sitemap": ({"url": {**url, "description": url["description"] + "; each page the sitemap lists is fetched"}},
+                    ["url"]),
         "table": ({"table": {**table_name, "description": "One of `tables`; each row is a passage."},
                    "columns": {"type": "array", "uniqueItems": True, "items": table_name, "default": [],
                                "description": "String columns read; none: the table's searchable ones."}},
