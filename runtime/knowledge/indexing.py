@@ -89,3 +89,12 @@ def index_source(source_id: int, revision: int | None = None) -> str:
         KnowledgeSource.objects.filter(pk=source.pk, revision=source.revision).update(
             status=Status.FAILED, error=f"indexing failed: {type(exc).__name__}")
         return Status.FAILED
+
+
+def index_waiting(bot_id) -> dict[int, str]:
+    """Index, in this process, the bot's sources still waiting for the indexing worker
+    (status queued); {source id: the status it ended in}. Conversation tests call it so a
+    test of a bot just imported searches its whole knowledge, whatever the worker is doing
+    (a worker indexing the same revision meanwhile is harmless: the swap is one transaction)."""
+    waiting = KnowledgeSource.objects.filter(knowledge_base__bot_id=bot_id, status=Status.QUEUED)
+    return {pk: index_source(pk) for pk in waiting.order_by("id").values_list("pk", flat=True)}
