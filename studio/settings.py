@@ -377,6 +377,9 @@ FLOWSTUDIO_TELEGRAM_API_URL = env("FLOWSTUDIO_TELEGRAM_API_URL", default="https:
 FLOWSTUDIO_CHANNELS_CELERY_QUEUE = env("FLOWSTUDIO_CHANNELS_CELERY_QUEUE", default="")
 # The Celery queue of knowledge indexing jobs (runtime/knowledge/jobs.py); "": the default queue.
 FLOWSTUDIO_KNOWLEDGE_CELERY_QUEUE = env("FLOWSTUDIO_KNOWLEDGE_CELERY_QUEUE", default="")
+# Seconds a table source waits after its rows change before it is re-indexed (a burst of
+# changes is one job; docs/knowledge.md "Table sources").
+FLOWSTUDIO_KNOWLEDGE_TABLE_DELAY_S = env.float("FLOWSTUDIO_KNOWLEDGE_TABLE_DELAY_S", default=5.0)
 FLOWSTUDIO_SLACK_API_URL = env("FLOWSTUDIO_SLACK_API_URL", default="https://slack.com/api").rstrip("/")
 # WhatsApp and Messenger: the Graph API with its version (Meta keeps each for two years).
 FLOWSTUDIO_META_GRAPH_API_URL = env("FLOWSTUDIO_META_GRAPH_API_URL",
