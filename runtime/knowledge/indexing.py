@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from flows import knowledge
 from flows.models import KnowledgeChunk, KnowledgeSource
+from flows.tables import service as tables
+from flows.tables.definition import UnknownTable
 from runtime.knowledge import parsing, vectors
 
 logger = logging.getLogger(__name__)
@@ -29,13 +31,38 @@ def _set(source: KnowledgeSource, **fields) -> None:
         raise Superseded
 
 
+def table_sections(bot, table_name: str, columns: list[str]) -> list[parsing.Section]:
+    """A section per row of the bot's table (its draft's definition): the `columns` read
+    (the table's searchable ones when none are given), as "column: value" lines when there
+    are several. Rows with none of them filled are left out."""
+    try:
+        table = tables.get_table(bot, table_name)
+    except UnknownTable as exc:
+        raise parsing.ParseFailed(str(exc)) from None
+    read = list(columns) or list(table.searchable)
+    for name in read:
+        column = table.column(name)
+        if column is None or column.type != "string":
+            raise parsing.ParseFailed(f"table {table_name!r} has no string column {name!r}")
+    if not read:
+        raise parsing.ParseFailed(f"table {table_name!r} has no searchable column: mark one searchable")
+    sections = []
+    for row_id, data in tables.rows_of(bot.pk, table).values_list("id", "data").iterator(chunk_size=1000):
+        values = [(name, data.get(name)) for name in read if isinstance(data.get(name), str) and data[name].strip()]
+        if not values:
+            continue
+        text = values[0][1] if len(read) == 1 else "\n".join(f"{name}: {value}" for name, value in values)
+        sections.append(parsing.Section(text, row=row_id))
+    return sections
+
+
 def sections_of(source: KnowledgeSource) -> list[parsing.Section]:
     if source.kind == KnowledgeSource.Kind.DOCUMENT:
         if source.content is None:  # named by a bot file that did not carry it
             raise parsing.ParseFailed(knowledge.NOT_CARRIED.format(size=source.size, name=source.name))
         return parsing.parse_document(source.format, bytes(source.content))
     if source.kind == KnowledgeSource.Kind.TABLE:
-        return parsing.table_sections(source.knowledge_base.bot, source.table, list(source.columns or ()))
+        return table_sections(source.knowledge_base.bot, source.table, list(source.columns or ()))
     if source.kind == KnowledgeSource.Kind.TEXT:
         return [parsing.Section(source.text)]
     if source.kind == KnowledgeSource.Kind.URL:

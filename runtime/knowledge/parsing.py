@@ -9,8 +9,6 @@ import re
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
-from flows.tables import service as tables
-from flows.tables.definition import UnknownTable
 from runtime import outbound
 
 # A web page or a sitemap is read up to this size (the guard's own default is 1 MB).
@@ -136,31 +134,6 @@ def parse_sitemap(url: str) -> list[Section]:
             failures.append(str(exc))
     if not sections and failures:
         raise ParseFailed(f"no page of the sitemap could be read: {failures[0]}")
-    return sections
-
-
-def table_sections(bot, table_name: str, columns: list[str]) -> list[Section]:
-    """A section per row of the bot's table (its draft's definition): the `columns` read
-    (the table's searchable ones when none are given), as "column: value" lines when there
-    are several. Rows with none of them filled are left out."""
-    try:
-        table = tables.get_table(bot, table_name)
-    except UnknownTable as exc:
-        raise ParseFailed(str(exc)) from None
-    read = list(columns) or list(table.searchable)
-    for name in read:
-        column = table.column(name)
-        if column is None or column.type != "string":
-            raise ParseFailed(f"table {table_name!r} has no string column {name!r}")
-    if not read:
-        raise ParseFailed(f"table {table_name!r} has no searchable column: mark one searchable")
-    sections = []
-    for row_id, data in tables.rows_of(bot.pk, table).values_list("id", "data").iterator(chunk_size=1000):
-        values = [(name, data.get(name)) for name in read if isinstance(data.get(name), str) and data[name].strip()]
-        if not values:
-            continue
-        text = values[0][1] if len(read) == 1 else "\n".join(f"{name}: {value}" for name, value in values)
-        sections.append(Section(text, row=row_id))
     return sections
 
 
