@@ -74,8 +74,9 @@ def embedding_peer(texts: list[str]) -> None:
         run()
         rates.setdefault(name, []).append(len(texts) / (time.process_time() - cpu))
     best = {name: max(values) for name, values in rates.items()}
+    ratio = best["the job's batches"] / best["fixed batches of 32"]
     print(f"embedding {len(texts)} passages: " + ", ".join(f"{name} {rate:.1f}/CPU-s" for name, rate in best.items())
-          + f"; ratio {best["the job's batches"] / best['fixed batches of 32']:.1f}x")
+          + f"; ratio {ratio:.1f}x")
 
 
 def main():
