@@ -64,9 +64,14 @@ _cache: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _kb_vectors(kb_id: int) -> tuple[np.ndarray, np.ndarray]:
-    stamp = KnowledgeChunk.objects.filter(knowledge_base_id=kb_id).aggregate(n=Count("id"), last=Max("id"))
-    key = (stamp["n"], stamp["last"])
+def _stamps(kb_ids: list[int]) -> dict[int, tuple]:
+    """Each KB's (passage count, last passage id), in one query: what the cache is keyed by."""
+    rows = (KnowledgeChunk.objects.filter(knowledge_base_id__in=kb_ids).order_by().values("knowledge_base_id")
+            .annotate(n=Count("id"), last=Max("id")).values_list("knowledge_base_id", "n", "last"))
+    return {kb_id: (n, last) for kb_id, n, last in rows}
+
+
+def _kb_vectors(kb_id: int, key: tuple) -> tuple[np.ndarray, np.ndarray]:
     with _cache_lock:
         cached = _cache.get(kb_id)
         if cached is not None and cached[0] == key:
@@ -86,12 +91,12 @@ def _kb_vectors(kb_id: int) -> tuple[np.ndarray, np.ndarray]:
 def vector_ranking(query: str, kb_ids: list[int], limit: int = CANDIDATES) -> list[tuple[int, float]]:
     q = vectors.embed([query])[0]
     found = []
-    for kb_id in kb_ids:
-        ids, matrix = _kb_vectors(kb_id)
-        if len(ids):
-            scores = matrix @ q
-            top = np.argsort(-scores)[:limit]
-            found.extend((int(ids[i]), float(scores[i])) for i in top)
+    for kb_id, key in _stamps(kb_ids).items():
+        ids, matrix = _kb_vectors(kb_id, key)
+        scores = matrix @ q
+        # The best `limit` in any order (linear), then only those sorted.
+        top = np.argpartition(-scores, limit - 1)[:limit] if len(scores) > limit else np.arange(len(scores))
+        found.extend((int(ids[i]), float(scores[i])) for i in top)
     found.sort(key=lambda pair: -pair[1])
     return found[:limit]
 
@@ -104,17 +109,16 @@ def fts_ranking(query: str, kb_ids: list[int], limit: int = CANDIDATES) -> list[
         return []
     if connection.vendor == "postgresql":
         # plainto_tsquery ANDs the words (stemmed, stop words gone); a question rarely has all
-        # its words in one passage, so they are ORed and ts_rank_cd orders by how many match.
+        # its words in one passage, so they are ORed (cast back, not parsed again: the lexemes
+        # are stemmed already) and ts_rank_cd orders by how many match. A question of stop
+        # words only is an empty tsquery, which matches nothing.
         sql = """
             SELECT c.id FROM flows_knowledgechunk c,
-                 to_tsquery('english', replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')) q
-            WHERE c.knowledge_base_id = ANY(%s) AND c.search_vector @@ q
-            ORDER BY ts_rank_cd(c.search_vector, q) DESC, c.id
+                 (SELECT replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')::tsquery AS q) AS query
+            WHERE c.knowledge_base_id = ANY(%s) AND c.search_vector @@ query.q
+            ORDER BY ts_rank_cd(c.search_vector, query.q) DESC, c.id
             LIMIT %s"""
         with connection.cursor() as cursor:
-            cursor.execute("SELECT plainto_tsquery('english', %s)::text", [query])
-            if not cursor.fetchone()[0]:
-                return []  # only stop words
             cursor.execute(sql, [query, list(kb_ids), limit])
             return [row[0] for row in cursor.fetchall()]
     return _fts5_ranking(query, kb_ids, limit)
