@@ -13,6 +13,7 @@ from pathlib import PurePath
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.db.models.signals import post_delete
 from django.dispatch import Signal
 
 from flows.botfile.knowledge import (  # noqa: F401  (the limits and refusals, re-exported for the API)
@@ -166,6 +167,20 @@ def add_table_source(kb: KnowledgeBase, table, columns=None, *, known_tables: di
     _check_room(kb)
     return KnowledgeSource.objects.create(knowledge_base=kb, kind=KnowledgeSource.Kind.TABLE, name=table,
                                           table=table, columns=columns)
+
+
+def passages_changed(kb_id) -> None:
+    """Call in the transaction that changes a KB's passages: processes reload its vectors."""
+    KnowledgeBase.objects.filter(pk=kb_id).update(chunks_version=F("chunks_version") + 1)
+
+
+def _source_deleted(sender, instance: KnowledgeSource, **kwargs) -> None:
+    # Every way a source goes (the API, an import, a cascade from its KB or bot) takes its
+    # passages with it; a KB deleted with it simply matches no row.
+    passages_changed(instance.knowledge_base_id)
+
+
+post_delete.connect(_source_deleted, sender=KnowledgeSource, dispatch_uid="knowledge-source-deleted")
 
 
 def mark_for_reindex(source: KnowledgeSource) -> KnowledgeSource:

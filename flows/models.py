@@ -171,6 +171,10 @@ class KnowledgeBase(models.Model):
     # A slash-separated folder path ("Support/Billing"); "" is the top level. Cards may search
     # one folder (and those under it) instead of naming every KB.
     folder = models.CharField(max_length=200, blank=True, default="")
+    # Goes up whenever the KB's passages change (an index swap, a source deleted): each
+    # process keeps the KB's vectors keyed by it (runtime/knowledge/search.py), so a search
+    # reads one small row to know they are current instead of counting the passages.
+    chunks_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -55,6 +55,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name='knowledgebase',
+            name='chunks_version',
+            field=models.PositiveBigIntegerField(default=0, editable=False),
+        ),
+        migrations.AddField(
             model_name='knowledgechunk',
             name='row',
             field=models.PositiveBigIntegerField(blank=True, null=True),

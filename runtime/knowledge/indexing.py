@@ -108,6 +108,7 @@ def index_source(source_id: int, revision: int | None = None) -> str:
                                embedding=known[p.text])
                 for i, p in enumerate(pieces)], batch_size=500)
             locked.update(status=Status.READY, error="", chunk_count=len(pieces), indexed_at=timezone.now())
+            knowledge.passages_changed(source.knowledge_base_id)
         return Status.READY
     except Superseded:
         return "superseded"

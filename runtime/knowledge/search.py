@@ -3,7 +3,8 @@ column and GIN index of migration flows 0006) and MiniLM vectors, fused by recip
 passage's score is the sum of 1/(60 + its rank) in each list). Filtered to the KBs asked for.
 
 Vectors: only the searched KBs' are read, and kept per process in a small cache keyed by
-the KB's (chunk count, last chunk id), which any re-index changes (its chunks get new ids).
+the KB's `chunks_version`, which every index swap and every source deletion bumps in the
+same transaction.
 SQLite (the embedded default) has no tsvector: there the word half is its FTS5 table
 (migration flows 0007: Porter-stemmed words, bm25 ranking)."""
 from __future__ import annotations
@@ -16,9 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Max
 
-from flows.models import KnowledgeChunk
+from flows.models import KnowledgeBase, KnowledgeChunk
 from runtime.knowledge import vectors
 
 RRF_K = 60
@@ -65,10 +65,10 @@ _cache_lock = threading.Lock()
 
 
 def _stamps(kb_ids: list[int]) -> dict[int, tuple]:
-    """Each KB's (passage count, last passage id), in one query: what the cache is keyed by."""
-    rows = (KnowledgeChunk.objects.filter(knowledge_base_id__in=kb_ids).order_by().values("knowledge_base_id")
-            .annotate(n=Count("id"), last=Max("id")).values_list("knowledge_base_id", "n", "last"))
-    return {kb_id: (n, last) for kb_id, n, last in rows}
+    """Each KB's `chunks_version` (with its creation time: a rolled-back id can come again on
+    SQLite), in one query by primary key: what the cache is keyed by."""
+    rows = KnowledgeBase.objects.filter(pk__in=kb_ids).values_list("id", "chunks_version", "created_at")
+    return {kb_id: (version, created) for kb_id, version, created in rows}
 
 
 def _kb_vectors(kb_id: int, key: tuple) -> tuple[np.ndarray, np.ndarray]:

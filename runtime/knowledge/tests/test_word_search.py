@@ -88,3 +88,15 @@ def test_a_question_of_stop_words_only_finds_nothing_by_words():
     bot = create_bot(kb_bot())
     kb, _ = kb_with(bot, "Shop", PASSAGES)
     assert search.fts_ranking("what is it that you are", [kb.pk]) == []
+
+
+def test_the_vector_cache_follows_every_change_of_a_kbs_passages():
+    bot = create_bot(kb_bot())
+    kb, ids = kb_with(bot, "Shop", PASSAGES)
+    assert ids["returns"] in [pk for pk, _ in search.vector_ranking("sending parcels back", [kb.pk])]  # cached now
+    kb.sources.get(name="returns").delete()
+    assert ids["returns"] not in [pk for pk, _ in search.vector_ranking("sending parcels back", [kb.pk])]
+    source = knowledge.add_text(kb, "returns", PASSAGES["returns"])
+    indexing.index_source(source.pk)
+    new = KnowledgeChunk.objects.get(source=source).pk
+    assert new in [pk for pk, _ in search.vector_ranking("sending parcels back", [kb.pk])]
