@@ -14,6 +14,7 @@ import { Saver, api } from './save.js';
 import { Find } from './find.js';
 import { Versions } from './versions.js';
 import { TablesPanel } from './tables.js';
+import { KnowledgePanel } from './knowledge.js';
 import { Prefs, applyTheme } from './prefs.js';
 import { Layout } from './layout.js';
 import { cardTitle } from './cards.js';
@@ -65,6 +66,9 @@ const tables = new TablesPanel({
   list: $('#fs-tables'), view: $('#fs-table-view'), botId: boot.bot.id, readOnly: store.readOnly, saver,
   // After the API changed the draft's tables: take the server's draft, as after a conflict.
   reloadDraft: () => saver.resolve('theirs'),
+});
+const knowledge = new KnowledgePanel({
+  list: $('#fs-knowledge'), view: $('#fs-kb-view'), botId: boot.bot.id, readOnly: store.readOnly,
 });
 
 function reload(data) {
@@ -122,8 +126,9 @@ function showPanel(name, open = true) {
 
 function leftTab(tab) {
   for (const el of document.querySelectorAll('[data-left-tab]')) el.setAttribute('aria-selected', el.dataset.leftTab === tab ? 'true' : 'false');
-  for (const id of ['explorer', 'library', 'versions', 'tables']) $(`#fs-${id}`).hidden = id !== tab;
+  for (const id of ['explorer', 'library', 'versions', 'tables', 'knowledge']) $(`#fs-${id}`).hidden = id !== tab;
   if (tab === 'tables') tables.show(); else tables.hide();
+  if (tab === 'knowledge') knowledge.show(); else knowledge.hide();
   showPanel('left', true);
 }
 
