@@ -268,6 +268,7 @@ function statusOf(entry, index, trace) {
     case 'cancelled': return { text: 'Stopped by the user (the turn changed nothing)', title: entry.message };
     // "Answer found in Knowledge Base" with its citations on hover and focus (./knowledge.js).
     case 'knowledge_answer': return { element: knowledgeLine(entry, index, trace) };
+    case 'capture_answered_question': return { text: `Answered the question from the knowledge bases; still waiting for ${entry.variable || 'the answer'}` };
     default: return null;
   }
 }

@@ -60,30 +60,33 @@ def open_knowledge(page):
     expect(page.locator("#fs-knowledge")).to_be_visible()
 
 
+def editor_as(new_context, login, studio_url, user, bot, init_script=""):
+    """The user's editor page on the bot; `page.errors` collects its JavaScript errors."""
+    context = new_context(viewport=VIEWPORT, color_scheme="light")
+    if init_script:
+        context.add_init_script(init_script)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    login(page, user)
+    return page, EditorPage(page).open(studio_url, bot)
+
+
 def test_a_kb_made_in_the_knowledge_tab_answers_in_the_emulator_with_a_citation(new_context, login, studio_url,
                                                                                  make_user, tmp_path):
     owner = make_user()
     bot = services.import_bot(copy.deepcopy(BOT), workspace=owner.workspace, user=owner)
-    context = new_context(viewport=VIEWPORT, color_scheme="light")
-    context.add_init_script("localStorage.setItem('flowstudio.theme', localStorage.getItem('flowstudio.theme') || 'light')")
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    login(page, owner)
-    EditorPage(page).open(studio_url, bot)
+    # Light until the test switches to dark (and keeps it over the reload).
+    page, ed = editor_as(new_context, login, studio_url, owner, bot, init_script=(
+        "localStorage.setItem('flowstudio.theme', localStorage.getItem('flowstudio.theme') || 'light')"))
 
     # Create a KB: a bad name is refused under its field, in words.
     open_knowledge(page)
     expect(page.locator("#fs-knowledge")).to_contain_text("No knowledge bases yet")
     page.locator('#fs-knowledge [data-action="new-kb"]').click()
-    dialog = page.locator("dialog[open]")
-    dialog.locator("[name=name]").fill("../kettles")
-    dialog.locator("[name=folder]").fill("Support")
-    dialog.locator("[name=description]").fill("Returns, hours and the warranty")
-    dialog.locator("button[type=submit]").click()
+    dialog = ed.submit_dialog(name="../kettles", folder="Support", description="Returns, hours and the warranty")
     expect(dialog.locator('[data-dialog-field="name"] .fs-field-error')).to_contain_text("letters, digits")
-    dialog.locator("[name=name]").fill("Kettles")
-    dialog.locator("button[type=submit]").click()
+    ed.submit_dialog(name="Kettles")
     view = page.locator("#fs-kb-view")
     expect(view.locator(".fs-kb-title")).to_have_text("Kettles")
     expect(view.locator(".fs-kb-description")).to_have_text("Returns, hours and the warranty")
@@ -125,9 +128,7 @@ def test_a_kb_made_in_the_knowledge_tab_answers_in_the_emulator_with_a_citation(
 
     # A URL of the server's own network is refused in the dialog, with the reason.
     view.locator('[data-action="add-url"]').click()
-    dialog = page.locator("dialog[open]")
-    dialog.locator("[name=url]").fill("http://10.0.0.5/admin")
-    dialog.locator("button[type=submit]").click()
+    dialog = ed.submit_dialog(url="http://10.0.0.5/admin")
     expect(dialog.locator('[data-dialog-field="url"] .fs-field-error')).to_contain_text("private or reserved address")
     dialog.locator("button[value=cancel]").click()
 
@@ -173,9 +174,7 @@ def test_a_kb_made_in_the_knowledge_tab_answers_in_the_emulator_with_a_citation(
 
     # Rename it: the list and the title follow.
     view.locator('[data-action="edit-kb"]').click()
-    dialog = page.locator("dialog[open]")
-    dialog.locator("[name=name]").fill("Kettle help")
-    dialog.locator("button[type=submit]").click()
+    ed.submit_dialog(name="Kettle help")
     expect(view.locator(".fs-kb-title")).to_have_text("Kettle help")
     expect(page.locator("#fs-knowledge .fs-kb-item.active")).to_contain_text("Kettle help")
 
@@ -252,7 +251,7 @@ def test_a_kb_made_in_the_knowledge_tab_answers_in_the_emulator_with_a_citation(
     page.locator("dialog[open] button[type=submit]").click()
     expect(page.locator("#fs-knowledge")).to_contain_text("No knowledge bases yet")
     assert not KnowledgeBase.objects.filter(bot=bot).exists()
-    assert errors == []
+    assert page.errors == []
 
 
 def test_a_viewer_reads_the_knowledge_bases_and_tries_a_query_but_changes_nothing(new_context, login, studio_url,
@@ -261,12 +260,7 @@ def test_a_viewer_reads_the_knowledge_bases_and_tries_a_query_but_changes_nothin
     bot = services.import_bot(copy.deepcopy(BOT), workspace=owner.workspace, user=owner)
     kb = knowledge.create_knowledge_base(bot, name="Kettles")
     assert indexing.index_source(knowledge.add_text(kb, "Opening hours", HOURS).pk) == "ready"
-    viewer = make_user(role=Role.VIEWER, workspace=owner.workspace)
-    page = new_context(viewport=VIEWPORT).new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    login(page, viewer)
-    EditorPage(page).open(studio_url, bot)
+    page, _ = editor_as(new_context, login, studio_url, make_user(role=Role.VIEWER, workspace=owner.workspace), bot)
     open_knowledge(page)
     expect(page.locator('#fs-knowledge [data-action="new-kb"]')).to_have_count(0)
     page.locator('#fs-knowledge [data-kb]').first.click()
@@ -275,4 +269,4 @@ def test_a_viewer_reads_the_knowledge_bases_and_tries_a_query_but_changes_nothin
         expect(view.locator(f'[data-action="{action}"]').first).to_be_disabled()
     try_query(page, "when does the shop open")
     expect(view.locator(".fs-kb-hit").first).to_contain_text("opens at nine")
-    assert errors == []
+    assert page.errors == []
