@@ -48,8 +48,13 @@ const completion = new Completion(store, boot.writtenTypes);
 const picker = new VariablePicker(store, { written: boot.writtenTypes, variableTypes: boot.variableTypes });
 const saver = new Saver(store, urls);
 const problems = new ProblemsPanel(store, $('#fs-problems'), { navigate });
+// Before the inspector: its knowledge base pickers read the Knowledge tab's list.
+const knowledge = new KnowledgePanel({
+  list: $('#fs-knowledge'), view: $('#fs-kb-view'), botId: boot.bot.id, readOnly: store.readOnly,
+});
 const inspector = new Inspector(store, $('#fs-inspector'), {
   completion, picker, defs: boot.schemaDefs, canvas, llm: boot.llm, triggerTypes: boot.triggerTypes,
+  knowledgeBases: () => knowledge.names(),
 });
 const explorer = new Explorer(store, $('#fs-explorer'), {
   variableTypes: boot.variableTypes, navigate, configUrl: `/bots/${boot.bot.id}/config/`,
@@ -66,9 +71,6 @@ const tables = new TablesPanel({
   list: $('#fs-tables'), view: $('#fs-table-view'), botId: boot.bot.id, readOnly: store.readOnly, saver,
   // After the API changed the draft's tables: take the server's draft, as after a conflict.
   reloadDraft: () => saver.resolve('theirs'),
-});
-const knowledge = new KnowledgePanel({
-  list: $('#fs-knowledge'), view: $('#fs-kb-view'), botId: boot.bot.id, readOnly: store.readOnly,
 });
 
 function reload(data) {

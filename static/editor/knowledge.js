@@ -99,6 +99,15 @@ export class KnowledgePanel {
 
   kb(id = this.current) { return this.kbs.find((k) => k.id === id) || null; }
 
+  /** The bot's KB names, for the inspector's pickers: loaded once, then as this tab last saw them. */
+  names() {
+    if (!this.namesLoaded) {
+      this.namesLoaded = api(this.base).then((r) => (r.ok ? r.data.knowledgeBases.map((k) => k.name) : []));
+      this.namesLoaded.catch(() => { this.namesLoaded = null; });
+    }
+    return this.namesLoaded;
+  }
+
   // ---- the list ----------------------------------------------------------------------------
   async show() {
     this.visible = true;
@@ -120,6 +129,7 @@ export class KnowledgePanel {
       return false;
     }
     this.kbs = response.data.knowledgeBases;
+    this.namesLoaded = Promise.resolve(this.kbs.map((k) => k.name));
     this.maxSources = response.data.maxSources;
     this.maxDocumentBytes = response.data.maxDocumentBytes;
     if (this.current && !this.kb()) this.close();

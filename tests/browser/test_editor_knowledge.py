@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from flows import knowledge, services
-from flows.models import KnowledgeBase, KnowledgeSource
+from flows.models import Bot, KnowledgeBase, KnowledgeSource
 from runtime.knowledge import indexing
 from studio.people.models import Role
 
@@ -178,9 +178,17 @@ def test_a_kb_made_in_the_knowledge_tab_answers_in_the_emulator_with_a_citation(
     expect(view.locator(".fs-kb-title")).to_have_text("Kettle help")
     expect(page.locator("#fs-knowledge .fs-kb-item.active")).to_contain_text("Kettle help")
 
-    # The emulator: the card answers, the status line cites the file on hover and on focus.
+    # The card picks its KBs from the bot's: ticked, the draft names it.
     page.keyboard.press("Escape")
     expect(view).to_be_hidden()
+    ed.card("talk", "query_knowledge").click()
+    picker = ed.field("knowledgeBases")
+    expect(picker.locator("label")).to_have_text(["Kettle help"])
+    picker.get_by_label("Kettle help").check()
+    ed.saved()
+    assert Bot.objects.get(pk=bot.pk).draft["flows"][0]["nodes"][1]["cards"][0]["knowledgeBases"] == ["Kettle help"]
+
+    # The emulator: the card answers, the status line cites the file on hover and on focus.
     page.keyboard.press("Control+e")
     box = page.get_by_label("Message to the bot")
     log = page.locator("#fs-emu-log")

@@ -141,7 +141,8 @@ class QueryKnowledgeCard(CardFamily):
         query: RequiredTemplate = Field(default="{{event.preview}}", max_length=2000, title="Query",
                            description="What to search for, e.g. {{event.preview}} or {{workflow.question}}.")
         knowledge_bases: list[str] = Field(default_factory=list, max_length=50, title="Included knowledge bases",
-                                           description="KB names to search; empty: all of the bot's.")
+                                           description="KB names to search; empty: all of the bot's.",
+                                           json_schema_extra={"x-options": "knowledgeBases"})
         folder: str = Field(default="", max_length=200, title="Folder",
                             description="Only the KBs in this folder (and the folders under it); empty: any.")
         max_passages: int = Field(default=5, ge=1, le=20, title="Passages",
