@@ -51,6 +51,7 @@ const problems = new ProblemsPanel(store, $('#fs-problems'), { navigate });
 // Before the inspector: its knowledge base pickers read the Knowledge tab's list.
 const knowledge = new KnowledgePanel({
   list: $('#fs-knowledge'), view: $('#fs-kb-view'), botId: boot.bot.id, readOnly: store.readOnly,
+  tables: () => store.doc.tables || [],
 });
 const inspector = new Inspector(store, $('#fs-inspector'), {
   completion, picker, defs: boot.schemaDefs, canvas, llm: boot.llm, triggerTypes: boot.triggerTypes,

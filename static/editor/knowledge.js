@@ -43,8 +43,10 @@ export function plainError(response) {
   return { message: field && FIELD_WORDS[field] ? `${FIELD_WORDS[field]}: ${first.message}` : message, fields };
 }
 
-function citationText(hit) {
-  return `${hit.sourceName}${hit.page ? `, page ${hit.page}` : ''}${hit.location ? `, ${hit.location}` : ''}`;
+/** "handbook.pdf, page 2", "Orders, row 12": a passage's source and where in it. */
+export function citationText(hit) {
+  const at = hit.page ? `, page ${hit.page}` : (hit.row ? `, row ${hit.row}` : '');
+  return `${hit.sourceName}${at}${hit.location ? `, ${hit.location}` : ''}`;
 }
 
 function bytes(n) {
@@ -62,8 +64,9 @@ function safeHref(url) {
 }
 
 export class KnowledgePanel {
-  constructor({ list, view, botId, readOnly }) {
+  constructor({ list, view, botId, readOnly, tables = () => [] }) {
     this.list = list;
+    this.tables = tables;  // () -> the draft's table definitions, for table sources
     this.view = view;
     this.base = `/api/v1/bots/${botId}/knowledge-bases`;
     this.readOnly = readOnly;
@@ -132,6 +135,7 @@ export class KnowledgePanel {
     this.namesLoaded = Promise.resolve(this.kbs.map((k) => k.name));
     this.maxSources = response.data.maxSources;
     this.maxDocumentBytes = response.data.maxDocumentBytes;
+    this.sourceKinds = response.data.sourceKinds || [];
     if (this.current && !this.kb()) this.close();
     this.renderList();
     if (this.kb()) this.renderSources();
@@ -266,6 +270,7 @@ export class KnowledgePanel {
             <button type="button" class="fs-button small" data-action="add-url"${write}>Add web page</button>
             <button type="button" class="fs-button small" data-action="add-sitemap"${write}>Add sitemap</button>
             <button type="button" class="fs-button small" data-action="add-text"${write}>Add text</button>
+            ${this.sourceKinds.includes('table') ? `<button type="button" class="fs-button small" data-action="add-table"${write} title="A table's rows as passages">Add table</button>` : ''}
             <input type="file" data-role="files" multiple accept="${SUFFIXES.join(',')}" hidden>
           </div>
           <p class="fs-muted fs-kb-live" data-role="progress" aria-live="polite"></p>
@@ -306,7 +311,9 @@ export class KnowledgePanel {
     body.innerHTML = kb.sources.map((s) => {
       const href = s.url && safeHref(s.url);
       const name = href ? `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${escapeHtml(s.name)}</a>` : escapeHtml(s.name);
-      const kind = `${KINDS[s.kind] || s.kind}${s.kind === 'document' && s.format ? ` (${escapeHtml(s.format.toUpperCase())})` : ''}`;
+      let kind = `${KINDS[s.kind] || escapeHtml(s.kind)}`;
+      if (s.kind === 'document' && s.format) kind += ` (${escapeHtml(s.format.toUpperCase())})`;
+      if (s.kind === 'table') kind += ` (${s.columns && s.columns.length ? escapeHtml(s.columns.join(', ')) : 'searchable columns'})`;
       const busy = !SETTLED.has(s.status);
       const error = s.status === 'failed' && s.error ? `<div class="fs-kb-error">${escapeHtml(s.error)}</div>` : '';
       return `<tr data-source="${s.id}" data-status="${s.status}">
@@ -405,6 +412,31 @@ export class KnowledgePanel {
     });
   }
 
+  /** A table's rows as passages: the string columns ticked, or none for its searchable ones. */
+  async addTable() {
+    const kb = this.kb();
+    const tables = (this.tables() || []).filter((t) => t && t.name);
+    if (!tables.length) { this.message('The bot has no tables yet: make one in the Tables tab first.'); return; }
+    const strings = (name) => ((tables.find((t) => t.name === name) || {}).columns || []).filter((c) => c && c.type === 'string');
+    const fields = [{ name: 'table', label: 'Table', type: 'select', options: tables.map((t) => [t.name, t.name]), value: tables[0].name }];
+    for (const t of tables) {
+      for (const c of strings(t.name)) {
+        fields.push({ name: `col:${t.name}:${c.name}`, label: `Read ${c.name}${c.searchable ? ' (searchable)' : ''}`, type: 'checkbox', showWhen: (v) => v.table === t.name });
+      }
+    }
+    await form({
+      title: 'Add a table', submit: 'Add', fields,
+      intro: 'Each row becomes a passage, cited by its row, and is read again when rows change. Tick the string columns to read; none ticked: the table\'s searchable columns.',
+      validate: async (v) => {
+        const columns = strings(v.table).map((c) => c.name).filter((c) => v[`col:${v.table}:${c}`]);
+        const response = await api(this.url(kb.id, 'sources'), { method: 'POST', body: { kind: 'table', table: v.table, columns } });
+        if (await this.added(response)) return null;
+        const { message, fields: refused } = plainError(response);
+        return { table: refused.table || refused.columns || refused.sources || message };
+      },
+    });
+  }
+
   async reindex(source) {
     const response = await api(this.url(this.current, 'sources', source.id, 'reindex'), { method: 'POST' });
     if (!response.ok) { this.message(plainError(response).message); return; }
@@ -464,6 +496,7 @@ export class KnowledgePanel {
     else if (action === 'add-url') this.addWeb('url');
     else if (action === 'add-sitemap') this.addWeb('sitemap');
     else if (action === 'add-text') this.addText();
+    else if (action === 'add-table') this.addTable();
     else if (action === 'reindex' && source) this.reindex(source);
     else if (action === 'delete-source' && source) this.deleteSource(source);
   }

@@ -10,12 +10,12 @@
 // DOM nodes and textContent only: passages and queries come from documents and users.
 
 import { el } from './trace.js';
+import { citationText } from '../editor/knowledge.js';
 
 let tipIds = 0;
 
-function where(c) {
-  return `${c.sourceName}${c.page ? `, page ${c.page}` : ''}${c.location ? `, ${c.location}` : ''}`;
-}
+// A citation's words, as the Knowledge tab's "try a query" writes them.
+const where = citationText;
 
 /** The search an answer entry belongs to: the last `knowledge_query` before it. */
 function queryOf(trace, index) {

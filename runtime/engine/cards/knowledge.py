@@ -27,7 +27,7 @@ from .fields import RequiredTemplate
 
 PREVIEW_CHARS = 200
 # The fields of each passage the trace keeps (the text itself only as a preview).
-TRACED = ("chunkId", "knowledgeBase", "sourceName", "sourceType", "page", "location", "score", "ftsRank",
+TRACED = ("chunkId", "knowledgeBase", "sourceName", "sourceType", "page", "row", "location", "score", "ftsRank",
           "vectorRank", "similarity", "tokens")
 # The capture card answers a question only when the best passage is at least this close
 # (MiniLM cosine): a near miss must not hide the question the card asked.
