@@ -278,3 +278,40 @@ def test_a_viewer_reads_the_knowledge_bases_and_tries_a_query_but_changes_nothin
     try_query(page, "when does the shop open")
     expect(view.locator(".fs-kb-hit").first).to_contain_text("opens at nine")
     assert page.errors == []
+
+
+FAQ = {
+    **copy.deepcopy(BOT),
+    "tables": [{"name": "Faq", "columns": [{"name": "question", "type": "string", "searchable": True},
+                                            {"name": "answer", "type": "string"}, {"name": "votes", "type": "number"}],
+                "rows": [{"question": "Can I pay by card?", "answer": "Yes, every shop takes cards and cash.", "votes": 3},
+                         {"question": "Do you ship abroad?", "answer": "We ship within the country only.", "votes": 1}]}],
+}
+
+
+@pytest.mark.skipif("table" not in KnowledgeSource.Kind.values, reason="the server has no table sources yet")
+def test_a_table_source_reads_the_ticked_columns_and_cites_the_row(new_context, login, studio_url, make_user):
+    owner = make_user()
+    bot = services.import_bot(copy.deepcopy(FAQ), workspace=owner.workspace, user=owner)
+    knowledge.create_knowledge_base(bot, name="Answers")
+    page, ed = editor_as(new_context, login, studio_url, owner, bot)
+    open_knowledge(page)
+    page.locator('#fs-knowledge [data-kb]').first.click()
+    view = page.locator("#fs-kb-view")
+    view.locator('[data-action="add-table"]').click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog.locator("[name=table] option")).to_have_text(["Faq"])
+    # Only the string columns are offered; the number column is not a passage's text.
+    expect(dialog.locator('[data-dialog-field^="col:Faq:"]:not([hidden]) label')).to_have_text(
+        ["Read question (searchable)", "Read answer"])
+    dialog.get_by_label("Read answer").check()
+    dialog.locator("button[type=submit]").click()
+    expect(row(page, "Faq").locator(".fs-kb-status")).to_have_text("Ready")
+    expect(row(page, "Faq")).to_contain_text("Table (answer)")
+    source = KnowledgeSource.objects.get(knowledge_base__bot=bot, name="Faq")
+    assert (source.kind, source.columns) == ("table", ["answer"])
+    try_query(page, "which payment do the shops take")
+    best = view.locator(".fs-kb-hit").first
+    expect(best.locator("[data-role=citation]")).to_have_text(re.compile(r"^Faq, row \d+$"))
+    expect(best.locator(".fs-kb-text")).to_contain_text("every shop takes cards")
+    assert page.errors == []
