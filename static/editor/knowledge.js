@@ -27,10 +27,17 @@ const FIELD_WORDS = {
   kind: 'Kind', sources: 'Sources', query: 'Query', knowledgeBases: 'Knowledge bases', limit: 'Passages', table: 'Table',
 };
 
+/** The REST call, or when the server cannot be reached, a failed answer saying so (status 0)
+    instead of a rejected promise: a poll that fails tries again, a click says why. */
+async function call(url, options) {
+  try { return await api(url, options); } catch { return { ok: false, status: 0, data: null }; }
+}
+
 export function settled(kb) { return kb.sources.every((s) => SETTLED.has(s.status)); }
 
 /** "Name: must be …" from the API's details (their path names the field), else its message. */
 export function plainError(response) {
+  if (response.status === 0) return { message: 'The server could not be reached; check the connection and try again.', fields: {} };
   const { message, details } = errorOf(response);
   if (!details.length) return { message, fields: {} };
   const fields = {};
@@ -105,7 +112,7 @@ export class KnowledgePanel {
   /** The bot's KB names, for the inspector's pickers: loaded once, then as this tab last saw them. */
   names() {
     if (!this.namesLoaded) {
-      this.namesLoaded = api(this.base).then((r) => (r.ok ? r.data.knowledgeBases.map((k) => k.name) : []));
+      this.namesLoaded = call(this.base).then((r) => (r.ok ? r.data.knowledgeBases.map((k) => k.name) : []));
       this.namesLoaded.catch(() => { this.namesLoaded = null; });
     }
     return this.namesLoaded;
@@ -126,12 +133,15 @@ export class KnowledgePanel {
   }
 
   async loadList() {
-    const response = await api(this.base);
+    const response = await call(this.base);
     if (!response.ok) {
-      this.list.innerHTML = `<p class="fs-muted fs-empty-note" role="alert">Could not load the knowledge bases: ${escapeHtml(plainError(response).message)}</p>`;
+      if (!this.kbs.length) this.list.innerHTML = `<p class="fs-muted fs-empty-note" role="alert">Could not load the knowledge bases: ${escapeHtml(plainError(response).message)}</p>`;
+      else { this.message(`Could not refresh the sources: ${plainError(response).message}`); this.refreshFailed = true; }
+      this.schedulePoll();  // still indexing: try again
       return false;
     }
     this.kbs = response.data.knowledgeBases;
+    if (this.refreshFailed) { this.refreshFailed = false; this.message(''); }
     this.namesLoaded = Promise.resolve(this.kbs.map((k) => k.name));
     this.maxSources = response.data.maxSources;
     this.maxDocumentBytes = response.data.maxDocumentBytes;
@@ -199,7 +209,7 @@ export class KnowledgePanel {
   }
 
   async createKb() {
-    if (!await this.kbForm({ title: 'New knowledge base', submit: 'Create', send: (body) => api(this.base, { method: 'POST', body }) })) return;
+    if (!await this.kbForm({ title: 'New knowledge base', submit: 'Create', send: (body) => call(this.base, { method: 'POST', body }) })) return;
     toast(`Knowledge base ${this.saved.name} created`);
     await this.loadList();
     this.open(this.saved.id);
@@ -207,7 +217,7 @@ export class KnowledgePanel {
 
   async editKb() {
     const kb = this.kb();
-    if (!await this.kbForm({ title: `Edit ${kb.name}`, submit: 'Save', kb, send: (body) => api(this.url(kb.id), { method: 'PATCH', body }) })) return;
+    if (!await this.kbForm({ title: `Edit ${kb.name}`, submit: 'Save', kb, send: (body) => call(this.url(kb.id), { method: 'PATCH', body }) })) return;
     await this.loadList();
     this.renderShell();
     this.renderSources();
@@ -221,7 +231,7 @@ export class KnowledgePanel {
       title: `Delete ${kb.name}`, submit: 'Delete knowledge base', danger: true,
       message: `Delete the knowledge base ${escapeHtml(kb.name)} with its ${sources} and their passages? A Query Knowledge Bases card that names it will fail until it names another.`,
     })) return;
-    const response = await api(this.url(kb.id), { method: 'DELETE' });
+    const response = await call(this.url(kb.id), { method: 'DELETE' });
     if (!response.ok) { this.message(plainError(response).message); return; }
     toast(`Knowledge base ${kb.name} deleted`);
     this.close();
@@ -337,7 +347,7 @@ export class KnowledgePanel {
 
   message(text, kind = 'error') {
     const box = this.view.querySelector('[data-role=message]');
-    if (!box) { toast(text, kind === 'error' ? 'error' : 'info', 8000); return; }
+    if (!box) { if (text) toast(text, kind === 'error' ? 'error' : 'info', 8000); return; }
     if (!text) { box.hidden = true; box.innerHTML = ''; return; }
     box.hidden = false;
     box.dataset.kind = kind;
@@ -367,7 +377,7 @@ export class KnowledgePanel {
       this.view.querySelector('[data-role=progress]').textContent = `Uploading ${file.name}${files.length > 1 ? ` (${i + 1} of ${files.length})` : ''}…`;
       const data = new FormData();
       data.append('file', file, file.name);
-      const response = await api(this.url(kb.id, 'sources'), { method: 'POST', form: data });
+      const response = await call(this.url(kb.id, 'sources'), { method: 'POST', form: data });
       if (await this.added(response)) sent += 1;
       else problems.push(`${file.name}: ${response.status === 413 ? 'the file is too large for the server' : plainError(response).fields.file || plainError(response).message}`);
     }
@@ -384,7 +394,7 @@ export class KnowledgePanel {
       intro: sitemap ? 'Every page the sitemap lists (at most 200) is fetched and indexed.' : 'The page is fetched when it is indexed, and again when you re-index it.',
       fields: [{ name: 'url', label: sitemap ? 'Sitemap URL' : 'URL', placeholder: sitemap ? 'https://example.com/sitemap.xml' : 'https://example.com/help/returns', hint: 'http or https, at most 350 characters; addresses of the server\'s own network are refused.' }],
       validate: async (v) => {
-        const response = await api(this.url(kb.id, 'sources'), { method: 'POST', body: { kind, url: v.url.trim() } });
+        const response = await call(this.url(kb.id, 'sources'), { method: 'POST', body: { kind, url: v.url.trim() } });
         if (await this.added(response)) return null;
         const { message, fields } = plainError(response);
         return { url: fields.url || fields.sources || message };
@@ -401,7 +411,7 @@ export class KnowledgePanel {
         { name: 'text', label: 'Text', type: 'textarea', rows: 10, placeholder: 'We open at nine on weekdays…' },
       ],
       validate: async (v) => {
-        const response = await api(this.url(kb.id, 'sources'), { method: 'POST', body: { kind: 'text', name: v.name, text: v.text } });
+        const response = await call(this.url(kb.id, 'sources'), { method: 'POST', body: { kind: 'text', name: v.name, text: v.text } });
         if (await this.added(response)) return null;
         const { message, fields } = plainError(response);
         const out = {};
@@ -429,7 +439,7 @@ export class KnowledgePanel {
       intro: 'Each row becomes a passage, cited by its row, and is read again when rows change. Tick the string columns to read; none ticked: the table\'s searchable columns.',
       validate: async (v) => {
         const columns = strings(v.table).map((c) => c.name).filter((c) => v[`col:${v.table}:${c}`]);
-        const response = await api(this.url(kb.id, 'sources'), { method: 'POST', body: { kind: 'table', table: v.table, columns } });
+        const response = await call(this.url(kb.id, 'sources'), { method: 'POST', body: { kind: 'table', table: v.table, columns } });
         if (await this.added(response)) return null;
         const { message, fields: refused } = plainError(response);
         return { table: refused.table || refused.columns || refused.sources || message };
@@ -438,7 +448,7 @@ export class KnowledgePanel {
   }
 
   async reindex(source) {
-    const response = await api(this.url(this.current, 'sources', source.id, 'reindex'), { method: 'POST' });
+    const response = await call(this.url(this.current, 'sources', source.id, 'reindex'), { method: 'POST' });
     if (!response.ok) { this.message(plainError(response).message); return; }
     Object.assign(source, response.data);
     this.renderSources();
@@ -447,7 +457,7 @@ export class KnowledgePanel {
 
   async deleteSource(source) {
     if (!await confirm({ title: `Delete ${source.name}`, submit: 'Delete source', danger: true, message: `Delete the source ${escapeHtml(source.name)} and its ${source.chunks} passages? Searches stop finding them at once.` })) return;
-    const response = await api(this.url(this.current, 'sources', source.id), { method: 'DELETE' });
+    const response = await call(this.url(this.current, 'sources', source.id), { method: 'DELETE' });
     if (!response.ok) { this.message(plainError(response).message); return; }
     toast(`${source.name} deleted`);
     await this.loadList();
@@ -462,7 +472,7 @@ export class KnowledgePanel {
     const body = { query, limit: Number(this.view.querySelector('[data-role=limit]').value) };
     if (this.view.querySelector('[data-role=scope]').value === 'this') body.knowledgeBases = [kb.name];
     box.innerHTML = '<p class="fs-muted">Searching…</p>';
-    const response = await api(`${this.base}/search`, { method: 'POST', body });
+    const response = await call(`${this.base}/search`, { method: 'POST', body });
     if (!response.ok) { box.innerHTML = `<p class="fs-kb-error" role="alert">${escapeHtml(plainError(response).message)}</p>`; return; }
     const { hits, ms } = response.data;
     const indexing = (body.knowledgeBases ? [kb] : this.kbs).some((k) => !settled(k));

@@ -152,8 +152,14 @@ def test_a_kb_made_in_the_knowledge_tab_answers_in_the_emulator_with_a_citation(
     open_knowledge(page)
     expect(row(page, "Delivery").locator(".fs-kb-status")).to_have_text("Queued")
     expect(view.locator("[data-role=progress]")).to_have_text("Indexing 1 source…")
+    # The server out of reach for a while: said in words, and the polling goes on.
+    page.route("**/knowledge-bases", lambda route: route.abort())
+    expect(view.locator("[data-role=message] strong")).to_have_text(
+        "Could not refresh the sources: The server could not be reached; check the connection and try again.")
+    page.unroute("**/knowledge-bases")
     assert indexing.index_source(queued.pk) == "ready"
     expect(row(page, "Delivery").locator(".fs-kb-status")).to_have_text("Ready")
+    expect(view.locator("[data-role=message]")).to_be_hidden()
     polls = []
     page.on("request", lambda r: polls.append(r.url) if r.url.endswith("/knowledge-bases") else None)
     time.sleep(2.5)
