@@ -321,3 +321,42 @@ def test_a_table_source_reads_the_ticked_columns_and_cites_the_row(new_context, 
     expect(best.locator("[data-role=citation]")).to_have_text(re.compile(r"^Faq, row \d+$"))
     expect(best.locator(".fs-kb-text")).to_contain_text("every shop takes cards")
     assert page.errors == []
+
+
+def test_a_capture_card_answers_a_question_from_the_kb_and_keeps_waiting_in_the_emulator(new_context, login,
+                                                                                           studio_url, make_user):
+    from runtime.knowledge.tests.test_knowledge import capture_bot
+
+    owner = make_user()
+    bot = services.import_bot(capture_bot(), workspace=owner.workspace, user=owner)
+    kb = knowledge.create_knowledge_base(bot, name="Warranty")
+    assert indexing.index_source(knowledge.add_text(
+        kb, "Warranty terms", "Every Acme kettle carries a warranty of 3 years from the day it was bought.").pk) == "ready"
+    page, _ = editor_as(new_context, login, studio_url, owner, bot)
+    page.keyboard.press("Control+e")
+    box = page.get_by_label("Message to the bot")
+    log = page.locator("#fs-emu-log")
+    box.fill("hello")
+    box.press("Enter")
+    expect(log.locator(".fs-emu-msg.bot").last).to_have_text("What is your order number?")
+    box.fill("How long is the warranty on a kettle?")
+    box.press("Enter")
+    expect(log.locator(".fs-emu-msg.bot").last).to_contain_text("warranty of 3 years")
+    turn = log.locator(".fs-emu-turn").last
+    expect(turn.locator(".fs-emu-kb.found")).to_contain_text("Answer found in Knowledge Base")
+    expect(turn).to_contain_text("Answered the question from the knowledge bases; still waiting for workflow.order")
+    cite = turn.locator(".fs-emu-cite")
+    cite.focus()
+    expect(turn.locator(".fs-emu-cite-tip")).to_contain_text("[1] Warranty terms")
+    # A question the KB does not answer closely enough is an answer attempt, as before.
+    box.fill("What is the capital of Peru?")
+    box.press("Enter")
+    expect(log.locator(".fs-emu-msg.bot").last).to_have_text("Please give a number.")
+    expect(log.locator(".fs-emu-turn").last.locator(".fs-emu-kb.none")).to_have_text("No content matched the query")
+    page.keyboard.press("Control+j")
+    debugger = page.locator("#fs-debugger")
+    debugger.get_by_role("tab", name="Knowledge").click()
+    expect(debugger.locator('[data-testid="kb-query"]')).to_have_text("What is the capital of Peru?")
+    expect(debugger.locator(".fs-dbg-kb-search")).to_contain_text("similarity of 0.45 or more")
+    expect(debugger.locator('[data-testid="kb-outcome"]')).to_contain_text("No content matched the query")
+    assert page.errors == []
