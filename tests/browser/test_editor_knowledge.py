@@ -50,9 +50,17 @@ def row(page, name):
 
 
 def try_query(page, text):
-    box = page.locator("#fs-kb-view [data-role=query]")
+    enter(page.locator("#fs-kb-view [data-role=query]"), text)
+
+
+def enter(box, text):
     box.fill(text)
     box.press("Enter")
+
+
+def ask(page, text):
+    """Type a message in the emulator and send it."""
+    enter(page.get_by_label("Message to the bot"), text)
 
 
 def open_knowledge(page):
@@ -196,10 +204,8 @@ def test_a_kb_made_in_the_knowledge_tab_answers_in_the_emulator_with_a_citation(
 
     # The emulator: the card answers, the status line cites the file on hover and on focus.
     page.keyboard.press("Control+e")
-    box = page.get_by_label("Message to the bot")
     log = page.locator("#fs-emu-log")
-    box.fill(QUESTION)
-    box.press("Enter")
+    ask(page, QUESTION)
     expect(log.locator(".fs-emu-msg.bot").last).to_contain_text("within 45 days")
     line = log.locator(".fs-emu-kb.found").last
     expect(line).to_contain_text("Answer found in Knowledge Base")
@@ -235,8 +241,7 @@ def test_a_kb_made_in_the_knowledge_tab_answers_in_the_emulator_with_a_citation(
     expect(debugger.locator('.fs-dbg-row[data-type="knowledge_answer"]')).to_contain_text(
         "Answer found in Knowledge Base, citing [1] returns.md")
 
-    box.fill("zzzz qqqq")
-    box.press("Enter")
+    ask(page, "zzzz qqqq")
     expect(log.locator(".fs-emu-msg.bot").last).to_have_text("Sorry, I have no answer")
     expect(log.locator(".fs-emu-kb.none").last).to_have_text("No content matched the query")
     turns_done(bot)
@@ -334,13 +339,10 @@ def test_a_capture_card_answers_a_question_from_the_kb_and_keeps_waiting_in_the_
         kb, "Warranty terms", "Every Acme kettle carries a warranty of 3 years from the day it was bought.").pk) == "ready"
     page, _ = editor_as(new_context, login, studio_url, owner, bot)
     page.keyboard.press("Control+e")
-    box = page.get_by_label("Message to the bot")
     log = page.locator("#fs-emu-log")
-    box.fill("hello")
-    box.press("Enter")
+    ask(page, "hello")
     expect(log.locator(".fs-emu-msg.bot").last).to_have_text("What is your order number?")
-    box.fill("How long is the warranty on a kettle?")
-    box.press("Enter")
+    ask(page, "How long is the warranty on a kettle?")
     expect(log.locator(".fs-emu-msg.bot").last).to_contain_text("warranty of 3 years")
     turn = log.locator(".fs-emu-turn").last
     expect(turn.locator(".fs-emu-kb.found")).to_contain_text("Answer found in Knowledge Base")
@@ -349,8 +351,7 @@ def test_a_capture_card_answers_a_question_from_the_kb_and_keeps_waiting_in_the_
     cite.focus()
     expect(turn.locator(".fs-emu-cite-tip")).to_contain_text("[1] Warranty terms")
     # A question the KB does not answer closely enough is an answer attempt, as before.
-    box.fill("What is the capital of Peru?")
-    box.press("Enter")
+    ask(page, "What is the capital of Peru?")
     expect(log.locator(".fs-emu-msg.bot").last).to_have_text("Please give a number.")
     expect(log.locator(".fs-emu-turn").last.locator(".fs-emu-kb.none")).to_have_text("No content matched the query")
     page.keyboard.press("Control+j")
