@@ -507,7 +507,9 @@ export class Inspector {
     };
     box.addEventListener('change', () => put(name, [...box.querySelectorAll('input:checked')].map((i) => i.value), false));
     draw([], false);
-    this.knowledgeBases().then((names) => { if (box.isConnected) draw(names, true); }, () => {});
+    this.knowledgeBases().then((names) => { if (box.isConnected) draw(names, true); }, (err) => {
+      if (box.isConnected) box.innerHTML = `<p class="fs-warning" role="alert">Could not load the knowledge bases: ${escapeHtml(err.message)}</p>`;
+    });
     f.control.append(box);
   }
 

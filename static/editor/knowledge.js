@@ -112,8 +112,10 @@ export class KnowledgePanel {
   /** The bot's KB names, for the inspector's pickers: loaded once, then as this tab last saw them. */
   names() {
     if (!this.namesLoaded) {
-      this.namesLoaded = call(this.base).then((r) => (r.ok ? r.data.knowledgeBases.map((k) => k.name) : []));
-      this.namesLoaded.catch(() => { this.namesLoaded = null; });
+      this.namesLoaded = call(this.base).then((r) => {
+        if (!r.ok) { this.namesLoaded = null; throw new Error(plainError(r).message); }  // asked again next time
+        return r.data.knowledgeBases.map((k) => k.name);
+      });
     }
     return this.namesLoaded;
   }
@@ -133,7 +135,10 @@ export class KnowledgePanel {
   }
 
   async loadList() {
+    // A poll and a click may overlap: only the answer to the latest request is shown.
+    const seq = (this.loadSeq = (this.loadSeq || 0) + 1);
     const response = await call(this.base);
+    if (seq !== this.loadSeq) return response.ok;
     if (!response.ok) {
       if (!this.kbs.length) this.list.innerHTML = `<p class="fs-muted fs-empty-note" role="alert">Could not load the knowledge bases: ${escapeHtml(plainError(response).message)}</p>`;
       else { this.message(`Could not refresh the sources: ${plainError(response).message}`); this.refreshFailed = true; }
