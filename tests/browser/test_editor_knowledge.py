@@ -195,11 +195,13 @@ def test_a_kb_made_in_the_knowledge_tab_answers_in_the_emulator_with_a_citation(
     # The card picks its KBs from the bot's: ticked, the draft names it.
     page.keyboard.press("Escape")
     expect(view).to_be_hidden()
+    expect(ed.card("talk", "query_knowledge")).to_contain_text("all KBs")
     ed.card("talk", "query_knowledge").click()
     picker = ed.field("knowledgeBases")
     expect(picker.locator("label")).to_have_text(["Kettle help"])
     picker.get_by_label("Kettle help").check()
     ed.saved()
+    expect(ed.card("talk", "query_knowledge")).to_contain_text("Kettle help")
     assert Bot.objects.get(pk=bot.pk).draft["flows"][0]["nodes"][1]["cards"][0]["knowledgeBases"] == ["Kettle help"]
 
     # The emulator: the card answers, the status line cites the file on hover and on focus.
