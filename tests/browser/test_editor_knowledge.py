@@ -160,6 +160,11 @@ def test_a_kb_made_in_the_knowledge_tab_answers_in_the_emulator_with_a_citation(
     open_knowledge(page)
     expect(row(page, "Delivery").locator(".fs-kb-status")).to_have_text("Queued")
     expect(view.locator("[data-role=progress]")).to_have_text("Indexing 1 source…")
+    # Each step the indexing job records shows up while the tab polls.
+    for step, label in (("parsing", "Parsing"), ("embedding", "Embedding")):
+        KnowledgeSource.objects.filter(pk=queued.pk).update(status=step)
+        expect(row(page, "Delivery").locator(".fs-kb-status")).to_have_text(label)
+    expect(page.locator("#fs-knowledge .fs-kb-item.active")).to_contain_text("indexing")
     # The server out of reach for a while: said in words, and the polling goes on.
     page.route("**/knowledge-bases", lambda route: route.abort())
     expect(view.locator("[data-role=message] strong")).to_have_text(
