@@ -445,6 +445,26 @@ def resume(conversation: Conversation, workflow_id, step_id: str | None, values)
     return provide(conversation, waiting.request_name, values, workflow_id=run.pk, step=waiting.node)
 
 
+def client_frame(conversation: Conversation, frame: dict) -> dict:
+    """A chat client's `resume_workflow` or `retry_workflow` frame (webchat and emulator
+    sockets, docs/websocket-protocol.md): checks its fields, resumes the run's pending step
+    with the form's `values` or runs its failed step again, and returns the ack's fields.
+    A malformed frame is a ValueError naming the field; a refusal is a WorkflowError."""
+    workflow_id, step_id = frame.get("workflowId"), frame.get("stepId")
+    if not isinstance(workflow_id, str) or not workflow_id:
+        raise ValueError(f"{frame.get('type')} needs the workflowId")
+    if step_id is not None and not isinstance(step_id, str):
+        raise ValueError("stepId must be text")
+    if frame.get("type") == "retry_workflow":
+        run = retry(get_run(conversation, workflow_id))
+        return {"workflowId": str(run.pk), "stepId": run.current_step, "status": run.status}
+    values = frame.get("values")
+    if not isinstance(values, dict):
+        raise ValueError("values must be an object: the form's field key -> value")
+    run = resume(conversation, workflow_id, step_id or None, values)
+    return {"workflowId": str(run.pk), "stepId": step_id, "status": run.status}
+
+
 def get_run(conversation: Conversation | None, workflow_id, *, bot=None) -> WorkflowRun:
     try:
         run_id = uuid.UUID(str(workflow_id))

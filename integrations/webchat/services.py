@@ -486,28 +486,23 @@ def handle_frame(session: Session, frame) -> FrameResult:
     if kind == "cancel":
         # The stop button: the bot's answer in progress is dropped (a `cancelled` frame follows).
         return FrameResult({"type": "ack", **echo, "cancelled": True, "eventSeq": turns.cancel(session.conversation)})
-    if kind == "resume_workflow":
-        return FrameResult({"type": "ack", **echo, **resume_workflow(session, frame)})
+    if kind in ("resume_workflow", "retry_workflow"):
+        return FrameResult({"type": "ack", **echo, **workflow_frame(session, frame)})
     raise WebchatError("bad_request", f"unknown frame type {kind!r} "
-                                      "(expected message, event, start, user, restart, cancel, resume_workflow or ping)")
+                                      "(expected message, event, start, user, restart, cancel, resume_workflow, retry_workflow or ping)")
 
 
-def resume_workflow(session: Session, frame: dict) -> dict:
-    """The form of a WorkflowInterventionRequired, sent back: {workflowId, stepId, values}.
-    Values that do not fit the request's schema are an `invalid_workflow_data` error naming the
-    fields (`errors`: [{field, message}]); the run stays paused and the form can be sent again."""
-    workflow_id, step_id, values = frame.get("workflowId"), frame.get("stepId"), frame.get("values")
-    if not isinstance(workflow_id, str) or not workflow_id:
-        raise WebchatError("bad_request", "resume_workflow needs the workflowId")
-    if step_id is not None and not isinstance(step_id, str):
-        raise WebchatError("bad_request", "stepId must be text")
-    if not isinstance(values, dict):
-        raise WebchatError("bad_request", "values must be an object: the form's field key -> value")
+def workflow_frame(session: Session, frame: dict) -> dict:
+    """The form of a WorkflowInterventionRequired sent back (`resume_workflow`: {workflowId,
+    stepId, values}) or a failed step's retry (`retry_workflow`). Values that do not fit the
+    request's schema are an `invalid_workflow_data` error naming the fields (`errors`:
+    [{field, message}]); the run stays paused and the form can be sent again."""
     try:
-        run = workflows.resume(session.conversation, workflow_id, step_id or None, values)
+        return workflows.client_frame(session.conversation, frame)
     except workflows.WorkflowError as exc:
         raise WorkflowDataInvalid(exc) from None
-    return {"workflowId": str(run.pk), "stepId": step_id}
+    except ValueError as exc:
+        raise WebchatError("bad_request", str(exc)) from None
 
 
 class WorkflowDataInvalid(WebchatError):

@@ -97,9 +97,12 @@ class EmulatorConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
         elif kind == "cancel":
             up_to = await database_sync_to_async(turn_service.cancel)(self.session.conversation)
             await self.send_json({"type": "ack", **echo, "cancelled": True, "eventSeq": up_to, "seq": self._seq()})
+        elif kind in ("resume_workflow", "retry_workflow"):
+            ack = await database_sync_to_async(emulator.workflow_frame)(self.session, content)
+            await self.send_json({"type": "ack", **echo, **ack, "seq": self._seq()})
         else:
-            raise EmulatorError("bad_request", f"unknown frame type {kind!r} (expected message, timeout, "
-                                               "newConversation, newUser, state, cancel or ping)")
+            raise EmulatorError("bad_request", f"unknown frame type {kind!r} (expected message, timeout, newConversation, "
+                                               "newUser, state, cancel, resume_workflow, retry_workflow or ping)")
 
     async def _follow(self, after: int, turns_after: int):
         await self._follow_conversation(self.session.conversation, after)

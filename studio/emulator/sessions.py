@@ -20,7 +20,7 @@ from django.http import Http404
 
 from flows import services as flow_services
 from flows.botfile.problems import BotFileInvalid
-from runtime import conversation_stream, conversation_tests, turns
+from runtime import conversation_stream, conversation_tests, turns, workflows
 from runtime.client_messages import ClientMessageInvalid, clean_client_message
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 from studio.permissions import get_bot_for
@@ -218,7 +218,32 @@ def ready_frame(session: Session, seq: int) -> dict:
         user={"id": session.conversation.user.external_id},
         newConversation=session.is_new_conversation,
         lastSeq=conversation_stream.last_seq(session.conversation.pk),
+        # The draft's running or paused background workflows with their pending form
+        # (docs/workflows.md, ActiveWorkflow), as the webchat's ready frame has them.
+        activeWorkflows=workflows.active_workflows(session.conversation),
     )
+
+
+def workflow_frame(session: Session, frame: dict) -> dict:
+    """`resume_workflow` (the panel's form for a WorkflowInterventionRequired) or
+    `retry_workflow` (run a failed step again), as on the webchat socket: values that do not
+    fit the request's schema are an `invalid_workflow_data` error naming each field; the run
+    stays paused."""
+    try:
+        return workflows.client_frame(session.conversation, frame)
+    except workflows.WorkflowError as exc:
+        raise WorkflowRefused(exc) from None
+    except ValueError as exc:
+        raise EmulatorError("bad_request", str(exc)) from None
+
+
+class WorkflowRefused(EmulatorError):
+    def __init__(self, exc: workflows.WorkflowError):
+        super().__init__("invalid_workflow_data", exc.message)
+        self.errors = exc.errors
+
+    def as_frame(self, seq: int = 0) -> dict:
+        return {**super().as_frame(seq), "errors": self.errors}
 
 
 # --- conversation tests ---------------------------------------------------------------------
