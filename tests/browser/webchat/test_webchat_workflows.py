@@ -1,0 +1,136 @@
+"""The order workflow of docs/workflows.md in the widget on a customer's page (issue 17's
+browser acceptance): the run's header, the shimmer while a step runs, the form built from
+the request's dataPoints with its validation (the client's own check names the missing field,
+the server's schema check answers what only it knows), a reload mid-run that brings the
+pending form back, the progress the bot relays, and the completion line. The steps run in a
+real Celery worker. Screenshots, light and dark, go to tests/browser/artifacts/."""
+import pytest
+from playwright.sync_api import expect
+
+from runtime.models import WorkflowRun
+
+from ..workflow_stack import ADDRESS, ARTIFACTS, order_bot_definition, workflow_stack
+from .webchat_pages import bot_bubbles, events, host_page, publish_bot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def studio(django_db_setup, tmp_path_factory):
+    with workflow_stack(tmp_path_factory.mktemp("workflow-stack")) as url:
+        yield url
+
+
+def order_bot(origin):
+    definition = order_bot_definition()
+    workflow = next(f for f in definition["flows"] if f["name"] == "orderWorkflow")
+    # A rule only the server's schema check knows (not in the dataPoints): the client sends
+    # the value and shows the server's answer under the field.
+    workflow["requests"]["shippingAddress"]["properties"]["zip"]["not"] = {"const": "00000"}
+    return publish_bot(definition, allowed_origins=[origin])
+
+
+def open_widget(page):
+    page.locator(".bpFab").click()
+    expect(page.locator(".bpWebchat")).to_be_visible()
+
+
+def test_the_order_workflow_in_the_widget(page, studio, host_pages):
+    bot = order_bot(host_pages.origin)
+    url = host_pages.add(host_page(studio, bot))
+    page.goto(url)
+    open_widget(page)
+    page.locator(".bpComposerInput").fill("ann")
+    page.locator(".bpComposerInput").press("Enter")
+    expect(bot_bubbles(page).first).to_have_text("Working on your order.")
+
+    run = page.locator(".bpWorkflow")
+    expect(run.locator(".bpWorkflowName")).to_have_text("orderWorkflow")
+    expect(run.locator(".bpWorkflowStatus")).to_have_text("Waiting for your answer")
+    form = run.locator("form.bpWorkflowForm")
+    expect(form.locator(".bpWorkflowPrompt")).to_have_text("Please provide the order ID.")
+    # The form is named by its prompt and each field by its label (screen readers say both).
+    expect(page.get_by_role("form", name="Please provide the order ID.")).to_be_visible()
+    order_id = page.get_by_role("textbox", name="Order id", exact=True)
+    expect(order_id).to_have_attribute("aria-required", "true")
+
+    # Empty: the client names the field and sends nothing.
+    form.get_by_role("button", name="Send").click()
+    expect(form.locator(".bpWorkflowFieldError:not(:empty)")).to_have_text(["Order id is required"])
+    expect(order_id).to_have_attribute("aria-invalid", "true")
+    expect(order_id).to_be_focused()
+    # By keyboard: type, Enter submits.
+    order_id.fill("ORD-7")
+    order_id.press("Enter")
+
+    address = page.get_by_role("form", name="Where should we ship this?")
+    expect(address.locator(".bpWorkflowLabel")).to_have_text(["Street*", "City*", "ZIP code*"])
+    assert WorkflowRun.objects.get(bot=bot).status == "paused"
+
+    # A reload mid-run: the pending form is back (from activeWorkflows and the replay).
+    page.reload()
+    open_widget(page)
+    address = page.get_by_role("form", name="Where should we ship this?")
+    expect(address).to_be_visible()
+    expect(page.locator(".bpWorkflowForm")).to_have_count(1)  # the answered step's form is gone
+
+    address.get_by_role("textbox", name="Street", exact=True).fill(ADDRESS["street"])
+    address.get_by_role("textbox", name="City", exact=True).fill(ADDRESS["city"])
+    address.get_by_role("button", name="Send").click()
+    zip_code = address.get_by_role("textbox", name="ZIP code", exact=True)
+    expect(address.locator(".bpWorkflowFieldError:not(:empty)")).to_have_text(["ZIP code is required"])
+    expect(zip_code).to_be_focused()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".bpWebchat").screenshot(path=str(ARTIFACTS / "webchat-workflow-form-light.png"))
+
+    zip_code.fill("0000")
+    zip_code.press("Enter")
+    expect(address.locator(".bpWorkflowFieldError:not(:empty)")).to_have_text(["ZIP code is not in the expected format"])
+    # The server's own rule: its answer, naming the field, under the field; the run waits.
+    zip_code.fill("00000")
+    zip_code.press("Enter")
+    expect(address.locator(".bpWorkflowFieldError:not(:empty)")).to_contain_text("ZIP code: ")
+    expect(zip_code).to_have_attribute("aria-invalid", "true")
+    assert WorkflowRun.objects.get(bot=bot).status == "paused"
+    expect(page.locator(".bpErrorContainer")).to_be_hidden()  # the refusal is the form's, not the chat's
+
+    # Sending disables the form until the next step takes it away.
+    page.evaluate("""() => {
+      const root = document.querySelector('#bp-web-widget-container').shadowRoot;
+      const form = root.querySelector('.bpWorkflowForm');
+      form.addEventListener('submit', () => setTimeout(() => {
+        window.__sending = {disabled: form.querySelector('fieldset').disabled,
+                            busy: form.getAttribute('aria-busy'),
+                            label: form.querySelector('.bpWorkflowSubmit').textContent};
+      }, 0));
+    }""")
+    zip_code.fill(ADDRESS["zip"])
+    zip_code.press("Enter")
+    page.wait_for_function("window.__sending")
+    assert page.evaluate("window.__sending") == {"disabled": True, "busy": "true", "label": "Sending…"}
+
+    # The slow process step shimmers with its message, announced by a polite live region.
+    step = run.locator(".bpWorkflowStep.bpWorkflowShimmer")
+    expect(step).to_have_text("Processing the order")
+    page.locator(".bpWebchat").screenshot(path=str(ARTIFACTS / "webchat-workflow-step-light.png"))
+    expect(run.locator(".bpWorkflowProgress")).to_have_attribute("aria-live", "polite")
+    expect(page.locator(".bpWorkflowForm")).to_have_count(0)
+    expect(bot_bubbles(page)).to_contain_text(["50% complete"])
+
+    expect(run.locator(".bpWorkflowDone")).to_have_text("orderWorkflow completed")
+    expect(run.locator(".bpWorkflowStatus")).to_have_text("Completed")
+    expect(step).to_have_count(0)
+    expect(bot_bubbles(page)).to_have_text(["Working on your order.", "50% complete", "Order processed"])
+    assert WorkflowRun.objects.get(bot=bot).output == {"result": "ORD-7 to Springfield"}
+    # The page heard the live progress.
+    kinds = [e["data"]["type"] for e in events(page, "workflow")]
+    assert kinds[-1] == "WorkflowCompleted" and "WorkflowStepStarted" in kinds
+    page.locator(".bpWebchat").screenshot(path=str(ARTIFACTS / "webchat-workflow-completed-light.png"))
+
+    # The same conversation in the dark theme: the history rebuilds the finished run.
+    dark = page.context.new_page()
+    dark.goto(host_pages.add(host_page(studio, bot, settings={"configuration": {"themeMode": "dark"}})))
+    open_widget(dark)
+    expect(dark.locator(".bpWorkflowDone")).to_have_text("orderWorkflow completed")
+    dark.locator(".bpWebchat").screenshot(path=str(ARTIFACTS / "webchat-workflow-completed-dark.png"))
+    dark.close()
