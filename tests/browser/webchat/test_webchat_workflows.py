@@ -134,3 +134,37 @@ def test_the_order_workflow_in_the_widget(page, studio, host_pages):
     expect(dark.locator(".bpWorkflowDone")).to_have_text("orderWorkflow completed")
     dark.locator(".bpWebchat").screenshot(path=str(ARTIFACTS / "webchat-workflow-completed-dark.png"))
     dark.close()
+
+
+def test_a_failed_step_offers_a_retry(page, studio, host_pages):
+    definition = order_bot_definition()
+    workflow = next(f for f in definition["flows"] if f["name"] == "orderWorkflow")
+    process = next(n for n in workflow["nodes"] if n["id"] == "process")
+    process["cards"] = [{"id": "work", "type": "code", "code": "throw new Error('warehouse offline');"}]
+    bot = publish_bot(definition, allowed_origins=[host_pages.origin])
+    page.goto(host_pages.add(host_page(studio, bot)))
+    open_widget(page)
+    page.locator(".bpComposerInput").fill("ann")
+    page.locator(".bpComposerInput").press("Enter")
+    page.get_by_role("textbox", name="Order id", exact=True).fill("ORD-2")
+    page.get_by_role("textbox", name="Order id", exact=True).press("Enter")
+    address = page.get_by_role("form", name="Where should we ship this?")
+    for label, key in (("Street", "street"), ("City", "city"), ("ZIP code", "zip")):
+        address.get_by_role("textbox", name=label, exact=True).fill(ADDRESS[key])
+    address.get_by_role("textbox", name="ZIP code", exact=True).press("Enter")
+
+    run = page.locator(".bpWorkflow")
+    failure = run.get_by_role("alert")
+    expect(failure).to_contain_text('The step "Processing the order" failed: ')
+    expect(failure).to_contain_text("warehouse offline")
+    expect(run.locator(".bpWorkflowStatus")).to_have_text("Step failed")
+    page.locator(".bpWebchat").screenshot(path=str(ARTIFACTS / "webchat-workflow-failed-light.png"))
+    # Keyboard: focus the button, Enter. The step runs again (and fails again).
+    retry = run.get_by_role("button", name="Try again")
+    retry.focus()
+    retry.press("Enter")
+    page.wait_for_function("""() => window.__events.filter(e => e.name === 'workflow'
+        && e.data.type === 'WorkflowStepStarted' && e.data.retry).length === 1""")
+    expect(run.get_by_role("button", name="Try again")).to_be_enabled()
+    run_row = WorkflowRun.objects.get(bot=bot)
+    assert run_row.status == "failed" and run_row.steps.get(node="process").attempts >= 2
