@@ -46,6 +46,7 @@ class WebchatError(Exception):
     stable (docs/websocket-protocol.md), `close_code` is the websocket close code."""
 
     close_code = 4400
+    errors: list | None = None  # per-field problems ({field, message}), sent when set
 
     def __init__(self, code: str, message: str, close_code: int | None = None):
         self.code = code
@@ -62,6 +63,8 @@ class WebchatError(Exception):
         frame = conversation_stream.control_frame("error", seq, code=self.code, message=self.message)
         if self.fatal:
             frame["fatal"] = True
+        if self.errors is not None:
+            frame["errors"] = self.errors
         return frame
 
 
@@ -487,28 +490,7 @@ def handle_frame(session: Session, frame) -> FrameResult:
         # The stop button: the bot's answer in progress is dropped (a `cancelled` frame follows).
         return FrameResult({"type": "ack", **echo, "cancelled": True, "eventSeq": turns.cancel(session.conversation)})
     if kind in ("resume_workflow", "retry_workflow"):
-        return FrameResult({"type": "ack", **echo, **workflow_frame(session, frame)})
+        # The form of a WorkflowInterventionRequired sent back, or a failed step's retry.
+        return FrameResult({"type": "ack", **echo, **workflows.client_frame(session.conversation, frame, WebchatError)})
     raise WebchatError("bad_request", f"unknown frame type {kind!r} "
                                       "(expected message, event, start, user, restart, cancel, resume_workflow, retry_workflow or ping)")
-
-
-def workflow_frame(session: Session, frame: dict) -> dict:
-    """The form of a WorkflowInterventionRequired sent back (`resume_workflow`: {workflowId,
-    stepId, values}) or a failed step's retry (`retry_workflow`). Values that do not fit the
-    request's schema are an `invalid_workflow_data` error naming the fields (`errors`:
-    [{field, message}]); the run stays paused and the form can be sent again."""
-    try:
-        return workflows.client_frame(session.conversation, frame)
-    except workflows.WorkflowError as exc:
-        raise WorkflowDataInvalid(exc) from None
-    except ValueError as exc:
-        raise WebchatError("bad_request", str(exc)) from None
-
-
-class WorkflowDataInvalid(WebchatError):
-    def __init__(self, exc):
-        super().__init__("invalid_workflow_data", exc.message)
-        self.errors = exc.errors
-
-    def as_frame(self, seq: int = 0) -> dict:
-        return {**super().as_frame(seq), "errors": self.errors}

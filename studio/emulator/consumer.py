@@ -10,6 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from runtime import conversation_stream
 from runtime import turns as turn_service
+from runtime import workflows
 from runtime.stream_consumer import ConversationStreamMixin
 from studio.emulator import sessions as emulator
 from studio.emulator.sessions import EmulatorError
@@ -98,7 +99,8 @@ class EmulatorConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
             up_to = await database_sync_to_async(turn_service.cancel)(self.session.conversation)
             await self.send_json({"type": "ack", **echo, "cancelled": True, "eventSeq": up_to, "seq": self._seq()})
         elif kind in ("resume_workflow", "retry_workflow"):
-            ack = await database_sync_to_async(emulator.workflow_frame)(self.session, content)
+            # The panel's form for a WorkflowInterventionRequired, or a failed step's retry.
+            ack = await database_sync_to_async(workflows.client_frame)(self.session.conversation, content, EmulatorError)
             await self.send_json({"type": "ack", **echo, **ack, "seq": self._seq()})
         else:
             raise EmulatorError("bad_request", f"unknown frame type {kind!r} (expected message, timeout, newConversation, "

@@ -38,6 +38,8 @@ class EmulatorError(Exception):
     """A refusal the panel shows. `code` is stable (docs/emulator.md); a `close_code` in the
     4401/4403/4404 range closes the socket (the panel stops reconnecting)."""
 
+    errors: list | None = None  # per-field problems ({field, message}), sent when set
+
     def __init__(self, code: str, message: str, close_code: int = 4400):
         super().__init__(message)
         self.code, self.message, self.close_code = code, message, close_code
@@ -50,6 +52,8 @@ class EmulatorError(Exception):
         frame = conversation_stream.control_frame("error", seq, code=self.code, message=self.message)
         if self.fatal:
             frame["fatal"] = True
+        if self.errors is not None:
+            frame["errors"] = self.errors
         return frame
 
 
@@ -223,27 +227,6 @@ def ready_frame(session: Session, seq: int) -> dict:
         activeWorkflows=workflows.active_workflows(session.conversation),
     )
 
-
-def workflow_frame(session: Session, frame: dict) -> dict:
-    """`resume_workflow` (the panel's form for a WorkflowInterventionRequired) or
-    `retry_workflow` (run a failed step again), as on the webchat socket: values that do not
-    fit the request's schema are an `invalid_workflow_data` error naming each field; the run
-    stays paused."""
-    try:
-        return workflows.client_frame(session.conversation, frame)
-    except workflows.WorkflowError as exc:
-        raise WorkflowRefused(exc) from None
-    except ValueError as exc:
-        raise EmulatorError("bad_request", str(exc)) from None
-
-
-class WorkflowRefused(EmulatorError):
-    def __init__(self, exc: workflows.WorkflowError):
-        super().__init__("invalid_workflow_data", exc.message)
-        self.errors = exc.errors
-
-    def as_frame(self, seq: int = 0) -> dict:
-        return {**super().as_frame(seq), "errors": self.errors}
 
 
 # --- conversation tests ---------------------------------------------------------------------

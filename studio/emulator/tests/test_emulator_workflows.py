@@ -14,7 +14,8 @@ from integrations.chat_api.tests.server import celery_worker
 from runtime.models import WorkflowRun
 from runtime.tests.bots import order_workflow_bot
 
-from .test_emulator_protocol import _setup, communicator, hello, receive_until
+from .test_emulator_protocol import _setup, communicator, hello
+from .test_emulator_protocol import receive_until as _receive_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -34,6 +35,11 @@ def worker(settings, tmp_path):
         settings.FLOWSTUDIO_WORKFLOW_QUEUE = queue
         yield queue
     channel_layers.backends.clear()
+
+
+async def receive_until(comm, predicate):
+    # The worker may still be starting (a few seconds, more on a loaded machine).
+    return await _receive_until(comm, predicate, timeout=60)
 
 
 def progress(frame, name, step=None):
