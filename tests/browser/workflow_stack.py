@@ -5,6 +5,7 @@ slow enough to watch its shimmer and a trigger that tells the user the workflow'
 from __future__ import annotations
 
 import copy
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,7 +29,17 @@ def workflow_stack(log_dir: Path, **env):
             serve(log_dir / "serve", workers=1, probe_path="/webchat/inject.js",
                   env={"ALLOWED_HOSTS": "127.0.0.1,localhost", "WHITENOISE_USE_FINDERS": "true",
                        "FLOWSTUDIO_WORKFLOW_QUEUE": queue, **env}) as url:
+        _wait_for_worker(log_dir / "worker" / "worker.log")
         yield url
+
+
+def _wait_for_worker(log_path: Path, timeout: float = 90) -> None:
+    # The pages' expectations wait seconds, not a worker's start on a loaded machine.
+    deadline = time.monotonic() + timeout
+    while " ready." not in log_path.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the Celery worker did not start; its log:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
 
 
 def order_bot_definition() -> dict:
