@@ -168,3 +168,67 @@ def test_a_failed_step_offers_a_retry(page, studio, host_pages):
     expect(run.get_by_role("button", name="Try again")).to_be_enabled()
     run_row = WorkflowRun.objects.get(bot=bot)
     assert run_row.status == "failed" and run_row.steps.get(node="process").attempts >= 2
+
+
+SIGNUP_SCHEMA = {"type": "object", "required": ["email", "age", "plan", "start"], "properties": {
+    "email": {"type": "string", "format": "email", "title": "Email"},
+    "age": {"type": "integer", "minimum": 18, "title": "Age"},
+    "plan": {"enum": ["basic", "pro", 3], "title": "Plan"},
+    "start": {"type": "string", "format": "date", "title": "Start date"},
+    "newsletter": {"type": "boolean", "title": "Send me the newsletter", "description": "About once a month."},
+}}
+
+
+def signup_bot(origin):
+    definition = order_bot_definition()
+    main = next(f for f in definition["flows"] if f["name"] == "main")
+    main["nodes"][1]["cards"][0].update(workflow="signup", inputs={})
+    definition["flows"].append({
+        "name": "signup", "kind": "workflow", "requests": {"details": SIGNUP_SCHEMA}, "variables": [],
+        "nodes": [{"id": "entry", "kind": "entry", "next": "ask"},
+                  {"id": "ask", "kind": "standard", "message": "Collecting your details", "next": "done",
+                   "cards": [{"id": "req", "type": "workflowRequest", "request": "details",
+                              "message": "A few details, please.", "variable": "workflow.details"}]},
+                  {"id": "done", "kind": "exit"}]})
+    return publish_bot(definition, allowed_origins=[origin])
+
+
+def test_every_field_type_of_a_form(page, studio, host_pages):
+    bot = signup_bot(host_pages.origin)
+    page.goto(host_pages.add(host_page(studio, bot)))
+    open_widget(page)
+    page.locator(".bpComposerInput").fill("hi")
+    page.locator(".bpComposerInput").press("Enter")
+    form = page.get_by_role("form", name="A few details, please.")
+    expect(form.locator(".bpWorkflowField")).to_have_count(5)
+    assert form.locator(".bpWorkflowField").evaluate_all("els => els.map(e => e.dataset.type)") == [
+        "Email", "Number", "Select", "Date", "Boolean"]
+    email = form.get_by_role("textbox", name="Email", exact=True)
+    age = form.get_by_role("spinbutton", name="Age", exact=True)
+    plan = form.get_by_role("combobox", name="Plan", exact=True)
+    start = form.locator("input[type=date]")
+    newsletter = form.get_by_role("checkbox", name="Send me the newsletter")
+    expect(plan.locator("option")).to_have_text(["Choose…", "basic", "pro", "3"])
+    expect(newsletter).to_have_accessible_description("About once a month.")
+
+    form.get_by_role("button", name="Send").click()
+    expect(form.locator(".bpWorkflowFieldError:not(:empty)")).to_have_text(
+        ["Email is required", "Age is required", "Choose Plan", "Start date is required"])
+    email.fill("ada@example")
+    age.fill("17")
+    plan.select_option(label="3")
+    start.fill("2026-12-24")
+    form.get_by_role("button", name="Send").click()
+    expect(form.locator(".bpWorkflowFieldError:not(:empty)")).to_have_text(
+        ["Email must be an email address", "Age must be at least 18"])
+    expect(email).to_have_accessible_description("Email must be an email address")
+    email.fill("ada@example.com")
+    age.fill("36")
+    newsletter.check()
+    form.get_by_role("button", name="Send").click()
+
+    expect(page.locator(".bpWorkflowDone")).to_have_text("signup completed")
+    step = WorkflowRun.objects.get(bot=bot).steps.get(node="ask")
+    # Values keep their JSON types: a number, the option's own value, a boolean.
+    assert step.provided == {"request": "details", "data": {
+        "email": "ada@example.com", "age": 36, "plan": 3, "start": "2026-12-24", "newsletter": True}}
