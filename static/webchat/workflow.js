@@ -28,6 +28,10 @@
     '.bpWorkflowStatus[data-status=failed]{background:var(--wf-danger-bg,#fde8e8);color:var(--wf-danger,#9b1c1c)}',
     '.bpWorkflowStatus[data-status=paused]{background:var(--wf-accent,#3276EA);color:var(--wf-on-accent,#fff)}',
     '.bpWorkflowStep{color:var(--wf-muted,#4b5563)}',
+    '.bpWorkflowFormBox:empty{display:none}',
+    // The live region stays in the page (so what appears in it later is read out); with
+    // nothing shown it gives back the gap it takes.
+    '.bpWorkflowProgress:not(:has(> :not([hidden]))){margin-top:-8px}',
     '.bpWorkflowStep[hidden],.bpWorkflowForm[hidden],.bpWorkflowFailure[hidden],.bpWorkflowDone[hidden],.bpWorkflowFieldError:empty,.bpWorkflowFormError:empty{display:none}',
     '.bpWorkflowShimmer{background:linear-gradient(90deg,var(--wf-muted,#6b7280) 0%,var(--wf-muted,#6b7280) 40%,var(--wf-fg,#1a1a1a) 50%,var(--wf-muted,#6b7280) 60%,var(--wf-muted,#6b7280) 100%);background-size:300% 100%;-webkit-background-clip:text;background-clip:text;color:transparent;animation:bpWorkflowShimmer 1.6s linear infinite}',
     '@keyframes bpWorkflowShimmer{0%{background-position:100% 0}100%{background-position:0 0}}',
