@@ -445,6 +445,34 @@ def resume(conversation: Conversation, workflow_id, step_id: str | None, values)
     return provide(conversation, waiting.request_name, values, workflow_id=run.pk, step=waiting.node)
 
 
+def client_frame(conversation: Conversation, frame: dict, refusal: type[Exception]) -> dict:
+    """A chat client's `resume_workflow` or `retry_workflow` frame (webchat and emulator
+    sockets, docs/websocket-protocol.md): checks its fields, resumes the run's pending step
+    with the form's `values` or runs its failed step again, and returns the ack's fields.
+    Problems are the socket's own error class, `refusal(code, message)`: `bad_request` for
+    a malformed frame, `invalid_workflow_data` (with `.errors`, [{field, message}]) when the
+    run refused it; a refused form leaves the run paused."""
+    workflow_id, step_id, values = frame.get("workflowId"), frame.get("stepId"), frame.get("values")
+    retrying = frame.get("type") == "retry_workflow"
+    if not isinstance(workflow_id, str) or not workflow_id:
+        raise refusal("bad_request", f"{frame.get('type')} needs the workflowId")
+    if step_id is not None and not isinstance(step_id, str):
+        raise refusal("bad_request", "stepId must be text")
+    if not retrying and not isinstance(values, dict):
+        raise refusal("bad_request", "values must be an object: the form's field key -> value")
+    try:
+        if retrying:
+            run = retry(get_run(conversation, workflow_id))
+            step_id = run.current_step
+        else:
+            run = resume(conversation, workflow_id, step_id or None, values)
+    except WorkflowError as exc:
+        error = refusal("invalid_workflow_data", exc.message)
+        error.errors = exc.errors
+        raise error from None
+    return {"workflowId": str(run.pk), "stepId": step_id, "status": run.status}
+
+
 def get_run(conversation: Conversation | None, workflow_id, *, bot=None) -> WorkflowRun:
     try:
         run_id = uuid.UUID(str(workflow_id))
