@@ -26,7 +26,7 @@ from flows.models import Bot, ConfigValue
 from runtime import delivery, table_gateway, turns
 from runtime.engine.events import WORKFLOW_CALLBACK, WORKFLOW_NOTIFY, WORKFLOW_REQUEST
 from runtime.engine.workflow import (WorkflowInputError, data_points, first_step, initial_variables, next_step,
-                                     outputs_of, run_step, workflow_flow)
+                                     outputs_of, run_step)
 from runtime.engine.cards.workflows import WORKFLOW_PROVIDE, WORKFLOW_START
 from runtime.models import EVENT_MESSAGE_TYPE, BotVariable, Conversation, Message, WorkflowRun, WorkflowStep
 
