@@ -514,7 +514,8 @@ def active_workflows(conversation: Conversation) -> list[dict]:
             flow = _loaded(run).build.flows.get(run.name)
             schema = flow.requests.get(step.request_name, {}) if flow is not None else {}
             entry["intervention"] = {"stepId": step.node, "message": step.request_message,
-                                     "request": step.request_name, "dataPoints": data_points(schema)}
+                                     "request": step.request_name, "dataPoints": data_points(schema),
+                                     "schema": schema}
         out.append(entry)
     return out
 

@@ -5,7 +5,7 @@ import pytest
 
 from runtime import turns, workflows
 from runtime.models import Event, Message, WorkflowRun, WorkflowStep
-from runtime.tests.bots import create_bot, order_workflow_bot
+from runtime.tests.bots import ORDER_REQUESTS, create_bot, order_workflow_bot
 
 ADDRESS = {"street": "1 Main St", "city": "Springfield", "zip": "62701"}
 
@@ -171,4 +171,5 @@ def test_a_reconnecting_client_gets_the_active_workflow_with_its_pending_form():
                        "intervention": {"stepId": "ask-order", "message": "Please provide the order ID.",
                                         "request": "orderId", "dataPoints": [
                                             {"key": "orderId", "label": "Order id", "type": "Text", "required": True,
-                                             "minLength": 1}]}}]
+                                             "minLength": 1}],
+                                        "schema": ORDER_REQUESTS["orderId"]}}]
