@@ -54,6 +54,9 @@ class TurnInput:
     user: dict = field(default_factory=dict)
     bot: dict = field(default_factory=dict)
     env: dict = field(default_factory=dict)
+    # The conversation's workflow runs: id -> {status, name, stepId, output, error}; read
+    # only (the `workflows` scope; docs/workflows.md, "Workflow Status").
+    workflows: dict = field(default_factory=dict)
     sandbox: JSSandbox | None = None
     # Earlier user messages of this conversation, newest last, without the current event.
     history: list[str] = field(default_factory=list)
@@ -156,6 +159,7 @@ class _Turn:
         self.conversation: dict = dict(st.get("conversation") or {})
         self.initial_state = st
         self.user = dict(inp.user or {})
+        self.workflows = dict(inp.workflows or {})
         self.bot = dict(inp.bot or {})
         self.bot_before = inp.bot or {}
         self.env = inp.env or {}
@@ -201,6 +205,7 @@ class _Turn:
             "event": self.event,
             "turn": self.turn,
             "conversation": self.conversation,
+            "workflows": self.workflows,
         }
 
     def _js(self) -> JSSandbox:

@@ -173,3 +173,17 @@ def test_a_reconnecting_client_gets_the_active_workflow_with_its_pending_form():
                                             {"key": "orderId", "label": "Order id", "type": "Text", "required": True,
                                              "minLength": 1}],
                                         "schema": ORDER_REQUESTS["orderId"]}}]
+
+
+def test_a_flow_reads_the_status_of_the_run_it_started():
+    from runtime.engine.tests.workflow_bots import order_status_bot
+
+    conversation, run = start_order(order_status_bot())
+    outcome = turns.send_user_message(conversation, "where is it?")
+    assert [o["text"] for o in outcome.outputs] == ["Your order is paused at ask-order."]
+    workflows.provide(conversation, "orderId", {"orderId": "ORD-3"})
+    workflows.provide(conversation, "shippingAddress", ADDRESS)
+    run.refresh_from_db()
+    assert run.status == "completed"
+    outcome = turns.send_user_message(conversation, "and now?")
+    assert [o["text"] for o in outcome.outputs][-1] == "Done: ORD-3 to Springfield"
