@@ -69,25 +69,11 @@ async def application(scope, receive, send) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]})
 
-    async def pump():
-        async for chunk in _run(prepared):
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-
-    async def until_disconnect():
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
-    streaming, watching = asyncio.ensure_future(pump()), asyncio.ensure_future(until_disconnect())
-    try:
-        await asyncio.wait({streaming, watching}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (streaming, watching):
-            task.cancel()
-        await asyncio.gather(streaming, watching, return_exceptions=True)
-    if streaming.cancelled():
-        return  # the client went away; what it started goes on
-    if streaming.exception() is not None:
-        logger.error("AG-UI run of conversation %s failed", prepared.conversation.pk, exc_info=streaming.exception())
+    client_left, error = await chat_api_asgi.stream_until_disconnect(receive, send, _run(prepared))
+    if client_left:
+        return  # what it started goes on
+    if error is not None:
+        logger.error("AG-UI run of conversation %s failed", prepared.conversation.pk, exc_info=error)
         await send({"type": "http.response.body", "more_body": True,
                     "body": _sse(run_error("an internal error occurred; it has been logged", "INTERNAL"))})
     await send({"type": "http.response.body", "body": b"", "more_body": False})

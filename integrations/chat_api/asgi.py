@@ -215,10 +215,26 @@ async def _listen(scope, receive, send, webhook_id: str, key, conversation_id: s
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]})
 
-    async def pump():
-        await send({"type": "http.response.body", "body": connected.encode(), "more_body": True})
+    async def pieces():
+        yield connected.encode()
         async for text in body:
-            await send({"type": "http.response.body", "body": text.encode(), "more_body": True})
+            yield text.encode()
+
+    client_left, error = await stream_until_disconnect(receive, send, pieces())
+    if client_left:
+        return
+    if error is not None:
+        logger.error("Chat API listen stream of conversation %s failed", conversation_id, exc_info=error)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def stream_until_disconnect(receive, send, chunks) -> tuple[bool, BaseException | None]:
+    """Send each bytes chunk of `chunks` as a piece of the response body until they end or
+    the client goes away (then they are cancelled). (client left, the error they raised)."""
+
+    async def pump():
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def until_disconnect():
         while (await receive())["type"] != "http.disconnect":
@@ -232,8 +248,5 @@ async def _listen(scope, receive, send, webhook_id: str, key, conversation_id: s
             task.cancel()
         await asyncio.gather(streaming, watching, return_exceptions=True)
     if streaming.cancelled():
-        return  # the client went away
-    if streaming.exception() is not None:
-        logger.error("Chat API listen stream of conversation %s failed", conversation_id,
-                     exc_info=streaming.exception())
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return True, None
+    return False, streaming.exception()
