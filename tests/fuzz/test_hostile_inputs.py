@@ -398,3 +398,37 @@ def test_webhook_trigger_refuses_every_hostile_body_with_its_path(db):
         wrong.append(("huge body", status, error[:200]))
     assert wrong == []
     assert _stored_counts() == before
+
+
+def test_agui_endpoint_refuses_every_hostile_body_with_its_path(transactional_db, fresh_chat_api):
+    """POST /agui/<webhook id> reads its body as the Chat API does: the same refusals, before
+    any user, conversation or message is made."""
+    _, row = make_bot()
+    from integrations.chat_api import auth
+
+    key = auth.user_key(row.encryption_key, "fuzzer")
+    table = [("%s", "$"), ('{"threadId": %s, "runId": "r"}', "$.threadId"),
+             ('{"threadId": "t", "runId": "r", "messages": [{"id": "m", "role": "user", "content": %s}]}',
+              "$.messages[0].content"),
+             ('{"threadId": "t", "runId": "r", "resume": [{"interruptId": "a:b", "status": "resolved", "payload": %s}]}',
+              "$.resume[0].payload"),
+             ('{"threadId": "t", "runId": "r", "forwardedProps": {"k": %s}}', "$.forwardedProps.k")]
+    before = _stored_counts()
+    wrong = []
+    for template, where in table:
+        for name, value in HOSTILE.items():
+            status, _, content = asgi_client.request("POST", f"/agui/{row.webhook_id}",
+                                                     body=_fill(template, value).encode(),
+                                                     headers={"x-user-key": key, "content-type": "application/json"})
+            body = json.loads(content or b"{}")
+            message = body.get("message", "")
+            if (status, body.get("type")) != (400, "InvalidPayload") or SAYS[name] not in message \
+                    or f"at {where}" not in message:
+                wrong.append((template, name, status, message[:200]))
+    status, _, content = asgi_client.request("POST", f"/agui/{row.webhook_id}",
+                                             body=b'{"pad": "' + b"x" * (1024 * 1024 + 1) + b'"}',
+                                             headers={"x-user-key": key, "content-type": "application/json"})
+    if status != 413:
+        wrong.append(("huge body", status, content[:200]))
+    assert wrong == []
+    assert _stored_counts() == before
