@@ -39,6 +39,9 @@ RUN_SECONDS = 300.0
 START_GRACE_SECONDS = 5.0
 
 
+_processing: set[asyncio.Future] = set()
+
+
 def _sse(event: dict) -> bytes:
     return b"data: " + json_codec.dumps(event) + b"\n\n"
 
@@ -85,7 +88,10 @@ async def _process(conversation_pk) -> None:
     if async_messages.enabled():
         async_turns.process_soon(conversation_pk)
     else:
-        asyncio.ensure_future(workers.process(conversation_pk))
+        # Held until done: the loop keeps only a weak reference to a task.
+        task = asyncio.ensure_future(workers.process(conversation_pk))
+        _processing.add(task)
+        task.add_done_callback(_processing.discard)
 
 
 async def _run(prepared: services.Prepared):
