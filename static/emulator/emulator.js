@@ -5,6 +5,7 @@
 
 import { provide } from '../editor/shortcuts.js';
 import { traceView } from './trace.js';
+import { knowledgeLine, knowledgeView } from './knowledge.js';
 
 const panel = document.getElementById('fs-emulator');
 const botId = panel.dataset.bot;
@@ -226,7 +227,7 @@ function tokensText(entry) {
   return `${entry.tokensIn ?? '?'} in / ${entry.tokensOut ?? '?'} out tokens, ${entry.ms == null ? '?' : Math.round(entry.ms)} ms`;
 }
 
-function statusOf(entry) {
+function statusOf(entry, index, trace) {
   const where = (e) => [e.flow, e.node].filter(Boolean).join(' › ');
   switch (entry.type) {
     case 'conversation_started': return { text: 'Conversation started' };
@@ -265,6 +266,9 @@ function statusOf(entry) {
     case 'ai_transition': return { text: entry.chosen ? `AI transition chose ${entry.chosen}` : 'AI transition: no condition holds', detail: entry.reason || '' };
     case 'ai_task_invalid': return { text: `AI task answer invalid (attempt ${entry.attempt ?? '?'})`, detail: pretty(entry.problems), kind: 'error' };
     case 'cancelled': return { text: 'Stopped by the user (the turn changed nothing)', title: entry.message };
+    // "Answer found in Knowledge Base" with its citations on hover and focus (./knowledge.js).
+    case 'knowledge_answer': return { element: knowledgeLine(entry, index, trace) };
+    case 'capture_answered_question': return { text: `Answered the question from the knowledge bases; still waiting for ${entry.variable || 'the answer'}` };
     default: return null;
   }
 }
@@ -275,6 +279,7 @@ function renderTurn(turn) {
   const lines = turn.trace.map(statusOf).filter(Boolean);
   if (turn.status === 'failed') lines.push({ text: `Turn failed: ${turn.error}`, title: turn.error, kind: 'error' });
   for (const line of lines) {
+    if (line.element) { box.append(line.element); continue; }
     const attrs = { class: `fs-emu-line ${line.kind || ''}`, title: line.title, 'data-status': line.text };
     if (line.node) {
       box.append(el('button', { ...attrs, type: 'button', class: `${attrs.class} link`, 'data-flow': line.node.flow, 'data-node': line.node.node,
@@ -332,6 +337,7 @@ function renderDebugger() {
     pane.append(turn ? traceView(turn.trace, { onJump: jumpTo }) : el('p', { class: 'muted', text: 'No turn yet.' }));
   }
   if (chat.tab === 'memory') pane.append(turn ? renderMemory(turn) : el('p', { class: 'muted', text: 'No turn yet.' }));
+  if (chat.tab === 'knowledge') pane.append(turn ? knowledgeView(turn.trace) : el('p', { class: 'muted', text: 'No turn yet.' }));
   if (chat.tab === 'logs') {
     const entries = [...chat.turns.values()].flatMap((t) => t.logs.map((entry) => ({ ...entry, eventSeq: t.eventSeq }))).reverse();
     pane.append(entries.length ? el('ol', { class: 'fs-dbg-logs', reversed: true }, entries.map((entry) => el('li', { class: `level-${entry.level || 'info'}` },
