@@ -530,6 +530,21 @@ def _step_message(run: WorkflowRun, node_id: str) -> str:
     return node.message if node else ""
 
 
+def has_workflows(build) -> bool:
+    return any(flow.kind == "workflow" for flow in build.flows.values())
+
+
+def statuses(conversation, build) -> dict[str, dict]:
+    """The `workflows` scope of a turn (docs/workflows.md, "Workflow Status"): the
+    conversation's runs by id, newest 50. A bot without workflow flows costs no query."""
+    if not has_workflows(build):
+        return {}
+    runs = (WorkflowRun.objects.filter(conversation_id=conversation.pk).order_by("-created_at")
+            .values("pk", "name", "status", "current_step", "output", "error")[:50])
+    return {str(r["pk"]): {"status": r["status"], "name": r["name"], "stepId": r["current_step"],
+                           "output": r["output"], "error": r["error"] or None} for r in runs}
+
+
 def active_workflows(conversation: Conversation) -> list[dict]:
     """`ActiveWorkflow` for a reconnecting client: each running or paused run with its current
     step and, when paused, the pending form."""
@@ -542,7 +557,8 @@ def active_workflows(conversation: Conversation) -> list[dict]:
             flow = _loaded(run).build.flows.get(run.name)
             schema = flow.requests.get(step.request_name, {}) if flow is not None else {}
             entry["intervention"] = {"stepId": step.node, "message": step.request_message,
-                                     "request": step.request_name, "dataPoints": data_points(schema)}
+                                     "request": step.request_name, "dataPoints": data_points(schema),
+                                     "schema": schema}
         out.append(entry)
     return out
 
