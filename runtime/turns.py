@@ -158,8 +158,8 @@ def received_rows(conversation: Conversation, event_type: str, payload: dict | N
         raise ValueError(f"user {user.external_id!r} belongs to another bot")
     sender_id = user.pk if user is not None else conversation.user_id
     now = timezone.now()
-    event = Event(conversation_id=conversation.pk, type=event_type, payload=payload, user_id=sender_id,
-                  metadata=metadata, created_at=now)
+    event = Event(conversation_id=conversation.pk, bot_id=conversation.bot_id, type=event_type, payload=payload,
+                  user_id=sender_id, metadata=metadata, created_at=now)
     message = None
     if event_type in TRANSCRIPT_EVENT_TYPES:
         # The transcript entry shares the event's seq: one timeline for both tables. The
@@ -454,7 +454,7 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
 # The fields of each row a processed turn writes (replies are whole rows: every column).
 CONVERSATION_FIELDS = ("state", "version", "timeout_at", "updated_at",  # and the seqs it allocates
                        "handoff_status", "handoff_reason", "handoff_priority", "handoff_requested_at")
-EVENT_FIELDS = ("status", "processed_at", "payload", "trace", "logs", "duration_ms")
+EVENT_FIELDS = ("status", "processed_at", "payload", "trace", "logs", "duration_ms", "facts")
 USER_FIELDS = ("variables", "updated_at")
 
 
@@ -665,6 +665,7 @@ def settle_event(event: Event, result, duration_ms: int, now) -> bool:
     event.status = Event.Status.PROCESSED
     event.processed_at = now
     event.trace, event.logs, event.duration_ms = list(result.trace), list(result.logs), duration_ms
+    event.facts = analytics.turn_facts(event.trace)
     if result.masked_text is None or not isinstance(event.payload.get("text"), str):
         return False
     event.payload = {**event.payload, "text": result.masked_text}
