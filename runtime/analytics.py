@@ -93,9 +93,9 @@ def roll_up(day: date) -> int:
                       users_returning=row["returning"])
     failed = (Event.objects.filter(conversation__is_draft=False, status=Event.Status.FAILED,
                                    created_at__gte=start, created_at__lt=end)
-              .values(bot=F("conversation__bot_id"), channel=F("conversation__channel")).annotate(n=Count("pk")))
+              .values(of_bot=F("conversation__bot_id"), channel=F("conversation__channel")).annotate(n=Count("pk")))
     for row in failed:
-        rows[(row["bot"], row["channel"])]["failed_turns"] = row["n"]
+        rows[(row["of_bot"], row["channel"])]["failed_turns"] = row["n"]
     usage = (LLMUsage.objects.filter(is_draft=False, created_at__gte=start, created_at__lt=end)
              .values("bot_id", channel=F("conversation__channel"))
              .annotate(tokens_in=Sum("tokens_in"), tokens_out=Sum("tokens_out"), cost=Sum("cost")))

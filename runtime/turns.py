@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
-from runtime import code_http, delivery, llm_gateway, llm_usage, log_context, metrics, table_gateway
+from runtime import analytics, code_http, delivery, llm_gateway, llm_usage, log_context, metrics, table_gateway
 from runtime.knowledge import gateway as knowledge_gateway
 from runtime.engine import CUSTOM_EVENT, DEFAULT_SETTINGS, HITL_STOPPED, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.engine.events import TARGETED_EVENT_TYPES

@@ -68,9 +68,9 @@ class TrackEventCard(CardFamily):
                           description="Counted per day on the Analytics page (letters, digits, _ . : -; up to 64).")
         value: TemplateStr = Field(default="", max_length=2_000, title="Value",
                                    description="A number added up per day, e.g. {{workflow.total}} (empty: none).")
-        properties: ObjectTemplate = Field(default=None, title="Properties",
+        properties: ObjectTemplate = Field(default_factory=dict, title="Properties",
                                            description="An object kept with the turn's trace; not aggregated.")
 
     def compile(self, card_type, config, ctx):
         return _TrackEvent(config.name, compile_template(config.value) if config.value.strip() else None,
-                           compile_json_template(config.properties) if config.properties is not None else None)
+                           compile_json_template(config.properties) if config.properties not in ({}, "") else None)
