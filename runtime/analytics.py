@@ -78,7 +78,7 @@ def roll_up(day: date) -> int:
         rows[(row["bot_id"], row["channel"])]["conversations"] = row["n"]
     messages = (Message.objects.filter(conversation__is_draft=False, created_at__gte=start, created_at__lt=end)
                 .exclude(type=EVENT_MESSAGE_TYPE)
-                .values(bot=F("conversation__bot_id"), channel=F("conversation__channel"))
+                .values(of_bot=F("conversation__bot_id"), channel=F("conversation__channel"))
                 .annotate(incoming=Count("pk", filter=Q(direction=Message.Direction.INCOMING)),
                           outgoing=Count("pk", filter=Q(direction=Message.Direction.OUTGOING)),
                           new=Count("conversation__user", distinct=True,
@@ -88,7 +88,7 @@ def roll_up(day: date) -> int:
                                           filter=Q(direction=Message.Direction.INCOMING,
                                                    conversation__user__created_at__lt=start))))
     for row in messages:
-        target = rows[(row["bot"], row["channel"])]
+        target = rows[(row["of_bot"], row["channel"])]
         target.update(messages_in=row["incoming"], messages_out=row["outgoing"], users_new=row["new"],
                       users_returning=row["returning"])
     failed = (Event.objects.filter(conversation__is_draft=False, status=Event.Status.FAILED,
@@ -143,12 +143,12 @@ def _named_counts(start, end) -> dict:
                                     created_at__gte=start, created_at__lt=end)
              .exclude(type=EVENT_MESSAGE_TYPE)
              .annotate(hour=ExtractHour("created_at"))
-             .values("hour", bot=F("conversation__bot_id"), channel=F("conversation__channel"))
+             .values("hour", of_bot=F("conversation__bot_id"), channel=F("conversation__channel"))
              .annotate(n=Count("pk"), users=Count("conversation__user", distinct=True)))
     for row in hours:
         name = f"{row['hour']:02d}"
-        counts[(row["bot"], row["channel"], "hour_messages", name)][0] += row["n"]
-        counts[(row["bot"], row["channel"], "hour_users", name)][0] += row["users"]
+        counts[(row["of_bot"], row["channel"], "hour_messages", name)][0] += row["n"]
+        counts[(row["of_bot"], row["channel"], "hour_users", name)][0] += row["users"]
     return counts
 
 

@@ -164,8 +164,8 @@ def received_rows(conversation: Conversation, event_type: str, payload: dict | N
     if event_type in TRANSCRIPT_EVENT_TYPES:
         # The transcript entry shares the event's seq: one timeline for both tables. The
         # sender object (when given) rides along, so subscribers need no query for it.
-        message = Message(conversation_id=conversation.pk, direction=Message.Direction.INCOMING,
-                          type=event_type, metadata=metadata, created_at=now,
+        message = Message(conversation_id=conversation.pk, bot_id=conversation.bot_id,
+                          direction=Message.Direction.INCOMING, type=event_type, metadata=metadata, created_at=now,
                           payload={"payload": payload} if event_type == CUSTOM_EVENT else payload)
         if user is not None:
             message.user = user
@@ -651,7 +651,8 @@ def reply_messages(conversation: Conversation, event: Event, outputs: list[dict]
         output = dict(output)
         metadata = output.pop("metadata", None)
         messages.append(Message(
-            conversation=conversation, seq=first_seq + offset, direction=Message.Direction.OUTGOING,
+            conversation=conversation, bot_id=conversation.bot_id, seq=first_seq + offset,
+            direction=Message.Direction.OUTGOING,
             event=event, type=output.pop("type", "text"), payload=output, metadata=metadata, created_at=now,
         ))
     return messages

@@ -37,7 +37,13 @@ def event_id_param(query, name: str) -> int | None:
 
 
 def _published_events(bot):
-    return Event.objects.filter(conversation__bot=bot, conversation__is_draft=False)
+    # By the events' own bot column (index event_bot_recent): a small bot's events are an
+    # index range however many other bots' events the table holds (docs/dashboard.md).
+    return Event.objects.filter(bot=bot, conversation__is_draft=False)
+
+
+def _published_replies(bot):
+    return Message.objects.filter(bot=bot, conversation__is_draft=False, direction=Message.Direction.OUTGOING)
 
 
 # --- logs ----------------------------------------------------------------------------------
@@ -169,8 +175,7 @@ class EventRow:
 
 def event_types(bot, direction: str) -> list[str]:
     if direction == "outgoing":
-        rows = Message.objects.filter(conversation__bot=bot, conversation__is_draft=False,
-                                      direction=Message.Direction.OUTGOING)
+        rows = _published_replies(bot)
     else:
         rows = _published_events(bot)
     return list(rows.order_by("type").values_list("type", flat=True).distinct())
@@ -184,8 +189,7 @@ def event_page(bot, filters: EventFilters, *, before: int | None = None, size: i
     """Incoming events (`Event`: type, payload, metadata) or outgoing messages (`Message`),
     newest first, paged by id. Returns (rows, the id "Older" goes on below, or None)."""
     if filters.direction == "outgoing":
-        rows = Message.objects.filter(conversation__bot=bot, conversation__is_draft=False,
-                                      direction=Message.Direction.OUTGOING)
+        rows = _published_replies(bot)
     else:
         rows = _published_events(bot).defer("trace", "logs")
     if filters.type:
