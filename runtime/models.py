@@ -98,8 +98,8 @@ def _fill_bot(row) -> None:
     """The denormalised `bot_id` of an Event or Message saved one by one (admin, tests, the
     Inbox's agent replies); the turn service sets it itself on the rows it writes in bulk."""
     if row.bot_id is None and row.conversation_id is not None:
-        cached = row._state.fields_cache.get("conversation")
-        row.bot_id = cached.bot_id if cached is not None else (
+        field = type(row).conversation
+        row.bot_id = row.conversation.bot_id if field.is_cached(row) else (
             Conversation.objects.filter(pk=row.conversation_id).values_list("bot_id", flat=True).first())
 
 

@@ -173,12 +173,15 @@ class EventRow:
     json: str
 
 
+# The type select lists the types of the newest this many rows: a bounded read however long
+# the bot's history (a type seen only before them can still be asked for with `type=`).
+TYPES_WINDOW = 10_000
+
+
 def event_types(bot, direction: str) -> list[str]:
-    if direction == "outgoing":
-        rows = _published_replies(bot)
-    else:
-        rows = _published_events(bot)
-    return list(rows.order_by("type").values_list("type", flat=True).distinct())
+    rows = _published_replies(bot) if direction == "outgoing" else _published_events(bot)
+    newest = rows.order_by("-pk").values("pk")[:TYPES_WINDOW]
+    return sorted(set(rows.model.objects.filter(pk__in=newest).values_list("type", flat=True).distinct()))
 
 
 def _pretty(value) -> str:
@@ -215,12 +218,11 @@ ISSUE_STATES = ["open", "resolved", "all"]
 
 
 def issue_list(bot, state: str = "open", limit: int = 200) -> tuple[list[Issue], object]:
-    """The bot's issues after folding in new errors: kinds first seen since the latest
-    publish on top (a publish that broke something shows at once), then by last seen.
-    Returns (issues, the latest version or None)."""
+    """The bot's issues (folded when the errors were written, runtime/issues.py; reading
+    writes nothing): kinds first seen since the latest publish on top (a publish that broke
+    something shows at once), then by last seen. Returns (issues, the latest version or None)."""
     if state not in ISSUE_STATES:
         raise InvalidFilter("state", f"unknown state {state!r}; use one of {', '.join(ISSUE_STATES)}")
-    issue_service.refresh(bot)
     latest = BotVersion.objects.filter(bot=bot).order_by("-number").only("number", "created_at").first()
     rows = Issue.objects.filter(bot=bot)
     if state == "open":
