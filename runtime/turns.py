@@ -42,6 +42,7 @@ from flows import services as flow_services
 from flows.models import Bot, ConfigValue
 from runtime import analytics, code_http, delivery, llm_gateway, llm_usage, log_context, metrics, table_gateway
 from runtime import issues as issue_service
+from runtime import live_logs
 from runtime.knowledge import gateway as knowledge_gateway
 from runtime.engine import CUSTOM_EVENT, DEFAULT_SETTINGS, HITL_STOPPED, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.engine.events import TARGETED_EVENT_TYPES
@@ -330,22 +331,25 @@ def process_pending(conversation_id) -> list[TurnOutcome]:
                 break
             outcomes.append(outcome)
             metrics.observe_turn(outcome_channel(outcome), outcome)
-            if (bot_id := bot_with_new_errors(outcome)) is not None:
-                issue_service.fold_after_turn(bot_id)  # committed: the turn waited on nothing
+            if live_logs.has_lines(outcome.event):
+                after_turn_with_lines(outcome)
     return outcomes
 
 
-def bot_with_new_errors(outcome: TurnOutcome):
-    """The bot whose Issues the turn's stored errors must be folded into, or None (no error,
-    or the emulator's conversation: its errors are the debugger's)."""
+def after_turn_with_lines(outcome: TurnOutcome) -> None:
+    """After the commit of a turn that wrote log lines or failed, for the published bot (the
+    emulator's lines and errors are the debugger's): the Logs page's live tail hears of them
+    and its errors are folded into Issues (runtime/issues.py). The turn waited on neither."""
     event = outcome.event
-    if not issue_service.has_errors(event):
-        return None
     if Event.conversation.is_cached(event):
         bot_id, draft = event.conversation.bot_id, event.conversation.is_draft
     else:  # a failed turn's event was read again after the rollback
         bot_id, draft = Conversation.objects.filter(pk=event.conversation_id).values_list("bot_id", "is_draft").get()
-    return None if draft else bot_id
+    if draft:
+        return
+    live_logs.announce(bot_id, event.pk)
+    if issue_service.has_errors(event):
+        issue_service.fold_after_turn(bot_id)
 
 
 def outcome_channel(outcome: TurnOutcome) -> str:

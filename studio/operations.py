@@ -112,6 +112,11 @@ def _settled_up_to(bot) -> int:
     return events.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
+def tail_start(bot) -> int:
+    """Where a live tail that has shown nothing yet starts: after the newest settled turn."""
+    return _settled_up_to(bot)
+
+
 def log_page(bot, filters: LogFilters, *, before: int | None = None, after: int | None = None,
              size: int | None = None) -> LogPage:
     """Log lines newest first: of turns below `before` (paging) or above `after` (the tail).
@@ -138,6 +143,38 @@ def log_page(bot, filters: LogFilters, *, before: int | None = None, after: int 
     if after is None and cursor is not None and rows.filter(pk__lt=cursor).exists():
         result.older = cursor
     return result
+
+
+# --- the live tail over a websocket (studio/log_tail.py) -----------------------------------------
+
+class TailRefused(Exception):
+    """Why a tail socket is refused, with the close code it ends with (4401, 4403, 4404)."""
+
+    def __init__(self, code: int, reason: str):
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+def authorize_tail(studio_user, bot_id):
+    """The bot if the studio user may read its logs (the Logs page's own permission);
+    TailRefused otherwise. Checked on connect and again before every push."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from studio.permissions import get_bot_for
+
+    if studio_user is None or not studio_user.is_authenticated:
+        raise TailRefused(4401, "log in to the studio to follow the logs")
+    try:
+        return get_bot_for(studio_user, bot_id, LOGS_PERMISSION)
+    except Http404:
+        raise TailRefused(4404, f"no bot with id {bot_id}") from None
+    except PermissionDenied:
+        raise TailRefused(4403, f"your role in this workspace does not allow reading this bot's logs "
+                                f"({LOGS_PERMISSION})") from None
+
+
+LOGS_PERMISSION = "flows.view_conversations"
 
 
 # --- events --------------------------------------------------------------------------------
