@@ -14,6 +14,7 @@ again every `RECHECK_SECONDS` while it is open."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
@@ -27,9 +28,10 @@ from runtime import conversation_stream, live_logs
 from studio import operations
 from studio.query_params import InvalidFilter
 
+logger = logging.getLogger(__name__)
 # As many lines as a poll of the page's tail returns at most (studio/views/operations.py).
 PUSH_SIZE = 500
-RECHECK_SECONDS = 10.0
+RECHECK_SECONDS = 5.0
 
 
 def _read(studio_user, bot_id, filters, after: int) -> tuple[dict, int]:
@@ -95,6 +97,10 @@ class LogTailConsumer(AsyncJsonWebsocketConsumer):
                     self.scope.get("user"), self.bot_id, self.filters, self.after)
             except operations.TailRefused as exc:
                 return await self._refuse(exc.code, exc.reason)
+            except Exception:
+                # Logged, and the socket stays: the next notice or recheck reads from `after`.
+                logger.exception("the log tail of bot %s could not read its new lines", self.bot_id)
+                return
             if frame["count"]:
                 await self.send_json(frame)
             if not self.again:
