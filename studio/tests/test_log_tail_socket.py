@@ -130,3 +130,15 @@ async def test_a_role_taken_away_closes_the_socket_at_the_next_push():
     frame = await comm.receive_json_from(timeout=10)
     assert frame["type"] == "error" and "flows.view_conversations" in frame["message"]
     assert (await comm.receive_output(timeout=5))["code"] == 4403
+
+
+# The permission matrix's row for the socket (tests/test_permission_matrix_pages.py holds the
+# HTTP pages; a socket needs committed rows, so its row lives here): the Logs page's roles
+# may follow the tail; the billing manager, a non-member and an anonymous visitor are refused
+# above.
+@pytest.mark.parametrize("role", [Role.OWNER, Role.ADMINISTRATOR, Role.MANAGER, Role.DEVELOPER, Role.VIEWER])
+async def test_every_role_of_the_logs_page_may_follow_the_tail(role):
+    bot, _, cookie = await database_sync_to_async(_setup)(role)
+    comm = communicator(bot.pk, cookie)
+    await opened(comm)
+    await comm.disconnect()
