@@ -171,3 +171,14 @@ def test_a_turn_stores_its_facts_and_a_turn_without_any_stores_none(bot):
     assert facts == [{"intent": "none"},
                      {"intent": "track_order", "tracked": [["order_tracked", 2.0]], "captures": [["cap-mail", "started"]]}]
     assert set(Event.objects.filter(conversation=conversation).values_list("bot_id", flat=True)) == {bot.pk}
+
+
+def test_turn_facts_keep_the_intent_and_capture_outcomes_but_not_retries():
+    trace = [{"type": "nlu", "intent": "track_order", "confidence": 0.9},
+             {"type": "capture_started", "card": "cap"}, {"type": "capture_failed", "card": "cap", "retriesLeft": 1},
+             {"type": "captured", "card": "cap"}, {"type": "capture_started", "card": "other"},
+             {"type": "capture_failed", "card": "other", "reason": "cancelled by the user"}]
+    assert analytics.turn_facts(trace) == {"intent": "track_order", "captures": [
+        ["cap", "started"], ["cap", "completed"], ["other", "started"], ["other", "failed"]]}
+    assert analytics.turn_facts([{"type": "card", "card": "x"}]) is None
+    assert analytics.turn_facts([{"type": "tracked", "name": "faq.opened"}]) == {"tracked": [["faq.opened", None]]}

@@ -13,11 +13,14 @@ from channels.testing import WebsocketCommunicator
 from flows import services as flow_services
 from runtime import turns
 from studio.asgi import application
-from studio.emulator.tests.test_emulator_protocol import _private_channel_layer, cookie_for  # noqa: F401
+from studio.emulator.tests import test_emulator_protocol as emulator_tests
 from studio.people.models import Membership, Role
 from studio.tests.test_operations_pages import operations_bot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+# The emulator tests' private channel-layer prefix per test (an autouse fixture) and cookie.
+_private_channel_layer = emulator_tests._private_channel_layer
+cookie_for = emulator_tests.cookie_for
 
 
 def _setup(role=Role.VIEWER):

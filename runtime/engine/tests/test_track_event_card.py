@@ -1,9 +1,9 @@
 """The Track Event card: it sends nothing, writes a `tracked` trace entry with its name, value
-and properties (what the runtime copies into the turn's analytics facts), refuses a bad name
-when the bot is built and a value that is not a number when it runs."""
+and properties (what the runtime copies into the turn's analytics facts: tested with the
+rollup in studio/tests/test_analytics_extras.py), refuses a bad name when the bot is built
+and a value that is not a number when it runs."""
 import pytest
 
-from runtime.analytics import turn_facts
 from runtime.engine import BuildError, compile_bot
 
 from .chat import Chat, bot, card, main, node, text
@@ -25,7 +25,6 @@ def test_the_card_traces_name_value_and_properties_and_sends_nothing_itself():
     [entry] = tracked(chat)
     assert (entry["name"], entry["value"], entry["properties"]) == ("order_placed", 8.0, {"said": "four", "fixed": 1})
     assert entry["card"] == "track" and entry["node"] == "n"
-    assert turn_facts(chat.last.trace) == {"tracked": [["order_placed", 8.0]]}
 
 
 def test_without_value_and_properties_only_the_name_is_traced():
@@ -33,7 +32,6 @@ def test_without_value_and_properties_only_the_name_is_traced():
     chat.say("hi")
     [entry] = tracked(chat)
     assert entry["name"] == "faq.opened" and "value" not in entry and "properties" not in entry
-    assert turn_facts(chat.last.trace) == {"tracked": [["faq.opened", None]]}
 
 
 def test_a_value_that_is_not_a_number_is_a_bot_error_naming_the_card():
@@ -63,13 +61,3 @@ def test_a_missing_name_is_refused():
     with pytest.raises(BuildError) as caught:
         compile_bot(bot(main(node("n", card("trackEvent", id="t")), start_next="n")))
     assert {p.path: p.message for p in caught.value.problems}["$.flows[0].nodes[1].cards[0].name"] == "is required"
-
-
-def test_turn_facts_keep_the_intent_and_capture_outcomes_but_not_retries():
-    trace = [{"type": "nlu", "intent": "track_order", "confidence": 0.9},
-             {"type": "capture_started", "card": "cap"}, {"type": "capture_failed", "card": "cap", "retriesLeft": 1},
-             {"type": "captured", "card": "cap"}, {"type": "capture_started", "card": "other"},
-             {"type": "capture_failed", "card": "other", "reason": "cancelled by the user"}]
-    assert turn_facts(trace) == {"intent": "track_order", "captures": [
-        ["cap", "started"], ["cap", "completed"], ["other", "started"], ["other", "failed"]]}
-    assert turn_facts([{"type": "card", "card": "x"}]) is None
