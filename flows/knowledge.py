@@ -157,8 +157,8 @@ def add_table_source(kb: KnowledgeBase, table, columns=None, *, known_tables: di
     checks the names now; the indexing job checks them again against the bot's draft."""
     if not isinstance(table, str) or not TABLE_NAME.match(table):
         raise KnowledgeError("table", "the name of one of the bot's tables")
-    columns = list(columns or [])
-    if not all(isinstance(c, str) and TABLE_NAME.match(c) for c in columns):
+    columns = [] if columns is None else columns
+    if not isinstance(columns, list) or not all(isinstance(c, str) and TABLE_NAME.match(c) for c in columns):
         raise KnowledgeError("columns", "a list of the table's column names")
     if known_tables is not None:
         problem = table_source_problem(table, columns, known_tables)

@@ -121,3 +121,6 @@ def test_a_table_source_reads_the_rows_of_one_of_the_bots_tables(world, api, dja
     assert details(api.post(url(world, f"/{kb}/sources"), {"kind": "table", "table": "Products",
                                                             "columns": ["price"]}, format="json"))[
         "$.columns[0]"] == "column 'price' is number; a table source reads string columns"
+    for bad in (5, "title", [1], ["no spaces allowed"]):
+        assert details(api.post(url(world, f"/{kb}/sources"), {"kind": "table", "table": "Products", "columns": bad},
+                                format="json"))["$.columns"] == "a list of the table's column names"
