@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "integrations.webchat",
     "integrations.chat_api",
     "integrations.messaging",
+    "integrations.helpdesk",
     "integrations.llm",
     "axes",
 ]

@@ -1,0 +1,70 @@
+"""Celery tasks of the help desk: forwarding a handed-off conversation to the desk (Celery's
+retries with backoff and jitter; a 429's Retry-After honoured) and handing one back to the
+bot when the desk resolves it."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from . import services
+from .chatwoot import Unavailable
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 5
+# About 2, 4, 8, 16, 32 s, each drawn at random below that (jitter), at most 5 min.
+BACKOFF_SECONDS = 2
+BACKOFF_MAX_SECONDS = 300
+# The desk's Retry-After (429) is honoured up to this.
+RETRY_AFTER_MAX_SECONDS = 600
+
+
+@shared_task(name="helpdesk.forward", bind=True, autoretry_for=(Unavailable,), max_retries=MAX_RETRIES,
+             retry_backoff=BACKOFF_SECONDS, retry_backoff_max=BACKOFF_MAX_SECONDS, retry_jitter=True)
+def forward(self, conversation_pk) -> int:
+    try:
+        return services.forward(conversation_pk)
+    except Unavailable as exc:
+        if exc.retry_after is not None:
+            raise self.retry(exc=exc, countdown=min(exc.retry_after, RETRY_AFTER_MAX_SECONDS)) from None
+        raise  # autoretry_for: the backoff above
+
+
+@shared_task(name="helpdesk.hand_back")
+def hand_back(conversation_pk) -> int:
+    return len(services.hand_back(conversation_pk))
+
+
+def _queue() -> dict:
+    queue = getattr(settings, "FLOWSTUDIO_CHANNELS_CELERY_QUEUE", "")
+    return {"queue": queue} if queue else {}
+
+
+def schedule_forward(conversation_pk) -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        services.run_on_thread(_forward_now, conversation_pk, "helpdesk-forward")
+        return
+    forward.apply_async((conversation_pk,), **_queue())
+
+
+def _forward_now(conversation_pk) -> None:
+    # As eager Celery does, the retries run at once, without their wait (eager retries
+    # raise instead of retrying once propagation is on: settings.py); a desk still down after
+    # them is tried again by the conversation's next message.
+    for attempt in range(MAX_RETRIES + 1):
+        try:
+            services.forward(conversation_pk)
+            return
+        except Unavailable as exc:
+            if attempt == MAX_RETRIES:
+                logger.warning("help desk unavailable for conversation %s after %s attempts: %s",
+                               conversation_pk, attempt + 1, exc)
+
+
+def schedule_hand_back(conversation_pk) -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        services.run_on_thread(services.hand_back, conversation_pk, "helpdesk-hand-back")
+        return
+    hand_back.apply_async((conversation_pk,), **_queue())
