@@ -1,6 +1,7 @@
 """Chatwoot's Application API and webhooks, as far as the handoff needs them
 (docs/handoff.md, "An external desk: Chatwoot"). Every call goes through the outbound guard
-(runtime/outbound.py) with the `api_access_token` header Chatwoot's API takes.
+(runtime/outbound.py), by the channels' API caller (integrations/messaging/kinds/api_calls.py:
+15 s, a 256 KB answer, 5xx/408/429 retried), with the `api_access_token` header Chatwoot takes.
 
 The calls (account `A`, inbox `I`):
 
@@ -23,19 +24,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from runtime import outbound
+from integrations.messaging.kinds import SendFailed as Unavailable  # retried: unreachable, 5xx, 408, 429
+from integrations.messaging.kinds import SendRejected as Rejected  # another 4xx: not retried
+from integrations.messaging.kinds import api_calls
 
 # A signed webhook's timestamp must be this close to the server's clock (a replay later is refused).
 SIGNATURE_TOLERANCE_SECONDS = 300
-# Chatwoot's answers are small JSON objects; a larger one is not an answer of its API.
-MAX_ANSWER_BYTES = 256 * 1024
-# Per call: a slow desk makes the task retry, it never holds a worker for long.
-CALL_SECONDS = 15.0
 
 
 class Config(BaseModel):
@@ -68,61 +66,17 @@ class Config(BaseModel):
                 if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("secret")}
 
 
-class Unavailable(Exception):
-    """Worth retrying: unreachable, 5xx, 408 or 429 (`retry_after` from its Retry-After)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class Rejected(Exception):
-    """Chatwoot refused the call (another 4xx): retrying would not help; `status` is its answer."""
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-
 def _call(config: Config, method: str, path: str, body: dict | None = None) -> dict:
+    """One call through the channels' API caller (the outbound guard; the answer sorted into
+    a success, Unavailable to retry, or Rejected)."""
     url = f"{config.base_url}/api/v1/accounts/{config.account_id}{path}"
     headers = {"api_access_token": config.api_access_token, "Accept": "application/json"}
-    content = None
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        content = json.dumps(body).encode()
-    try:
-        reply = outbound.request(method, url, headers=headers, content=content, max_bytes=MAX_ANSWER_BYTES,
-                                 total_seconds=CALL_SECONDS)
-    except outbound.OutboundRefused as exc:
-        raise Rejected(f"Chatwoot URL refused: {exc}") from None
-    except outbound.OutboundFailed as exc:
-        raise Unavailable(f"Chatwoot did not answer: {exc}") from None
-    if reply.status in (408, 429) or reply.status >= 500:
-        retry_after = reply.headers.get("retry-after", "")
-        raise Unavailable(f"Chatwoot answered {reply.status} to {method} {path}",
-                          retry_after=float(retry_after) if retry_after.isdigit() else None)
-    if reply.status >= 300:
-        raise Rejected(f"Chatwoot answered {reply.status} to {method} {path}: {_reason(reply.body)}",
-                       status=reply.status)
-    try:
-        answer = json.loads(reply.body or b"{}")
-    except ValueError:
-        raise Rejected(f"Chatwoot's answer to {method} {path} is not JSON") from None
-    return answer if isinstance(answer, dict) else {"payload": answer}
+    if body is None:
+        return api_calls.get_json(url, headers=headers)[1]
+    return api_calls.post_json(url, body, headers=headers)[1]
 
 
-def _reason(body: bytes) -> str:
-    """Chatwoot's error in its words ({"error": ...}, {"message": ...}), cut short."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return body[:200].decode("utf-8", "replace") or "no reason given"
-    if isinstance(data, dict):
-        for key in ("error", "message", "errors"):
-            if data.get(key):
-                return str(data[key])[:300]
-    return str(data)[:300]
+__all__ = ["Config", "Rejected", "Unavailable"]
 
 
 def check(config: Config) -> str:

@@ -5,7 +5,6 @@ desk's webhooks already applied (a redelivery is applied once).
 
 Conversations and messages themselves are the runtime's (`runtime.models`).
 """
-import json
 import secrets
 
 from django.db import models
@@ -17,7 +16,7 @@ def new_secret_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-class Desk(models.Model):
+class Desk(encryption.EncryptedSecrets, models.Model):
     """The help desk of one bot (Chatwoot today: `kind`). The secret id is the unguessable
     part of its webhook URL (`/helpdesk/<kind>/<bot>/<secret id>/`); the desk's signature is
     checked on top of it."""
@@ -38,16 +37,6 @@ class Desk(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     encrypted_fields = ("encrypted_secrets",)
-
-    @property
-    def secrets(self) -> dict:
-        if not self.encrypted_secrets:
-            return {}
-        return json.loads(encryption.decrypt(self.encrypted_secrets))
-
-    @secrets.setter
-    def secrets(self, values: dict) -> None:
-        self.encrypted_secrets = encryption.encrypt(json.dumps(values)) if values else ""
 
     def __str__(self):
         return f"{self.kind} desk of {self.bot_id}"

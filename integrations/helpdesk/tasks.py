@@ -8,17 +8,15 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+# The channels' retry policy and queue (docs/channels.md, "Outbound"): a desk is called
+# like a channel's API.
+from integrations.messaging.tasks import (BACKOFF_MAX_SECONDS, BACKOFF_SECONDS, MAX_RETRIES,
+                                         RETRY_AFTER_MAX_SECONDS, queue_option)
+
 from . import services
 from .chatwoot import Unavailable
 
 logger = logging.getLogger(__name__)
-
-MAX_RETRIES = 5
-# About 2, 4, 8, 16, 32 s, each drawn at random below that (jitter), at most 5 min.
-BACKOFF_SECONDS = 2
-BACKOFF_MAX_SECONDS = 300
-# The desk's Retry-After (429) is honoured up to this.
-RETRY_AFTER_MAX_SECONDS = 600
 
 
 @shared_task(name="helpdesk.forward", bind=True, autoretry_for=(Unavailable,), max_retries=MAX_RETRIES,
@@ -37,16 +35,11 @@ def hand_back(conversation_pk) -> int:
     return len(services.hand_back(conversation_pk))
 
 
-def _queue() -> dict:
-    queue = getattr(settings, "FLOWSTUDIO_CHANNELS_CELERY_QUEUE", "")
-    return {"queue": queue} if queue else {}
-
-
 def schedule_forward(conversation_pk) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         services.run_on_thread(_forward_now, conversation_pk, "helpdesk-forward")
         return
-    forward.apply_async((conversation_pk,), **_queue())
+    forward.apply_async((conversation_pk,), **queue_option())
 
 
 def _forward_now(conversation_pk) -> None:
@@ -67,4 +60,4 @@ def schedule_hand_back(conversation_pk) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         services.run_on_thread(services.hand_back, conversation_pk, "helpdesk-hand-back")
         return
-    hand_back.apply_async((conversation_pk,), **_queue())
+    hand_back.apply_async((conversation_pk,), **queue_option())

@@ -5,7 +5,6 @@ be delivered.
 
 Conversations, events and messages themselves are the runtime's (`runtime.models`).
 """
-import json
 import secrets
 
 from django.db import models
@@ -17,7 +16,7 @@ def new_secret_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-class Channel(models.Model):
+class Channel(encryption.EncryptedSecrets, models.Model):
     """One channel of one kind on a bot. The secret id is the unguessable part of its
     webhook URL (`/integrations/<kind>/<bot>/<secret id>/`); the channel's own signature
     scheme is checked on top of it."""
@@ -37,16 +36,6 @@ class Channel(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["bot", "kind"], name="messaging_channel_one_per_kind")]
-
-    @property
-    def secrets(self) -> dict:
-        if not self.encrypted_secrets:
-            return {}
-        return json.loads(encryption.decrypt(self.encrypted_secrets))
-
-    @secrets.setter
-    def secrets(self, values: dict) -> None:
-        self.encrypted_secrets = encryption.encrypt(json.dumps(values)) if values else ""
 
     def __str__(self):
         return f"{self.kind} of {self.bot_id}"

@@ -19,6 +19,9 @@ from runtime.models import Conversation, Event, Message
 from runtime.tests.bots import create_bot, handoff_bot
 from runtime.tests.receiver import receiver
 
+# Generous: a worker starting on a loaded machine; a wait ends as soon as it holds.
+WAIT = 60
+
 
 def _connect(bot, desk, **overrides):
     return services.configure(bot, {"base_url": desk.url, "account_id": str(desk.account_id),
@@ -48,14 +51,14 @@ def _post(client, desk_row, desk, payload, **sign):
 
 def _escalate(driver, api):
     assert driver.say("hello").status_code == 200
-    wait_for(lambda: _said_to_user(driver, api) == ["bot: hello"], what="the bot's echo")
+    wait_for(lambda: _said_to_user(driver, api) == ["bot: hello"], WAIT, "the bot's echo")
     assert driver.say("a human please").status_code == 200
-    wait_for(lambda: len(_said_to_user(driver, api)) == 2, what="the escalate card's message")
+    wait_for(lambda: len(_said_to_user(driver, api)) == 2, WAIT, "the escalate card's message")
     return Conversation.objects.get(bot=driver.bot)
 
 
 def _opened(desk):
-    wait_for(lambda: desk.conversations and desk.conversations[1]["status"] == "open", 20, "the desk conversation open")
+    wait_for(lambda: desk.conversations and desk.conversations[1]["status"] == "open", WAIT, "the desk conversation open")
     return desk.conversations[1]
 
 
@@ -83,13 +86,13 @@ def test_a_handoff_goes_to_chatwoot_and_comes_back_with_a_real_worker(tmp_path, 
             ]
             # The user writes on: the bot stays silent, the desk gets it as an incoming message.
             assert driver.say("is anyone there?").status_code == 200
-            wait_for(lambda: opened["messages"][-1]["content"] == "is anyone there?", 20, "the user's message in the desk")
+            wait_for(lambda: opened["messages"][-1]["content"] == "is anyone there?", WAIT, "the user's message in the desk")
             assert opened["messages"][-1]["message_type"] == "incoming"
 
             # The agent answers in Chatwoot: the user gets it through the webhook channel.
             answer = _post(client, desk_row, desk, desk.agent_reply(1, "Hi, Ann here. How can I help?"))
             assert answer.status_code == 200 and answer.json() == {"result": "message"}
-            wait_for(lambda: len(_said_to_user(driver, api)) == 3, 20, "the agent's reply on the channel")
+            wait_for(lambda: len(_said_to_user(driver, api)) == 3, WAIT, "the agent's reply on the channel")
             assert _said_to_user(driver, api)[-1] == "Hi, Ann here. How can I help?"
             stored = Message.objects.filter(conversation=conversation, direction="outgoing").order_by("-seq").first()
             assert stored.metadata["agent"] == {"id": "chatwoot:7", "name": "Ann Agent", "avatarUrl": None,
@@ -101,12 +104,12 @@ def test_a_handoff_goes_to_chatwoot_and_comes_back_with_a_real_worker(tmp_path, 
 
             # Resolved in Chatwoot: back to the bot, which answers at once and then echoes again.
             assert _post(client, desk_row, desk, desk.resolve(1)).json() == {"result": "resolved"}
-            wait_for(lambda: len(_said_to_user(driver, api)) == 4, 20, "the bot's answer after the hand back")
+            wait_for(lambda: len(_said_to_user(driver, api)) == 4, WAIT, "the bot's answer after the hand back")
             assert _said_to_user(driver, api)[-1] == "Back with the bot."
             conversation.refresh_from_db()
             assert conversation.handoff_status == "bot"
             assert driver.say("thanks").status_code == 200
-            wait_for(lambda: len(_said_to_user(driver, api)) == 5, 20, "the bot's echo")
+            wait_for(lambda: len(_said_to_user(driver, api)) == 5, WAIT, "the bot's echo")
             assert _said_to_user(driver, api)[-1] == "bot: thanks"
             log = (tmp_path / "worker.log").read_text()
         assert "helpdesk.forward" in log
@@ -155,14 +158,14 @@ def test_a_redelivered_webhook_is_applied_once(handed_off, client):
     reply = desk.agent_reply(1, "Only once, please.")
     assert _post(client, desk_row, desk, reply).json() == {"result": "message"}
     assert _post(client, desk_row, desk, reply).json() == {"result": "duplicate"}
-    wait_for(lambda: "Only once, please." in _said_to_user(driver, api), what="the agent's reply")
+    wait_for(lambda: "Only once, please." in _said_to_user(driver, api), WAIT, "the agent's reply")
     time.sleep(0.3)
     assert _said_to_user(driver, api).count("Only once, please.") == 1
     assert Message.objects.filter(conversation=conversation, payload__text="Only once, please.").count() == 1
     resolved = desk.resolve(1)
     assert _post(client, desk_row, desk, resolved).json() == {"result": "resolved"}
     assert _post(client, desk_row, desk, resolved).json() == {"result": "duplicate"}
-    wait_for(lambda: "Back with the bot." in _said_to_user(driver, api), what="the bot back")
+    wait_for(lambda: "Back with the bot." in _said_to_user(driver, api), WAIT, "the bot back")
     time.sleep(0.3)
     assert Event.objects.filter(conversation=conversation, type="hitlStopped").count() == 1
     assert DeskWebhook.objects.filter(desk=desk_row).count() == 2
@@ -199,7 +202,7 @@ def test_a_desk_that_refuses_is_shown_on_the_dashboard(local_desk, client):
         driver = _user_side(client, api)
         desk_row = _connect(driver.bot, desk, api_access_token="a-revoked-token")
         _escalate(driver, api)
-        wait_for(lambda: services.summary(type(desk_row).objects.get(pk=desk_row.pk))["lastError"], what="the error")
+        wait_for(lambda: services.summary(type(desk_row).objects.get(pk=desk_row.pk))["lastError"], WAIT, "the error")
         summary = services.summary(type(desk_row).objects.get(pk=desk_row.pk))
         assert "401" in summary["lastError"] and "a-revoked-token" not in json.dumps(summary, default=str)
         assert not desk.conversations
