@@ -4,6 +4,7 @@ whole handoff: a user on the generic webhook channel is escalated, the conversat
 the desk with the transcript, messages go both ways (the agent's reply reaches the user
 through the user's own channel), and resolving it gives the conversation back to the bot."""
 import json
+import logging
 import time
 
 import pytest
@@ -224,3 +225,22 @@ def test_settings_keep_secrets_and_the_connection_test_says_what_it_reached(loca
             services.configure(bot, {"account_id": "zero"})
         with pytest.raises(services.DeskError, match="base_url"):
             services.configure(bot, {"base_url": "ftp://desk"})
+
+
+def test_the_token_and_the_webhook_secret_reach_no_log_line(local_desk, client, caplog):
+    caplog.set_level(logging.DEBUG)
+    with fake_chatwoot(token="cw-canary-token-5b7d9f", webhook_secret="cw-canary-secret-3a5c7e") as desk, \
+            receiver(WebhookDriver.ok_answer) as api:
+        driver = _user_side(client, api)
+        desk_row = _connect(driver.bot, desk)
+        services.test_connection(driver.bot)
+        _escalate(driver, api)
+        _opened(desk)
+        _post(client, desk_row, desk, desk.agent_reply(1, "hello from the desk"))
+        _post(client, desk_row, desk, desk.agent_reply(1, "forged"), secret="cw-canary-secret-3a5c7e-not")
+        services.configure(driver.bot, {"api_access_token": "cw-canary-token-revoked"})
+        services.test_connection(driver.bot)
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "HTTP Request" in logged or "help desk" in logged  # the capture saw the calls
+    for canary in ("cw-canary-token-5b7d9f", "cw-canary-secret-3a5c7e", "cw-canary-token-revoked"):
+        assert canary not in logged
