@@ -13,7 +13,6 @@ with `message_type` as a name.
 """
 from __future__ import annotations
 
-import http.server
 import json
 import re
 import threading
@@ -21,6 +20,8 @@ import time
 import uuid
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
+
+from runtime.tests.receiver import http_server
 
 from . import chatwoot
 
@@ -188,30 +189,10 @@ def fake_chatwoot(*, token: str = "cw-token-1234", account_id: int = 3, inbox_id
                   webhook_secret: str = "cw-webhook-secret-1"):
     state = FakeChatwoot(token=token, account_id=account_id, inbox_id=inbox_id, webhook_secret=webhook_secret)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def _serve(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            status, headers, answer = state.handle(self.command, self.path, self.headers, body)
-            content = json.dumps(answer).encode()
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
+    def handle(method, path, headers, body):
+        status, extra, answer = state.handle(method, path, headers, body)
+        return status, {**extra, "Content-Type": "application/json; charset=utf-8"}, json.dumps(answer).encode()
 
-        do_GET = do_POST = _serve
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_port
-    threading.Thread(target=server.serve_forever, daemon=True, name="fake-chatwoot").start()
-    try:
+    with http_server(handle, name="fake-chatwoot") as port:
+        state.port = port
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

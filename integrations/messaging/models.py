@@ -6,6 +6,7 @@ be delivered.
 Conversations, events and messages themselves are the runtime's (`runtime.models`).
 """
 import secrets
+import uuid
 
 from django.db import models
 
@@ -94,3 +95,22 @@ class DeliveryFailure(models.Model):
 
     def __str__(self):
         return f"{self.channel} #{self.message_id}: {self.error[:60]}"
+
+
+class ChannelMedia(models.Model):
+    """A file a user sent on a channel that keeps its media behind the channel's token
+    (WhatsApp: a media id), downloaded once (integrations/messaging/media.py) and served at
+    an unguessable URL. Kept in the database, as the webchat's uploads are: WhatsApp's media
+    are at most FLOWSTUDIO_CHANNEL_MEDIA_MAX_BYTES and this needs no shared file system."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="media")
+    message = models.ForeignKey("runtime.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    media_id = models.CharField(max_length=128)
+    content_type = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "media_id"], name="messaging_media_once")]

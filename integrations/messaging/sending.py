@@ -63,12 +63,16 @@ def deliver_pending(conversation_pk, *, attempts: int = 1, last_attempt: bool = 
             _advance(link, pending[-1].seq)
             return 0
         kind = kinds.get(channel.kind)
+        last_incoming_at = (Message.objects.filter(conversation_id=conversation_pk,
+                                                   direction=Message.Direction.INCOMING)
+                            .order_by("-seq").values_list("created_at", flat=True).first())
         sent = 0
         for message in pending:
             if not message.is_event:  # custom events are the bot's signals, not things to show
                 try:
                     kind.send(config, link.address, Outgoing(id=str(message.pk), seq=message.seq,
-                                                             message=message.as_output()))
+                                                             message=message.as_output(),
+                                                             last_incoming_at=last_incoming_at))
                     sent += 1
                 except SendRejected as exc:
                     _record(channel, link, message, exc.status, str(exc), attempts)
