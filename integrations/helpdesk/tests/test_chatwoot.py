@@ -194,8 +194,9 @@ def test_a_desk_that_cannot_answer_now_is_retried(local_desk, client):
         _escalate(driver, api)
         opened = _opened(desk)
         assert [m["content"] for m in opened["messages"] if m["message_type"] == "incoming"] == ["hello", "a human please"]
-        link = DeskConversation.objects.get()
-        assert link.opened and link.remote_id == 1
+        # Recorded right after Chatwoot answered the toggle.
+        link = wait_for(lambda: DeskConversation.objects.filter(opened=True).first(), WAIT, "the link opened")
+        assert link.remote_id == 1
 
 
 def test_a_desk_that_refuses_is_shown_on_the_dashboard(local_desk, client):
