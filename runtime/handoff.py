@@ -206,6 +206,8 @@ def _stop(conversation: Conversation, status: str, reason: str) -> list:
             raise HandoffError("this conversation is not with people any more")
         _save(conversation, handoff_status=status, handoff_ended_at=timezone.now())
         turns.receive_event(current, HITL_STOPPED, {"reason": reason})
+        # For those who follow the handoff elsewhere (an external help desk closes its side).
+        transaction.on_commit(lambda: delivery.publish_signal(current, {"type": "handoff", "status": status}))
     # After the commit, as a channel does after it acknowledged an event.
     return tasks.process_pending(conversation.pk)
 

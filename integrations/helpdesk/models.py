@@ -58,6 +58,9 @@ class DeskConversation(models.Model):
     remote_id = models.PositiveBigIntegerField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     opened = models.BooleanField(default=False)
+    # When the desk's conversation of this handoff was resolved (there, or by us after a hand
+    # back in the studio): it is not resolved twice.
+    closed_at = models.DateTimeField(null=True, blank=True)
     forwarded_seq = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

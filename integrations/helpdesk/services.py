@@ -174,6 +174,31 @@ def on_messages(conversation, messages: list) -> None:
     tasks.schedule_forward(conversation.pk)
 
 
+def on_signal(conversation, signal: dict) -> None:
+    """`runtime.delivery` signal subscriber: a handoff that ended queues `tasks.close`."""
+    if signal.get("type") == "handoff" and signal.get("status") not in handoff.ACTIVE:
+        from . import tasks
+
+        tasks.schedule_close(conversation.pk)
+
+
+def close(conversation_pk) -> bool:
+    """The conversation went back to the bot (or ended) while its desk conversation is still
+    open — handed back in the studio's Inbox: resolve it in the desk too. Nothing when the
+    desk resolved it itself (the webhook marked it closed)."""
+    link = DeskConversation.objects.select_related("desk", "conversation").filter(
+        conversation_id=conversation_pk, closed_at__isnull=True, remote_id__isnull=False).first()
+    if link is None or link.conversation.handoff_status in handoff.ACTIVE or not link.desk.enabled:
+        return False
+    try:
+        chatwoot.set_status(config_of(link.desk), link.remote_id, "resolved")
+    except (DeskError, chatwoot.Rejected) as exc:
+        _record(link.desk, f"conversation {link.remote_id} not resolved: {exc}")
+        return False
+    DeskConversation.objects.filter(pk=link.pk).update(closed_at=timezone.now())
+    return True
+
+
 def forward(conversation_pk) -> int:
     """Bring the desk's conversation up to date with ours; returns how many messages were
     posted. chatwoot.Unavailable when the desk must be tried again later."""
@@ -224,7 +249,7 @@ def _link_for_handoff(desk: Desk, config, conversation: Conversation) -> DeskCon
     remote_id = chatwoot.open_conversation(config, contact_id=link.contact_id, source_id=link.source_id, attributes={
         "flowstudio_conversation": str(conversation.pk), "flowstudio_channel": conversation.channel,
         "flowstudio_reason": conversation.handoff_reason, "flowstudio_priority": conversation.handoff_priority})
-    link.remote_id, link.escalated_at, link.opened = remote_id, conversation.handoff_requested_at, False
+    link.remote_id, link.escalated_at, link.opened, link.closed_at = remote_id, conversation.handoff_requested_at, False, None
     link.save()
     note = "Handed over by the bot" + (f": {conversation.handoff_reason}" if conversation.handoff_reason else "") \
         + f" (priority {conversation.handoff_priority})"
@@ -364,7 +389,10 @@ def _resolved(desk: Desk, data: dict) -> str:
     # finds the key taken.
     stamp = link.escalated_at.isoformat() if link.escalated_at else "-"
     try:
-        DeskWebhook.objects.create(desk=desk, key=f"resolved:{remote}:{stamp}")
+        with transaction.atomic():
+            DeskWebhook.objects.create(desk=desk, key=f"resolved:{remote}:{stamp}")
+            # Resolved there: the hand back must not resolve it again (`close`).
+            DeskConversation.objects.filter(pk=link.pk, closed_at__isnull=True).update(closed_at=timezone.now())
     except IntegrityError:
         return "duplicate"
     from . import tasks

@@ -30,6 +30,12 @@ def forward(self, conversation_pk) -> int:
         raise  # autoretry_for: the backoff above
 
 
+@shared_task(name="helpdesk.close", bind=True, autoretry_for=(Unavailable,), max_retries=MAX_RETRIES,
+             retry_backoff=BACKOFF_SECONDS, retry_backoff_max=BACKOFF_MAX_SECONDS, retry_jitter=True)
+def close(self, conversation_pk) -> bool:
+    return services.close(conversation_pk)
+
+
 @shared_task(name="helpdesk.hand_back")
 def hand_back(conversation_pk) -> int:
     return len(services.hand_back(conversation_pk))
@@ -37,23 +43,16 @@ def hand_back(conversation_pk) -> int:
 
 def schedule_forward(conversation_pk) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        services.run_on_thread(_forward_now, conversation_pk, "helpdesk-forward")
+        services.run_on_thread(_at_once(services.forward, "forwarded"), conversation_pk, "helpdesk-forward")
         return
     forward.apply_async((conversation_pk,), **queue_option())
 
 
-def _forward_now(conversation_pk) -> None:
-    # As eager Celery does, the retries run at once, without their wait (eager retries
-    # raise instead of retrying once propagation is on: settings.py); a desk still down after
-    # them is tried again by the conversation's next message.
-    for attempt in range(MAX_RETRIES + 1):
-        try:
-            services.forward(conversation_pk)
-            return
-        except Unavailable as exc:
-            if attempt == MAX_RETRIES:
-                logger.warning("help desk unavailable for conversation %s after %s attempts: %s",
-                               conversation_pk, attempt + 1, exc)
+def schedule_close(conversation_pk) -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        services.run_on_thread(_at_once(services.close, "resolved"), conversation_pk, "helpdesk-close")
+        return
+    close.apply_async((conversation_pk,), **queue_option())
 
 
 def schedule_hand_back(conversation_pk) -> None:
@@ -61,3 +60,19 @@ def schedule_hand_back(conversation_pk) -> None:
         services.run_on_thread(services.hand_back, conversation_pk, "helpdesk-hand-back")
         return
     hand_back.apply_async((conversation_pk,), **queue_option())
+
+
+def _at_once(work, what: str):
+    """Without a worker: as eager Celery does, the retries run at once, without their wait
+    (eager retries raise instead of retrying once propagation is on: settings.py); a desk
+    still down after them is tried again at the conversation's next message."""
+    def run(conversation_pk) -> None:
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                work(conversation_pk)
+                return
+            except Unavailable as exc:
+                if attempt == MAX_RETRIES:
+                    logger.warning("help desk: conversation %s not %s after %s attempts: %s", conversation_pk,
+                                   what, attempt + 1, exc)
+    return run

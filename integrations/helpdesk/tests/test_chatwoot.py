@@ -168,6 +168,8 @@ def test_a_redelivered_webhook_is_applied_once(handed_off, client):
     assert _post(client, desk_row, desk, resolved).json() == {"result": "duplicate"}
     wait_for(lambda: "Back with the bot." in _said_to_user(driver, api), WAIT, "the bot back")
     time.sleep(0.3)
+    # Resolved in Chatwoot: the hand back does not resolve it there a second time.
+    assert [status for _, status in desk.statuses].count("resolved") == 1
     assert Event.objects.filter(conversation=conversation, type="hitlStopped").count() == 1
     assert DeskWebhook.objects.filter(desk=desk_row).count() == 2
 
@@ -245,3 +247,16 @@ def test_the_token_and_the_webhook_secret_reach_no_log_line(local_desk, client, 
     assert "HTTP Request" in logged or "help desk" in logged  # the capture saw the calls
     for canary in ("cw-canary-token-5b7d9f", "cw-canary-secret-3a5c7e", "cw-canary-token-revoked"):
         assert canary not in logged
+
+
+def test_handed_back_in_the_studio_the_conversation_is_resolved_in_chatwoot(handed_off, django_user_model):
+    desk, desk_row, driver, api, conversation = handed_off
+    from runtime import handoff
+
+    member = django_user_model.objects.create_user("ann@example.com", "ann@example.com", first_name="Ann")
+    handoff.assign(conversation, member)
+    handoff.hand_back(conversation)
+    wait_for(lambda: desk.conversations[1]["status"] == "resolved", WAIT, "the desk conversation resolved")
+    assert desk.statuses == [(1, "pending"), (1, "open"), (1, "resolved")]
+    assert wait_for(lambda: DeskConversation.objects.filter(closed_at__isnull=False).exists(), WAIT, "closed")
+    assert "Back with the bot." in _said_to_user(driver, api)
