@@ -424,7 +424,8 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     result = run_turn(loaded.build, turn_input(
         conversation, user, event, loaded, dict(stored_bot_vars.values_list("name", "value")),
         env=_config_env(conversation, loaded.build),
-        history=_earlier_user_texts(conversation, event, loaded.build.history_depth)))
+        history=_earlier_user_texts(conversation, event, loaded.build.history_depth),
+        workflows=_workflow_statuses(conversation, loaded.build)))
     llm_usage.record(conversation, result.llm_calls)
     rows = settle_turn(conversation, loaded, event, user, result, round((time.monotonic() - started) * 1000),
                        timezone.now())
@@ -492,7 +493,7 @@ def row_values(instance, names) -> dict:
     return {name: getattr(instance, meta.get_field(name).attname) for name in names}
 
 def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, stored_bot_vars: dict, *,
-               env: dict, history: list[str]) -> TurnInput:
+               env: dict, history: list[str], workflows: dict | None = None) -> TurnInput:
     signals = StreamSignals(conversation, event)
     return TurnInput(
         on_stream=signals.piece,
@@ -503,6 +504,7 @@ def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, 
         bot={**loaded.build.bot_defaults(), **stored_bot_vars},
         env=env,
         history=history,
+        workflows=workflows or {},
         budget_ms=settings.FLOWSTUDIO_TURN_BUDGET_MS or None,
         llm=llm_gateway.for_bot(conversation.bot_id, cancel_key(conversation), event.seq),
         tools=llm_gateway.tools_for_bot(conversation.bot_id),
@@ -715,6 +717,12 @@ def _earlier_user_texts(conversation: Conversation, event: Event, depth: int) ->
                         seq__lt=event.seq, payload__has_key="text")
                 .order_by("-seq").values_list("payload", flat=True)[:depth])
     return [p["text"] for p in reversed(payloads) if isinstance(p.get("text"), str)]
+
+
+def _workflow_statuses(conversation: Conversation, build) -> dict:
+    from runtime import workflows  # it stores its progress through this module
+
+    return workflows.statuses(conversation, build)
 
 
 def _config_env(conversation: Conversation, build) -> dict[str, str]:

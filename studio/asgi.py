@@ -9,6 +9,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from integrations.agui import asgi as agui  # noqa: E402
 from integrations.chat_api import asgi as chat_api  # noqa: E402
 from integrations.messaging import asgi as messaging  # noqa: E402
 from runtime import log_context, metrics  # noqa: E402
@@ -46,6 +47,9 @@ async def http(scope, receive, send):
     # integrations/chat_api/asgi.py for why); probes and metrics too (studio/health.py).
     if scope["path"].startswith(chat_api.PREFIX):
         return await chat_api.application(scope, receive, send)
+    if scope["path"].startswith(agui.PREFIX):
+        # AG-UI runs of Chat API conversations (integrations/agui/asgi.py), on the same terms.
+        return await agui.application(scope, receive, send)
     if scope["path"].startswith(messaging.PREFIX):
         # The messaging channels' webhooks likewise (integrations/messaging/asgi.py).
         return await messaging.application(scope, receive, send)

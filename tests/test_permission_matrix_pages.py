@@ -13,7 +13,7 @@ from flows import services as flow_services
 from flows.models import Bot, ConfigValue
 from integrations.chat_api.models import ChatApiSettings
 from integrations.helpdesk.models import Desk
-from runtime.models import Conversation, EndUser, Event, Issue
+from runtime.models import Conversation, EndUser, Event, Issue, TriggerSecret
 from studio.people import workspaces as ws
 from studio.people.models import Invitation, Membership, Role, Workspace
 
@@ -48,7 +48,10 @@ def world():
         Membership.objects.create(workspace=workspace, user=users[role], role=role)
     target_user = User.objects.create_user("target@example.com", "target@example.com")
     target = Membership.objects.create(workspace=workspace, user=target_user, role=V)
-    bot = Bot.objects.create(workspace=workspace, name="Support", created_by=owner, draft={"name": "Support"})
+    # One webhook trigger node: the Webhook triggers page lists it and rotates its secret.
+    bot = Bot.objects.create(workspace=workspace, name="Support", created_by=owner, draft={"name": "Support", "flows": [
+        {"name": "main", "nodes": [{"id": "start", "kind": "start", "next": None},
+                                   {"id": "paid", "kind": "trigger", "trigger": {"type": "webhook"}, "next": None}]}]})
     invitation = ws.invite(workspace, "pending@example.com", V, invited_by=owner).invitation
     visitor = EndUser.objects.create(bot=bot, external_id="visitor")
     waiting = Conversation.objects.create(bot=bot, user=visitor, external_id="escalated", channel="webchat",
@@ -88,6 +91,9 @@ CASES = [
     Case("bot dashboard", "GET", lambda w: f"/bots/{w.bot.pk}/", {O, A, M, D, V}),
     Case("bot export", "GET", lambda w: f"/bots/{w.bot.pk}/export/", {O, A, M, D, V}),
     Case("chat api key", "GET", lambda w: f"/bots/{w.bot.pk}/chat-api/key/", {O, A, M, D}),
+    Case("webhook triggers", "GET", lambda w: f"/bots/{w.bot.pk}/triggers/", {O, A, M, D, V}),
+    Case("rotate a trigger secret", "POST", lambda w: f"/bots/{w.bot.pk}/triggers/main/paid/secret/", {O, A, M, D},
+         done=lambda w: TriggerSecret.objects.filter(bot=w.bot, flow="main", node="paid").exists()),
     Case("enable chat api", "POST", lambda w: f"/bots/{w.bot.pk}/chat-api/", {O, A, M, D},
          data=lambda w: {"action": "enable"},
          done=lambda w: ChatApiSettings.objects.filter(bot=w.bot, enabled=True).exists()),

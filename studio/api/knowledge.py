@@ -55,6 +55,8 @@ class KnowledgeBaseListSerializer(serializers.Serializer):
     knowledgeBases = KnowledgeBaseSerializer(many=True)
     maxSources = serializers.IntegerField()
     maxDocumentBytes = serializers.IntegerField()
+    sourceKinds = serializers.ListField(child=serializers.CharField(),
+                                        help_text="the kinds of source this server indexes (the editor offers these)")
 
 
 class SourceInSerializer(serializers.Serializer):
@@ -141,7 +143,8 @@ class KnowledgeBases(_KnowledgeView):
     def get(self, request, bot_id):
         bot = self.bot(bot_id)
         return Response({"knowledgeBases": [kb_data(kb) for kb in knowledge.list_knowledge_bases(bot)],
-                         "maxSources": knowledge.MAX_SOURCES, "maxDocumentBytes": knowledge.MAX_DOCUMENT_BYTES})
+                         "maxSources": knowledge.MAX_SOURCES, "maxDocumentBytes": knowledge.MAX_DOCUMENT_BYTES,
+                         "sourceKinds": list(KnowledgeSource.Kind.values)})
 
     @operation(operation_id="createKnowledgeBase", tags=TAGS, request=KnowledgeBaseInSerializer,
                responses={201: KnowledgeBaseSerializer})

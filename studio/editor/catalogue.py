@@ -156,9 +156,11 @@ def card_catalogue() -> list[dict]:
         editors = _field_editors(family)
         if card_type == "call":
             editors.update({"flow": "flow", "inputs": "inputs"})
-        # A field naming one of the bot's tables picks from the draft's `tables`.
-        editors.update({alias: "table" for alias, prop in schema.get("properties", {}).items()
-                        if prop.get("x-options") == "tables"})
+        # A field naming one of the bot's tables picks from the draft's `tables`; one naming
+        # knowledge bases ticks them from the bot's KBs (the Knowledge tab's list).
+        picks = {"tables": "table", "knowledgeBases": "knowledgeBases"}
+        editors.update({alias: picks[prop["x-options"]] for alias, prop in schema.get("properties", {}).items()
+                        if prop.get("x-options") in picks})
         out.append({
             "type": card_type,
             "title": _TITLES.get(card_type, schema.get("title") or card_type),

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from studio.views import (accounts, ai, audit, bot_settings, bots, channels, config, conversations, helpdesk, inbox,
-                          members, operations, tokens, usage, webchat, workspaces)
+                          members, operations, tokens, triggers, usage, webchat, workspaces)
 
 app_name = "studio"
 urlpatterns = [
@@ -67,6 +67,10 @@ urlpatterns = [
     path("bots/<uuid:bot_id>/conversations/<int:conversation_id>/turns/<int:event_id>/", conversations.turn,
          name="bot_conversation_turn"),
     path("bots/<uuid:bot_id>/config/", config.config_page, name="bot_config"),
+    # webhook trigger URLs and secrets (docs/hooks-and-triggers.md)
+    path("bots/<uuid:bot_id>/triggers/", triggers.triggers_page, name="bot_triggers"),
+    path("bots/<uuid:bot_id>/triggers/<str:flow>/<str:node>/secret/", triggers.rotate_secret,
+         name="bot_trigger_secret"),
     path("bots/<uuid:bot_id>/config/<str:name>/<str:environment>/", config.change_value, name="bot_config_value"),
     # the dashboard's Logs, Events, Issues and Chatbot settings pages (docs/dashboard.md)
     path("bots/<uuid:bot_id>/logs/", operations.logs, name="bot_logs"),
