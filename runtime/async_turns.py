@@ -41,6 +41,7 @@ from psycopg.types.json import Jsonb
 from flows import services as flow_services
 from flows.models import Bot, BotVersion
 from runtime import delivery, engine_pool, llm_usage, log_context, metrics, pg, turns, workflows
+from runtime import live_logs
 from runtime.engine import run_turn
 from runtime.engine.llm import LLMCancelled
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
@@ -178,6 +179,9 @@ async def process_pending(conversation_id) -> list[turns.TurnOutcome]:
                 break
             outcomes.append(outcome)
             metrics.observe_turn(turns.outcome_channel(outcome), outcome)
+            if live_logs.has_lines(outcome.event):
+                # Database work (folding Issues): on a thread, never on the loop.
+                await database_sync_to_async(turns.after_turn_with_lines)(outcome)
     return outcomes
 
 

@@ -40,7 +40,9 @@ from django.utils import timezone
 
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
-from runtime import code_http, delivery, llm_gateway, llm_usage, log_context, metrics, table_gateway
+from runtime import analytics, code_http, delivery, llm_gateway, llm_usage, log_context, metrics, table_gateway
+from runtime import issues as issue_service
+from runtime import live_logs
 from runtime.knowledge import gateway as knowledge_gateway
 from runtime.engine import CUSTOM_EVENT, DEFAULT_SETTINGS, HITL_STOPPED, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.engine.events import TARGETED_EVENT_TYPES
@@ -158,14 +160,14 @@ def received_rows(conversation: Conversation, event_type: str, payload: dict | N
         raise ValueError(f"user {user.external_id!r} belongs to another bot")
     sender_id = user.pk if user is not None else conversation.user_id
     now = timezone.now()
-    event = Event(conversation_id=conversation.pk, type=event_type, payload=payload, user_id=sender_id,
-                  metadata=metadata, created_at=now)
+    event = Event(conversation_id=conversation.pk, bot_id=conversation.bot_id, type=event_type, payload=payload,
+                  user_id=sender_id, metadata=metadata, created_at=now)
     message = None
     if event_type in TRANSCRIPT_EVENT_TYPES:
         # The transcript entry shares the event's seq: one timeline for both tables. The
         # sender object (when given) rides along, so subscribers need no query for it.
-        message = Message(conversation_id=conversation.pk, direction=Message.Direction.INCOMING,
-                          type=event_type, metadata=metadata, created_at=now,
+        message = Message(conversation_id=conversation.pk, bot_id=conversation.bot_id,
+                          direction=Message.Direction.INCOMING, type=event_type, metadata=metadata, created_at=now,
                           payload={"payload": payload} if event_type == CUSTOM_EVENT else payload)
         if user is not None:
             message.user = user
@@ -329,7 +331,25 @@ def process_pending(conversation_id) -> list[TurnOutcome]:
                 break
             outcomes.append(outcome)
             metrics.observe_turn(outcome_channel(outcome), outcome)
+            if live_logs.has_lines(outcome.event):
+                after_turn_with_lines(outcome)
     return outcomes
+
+
+def after_turn_with_lines(outcome: TurnOutcome) -> None:
+    """After the commit of a turn that wrote log lines or failed, for the published bot (the
+    emulator's lines and errors are the debugger's): the Logs page's live tail hears of them
+    and its errors are folded into Issues (runtime/issues.py). The turn waited on neither."""
+    event = outcome.event
+    if Event.conversation.is_cached(event):
+        bot_id, draft = event.conversation.bot_id, event.conversation.is_draft
+    else:  # a failed turn's event was read again after the rollback
+        bot_id, draft = Conversation.objects.filter(pk=event.conversation_id).values_list("bot_id", "is_draft").get()
+    if draft:
+        return
+    live_logs.announce(bot_id, event.pk)
+    if issue_service.has_errors(event):
+        issue_service.fold_after_turn(bot_id)
 
 
 def outcome_channel(outcome: TurnOutcome) -> str:
@@ -455,7 +475,7 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
 # The fields of each row a processed turn writes (replies are whole rows: every column).
 CONVERSATION_FIELDS = ("state", "version", "timeout_at", "updated_at",  # and the seqs it allocates
                        "handoff_status", "handoff_reason", "handoff_priority", "handoff_requested_at")
-EVENT_FIELDS = ("status", "processed_at", "payload", "trace", "logs", "duration_ms")
+EVENT_FIELDS = ("status", "processed_at", "payload", "trace", "logs", "duration_ms", "facts")
 USER_FIELDS = ("variables", "updated_at")
 
 
@@ -653,7 +673,8 @@ def reply_messages(conversation: Conversation, event: Event, outputs: list[dict]
         output = dict(output)
         metadata = output.pop("metadata", None)
         messages.append(Message(
-            conversation=conversation, seq=first_seq + offset, direction=Message.Direction.OUTGOING,
+            conversation=conversation, bot_id=conversation.bot_id, seq=first_seq + offset,
+            direction=Message.Direction.OUTGOING,
             event=event, type=output.pop("type", "text"), payload=output, metadata=metadata, created_at=now,
         ))
     return messages
@@ -667,6 +688,7 @@ def settle_event(event: Event, result, duration_ms: int, now) -> bool:
     event.status = Event.Status.PROCESSED
     event.processed_at = now
     event.trace, event.logs, event.duration_ms = list(result.trace), list(result.logs), duration_ms
+    event.facts = analytics.turn_facts(event.trace)
     if result.masked_text is None or not isinstance(event.payload.get("text"), str):
         return False
     event.payload = {**event.payload, "text": result.masked_text}

@@ -333,8 +333,9 @@ def _post(conversation: Conversation | None, entries: list[tuple[str, dict]], bo
     if entries:
         now = timezone.now()
         first = turns._allocate_seqs(conversation.pk, len(entries))
-        messages = [Message(conversation_id=conversation.pk, seq=first + i, direction=Message.Direction.OUTGOING,
-                            type=kind, payload=payload, created_at=now) for i, (kind, payload) in enumerate(entries)]
+        messages = [Message(conversation_id=conversation.pk, bot_id=conversation.bot_id, seq=first + i,
+                            direction=Message.Direction.OUTGOING, type=kind, payload=payload, created_at=now)
+                    for i, (kind, payload) in enumerate(entries)]
         Message.objects.bulk_create(messages)
         transaction.on_commit(lambda: delivery.publish(conversation, messages))
     if bot_events:

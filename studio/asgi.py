@@ -17,6 +17,7 @@ from studio import health  # noqa: E402
 
 from integrations.webchat.routing import websocket_urlpatterns as webchat_websockets  # noqa: E402
 from studio.emulator.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
+from studio.log_tail import websocket_urlpatterns as log_tail_websockets  # noqa: E402
 
 if settings.FLOWSTUDIO_LLM_DEMO:
     # A demo model in this process, for trying AI cards with no account (integrations/llm/demo.py).
@@ -58,7 +59,7 @@ async def http(scope, receive, send):
     return await django_asgi_app(scope, receive, send)
 
 
-websocket = URLRouter([*webchat_websockets, *emulator_websockets])
+websocket = URLRouter([*webchat_websockets, *emulator_websockets, *log_tail_websockets])
 
 
 _routed = ProtocolTypeRouter({"http": http, "websocket": websocket})

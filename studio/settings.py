@@ -209,6 +209,9 @@ CELERY_BEAT_SCHEDULE = {
     "recover-workflows": {"task": "runtime.tasks.recover_workflows", "schedule": 10.0},
     # The dashboard's Analytics reads these rollups; today's figures are at most 10 minutes old.
     "roll-up-analytics": {"task": "runtime.tasks.roll_up_analytics", "schedule": 600.0},
+    # Errors are folded into Issues after the turn that stored them; this catches what a
+    # skipped fold left (another process was folding, a turn was still running): a minute.
+    "fold-issues": {"task": "runtime.tasks.fold_issues", "schedule": 60.0},
 }
 # A workflow step's lease is its timeout plus this grace (docs/workflows.md): after it, a step
 # whose worker died is run again by another worker.

@@ -139,6 +139,8 @@ CASES = [
     # Logs, Events, Issues and Chatbot settings (docs/dashboard.md)
     Case("logs", "GET", lambda w: f"/bots/{w.bot.pk}/logs/", {O, A, M, D, V}),
     Case("logs tail", "GET", lambda w: f"/bots/{w.bot.pk}/logs/tail/?after=0", {O, A, M, D, V}),
+    # The tail's websocket (/ws/bots/<bot>/logs/) has the same row, for every role, a
+    # non-member and an anonymous visitor, in studio/tests/test_log_tail_socket.py.
     Case("events", "GET", lambda w: f"/bots/{w.bot.pk}/events/", {O, A, M, D, V}),
     Case("issues", "GET", lambda w: f"/bots/{w.bot.pk}/issues/", {O, A, M, D, V}),
     Case("resolve issue", "POST", lambda w: f"/bots/{w.bot.pk}/issues/{w.issue.pk}/", {O, A, M, D},
