@@ -259,4 +259,4 @@ def test_handed_back_in_the_studio_the_conversation_is_resolved_in_chatwoot(hand
     wait_for(lambda: desk.conversations[1]["status"] == "resolved", WAIT, "the desk conversation resolved")
     assert desk.statuses == [(1, "pending"), (1, "open"), (1, "resolved")]
     assert wait_for(lambda: DeskConversation.objects.filter(closed_at__isnull=False).exists(), WAIT, "closed")
-    assert "Back with the bot." in _said_to_user(driver, api)
+    wait_for(lambda: "Back with the bot." in _said_to_user(driver, api), WAIT, "the bot back on the channel")
