@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "integrations.webchat",
     "integrations.chat_api",
     "integrations.messaging",
+    "integrations.helpdesk",
     "integrations.llm",
     "axes",
 ]
@@ -388,6 +389,9 @@ FLOWSTUDIO_SLACK_API_URL = env("FLOWSTUDIO_SLACK_API_URL", default="https://slac
 FLOWSTUDIO_META_GRAPH_API_URL = env("FLOWSTUDIO_META_GRAPH_API_URL",
                                     default="https://graph.facebook.com/v21.0").rstrip("/")
 FLOWSTUDIO_TWILIO_API_URL = env("FLOWSTUDIO_TWILIO_API_URL", default="https://api.twilio.com").rstrip("/")
+# A file a user sends on WhatsApp is downloaded up to this size (Meta allows 16 MB for video,
+# 100 MB for documents; a larger one stays a media id: docs/channels.md, "WhatsApp").
+FLOWSTUDIO_CHANNEL_MEDIA_MAX_BYTES = env.int("FLOWSTUDIO_CHANNEL_MEDIA_MAX_BYTES", default=16 * 1024 * 1024)
 # Tables (docs/tables.md): rows per table and the JSON size of one row's values.
 FLOWSTUDIO_TABLE_MAX_ROWS = env.int("FLOWSTUDIO_TABLE_MAX_ROWS", default=10_000)
 FLOWSTUDIO_TABLE_ROW_BYTES = env.int("FLOWSTUDIO_TABLE_ROW_BYTES", default=16 * 1024)

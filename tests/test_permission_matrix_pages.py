@@ -12,6 +12,7 @@ from django.utils import timezone
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
 from integrations.chat_api.models import ChatApiSettings
+from integrations.helpdesk.models import Desk
 from runtime.models import Conversation, EndUser, Event, Issue, TriggerSecret
 from studio.people import workspaces as ws
 from studio.people.models import Invitation, Membership, Role, Workspace
@@ -61,6 +62,8 @@ def world():
     now = timezone.now()
     issue = Issue.objects.create(bot=bot, fingerprint="f" * 64, kind="bot error", card="c1", pattern="boom <n>",
                                  first_seen=now, last_seen=now, count=1, sample_conversation=waiting)
+    # A connected help desk, which the "disable help desk" page turns off.
+    Desk.objects.create(bot=bot, base_url="https://chat.example.com", account_id=3, inbox_id=1)
     return World(workspace, users, bot, target, invitation, waiting, event, issue)
 
 
@@ -149,6 +152,13 @@ CASES = [
          data=lambda w: {"inactivityTimeoutMinutes": "12", "nodeRepetitionLimit": "10", "languages": "en",
                          "defaultLanguage": "en", "fallbackMessage": "Sorry."},
          done=lambda w: (Bot.objects.get(pk=w.bot.pk).draft.get("settings") or {}).get("inactivityTimeoutMinutes") == 12),
+    # The bot's external help desk (docs/handoff.md, "An external desk: Chatwoot")
+    Case("connect help desk", "POST", lambda w: f"/bots/{w.bot.pk}/helpdesk/", {O, A, M, D},
+         data=lambda w: {"action": "save", "base_url": "https://chat.example.com", "account_id": "3",
+                         "inbox_id": "9", "api_access_token": "cw-token-1234", "webhook_secret": "cw-secret-1234"},
+         done=lambda w: Desk.objects.filter(bot=w.bot, inbox_id=9).exists()),
+    Case("disable help desk", "POST", lambda w: f"/bots/{w.bot.pk}/helpdesk/", {O, A, M, D},
+         data=lambda w: {"action": "disable"}, done=lambda w: Desk.objects.filter(bot=w.bot, enabled=False).exists()),
     Case("revoke invitation", "POST", lambda w: f"/w/{_slug(w)}/invitations/{w.invitation.pk}/revoke/", {O, A},
          done=lambda w: not Invitation.objects.filter(pk=w.invitation.pk).exists()),
 ]

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from studio.views import (accounts, ai, audit, bot_settings, bots, channels, config, conversations, inbox, members,
-                          operations, tokens, triggers, usage, webchat, workspaces)
+from studio.views import (accounts, ai, audit, bot_settings, bots, channels, config, conversations, helpdesk, inbox,
+                          members, operations, tokens, triggers, usage, webchat, workspaces)
 
 app_name = "studio"
 urlpatterns = [
@@ -83,6 +83,8 @@ urlpatterns = [
     # the messaging channels of a bot (integrations/messaging)
     path("bots/<uuid:bot_id>/channels/webhook/secret/", channels.webhook_secret, name="channel_webhook_secret"),
     path("bots/<uuid:bot_id>/channels/<slug:kind>/", channels.change, name="channel"),
+    # the external help desk of a bot (integrations/helpdesk)
+    path("bots/<uuid:bot_id>/helpdesk/", helpdesk.change, name="helpdesk"),
     # the webchat channel of a bot
     path("bots/<uuid:bot_id>/webchat/", webchat.settings_page, name="webchat_settings"),
     path("bots/<uuid:bot_id>/webchat/preview/", webchat.preview_page, name="webchat_preview"),
