@@ -241,7 +241,7 @@ class _Publisher:
         with self._lock:
             if self._thread is None or self._pid != os.getpid():  # none yet, or a forked child
                 self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, name="messaging-publish", daemon=True)
+                self._thread = threading.Thread(target=self._run, name="flowstudio-messaging-publish", daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:

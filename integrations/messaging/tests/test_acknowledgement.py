@@ -20,7 +20,8 @@ from .conftest import wait_for, wait_for_replies
 
 def _installed(client, api):
     driver = WebhookDriver(client)
-    driver.install(create_bot(pizza_bot()), api)
+    driver.bot = create_bot(pizza_bot())
+    driver.install(driver.bot, api)
     return driver
 
 
