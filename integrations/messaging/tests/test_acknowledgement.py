@@ -15,7 +15,7 @@ from runtime.tests.receiver import receiver
 
 from .bots import pizza_bot
 from .channels import WebhookDriver
-from .conftest import wait_for, wait_for_replies
+from .conftest import wait_for_replies
 
 
 def _installed(client, api):
