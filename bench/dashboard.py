@@ -1,12 +1,15 @@
-"""Dashboard benchmark (issue 18): the bot dashboard's Conversations pages over a large
-history in PostgreSQL, and how they scale.
+"""Dashboard benchmark (issue 18): the bot dashboard's Conversations, Logs and Events pages
+over a large history in PostgreSQL, and how they scale.
 
 Two bots are seeded with raw SQL (generate_series: a minute for a million rows, where the
 ORM would take an hour): the large one with `--conversations` (100,000) conversations of
 `--messages` (10) messages each, a million messages; the small one with a tenth of that.
 Their messages are four words drawn from a fixed vocabulary and an item number (a long
 tail of 20,000 words), so a common word matches in most conversations and the word
-`zebracorn` in exactly one. A seeded bot is reused by later
+`zebracorn` in exactly one. Each incoming message has its event (one in ten with a log line,
+one in a hundred an error line, one in five hundred a failed turn). The small bot is seeded
+first, so its rows have the lower ids: the Logs and Events pages of a small bot in a large
+database. A seeded bot is reused by later
 runs (its name carries its size); `--reseed` drops and seeds it again.
 
 Each page is requested through Django's test client in this process, signed in as the
@@ -75,12 +78,13 @@ def owner_and_workspace():
 def seeded_bot(workspace, conversations: int, messages: int, reseed: bool):
     from django.db import connection
 
-    from runtime.models import Conversation
+    from runtime.models import Conversation, Event
 
     definition = {**BOT, "name": f"Dashboard bench {conversations}x{messages}"}
     bot = publish_bot(definition, note="bench/dashboard.py", workspace=workspace)
     have = Conversation.objects.filter(bot=bot).count()
-    if have == conversations and not reseed:
+    # A bot seeded before the Logs and Events pages were measured has no events: seed again.
+    if have == conversations and not reseed and Event.objects.filter(bot=bot).exists():
         return bot
     started = time.perf_counter()
     Conversation.objects.filter(bot=bot).delete()
@@ -107,16 +111,33 @@ def seeded_bot(workspace, conversations: int, messages: int, reseed: bool):
         # as real text has: without it the planner's statistics think any word unseen is common);
         # the one rare word in a single conversation.
         cursor.execute(
-            "INSERT INTO runtime_message (seq, direction, type, payload, created_at, conversation_id, tags) "
+            "INSERT INTO runtime_message (seq, direction, type, payload, created_at, conversation_id, tags, bot_id) "
             "SELECT s, CASE WHEN s %% 2 = 1 THEN 'incoming' ELSE 'outgoing' END, 'text', "
             f"jsonb_build_object('text', CASE WHEN c.external_id = 'cu7' AND s = 1 THEN 'my {RARE_WORD} order' ELSE "
             f"{words}[1 + (c.id * 7 + s * 13) %% {n}] || ' ' || {words}[1 + (c.id * 11 + s * 3) %% {n}] || ' ' || "
             f"{words}[1 + (c.id + s * 17) %% {n}] || ' ' || {words}[1 + (c.id * 5 + s) %% {n}] || "
             "' item' || ((c.id * 31 + s * 7) %% 20000) END), "
-            "c.created_at + make_interval(secs => s), c.id, '{}' "
+            "c.created_at + make_interval(secs => s), c.id, '{}', c.bot_id "
             "FROM runtime_conversation c, generate_series(1, %s) s WHERE c.bot_id = %s",
             [messages, bot.pk])
-        cursor.execute("ANALYZE runtime_enduser; ANALYZE runtime_conversation; ANALYZE runtime_message")
+        # The event of each incoming message (the Logs and Events pages): one in ten turns wrote
+        # a log line, one in a hundred logged an error, one in five hundred failed outright.
+        cursor.execute(
+            "INSERT INTO runtime_event (conversation_id, bot_id, seq, user_id, type, payload, status, error, trace, "
+            "logs, duration_ms, created_at, processed_at) "
+            "SELECT m.conversation_id, m.bot_id, m.seq, c.user_id, 'text', m.payload, "
+            "CASE WHEN m.id %% 500 = 0 THEN 'failed' ELSE 'processed' END, "
+            "CASE WHEN m.id %% 500 = 0 THEN 'RuntimeError: bench' ELSE '' END, '[]', "
+            "CASE WHEN m.id %% 100 = 0 THEN jsonb_build_array(jsonb_build_object('level', 'error', "
+            "'message', 'order ' || m.id || ' not found', 'source', 'code')) "
+            "WHEN m.id %% 10 = 0 THEN jsonb_build_array(jsonb_build_object('level', 'info', "
+            "'message', 'looked up order ' || m.id, 'source', 'log')) ELSE '[]'::jsonb END, "
+            "3, m.created_at, m.created_at "
+            "FROM runtime_message m JOIN runtime_conversation c ON c.id = m.conversation_id "
+            "WHERE c.bot_id = %s AND m.direction = 'incoming'",
+            [bot.pk])
+        cursor.execute("ANALYZE runtime_enduser; ANALYZE runtime_conversation; ANALYZE runtime_message; "
+                       "ANALYZE runtime_event")
     print(f"seeded {bot.name}: {conversations} conversations, {conversations * messages} messages "
           f"in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return bot
@@ -143,6 +164,10 @@ def pages(bot) -> dict[str, str]:
         "filter by tag": f"{base}?tag=plan%3Dpro",
         "filter by dates": f"{base}?since=2020-01-01&until=2099-12-31",
         "transcript": f"{base}{one.pk}/",
+        "logs": f"/bots/{bot.pk}/logs/",
+        "logs, errors only": f"/bots/{bot.pk}/logs/?level=error",
+        "events": f"/bots/{bot.pk}/events/",
+        "events, outgoing": f"/bots/{bot.pk}/events/?direction=outgoing",
     }
 
 
@@ -191,8 +216,10 @@ def main() -> int:
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     owner, workspace = owner_and_workspace()
-    large = seeded_bot(workspace, args.conversations, args.messages, args.reseed)
+    # The small bot first: its rows get the lower ids, so a page that walked all events newest
+    # first (rather than one bot's by its index) would read the large bot's before reaching them.
     small = seeded_bot(workspace, max(1, args.conversations // 10), args.messages, args.reseed)
+    large = seeded_bot(workspace, args.conversations, args.messages, args.reseed)
     client = Client()
     client.force_login(owner)
     urls = {"large": pages(large), "small": pages(small)}

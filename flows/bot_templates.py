@@ -30,6 +30,9 @@ TEMPLATES = (
     BotTemplate("lead-capture", "Lead capture",
                 "Asks for name, email and company, stores them in user variables and confirms."),
     BotTemplate("faq", "FAQ", "Recognises a few questions with intents and answers them; a fallback answer for the rest."),
+    BotTemplate("faq-knowledge", "FAQ with a knowledge base",
+                "Answers questions from a knowledge base of FAQ answers with a Query Knowledge Bases card (the best "
+                "answer as written, or a language model's when the bot has one); a fallback when nothing matches."),
     BotTemplate("ai-assistant", "AI assistant",
                 "An autonomous node follows your instructions and stores the visitor's email with a capture card "
                 "it calls as a tool.", needs_llm=True),

@@ -13,6 +13,7 @@ them there.
 from __future__ import annotations
 
 import base64
+import json
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -103,3 +104,19 @@ def reencrypt_all() -> list[dict]:
                 counts["reencrypted"] += 1
         report.append(counts)
     return report
+
+
+class EncryptedSecrets:
+    """For a model whose secrets are one JSON object in an `encrypted_secrets` text column
+    (list it in `encrypted_fields`): `row.secrets` reads the object, assigning it encrypts
+    it (an empty one stores "")."""
+
+    @property
+    def secrets(self) -> dict:
+        if not self.encrypted_secrets:
+            return {}
+        return json.loads(decrypt(self.encrypted_secrets))
+
+    @secrets.setter
+    def secrets(self, values: dict) -> None:
+        self.encrypted_secrets = encrypt(json.dumps(values)) if values else ""

@@ -171,6 +171,10 @@ class KnowledgeBase(models.Model):
     # A slash-separated folder path ("Support/Billing"); "" is the top level. Cards may search
     # one folder (and those under it) instead of naming every KB.
     folder = models.CharField(max_length=200, blank=True, default="")
+    # Goes up whenever the KB's passages change (an index swap, a source deleted): each
+    # process keeps the KB's vectors keyed by it (runtime/knowledge/search.py), so a search
+    # reads one small row to know they are current instead of counting the passages.
+    chunks_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -191,6 +195,7 @@ class KnowledgeSource(models.Model):
         URL = "url"
         SITEMAP = "sitemap"
         TEXT = "text"
+        TABLE = "table"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -204,11 +209,18 @@ class KnowledgeSource(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=400)
     # document: the file's bytes and its format (pdf, docx, html, md, txt); text: `text`;
-    # url and sitemap: `url`.
+    # url and sitemap: `url`; table: `table` and the `columns` read (empty: its searchable ones).
     content = models.BinaryField(null=True, blank=True, editable=False)
     format = models.CharField(max_length=8, blank=True, default="")
+    # A document's size and SHA-256: a bot file too large to carry a document names it by
+    # these (docs/bot-format.md, "Knowledge bases"); its import keeps the document when the
+    # bot already has the same bytes. `content` is None for such a document not uploaded yet.
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
     url = models.URLField(max_length=2000, blank=True, default="")
     text = models.TextField(blank=True, default="")
+    table = models.CharField(max_length=64, blank=True, default="")
+    columns = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True, default="")
     chunk_count = models.PositiveIntegerField(default=0)
@@ -229,7 +241,8 @@ class KnowledgeChunk(models.Model):
     """A passage of a source, as search finds it. `embedding` is the MiniLM vector as 384
     float16 values (768 bytes, runtime/knowledge/vectors.py). On PostgreSQL a stored generated
     column `search_vector` = to_tsvector('english', text) with a GIN index (migration 0006, not
-    declared here: the database fills it) serves the full-text half of the search."""
+    declared here: the database fills it) serves the full-text half of the search; on SQLite
+    an FTS5 table `flows_knowledgechunk_fts` kept by triggers (migration 0007) does."""
 
     id = models.BigAutoField(primary_key=True)
     knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="chunks")
@@ -238,6 +251,8 @@ class KnowledgeChunk(models.Model):
     text = models.TextField()
     # The page of a PDF (1-based); None where a source has no pages.
     page = models.PositiveIntegerField(null=True, blank=True)
+    # The row of a table source (its `id`); None for other sources.
+    row = models.PositiveBigIntegerField(null=True, blank=True)
     # Where in a web source the passage is (the page's URL for a sitemap's pages).
     location = models.CharField(max_length=2000, blank=True, default="")
     embedding = models.BinaryField(editable=False)

@@ -19,10 +19,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from flows import bot_templates
+from flows import bot_templates, knowledge
 from flows.botfile.canonical import canonical_bot, for_export
 from flows.botfile.problems import BotFileInvalid, Problem, json_path
-from flows.botfile.schema import FORMAT
+from flows.botfile.schema import FORMAT, TOP_LEVEL_KEYS
 from flows.botfile.typeflow import errors as type_flow_errors
 from flows.botfile.validate import input_problems, parse_bot_file, validate_bot
 from flows.models import Bot, BotVersion, ConfigValue
@@ -136,11 +136,14 @@ def find_bot(reference: str) -> Bot:
     return matches[0]
 
 
-def _valid_document(text_or_dict: str | bytes | dict, *, table_rows: dict | None = None) -> dict:
+def _valid_document(text_or_dict: str | bytes | dict, *, table_rows: dict | None = None,
+                    knowledge_bases: list | None = None) -> dict:
     """The canonical document (with layout), or BotFileInvalid naming every problem.
 
     With `table_rows` (a dict to fill), the tables' `rows` of an export made with rows are
-    taken out into it (index in `tables` -> rows): they go to the database, never the draft."""
+    taken out into it (index in `tables` -> rows): they go to the database, never the draft.
+    The file's `knowledgeBases` never go into the draft either (the database holds a bot's
+    KBs, flows/knowledge.py): they are taken out into `knowledge_bases` (a list to fill)."""
     if isinstance(text_or_dict, (bytes, str)):
         # parse_bot_file applies the input policy (UTF-8, depth, NUL, surrogates) with paths.
         doc = parse_bot_file(text_or_dict)
@@ -157,7 +160,11 @@ def _valid_document(text_or_dict: str | bytes | dict, *, table_rows: dict | None
         for i, entry in enumerate(doc["tables"]):
             if isinstance(entry, dict) and "rows" in entry:
                 table_rows[i] = entry.pop("rows")
-    return canonical_bot(doc)  # validates first: BotFileInvalid lists every problem
+    document = canonical_bot(doc)  # validates first: BotFileInvalid lists every problem
+    if knowledge_bases is not None:
+        knowledge_bases.extend(document["knowledgeBases"])
+    document["knowledgeBases"] = []
+    return document
 
 
 def _split_layout(document: dict) -> tuple[dict, dict]:
@@ -173,7 +180,9 @@ def import_bot(text_or_dict: str | bytes | dict, *, workspace: Workspace | None,
     `workspace=None` means the Default workspace, created only once the file is known good.
     """
     table_rows: dict = {}
-    draft, layout = _split_layout(_valid_document(text_or_dict, table_rows=table_rows))
+    knowledge_bases: list = []
+    draft, layout = _split_layout(_valid_document(text_or_dict, table_rows=table_rows,
+                                                  knowledge_bases=knowledge_bases))
     with transaction.atomic():
         workspace = workspace or default_workspace()
         bot = Bot.objects.create(
@@ -182,6 +191,7 @@ def import_bot(text_or_dict: str | bytes | dict, *, workspace: Workspace | None,
         audit.record(actor=_person(user), workspace=workspace, action=_action, target=bot,
                      details={"name": bot.name})
         _import_table_rows(bot, draft, table_rows)
+        knowledge.import_botfile(bot, knowledge_bases)
         return bot
 
 
@@ -277,7 +287,8 @@ def replace_draft(bot: Bot, text_or_dict: str | bytes | dict, *, base_revision: 
     meanwhile this raises StaleRevision instead of silently overwriting someone's work.
     None skips the check (an explicit overwrite).
     """
-    document = _valid_document(text_or_dict)
+    knowledge_bases: list = []
+    document = _valid_document(text_or_dict, knowledge_bases=knowledge_bases)
     draft, layout = _split_layout(document)
     with transaction.atomic():
         locked = Bot.objects.select_for_update().get(pk=bot.pk)
@@ -286,6 +297,8 @@ def replace_draft(bot: Bot, text_or_dict: str | bytes | dict, *, base_revision: 
                                 changes=diff_definitions(document, _document(locked.draft, locked.layout)))
         changes = diff_definitions(_document(locked.draft, locked.layout), document)
         _write_draft(locked, draft, layout)
+        # The KBs the file names become the file's; the bot's other KBs stay as they are.
+        knowledge.import_botfile(locked, knowledge_bases)
         audit.record(actor=_person(user), workspace=locked.workspace, action="bot.update", target=locked,
                      details={"part": "definition", "revision": locked.draft_revision,
                               "summary": summary_text(changes)})
@@ -434,6 +447,11 @@ def export_bot(bot: Bot, *, version: int | None = None, with_rows: bool = False)
         if found is None:
             raise UnknownVersion(bot, version)
         document = for_export(copy.deepcopy(found.definition))
+    # A bot's KBs belong to the bot, not to a version: every export carries the current ones.
+    kbs = knowledge.export_botfile(bot)
+    if kbs:
+        document["knowledgeBases"] = kbs
+        document = {key: document[key] for key in TOP_LEVEL_KEYS if key in document}
     return _with_table_rows(bot, document) if with_rows else document
 
 

@@ -20,3 +20,9 @@ class RuntimeConfig(AppConfig):
         from runtime import workflows
 
         workflows.subscribe()
+
+        # Knowledge sources a bot file brings, and table sources whose rows change, are
+        # queued for indexing (runtime/knowledge/jobs.py).
+        from runtime.knowledge import jobs
+
+        jobs.subscribe()

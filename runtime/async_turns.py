@@ -40,7 +40,8 @@ from psycopg.types.json import Jsonb
 
 from flows import services as flow_services
 from flows.models import Bot, BotVersion
-from runtime import delivery, engine_pool, llm_usage, log_context, metrics, pg, turns
+from runtime import delivery, engine_pool, llm_usage, log_context, metrics, pg, turns, workflows
+from runtime import live_logs
 from runtime.engine import run_turn
 from runtime.engine.llm import LLMCancelled
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
@@ -178,6 +179,9 @@ async def process_pending(conversation_id) -> list[turns.TurnOutcome]:
                 break
             outcomes.append(outcome)
             metrics.observe_turn(turns.outcome_channel(outcome), outcome)
+            if live_logs.has_lines(outcome.event):
+                # Database work (folding Issues): on a thread, never on the loop.
+                await database_sync_to_async(turns.after_turn_with_lines)(outcome)
     return outcomes
 
 
@@ -265,7 +269,10 @@ async def _run_event(conversation: Conversation, event: Event, user: EndUser, bo
     env = await database_sync_to_async(turns._config_env)(conversation, build) if build.config_names else {}
     history = (await database_sync_to_async(turns._earlier_user_texts)(conversation, event, build.history_depth)
                if build.history_depth > 0 else [])
-    turn_input = turns.turn_input(conversation, user, event, loaded, bot_vars, env=env, history=history)
+    statuses = (await database_sync_to_async(turns._workflow_statuses)(conversation, build)
+                if workflows.has_workflows(build) else {})
+    turn_input = turns.turn_input(conversation, user, event, loaded, bot_vars, env=env, history=history,
+                                  workflows=statuses)
     seen_conversation, seen_user = conversation.updated_at, user.updated_at
     started = time.monotonic()
     result = await engine_pool.run(conversation.bot_id, run_turn, build, turn_input)

@@ -87,6 +87,12 @@ def run_tests(bot, *, names: list[str] | None = None, draft: bool | None = None,
             raise LookupError(f"bot {bot.name!r} has no test named {', '.join(map(repr, unknown))}")
         tests = [t for t in tests if t.get("name") in names]
     published = bot.latest_version() is not None
+    if tests:
+        # The tests search the bot's knowledge bases: those sources still queued are indexed
+        # first, here, so a bot just imported is tested on its whole knowledge (docs/knowledge.md).
+        from runtime.knowledge.indexing import index_waiting
+
+        index_waiting(bot.pk)
     results = []
     for test in tests:
         on_draft = draft if draft is not None else bool(test.get("draft")) or not published

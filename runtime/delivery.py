@@ -11,7 +11,8 @@ emitted. Deleted messages go to the separate `subscribe_deletions` subscribers.
 
 Signals that are never stored go to `subscribe_signals` subscribers: the pieces of a streamed
 answer while the model writes it (`{"type": "delta", ...}`, from the engine's thread, many
-per second) and a turn the user stopped (`{"type": "cancelled", ...}`, after its commit).
+per second), a turn the user stopped (`{"type": "cancelled", ...}`, after its commit) and a
+handoff that ended (`{"type": "handoff", "status": "bot" | "ended"}`, runtime/handoff.py).
 Their subscribers must return at once: they only queue a send.
 """
 from __future__ import annotations

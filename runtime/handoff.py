@@ -134,14 +134,7 @@ def send_agent_message(conversation: Conversation, agent, text: str, *, name: st
                        avatar_url: str = "") -> Message:
     """The assigned agent's reply: stored as an outgoing text message of the conversation
     and delivered through its channel like a bot message."""
-    if not isinstance(text, str) or not text.strip():
-        raise HandoffError("the message is empty")
-    if len(text) > AGENT_MESSAGE_MAX_CHARS:
-        raise HandoffError(f"the message is longer than {AGENT_MESSAGE_MAX_CHARS} characters")
-    try:  # a pasted NUL would be a database error, not a message
-        untrusted_json.check(text)
-    except untrusted_json.UntrustedJSON as exc:
-        raise HandoffError(f"the message cannot be sent: {exc.message}") from None
+    _check_text(text)
     with transaction.atomic():
         current = _locked(conversation)
         if current.handoff_status != Handoff.WITH_AGENT or current.handoff_agent_id != agent.pk:
@@ -154,6 +147,44 @@ def send_agent_message(conversation: Conversation, agent, text: str, *, name: st
             metadata={"agent": {"id": str(agent.pk), "name": name or _name(agent), "avatarUrl": avatar_url or None}})
         transaction.on_commit(lambda: delivery.publish(current, [message]))
     return message
+
+
+def send_desk_message(conversation: Conversation, text: str, *, desk: str, agent_id: str, name: str,
+                      avatar_url: str = "") -> Message:
+    """A reply written in an external help desk (integrations/helpdesk) by one of its agents,
+    who is no member of the workspace: stored and delivered like `send_agent_message`, with
+    `metadata.agent.desk` naming the desk. Refused when the conversation is not with people
+    or a studio member took it (then that member answers). The first desk reply moves a
+    waiting conversation to `with_agent`."""
+    _check_text(text)
+    with transaction.atomic():
+        current = _locked(conversation)
+        if current.handoff_status not in ACTIVE:
+            raise HandoffError("this conversation is not with people any more")
+        if current.handoff_agent_id is not None:
+            raise HandoffError(f"{_name(current.handoff_agent)} took this conversation in the studio")
+        now = timezone.now()
+        if current.handoff_status == Handoff.WAITING:
+            _save(conversation, handoff_status=Handoff.WITH_AGENT, handoff_assigned_at=now)
+        seq = turns._allocate_seqs(conversation.pk, 1)
+        message = Message.objects.create(
+            conversation_id=conversation.pk, seq=seq, direction=Message.Direction.OUTGOING, type="text",
+            payload={"text": text}, created_at=now,
+            metadata={"agent": {"id": f"{desk}:{agent_id}", "name": name or "Agent", "avatarUrl": avatar_url or None,
+                                "desk": desk}})
+        transaction.on_commit(lambda: delivery.publish(current, [message]))
+    return message
+
+
+def _check_text(text) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise HandoffError("the message is empty")
+    if len(text) > AGENT_MESSAGE_MAX_CHARS:
+        raise HandoffError(f"the message is longer than {AGENT_MESSAGE_MAX_CHARS} characters")
+    try:  # a pasted NUL would be a database error, not a message
+        untrusted_json.check(text)
+    except untrusted_json.UntrustedJSON as exc:
+        raise HandoffError(f"the message cannot be sent: {exc.message}") from None
 
 
 def hand_back(conversation: Conversation, agent=None) -> list:
@@ -175,6 +206,8 @@ def _stop(conversation: Conversation, status: str, reason: str) -> list:
             raise HandoffError("this conversation is not with people any more")
         _save(conversation, handoff_status=status, handoff_ended_at=timezone.now())
         turns.receive_event(current, HITL_STOPPED, {"reason": reason})
+        # For those who follow the handoff elsewhere (an external help desk closes its side).
+        transaction.on_commit(lambda: delivery.publish_signal(current, {"type": "handoff", "status": status}))
     # After the commit, as a channel does after it acknowledged an event.
     return tasks.process_pending(conversation.pk)
 

@@ -7,14 +7,19 @@ and message *pattern* (numbers, UUIDs and long hex ids replaced, so "order 1234 
 and "order 98 not found" are one issue) are one `Issue` row with a count, first and last seen
 and a sample conversation.
 
-The turn path does not write issues: a hot error would make every failing turn wait on one
-row. `refresh(bot)` folds the events written since the last refresh into the rows instead;
-the Issues page calls it before reading, so it is at most one page view behind. Only
-published conversations count (the emulator's errors are the debugger's business).
+Issues are folded when errors are written, never when the page is read (a GET writes
+nothing): after a turn that stored an error commits, the process that ran it calls
+`fold_after_turn` (`refresh` without waiting: when another process holds the bot's scan row,
+that one is folding already and this turn's error is read by the next fold), and the beat
+task `runtime.tasks.fold_issues` folds every published bot once a minute, for what a skipped
+fold or a turn still running at the time left behind. The turn itself never waits on an
+issue row: the fold runs after its commit and skips a locked scan. Only published
+conversations count (the emulator's errors are the debugger's business).
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +29,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from runtime.models import Event, Issue, IssueScan
+
+logger = logging.getLogger(__name__)
 
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 # A run of 8+ hex digits with at least one digit: an id, a hash (not a word like "deadbeef"... nearly).
@@ -86,18 +93,50 @@ def _when(event):
     return event.processed_at or event.created_at
 
 
-def refresh(bot) -> int:
+def has_errors(event) -> bool:
+    """Whether a settled turn stored anything `occurrences` counts."""
+    if event.status == Event.Status.FAILED:
+        return True
+    return any(isinstance(line, dict) and line.get("level") == "error" for line in event.logs or ())
+
+
+def fold_after_turn(bot_id) -> None:
+    """After a turn that stored an error committed: fold it in now, unless another process is
+    folding this bot (then its fold or the beat's next one reads it). Never raises: the turn
+    is stored and answered; the beat task reads what a failed fold left."""
+    from flows.models import Bot
+
+    try:
+        refresh(Bot(pk=bot_id), wait=False)
+    except Exception:
+        logger.exception("folding the issues of bot %s after a turn failed", bot_id)
+
+
+def fold_all() -> int:
+    """The beat task: fold every bot with a published version; returns the occurrences added."""
+    from flows.models import Bot
+
+    added = 0
+    for bot_id in Bot.objects.filter(versions__isnull=False).values_list("pk", flat=True).distinct():
+        added += refresh(Bot(pk=bot_id), wait=False)
+    return added
+
+
+def refresh(bot, *, wait: bool = True) -> int:
     """Fold the bot's events written since the last refresh into its issues; returns how many
-    occurrences were added. Safe to call concurrently (the scan row is locked)."""
+    occurrences were added. Safe to call concurrently (the scan row is locked); with
+    `wait=False` it returns 0 at once when another process holds the lock."""
     IssueScan.objects.get_or_create(bot=bot)
     added = 0
     with transaction.atomic():
-        scan = IssueScan.objects.select_for_update().get(bot=bot)
+        scan = IssueScan.objects.select_for_update(skip_locked=not wait).filter(bot=bot).first()
+        if scan is None:
+            return 0
         stuck_before = timezone.now() - RUNNING_GRACE
         groups: dict[str, tuple[Occurrence, list]] = {}
         position = scan.last_event_id
         for _ in range(MAX_BATCHES):
-            batch = list(Event.objects.filter(conversation__bot=bot, conversation__is_draft=False, pk__gt=position)
+            batch = list(Event.objects.filter(bot=bot, conversation__is_draft=False, pk__gt=position)
                          .filter(Q(status=Event.Status.RECEIVED) | Q(status=Event.Status.FAILED) | ~Q(logs=[]))
                          .order_by("pk").only("pk", "status", "error", "logs", "created_at", "processed_at",
                                               "conversation_id")[:BATCH])

@@ -94,6 +94,15 @@ class Conversation(models.Model):
         return f"{self.external_id} ({'draft' if self.is_draft else 'published'})"
 
 
+def _fill_bot(row) -> None:
+    """The denormalised `bot_id` of an Event or Message saved one by one (admin, tests, the
+    Inbox's agent replies); the turn service sets it itself on the rows it writes in bulk."""
+    if row.bot_id is None and row.conversation_id is not None:
+        field = type(row).conversation
+        row.bot_id = row.conversation.bot_id if field.is_cached(row) else (
+            Conversation.objects.filter(pk=row.conversation_id).values_list("bot_id", flat=True).first())
+
+
 class Event(models.Model):
     class Status(models.TextChoices):
         RECEIVED = "received"
@@ -101,6 +110,11 @@ class Event(models.Model):
         FAILED = "failed"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    # The conversation's bot, copied here so the dashboard's Logs and Events pages walk one
+    # bot's events by an index instead of every bot's through the conversation join (a small
+    # bot in a large database). Null only on rows of before migration 0013 not yet filled.
+    bot = models.ForeignKey("flows.Bot", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                            db_index=False)
     seq = models.PositiveBigIntegerField()
     # Who sent it when that is not the conversation's own user (another participant).
     user = models.ForeignKey(EndUser, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -114,6 +128,10 @@ class Event(models.Model):
     # cards wrote, kept so the emulator's debugger and a reload can show them.
     trace = models.JSONField(default=list, blank=True)
     logs = models.JSONField(default=list, blank=True)
+    # What the Analytics rollup counts from this turn, taken from its trace when the turn is
+    # stored (runtime.analytics.turn_facts): the NLU intent, Track Event cards, capture card
+    # outcomes. Small, so the rollup never reads whole traces. Null when there is nothing.
+    facts = models.JSONField(null=True, blank=True)
     # Wall time of the engine turn (None until processed; failed turns keep their time too).
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -128,7 +146,13 @@ class Event(models.Model):
             # process_pending reads the received events of one conversation in seq order.
             models.Index(fields=["conversation", "seq"], name="event_pending",
                          condition=Q(status="received")),
+            # The Logs and Events pages: one bot's events, newest first.
+            models.Index(fields=["bot", "-id"], name="event_bot_recent"),
         ]
+
+    def save(self, *args, **kwargs):
+        _fill_bot(self)
+        super().save(*args, **kwargs)
 
     def __str__(self):
         return f"#{self.seq} {self.type} ({self.status})"
@@ -140,6 +164,10 @@ class Message(models.Model):
         OUTGOING = "outgoing"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # The conversation's bot, copied as on Event: the Events page's outgoing messages of one
+    # bot by an index. Null only on rows of before migration 0013 not yet filled.
+    bot = models.ForeignKey("flows.Bot", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                            db_index=False)
     seq = models.PositiveBigIntegerField()
     direction = models.CharField(max_length=16, choices=Direction.choices)
     # The sender of an incoming message (null on outgoing ones: the bot sent them).
@@ -157,6 +185,14 @@ class Message(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_unique_seq"),
         ]
+        indexes = [
+            # The Events page's outgoing messages of one bot, newest first.
+            models.Index(fields=["bot", "-id"], name="message_bot_recent"),
+        ]
+
+    def save(self, *args, **kwargs):
+        _fill_bot(self)
+        super().save(*args, **kwargs)
 
     def __str__(self):
         return f"#{self.seq} {self.direction} {self.type}"
@@ -454,3 +490,27 @@ class DailyStats(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.channel or '-'}"
+
+
+class DailyCount(models.Model):
+    """Named counters of one day of one bot on one channel, beside `DailyStats` and written by
+    the same rollup (`runtime.analytics.roll_up`): what has a name the bot file chooses, so
+    cannot be a column. `kind` is one of `COUNT_KINDS`; `name` the event name, the intent,
+    the capture card's id, the workflow's name or the hour of day ("00".."23")."""
+
+    bot = models.ForeignKey("flows.Bot", on_delete=models.CASCADE, related_name="daily_counts")
+    day = models.DateField()
+    channel = models.CharField(max_length=64)
+    kind = models.CharField(max_length=32)
+    name = models.CharField(max_length=128)
+    count = models.PositiveIntegerField(default=0)
+    # The sum of the Track Event cards' values (0 for the other kinds).
+    total = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bot", "day", "channel", "kind", "name"],
+                                               name="dailycount_unique")]
+        indexes = [models.Index(fields=["bot", "kind", "day"], name="dailycount_bot_kind_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.kind} {self.name}: {self.count}"

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runtime import analytics, async_turns, pg, recovery, state, triggers, turns, workflows
+from runtime import analytics, async_turns, issues, pg, recovery, state, triggers, turns, workflows
 from runtime.loop_thread import LoopThread
 from runtime.models import Conversation, Event
 
@@ -106,6 +106,13 @@ def run_workflow_step(run_id) -> str:
 def recover_workflows() -> int:
     """Enqueue again the steps whose worker died (expired lease) or whose task was lost."""
     return workflows.recover()
+
+
+@shared_task(name="runtime.tasks.fold_issues")
+def fold_issues() -> int:
+    """Fold what the turns' own folds left (runtime/issues.py) into every published bot's
+    issues, on the beat."""
+    return issues.fold_all()
 
 
 @shared_task(name="runtime.tasks.roll_up_analytics")

@@ -90,6 +90,11 @@ def webhook_triggers(bot: Bot) -> list[dict]:
     return out
 
 
+def find_webhook_trigger(bot: Bot, flow: str, node: str) -> dict | None:
+    """The draft's webhook trigger at flow/node (as `webhook_triggers` lists it), or None."""
+    return next((item for item in webhook_triggers(bot) if (item["flow"], item["node"]) == (flow, node)), None)
+
+
 def webhook_path(bot: Bot, flow: str, node: str) -> str:
     return f"/triggers/{bot.pk}/{flow}/{node}/"
 

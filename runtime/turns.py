@@ -40,7 +40,9 @@ from django.utils import timezone
 
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
-from runtime import code_http, delivery, llm_gateway, llm_usage, log_context, metrics, table_gateway
+from runtime import analytics, code_http, delivery, llm_gateway, llm_usage, log_context, metrics, table_gateway
+from runtime import issues as issue_service
+from runtime import live_logs
 from runtime.knowledge import gateway as knowledge_gateway
 from runtime.engine import CUSTOM_EVENT, DEFAULT_SETTINGS, HITL_STOPPED, MESSAGE_EVENT_TYPES, TurnInput, run_turn
 from runtime.engine.events import TARGETED_EVENT_TYPES
@@ -158,14 +160,14 @@ def received_rows(conversation: Conversation, event_type: str, payload: dict | N
         raise ValueError(f"user {user.external_id!r} belongs to another bot")
     sender_id = user.pk if user is not None else conversation.user_id
     now = timezone.now()
-    event = Event(conversation_id=conversation.pk, type=event_type, payload=payload, user_id=sender_id,
-                  metadata=metadata, created_at=now)
+    event = Event(conversation_id=conversation.pk, bot_id=conversation.bot_id, type=event_type, payload=payload,
+                  user_id=sender_id, metadata=metadata, created_at=now)
     message = None
     if event_type in TRANSCRIPT_EVENT_TYPES:
         # The transcript entry shares the event's seq: one timeline for both tables. The
         # sender object (when given) rides along, so subscribers need no query for it.
-        message = Message(conversation_id=conversation.pk, direction=Message.Direction.INCOMING,
-                          type=event_type, metadata=metadata, created_at=now,
+        message = Message(conversation_id=conversation.pk, bot_id=conversation.bot_id,
+                          direction=Message.Direction.INCOMING, type=event_type, metadata=metadata, created_at=now,
                           payload={"payload": payload} if event_type == CUSTOM_EVENT else payload)
         if user is not None:
             message.user = user
@@ -335,7 +337,25 @@ def process_pending(conversation_id) -> list[TurnOutcome]:
                 break
             outcomes.append(outcome)
             metrics.observe_turn(outcome_channel(outcome), outcome)
+            if live_logs.has_lines(outcome.event):
+                after_turn_with_lines(outcome)
     return outcomes
+
+
+def after_turn_with_lines(outcome: TurnOutcome) -> None:
+    """After the commit of a turn that wrote log lines or failed, for the published bot (the
+    emulator's lines and errors are the debugger's): the Logs page's live tail hears of them
+    and its errors are folded into Issues (runtime/issues.py). The turn waited on neither."""
+    event = outcome.event
+    if Event.conversation.is_cached(event):
+        bot_id, draft = event.conversation.bot_id, event.conversation.is_draft
+    else:  # a failed turn's event was read again after the rollback
+        bot_id, draft = Conversation.objects.filter(pk=event.conversation_id).values_list("bot_id", "is_draft").get()
+    if draft:
+        return
+    live_logs.announce(bot_id, event.pk)
+    if issue_service.has_errors(event):
+        issue_service.fold_after_turn(bot_id)
 
 
 def outcome_channel(outcome: TurnOutcome) -> str:
@@ -430,7 +450,8 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
     result = run_turn(loaded.build, turn_input(
         conversation, user, event, loaded, dict(stored_bot_vars.values_list("name", "value")),
         env=_config_env(conversation, loaded.build),
-        history=_earlier_user_texts(conversation, event, loaded.build.history_depth)))
+        history=_earlier_user_texts(conversation, event, loaded.build.history_depth),
+        workflows=_workflow_statuses(conversation, loaded.build)))
     llm_usage.record(conversation, result.llm_calls)
     rows = settle_turn(conversation, loaded, event, user, result, round((time.monotonic() - started) * 1000),
                        timezone.now())
@@ -460,7 +481,7 @@ def _run_event(conversation: Conversation, event: Event) -> TurnOutcome:
 # The fields of each row a processed turn writes (replies are whole rows: every column).
 CONVERSATION_FIELDS = ("state", "version", "timeout_at", "updated_at",  # and the seqs it allocates
                        "handoff_status", "handoff_reason", "handoff_priority", "handoff_requested_at")
-EVENT_FIELDS = ("status", "processed_at", "payload", "trace", "logs", "duration_ms")
+EVENT_FIELDS = ("status", "processed_at", "payload", "trace", "logs", "duration_ms", "facts")
 USER_FIELDS = ("variables", "updated_at")
 
 
@@ -498,7 +519,7 @@ def row_values(instance, names) -> dict:
     return {name: getattr(instance, meta.get_field(name).attname) for name in names}
 
 def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, stored_bot_vars: dict, *,
-               env: dict, history: list[str]) -> TurnInput:
+               env: dict, history: list[str], workflows: dict | None = None) -> TurnInput:
     signals = StreamSignals(conversation, event)
     return TurnInput(
         on_stream=signals.piece,
@@ -509,6 +530,7 @@ def turn_input(conversation: Conversation, user: EndUser, event: Event, loaded, 
         bot={**loaded.build.bot_defaults(), **stored_bot_vars},
         env=env,
         history=history,
+        workflows=workflows or {},
         budget_ms=settings.FLOWSTUDIO_TURN_BUDGET_MS or None,
         llm=llm_gateway.for_bot(conversation.bot_id, cancel_key(conversation), event.seq),
         tools=llm_gateway.tools_for_bot(conversation.bot_id),
@@ -657,7 +679,8 @@ def reply_messages(conversation: Conversation, event: Event, outputs: list[dict]
         output = dict(output)
         metadata = output.pop("metadata", None)
         messages.append(Message(
-            conversation=conversation, seq=first_seq + offset, direction=Message.Direction.OUTGOING,
+            conversation=conversation, bot_id=conversation.bot_id, seq=first_seq + offset,
+            direction=Message.Direction.OUTGOING,
             event=event, type=output.pop("type", "text"), payload=output, metadata=metadata, created_at=now,
         ))
     return messages
@@ -671,6 +694,7 @@ def settle_event(event: Event, result, duration_ms: int, now) -> bool:
     event.status = Event.Status.PROCESSED
     event.processed_at = now
     event.trace, event.logs, event.duration_ms = list(result.trace), list(result.logs), duration_ms
+    event.facts = analytics.turn_facts(event.trace)
     if result.masked_text is None or not isinstance(event.payload.get("text"), str):
         return False
     event.payload = {**event.payload, "text": result.masked_text}
@@ -721,6 +745,12 @@ def _earlier_user_texts(conversation: Conversation, event: Event, depth: int) ->
                         seq__lt=event.seq, payload__has_key="text")
                 .order_by("-seq").values_list("payload", flat=True)[:depth])
     return [p["text"] for p in reversed(payloads) if isinstance(p.get("text"), str)]
+
+
+def _workflow_statuses(conversation: Conversation, build) -> dict:
+    from runtime import workflows  # it stores its progress through this module
+
+    return workflows.statuses(conversation, build)
 
 
 def _config_env(conversation: Conversation, build) -> dict[str, str]:

@@ -26,7 +26,7 @@ from flows.models import Bot, ConfigValue
 from runtime import delivery, table_gateway, turns
 from runtime.engine.events import WORKFLOW_CALLBACK, WORKFLOW_NOTIFY, WORKFLOW_REQUEST
 from runtime.engine.workflow import (WorkflowInputError, data_points, first_step, initial_variables, next_step,
-                                     outputs_of, run_step, workflow_flow)
+                                     outputs_of, run_step)
 from runtime.engine.cards.workflows import WORKFLOW_PROVIDE, WORKFLOW_START
 from runtime.models import EVENT_MESSAGE_TYPE, BotVariable, Conversation, Message, WorkflowRun, WorkflowStep
 
@@ -333,8 +333,9 @@ def _post(conversation: Conversation | None, entries: list[tuple[str, dict]], bo
     if entries:
         now = timezone.now()
         first = turns._allocate_seqs(conversation.pk, len(entries))
-        messages = [Message(conversation_id=conversation.pk, seq=first + i, direction=Message.Direction.OUTGOING,
-                            type=kind, payload=payload, created_at=now) for i, (kind, payload) in enumerate(entries)]
+        messages = [Message(conversation_id=conversation.pk, bot_id=conversation.bot_id, seq=first + i,
+                            direction=Message.Direction.OUTGOING, type=kind, payload=payload, created_at=now)
+                    for i, (kind, payload) in enumerate(entries)]
         Message.objects.bulk_create(messages)
         transaction.on_commit(lambda: delivery.publish(conversation, messages))
     if bot_events:
@@ -445,6 +446,34 @@ def resume(conversation: Conversation, workflow_id, step_id: str | None, values)
     return provide(conversation, waiting.request_name, values, workflow_id=run.pk, step=waiting.node)
 
 
+def client_frame(conversation: Conversation, frame: dict, refusal: type[Exception]) -> dict:
+    """A chat client's `resume_workflow` or `retry_workflow` frame (webchat and emulator
+    sockets, docs/websocket-protocol.md): checks its fields, resumes the run's pending step
+    with the form's `values` or runs its failed step again, and returns the ack's fields.
+    Problems are the socket's own error class, `refusal(code, message)`: `bad_request` for
+    a malformed frame, `invalid_workflow_data` (with `.errors`, [{field, message}]) when the
+    run refused it; a refused form leaves the run paused."""
+    workflow_id, step_id, values = frame.get("workflowId"), frame.get("stepId"), frame.get("values")
+    retrying = frame.get("type") == "retry_workflow"
+    if not isinstance(workflow_id, str) or not workflow_id:
+        raise refusal("bad_request", f"{frame.get('type')} needs the workflowId")
+    if step_id is not None and not isinstance(step_id, str):
+        raise refusal("bad_request", "stepId must be text")
+    if not retrying and not isinstance(values, dict):
+        raise refusal("bad_request", "values must be an object: the form's field key -> value")
+    try:
+        if retrying:
+            run = retry(get_run(conversation, workflow_id))
+            step_id = run.current_step
+        else:
+            run = resume(conversation, workflow_id, step_id or None, values)
+    except WorkflowError as exc:
+        error = refusal("invalid_workflow_data", exc.message)
+        error.errors = exc.errors
+        raise error from None
+    return {"workflowId": str(run.pk), "stepId": step_id, "status": run.status}
+
+
 def get_run(conversation: Conversation | None, workflow_id, *, bot=None) -> WorkflowRun:
     try:
         run_id = uuid.UUID(str(workflow_id))
@@ -502,6 +531,21 @@ def _step_message(run: WorkflowRun, node_id: str) -> str:
     return node.message if node else ""
 
 
+def has_workflows(build) -> bool:
+    return any(flow.kind == "workflow" for flow in build.flows.values())
+
+
+def statuses(conversation, build) -> dict[str, dict]:
+    """The `workflows` scope of a turn (docs/workflows.md, "Workflow Status"): the
+    conversation's runs by id, newest 50. A bot without workflow flows costs no query."""
+    if not has_workflows(build):
+        return {}
+    runs = (WorkflowRun.objects.filter(conversation_id=conversation.pk).order_by("-created_at")
+            .values("pk", "name", "status", "current_step", "output", "error")[:50])
+    return {str(r["pk"]): {"status": r["status"], "name": r["name"], "stepId": r["current_step"],
+                           "output": r["output"], "error": r["error"] or None} for r in runs}
+
+
 def active_workflows(conversation: Conversation) -> list[dict]:
     """`ActiveWorkflow` for a reconnecting client: each running or paused run with its current
     step and, when paused, the pending form."""
@@ -514,7 +558,8 @@ def active_workflows(conversation: Conversation) -> list[dict]:
             flow = _loaded(run).build.flows.get(run.name)
             schema = flow.requests.get(step.request_name, {}) if flow is not None else {}
             entry["intervention"] = {"stepId": step.node, "message": step.request_message,
-                                     "request": step.request_name, "dataPoints": data_points(schema)}
+                                     "request": step.request_name, "dataPoints": data_points(schema),
+                                     "schema": schema}
         out.append(entry)
     return out
 

@@ -62,8 +62,10 @@ elif [ "$status" -ne 0 ]; then
 fi
 
 # The embedded default (SQLite, no DATABASE_URL or REDIS_URL): every documented list filter
-# answers there as on PostgreSQL (a few seconds, in-memory database).
-env -u DATABASE_URL -u REDIS_URL .venv/bin/pytest -q tests/api/test_list_filters.py
+# answers there as on PostgreSQL, and knowledge search uses its FTS5 table (a few seconds each,
+# in-memory database).
+env -u DATABASE_URL -u REDIS_URL .venv/bin/pytest -q tests/api/test_list_filters.py \
+    runtime/knowledge/tests/test_word_search.py runtime/knowledge/tests/test_knowledge.py
 
 # The bulk of the suite runs last so its summary closes the log (tests/fuzz included).
 .venv/bin/pytest -n 2 -m "not browser"

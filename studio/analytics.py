@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from django.db.models import Sum
 from django.utils import timezone
 
-from runtime.models import DailyStats
+from runtime.models import DailyCount, DailyStats
 from studio.query_params import InvalidFilter, date_param, refuse_nul
 
 DEFAULT_DAYS = 14
@@ -60,7 +60,62 @@ def report(bot, chosen: Range) -> dict:
     totals = {name: (round(sum(values), 6) if name == "llmCost" else sum(values)) for name, values in series.items()}
     last = rows.order_by("-computed_at").values_list("computed_at", flat=True).first()
     return {"days": [day.isoformat() for day in days], "series": series, "totals": totals,
-            "channels": per_channel, "computedAt": last.isoformat() if last else None}
+            "channels": per_channel, "computedAt": last.isoformat() if last else None,
+            **named_counts(bot, chosen, index)}
+
+
+HOURS = [f"{hour:02d}" for hour in range(24)]
+
+
+def named_counts(bot, chosen: Range, index: dict) -> dict:
+    """The `DailyCount` figures of the range (runtime.analytics.COUNT_KINDS), as the page's
+    `customEvents`, `intents`, `captures`, `workflows` and `hours` (docs/dashboard.md)."""
+    rows = DailyCount.objects.filter(bot=bot, day__gte=chosen.since, day__lte=chosen.until)
+    if chosen.channel:
+        rows = rows.filter(channel=chosen.channel)
+    width = len(index)
+    events: dict = {}
+    intents: dict = {}
+    captures: dict = {}
+    workflows: dict = {}
+    completed_per_day = [0] * width
+    failed_per_day = [0] * width
+    hours = {"messages": [0] * 24, "users": [0] * 24}
+    grouped = rows.values("day", "kind", "name").annotate(n=Sum("count"), sum=Sum("total")).order_by("kind", "name")
+    for row in grouped:
+        kind, name, n, at = row["kind"], row["name"], row["n"] or 0, index[row["day"]]
+        if kind == "event":
+            entry = events.setdefault(name, {"perDay": [0] * width, "count": 0, "value": 0.0})
+            entry["perDay"][at] += n
+            entry["count"] += n
+            entry["value"] += row["sum"] or 0
+        elif kind == "intent":
+            intents[name] = intents.get(name, 0) + n
+        elif kind.startswith("capture_"):
+            entry = captures.setdefault(name, {"started": 0, "completed": 0, "failed": 0})
+            entry[kind.removeprefix("capture_")] += n
+        elif kind.startswith("workflow_"):
+            entry = workflows.setdefault(name, {"completed": 0, "failed": 0})
+            entry[kind.removeprefix("workflow_")] += n
+            (completed_per_day if kind == "workflow_completed" else failed_per_day)[at] += n
+        elif kind in ("hour_messages", "hour_users") and name in HOURS:
+            hours["messages" if kind == "hour_messages" else "users"][int(name)] += n
+    for entry in events.values():
+        entry["value"] = round(entry["value"], 6)
+    for entry in captures.values():
+        # Reached and neither answered nor given up: the user left (or has not answered yet).
+        entry["droppedOff"] = max(0, entry["started"] - entry["completed"] - entry["failed"])
+        entry["completionRate"] = round(entry["completed"] / entry["started"], 4) if entry["started"] else None
+    matched = sum(n for name, n in intents.items() if name != "none")
+    return {
+        "customEvents": dict(sorted(events.items())),
+        "intents": {"counts": dict(sorted(intents.items(), key=lambda item: (-item[1], item[0]))),
+                    "matched": matched, "none": intents.get("none", 0)},
+        "captures": dict(sorted(captures.items())),
+        "workflows": {"perWorkflow": dict(sorted(workflows.items())),
+                      "completedPerDay": completed_per_day, "failedPerDay": failed_per_day},
+        "hours": {"labels": HOURS, **hours},
+    }
 
 
 def channels(bot) -> list[str]:

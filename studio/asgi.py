@@ -9,6 +9,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from integrations.agui import asgi as agui  # noqa: E402
 from integrations.chat_api import asgi as chat_api  # noqa: E402
 from integrations.messaging import asgi as messaging  # noqa: E402
 from runtime import log_context, metrics  # noqa: E402
@@ -16,6 +17,7 @@ from studio import health  # noqa: E402
 
 from integrations.webchat.routing import websocket_urlpatterns as webchat_websockets  # noqa: E402
 from studio.emulator.routing import websocket_urlpatterns as emulator_websockets  # noqa: E402
+from studio.log_tail import websocket_urlpatterns as log_tail_websockets  # noqa: E402
 
 if settings.FLOWSTUDIO_LLM_DEMO:
     # A demo model in this process, for trying AI cards with no account (integrations/llm/demo.py).
@@ -47,6 +49,9 @@ async def http(scope, receive, send):
     # integrations/chat_api/asgi.py for why); probes and metrics too (studio/health.py).
     if scope["path"].startswith(chat_api.PREFIX):
         return await chat_api.application(scope, receive, send)
+    if scope["path"].startswith(agui.PREFIX):
+        # AG-UI runs of Chat API conversations (integrations/agui/asgi.py), on the same terms.
+        return await agui.application(scope, receive, send)
     if scope["path"].startswith(messaging.PREFIX):
         # The messaging channels' webhooks likewise (integrations/messaging/asgi.py).
         return await messaging.application(scope, receive, send)
@@ -55,7 +60,7 @@ async def http(scope, receive, send):
     return await django_asgi_app(scope, receive, send)
 
 
-websocket = URLRouter([*webchat_websockets, *emulator_websockets])
+websocket = URLRouter([*webchat_websockets, *emulator_websockets, *log_tail_websockets])
 
 
 _routed = ProtocolTypeRouter({"http": http, "websocket": websocket})

@@ -76,3 +76,38 @@ def rotate_webhook_trigger_secret(bot: Bot, flow: str, node: str, *, user) -> st
         audit.record(actor=_actor(user), workspace=bot.workspace, action="trigger.secret", target=bot,
                      details={"flow": flow, "node": node})
     return secret
+
+
+def configure_helpdesk(bot: Bot, values: dict, *, user):
+    """Connect or change the bot's external help desk (integrations/helpdesk), recorded in the
+    audit log with the fields given, never the token or the webhook secret."""
+    from integrations.helpdesk import chatwoot
+    from integrations.helpdesk import services as helpdesk
+
+    existed = helpdesk.desk_of(bot) is not None
+    desk = helpdesk.configure(bot, values)
+    secret = chatwoot.Config.secret_fields()
+    changed = {name: ("replaced" if name in secret else value) for name, value in values.items()
+               if not (name in secret and not value)}
+    audit.record(actor=_actor(user), workspace=bot.workspace,
+                 action="helpdesk.update" if existed else "helpdesk.connect", target=bot,
+                 details={"desk": desk.kind, **changed})
+    return desk
+
+
+def set_helpdesk_enabled(bot: Bot, enabled: bool, *, user):
+    from integrations.helpdesk import services as helpdesk
+
+    desk = helpdesk.set_enabled(bot, enabled)
+    audit.record(actor=_actor(user), workspace=bot.workspace, action="helpdesk.update", target=bot,
+                 details={"desk": desk.kind, "enabled": enabled})
+    return desk
+
+
+def remove_helpdesk(bot: Bot, *, user) -> None:
+    from integrations.helpdesk import services as helpdesk
+
+    kind = helpdesk.desk_of(bot).kind if helpdesk.desk_of(bot) else helpdesk.KIND
+    helpdesk.remove(bot)
+    audit.record(actor=_actor(user), workspace=bot.workspace, action="helpdesk.remove", target=bot,
+                 details={"desk": kind})

@@ -37,7 +37,13 @@ def event_id_param(query, name: str) -> int | None:
 
 
 def _published_events(bot):
-    return Event.objects.filter(conversation__bot=bot, conversation__is_draft=False)
+    # By the events' own bot column (index event_bot_recent): a small bot's events are an
+    # index range however many other bots' events the table holds (docs/dashboard.md).
+    return Event.objects.filter(bot=bot, conversation__is_draft=False)
+
+
+def _published_replies(bot):
+    return Message.objects.filter(bot=bot, conversation__is_draft=False, direction=Message.Direction.OUTGOING)
 
 
 # --- logs ----------------------------------------------------------------------------------
@@ -106,6 +112,11 @@ def _settled_up_to(bot) -> int:
     return events.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
+def tail_start(bot) -> int:
+    """Where a live tail that has shown nothing yet starts: after the newest settled turn."""
+    return _settled_up_to(bot)
+
+
 def log_page(bot, filters: LogFilters, *, before: int | None = None, after: int | None = None,
              size: int | None = None) -> LogPage:
     """Log lines newest first: of turns below `before` (paging) or above `after` (the tail).
@@ -132,6 +143,38 @@ def log_page(bot, filters: LogFilters, *, before: int | None = None, after: int 
     if after is None and cursor is not None and rows.filter(pk__lt=cursor).exists():
         result.older = cursor
     return result
+
+
+# --- the live tail over a websocket (studio/log_tail.py) -----------------------------------------
+
+class TailRefused(Exception):
+    """Why a tail socket is refused, with the close code it ends with (4401, 4403, 4404)."""
+
+    def __init__(self, code: int, reason: str):
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+def authorize_tail(studio_user, bot_id):
+    """The bot if the studio user may read its logs (the Logs page's own permission);
+    TailRefused otherwise. Checked on connect and again before every push."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from studio.permissions import get_bot_for
+
+    if studio_user is None or not studio_user.is_authenticated:
+        raise TailRefused(4401, "log in to the studio to follow the logs")
+    try:
+        return get_bot_for(studio_user, bot_id, LOGS_PERMISSION)
+    except Http404:
+        raise TailRefused(4404, f"no bot with id {bot_id}") from None
+    except PermissionDenied:
+        raise TailRefused(4403, f"your role in this workspace does not allow reading this bot's logs "
+                                f"({LOGS_PERMISSION})") from None
+
+
+LOGS_PERMISSION = "flows.view_conversations"
 
 
 # --- events --------------------------------------------------------------------------------
@@ -167,13 +210,16 @@ class EventRow:
     json: str
 
 
+# The type select lists the types of the newest this many rows: a bounded read however long
+# the bot's history (a type seen only before them can still be asked for with `type=`).
+TYPES_WINDOW = 10_000
+
+
 def event_types(bot, direction: str) -> list[str]:
-    if direction == "outgoing":
-        rows = Message.objects.filter(conversation__bot=bot, conversation__is_draft=False,
-                                      direction=Message.Direction.OUTGOING)
-    else:
-        rows = _published_events(bot)
-    return list(rows.order_by("type").values_list("type", flat=True).distinct())
+    rows = _published_replies(bot) if direction == "outgoing" else _published_events(bot)
+    newest = rows.order_by("-pk").values("pk")[:TYPES_WINDOW]
+    # order_by(): without it the model's ordering would join the DISTINCT.
+    return list(rows.model.objects.filter(pk__in=newest).order_by("type").values_list("type", flat=True).distinct())
 
 
 def _pretty(value) -> str:
@@ -184,8 +230,7 @@ def event_page(bot, filters: EventFilters, *, before: int | None = None, size: i
     """Incoming events (`Event`: type, payload, metadata) or outgoing messages (`Message`),
     newest first, paged by id. Returns (rows, the id "Older" goes on below, or None)."""
     if filters.direction == "outgoing":
-        rows = Message.objects.filter(conversation__bot=bot, conversation__is_draft=False,
-                                      direction=Message.Direction.OUTGOING)
+        rows = _published_replies(bot)
     else:
         rows = _published_events(bot).defer("trace", "logs")
     if filters.type:
@@ -211,12 +256,11 @@ ISSUE_STATES = ["open", "resolved", "all"]
 
 
 def issue_list(bot, state: str = "open", limit: int = 200) -> tuple[list[Issue], object]:
-    """The bot's issues after folding in new errors: kinds first seen since the latest
-    publish on top (a publish that broke something shows at once), then by last seen.
-    Returns (issues, the latest version or None)."""
+    """The bot's issues (folded when the errors were written, runtime/issues.py; reading
+    writes nothing): kinds first seen since the latest publish on top (a publish that broke
+    something shows at once), then by last seen. Returns (issues, the latest version or None)."""
     if state not in ISSUE_STATES:
         raise InvalidFilter("state", f"unknown state {state!r}; use one of {', '.join(ISSUE_STATES)}")
-    issue_service.refresh(bot)
     latest = BotVersion.objects.filter(bot=bot).order_by("-number").only("number", "created_at").first()
     rows = Issue.objects.filter(bot=bot)
     if state == "open":

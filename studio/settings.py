@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "integrations.webchat",
     "integrations.chat_api",
     "integrations.messaging",
+    "integrations.helpdesk",
     "integrations.llm",
     "axes",
 ]
@@ -210,6 +211,9 @@ CELERY_BEAT_SCHEDULE = {
     "recover-workflows": {"task": "runtime.tasks.recover_workflows", "schedule": 10.0},
     # The dashboard's Analytics reads these rollups; today's figures are at most 10 minutes old.
     "roll-up-analytics": {"task": "runtime.tasks.roll_up_analytics", "schedule": 600.0},
+    # Errors are folded into Issues after the turn that stored them; this catches what a
+    # skipped fold left (another process was folding, a turn was still running): a minute.
+    "fold-issues": {"task": "runtime.tasks.fold_issues", "schedule": 60.0},
 }
 # A workflow step's lease is its timeout plus this grace (docs/workflows.md): after it, a step
 # whose worker died is run again by another worker.
@@ -379,11 +383,17 @@ FLOWSTUDIO_TELEGRAM_API_URL = env("FLOWSTUDIO_TELEGRAM_API_URL", default="https:
 FLOWSTUDIO_CHANNELS_CELERY_QUEUE = env("FLOWSTUDIO_CHANNELS_CELERY_QUEUE", default="")
 # The Celery queue of knowledge indexing jobs (runtime/knowledge/jobs.py); "": the default queue.
 FLOWSTUDIO_KNOWLEDGE_CELERY_QUEUE = env("FLOWSTUDIO_KNOWLEDGE_CELERY_QUEUE", default="")
+# Seconds a table source waits after its rows change before it is re-indexed (a burst of
+# changes is one job; docs/knowledge.md "Table sources").
+FLOWSTUDIO_KNOWLEDGE_TABLE_DELAY_S = env.float("FLOWSTUDIO_KNOWLEDGE_TABLE_DELAY_S", default=5.0)
 FLOWSTUDIO_SLACK_API_URL = env("FLOWSTUDIO_SLACK_API_URL", default="https://slack.com/api").rstrip("/")
 # WhatsApp and Messenger: the Graph API with its version (Meta keeps each for two years).
 FLOWSTUDIO_META_GRAPH_API_URL = env("FLOWSTUDIO_META_GRAPH_API_URL",
                                     default="https://graph.facebook.com/v21.0").rstrip("/")
 FLOWSTUDIO_TWILIO_API_URL = env("FLOWSTUDIO_TWILIO_API_URL", default="https://api.twilio.com").rstrip("/")
+# A file a user sends on WhatsApp is downloaded up to this size (Meta allows 16 MB for video,
+# 100 MB for documents; a larger one stays a media id: docs/channels.md, "WhatsApp").
+FLOWSTUDIO_CHANNEL_MEDIA_MAX_BYTES = env.int("FLOWSTUDIO_CHANNEL_MEDIA_MAX_BYTES", default=16 * 1024 * 1024)
 # Tables (docs/tables.md): rows per table and the JSON size of one row's values.
 FLOWSTUDIO_TABLE_MAX_ROWS = env.int("FLOWSTUDIO_TABLE_MAX_ROWS", default=10_000)
 FLOWSTUDIO_TABLE_ROW_BYTES = env.int("FLOWSTUDIO_TABLE_ROW_BYTES", default=16 * 1024)

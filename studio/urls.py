@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("studio.emulator.urls")),
     path("", include("integrations.webchat.urls")),
     path("", include("integrations.messaging.urls")),
+    path("", include("integrations.helpdesk.urls")),
     path("", include("integrations.triggers.urls")),
     path("", include("studio.views.urls")),
 ]

@@ -12,7 +12,8 @@ from django.utils import timezone
 from flows import services as flow_services
 from flows.models import Bot, ConfigValue
 from integrations.chat_api.models import ChatApiSettings
-from runtime.models import Conversation, EndUser, Event, Issue
+from integrations.helpdesk.models import Desk
+from runtime.models import Conversation, EndUser, Event, Issue, TriggerSecret
 from studio.people import workspaces as ws
 from studio.people.models import Invitation, Membership, Role, Workspace
 
@@ -47,7 +48,10 @@ def world():
         Membership.objects.create(workspace=workspace, user=users[role], role=role)
     target_user = User.objects.create_user("target@example.com", "target@example.com")
     target = Membership.objects.create(workspace=workspace, user=target_user, role=V)
-    bot = Bot.objects.create(workspace=workspace, name="Support", created_by=owner, draft={"name": "Support"})
+    # One webhook trigger node: the Webhook triggers page lists it and rotates its secret.
+    bot = Bot.objects.create(workspace=workspace, name="Support", created_by=owner, draft={"name": "Support", "flows": [
+        {"name": "main", "nodes": [{"id": "start", "kind": "start", "next": None},
+                                   {"id": "paid", "kind": "trigger", "trigger": {"type": "webhook"}, "next": None}]}]})
     invitation = ws.invite(workspace, "pending@example.com", V, invited_by=owner).invitation
     visitor = EndUser.objects.create(bot=bot, external_id="visitor")
     waiting = Conversation.objects.create(bot=bot, user=visitor, external_id="escalated", channel="webchat",
@@ -58,6 +62,8 @@ def world():
     now = timezone.now()
     issue = Issue.objects.create(bot=bot, fingerprint="f" * 64, kind="bot error", card="c1", pattern="boom <n>",
                                  first_seen=now, last_seen=now, count=1, sample_conversation=waiting)
+    # A connected help desk, which the "disable help desk" page turns off.
+    Desk.objects.create(bot=bot, base_url="https://chat.example.com", account_id=3, inbox_id=1)
     return World(workspace, users, bot, target, invitation, waiting, event, issue)
 
 
@@ -85,6 +91,9 @@ CASES = [
     Case("bot dashboard", "GET", lambda w: f"/bots/{w.bot.pk}/", {O, A, M, D, V}),
     Case("bot export", "GET", lambda w: f"/bots/{w.bot.pk}/export/", {O, A, M, D, V}),
     Case("chat api key", "GET", lambda w: f"/bots/{w.bot.pk}/chat-api/key/", {O, A, M, D}),
+    Case("webhook triggers", "GET", lambda w: f"/bots/{w.bot.pk}/triggers/", {O, A, M, D, V}),
+    Case("rotate a trigger secret", "POST", lambda w: f"/bots/{w.bot.pk}/triggers/main/paid/secret/", {O, A, M, D},
+         done=lambda w: TriggerSecret.objects.filter(bot=w.bot, flow="main", node="paid").exists()),
     Case("enable chat api", "POST", lambda w: f"/bots/{w.bot.pk}/chat-api/", {O, A, M, D},
          data=lambda w: {"action": "enable"},
          done=lambda w: ChatApiSettings.objects.filter(bot=w.bot, enabled=True).exists()),
@@ -130,6 +139,8 @@ CASES = [
     # Logs, Events, Issues and Chatbot settings (docs/dashboard.md)
     Case("logs", "GET", lambda w: f"/bots/{w.bot.pk}/logs/", {O, A, M, D, V}),
     Case("logs tail", "GET", lambda w: f"/bots/{w.bot.pk}/logs/tail/?after=0", {O, A, M, D, V}),
+    # The tail's websocket (/ws/bots/<bot>/logs/) has the same row, for every role, a
+    # non-member and an anonymous visitor, in studio/tests/test_log_tail_socket.py.
     Case("events", "GET", lambda w: f"/bots/{w.bot.pk}/events/", {O, A, M, D, V}),
     Case("issues", "GET", lambda w: f"/bots/{w.bot.pk}/issues/", {O, A, M, D, V}),
     Case("resolve issue", "POST", lambda w: f"/bots/{w.bot.pk}/issues/{w.issue.pk}/", {O, A, M, D},
@@ -141,6 +152,13 @@ CASES = [
          data=lambda w: {"inactivityTimeoutMinutes": "12", "nodeRepetitionLimit": "10", "languages": "en",
                          "defaultLanguage": "en", "fallbackMessage": "Sorry."},
          done=lambda w: (Bot.objects.get(pk=w.bot.pk).draft.get("settings") or {}).get("inactivityTimeoutMinutes") == 12),
+    # The bot's external help desk (docs/handoff.md, "An external desk: Chatwoot")
+    Case("connect help desk", "POST", lambda w: f"/bots/{w.bot.pk}/helpdesk/", {O, A, M, D},
+         data=lambda w: {"action": "save", "base_url": "https://chat.example.com", "account_id": "3",
+                         "inbox_id": "9", "api_access_token": "cw-token-1234", "webhook_secret": "cw-secret-1234"},
+         done=lambda w: Desk.objects.filter(bot=w.bot, inbox_id=9).exists()),
+    Case("disable help desk", "POST", lambda w: f"/bots/{w.bot.pk}/helpdesk/", {O, A, M, D},
+         data=lambda w: {"action": "disable"}, done=lambda w: Desk.objects.filter(bot=w.bot, enabled=False).exists()),
     Case("revoke invitation", "POST", lambda w: f"/w/{_slug(w)}/invitations/{w.invitation.pk}/revoke/", {O, A},
          done=lambda w: not Invitation.objects.filter(pk=w.invitation.pk).exists()),
 ]

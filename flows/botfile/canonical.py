@@ -26,7 +26,8 @@ _SCHEMA_KEYS = ("name", "description", "schema")
 _FLOW_KEYS = ("name", "description", "folder", "variables", "nodes")
 _NODE_KEYS = ("id", "kind", "name", "trigger", "cards", "next")
 _TRIGGER_KEYS = ("type", "eventType", "condition", "auth", "cron", "timezone")
-_NAMED_LISTS = ("knowledgeBases",)
+_KB_KEYS = ("name", "description", "folder", "sources")
+_SOURCE_KEYS = ("type", "name", "url", "table", "columns", "text", "content", "size", "sha256")
 _HOOK_KEYS = ("name", "type", "enabled", "description", "code")
 _TABLE_KEYS = ("name", "description", "columns")
 _COLUMN_KEYS = ("name", "type", "searchable", "description")
@@ -56,8 +57,7 @@ def canonical_bot(doc: dict) -> dict:
     out["intents"] = [_ordered(item, _INTENT_KEYS) for item in bot["intents"]]
     out["entities"] = [_ordered(item, _ENTITY_KEYS) for item in bot["entities"]]
     out["tables"] = [_table(item) for item in bot["tables"]]
-    for key in _NAMED_LISTS:
-        out[key] = [_ordered(item, ("name",)) for item in bot[key]]
+    out["knowledgeBases"] = [_knowledge_base(item) for item in bot["knowledgeBases"]]
     out["hooks"] = [_ordered(item, _HOOK_KEYS) for item in bot["hooks"]]
     out["tests"] = [_test(item) for item in bot["tests"]]
     out["layout"] = _layout(bot["layout"], bot["flows"])
@@ -73,6 +73,12 @@ def _ordered(obj: dict, first: tuple[str, ...]) -> dict:
 def _table(table: dict) -> dict:
     out = _ordered(table, _TABLE_KEYS)
     out["columns"] = [_ordered(column, _COLUMN_KEYS) for column in table.get("columns", [])]
+    return out
+
+
+def _knowledge_base(kb: dict) -> dict:
+    out = _ordered({"description": "", "folder": "", **kb, "sources": kb.get("sources", [])}, _KB_KEYS)
+    out["sources"] = [_ordered(source, _SOURCE_KEYS) for source in out["sources"]]
     return out
 
 

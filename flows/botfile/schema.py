@@ -134,6 +134,71 @@ def _autonomous_properties() -> dict:
     return properties
 
 
+def _knowledge_schemas() -> dict:
+    """`knowledgeBase` and `knowledgeSource` (docs/bot-format.md, "Knowledge bases"); what a
+    shape cannot say (a document's format and bytes, a table source's columns) is checked by
+    flows.knowledge.botfile_problems."""
+    from flows.botfile.knowledge import MAX_SOURCES, MAX_TEXT_CHARS, MAX_URL_CHARS, SOURCE_TYPES
+
+    name = {"type": "string", "minLength": 1, "maxLength": 400, "pattern": r"^\S(.*\S)?$",
+            "description": "1 to 400 characters, not starting or ending with a space"}
+    url = {"type": "string", "maxLength": MAX_URL_CHARS, "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$",
+           "description": f"an http or https URL, at most {MAX_URL_CHARS} characters"}
+    table_name = {"type": "string", "pattern": TABLE_NAME_PATTERN}
+    by_type = {
+        "text": ({"name": name, "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS,
+                                          "description": "The text, indexed as it is."}}, ["name", "text"]),
+        "url": ({"url": {**url, "description": url["description"] + "; the page is fetched when indexed"}},
+                ["url"]),
+        "sitemap": ({"url": {**url, "description": url["description"] + "; each page the sitemap lists is fetched"}},
+                    ["url"]),
+        "table": ({"table": {**table_name, "description": "One of `tables`; each row is a passage."},
+                   "columns": {"type": "array", "uniqueItems": True, "items": table_name, "default": [],
+                               "description": "String columns read; none: the table's searchable ones."}},
+                  ["table"]),
+        "document": ({
+            "name": {**name, "description": "The file name; its suffix gives the format (.pdf, .docx, .html, "
+                                            ".md, .txt)."},
+            "content": {"type": "string", "contentEncoding": "base64",
+                        "description": "The file's bytes in base64 (an export carries documents up to 1 MB)."},
+            "size": {"type": "integer", "minimum": 1,
+                     "description": "A document the file does not carry: its size in bytes..."},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "...and its SHA-256."},
+        }, ["name"]),
+    }
+    return {
+        "knowledgeBase": {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": False,
+            "description": "A knowledge base: a bot's KBs live in the database; this is how they travel.",
+            "properties": {
+                "name": {"type": "string", "pattern": r"^[A-Za-z0-9]([A-Za-z0-9 _.-]{0,62}[A-Za-z0-9_.-])?$",
+                         "description": "1 to 64 letters, digits, spaces, '_', '.' or '-', starting with a letter "
+                                        "or digit; unique in the bot"},
+                "description": {"type": "string", "maxLength": 2000, "default": "",
+                                "description": "What the KB holds."},
+                "folder": {"type": "string", "maxLength": 200, "default": "",
+                           "pattern": r"^([A-Za-z0-9][A-Za-z0-9 _.-]{0,63}(/[A-Za-z0-9][A-Za-z0-9 _.-]{0,63})*)?$",
+                           "description": 'A folder path such as "Support/Billing"; "" is the top level.'},
+                "sources": {"type": "array", "maxItems": MAX_SOURCES, "default": [],
+                            "items": _ref("knowledgeSource")},
+            },
+        },
+        "knowledgeSource": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {"type": {"enum": list(SOURCE_TYPES)}},
+            "allOf": [
+                {"if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
+                 "then": {"required": ["type", *required], "additionalProperties": False,
+                          "properties": {"type": {"const": kind}, **properties}}}
+                for kind, (properties, required) in by_type.items()
+            ],
+        },
+    }
+
+
 def _card_type_schemas(registry: Mapping) -> tuple[dict, dict]:
     """Per-type card schemas plus the `$defs` their pydantic models need.
 
@@ -428,6 +493,7 @@ def build_schema(registry: Mapping | None = None) -> dict:
                 },
             },
         },
+        **_knowledge_schemas(),
         "hook": {
             "type": "object",
             "required": ["name", "type", "code"],
@@ -443,12 +509,6 @@ def build_schema(registry: Mapping | None = None) -> dict:
                 "enabled": {"type": "boolean", "default": True},
                 "description": {"type": "string"},
             },
-        },
-        "namedItem": {
-            "type": "object",
-            "required": ["name"],
-            "additionalProperties": True,
-            "properties": {"name": {"type": "string", "minLength": 1}},
         },
         "test": {
             "type": "object",
@@ -504,7 +564,8 @@ def build_schema(registry: Mapping | None = None) -> dict:
             "intents": _named_list("intent", "Library intents: what users want, taught by example utterances."),
             "entities": _named_list("entity", "Library entities: list entities and pattern entities."),
             "tables": _named_list("table", "Tables: typed columns; the rows live in the database (docs/tables.md)."),
-            "knowledgeBases": _named_list("namedItem", "Knowledge bases."),
+            "knowledgeBases": _named_list("knowledgeBase", "Knowledge bases and their sources (docs/knowledge.md); "
+                                                           "import creates them, export writes the bot's."),
             "hooks": _named_list("hook", "Hooks: JavaScript run at fixed points of every turn (docs/hooks-and-triggers.md)."),
             "agents": {**_ref("agents"), "default": {}},
             "webchat": {"type": "object", "default": {}},

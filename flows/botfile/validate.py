@@ -115,13 +115,16 @@ def _autonomous_problems(doc: dict, reported: set[str]) -> list[Problem]:
 
 
 def _table_problems(doc: dict, reported: set[str]) -> list[Problem]:
-    """Table definitions (flows/tables/definition.py) beyond what the schema says, and the
-    table cards' references to them (the engine's); a path the structural pass already
+    """Table definitions (flows/tables/definition.py) beyond what the schema says, the
+    table cards' references to them (the engine's) and the knowledge bases' sources
+    (flows/knowledge.py: documents, table sources); a path the structural pass already
     named is not reported twice."""
     from flows.tables.definition import tables_problems
     from runtime.engine.cards.tables import table_card_problems
 
-    found = tables_problems(doc.get("tables")) + table_card_problems(doc)
+    from flows.botfile.knowledge import botfile_problems as knowledge_problems
+
+    found = tables_problems(doc.get("tables")) + table_card_problems(doc) + knowledge_problems(doc)
     return [Problem(path, message) for path, message in found
             if not any(path == seen or path.startswith((seen + ".", seen + "[")) for seen in reported)]
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DataError, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 
 from flows import services
 from flows.botfile.problems import BotFileInvalid, Problem, json_path
@@ -39,6 +40,16 @@ MAX_LIMIT = 1_000
 MAX_ROWS_PER_CALL = 1_000
 MAX_SEARCH_LENGTH = 200
 MAX_OFFSET = 1_000_000
+
+
+# Sent once a change to a table's rows commits (`bot_id`, `table`: its name): a knowledge
+# base's table source re-indexes them (runtime/knowledge/jobs.py listens; flows never indexes).
+rows_changed = Signal()
+
+
+def _rows_changed(bot_id, *names: str) -> None:
+    for name in names:
+        transaction.on_commit(lambda name=name: rows_changed.send(sender=TableRow, bot_id=bot_id, table=name))
 
 
 class RowNotFound(LookupError):
@@ -133,6 +144,8 @@ def update_table(bot: Bot, name: str, entry: Any, *, user=None) -> TableDef:
                     row.save(update_fields=["data", "updated_at"])
         if table.name != name:
             TableRow.objects.filter(bot=bot, table=name).update(table=table.name)
+        # The searchable columns may have changed too: a table source reads them.
+        _rows_changed(bot.pk, *dict.fromkeys([name, table.name]))
     return table
 
 
@@ -143,6 +156,7 @@ def delete_table(bot: Bot, name: str, *, user=None) -> int:
     with transaction.atomic():
         _save_tables(bot, entries, user=user, at=None)
         deleted, _ = TableRow.objects.filter(bot=bot, table=name).delete()
+        _rows_changed(bot.pk, name)
     return deleted
 
 
@@ -196,8 +210,10 @@ def _stored(data: dict) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def _rows(bot_id, table: TableDef):
+def rows_of(bot_id, table: TableDef):
+    """The table's rows as a queryset (a knowledge base's table source reads them all)."""
     return TableRow.objects.filter(bot_id=bot_id, table=table.name)
+
 
 
 def _lock_bot(bot_id) -> None:
@@ -206,7 +222,7 @@ def _lock_bot(bot_id) -> None:
 
 
 def _check_room(bot_id, table: TableDef, adding: int, parts: list) -> None:
-    count = _rows(bot_id, table).count()
+    count = rows_of(bot_id, table).count()
     if count + adding > max_rows():
         raise TableError(json_path(parts), f"table {table.name!r} has {count} rows; {adding} more would pass "
                                            f"its limit of {max_rows()} (FLOWSTUDIO_TABLE_MAX_ROWS)")
@@ -228,6 +244,7 @@ def insert_rows(bot_id, table: TableDef, rows: Any, parts: list | None = None) -
         _lock_bot(bot_id)
         _check_room(bot_id, table, len(datas), parts)
         created = [TableRow.objects.create(bot_id=bot_id, table=table.name, data=data) for data in datas]
+        _rows_changed(bot_id, table.name)
     return [row_dict(row) for row in created]
 
 
@@ -239,6 +256,7 @@ def insert_row(bot_id, table: TableDef, values: Any) -> dict:
         _lock_bot(bot_id)
         _check_room(bot_id, table, 1, ["values"])
         row = TableRow.objects.create(bot_id=bot_id, table=table.name, data=data)
+        _rows_changed(bot_id, table.name)
     return row_dict(row)
 
 
@@ -251,7 +269,7 @@ def _row_id(row_id: Any, parts: list) -> int:
 
 
 def get_row(bot_id, table: TableDef, row_id: Any) -> dict | None:
-    found = _rows(bot_id, table).filter(pk=_row_id(row_id, ["id"])).first()
+    found = rows_of(bot_id, table).filter(pk=_row_id(row_id, ["id"])).first()
     return row_dict(found) if found is not None else None
 
 
@@ -262,12 +280,13 @@ def update_row(bot_id, table: TableDef, row_id: Any, values: Any) -> dict:
     pk = _row_id(row_id, ["id"])
     changes = check_values(table, values, ["values"], partial=True)
     with transaction.atomic():
-        row = _rows(bot_id, table).select_for_update().filter(pk=pk).first()
+        row = rows_of(bot_id, table).select_for_update().filter(pk=pk).first()
         if row is None:
             raise RowNotFound(table.name, pk)
         row.data = _stored({**row.data, **changes})
         _check_size(row.data, ["values"])
         row.save(update_fields=["data", "updated_at"])
+        _rows_changed(bot_id, table.name)
     return row_dict(row)
 
 
@@ -296,7 +315,7 @@ def upsert_rows(bot_id, table: TableDef, key_column: Any, rows: Any, parts: list
         _lock_bot(bot_id)
         for i, data in enumerate(checked):
             match = compile_filter(table, {key_column: data[key_column]}, parts + [i])
-            found = list(_rows(bot_id, table).filter(match).select_for_update()[:2])
+            found = list(rows_of(bot_id, table).filter(match).select_for_update()[:2])
             if len(found) > 1:
                 raise TableError(json_path(parts + [i, key_column]),
                                  f"more than one row has {key_column} = {data[key_column]!r}")
@@ -313,6 +332,7 @@ def upsert_rows(bot_id, table: TableDef, key_column: Any, rows: Any, parts: list
                 row = TableRow.objects.create(bot_id=bot_id, table=table.name, data=stored)
                 inserted += 1
             out.append(row_dict(row))
+        _rows_changed(bot_id, table.name)
     return {"rows": out, "inserted": inserted, "updated": updated}
 
 
@@ -322,15 +342,17 @@ def delete_rows(bot_id, table: TableDef, *, ids: Any = None, filter: Any = None,
         ["deleteAllRows"] if delete_all else [])
     if len(given) != 1:
         raise TableError("$", "give exactly one of ids, filter or deleteAllRows")
-    rows = _rows(bot_id, table)
+    rows = rows_of(bot_id, table)
     if ids is not None:
         if not isinstance(ids, list) or len(ids) > MAX_ROWS_PER_CALL:
             raise TableError("$.ids", f"a list of at most {MAX_ROWS_PER_CALL} row ids")
         rows = rows.filter(pk__in=[_row_id(v, ["ids", i]) for i, v in enumerate(ids)])
     elif filter is not None:
         rows = rows.filter(compile_filter(table, filter))
-    with _database_refusal():
+    with transaction.atomic(), _database_refusal():
         deleted, _ = rows.delete()
+        if deleted:
+            _rows_changed(bot_id, table.name)
     return deleted
 
 
@@ -353,7 +375,7 @@ def find_rows(bot_id, table: TableDef, *, filter: Any = None, search: Any = None
     """{rows, total, limit, offset}: the rows matching `filter` (and `search`: every word in
     some searchable column, ignoring case), in order, one page of them. With `group`
     (flows/tables/groups.py) `rows` are the groups' aggregates instead, paged the same way."""
-    rows = _rows(bot_id, table).filter(compile_filter(table, filter))
+    rows = rows_of(bot_id, table).filter(compile_filter(table, filter))
     if search not in (None, ""):
         rows = rows.filter(_search(table, search))
     checked_group = groups.check_group(table, group) if group is not None else None
@@ -393,4 +415,4 @@ def _database_refusal():
 
 
 def count_rows(bot_id, table: TableDef) -> int:
-    return _rows(bot_id, table).count()
+    return rows_of(bot_id, table).count()

@@ -78,7 +78,7 @@ async def application(scope, receive, send) -> None:
         if handler is LISTEN:
             await _listen(scope, receive, send, webhook_id, key, params["conversation_id"], headers)
             return
-        body = await _read_body(receive, headers) if scope["method"] in ("POST", "PUT") else {}
+        body = await read_body(receive, headers) if scope["method"] in ("POST", "PUT") else {}
         call = views.Call(webhook_id=webhook_id, user_key=key, body=body,
                           query=dict(parse_qsl(scope["query_string"].decode("latin-1"))), params=params)
         hot = _HOT.get(handler)
@@ -89,14 +89,14 @@ async def application(scope, receive, send) -> None:
             if call.process is not None:
                 await workers.process(call.process)
     except ChatApiError as exc:
-        await _respond(send, exc.status, exc.body(), _error_headers(exc))
+        await respond(send, exc.status, exc.body(), _error_headers(exc))
         return
     except Exception:
         logger.exception("Chat API %s %s failed", scope["method"], scope["path"])
         error = ChatApiError("an internal error occurred; it has been logged")
-        await _respond(send, error.status, error.body())
+        await respond(send, error.status, error.body())
         return
-    await _respond(send, status, answer)
+    await respond(send, status, answer)
 
 
 def _refuse_unstorable(scope) -> None:
@@ -129,7 +129,7 @@ def _resolve(method: str, rest: str):
     raise NotFound(f"there is no Chat API operation at /{rest}")
 
 
-async def _read_body(receive, headers: dict) -> dict:
+async def read_body(receive, headers: dict) -> dict:
     length = headers.get("content-length", "")
     if length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the request body is {int(length)} bytes; the limit is {MAX_BODY_BYTES} (1 MB)")
@@ -163,7 +163,7 @@ def _error_headers(exc: ChatApiError) -> dict:
     return ratelimit.headers(exc) if isinstance(exc, ratelimit.RateLimited) else {}
 
 
-async def _respond(send, status: int, body: dict, headers: dict | None = None) -> None:
+async def respond(send, status: int, body: dict, headers: dict | None = None) -> None:
     data = json_codec.dumps(body)
     raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     raw_headers += [(name.lower().encode("latin-1"), str(value).encode("latin-1"))
@@ -215,10 +215,26 @@ async def _listen(scope, receive, send, webhook_id: str, key, conversation_id: s
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]})
 
-    async def pump():
-        await send({"type": "http.response.body", "body": connected.encode(), "more_body": True})
+    async def pieces():
+        yield connected.encode()
         async for text in body:
-            await send({"type": "http.response.body", "body": text.encode(), "more_body": True})
+            yield text.encode()
+
+    client_left, error = await stream_until_disconnect(receive, send, pieces())
+    if client_left:
+        return
+    if error is not None:
+        logger.error("Chat API listen stream of conversation %s failed", conversation_id, exc_info=error)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def stream_until_disconnect(receive, send, chunks) -> tuple[bool, BaseException | None]:
+    """Send each bytes chunk of `chunks` as a piece of the response body until they end or
+    the client goes away (then they are cancelled). (client left, the error they raised)."""
+
+    async def pump():
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def until_disconnect():
         while (await receive())["type"] != "http.disconnect":
@@ -232,8 +248,5 @@ async def _listen(scope, receive, send, webhook_id: str, key, conversation_id: s
             task.cancel()
         await asyncio.gather(streaming, watching, return_exceptions=True)
     if streaming.cancelled():
-        return  # the client went away
-    if streaming.exception() is not None:
-        logger.error("Chat API listen stream of conversation %s failed", conversation_id,
-                     exc_info=streaming.exception())
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return True, None
+    return False, streaming.exception()

@@ -5,8 +5,8 @@ be delivered.
 
 Conversations, events and messages themselves are the runtime's (`runtime.models`).
 """
-import json
 import secrets
+import uuid
 
 from django.db import models
 
@@ -17,7 +17,7 @@ def new_secret_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-class Channel(models.Model):
+class Channel(encryption.EncryptedSecrets, models.Model):
     """One channel of one kind on a bot. The secret id is the unguessable part of its
     webhook URL (`/integrations/<kind>/<bot>/<secret id>/`); the channel's own signature
     scheme is checked on top of it."""
@@ -37,16 +37,6 @@ class Channel(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["bot", "kind"], name="messaging_channel_one_per_kind")]
-
-    @property
-    def secrets(self) -> dict:
-        if not self.encrypted_secrets:
-            return {}
-        return json.loads(encryption.decrypt(self.encrypted_secrets))
-
-    @secrets.setter
-    def secrets(self, values: dict) -> None:
-        self.encrypted_secrets = encryption.encrypt(json.dumps(values)) if values else ""
 
     def __str__(self):
         return f"{self.kind} of {self.bot_id}"
@@ -115,3 +105,22 @@ class DeliveryFailure(models.Model):
 
     def __str__(self):
         return f"{self.channel} #{self.message_id}: {self.error[:60]}"
+
+
+class ChannelMedia(models.Model):
+    """A file a user sent on a channel that keeps its media behind the channel's token
+    (WhatsApp: a media id), downloaded once (integrations/messaging/media.py) and served at
+    an unguessable URL. Kept in the database, as the webchat's uploads are: WhatsApp's media
+    are at most FLOWSTUDIO_CHANNEL_MEDIA_MAX_BYTES and this needs no shared file system."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="media")
+    message = models.ForeignKey("runtime.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    media_id = models.CharField(max_length=128)
+    content_type = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "media_id"], name="messaging_media_once")]

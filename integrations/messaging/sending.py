@@ -12,12 +12,8 @@ it waiting their turn. After the last retry it is recorded and skipped too.
 from __future__ import annotations
 
 import logging
-import threading
-import zlib
-from contextlib import contextmanager
 
-from django.db import connection
-
+from runtime import session_locks
 from runtime.models import Message
 
 from . import kinds, services
@@ -26,11 +22,8 @@ from .models import Channel, ChannelConversation, DeliveryFailure
 
 logger = logging.getLogger(__name__)
 
-# The first key of the conversation's send lock (pg_advisory_lock(key, link id)): apart
-# from the turn service's keys.
-_LOCK_CLASS = zlib.crc32(b"messaging.delivery") & 0x7FFFFFFF
-_local_locks: dict[int, threading.Lock] = {}
-_local_locks_guard = threading.Lock()
+# The conversation's send lock: pg_advisory_lock(crc32 of this, link id).
+_LOCK_NAME = b"messaging.delivery"
 
 
 def on_messages(conversation, messages: list) -> None:
@@ -45,32 +38,13 @@ def on_messages(conversation, messages: list) -> None:
     tasks.schedule_delivery(conversation.pk)
 
 
-@contextmanager
-def _send_lock(link_pk: int):
-    """One sender per conversation at a time, across processes (a session advisory lock on
-    PostgreSQL; a lock of this process on SQLite, the embedded default's one process)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_CLASS, link_pk])
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_CLASS, link_pk])
-        return
-    with _local_locks_guard:
-        lock = _local_locks.setdefault(link_pk, threading.Lock())
-    with lock:
-        yield
-
-
 def deliver_pending(conversation_pk, *, attempts: int = 1, last_attempt: bool = True) -> int:
     """Send the conversation's undelivered replies in seq order; returns how many were sent.
     SendFailed when one must be retried (unless `last_attempt`: then it is recorded)."""
     link = ChannelConversation.objects.filter(conversation_id=conversation_pk).first()
     if link is None:
         return 0
-    with _send_lock(link.pk):
+    with session_locks.session_lock(_LOCK_NAME, link.pk):
         link.refresh_from_db(fields=["delivered_seq"])
         channel = Channel.objects.get(pk=link.channel_id)
         pending = list(Message.objects.filter(conversation_id=conversation_pk, direction=Message.Direction.OUTGOING,
@@ -89,12 +63,16 @@ def deliver_pending(conversation_pk, *, attempts: int = 1, last_attempt: bool = 
             _advance(link, pending[-1].seq)
             return 0
         kind = kinds.get(channel.kind)
+        last_incoming_at = (Message.objects.filter(conversation_id=conversation_pk,
+                                                   direction=Message.Direction.INCOMING)
+                            .order_by("-seq").values_list("created_at", flat=True).first())
         sent = 0
         for message in pending:
             if not message.is_event:  # custom events are the bot's signals, not things to show
                 try:
                     kind.send(config, link.address, Outgoing(id=str(message.pk), seq=message.seq,
-                                                             message=message.as_output()))
+                                                             message=message.as_output(),
+                                                             last_incoming_at=last_incoming_at))
                     sent += 1
                 except SendRejected as exc:
                     _record(channel, link, message, exc.status, str(exc), attempts)

@@ -79,3 +79,38 @@ def _deliver_now(conversation_pk) -> None:
         logger.exception("replies of conversation %s not delivered without a worker", conversation_pk)
     finally:
         close_old_connections()
+
+
+@shared_task(name="messaging.fetch_media", bind=True, autoretry_for=(SendFailed,), max_retries=MAX_RETRIES,
+             retry_backoff=BACKOFF_SECONDS, retry_backoff_max=BACKOFF_MAX_SECONDS, retry_jitter=True)
+def fetch_media(self, message_pk) -> bool:
+    from . import media
+
+    return media.fetch(message_pk) is not None
+
+
+def schedule_fetch_media(message_pk) -> None:
+    """Queue a user medium's download; without a worker, on a thread (never on the
+    acknowledgement's way)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        threading.Thread(target=_fetch_now, args=(message_pk,), daemon=True, name="messaging-media").start()
+        return
+    fetch_media.apply_async((message_pk,), **queue_option())
+
+
+def _fetch_now(message_pk) -> None:
+    from . import media
+
+    try:
+        for attempt in range(MAX_RETRIES + 1):  # the retries at once, as eager Celery runs them
+            try:
+                media.fetch(message_pk)
+                return
+            except SendFailed as exc:
+                if attempt == MAX_RETRIES:
+                    logger.warning("medium of message %s not downloaded after %s attempts: %s", message_pk,
+                                   attempt + 1, exc)
+    except Exception:
+        logger.exception("medium of message %s not downloaded without a worker", message_pk)
+    finally:
+        close_old_connections()

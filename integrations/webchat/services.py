@@ -46,6 +46,7 @@ class WebchatError(Exception):
     stable (docs/websocket-protocol.md), `close_code` is the websocket close code."""
 
     close_code = 4400
+    errors: list | None = None  # per-field problems ({field, message}), sent when set
 
     def __init__(self, code: str, message: str, close_code: int | None = None):
         self.code = code
@@ -62,6 +63,8 @@ class WebchatError(Exception):
         frame = conversation_stream.control_frame("error", seq, code=self.code, message=self.message)
         if self.fatal:
             frame["fatal"] = True
+        if self.errors is not None:
+            frame["errors"] = self.errors
         return frame
 
 
@@ -486,34 +489,8 @@ def handle_frame(session: Session, frame) -> FrameResult:
     if kind == "cancel":
         # The stop button: the bot's answer in progress is dropped (a `cancelled` frame follows).
         return FrameResult({"type": "ack", **echo, "cancelled": True, "eventSeq": turns.cancel(session.conversation)})
-    if kind == "resume_workflow":
-        return FrameResult({"type": "ack", **echo, **resume_workflow(session, frame)})
+    if kind in ("resume_workflow", "retry_workflow"):
+        # The form of a WorkflowInterventionRequired sent back, or a failed step's retry.
+        return FrameResult({"type": "ack", **echo, **workflows.client_frame(session.conversation, frame, WebchatError)})
     raise WebchatError("bad_request", f"unknown frame type {kind!r} "
-                                      "(expected message, event, start, user, restart, cancel, resume_workflow or ping)")
-
-
-def resume_workflow(session: Session, frame: dict) -> dict:
-    """The form of a WorkflowInterventionRequired, sent back: {workflowId, stepId, values}.
-    Values that do not fit the request's schema are an `invalid_workflow_data` error naming the
-    fields (`errors`: [{field, message}]); the run stays paused and the form can be sent again."""
-    workflow_id, step_id, values = frame.get("workflowId"), frame.get("stepId"), frame.get("values")
-    if not isinstance(workflow_id, str) or not workflow_id:
-        raise WebchatError("bad_request", "resume_workflow needs the workflowId")
-    if step_id is not None and not isinstance(step_id, str):
-        raise WebchatError("bad_request", "stepId must be text")
-    if not isinstance(values, dict):
-        raise WebchatError("bad_request", "values must be an object: the form's field key -> value")
-    try:
-        run = workflows.resume(session.conversation, workflow_id, step_id or None, values)
-    except workflows.WorkflowError as exc:
-        raise WorkflowDataInvalid(exc) from None
-    return {"workflowId": str(run.pk), "stepId": step_id}
-
-
-class WorkflowDataInvalid(WebchatError):
-    def __init__(self, exc):
-        super().__init__("invalid_workflow_data", exc.message)
-        self.errors = exc.errors
-
-    def as_frame(self, seq: int = 0) -> dict:
-        return {**super().as_frame(seq), "errors": self.errors}
+                                      "(expected message, event, start, user, restart, cancel, resume_workflow, retry_workflow or ping)")

@@ -27,6 +27,9 @@ from . import services
 from .services import WebchatError
 
 WIDGET_PATH = Path(django_settings.BASE_DIR) / "static" / "webchat" / "inject.js"
+# The background-workflow view (header, shimmer, form), shared with the emulator: served in
+# front of the widget, so a page still loads one script.
+WORKFLOW_VIEW_PATH = WIDGET_PATH.with_name("workflow.js")
 POLL_SECONDS = 25
 USER_KEY_HEADER = "X-Webchat-User-Key"
 
@@ -34,8 +37,8 @@ USER_KEY_HEADER = "X-Webchat-User-Key"
 # --- scripts and pages ------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
-def _widget_source(mtime: float) -> bytes:
-    return WIDGET_PATH.read_bytes()
+def _widget_source(mtimes: tuple[float, float]) -> bytes:
+    return WORKFLOW_VIEW_PATH.read_bytes() + b"\n" + WIDGET_PATH.read_bytes()
 
 
 @require_GET
@@ -43,7 +46,7 @@ def _widget_source(mtime: float) -> bytes:
 def inject_js(request):
     """The widget. One file, no dependencies; any page may load it (the socket is what
     checks origins)."""
-    response = HttpResponse(_widget_source(WIDGET_PATH.stat().st_mtime), content_type="text/javascript; charset=utf-8")
+    response = HttpResponse(_widget_source((WORKFLOW_VIEW_PATH.stat().st_mtime, WIDGET_PATH.stat().st_mtime)), content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=300"
     response["Access-Control-Allow-Origin"] = "*"
     return response

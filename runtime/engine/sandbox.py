@@ -50,7 +50,9 @@ _NOT_BINDABLE = frozenset(
     try typeof var void while with yield let static implements interface package private protected
     public await eval arguments async of get set""".split()
 )
-SCOPE_NAMES = ("event", "workflow", "session", "user", "bot", "env", "turn", "conversation")
+# `workflows`: the conversation's background workflow runs by id, read only (docs/workflows.md,
+# "Workflow Status").
+SCOPE_NAMES = ("event", "workflow", "session", "user", "bot", "env", "turn", "conversation", "workflows")
 _HANDLE = "__flowstudio__"
 
 _PRELUDE = r"""

@@ -43,6 +43,9 @@ CAPPED_SCOPES = ("user", "bot", "turn")
 # Beyond the node repetition limit, a hard cap on cards per turn so no bot can spin forever.
 MAX_CARDS_PER_TURN = 5_000
 CODE_WRITABLE = ("workflow", "session", "user", "bot", "turn", "conversation")
+# What a hook may write besides its event (docs/hooks-and-triggers.md): the variables that
+# outlive the turn. Not `workflow` (a hook runs outside any flow) nor `turn`.
+HOOK_WRITABLE = ("session", "user", "bot", "conversation")
 RESET_COMMAND = "//state/reset"
 # Scopes a card may name in a variable reference (`workflow.size`); env and event are read-only.
 VARIABLE_SCOPES = ("workflow", "session", "user", "bot", "conversation")
@@ -80,6 +83,9 @@ class TurnInput:
     # The bot's knowledge bases (runtime/engine/knowledge.py KnowledgeHost); None: the Query
     # Knowledge Bases card fails.
     knowledge: KnowledgeHost | None = None
+    # The conversation's workflow runs: id -> {status, name, stepId, output, error}; read
+    # only (the `workflows` scope; docs/workflows.md, "Workflow Status").
+    workflows: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -156,6 +162,7 @@ class _Turn:
         self.conversation: dict = dict(st.get("conversation") or {})
         self.initial_state = st
         self.user = dict(inp.user or {})
+        self.workflows = dict(inp.workflows or {})
         self.bot = dict(inp.bot or {})
         self.bot_before = inp.bot or {}
         self.env = inp.env or {}
@@ -201,6 +208,7 @@ class _Turn:
             "event": self.event,
             "turn": self.turn,
             "conversation": self.conversation,
+            "workflows": self.workflows,
         }
 
     def _js(self) -> JSSandbox:
@@ -354,8 +362,10 @@ class _Turn:
         self._trace("variable_set", scope=scope, name=name, value=value if shown is UNDEFINED else shown)
 
     def _typed_scopes(self) -> dict:
-        flow = self.build.flows[self.frames[-1]["flow"]]
-        return {"workflow": flow.variables, "user": self.build.user_variables, "bot": self.build.bot_variables}
+        typed = {"user": self.build.user_variables, "bot": self.build.bot_variables}
+        if self.frames:
+            typed["workflow"] = self.build.flows[self.frames[-1]["flow"]].variables
+        return typed
 
     @staticmethod
     def _check_state_size(frames: list[dict], session: dict, conversation: dict, *,
@@ -415,12 +425,19 @@ class _Turn:
         """The hook's CodeResult, or None when it failed (logged and traced, never raised)."""
         self._trace("hook_started", hook=hook.name, hook_type=hook.type)
         try:
-            result = self._js().run_code(self.build.key, hook.code, scopes, writable=writable, http=self.code_http())
+            result = self._js().run_code(self.build.key, hook.code, scopes, writable=writable + HOOK_WRITABLE,
+                                         http=self.code_http())
         except CodeError as exc:
             self._hook_failed(hook, f"{exc.kind}: {exc.message}")
             return None
         for level, text in result.logs:
             self.log(level, text, source="hook")
+        try:
+            # Checked as Execute Code's writes are (types, size limits), all or none.
+            self._apply_writes(result.scopes, HOOK_WRITABLE)
+        except BotRuntimeError as exc:
+            self._hook_failed(hook, f"{exc}; none of its changes were applied")
+            return None
         self._trace("hook_finished", hook=hook.name, hook_type=hook.type, ms=round(result.ms, 3))
         return result
 
@@ -581,13 +598,13 @@ class _Turn:
             self._on_stream(stream_id, delta)
 
     # ---- scope writes ------------------------------------------------------------------------
-    def _apply_writes(self, new: dict[str, Any]) -> None:
+    def _apply_writes(self, new: dict[str, Any], writable: tuple[str, ...] = CODE_WRITABLE) -> None:
         """Type-check every write first, then apply all of them, so a bad write applies none."""
-        frame = self.frames[-1]
+        frame = self.frames[-1] if self.frames else None  # a hook may run before the dialog has one
         typed = self._typed_scopes()
         current = self.scopes()
         changes: list[tuple[str, str, Any]] = []
-        for scope in CODE_WRITABLE:
+        for scope in writable:
             if scope not in new:
                 continue
             after = new[scope] if isinstance(new[scope], dict) else {}
@@ -603,7 +620,7 @@ class _Turn:
         if not changes:
             return
         self._check_state_size(
-            self.frames[:-1] + [dict(frame, vars=new.get("workflow", frame["vars"]))],
+            self.frames[:-1] + [dict(frame, vars=new.get("workflow", frame["vars"]))] if frame else self.frames,
             new.get("session", self.session),
             new.get("conversation", self.conversation),
             written=[c for c in changes if c[0] in ("workflow", "session", "conversation")],
@@ -612,7 +629,7 @@ class _Turn:
             mine = [c for c in changes if c[0] == scope and c[2] is not None]
             if mine and isinstance(new.get(scope), dict):
                 _check_variables_size(scope, new[scope], mine)
-        targets = {"workflow": frame["vars"], "session": self.session, "user": self.user, "bot": self.bot,
+        targets = {"workflow": frame["vars"] if frame else None, "session": self.session, "user": self.user, "bot": self.bot,
                    "turn": self.turn, "conversation": self.conversation}
         for scope, name, value in changes:
             target = targets[scope]

@@ -27,6 +27,7 @@ class Section:
     text: str
     page: int | None = None
     location: str = ""
+    row: int | None = None  # a table source's row id
 
 
 def _pdf(content: bytes) -> list[Section]:
@@ -145,7 +146,8 @@ _SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 def chunk(sections: list[Section], words: int = CHUNK_WORDS, overlap: int = OVERLAP_WORDS) -> list[Section]:
     """Passages of about `words` words, overlapping a little so an answer cut in two is still
-    whole in one of them; paragraphs are kept together where they fit. Never across pages."""
+    whole in one of them; paragraphs are kept together where they fit. Never across pages
+    (nor across a table's rows: each row is a section of its own)."""
     chunks = []
     for section in sections:
         text = _SURROGATES.sub("\ufffd", section.text)
@@ -154,12 +156,12 @@ def chunk(sections: list[Section], words: int = CHUNK_WORDS, overlap: int = OVER
         for paragraph in filter(None, paragraphs):
             tokens = paragraph.split(" ")
             if current and len(current) + len(tokens) > words:
-                chunks.append(Section(" ".join(current), section.page, section.location))
+                chunks.append(Section(" ".join(current), section.page, section.location, section.row))
                 current = current[-overlap:] if len(tokens) < words else []
             current.extend(tokens)
             while len(current) > words:
-                chunks.append(Section(" ".join(current[:words]), section.page, section.location))
+                chunks.append(Section(" ".join(current[:words]), section.page, section.location, section.row))
                 current = current[words - overlap:]
         if current:
-            chunks.append(Section(" ".join(current), section.page, section.location))
+            chunks.append(Section(" ".join(current), section.page, section.location, section.row))
     return chunks

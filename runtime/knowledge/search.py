@@ -3,9 +3,10 @@ column and GIN index of migration flows 0006) and MiniLM vectors, fused by recip
 passage's score is the sum of 1/(60 + its rank) in each list). Filtered to the KBs asked for.
 
 Vectors: only the searched KBs' are read, and kept per process in a small cache keyed by
-the KB's (chunk count, last chunk id), which any re-index changes (its chunks get new ids).
-SQLite (the embedded default) has no tsvector: there the word half ranks chunks by how many
-of the query's words they share."""
+the KB's `chunks_version`, which every index swap and every source deletion bumps in the
+same transaction.
+SQLite (the embedded default) has no tsvector: there the word half is its FTS5 table
+(migration flows 0007: Porter-stemmed words, bm25 ranking)."""
 from __future__ import annotations
 
 import re
@@ -16,9 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Max
 
-from flows.models import KnowledgeChunk
+from flows.models import KnowledgeBase, KnowledgeChunk
 from runtime.knowledge import vectors
 
 RRF_K = 60
@@ -37,6 +37,7 @@ class Hit:
     similarity: float | None = None
     text: str = ""
     page: int | None = None
+    row: int | None = None
     location: str = ""
     source_id: int = 0
     source_name: str = ""
@@ -47,7 +48,7 @@ class Hit:
         return {"chunkId": self.chunk_id, "score": round(self.score, 6), "ftsRank": self.fts_rank,
                 "vectorRank": self.vector_rank,
                 "similarity": None if self.similarity is None else round(self.similarity, 4),
-                "text": self.text, "page": self.page, "location": self.location, "sourceId": self.source_id,
+                "text": self.text, "page": self.page, "row": self.row, "location": self.location, "sourceId": self.source_id,
                 "sourceName": self.source_name, "sourceType": self.source_kind,
                 "knowledgeBase": self.knowledge_base}
 
@@ -63,9 +64,14 @@ _cache: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _kb_vectors(kb_id: int) -> tuple[np.ndarray, np.ndarray]:
-    stamp = KnowledgeChunk.objects.filter(knowledge_base_id=kb_id).aggregate(n=Count("id"), last=Max("id"))
-    key = (stamp["n"], stamp["last"])
+def _stamps(kb_ids: list[int]) -> dict[int, tuple]:
+    """Each KB's `chunks_version` (with its creation time: a rolled-back id can come again on
+    SQLite), in one query by primary key: what the cache is keyed by."""
+    rows = KnowledgeBase.objects.filter(pk__in=kb_ids).values_list("id", "chunks_version", "created_at")
+    return {kb_id: (version, created) for kb_id, version, created in rows}
+
+
+def _kb_vectors(kb_id: int, key: tuple) -> tuple[np.ndarray, np.ndarray]:
     with _cache_lock:
         cached = _cache.get(kb_id)
         if cached is not None and cached[0] == key:
@@ -85,12 +91,12 @@ def _kb_vectors(kb_id: int) -> tuple[np.ndarray, np.ndarray]:
 def vector_ranking(query: str, kb_ids: list[int], limit: int = CANDIDATES) -> list[tuple[int, float]]:
     q = vectors.embed([query])[0]
     found = []
-    for kb_id in kb_ids:
-        ids, matrix = _kb_vectors(kb_id)
-        if len(ids):
-            scores = matrix @ q
-            top = np.argsort(-scores)[:limit]
-            found.extend((int(ids[i]), float(scores[i])) for i in top)
+    for kb_id, key in _stamps(kb_ids).items():
+        ids, matrix = _kb_vectors(kb_id, key)
+        scores = matrix @ q
+        # The best `limit` in any order (linear), then only those sorted.
+        top = np.argpartition(-scores, limit - 1)[:limit] if len(scores) > limit else np.arange(len(scores))
+        found.extend((int(ids[i]), float(scores[i])) for i in top)
     found.sort(key=lambda pair: -pair[1])
     return found[:limit]
 
@@ -103,26 +109,45 @@ def fts_ranking(query: str, kb_ids: list[int], limit: int = CANDIDATES) -> list[
         return []
     if connection.vendor == "postgresql":
         # plainto_tsquery ANDs the words (stemmed, stop words gone); a question rarely has all
-        # its words in one passage, so they are ORed and ts_rank_cd orders by how many match.
+        # its words in one passage, so they are ORed (cast back, not parsed again: the lexemes
+        # are stemmed already) and ts_rank_cd orders by how many match. A question of stop
+        # words only is an empty tsquery, which matches nothing.
         sql = """
             SELECT c.id FROM flows_knowledgechunk c,
-                 to_tsquery('english', replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')) q
-            WHERE c.knowledge_base_id = ANY(%s) AND c.search_vector @@ q
-            ORDER BY ts_rank_cd(c.search_vector, q) DESC, c.id
+                 (SELECT replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')::tsquery AS q) AS query
+            WHERE c.knowledge_base_id = ANY(%s) AND c.search_vector @@ query.q
+            ORDER BY ts_rank_cd(c.search_vector, query.q) DESC, c.id
             LIMIT %s"""
         with connection.cursor() as cursor:
-            cursor.execute("SELECT plainto_tsquery('english', %s)::text", [query])
-            if not cursor.fetchone()[0]:
-                return []  # only stop words
             cursor.execute(sql, [query, list(kb_ids), limit])
             return [row[0] for row in cursor.fetchall()]
-    words = {w.lower() for w in _WORD.findall(query) if len(w) > 2}
-    scored = []
-    for chunk_id, text in KnowledgeChunk.objects.filter(knowledge_base_id__in=kb_ids).values_list("id", "text"):
-        shared = len(words & {w.lower() for w in _WORD.findall(text)})
-        if shared:
-            scored.append((-shared, chunk_id))
-    return [chunk_id for _, chunk_id in sorted(scored)[:limit]]
+    return _fts5_ranking(query, kb_ids, limit)
+
+
+# FTS5 has no stop-word list; these (PostgreSQL's 'english' ones that questions are made of)
+# would match nearly every passage and only slow the ranking down.
+_STOP_WORDS = frozenset(
+    "a an and are as at be but by can could do does for from had has have how i if in into is it its me my "
+    "no not of on or our should so than that the their them then there these they this to was we were what "
+    "when where which who whom why will with would you your".split())
+
+
+def _fts5_ranking(query: str, kb_ids: list[int], limit: int) -> list[int]:
+    # Each word is a quoted string (FTS5's syntax for "this text, nothing special"), ORed as
+    # PostgreSQL's half does; bm25 (smaller is better) weighs rare words more.
+    words = [w for w in dict.fromkeys(w.lower() for w in _WORD.findall(query)) if w not in _STOP_WORDS]
+    if not words:
+        return []
+    match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+    marks = ", ".join("%s" for _ in kb_ids)
+    sql = f"""
+        SELECT c.id FROM flows_knowledgechunk_fts f JOIN flows_knowledgechunk c ON c.id = f.rowid
+        WHERE flows_knowledgechunk_fts MATCH %s AND c.knowledge_base_id IN ({marks})
+        ORDER BY bm25(flows_knowledgechunk_fts), c.id
+        LIMIT %s"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [match, *kb_ids, limit])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def search(query: str, kb_ids: list[int], limit: int = 5) -> Result:
@@ -144,13 +169,13 @@ def search(query: str, kb_ids: list[int], limit: int = 5) -> Result:
         hit.vector_rank, hit.similarity, hit.score = rank, similarity, hit.score + 1 / (RRF_K + rank)
     best = sorted(hits.values(), key=lambda h: (-h.score, h.chunk_id))[:limit]
     rows = KnowledgeChunk.objects.filter(pk__in=[h.chunk_id for h in best]).values(
-        "id", "text", "page", "location", "source_id", "source__name", "source__kind", "knowledge_base__name")
+        "id", "text", "page", "row", "location", "source_id", "source__name", "source__kind", "knowledge_base__name")
     by_id = {row["id"]: row for row in rows}
     for hit in best:
         row = by_id.get(hit.chunk_id)
         if row is None:  # swapped out by a re-index between the two queries
             continue
-        hit.text, hit.page, hit.location = row["text"], row["page"], row["location"]
+        hit.text, hit.page, hit.row, hit.location = row["text"], row["page"], row["row"], row["location"]
         hit.source_id, hit.source_name, hit.source_kind = row["source_id"], row["source__name"], row["source__kind"]
         hit.knowledge_base = row["knowledge_base__name"]
         result.hits.append(hit)

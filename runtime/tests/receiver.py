@@ -1,4 +1,9 @@
-"""A real local HTTP server for outbound tests: answers from a script, records each request."""
+"""A real local HTTP server for outbound tests: answers from a script, records each request.
+
+`http_server(handle)` is the server itself, for tests whose answers depend on the request
+(a fake Chatwoot, a Graph API answering by path): `handle(method, path, headers, body)`
+returns (status, headers, body); a header `X-Stream` leaves Content-Length out, so the body
+ends with the connection (a streamed download)."""
 from __future__ import annotations
 
 import http.server
@@ -22,19 +27,19 @@ class Receiver:
 
 
 @contextmanager
-def receiver(*answers):
-    state = Receiver(answers or [(200, {}, b"ok")])
+def http_server(handle, *, name: str = "test-http-server"):
+    """Yields the server's port."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _serve(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            state.requests.append((self.command, self.path, dict(self.headers), body))
-            status, headers, content = state._answer()
+            status, headers, content = handle(self.command, self.path, self.headers, body)
             self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value.format(port=state.port) if isinstance(value, str) else value)
-            self.send_header("Content-Length", str(len(content)))
+            for header, value in headers.items():
+                self.send_header(header, value)
+            if "X-Stream" not in headers:
+                self.send_header("Content-Length", str(len(content)))
             self.end_headers()
             self.wfile.write(content)
 
@@ -44,10 +49,24 @@ def receiver(*answers):
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_port
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, daemon=True, name=name).start()
     try:
-        yield state
+        yield server.server_port
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def receiver(*answers):
+    state = Receiver(answers or [(200, {}, b"ok")])
+
+    def handle(method, path, headers, body):
+        state.requests.append((method, path, dict(headers), body))
+        status, answer_headers, content = state._answer()
+        return status, {name: value.format(port=state.port) if isinstance(value, str) else value
+                        for name, value in answer_headers.items()}, content
+
+    with http_server(handle) as port:
+        state.port = port
+        yield state

@@ -86,15 +86,20 @@ def test_both_executors_store_the_same_conversation(definition, texts):
     assert got == expected
 
 
-def test_a_failing_turn_is_stored_as_failed_and_the_next_one_runs(monkeypatch):
+def engine_breaking_on(monkeypatch, text: str, message: str) -> None:
+    """A fault in the engine for one message."""
     real_run_turn = async_turns.run_turn
 
-    def run_turn(build, turn_input):  # a fault in the engine for one message
-        if turn_input.event["payload"].get("text") == "boom":
-            raise RuntimeError("the engine broke")
+    def run_turn(build, turn_input):
+        if turn_input.event["payload"].get("text") == text:
+            raise RuntimeError(message)
         return real_run_turn(build, turn_input)
 
     monkeypatch.setattr(async_turns, "run_turn", run_turn)
+
+
+def test_a_failing_turn_is_stored_as_failed_and_the_next_one_runs(monkeypatch):
+    engine_breaking_on(monkeypatch, "boom", "the engine broke")
     bot = create_bot(variables_bot(name="fails"))
     conversation = turns.start_conversation(bot, turns.get_or_create_user(bot, "someone"))
     broken = run(async_turns.receive_event(conversation, "text", {"text": "boom"}))
@@ -109,3 +114,23 @@ def test_a_failing_turn_is_stored_as_failed_and_the_next_one_runs(monkeypatch):
     # Nothing of the failed turn was written but the fallback: the counts start from the good message.
     assert [m.payload for m in Message.objects.filter(event_id=broken.pk, direction="outgoing")] == [
         {"text": "Sorry, something went wrong."}]
+
+
+def test_the_loop_folds_a_failed_turn_into_issues_and_writes_bot_ids_and_facts(monkeypatch):
+    """What the ORM executor does after a turn (runtime.turns.after_turn_with_lines), the
+    loop's does too: the failed turn is an issue at once; every row carries its bot."""
+    from runtime.models import Issue
+
+    engine_breaking_on(monkeypatch, "boom", "the engine broke 42")
+    bot = create_bot(capture_bot(name="loop issues"))
+    conversation = turns.start_conversation(bot, turns.get_or_create_user(bot, "someone"))
+    run(async_turns.receive_event(conversation, "text", {"text": "boom"}))
+    run(async_turns.receive_event(conversation, "text", {"text": "age"}))
+    run(async_turns.process_pending(conversation.pk))
+
+    issue = Issue.objects.get(bot=bot)
+    assert (issue.kind, issue.pattern, issue.count) == ("RuntimeError", "the engine broke <n>", 1)
+    assert set(Event.objects.filter(conversation=conversation).values_list("bot_id", flat=True)) == {bot.pk}
+    assert set(Message.objects.filter(conversation=conversation).values_list("bot_id", flat=True)) == {bot.pk}
+    asked = Event.objects.get(conversation=conversation, payload__text="age")
+    assert asked.facts == {"captures": [["cap-age", "started"]]}

@@ -100,3 +100,14 @@ def test_a_bot_made_from_a_template_publishes(key):
     bot = services.create_bot(services.default_workspace(), name=f"Live {key}", template=key)
     version = services.publish(bot)
     assert version.number == 1 and bot.versions.count() == 1
+
+
+def test_the_faq_knowledge_template_brings_its_knowledge_base_and_exports_it():
+    from runtime.knowledge import indexing
+
+    bot = services.create_bot(services.default_workspace(), name="Shop FAQ", template="faq-knowledge")
+    (kb,) = bot.knowledge_bases.all()
+    assert kb.name == "FAQ" and kb.sources.count() == 5 and bot.draft["knowledgeBases"] == []
+    assert set(indexing.index_waiting(bot.pk).values()) == {"ready"}
+    template = bot_templates.template_document("faq-knowledge")
+    assert services.export_bot(bot)["knowledgeBases"] == template["knowledgeBases"]

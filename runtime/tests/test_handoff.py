@@ -188,3 +188,22 @@ def test_on_the_async_executor_the_bot_is_silent_too_and_answers_after_hand_back
     handoff.assign(conversation, agents[0])
     assert [t for o in handoff.hand_back(conversation) for t in texts(o)] == ["Back with the bot."]
     assert say("ok") == ["bot: ok"]
+
+
+def test_an_external_desks_reply_takes_a_waiting_conversation_unless_a_member_has_it(escalated, agents,
+                                                                                    django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        message = handoff.send_desk_message(escalated, "Hello from the desk", desk="chatwoot", agent_id="7",
+                                            name="Ann Agent")
+    escalated.refresh_from_db()
+    assert escalated.handoff_status == Conversation.Handoff.WITH_AGENT and escalated.handoff_agent is None
+    assert message.metadata["agent"] == {"id": "chatwoot:7", "name": "Ann Agent", "avatarUrl": None, "desk": "chatwoot"}
+    assert handoff.is_agent_message(message)
+    with pytest.raises(handoff.HandoffError, match="empty"):
+        handoff.send_desk_message(escalated, "  ", desk="chatwoot", agent_id="7", name="Ann Agent")
+    handoff.assign(escalated, agents[0], reassign=True)
+    with pytest.raises(handoff.HandoffError, match="took this conversation in the studio"):
+        handoff.send_desk_message(escalated, "me again", desk="chatwoot", agent_id="7", name="Ann Agent")
+    handoff.hand_back(escalated)
+    with pytest.raises(handoff.HandoffError, match="not with people"):
+        handoff.send_desk_message(escalated, "too late", desk="chatwoot", agent_id="7", name="Ann Agent")

@@ -5,7 +5,7 @@ import pytest
 
 from runtime import turns, workflows
 from runtime.models import Event, Message, WorkflowRun, WorkflowStep
-from runtime.tests.bots import create_bot, order_workflow_bot
+from runtime.tests.bots import ORDER_REQUESTS, create_bot, order_workflow_bot
 
 ADDRESS = {"street": "1 Main St", "city": "Springfield", "zip": "62701"}
 
@@ -171,4 +171,19 @@ def test_a_reconnecting_client_gets_the_active_workflow_with_its_pending_form():
                        "intervention": {"stepId": "ask-order", "message": "Please provide the order ID.",
                                         "request": "orderId", "dataPoints": [
                                             {"key": "orderId", "label": "Order id", "type": "Text", "required": True,
-                                             "minLength": 1}]}}]
+                                             "minLength": 1}],
+                                        "schema": ORDER_REQUESTS["orderId"]}}]
+
+
+def test_a_flow_reads_the_status_of_the_run_it_started():
+    from runtime.engine.tests.workflow_bots import order_status_bot
+
+    conversation, run = start_order(order_status_bot())
+    outcome = turns.send_user_message(conversation, "where is it?")
+    assert [o["text"] for o in outcome.outputs] == ["Your order is paused at ask-order."]
+    workflows.provide(conversation, "orderId", {"orderId": "ORD-3"})
+    workflows.provide(conversation, "shippingAddress", ADDRESS)
+    run.refresh_from_db()
+    assert run.status == "completed"
+    outcome = turns.send_user_message(conversation, "and now?")
+    assert [o["text"] for o in outcome.outputs][-1] == "Done: ORD-3 to Springfield"

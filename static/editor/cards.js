@@ -62,6 +62,11 @@ export function cardSummary(store, card) {
     case 'table_insert': case 'table_update': case 'table_upsert':
       return `${card.table || '?'}: ${Object.keys(card.values || {}).join(', ')}`;
     case 'table_delete': return `${card.table || '?'} ${card.recordId ? `#${card.recordId}` : 'by filter'}`;
+    // Which KBs it searches: the names ticked, else all of the bot's.
+    case 'query_knowledge': {
+      const kbs = (card.knowledgeBases || []).length ? card.knowledgeBases.join(', ') : 'all KBs';
+      return `${kbs}${card.folder ? ` in ${card.folder}` : ''}${card.variable ? ` → ${card.variable}` : ''}`;
+    }
     default: return '';
   }
 }

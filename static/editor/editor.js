@@ -14,6 +14,7 @@ import { Saver, api } from './save.js';
 import { Find } from './find.js';
 import { Versions } from './versions.js';
 import { TablesPanel } from './tables.js';
+import { KnowledgePanel } from './knowledge.js';
 import { Prefs, applyTheme } from './prefs.js';
 import { Layout } from './layout.js';
 import { cardTitle } from './cards.js';
@@ -47,8 +48,14 @@ const completion = new Completion(store, boot.writtenTypes);
 const picker = new VariablePicker(store, { written: boot.writtenTypes, variableTypes: boot.variableTypes });
 const saver = new Saver(store, urls);
 const problems = new ProblemsPanel(store, $('#fs-problems'), { navigate });
+// Before the inspector: its knowledge base pickers read the Knowledge tab's list.
+const knowledge = new KnowledgePanel({
+  list: $('#fs-knowledge'), view: $('#fs-kb-view'), botId: boot.bot.id, readOnly: store.readOnly,
+  tables: () => store.doc.tables || [],
+});
 const inspector = new Inspector(store, $('#fs-inspector'), {
   completion, picker, defs: boot.schemaDefs, canvas, llm: boot.llm, triggerTypes: boot.triggerTypes,
+  knowledgeBases: () => knowledge.names(),
 });
 const explorer = new Explorer(store, $('#fs-explorer'), {
   variableTypes: boot.variableTypes, navigate, configUrl: `/bots/${boot.bot.id}/config/`,
@@ -122,8 +129,9 @@ function showPanel(name, open = true) {
 
 function leftTab(tab) {
   for (const el of document.querySelectorAll('[data-left-tab]')) el.setAttribute('aria-selected', el.dataset.leftTab === tab ? 'true' : 'false');
-  for (const id of ['explorer', 'library', 'versions', 'tables']) $(`#fs-${id}`).hidden = id !== tab;
+  for (const id of ['explorer', 'library', 'versions', 'tables', 'knowledge']) $(`#fs-${id}`).hidden = id !== tab;
   if (tab === 'tables') tables.show(); else tables.hide();
+  if (tab === 'knowledge') knowledge.show(); else knowledge.hide();
   showPanel('left', true);
 }
 

@@ -127,8 +127,10 @@ export function modelOptions(llm, document) {
 }
 
 export class Inspector {
-  constructor(store, root, { completion, picker, defs, canvas, dialogs, llm, triggerTypes }) {
+  constructor(store, root, { completion, picker, defs, canvas, dialogs, llm, triggerTypes, knowledgeBases }) {
     this.store = store;
+    // () -> Promise of the bot's KB names (the Knowledge tab's list; KBs are not in the draft).
+    this.knowledgeBases = knowledgeBases || (() => Promise.resolve([]));
     this.picker = picker;
     this.triggerTypes = triggerTypes || ['conversation_started', 'event'];
     this.llm = llm || { providers: [], workspaceDefault: '' };
@@ -322,6 +324,10 @@ export class Inspector {
       validate(value);
       return;
     }
+    if (editor === 'knowledgeBases') {
+      this.knowledgeBasesField(f, card, name, put);
+      return;
+    }
     if (editor === 'inputs') {
       this.inputsField(f, card);
       return;
@@ -481,6 +487,30 @@ export class Inspector {
     if (extra.length) {
       f.control.insertAdjacentHTML('beforeend', `<div class="fs-field-error">Not inputs of ${escapeHtml(callee.name)}: ${escapeHtml(extra.join(', '))}</div>`);
     }
+  }
+
+  /** A tick box per KB of the bot (none ticked: the card searches all of them); a name the
+      card holds that no KB has any more stays ticked, marked missing, until it is unticked. */
+  knowledgeBasesField(f, card, name, put) {
+    const box = document.createElement('div');
+    box.className = 'fs-kb-pick';
+    box.id = f.id;
+    box.dataset.field = name;
+    box.setAttribute('role', 'group');
+    box.setAttribute('aria-label', f.wrap.querySelector('label')?.textContent || name);
+    const value = Array.isArray(card[name]) ? card[name] : [];
+    const draw = (names, loaded) => {
+      const all = [...names, ...value.filter((v) => !names.includes(v))];
+      box.innerHTML = all.map((n) => `<label class="fs-kb-pick-item"><input type="checkbox" value="${escapeHtml(n)}"${value.includes(n) ? ' checked' : ''}> ${escapeHtml(n)}`
+        + `${loaded && !names.includes(n) ? ' <span class="fs-warning">(missing)</span>' : ''}</label>`).join('')
+        || `<p class="fs-muted">${loaded ? 'No knowledge bases yet: make them in the Knowledge tab.' : 'Loading the knowledge bases…'}</p>`;
+    };
+    box.addEventListener('change', () => put(name, [...box.querySelectorAll('input:checked')].map((i) => i.value), false));
+    draw([], false);
+    this.knowledgeBases().then((names) => { if (box.isConnected) draw(names, true); }, (err) => {
+      if (box.isConnected) box.innerHTML = `<p class="fs-warning" role="alert">Could not load the knowledge bases: ${escapeHtml(err.message)}</p>`;
+    });
+    f.control.append(box);
   }
 
   arrayField(f, card, name, schema, nullable, validate, put) {

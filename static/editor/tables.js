@@ -21,7 +21,7 @@ export const RULES = [
 const SYSTEM = [['id', 'number'], ['createdAt', 'date'], ['updatedAt', 'date']];
 
 /** The API's error body ({"error": {"message", "details": [{path, message}]}}) as text and paths. */
-function errorOf(response) {
+export function errorOf(response) {
   const error = (response.data && response.data.error) || {};
   const message = error.message || (response.data ? 'The request was refused' : `The server did not answer (HTTP ${response.status})`);
   return { message, details: Array.isArray(error.details) ? error.details : [] };

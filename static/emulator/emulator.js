@@ -5,6 +5,7 @@
 
 import { provide } from '../editor/shortcuts.js';
 import { traceView } from './trace.js';
+import { knowledgeLine, knowledgeView } from './knowledge.js';
 
 const panel = document.getElementById('fs-emulator');
 const botId = panel.dataset.bot;
@@ -18,6 +19,7 @@ const HISTORY_SIZE = 20;
 const chat = {
   socket: null, conversationId: localStorage.getItem(KEYS.conversation), lastSeq: 0, turnSeq: 0,
   turns: new Map(), selectedTurn: null, state: null, tab: 'event', fatal: false, retry: 0, pending: [],
+  waiting: new Map(),  // clientId -> {resolve, reject} of a frame that expects an answer
 };
 
 // ---- small DOM helpers --------------------------------------------------------------------------
@@ -226,7 +228,7 @@ function tokensText(entry) {
   return `${entry.tokensIn ?? '?'} in / ${entry.tokensOut ?? '?'} out tokens, ${entry.ms == null ? '?' : Math.round(entry.ms)} ms`;
 }
 
-function statusOf(entry) {
+function statusOf(entry, index, trace) {
   const where = (e) => [e.flow, e.node].filter(Boolean).join(' › ');
   switch (entry.type) {
     case 'conversation_started': return { text: 'Conversation started' };
@@ -265,6 +267,9 @@ function statusOf(entry) {
     case 'ai_transition': return { text: entry.chosen ? `AI transition chose ${entry.chosen}` : 'AI transition: no condition holds', detail: entry.reason || '' };
     case 'ai_task_invalid': return { text: `AI task answer invalid (attempt ${entry.attempt ?? '?'})`, detail: pretty(entry.problems), kind: 'error' };
     case 'cancelled': return { text: 'Stopped by the user (the turn changed nothing)', title: entry.message };
+    // "Answer found in Knowledge Base" with its citations on hover and focus (./knowledge.js).
+    case 'knowledge_answer': return { element: knowledgeLine(entry, index, trace) };
+    case 'capture_answered_question': return { text: `Answered the question from the knowledge bases; still waiting for ${entry.variable || 'the answer'}` };
     default: return null;
   }
 }
@@ -275,6 +280,7 @@ function renderTurn(turn) {
   const lines = turn.trace.map(statusOf).filter(Boolean);
   if (turn.status === 'failed') lines.push({ text: `Turn failed: ${turn.error}`, title: turn.error, kind: 'error' });
   for (const line of lines) {
+    if (line.element) { box.append(line.element); continue; }
     const attrs = { class: `fs-emu-line ${line.kind || ''}`, title: line.title, 'data-status': line.text };
     if (line.node) {
       box.append(el('button', { ...attrs, type: 'button', class: `${attrs.class} link`, 'data-flow': line.node.flow, 'data-node': line.node.node,
@@ -332,6 +338,7 @@ function renderDebugger() {
     pane.append(turn ? traceView(turn.trace, { onJump: jumpTo }) : el('p', { class: 'muted', text: 'No turn yet.' }));
   }
   if (chat.tab === 'memory') pane.append(turn ? renderMemory(turn) : el('p', { class: 'muted', text: 'No turn yet.' }));
+  if (chat.tab === 'knowledge') pane.append(turn ? knowledgeView(turn.trace) : el('p', { class: 'muted', text: 'No turn yet.' }));
   if (chat.tab === 'logs') {
     const entries = [...chat.turns.values()].flatMap((t) => t.logs.map((entry) => ({ ...entry, eventSeq: t.eventSeq }))).reverse();
     pane.append(entries.length ? el('ol', { class: 'fs-dbg-logs', reversed: true }, entries.map((entry) => el('li', { class: `level-${entry.level || 'info'}` },
@@ -394,6 +401,17 @@ debuggerEl.addEventListener('click', (e) => {
   if (e.target.closest('[data-dbg-close]')) toggleDebugger(false);
 });
 
+// ---- background workflows: the widget's view (static/webchat/workflow.js, loaded by editor.html) ----
+const WorkflowUI = window.FlowstudioWorkflowUI;
+if (WorkflowUI && !document.getElementById('fs-workflow-css')) {
+  document.head.append(el('style', { id: 'fs-workflow-css', text: WorkflowUI.CSS }));
+}
+const workflows = WorkflowUI ? WorkflowUI.create({
+  send: request,
+  place: (node, seq) => place(node, seq == null ? (chat.lastSeq + 1) * 10 - 3 : seq * 10),
+  changed: () => { log.scrollTop = log.scrollHeight; },
+}) : null;
+
 // ---- the socket ---------------------------------------------------------------------------------
 function setStatus(text) { $('fs-emu-status').textContent = text; }
 
@@ -410,6 +428,13 @@ function connect() {
   socket.addEventListener('close', () => {
     chat.socket = null;
     chat.ready = false;
+    // Frames in flight may or may not have arrived: their forms can be sent again.
+    for (const [clientId, waiting] of chat.waiting) {
+      if (!chat.pending.some((f) => f.clientId === clientId)) {
+        chat.waiting.delete(clientId);
+        waiting.reject(Object.assign(new Error('the connection was lost; reconnecting'), { code: 'disconnected' }));
+      }
+    }
     if (chat.fatal) return;
     setStatus('reconnecting…');
     chat.retry += 1;
@@ -427,8 +452,11 @@ function onFrame(frame) {
       chat.lastSeq = 0;
       chat.turnSeq = 0;
     }
+    if (frame.conversationId !== chat.conversationId || !chat.lastSeq) workflows?.clear();
     chat.conversationId = frame.conversationId;
     localStorage.setItem(KEYS.conversation, frame.conversationId);
+    chat.readyLastSeq = frame.lastSeq || 0;
+    workflows?.active(frame.activeWorkflows);
     chat.ready = true;
     setStatus(`as ${frame.user.id.replace(/^emulator-\d+-/, '')}`);
     for (const queued of chat.pending.splice(0)) chat.socket.send(JSON.stringify(queued));
@@ -438,6 +466,8 @@ function onFrame(frame) {
     chat.lastSeq = Math.max(chat.lastSeq, frame.seq);
     const streamId = frame.message.payload?.streamId;
     if (frame.message.direction === 'outgoing' && typeof streamId === 'string') dropStreams(streamId);
+    const event = frame.message.type === 'event' ? frame.message.payload?.payload : null;
+    if (frame.message.direction === 'outgoing' && workflows?.event(event, frame.seq, frame.seq <= chat.readyLastSeq)) return;
     if (!log.querySelector(`[data-seq="${frame.seq}"]`)) renderMessage(frame.message);
     return;
   }
@@ -460,10 +490,31 @@ function onFrame(frame) {
     if (frame.messageSeq) markCancelled(frame.messageSeq);
     return;
   }
+  if (frame.type === 'ack' && settle(frame)) return;
   if (frame.type === 'error') {
+    // A refused form answer is shown on the form (under its fields), not as a line.
+    if (settle(frame, frame)) return;
     place(el('div', { class: 'fs-emu-line error', title: frame.code, text: frame.message }), (chat.lastSeq + 1) * 10 - 1);
     if (frame.fatal) { chat.fatal = true; setStatus('closed'); input.disabled = true; }
   }
+}
+
+// A frame whose answer (ack or error, matched by clientId) settles a promise.
+function request(frame) {
+  const clientId = `wf${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  return new Promise((resolve, reject) => {
+    chat.waiting.set(clientId, { resolve, reject });
+    sendFrame({ ...frame, clientId });
+  });
+}
+
+function settle(frame, failure) {
+  const waiting = typeof frame.clientId === 'string' && chat.waiting.get(frame.clientId);
+  if (!waiting) return false;
+  chat.waiting.delete(frame.clientId);
+  if (failure) waiting.reject(Object.assign(new Error(failure.message), { code: failure.code, errors: failure.errors }));
+  else waiting.resolve(frame);
+  return true;
 }
 
 function sendFrame(frame) {

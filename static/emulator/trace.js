@@ -4,7 +4,7 @@
 // entry as JSON on demand, per row or for the whole trace. Built with DOM nodes and
 // textContent only: trace values come from the bot and its users.
 
-function el(tag, attrs = {}, ...children) {
+export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
@@ -33,7 +33,7 @@ const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 // kind -> icon; the kind is also the row's class, so errors stand out.
 const ICONS = {
   flow: '↪', node: '➜', card: '▣', variable: '✎', wait: '…', end: '■', error: '⚠', llm: '✦',
-  tool: '⚙', capture: '⌨', nlu: '◎', event: '⚡', info: '·',
+  tool: '⚙', capture: '⌨', nlu: '◎', event: '⚡', info: '·', knowledge: '¶',
 };
 
 /** {kind, text} for one entry: the words a builder reads in the Trace tab. */
@@ -78,6 +78,10 @@ export function describe(entry) {
     case 'state_discarded': return { kind: 'event', text: 'Previous position discarded (the bot changed); restarting from main' };
     case 'event_ignored': return { kind: 'event', text: `Event ${e.eventType} ignored (no trigger matched)` };
     case 'cancelled': return { kind: 'end', text: 'Stopped by the user (the turn changed nothing)' };
+    case 'knowledge_query': return { kind: 'knowledge', text: `Searched the knowledge bases for ${shown(e.query ?? '')}: ${plural((e.passages || []).length, 'passage')}` };
+    case 'knowledge_answer': return { kind: 'knowledge', text: e.responded ? `Answer found in Knowledge Base${(e.citations || []).length ? `, citing ${e.citations.join('; ')}` : ''}` : 'No content matched the query' };
+    case 'knowledge_llm_unavailable': return { kind: 'knowledge', text: `Answered with the best passage, not the model: ${e.message ?? ''}` };
+    case 'capture_answered_question': return { kind: 'capture', text: `Answered a question from the knowledge bases; still waiting for ${e.variable || 'the value'}` };
     default: return { kind: 'info', text: String(e.type || 'entry').replace(/_/g, ' ') };
   }
 }

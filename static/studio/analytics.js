@@ -19,17 +19,20 @@
              pointRadius: 2, tension: 0.2 };
   }
 
-  function make(id, datasets) {
+  // Series beyond the palette's own colours (one per custom event name): spread hues.
+  function hue(n) { return `hsl(${(n * 137) % 360} 60% 55%)`; }
+
+  function make(id, datasets, labels, decimals) {
     const canvas = document.getElementById(id);
     if (!canvas) return;
     const p = palette();
     const chart = new window.Chart(canvas, {
       type: "bar",
-      data: { labels: data.days, datasets: datasets(p) },
+      data: { labels: labels || data.days, datasets: datasets(p) },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
         scales: { x: { ticks: { color: p.muted }, grid: { color: p.grid } },
-                  y: { beginAtZero: true, ticks: { color: p.muted, precision: 0 }, grid: { color: p.grid } } },
+                  y: { beginAtZero: true, ticks: { color: p.muted, precision: decimals ? undefined : 0 }, grid: { color: p.grid } } },
         plugins: { legend: { labels: { color: p.text } } },
       },
     });
@@ -48,6 +51,25 @@
     dataset("Failed turns", data.series.failedTurns, p.danger, "line"),
   ]);
   make("chart-llm", (p) => [dataset("Tokens", data.series.llmTokens, p.accent)]);
+  make("chart-llm-cost", (p) => [dataset("Cost", data.series.llmCost, p.accent, "line")], null, true);
+  make("chart-events", () => Object.entries(data.customEvents).map(
+    ([name, entry], n) => dataset(name, entry.perDay, hue(n))));
+  make("chart-workflows", (p) => [
+    dataset("Completed", data.workflows.completedPerDay, p.ok),
+    dataset("Failed", data.workflows.failedPerDay, p.danger),
+  ]);
+  make("chart-intents", (p) => [dataset("Messages", Object.values(data.intents.counts), p.accent)],
+       Object.keys(data.intents.counts));
+  const captures = Object.values(data.captures);
+  make("chart-captures", (p) => [
+    dataset("Completed", captures.map((c) => c.completed), p.ok),
+    dataset("Gave up", captures.map((c) => c.failed), p.danger),
+    dataset("Dropped off", captures.map((c) => c.droppedOff), p.muted),
+  ], Object.keys(data.captures));
+  make("chart-hours", (p) => [
+    dataset("Messages in", data.hours.messages, p.accent),
+    dataset("Users", data.hours.users, p.ok, "line"),
+  ], data.hours.labels);
 
   new MutationObserver(() => {
     const p = palette();

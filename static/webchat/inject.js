@@ -149,6 +149,9 @@
     '*{box-sizing:border-box}',
     '.bpRoot{--bp-primary:#3276EA;--bp-on-primary:#fff;--bp-bg:#fff;--bp-fg:#1a1a1a;--bp-muted:#6b7280;--bp-bubble:#f1f3f5;--bp-border:#e5e7eb;font-family:var(--bp-font);font-size:14px;line-height:1.45;color:var(--bp-fg)}',
     '.bpRoot[data-theme=dark]{--bp-bg:#1e1f22;--bp-fg:#f3f4f6;--bp-muted:#9ca3af;--bp-bubble:#2d2f34;--bp-border:#3a3d43}',
+    // The background-workflow blocks (static/webchat/workflow.js) take the widget's theme.
+    '.bpRoot{--wf-accent:var(--bp-primary);--wf-on-accent:var(--bp-on-primary);--wf-bg:var(--bp-bg);--wf-fg:var(--bp-fg);--wf-muted:var(--bp-muted);--wf-surface:var(--bp-bubble);--wf-border:var(--bp-border)}',
+    '.bpRoot[data-theme=dark]{--wf-danger:#fca5a5;--wf-danger-bg:#4c1d1d;--wf-ok:#86efac;--wf-ok-bg:#14391f}',
     '.bpFab{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:var(--bp-primary);color:var(--bp-on-primary);box-shadow:0 4px 14px rgba(0,0,0,.25);cursor:pointer;z-index:2147483000;display:flex;align-items:center;justify-content:center;padding:0}',
     '.bpFab[hidden],.bpWebchat[hidden]{display:none}',
     '.bpFabIcon{width:28px;height:28px;fill:currentColor}',
@@ -233,6 +236,18 @@
     ui: null, opened: false, greeting: null
   };
   var listeners = {};
+  // Background workflows (docs/workflows.md): one block per run in the message list, from
+  // the progress events and the ready frame's activeWorkflows. workflow.js is served in
+  // front of this file; without it progress events are ignored like other events.
+  var WORKFLOW_UI = window.FlowstudioWorkflowUI || null;
+  var workflows = WORKFLOW_UI ? WORKFLOW_UI.create({
+    send: function (frame) { return request(frame); },
+    place: function (node, seq) {
+      if (seq != null) node.setAttribute('data-seq', seq);
+      appendRow(node);
+    },
+    changed: function () { scrollDown(); }
+  }) : null;
 
   function emit(name, data) {
     var lists = [listeners[name] || [], listeners['*'] || []];
@@ -263,7 +278,7 @@
     var host = el('div', 'bpContainer');
     host.id = 'bp-web-widget-container';
     var shadow = host.attachShadow ? host.attachShadow({ mode: 'open' }) : host;
-    var style = el('style', null, CSS);
+    var style = el('style', null, CSS + '\n' + (WORKFLOW_UI ? WORKFLOW_UI.CSS : ''));
     var custom = el('style', 'bpCustomStylesheet');
     var root = el('div', 'bpRoot');
     var fab = el('button', 'bpFab');
@@ -709,8 +724,9 @@
       return settle(f);
     }
     if (f.type === 'error') {
-      var failure = { code: f.code, message: f.message };
-      showError(f.message);
+      var failure = { code: f.code, message: f.message, errors: f.errors };
+      // A refused form answer is shown on the form itself, under its fields.
+      if (f.code !== 'invalid_workflow_data') showError(f.message);
       emit('error', failure);
       return settle(f, failure);
     }
@@ -730,6 +746,8 @@
     S.boundary = f.seq > 0 ? f.seq : (f.lastSeq || 0);
     save();
     S.ready = true;
+    S.readyLastSeq = f.lastSeq || 0;
+    if (workflows) workflows.active(f.activeWorkflows);
     S.greeting = f.greeting !== false;  // a server that does not say is taken to greet
     updateEmpty();
     typing(null);  // an "off" may have been lost with the old connection
@@ -750,8 +768,14 @@
     S.seq = f.seq;
     var m = f.message, live = f.seq > S.boundary;
     if (m.type === 'event') {
-      // Events are not shown. The page's own (incoming) ones are only in the transcript.
-      if (live && m.direction !== 'incoming') onBotEvent(m.payload && m.payload.payload !== undefined ? m.payload.payload : m.payload);
+      var payload = m.payload && m.payload.payload !== undefined ? m.payload.payload : m.payload;
+      // A workflow's progress is shown, history included: a reload rebuilds its block.
+      if (m.direction !== 'incoming' && workflows && workflows.event(payload, f.seq, f.seq <= S.readyLastSeq)) {
+        if (live) emit('workflow', payload);
+        return;
+      }
+      // Other events are not shown. The page's own (incoming) ones are only in the transcript.
+      if (live && m.direction !== 'incoming') onBotEvent(payload);
       return;
     }
     if (m.direction !== 'incoming') typing(null);
@@ -772,6 +796,7 @@
 
   function clearList() {
     var ui = S.ui;
+    if (workflows) workflows.clear();
     ui.list.textContent = '';
     typing(null);
     updateStop();
@@ -815,6 +840,7 @@
     if (failure) {
       var err = new Error(failure.message);
       err.code = failure.code;
+      if (failure.errors) err.errors = failure.errors;
       waiting.reject(err);
     } else waiting.resolve(f);
   }

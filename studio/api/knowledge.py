@@ -2,8 +2,8 @@
 "Knowledge bases"). Reading needs the bot's view permission, every change its change
 permission, as for the rest of the bot.
 
-A document is uploaded as multipart/form-data (`file`); URLs, sitemaps and free text as
-JSON. Each new or re-indexed source is queued for the indexing job and answered at once
+A document is uploaded as multipart/form-data (`file`); URLs, sitemaps, free text and
+tables as JSON. Each new or re-indexed source is queued for the indexing job and answered at once
 with its status (`queued`); poll the source to watch it go to `ready` or `failed`."""
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from flows import knowledge
 from flows.models import KnowledgeSource
+from flows.tables import service as tables
 from runtime import outbound
 from runtime.knowledge import jobs
 from runtime.knowledge import search as kb_search
@@ -36,6 +37,10 @@ class SourceSerializer(serializers.Serializer):
     name = serializers.CharField()
     format = serializers.CharField(help_text="documents: pdf, docx, html, md or txt")
     url = serializers.CharField()
+    table = serializers.CharField(help_text="table sources: the table whose rows are read")
+    columns = serializers.ListField(child=serializers.CharField(),
+                                    help_text="table sources: the columns read; empty: the table's searchable ones")
+    size = serializers.IntegerField(help_text="documents: bytes")
     status = serializers.ChoiceField(choices=KnowledgeSource.Status.values)
     error = serializers.CharField(help_text="why indexing failed; empty otherwise")
     chunks = serializers.IntegerField(help_text="passages served by search")
@@ -55,13 +60,18 @@ class KnowledgeBaseListSerializer(serializers.Serializer):
     knowledgeBases = KnowledgeBaseSerializer(many=True)
     maxSources = serializers.IntegerField()
     maxDocumentBytes = serializers.IntegerField()
+    sourceKinds = serializers.ListField(child=serializers.CharField(),
+                                        help_text="the kinds of source this server indexes (the editor offers these)")
 
 
 class SourceInSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["url", "sitemap", "text"])
+    kind = serializers.ChoiceField(choices=["url", "sitemap", "text", "table"])
     url = serializers.CharField(required=False, help_text="url and sitemap: an http or https URL, at most 350 characters")
     name = serializers.CharField(required=False, help_text="text: the source's name")
     text = serializers.CharField(required=False, help_text="text: the content")
+    table = serializers.CharField(required=False, help_text="table: one of the bot's tables")
+    columns = serializers.ListField(child=serializers.CharField(), required=False,
+                                    help_text="table: string columns to read; none: the table's searchable ones")
 
 
 class UploadSerializer(serializers.Serializer):
@@ -84,6 +94,7 @@ class HitSerializer(serializers.Serializer):
     similarity = serializers.FloatField(allow_null=True, help_text="cosine similarity of the MiniLM vectors")
     text = serializers.CharField()
     page = serializers.IntegerField(allow_null=True)
+    row = serializers.IntegerField(allow_null=True, help_text="table sources: the row's id")
     location = serializers.CharField()
     sourceId = serializers.IntegerField()
     sourceName = serializers.CharField()
@@ -99,7 +110,7 @@ class SearchResultSerializer(serializers.Serializer):
 
 def source_data(source: KnowledgeSource) -> dict:
     return {"id": source.pk, "kind": source.kind, "name": source.name, "format": source.format, "url": source.url,
-            "status": source.status, "error": source.error, "chunks": source.chunk_count,
+            "table": source.table, "columns": source.columns or [], "size": source.size, "status": source.status, "error": source.error, "chunks": source.chunk_count,
             "revision": source.revision,
             "indexedAt": source.indexed_at.isoformat().replace("+00:00", "Z") if source.indexed_at else None}
 
@@ -141,7 +152,8 @@ class KnowledgeBases(_KnowledgeView):
     def get(self, request, bot_id):
         bot = self.bot(bot_id)
         return Response({"knowledgeBases": [kb_data(kb) for kb in knowledge.list_knowledge_bases(bot)],
-                         "maxSources": knowledge.MAX_SOURCES, "maxDocumentBytes": knowledge.MAX_DOCUMENT_BYTES})
+                         "maxSources": knowledge.MAX_SOURCES, "maxDocumentBytes": knowledge.MAX_DOCUMENT_BYTES,
+                         "sourceKinds": list(KnowledgeSource.Kind.values)})
 
     @operation(operation_id="createKnowledgeBase", tags=TAGS, request=KnowledgeBaseInSerializer,
                responses={201: KnowledgeBaseSerializer})
@@ -185,8 +197,8 @@ class Sources(_KnowledgeView):
 
     @operation(operation_id="addKnowledgeSource", tags=TAGS,
                request={"multipart/form-data": UploadSerializer, "application/json": SourceInSerializer},
-               description="A document as multipart/form-data (`file`), or a URL, a sitemap or free text as "
-                           "JSON. The source is queued for indexing.",
+               description="A document as multipart/form-data (`file`), or a URL, a sitemap, free text or a "
+                           "table as JSON. The source is queued for indexing.",
                responses={201: SourceSerializer})
     def post(self, request, bot_id, kb_id):
         kb = self.kb(self.bot(bot_id), kb_id)
@@ -207,9 +219,13 @@ class Sources(_KnowledgeView):
                                                       check_url=outbound.validate_url)
                 elif kind == "text":
                     source = knowledge.add_text(kb, body.get("name"), body.get("text"))
+                elif kind == "table":
+                    known = {t.name: t for t in tables.list_tables(kb.bot)}
+                    source = knowledge.add_table_source(kb, body.get("table"), body.get("columns"),
+                                                        known_tables=known)
                 else:
-                    raise knowledge.KnowledgeError("kind", "one of url, sitemap or text (documents are uploaded "
-                                                           "as multipart/form-data)")
+                    raise knowledge.KnowledgeError("kind", "one of url, sitemap, text or table (documents are "
+                                                           "uploaded as multipart/form-data)")
             jobs.queue_indexing(source)
         source.refresh_from_db()
         return Response(source_data(source), status=status.HTTP_201_CREATED)

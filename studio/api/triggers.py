@@ -46,8 +46,8 @@ class WebhookTriggerSecret(ApiView):
                description="Make the trigger's secret, or replace it: requests signed with the old one are refused.")
     def post(self, request, bot_id, flow, node):
         bot = self.bot(bot_id)
-        known = {(item["flow"], item["node"]): item for item in triggers.webhook_triggers(bot)}
-        if (flow, node) not in known:
+        trigger = triggers.find_webhook_trigger(bot, flow, node)
+        if trigger is None:
             raise errors.not_found(f"the draft has no webhook trigger {node!r} in flow {flow!r}")
         secret = channel_settings.rotate_webhook_trigger_secret(bot, flow, node, user=request.user)
-        return Response({"url": request.build_absolute_uri(known[(flow, node)]["path"]), "secret": secret})
+        return Response({"url": request.build_absolute_uri(trigger["path"]), "secret": secret})

@@ -44,6 +44,7 @@ _HINTS = {
     "log": "Writes to the logs; sends nothing to the user.",
     "comment": "A note for builders; does nothing at run time.",
     "sendEvent": "Sends a custom event, not a message: the webchat page or the Chat API client receives it.",
+    "trackEvent": "Counts a named analytics event (with an optional value) on the Analytics page; sends nothing.",
     "ai_generate_text": "Asks the bot's language model and sends its answer (or stores it in a variable).",
     "ai_task": "Has the language model fill typed variables from the user's message or any text.",
     "ai_transition": "The language model decides whether a condition in plain words holds; if so, follows this card's port.",
@@ -89,6 +90,7 @@ ICONS = {
     "log": "M4 4h12v12H4zM7 8h6M7 12h4",
     "comment": "M3 4h14v10H9l-4 3v-3H3z",
     "sendEvent": "M3 10l14-7-4 14-3-6zM10 11l7-8",
+    "trackEvent": "M3 17V9M8 17V5M13 17v-6M18 17V3M2 17h17",
     "ai_generate_text": "M3 12h7M3 16h10M14 2l1.2 3.3L18.5 6.5l-3.3 1.2L14 11l-1.2-3.3L9.5 6.5l3.3-1.2z",
     "ai_task": "M3 4h8M3 9h8M3 14h8M13 4l1.5 1.5L17 3M13 9l1.5 1.5L17 8M13 14l1.5 1.5L17 13",
     "ai_transition": "M3 10h5l5-5h4M8 10l5 5h4M5 3l.8 1.7L7.5 5.5l-1.7.8L5 8l-.8-1.7L2.5 5.5l1.7-.8z",
@@ -156,9 +158,11 @@ def card_catalogue() -> list[dict]:
         editors = _field_editors(family)
         if card_type == "call":
             editors.update({"flow": "flow", "inputs": "inputs"})
-        # A field naming one of the bot's tables picks from the draft's `tables`.
-        editors.update({alias: "table" for alias, prop in schema.get("properties", {}).items()
-                        if prop.get("x-options") == "tables"})
+        # A field naming one of the bot's tables picks from the draft's `tables`; one naming
+        # knowledge bases ticks them from the bot's KBs (the Knowledge tab's list).
+        picks = {"tables": "table", "knowledgeBases": "knowledgeBases"}
+        editors.update({alias: picks[prop["x-options"]] for alias, prop in schema.get("properties", {}).items()
+                        if prop.get("x-options") in picks})
         out.append({
             "type": card_type,
             "title": _TITLES.get(card_type, schema.get("title") or card_type),

@@ -31,7 +31,7 @@ MAX_IMPORT_BYTES = drafts.MAX_DOCUMENT_BYTES
 EDITOR_MODULES = [f"editor/{name}.js" for name in (
     "editor", "store", "canvas", "cards", "drag", "tray", "completion", "inspector", "explorer", "problems",
     "save", "find", "versions", "prefs", "dialogs", "agents", "hint", "shortcuts", "field_messages", "varpicker",
-    "layout", "tables")]
+    "layout", "tables", "knowledge")]
 
 
 class BadRequest(Exception):

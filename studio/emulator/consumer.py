@@ -10,6 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from runtime import conversation_stream
 from runtime import turns as turn_service
+from runtime import workflows
 from runtime.stream_consumer import ConversationStreamMixin
 from studio.emulator import sessions as emulator
 from studio.emulator.sessions import EmulatorError
@@ -97,9 +98,13 @@ class EmulatorConsumer(ConversationStreamMixin, AsyncJsonWebsocketConsumer):
         elif kind == "cancel":
             up_to = await database_sync_to_async(turn_service.cancel)(self.session.conversation)
             await self.send_json({"type": "ack", **echo, "cancelled": True, "eventSeq": up_to, "seq": self._seq()})
+        elif kind in ("resume_workflow", "retry_workflow"):
+            # The panel's form for a WorkflowInterventionRequired, or a failed step's retry.
+            ack = await database_sync_to_async(workflows.client_frame)(self.session.conversation, content, EmulatorError)
+            await self.send_json({"type": "ack", **echo, **ack, "seq": self._seq()})
         else:
-            raise EmulatorError("bad_request", f"unknown frame type {kind!r} (expected message, timeout, "
-                                               "newConversation, newUser, state, cancel or ping)")
+            raise EmulatorError("bad_request", f"unknown frame type {kind!r} (expected message, timeout, newConversation, "
+                                               "newUser, state, cancel, resume_workflow, retry_workflow or ping)")
 
     async def _follow(self, after: int, turns_after: int):
         await self._follow_conversation(self.session.conversation, after)

@@ -20,7 +20,7 @@ from django.http import Http404
 
 from flows import services as flow_services
 from flows.botfile.problems import BotFileInvalid
-from runtime import conversation_stream, conversation_tests, turns
+from runtime import conversation_stream, conversation_tests, turns, workflows
 from runtime.client_messages import ClientMessageInvalid, clean_client_message
 from runtime.models import BotVariable, Conversation, EndUser, Event, Message
 from studio.permissions import get_bot_for
@@ -38,6 +38,8 @@ class EmulatorError(Exception):
     """A refusal the panel shows. `code` is stable (docs/emulator.md); a `close_code` in the
     4401/4403/4404 range closes the socket (the panel stops reconnecting)."""
 
+    errors: list | None = None  # per-field problems ({field, message}), sent when set
+
     def __init__(self, code: str, message: str, close_code: int = 4400):
         super().__init__(message)
         self.code, self.message, self.close_code = code, message, close_code
@@ -50,6 +52,8 @@ class EmulatorError(Exception):
         frame = conversation_stream.control_frame("error", seq, code=self.code, message=self.message)
         if self.fatal:
             frame["fatal"] = True
+        if self.errors is not None:
+            frame["errors"] = self.errors
         return frame
 
 
@@ -218,7 +222,11 @@ def ready_frame(session: Session, seq: int) -> dict:
         user={"id": session.conversation.user.external_id},
         newConversation=session.is_new_conversation,
         lastSeq=conversation_stream.last_seq(session.conversation.pk),
+        # The draft's running or paused background workflows with their pending form
+        # (docs/workflows.md, ActiveWorkflow), as the webchat's ready frame has them.
+        activeWorkflows=workflows.active_workflows(session.conversation),
     )
+
 
 
 # --- conversation tests ---------------------------------------------------------------------

@@ -220,6 +220,36 @@ def test_a_new_kind_after_a_publish_is_on_top(signed_in, bot):
     assert html.count('data-testid="new-since-publish"') == 1
 
 
+def test_errors_are_folded_when_stored_and_a_get_writes_nothing(signed_in, bot):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    talk(bot, "ann", "order 1", "order 2")
+    talk(bot, "dev", "order 3", draft=True)  # the emulator's: never an issue
+    assert Issue.objects.get(bot=bot).count == 2  # folded after each turn, before any page view
+    with CaptureQueriesContext(connection) as queries:
+        html = signed_in.get(f"/bots/{bot.pk}/issues/").content.decode()
+    assert 'data-testid="count">2<' in html
+    writes = [q["sql"] for q in queries.captured_queries
+              if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) or "FOR UPDATE" in q["sql"]]
+    # Signing in touches the session row; nothing else is written.
+    assert [sql for sql in writes if "django_session" not in sql] == []
+
+
+def test_the_beat_task_folds_what_a_turn_left(signed_in, bot, monkeypatch):
+    from django.conf import settings
+
+    from runtime import tasks
+
+    assert "runtime.tasks.fold_issues" in {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    monkeypatch.setattr(issue_service, "fold_after_turn", lambda bot_id: None)  # as if the fold was skipped
+    talk(bot, "ann", "order 1")
+    assert not Issue.objects.filter(bot=bot).exists()
+    assert tasks.fold_issues.apply().get() == 1  # the task as the beat sends it, run here
+    assert Issue.objects.get(bot=bot).count == 1
+    assert tasks.fold_issues.apply().get() == 0  # nothing counted twice
+
+
 # --- chatbot settings ----------------------------------------------------------------------
 
 GOOD = {"inactivityTimeoutMinutes": "15", "nodeRepetitionLimit": "5", "languages": "en, fr",

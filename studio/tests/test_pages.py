@@ -158,7 +158,7 @@ def test_import_shows_every_problem_with_its_json_path(signed_in):
 
 def test_the_new_bot_dialog_offers_the_templates_and_makes_the_chosen_one(signed_in, ann):
     page = text(signed_in.get("/w/acme/"))
-    for title in ("Blank", "Lead capture", "FAQ", "AI assistant"):
+    for title in ("Blank", "Lead capture", "FAQ", "FAQ with a knowledge base", "AI assistant"):
         assert f'<span class="template-title">{title}</span>' in page
     assert "Needs an LLM provider: this workspace has none yet" in page  # said before anyone picks it
 

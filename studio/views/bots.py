@@ -17,7 +17,7 @@ from integrations.chat_api.errors import ChatApiError
 from studio import channel_settings
 from studio.forms import ImportBotForm, NewBotForm
 from studio.permissions import can, can_on_bots_in
-from studio.views import channels
+from studio.views import channels, helpdesk
 from studio.views.access import bot_page, workspace_page
 
 
@@ -99,6 +99,7 @@ def dashboard(request, bot):
         "bot": bot,
         "chat_api": chat_api.settings_summary(bot),
         "channels": channels.section(bot),
+        "helpdesk": helpdesk.section(bot),
         "description": bot.draft.get("description", "") if isinstance(bot.draft, dict) else "",
         "versions": versions,
         "conversations": bot.conversations.count(),

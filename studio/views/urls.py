@@ -1,7 +1,7 @@
 from django.urls import path
 
-from studio.views import (accounts, ai, audit, bot_settings, bots, channels, config, conversations, inbox, members,
-                          operations, tokens, usage, webchat, workspaces)
+from studio.views import (accounts, ai, audit, bot_settings, bots, channels, config, conversations, helpdesk, inbox,
+                          members, operations, tokens, triggers, usage, webchat, workspaces)
 
 app_name = "studio"
 urlpatterns = [
@@ -67,6 +67,10 @@ urlpatterns = [
     path("bots/<uuid:bot_id>/conversations/<int:conversation_id>/turns/<int:event_id>/", conversations.turn,
          name="bot_conversation_turn"),
     path("bots/<uuid:bot_id>/config/", config.config_page, name="bot_config"),
+    # webhook trigger URLs and secrets (docs/hooks-and-triggers.md)
+    path("bots/<uuid:bot_id>/triggers/", triggers.triggers_page, name="bot_triggers"),
+    path("bots/<uuid:bot_id>/triggers/<str:flow>/<str:node>/secret/", triggers.rotate_secret,
+         name="bot_trigger_secret"),
     path("bots/<uuid:bot_id>/config/<str:name>/<str:environment>/", config.change_value, name="bot_config_value"),
     # the dashboard's Logs, Events, Issues and Chatbot settings pages (docs/dashboard.md)
     path("bots/<uuid:bot_id>/logs/", operations.logs, name="bot_logs"),
@@ -79,6 +83,8 @@ urlpatterns = [
     # the messaging channels of a bot (integrations/messaging)
     path("bots/<uuid:bot_id>/channels/webhook/secret/", channels.webhook_secret, name="channel_webhook_secret"),
     path("bots/<uuid:bot_id>/channels/<slug:kind>/", channels.change, name="channel"),
+    # the external help desk of a bot (integrations/helpdesk)
+    path("bots/<uuid:bot_id>/helpdesk/", helpdesk.change, name="helpdesk"),
     # the webchat channel of a bot
     path("bots/<uuid:bot_id>/webchat/", webchat.settings_page, name="webchat_settings"),
     path("bots/<uuid:bot_id>/webchat/preview/", webchat.preview_page, name="webchat_preview"),

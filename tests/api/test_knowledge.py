@@ -95,3 +95,32 @@ def test_a_nul_character_is_refused_with_the_field_named(world, api):
     assert "NUL" in details(api.post(url(world, f"/{kb}/sources"), {"kind": "text", "name": "x", "text": "a\x00"},
                                      format="json"))["$.text"]
     assert "NUL" in details(api.post(url(world, "/search"), {"query": "refund\x00"}, format="json"))["$.query"]
+
+
+def test_a_table_source_reads_the_rows_of_one_of_the_bots_tables(world, api, django_capture_on_commit_callbacks):
+    from flows.tables import service as tables
+
+    tables.create_table(world.bot, {"name": "Products", "columns": [
+        {"name": "title", "type": "string", "searchable": True}, {"name": "price", "type": "number"}]})
+    world.bot.refresh_from_db()
+    tables.insert_rows(world.bot.pk, tables.get_table(world.bot, "Products"),
+                       [{"title": "Kettle Pro, a steel kettle that boils in three minutes", "price": 49}])
+    kb = api.post(url(world), {"name": "Catalogue"}, format="json").json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        added = api.post(url(world, f"/{kb}/sources"), {"kind": "table", "table": "Products"}, format="json")
+    assert added.status_code == 201, added.content
+    assert (added.json()["kind"], added.json()["table"], added.json()["columns"]) == ("table", "Products", [])
+    source = api.get(url(world, f"/{kb}/sources/{added.json()['id']}")).json()
+    assert (source["status"], source["chunks"]) == ("ready", 1)
+    best = api.post(url(world, "/search"), {"query": "which kettle boils fast", "knowledgeBases": ["Catalogue"]},
+                    format="json").json()["hits"][0]
+    row = tables.find_rows(world.bot.pk, tables.get_table(world.bot, "Products"))["rows"][0]["id"]
+    assert (best["sourceType"], best["sourceName"], best["row"]) == ("table", "Products", row)
+    assert details(api.post(url(world, f"/{kb}/sources"), {"kind": "table", "table": "Invoices"},
+                            format="json"))["$.table"] == "the bot has no table 'Invoices' (its tables: Orders, Products)"
+    assert details(api.post(url(world, f"/{kb}/sources"), {"kind": "table", "table": "Products",
+                                                            "columns": ["price"]}, format="json"))[
+        "$.columns[0]"] == "column 'price' is number; a table source reads string columns"
+    for bad in (5, "title", [1], ["no spaces allowed"]):
+        assert details(api.post(url(world, f"/{kb}/sources"), {"kind": "table", "table": "Products", "columns": bad},
+                                format="json"))["$.columns"] == "a list of the table's column names"

@@ -108,6 +108,15 @@ class EditorPage:
         self.page.keyboard.type(text)
         self.page.keyboard.press("Escape")  # closes a completion list if one is open
 
+    def submit_dialog(self, **values: str) -> Locator:
+        """Fill the open dialog's fields by name and press its submit button; returns the
+        dialog (still open when the form refused what was typed)."""
+        dialog = self.page.locator("dialog[open]")
+        for name, value in values.items():
+            dialog.locator(f"[name={name}]").fill(value)
+        dialog.locator("button[type=submit]").click()
+        return dialog
+
     def open_flow(self, name: str) -> None:
         self.page.locator(f'#fs-explorer [data-flow="{name}"]').click()
         expect(self.page.locator("#fs-flow-name")).to_have_text(name)

@@ -72,3 +72,35 @@ def test_the_workspace_usage_page_sums_the_same_rollups_per_bot(page, studio_url
     expect(row.nth(0)).to_have_text("Support")
     expect(row.nth(1)).to_have_text("4")  # conversations, as on the Analytics page
     expect(row.nth(4)).to_have_text("120")  # LLM tokens
+
+
+def test_the_extra_charts_show_custom_events_intents_captures_workflows_and_hours(page, studio_url, make_user,
+                                                                                   login):
+    """studio.tests.test_analytics_extras's seeded turns (Track Event cards, intents, a capture
+    card, workflow runs, two hours of day), rolled up: each new chart carries those figures."""
+    from studio.tests.test_analytics_extras import seed as seed_extras
+    from studio.tests.test_analytics_extras import tracking_bot
+
+    owner = make_user(name="Olga")
+    bot = flow_services.import_bot(tracking_bot(), workspace=owner.workspace)
+    flow_services.publish(bot)
+    today = timezone.localdate()
+    seed_extras(bot, today)
+    login(page, owner)
+    page.goto(f"/bots/{bot.pk}/analytics/?since={(today - timedelta(days=2)).isoformat()}")
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('chart-hours'))")
+
+    assert page.evaluate(CHART_DATA, "chart-events") == {"fallback": [0, 1, 0], "order_tracked": [2, 1, 0]}
+    assert page.evaluate(CHART_DATA, "chart-workflows") == {"Completed": [2, 1, 0], "Failed": [0, 1, 0]}
+    labels = "id => Chart.getChart(document.getElementById(id)).data.labels"
+    assert page.evaluate(labels, "chart-intents") == ["none", "track_order"]
+    assert page.evaluate(CHART_DATA, "chart-intents") == {"Messages": [7, 3]}
+    assert page.evaluate(labels, "chart-captures") == ["cap-mail"]
+    assert page.evaluate(CHART_DATA, "chart-captures") == {"Completed": [1], "Gave up": [1], "Dropped off": [1]}
+    hours = page.evaluate(CHART_DATA, "chart-hours")
+    assert page.evaluate(labels, "chart-hours")[9] == "09"
+    assert {h: n for h, n in enumerate(hours["Messages in"]) if n} == {9: 8, 21: 2}
+    assert {h: n for h, n in enumerate(hours["Users"]) if n} == {9: 3, 21: 1}
+    assert page.evaluate(CHART_DATA, "chart-llm-cost") == {"Cost": [0, 0, 0]}
+    expect(page.locator("[data-testid=captures] tr[data-capture=cap-mail] td").nth(4)).to_have_text("1")
+    expect(page.locator("[data-intents=matched]")).to_have_text("3")

@@ -59,18 +59,24 @@ def test_an_error_of_a_published_card_is_an_issue_the_operator_resolves(page, st
 
 
 def test_the_logs_page_tails_new_lines_and_filters_by_level(page, studio_url, make_user, login):
+    """The tail over its websocket: the poll stands still while the socket is open."""
     owner = make_user(name="Olga")
     bot = broken_bot(owner.workspace)
     talk(bot, "ann", "hello")
     login(page, owner)
+    polls = []
+    page.on("request", lambda request: polls.append(request.url) if "/logs/tail/" in request.url else None)
     page.goto(f"/bots/{bot.pk}/logs/")
     lines = page.get_by_test_id("log-line")
     expect(lines).to_have_count(1)
     expect(lines.first).to_contain_text("heard hello")
+    expect(page.locator("html[data-log-socket=open]")).to_have_count(1)
 
     talk(bot, "bob", "anyone there?")  # while the page is open
     expect(lines).to_have_count(2, timeout=8000)
     expect(lines.first).to_contain_text("heard anyone there?")
+    page.wait_for_timeout(2500)  # longer than a poll's period
+    assert polls == []  # the line came over the socket
 
     page.get_by_label("Level").select_option("error")
     expect(page.get_by_test_id("logs-empty")).to_be_visible()
@@ -78,3 +84,45 @@ def test_the_logs_page_tails_new_lines_and_filters_by_level(page, studio_url, ma
     talk(bot, "cat", "order 5")
     expect(lines).to_have_count(1, timeout=8000)  # only the error line of the new turn, not its info
     expect(lines.first).to_contain_text("order 5 not found")
+
+
+def test_without_a_websocket_the_logs_page_polls(page, studio_url, make_user, login):
+    """The fallback: a browser (or proxy) where the socket cannot open still tails, by polling."""
+    owner = make_user(name="Olga")
+    bot = broken_bot(owner.workspace)
+    talk(bot, "ann", "hello")
+    login(page, owner)
+    page.add_init_script("window.WebSocket = function () { throw new Error('no websockets here'); };")
+    polls = []
+    page.on("request", lambda request: polls.append(request.url) if "/logs/tail/" in request.url else None)
+    page.goto(f"/bots/{bot.pk}/logs/")
+    lines = page.get_by_test_id("log-line")
+    expect(lines).to_have_count(1)
+    talk(bot, "bob", "anyone there?")
+    expect(lines).to_have_count(2, timeout=8000)
+    expect(lines.first).to_contain_text("heard anyone there?")
+    assert polls and page.locator("html[data-log-socket]").count() == 0
+
+
+def test_when_the_socket_drops_the_poll_goes_on_from_its_last_line(page, studio_url, make_user, login):
+    owner = make_user(name="Olga")
+    bot = broken_bot(owner.workspace)
+    talk(bot, "ann", "hello")
+    login(page, owner)
+    # Keep a handle on the page's sockets, to cut them as a proxy would.
+    page.add_init_script("""(() => { const Real = window.WebSocket; window.__sockets = [];
+      window.WebSocket = function (url) { const ws = new Real(url); window.__sockets.push(ws); return ws; };
+      window.WebSocket.prototype = Real.prototype; })();""")
+    page.goto(f"/bots/{bot.pk}/logs/")
+    lines = page.get_by_test_id("log-line")
+    expect(page.locator("html[data-log-socket=open]")).to_have_count(1)
+    talk(bot, "bob", "over the socket")
+    expect(lines).to_have_count(2, timeout=8000)
+    page.evaluate("() => { window.WebSocket = function () { throw new Error('gone'); }; "
+                  "window.__sockets.forEach(ws => ws.close()); }")
+    expect(page.locator("html[data-log-socket]")).to_have_count(0)
+    talk(bot, "cat", "by polling")
+    expect(lines).to_have_count(3, timeout=8000)  # the poll asks after the socket's last line: no repeats
+    expect(lines.first).to_contain_text("heard by polling")
+    page.wait_for_timeout(2500)
+    expect(lines).to_have_count(3)

@@ -93,3 +93,27 @@ def test_every_tray_item_has_a_tooltip_and_an_icon_of_its_own(logged_in_page):
     assert [item["key"] for item in found if not item["title"].strip()] == []
     icons = [item["icon"] for item in found]
     assert len(set(icons)) == len(icons), "no two tray items share an icon"
+
+
+def test_a_faq_bot_with_a_knowledge_base_answers_from_it_in_the_emulator(logged_in_page):
+    page = logged_in_page
+    bot = create_from_dialog(page, "Shop FAQ", "faq-knowledge")
+    # The template's knowledge base came with the bot and was indexed (eager tasks here).
+    (kb,) = bot.knowledge_bases.all()
+    assert kb.name == "FAQ" and set(kb.sources.values_list("status", flat=True)) == {"ready"}
+    expect(page.locator("#fs-problems-badge")).to_have_text("No problems")
+    page.locator("#fs-emu-toggle").click()
+    box = page.get_by_label("Message to the bot")
+    log = page.locator("#fs-emu-log")
+    box.fill("hello")
+    box.press("Enter")
+    expect(log.locator(".fs-emu-msg.bot").last).to_have_text(
+        "Hi! Ask me anything about our opening hours, delivery, returns, payment or how to reach us.")
+    box.fill("can I send an item back?")
+    box.press("Enter")
+    expect(log.locator(".fs-emu-msg.bot").last).to_contain_text(
+        "Returns: you can send back any item within 30 days of delivery for a full refund.")
+    box.fill("what is the boiling point of water")
+    box.press("Enter")
+    expect(log.locator(".fs-emu-msg.bot").last).to_have_text(
+        "Sorry, I could not find that in our FAQ. Write to help@example.com and a person will answer.")

@@ -355,3 +355,80 @@ def test_chatbot_settings_refuse_a_nul_with_the_field_named(db):
     assert response.status_code == 400
     assert "Fallback message: contains" in response.content.decode()
     assert Bot.objects.get(pk=world.bot.pk).draft == before
+
+
+# ---- Webhook triggers (no login: anyone holding the secret) -----------------------------------
+
+def test_webhook_trigger_refuses_every_hostile_body_with_its_path(db):
+    """Signed with the right secret, so each body gets past the signature check to the JSON
+    checks; a NUL or lone surrogate in the query's ids too, and a body over 256 KiB."""
+    from integrations.triggers.tests.test_webhook_trigger import hook_bot
+    from runtime import triggers
+    from runtime.tests.bots import create_bot
+
+    bot = create_bot(hook_bot())
+    secret = triggers.webhook_secret(bot, "main", "paid")
+    path = triggers.webhook_path(bot, "main", "paid")
+    client = Client()
+
+    def post(raw: bytes, query: str = ""):
+        answer = client.post(path + query, data=raw, content_type="application/json",
+                             headers={"X-Flowstudio-Signature": triggers.signature(secret, raw)})
+        return answer.status_code, answer.json().get("error", "")
+
+    table = [("%s", "$"), ('{"order": %s}', "$.order"), ('{"order": {"id": 1, "note": %s}}', "$.order.note"),
+             ('{"items": [1, %s]}', "$.items[1]")]
+    before = _stored_counts()
+    wrong = []
+    for template, where in table:
+        for name, value in HOSTILE.items():
+            status, error = post(_fill(template, value).encode())
+            if status != 400 or SAYS[name] not in error or where not in error:
+                wrong.append((template, name, status, error[:200]))
+    for raw in (b'{"a": "\xff"}', b'{"a": 1', b'[1, 2]'):
+        status, error = post(raw)
+        if status != 400 or "the body" not in error:
+            wrong.append((raw, status, error[:200]))
+    for query in ("?conversationId=a%00b", "?userId=a%00b", "?userId=" + "u" * 300):
+        status, error = post(b"{}", query)
+        if status != 400:
+            wrong.append((query, status, error[:200]))
+    status, error = post(b'{"pad": "' + b"x" * (256 * 1024) + b'"}')
+    if status != 413 or "262144" not in error:
+        wrong.append(("huge body", status, error[:200]))
+    assert wrong == []
+    assert _stored_counts() == before
+
+
+def test_agui_endpoint_refuses_every_hostile_body_with_its_path(transactional_db, fresh_chat_api):
+    """POST /agui/<webhook id> reads its body as the Chat API does: the same refusals, before
+    any user, conversation or message is made."""
+    _, row = make_bot()
+    from integrations.chat_api import auth
+
+    key = auth.user_key(row.encryption_key, "fuzzer")
+    table = [("%s", "$"), ('{"threadId": %s, "runId": "r"}', "$.threadId"),
+             ('{"threadId": "t", "runId": "r", "messages": [{"id": "m", "role": "user", "content": %s}]}',
+              "$.messages[0].content"),
+             ('{"threadId": "t", "runId": "r", "resume": [{"interruptId": "a:b", "status": "resolved", "payload": %s}]}',
+              "$.resume[0].payload"),
+             ('{"threadId": "t", "runId": "r", "forwardedProps": {"k": %s}}', "$.forwardedProps.k")]
+    before = _stored_counts()
+    wrong = []
+    for template, where in table:
+        for name, value in HOSTILE.items():
+            status, _, content = asgi_client.request("POST", f"/agui/{row.webhook_id}",
+                                                     body=_fill(template, value).encode(),
+                                                     headers={"x-user-key": key, "content-type": "application/json"})
+            body = json.loads(content or b"{}")
+            message = body.get("message", "")
+            if (status, body.get("type")) != (400, "InvalidPayload") or SAYS[name] not in message \
+                    or f"at {where}" not in message:
+                wrong.append((template, name, status, message[:200]))
+    status, _, content = asgi_client.request("POST", f"/agui/{row.webhook_id}",
+                                             body=b'{"pad": "' + b"x" * (1024 * 1024 + 1) + b'"}',
+                                             headers={"x-user-key": key, "content-type": "application/json"})
+    if status != 413:
+        wrong.append(("huge body", status, content[:200]))
+    assert wrong == []
+    assert _stored_counts() == before

@@ -2,7 +2,6 @@
 server over real HTTP (a grounded answer with numbered citations; "I don't know" is no
 answer), and the indexing job run by a real Celery worker process."""
 import time
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +11,7 @@ from integrations.chat_api.tests.server import celery_worker
 from integrations.llm import scripted_server as s
 from integrations.llm.tests.test_bots_with_llm import add_provider
 from runtime import turns
-from runtime.knowledge import indexing, jobs
+from runtime.knowledge import jobs
 from runtime.knowledge.tests.test_knowledge import FILES, handbook_kb, kb_bot
 from runtime.tests.bots import create_bot
 
@@ -82,3 +81,39 @@ def test_a_celery_worker_indexes_an_uploaded_document(tmp_path, settings):
     assert "runtime.tasks.index_knowledge_source" in log
     texts, _ = ask(bot, "refund within how many days?")
     assert "45 days" in texts[0] and texts[0].endswith("| handbook.pdf p2")
+
+
+def test_row_changes_reach_a_celery_worker_after_the_delay_as_one_job(tmp_path, settings):
+    from flows import services
+    from flows.tables import service as tables
+    from runtime.knowledge import search
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the import's own job runs here, at its commit
+    settings.FLOWSTUDIO_KNOWLEDGE_TABLE_DELAY_S = 1.0
+    doc = kb_bot()
+    doc["tables"] = [{"name": "Products", "columns": [{"name": "blurb", "type": "string", "searchable": True}],
+                      "rows": [{"blurb": "A steel kettle that boils water in three minutes."}]}]
+    doc["knowledgeBases"] = [{"name": "Catalogue", "sources": [{"type": "table", "table": "Products"}]}]
+    bot = create_bot(doc)
+    source = KnowledgeSource.objects.get(knowledge_base__bot=bot)
+    assert (source.status, source.chunk_count) == ("ready", 1)
+    table = tables.get_table(services.find_bot(str(bot.pk)), "Products")
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with celery_worker(tmp_path) as queue:
+        settings.FLOWSTUDIO_KNOWLEDGE_CELERY_QUEUE = queue
+        started = time.monotonic()
+        for blurb in ("A milk frother that whisks foam for lattes.", "A teapot for six cups of loose leaf tea."):
+            tables.insert_row(bot.pk, table, {"blurb": blurb})  # each commits on its own
+        source.refresh_from_db()
+        assert (source.status, source.revision) == ("queued", 2)  # one job for the burst
+        while time.monotonic() - started < 90:
+            source.refresh_from_db()
+            if source.status in ("ready", "failed"):
+                break
+            time.sleep(0.05)
+        waited = time.monotonic() - started
+        log = (tmp_path / "worker.log").read_text()
+    assert (source.status, source.revision, source.chunk_count) == ("ready", 2, 3), (source.error, log[-3000:])
+    assert waited >= 1.0  # not before the delay
+    assert log.count("runtime.tasks.index_knowledge_source") >= 1
+    assert "frother" in search.search("foam for a latte", [source.knowledge_base_id]).hits[0].text

@@ -45,8 +45,11 @@ def live_server(log_dir: Path, *, workers: int = 2, **env):
 
 @contextmanager
 def celery_worker(log_dir: Path, **env):
-    """Yields the name of a queue only this worker consumes."""
+    """Yields the name of a queue only this worker consumes. The worker sends the workflow
+    steps and conversation turns it enqueues itself to that queue too (a test process sends
+    its own there with `settings.FLOWSTUDIO_WORKFLOW_QUEUE = queue`)."""
     queue = f"flowstudio-test-{uuid.uuid4().hex}"
+    env.setdefault("FLOWSTUDIO_WORKFLOW_QUEUE", queue)
     log_path = log_dir / "worker.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

@@ -86,3 +86,45 @@ def test_another_users_conversation_and_bad_bodies_are_refused(order_chat):
     status, body = order_chat.call("POST", "/resume-workflow", {
         "conversationId": conversation_id, "workflowId": "not-a-uuid", "values": {}}, key=key)
     assert status == 400 and "not a run id" in body["message"]
+
+
+def test_the_progress_events_reach_the_outgoing_webhook_signed(order_chat, settings):
+    """Every progress entry is an `event_created` signal, and every signal is also POSTed to
+    the bot's webhook (webhooks.py): a backend follows the workflow without a listen stream."""
+    import json
+
+    from integrations.chat_api import services, webhooks
+    from runtime.tests.receiver import receiver
+
+    settings.FLOWSTUDIO_OUTBOUND_ALLOW_HOSTS = ["127.0.0.1"]  # the receiver is local
+    with receiver((200, {}, b"")) as rx:
+        services.update_chat_api(order_chat.row.bot, webhook_url=rx.url + "/hook", webhook_secret="wf-s3cret")
+        _, key = order_chat.user()
+        conversation_id = order_chat.conversation(key)
+        order_chat.say(key, conversation_id, "ann")
+        run = paused_run(conversation_id, "ask-order")
+        for step, values in (("ask-order", {"orderId": "ORD-7"}), ("ask-address", {
+                "street": "1 Main St", "city": "Springfield", "zip": "62701"})):
+            status, body = order_chat.call("POST", "/resume-workflow", {
+                "conversationId": conversation_id, "workflowId": str(run.pk), "stepId": step, "values": values},
+                key=key)
+            assert status == 202, body
+        expected = len(workflow_events(conversation_id))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            progress = [json.loads(r[3]) for r in rx.requests]
+            progress = [s for s in progress if s["type"] == "event_created"
+                        and s["data"]["payload"].get("type", "").startswith("Workflow")]
+            if len(progress) >= expected:
+                break
+            time.sleep(0.1)
+    for _, _, headers, body in rx.requests:
+        assert webhooks.verify("wf-s3cret", headers["X-Chat-Webhook-Timestamp"], body,
+                               headers["X-Chat-Webhook-Signature"])
+    # Deliveries travel apart (a retry may come later): the receiver orders them by the id.
+    progress.sort(key=lambda s: int(s["data"]["id"]))
+    assert [s["data"]["payload"] for s in progress] == workflow_events(conversation_id)
+    kinds = [s["data"]["payload"]["type"] for s in progress]
+    assert kinds[0] == "WorkflowStarted" and kinds[-1] == "WorkflowCompleted"
+    assert {"WorkflowStepStarted", "WorkflowInterventionRequired", "WorkflowStepCompleted"} <= set(kinds)
+    assert all(s["data"]["conversationId"] == conversation_id for s in progress)

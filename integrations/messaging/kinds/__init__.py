@@ -14,7 +14,8 @@ public URL the channel was given, which Twilio signs): a Django request or the A
 `asgi.InboundRequest`.
 - `parse(config, request, body)`: the updates in the request as `Inbound` items (an update
   the bot has nothing to do with, such as the bot's own message echoed back, is skipped).
-- `send(config, address, outgoing)`: one of the bot's messages to the channel's API, through
+- `send(config, address, outgoing)`: one of the bot's messages (with when the user last
+  wrote, for WhatsApp's 24-hour window) to the channel's API, through
   the outbound guard; raises `SendFailed` (retried) or `SendRejected` (recorded, not retried).
 - `challenge(config, params)`: the answer to a GET on the webhook URL (Meta's `hub.challenge`
   handshake), as (content type, body); raises `Refused`. Kinds without one answer 405.
@@ -28,6 +29,7 @@ public URL the channel was given, which Twilio signs): a Django request or the A
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
@@ -93,6 +95,8 @@ class Outgoing:
     id: str
     seq: int
     message: dict
+    # When the user last wrote in the conversation (None: never): WhatsApp's 24-hour window.
+    last_incoming_at: datetime | None = None
 
 
 class ChannelConfig(BaseModel):

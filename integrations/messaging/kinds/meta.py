@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
 from pydantic import Field
 
-from . import (ChannelConfig, ChannelKind, Inbound, Refused, SendRejected, decode_json, fallback_text,
+from runtime import outbound
+
+from . import (ChannelConfig, ChannelKind, Inbound, Refused, SendFailed, SendRejected, decode_json, fallback_text,
                numbered_choices, register)
 from .api_calls import get_json, post_json
 
@@ -30,6 +35,8 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 # 4 app, 17 user, 32 page, 613 call rate limits; 80007 WhatsApp account, 130429 throughput,
 # 131056 pair rate limits (https://developers.facebook.com/docs/graph-api/overview/rate-limiting).
 RATE_LIMIT_CODES = {4, 17, 32, 613, 80007, 130429, 131056}
+# A medium's download, at most (the file may be 16 MB).
+MEDIA_SECONDS = 60.0
 
 
 def graph_retried(status: int, answer: dict) -> bool:
@@ -151,11 +158,40 @@ class WhatsApp(MetaKind):
         return updates
 
     def send(self, config, address, outgoing):
-        for payload in wa_render(outgoing.message):
+        template = wa_template(outgoing.message) if outside_window(outgoing.last_incoming_at) else None
+        for payload in [template] if template else wa_render(outgoing.message):
             post_json(graph_url(f"{config.phone_number_id}/messages"),
                       {"messaging_product": "whatsapp", "recipient_type": "individual", "to": address["wa_id"],
                        **payload},
                       headers=self._headers(config), shown_url="WhatsApp messages", retried=graph_retried)
+
+    def download(self, config, media_id: str, max_bytes: int) -> tuple[str, bytes]:
+        """A medium the user sent: its URL from the Graph API (`GET /<media id>`, valid for
+        minutes), then the file with the same token, both through the outbound guard; the
+        file at most `max_bytes` (a larger one is refused before it is read, by its declared
+        size, or while it is read). (content type, bytes); SendFailed to retry, SendRejected."""
+        _, answer = get_json(graph_url(media_id), headers=self._headers(config), shown_url="WhatsApp media")
+        url, size = answer.get("url"), answer.get("file_size")
+        if not isinstance(url, str) or not url:
+            raise SendRejected(f"WhatsApp media {media_id}: the Graph API gave no url")
+        if isinstance(size, (int, str)) and str(size).isdigit() and int(size) > max_bytes:
+            raise SendRejected(f"WhatsApp media {media_id} is {size} bytes; the limit is {max_bytes}")
+        try:
+            reply = outbound.request("GET", url, headers=self._headers(config), max_bytes=max_bytes,
+                                     total_seconds=MEDIA_SECONDS)
+        except outbound.OutboundRefused as exc:
+            raise SendRejected(f"WhatsApp media {media_id}: refused by the outbound guard: {exc}") from None
+        except outbound.OutboundFailed as exc:
+            reason = str(exc).replace(url, "the file")  # the CDN URL is the medium's own address
+            if "limit is" in reason or "byte limit" in reason:
+                raise SendRejected(f"WhatsApp media {media_id}: {reason}") from None
+            raise SendFailed(f"WhatsApp media {media_id}: {reason}") from None
+        if reply.status >= 500 or reply.status in (408, 429):
+            raise SendFailed(f"WhatsApp media {media_id}: the download answered {reply.status}", status=reply.status)
+        if reply.status >= 300:
+            raise SendRejected(f"WhatsApp media {media_id}: the download answered {reply.status}", status=reply.status)
+        content_type = str(answer.get("mime_type") or reply.headers.get("content-type") or "application/octet-stream")
+        return content_type.split(";")[0].strip()[:255], reply.body
 
     def check(self, config):
         _, answer = get_json(graph_url(f"{config.phone_number_id}?fields=display_phone_number,verified_name"),
@@ -163,6 +199,54 @@ class WhatsApp(MetaKind):
         number = answer.get("display_phone_number") or config.phone_number_id
         name = answer.get("verified_name")
         return f"connected to {number}" + (f" ({name})" if name else "")
+
+
+# A business may message a user freely for 24 hours after the user's last message; outside
+# that window only an approved message template goes out (Meta answers 131047 otherwise).
+WA_WINDOW = timedelta(hours=24)
+TEMPLATE_KEY = "whatsappTemplate"
+WA_TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
+WA_TEMPLATE_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
+WA_TEMPLATE_PARAMETERS = 20
+WA_TEMPLATE_COMPONENTS = 10
+
+
+def outside_window(last_incoming_at) -> bool:
+    return last_incoming_at is None or timezone.now() - last_incoming_at >= WA_WINDOW
+
+
+def wa_template(message: dict) -> dict | None:
+    """The approved template a bot message names in `metadata.whatsappTemplate`, as a Cloud
+    API message object, or None when it names none. SendRejected (recorded, not retried) when
+    the template is not one the Cloud API could take, with the path of what is wrong."""
+    metadata = message.get("metadata") if isinstance(message.get("metadata"), dict) else {}
+    spec = metadata.get(TEMPLATE_KEY)
+    if spec is None:
+        return None
+    where = f"metadata.{TEMPLATE_KEY}"
+    if not isinstance(spec, dict):
+        raise SendRejected(f"{where} must be an object with name and language")
+    name, language = spec.get("name"), spec.get("language", "en_US")
+    if not isinstance(name, str) or not WA_TEMPLATE_NAME.match(name):
+        raise SendRejected(f"{where}.name must be the template's name (lower case letters, digits, _), got {name!r}")
+    if not isinstance(language, str) or not WA_TEMPLATE_LANGUAGE.match(language):
+        raise SendRejected(f"{where}.language must be a language code such as en or en_US, got {language!r}")
+    parameters = spec.get("parameters", [])
+    if not isinstance(parameters, list) or len(parameters) > WA_TEMPLATE_PARAMETERS \
+            or not all(isinstance(p, (str, int, float)) and not isinstance(p, bool) for p in parameters):
+        raise SendRejected(f"{where}.parameters must be a list of at most {WA_TEMPLATE_PARAMETERS} texts")
+    components = spec.get("components", [])
+    if not isinstance(components, list) or len(components) > WA_TEMPLATE_COMPONENTS \
+            or not all(isinstance(c, dict) and isinstance(c.get("type"), str) for c in components):
+        raise SendRejected(f"{where}.components must be a list of at most {WA_TEMPLATE_COMPONENTS} objects "
+                           f"with a type (the Cloud API's template components)")
+    if parameters:
+        body = {"type": "body", "parameters": [{"type": "text", "text": _cut(p, WA_BODY)} for p in parameters]}
+        components = [body, *(c for c in components if c.get("type") != "body")]
+    template = {"name": name, "language": {"code": language}}
+    if components:
+        template["components"] = components
+    return {"type": "template", "template": template}
 
 
 def _wa_inbound(message: dict, names: dict, phone_number_id: str) -> Inbound | None:

@@ -74,3 +74,35 @@ async def test_the_order_workflow_in_the_widget(settings):
     frames = await receive_until(again, lambda f: workflow_event(f, "WorkflowCompleted"))
     assert frames[-1]["message"]["payload"]["payload"]["output"] == {"result": "ORD-3 to Springfield"}
     await again.disconnect()
+
+
+async def test_a_failed_step_is_retried_from_the_widget(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    bot = await database_sync_to_async(create_bot)(order_workflow_bot(process_code="throw new Error('warehouse offline');"))
+    comm = communicator(bot.pk)
+    await hello(comm)
+    await comm.send_json_to({"type": "retry_workflow", "clientId": "early"})
+    error = (await receive_until(comm, lambda f: f["type"] == "error"))[-1]
+    assert error["code"] == "bad_request" and error["message"] == "retry_workflow needs the workflowId"
+    await comm.send_json_to({"type": "message", "payload": {"type": "text", "text": "ann"}})
+    form = (await receive_until(comm, lambda f: workflow_event(f, "WorkflowInterventionRequired")))[-1]
+    run_id = form["message"]["payload"]["payload"]["workflowId"]
+    # A paused run has not failed: nothing to retry.
+    await comm.send_json_to({"type": "retry_workflow", "clientId": "paused", "workflowId": run_id})
+    error = (await receive_until(comm, lambda f: f["type"] == "error"))[-1]
+    assert error["code"] == "invalid_workflow_data" and error["clientId"] == "paused"
+    assert "only a failed workflow can be retried" in error["message"]
+    await comm.send_json_to({"type": "resume_workflow", "workflowId": run_id, "stepId": "ask-order",
+                             "values": {"orderId": "ORD-1"}})
+    await receive_until(comm, lambda f: workflow_event(f, "WorkflowInterventionRequired", "ask-address"))
+    await comm.send_json_to({"type": "resume_workflow", "workflowId": run_id, "stepId": "ask-address",
+                             "values": {"street": "1 Main St", "city": "Springfield", "zip": "62701"}})
+    failed = (await receive_until(comm, lambda f: workflow_event(f, "WorkflowStepFailed")))[-1]
+    assert "warehouse offline" in failed["message"]["payload"]["payload"]["error"]
+
+    await comm.send_json_to({"type": "retry_workflow", "clientId": "again", "workflowId": run_id})
+    frames = await receive_until(comm, lambda f: workflow_event(f, "WorkflowStepFailed"))
+    [ack] = [f for f in frames if f["type"] == "ack" and f.get("clientId") == "again"]
+    assert ack["workflowId"] == run_id and ack["stepId"] == "process"
+    assert [f["message"]["payload"]["payload"]["retry"] for f in frames if workflow_event(f, "WorkflowStepStarted")] == [True]
+    await comm.disconnect()

@@ -185,7 +185,8 @@ class CaptureConfig(CardConfig):
                             description="A question asked instead of an answer is answered from the knowledge "
                                         "bases (with confidence only) and the card keeps waiting; no retry is used.")
     knowledge_bases: list[str] = Field(default_factory=list, max_length=50, title="Knowledge bases to search",
-                                       description="KB names; empty: all of the bot's.")
+                                       description="KB names; empty: all of the bot's.",
+                                       json_schema_extra={"x-options": "knowledgeBases"})
     sensitive: bool = Field(default=False, title="Contains sensitive data",
                             description="Entity - Regex only: the value is masked with * in traces and logs.")
 

@@ -6,12 +6,13 @@ query and writes what it found to `turn.KnowledgeAgent`; it sends nothing to the
   with numbered citations [1], [2]; without one (no provider, or the model failed), the best
   passage verbatim. "" when nothing matched.
 - `.responded`: whether there is an answer.
-- `.citations`: the passages behind it: number, source name and type, page, location and a
-  preview of the passage.
+- `.citations`: the passages behind it: number, source name and type, page (a PDF's) or row
+  (a table's), location and a preview of the passage.
 The answer can also go to a workflow variable. docs/knowledge.md."""
 from __future__ import annotations
 
 import re
+from time import perf_counter
 
 from pydantic import Field
 
@@ -25,6 +26,9 @@ from .capture import VARIABLE_REF
 from .fields import RequiredTemplate
 
 PREVIEW_CHARS = 200
+# The fields of each passage the trace keeps (the text itself only as a preview).
+TRACED = ("chunkId", "knowledgeBase", "sourceName", "sourceType", "page", "row", "location", "score", "ftsRank",
+          "vectorRank", "similarity", "tokens")
 # The capture card answers a question only when the best passage is at least this close
 # (MiniLM cosine): a near miss must not hide the question the card asked.
 CONFIDENT_SIMILARITY = 0.45
@@ -41,12 +45,12 @@ def citation(number: int, passage: dict) -> dict:
     text = passage.get("text") or ""
     return {"number": number, "sourceName": passage.get("sourceName", ""), "sourceType": passage.get("sourceType", ""),
             "knowledgeBase": passage.get("knowledgeBase", ""), "page": passage.get("page"),
-            "location": passage.get("location", ""),
+            "row": passage.get("row"), "location": passage.get("location", ""),
             "preview": text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS - 1].rstrip() + "…"}
 
 
 def _reference(c: dict) -> str:
-    where = f", page {c['page']}" if c.get("page") else ""
+    where = f", page {c['page']}" if c.get("page") else f", row {c['row']}" if c.get("row") else ""
     return f"[{c['number']}] {c['sourceName']}{where}"
 
 
@@ -61,14 +65,16 @@ def ask_knowledge(rt, card_id: str, query: str, *, knowledge_bases=(), folder: s
     if host is None:
         raise BotRuntimeError(f"card {card_id!r}: knowledge bases are not available where this bot runs")
     query = query.strip()
+    started = perf_counter()
     try:
         passages = host.search(query, knowledge_bases=list(knowledge_bases), folder=folder, limit=limit) if query else []
     except KnowledgeFailure as exc:
         raise BotRuntimeError(f"card {card_id!r}: {exc}") from None
-    rt.add_trace("knowledge_query", query=query, knowledgeBases=list(knowledge_bases),
-                 passages=[{k: p.get(k) for k in ("sourceName", "page", "score", "ftsRank", "vectorRank",
-                                                  "similarity", "tokens")}
-                           | {"preview": citation(0, p)["preview"]} for p in passages])
+    # What the debugger shows of the search (docs/emulator.md "Knowledge"): every passage with
+    # where it comes from, both rankings, the fused score and its size in tokens.
+    rt.add_trace("knowledge_query", query=query, knowledgeBases=list(knowledge_bases), folder=folder, limit=limit,
+                 minSimilarity=min_similarity, ms=round((perf_counter() - started) * 1000, 3),
+                 passages=[{k: p.get(k) for k in TRACED} | {"preview": citation(0, p)["preview"]} for p in passages])
     if passages and min_similarity is not None and (passages[0].get("similarity") or 0) < min_similarity:
         passages = []
     citations = [citation(i, p) for i, p in enumerate(passages, 1)]
@@ -78,8 +84,10 @@ def ask_knowledge(rt, card_id: str, query: str, *, knowledge_bases=(), folder: s
                                           temperature=temperature, max_tokens=max_tokens)
     result = {"answer": answer, "responded": bool(answer), "citations": used, "query": query}
     rt.turn["KnowledgeAgent"] = result
+    # `citations` as the answer's References lines; `sources` whole, for the emulator's status
+    # line to show on hover.
     rt.add_trace("knowledge_answer", responded=bool(answer), generated=generated,
-                 citations=[_reference(x) for x in used])
+                 citations=[_reference(x) for x in used], sources=used)
     return result
 
 
@@ -133,7 +141,8 @@ class QueryKnowledgeCard(CardFamily):
         query: RequiredTemplate = Field(default="{{event.preview}}", max_length=2000, title="Query",
                            description="What to search for, e.g. {{event.preview}} or {{workflow.question}}.")
         knowledge_bases: list[str] = Field(default_factory=list, max_length=50, title="Included knowledge bases",
-                                           description="KB names to search; empty: all of the bot's.")
+                                           description="KB names to search; empty: all of the bot's.",
+                                           json_schema_extra={"x-options": "knowledgeBases"})
         folder: str = Field(default="", max_length=200, title="Folder",
                             description="Only the KBs in this folder (and the folders under it); empty: any.")
         max_passages: int = Field(default=5, ge=1, le=20, title="Passages",

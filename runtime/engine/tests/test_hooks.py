@@ -93,11 +93,34 @@ def test_a_broken_outgoing_hook_sends_the_reply_unchanged():
     assert "hook_error" in chat.trace_types()
 
 
-def test_hooks_see_user_and_env_but_write_no_variables():
-    chat = Chat(echo_bot(hook("tag", "before_incoming", "user.tagged = true; event.payload.text += env.SUFFIX;")),
+def test_hooks_see_env_and_write_user_session_conversation_and_bot_variables():
+    chat = Chat(bot(main(node("echo", text("{{session.count}} {{conversation.last}} {{user.tagged}} {{bot.hits}}"),
+                              card("wait", id="w"), next="echo"), start_next="echo"),
+                    hooks=[hook("tag", "before_incoming",
+                                "user.tagged = true; event.payload.text += env.SUFFIX;"
+                                "session.count = (session.count || 0) + 1;"),
+                           hook("last", "after_incoming", "conversation.last = event.payload.text;"),
+                           hook("hits", "after_turn", "bot.hits = (bot.hits || 0) + outgoing.length;")]),
                 env={"SUFFIX": "?"})
-    assert chat.say("hi") == ["you said hi?"]
-    assert "tagged" not in chat.user
+    # The dialog sees what the incoming hooks wrote; after_turn's write is there next turn.
+    assert chat.say("hi") == ["1 hi? true "]
+    assert chat.user["tagged"] is True and chat.bot["hits"] == 1
+    assert chat.state["session"]["count"] == 1 and chat.state["conversation"]["last"] == "hi?"
+    assert chat.say("again") == ["2 again? true 1"]
+    assert chat.bot["hits"] == 2
+    assert "variable_set" in chat.trace_types()
+
+
+def test_a_hook_write_that_does_not_fit_applies_none_and_the_turn_goes_on():
+    definition = echo_bot(hook("bad", "before_incoming", "user.age = 'old'; user.name = 'Ann'; event.payload.text += '!';"))
+    definition["variables"] = [{"name": "age", "scope": "user", "type": "number"}]
+    chat = Chat(definition)
+    result = chat.send({"type": "text", "payload": {"text": "hi"}, "preview": "hi"})
+    # Its event change is dropped with its writes: a failed hook is as if it had not run.
+    assert [o["text"] for o in result.outputs] == ["you said hi"]
+    errors = [t["message"] for t in result.trace if t["type"] == "hook_error"]
+    assert len(errors) == 1 and "'bad'" in errors[0] and "age" in errors[0] and "none of its changes" in errors[0]
+    assert "name" not in chat.user and chat.user.get("age") != "old"
 
 
 def test_a_hook_with_a_syntax_error_or_unknown_type_does_not_compile():

@@ -108,3 +108,24 @@ def test_a_conversation_card_in_a_workflow_and_a_call_to_a_workflow_are_refused(
     problems = _problems(definition)
     assert "belongs in a conversation flow" in problems["$.flows[1].nodes[1].cards[1].type"]
     assert "start it with a startWorkflow card" in problems["$.flows[0].nodes[1].cards[2].flow"]
+
+
+def test_flows_check_a_run_through_the_workflows_scope():
+    from runtime.engine.tests.workflow_bots import order_status_bot
+
+    build = compile_bot(order_status_bot())
+    first = run_turn(build, TurnInput(state={}, event={"type": "text", "payload": {"text": "ann"}}))
+    run_id = first.state["conversation"]["orderRun"]
+    assert [o.get("text") for o in first.outputs][-1] == "Working on your order."
+    paused = {run_id: {"status": "paused", "name": "orderWorkflow", "stepId": "ask-address", "output": None,
+                       "error": None}}
+    asked = run_turn(build, TurnInput(state=first.state, event={"type": "text", "payload": {"text": "where?"}},
+                                      workflows=paused))
+    assert [o["text"] for o in asked.outputs] == ["Your order is paused at ask-address."]
+    done = {run_id: {**paused[run_id], "status": "completed", "stepId": "done",
+                     "output": {"result": "ORD-1 to Springfield"}}}
+    told = run_turn(build, TurnInput(state=first.state, event={"type": "text", "payload": {"text": "and now?"}},
+                                     workflows=done))
+    assert [o["text"] for o in told.outputs] == ["Done: ORD-1 to Springfield"]
+    # Read only: code writing to it changes nothing the next turn sees (nothing is kept).
+    assert "workflows" not in told.state

@@ -1,4 +1,5 @@
 """The order workflow bot (docs/workflows.md), shared by the engine's and the runtime's tests."""
+import copy
 
 
 def _flow(name, nodes, variables=()):
@@ -38,7 +39,8 @@ def order_workflow_bot(name="Orders", *, process_code="workflow.result = workflo
             ], "next": None},
         ]),
         {"name": "orderWorkflow", "kind": "workflow", "stepTimeoutSeconds": step_timeout,
-         "requests": ORDER_REQUESTS,
+         # A copy: tests edit the bot they get (a bad schema) and must not edit the next one's.
+         "requests": copy.deepcopy(ORDER_REQUESTS),
          "notifications": {"progress": {"type": "object", "properties": {
              "message": {"type": "string"}, "percentage": {"type": "number"}}, "required": ["message", "percentage"]}},
          "variables": [{"name": "customer", "type": "string", "input": True},
@@ -60,3 +62,28 @@ def order_workflow_bot(name="Orders", *, process_code="workflow.result = workflo
              {"id": "done", "kind": "exit"},
          ]},
     ])
+
+
+def order_status_bot():
+    """The order workflow bot whose `main` checks the run it started (the `workflows` scope,
+    docs/workflows.md "Workflow Status"): the first message starts it, every later one says
+    where it is, and once completed its output."""
+    definition = order_workflow_bot()
+    run = "workflows[conversation.orderRun]"
+    definition["flows"][0]["nodes"] = [
+        {"id": "start", "kind": "start", "next": "route"},
+        {"id": "route", "kind": "standard", "cards": [
+            {"id": "has-run", "type": "expression", "condition": f"!!conversation.orderRun && !!{run}",
+             "next": "status"},
+            {"id": "start-order", "type": "startWorkflow", "workflow": "orderWorkflow",
+             "inputs": {"customer": "{{event.payload.text}}"}, "variable": "conversation.orderRun"},
+            {"id": "started", "type": "text", "text": "Working on your order."},
+        ], "next": None},
+        {"id": "status", "kind": "standard", "cards": [
+            {"id": "is-done", "type": "expression", "condition": f"{run}.status === 'completed'", "next": "done"},
+            {"id": "where", "type": "text", "text": f"Your order is {{{{{run}.status}}}} at {{{{{run}.stepId}}}}."},
+        ], "next": None},
+        {"id": "done", "kind": "standard", "cards": [
+            {"id": "result", "type": "text", "text": f"Done: {{{{{run}.output.result}}}}"}], "next": None},
+    ]
+    return definition

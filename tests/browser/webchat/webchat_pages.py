@@ -8,7 +8,7 @@ from integrations.webchat import services as webchat
 
 DEMO = Path(__file__).resolve().parents[3] / "examples" / "webchat-demo.bot.json"
 EVENTS = ["webchat:initialized", "webchat:ready", "webchat:opened", "webchat:closed", "message",
-          "messageSent", "customEvent", "conversation", "error"]
+          "messageSent", "customEvent", "conversation", "error", "workflow"]
 
 
 def publish_bot(definition: dict, **settings):
