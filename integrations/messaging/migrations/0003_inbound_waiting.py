@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0001_channels'),
+        ('messaging', '0002_channel_media'),
         ('runtime', '0012_trigger_secrets_and_schedule_claims'),
     ]
 
