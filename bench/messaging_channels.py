@@ -48,6 +48,8 @@ from bench.bench_bots import publish_bot, start_django  # noqa: E402 - the bench
 # neighbours busy (docs/performance.md).
 CHECK_MAX_P99_RATIO = 25.0
 GOAL_ACK_P99_MS = 20.0
+# A keep-alive connection idle this long is not reused: uvicorn closes one after 5 s.
+IDLE_SECONDS = 4.0
 
 BOT = {
     "format": "flowstudio.bot/1",
@@ -144,12 +146,17 @@ async def drive(base: str, rate: float, seconds: float, make_request) -> list[fl
     host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
     failures: list[str] = []
-    idle: list[Http] = []
+    idle: list[tuple[Http, float]] = []  # (connection, when it was last used)
     opened: list[Http] = []
 
     async def one(n: int, due: float):
         method, path, headers, body = make_request(n)
-        connection = idle.pop() if idle else None
+        connection = None
+        while idle and connection is None:
+            connection, last_used = idle.pop()
+            if time.monotonic() - last_used > IDLE_SECONDS:  # the server may have closed it
+                connection.writer.close()
+                connection = None
         try:
             if connection is None:
                 connection = Http(host, int(port))
@@ -160,7 +167,7 @@ async def drive(base: str, rate: float, seconds: float, make_request) -> list[fl
             failures.append(f"{type(exc).__name__} {exc}")  # the server dropped it: counted, not hidden
             return
         latencies.append(time.monotonic() - due)
-        idle.append(connection)
+        idle.append((connection, time.monotonic()))
         if status != 200:
             failures.append(f"{status} {content[:200]!r}")
 
