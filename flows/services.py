@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from flows import bot_templates, knowledge
 from flows.botfile.canonical import canonical_bot, for_export
-from flows.botfile.problems import BotFileInvalid, Problem, json_path
-from flows.botfile.schema import FORMAT, TOP_LEVEL_KEYS
+from flows.botfile.problems import BotFileInvalid, Problem
+from flows.botfile.schema import TOP_LEVEL_KEYS
 from flows.botfile.typeflow import errors as type_flow_errors
 from flows.botfile.validate import input_problems, parse_bot_file, validate_bot
 from flows.models import Bot, BotVersion, ConfigValue

@@ -16,9 +16,7 @@ from runtime.tests.bots import create_bot
 from runtime.tests.test_schedule_triggers import schedule_bot
 from studio.celery import app
 
-from integrations.chat_api.tests.server import server_env, stop_process
-
-from .test_celery_worker import PROJECT_DIR
+from integrations.chat_api.tests.server import PROJECT_DIR, server_env, stop_process
 
 DONE = re.compile(r"fire_due_schedules\[[^\]]+\] succeeded in [0-9.]+s: (\d+)")
 

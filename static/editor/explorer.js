@@ -179,6 +179,12 @@ export class Explorer {
     }
     const mutating = this.store.readOnly ? ' disabled' : '';
     target.innerHTML = LIBRARY.map(([key, title]) => {
+      // Knowledge bases live in the database, not the draft (docs/bot-format.md): the draft's
+      // list is always empty, so the section points at the tab that edits them.
+      if (key === 'knowledgeBases') {
+        return `<section class="fs-explorer-section" aria-label="${title}" data-library-section="${key}"><header class="fs-section-head"><h2>${title}</h2></header>`
+          + '<p class="fs-pad"><button type="button" class="fs-link-button" data-open-tab="knowledge">Open the Knowledge tab</button> to add knowledge bases and their sources.</p></section>';
+      }
       const items = this.store.doc[key] || [];
       const editable = LIBRARY_EDITABLE[key];
       const add = editable ? `<button type="button" class="fs-icon-button" data-action="add-${editable}" title="Add ${editable}"${mutating}>+ ${editable[0].toUpperCase()}${editable.slice(1)}</button>` : '';
@@ -194,6 +200,7 @@ export class Explorer {
   onLibraryClick(e) {
     const button = e.target.closest('button');
     if (!button || button.disabled) return;
+    if (button.dataset.openTab) { document.querySelector(`[data-left-tab="${button.dataset.openTab}"]`)?.click(); return; }
     if (button.dataset.libraryEntry !== undefined) { this.libraryMenu(button, e.clientX, e.clientY); return; }
     if (button.dataset.action === 'add-intent') this.editIntent(null);
     else if (button.dataset.action === 'add-entity') this.editEntity(null);

@@ -368,3 +368,19 @@ def test_a_capture_card_answers_a_question_from_the_kb_and_keeps_waiting_in_the_
     expect(debugger.locator(".fs-dbg-kb-search")).to_contain_text("similarity of 0.45 or more")
     expect(debugger.locator('[data-testid="kb-outcome"]')).to_contain_text("No content matched the query")
     assert page.errors == []
+
+
+def test_the_library_points_to_the_knowledge_tab(new_context, login, studio_url, make_user):
+    # Knowledge bases live in the database, not the draft: the Library's section must not say
+    # "None" beside a bot that has one, but open the tab that lists it.
+    owner = make_user()
+    bot = services.import_bot(copy.deepcopy(BOT), workspace=owner.workspace, user=owner)
+    knowledge.create_knowledge_base(bot, name="Kettles")
+    page, _ = editor_as(new_context, login, studio_url, owner, bot)
+    page.locator('#fs-rail [data-left-tab="library"]').click()
+    section = page.locator('#fs-library [data-library-section="knowledgeBases"]')
+    expect(section).not_to_contain_text("None")
+    section.get_by_role("button", name="Open the Knowledge tab").click()
+    expect(page.locator("#fs-knowledge")).to_be_visible()
+    expect(page.locator("#fs-knowledge [data-kb]", has_text="Kettles")).to_be_visible()
+    assert page.errors == []
