@@ -147,19 +147,24 @@ class Http:
 
     async def request(self, method, path, body=None, headers=None):
         data = json.dumps(body).encode() if body is not None else b""
-        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", "Content-Type: application/json",
-                f"Content-Length: {len(data)}"]
-        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        status, payload = await self.exchange(method, path, data, {"Content-Type": "application/json", **(headers or {})})
+        return status, json.loads(payload) if payload else {}
+
+    async def exchange(self, method, path, data: bytes, headers: dict) -> tuple[int, bytes]:
+        """One request with a raw body; (status, raw answer body)."""
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(data)}"]
+        head += [f"{k}: {v}" for k, v in headers.items()]
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
         status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
         status = int(status_line.split()[1])
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             if name.lower() == "content-length":
                 length = int(value)
-        payload = await self.reader.readexactly(length) if length else b""
-        return status, json.loads(payload) if payload else {}
+        return status, await self.reader.readexactly(length) if length else b""
 
 
 async def open_stream(host, port, path, key):

@@ -48,6 +48,8 @@ from bench.bench_bots import publish_bot, start_django  # noqa: E402 - the bench
 # neighbours busy (docs/performance.md).
 CHECK_MAX_P99_RATIO = 25.0
 GOAL_ACK_P99_MS = 20.0
+# A keep-alive connection idle this long is not reused: uvicorn closes one after 5 s.
+IDLE_SECONDS = 4.0
 
 BOT = {
     "format": "flowstudio.bot/1",
@@ -132,33 +134,54 @@ def wait_up(base: str, process: subprocess.Popen, log_path: Path) -> None:
 
 
 async def drive(base: str, rate: float, seconds: float, make_request) -> list[float]:
-    """Open loop: request n at start + n/rate. Returns each answer's latency (s)."""
-    import httpx
+    """Open loop: request n is due at start + n/rate and goes out then on an idle keep-alive
+    connection (a new one when all are busy). Returns each answer's latency (s), counted from
+    when the request was due, so a generator or server that falls behind shows in it.
 
+    Raw HTTP/1.1 (bench/chat_api.py's `Http`), not httpx: httpx's pool scans every queued
+    request for every free connection, so once a few hundred were waiting the load generator
+    itself fell behind (seconds of "latency" with the server idle)."""
+    from bench.chat_api import Http
+
+    host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
     failures: list[str] = []
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        async def one(n: int):
-            method, path, headers, body = make_request(n)
-            sent = time.monotonic()
-            try:
-                answer = await client.request(method, path, headers=headers, content=body)
-            except httpx.HTTPError as exc:  # the server dropped the connection: counted, not hidden
-                failures.append(f"{type(exc).__name__} {exc}")
-                return
-            latencies.append(time.monotonic() - sent)
-            if answer.status_code != 200:
-                failures.append(f"{answer.status_code} {answer.text[:200]}")
+    idle: list[tuple[Http, float]] = []  # (connection, when it was last used)
+    opened: list[Http] = []
 
-        tasks = []
-        begin = time.monotonic()
-        for n in range(int(rate * seconds)):
-            delay = begin + n / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(n)))
-        await asyncio.gather(*tasks)
+    async def one(n: int, due: float):
+        method, path, headers, body = make_request(n)
+        connection = None
+        while idle and connection is None:
+            connection, last_used = idle.pop()
+            if time.monotonic() - last_used > IDLE_SECONDS:  # the server may have closed it
+                connection.writer.close()
+                connection = None
+        try:
+            if connection is None:
+                connection = Http(host, int(port))
+                await connection.connect()
+                opened.append(connection)
+            status, content = await asyncio.wait_for(connection.exchange(method, path, body, headers), 30)
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+            failures.append(f"{type(exc).__name__} {exc}")  # the server dropped it: counted, not hidden
+            return
+        latencies.append(time.monotonic() - due)
+        idle.append((connection, time.monotonic()))
+        if status != 200:
+            failures.append(f"{status} {content[:200]!r}")
+
+    tasks = []
+    begin = time.monotonic()
+    for n in range(int(rate * seconds)):
+        due = begin + n / rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(n, due)))
+    await asyncio.gather(*tasks)
+    for connection in opened:
+        connection.writer.close()
     if failures:
         print(f"{len(failures)} of {int(rate * seconds)} requests failed, e.g. {failures[0]}")
     drive.failures += len(failures)
@@ -166,6 +189,12 @@ async def drive(base: str, rate: float, seconds: float, make_request) -> list[fl
 
 
 drive.failures = 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def p(values: list[float], q: float) -> float:
@@ -215,8 +244,14 @@ def main(argv=None) -> int:
         wait_up(base, server, server_log)
         time.sleep(3)  # the worker connects
         asyncio.run(drive(base, args.rate, 1.0, lambda n: ("GET", "/healthz", {}, b"")))  # warm up
+        # The acknowledgement's first request loads the URL configuration and the channel; a
+        # server that has been up a while has done that.
+        asyncio.run(drive(base, 5, 1.0, lambda n: update(-1 - n)))
+        cpu = _cpu_seconds(server.pid)
         floor = asyncio.run(drive(base, args.rate, args.seconds, lambda n: ("GET", "/healthz", {}, b"")))
+        floor_cpu, cpu = _cpu_seconds(server.pid) - cpu, _cpu_seconds(server.pid)
         acks = asyncio.run(drive(base, args.rate, args.seconds, update))
+        ack_cpu = _cpu_seconds(server.pid) - cpu
         deadline = time.monotonic() + 60
         while len(replies.arrived) < len(sent_at) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -235,6 +270,10 @@ def main(argv=None) -> int:
     print(f"floor (GET /healthz): p50 {p(floor, .5):.1f} ms  p99 {p(floor, .99):.1f} ms")
     print(f"acknowledgement:      p50 {p(acks, .5):.1f} ms  p99 {p(acks, .99):.1f} ms  "
           f"({ratio:.1f}x the floor's p99; goal {GOAL_ACK_P99_MS:.0f} ms)")
+    # The server's CPU while each phase ran, per request (the acknowledgements' includes the
+    # ingestion tasks' publishing, not the worker's turns).
+    print(f"server CPU per request: floor {floor_cpu / max(len(floor), 1) * 1000:.2f} ms, "
+          f"acknowledgement {ack_cpu / max(len(acks), 1) * 1000:.2f} ms")
     if end_to_end:
         print(f"reply end to end:     p50 {p(end_to_end, .5):.1f} ms  p99 {p(end_to_end, .99):.1f} ms  "
               f"mean {statistics.mean(end_to_end) * 1000:.1f} ms")

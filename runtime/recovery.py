@@ -66,15 +66,18 @@ def sweep(lease_seconds: float | None = None) -> int:
     return done
 
 
-def sweep_after_start() -> threading.Thread:
+def sweep_after_start(*others) -> threading.Thread:
     """A daemon thread that sweeps once, a lease after this process started: by then every
-    event a dead predecessor acknowledged is older than the lease."""
+    event a dead predecessor acknowledged is older than the lease. `others` are sweeps of
+    the layers above (a channel's stored updates), run first, each on its own."""
     def run():
         threading.Event().wait(settings.FLOWSTUDIO_TURN_LEASE_SECONDS)
         try:
-            sweep()
-        except Exception:
-            logger.exception("the start-up sweep failed")
+            for other in (*others, sweep):
+                try:
+                    other()
+                except Exception:
+                    logger.exception("the start-up sweep %s failed", getattr(other, "__qualname__", other))
         finally:
             connections.close_all()
 

@@ -243,6 +243,12 @@ def apply_received(event: Event, message: Message | None, row, alias: str = "def
         message._state.adding, message._state.db = False, alias
 
 
+def check_payload(event_type, payload) -> None:
+    """ValueError when `receive_event` would refuse this event type and payload: for callers
+    that store an event's parts first and make it the event later (the messaging channels)."""
+    _validated_payload(event_type, payload)
+
+
 def _validated_payload(event_type, payload) -> dict:
     if not isinstance(event_type, str) or not event_type:
         raise ValueError(f"event type must be a non-empty string, got {event_type!r}")

@@ -35,9 +35,10 @@ if settings.FLOWSTUDIO_EMBEDDED_BEAT:
 
 if settings.FLOWSTUDIO_STARTUP_SWEEP:
     # What a crashed predecessor acknowledged but never answered (runtime/recovery.py).
+    from integrations.messaging import inbound as messaging_inbound  # noqa: E402
     from runtime import recovery  # noqa: E402
 
-    recovery.sweep_after_start()
+    recovery.sweep_after_start(messaging_inbound.sweep)
 
 # No AllowedHostsOriginValidator in front of the webchat: it is embedded on other sites, and
 # each bot's own allowed origins are checked by its consumer, on connect and on every frame.

@@ -203,6 +203,8 @@ CELERY_BEAT_SCHEDULE = {
     "fire-inactivity-timeouts": {"task": "runtime.tasks.fire_due_timeouts", "schedule": 30.0},
     "fire-state-expiries": {"task": "runtime.tasks.fire_due_states", "schedule": 10.0},
     "sweep-stranded-events": {"task": "runtime.tasks.sweep_stranded_events", "schedule": 15.0},
+    # Channel updates acknowledged whose ingestion task was lost (integrations/messaging/inbound.py).
+    "sweep-channel-updates": {"task": "messaging.sweep_inbound", "schedule": 15.0},
     # Cron resolution is a minute; a tick every 20 s sees each due time within it, and the
     # claim row makes later ticks (and other beat processes) skip it.
     "fire-schedule-triggers": {"task": "runtime.tasks.fire_due_schedules", "schedule": 20.0},

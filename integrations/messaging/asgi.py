@@ -5,8 +5,9 @@ Not the Django view stack, for the same reason as the Chat API's (integrations/c
 a channel's update needs none of the studio's middleware, and under ASGI that middleware
 runs on Django's one sync thread, with a new database connection per request, so
 acknowledgements queued behind each other (Slack wants one within 3 s). Here the request is
-read on the loop and `views.handle` runs on the Chat API's request threads, which keep their
-connections.
+read on the loop; a channel already in memory is acknowledged there, with one statement on the
+async PostgreSQL pool (`views.handle_on_loop`), the rest runs on the Chat API's request
+threads, which keep their connections.
 """
 from __future__ import annotations
 
@@ -68,8 +69,8 @@ async def application(scope, receive, send):
             return await _answer(send, 413, {"error": f"the update is larger than {views.MAX_BODY_BYTES} bytes"})
         if not message.get("more_body"):
             break
-    status, content, content_type = await workers.run(views.handle, InboundRequest(scope), match["kind"], bot_id,
-                                                      match["secret"], bytes(body))
+    status, content, content_type = await views.handle_on_loop(InboundRequest(scope), match["kind"], bot_id,
+                                                               match["secret"], bytes(body))
     await _send(send, status, content, (), content_type)
 
 

@@ -66,15 +66,25 @@ class ChannelConversation(models.Model):
 class InboundUpdate(models.Model):
     """An update the channel delivered (its own id: Telegram's update_id, Slack's event_id,
     the webhook's id). Channels redeliver what they think was lost; the unique id makes the
-    second delivery a no-op."""
+    second delivery a no-op.
+
+    The acknowledgement stores the parsed update here and nothing else (`inbound`, with its
+    chat's `address_key`); a worker then makes it its conversation's event (inbound.py), sets
+    `event` and clears `inbound`. A row whose `inbound` is set is still waiting for that."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="updates")
     update_id = models.CharField(max_length=255)
+    address_key = models.CharField(max_length=255, default="")
+    inbound = models.JSONField(null=True, blank=True)
     event = models.ForeignKey("runtime.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["channel", "update_id"], name="messaging_update_once")]
+        # Only the waiting rows, which a worker takes chat by chat in arrival order (and the
+        # sweep finds): a few rows, however many updates were ever stored.
+        indexes = [models.Index(fields=["channel", "address_key", "id"], condition=models.Q(inbound__isnull=False),
+                                name="messaging_update_waiting")]
 
 
 class DeliveryFailure(models.Model):

@@ -1,30 +1,21 @@
 """The messaging channels' business operations: install and change a channel, turn it on
-and off, and store what it delivers (the views and the CLI stay thin).
-
-Inbound is two steps, as every channel's is (runtime/turns.py): the update is stored and
-committed, which is the acknowledgement; the turn runs after, through the runtime's one turn
-path (`runtime.tasks.process_conversation` on a worker, or `runtime.tasks.process_pending`
-on a thread when there is none), never in the request.
+and off, and find the channel an inbound webhook names (the views and the CLI stay thin).
+What a channel delivers is stored and made events by inbound.py.
 """
 from __future__ import annotations
 
 import logging
-import threading
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
-from django.utils import timezone
 from pydantic import ValidationError
 
 from flows.models import Bot, BotVersion
-from runtime import turns
-from runtime.models import Conversation, EndUser
 
 from . import kinds
-from .kinds import Inbound, Refused
-from .models import Channel, ChannelConversation, InboundUpdate
+from .kinds import Refused
+from .models import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -173,106 +164,3 @@ def find_inbound_channel(kind_name: str, bot_id, secret_id: str) -> Channel:
     if not channel.enabled:
         raise Refused(403, f"the {kinds.get(kind_name).label} channel of this bot is disabled")
     return channel
-
-
-def check_published(channel: Channel) -> None:
-    published = getattr(channel, "published", None)
-    if published is None:
-        published = BotVersion.objects.filter(bot_id=channel.bot_id).exists()
-    if not published:
-        raise Refused(409, "the bot has no published version yet: publish it, then the channel answers")
-
-
-class _Redelivered(Exception):
-    """Rolls back an update whose id was stored already."""
-
-
-def receive(channel: Channel, updates: list[Inbound]) -> int:
-    """Store each update once (a redelivered update id is skipped) as an event of its
-    conversation, then have the conversations processed after the commit. Returns how many
-    were new."""
-    stored: set[int] = set()
-    for update in updates:
-        try:
-            with transaction.atomic():
-                link, user = _conversation_for(channel, update)
-                event = turns.receive_event(link.conversation, update.event_type, update.payload,
-                                            user=user if user.pk != link.conversation.user_id else None)
-                # After the event, in its transaction: one statement, and a redelivery (the
-                # unique id taken, maybe by a delivery still committing) rolls it all back.
-                if not _first_delivery(channel, update.update_id, event.pk):
-                    raise _Redelivered
-                conversation_pk = link.conversation.pk
-                transaction.on_commit(lambda pk=conversation_pk: _process_after(pk))
-        except _Redelivered:
-            continue
-        stored.add(conversation_pk)
-    return len(stored)
-
-
-_INSERT_UPDATE = (f"INSERT INTO {InboundUpdate._meta.db_table} (channel_id, update_id, event_id, created_at) "
-                  "VALUES (%s, %s, %s, %s) ON CONFLICT (channel_id, update_id) DO NOTHING RETURNING id")
-
-
-def _first_delivery(channel: Channel, update_id: str, event_pk) -> bool:
-    if connection.vendor != "postgresql":
-        _, created = InboundUpdate.objects.get_or_create(channel=channel, update_id=update_id,
-                                                         defaults={"event_id": event_pk})
-        return created
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_UPDATE, [channel.pk, update_id, event_pk, timezone.now()])
-        return cursor.fetchone() is not None
-
-
-def _conversation_for(channel: Channel, update: Inbound) -> tuple[ChannelConversation, EndUser]:
-    bot = channel.bot
-    external_id = f"{channel.kind}:{update.user_id}"
-    link = ChannelConversation.objects.filter(channel=channel, address_key=update.address_key) \
-        .select_related("conversation__user").first()
-    if link is not None and link.conversation.user.external_id == external_id:
-        user = link.conversation.user  # the chat's own user: no query
-    else:
-        user = turns.get_or_create_user(bot, external_id)
-    tags_changed = any(user.tags.get(k) != v for k, v in update.user_tags.items())
-    if tags_changed or (update.user_name and user.name != update.user_name):
-        user.tags = {**user.tags, **update.user_tags}
-        user.name = update.user_name or user.name
-        EndUser.objects.filter(pk=user.pk).update(tags=user.tags, name=user.name)
-    if link is not None:
-        return link, user
-    conversation_id = f"{channel.kind}:{channel.pk}:{update.address_key}"[:255]
-    try:
-        with transaction.atomic():
-            conversation = Conversation.objects.create(bot=bot, user=user, external_id=conversation_id,
-                                                       channel=channel.kind, tags=update.conversation_tags)
-            link = ChannelConversation.objects.create(channel=channel, conversation=conversation,
-                                                      address_key=update.address_key, address=update.address)
-    except IntegrityError:  # another delivery of the same chat made it meanwhile
-        link = ChannelConversation.objects.select_related("conversation").get(channel=channel,
-                                                                               address_key=update.address_key)
-    return link, user
-
-
-def _process_after(conversation_pk) -> None:
-    """The turn, after the acknowledgement: a worker's, or a thread's without one."""
-    from runtime import tasks as runtime_tasks
-
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        threading.Thread(target=_process_on_thread, args=(conversation_pk,), daemon=True,
-                         name="messaging-turn").start()
-        return
-    from .tasks import queue_option
-
-    runtime_tasks.process_conversation.apply_async((conversation_pk,), **queue_option())
-
-
-def _process_on_thread(conversation_pk) -> None:
-    from runtime import tasks as runtime_tasks
-
-    try:
-        runtime_tasks.process_pending(conversation_pk)
-    except Exception:
-        # The event stays stored; the conversation's next event (or the sweep) processes it.
-        logger.exception("processing conversation %s after its channel update failed", conversation_pk)
-    finally:
-        close_old_connections()

@@ -1,5 +1,6 @@
-"""Celery task of the messaging channels: the replies of one conversation to its channel,
-with Celery's retries (backoff with jitter; a 429's Retry-After honoured)."""
+"""Celery tasks of the messaging channels: stored updates made events and their turns run
+(inbound.py), and the replies of one conversation to its channel, with Celery's retries
+(backoff with jitter; a 429's Retry-After honoured)."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import sending
+from . import inbound, sending
 from .kinds import SendFailed
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,18 @@ BACKOFF_SECONDS = 2
 BACKOFF_MAX_SECONDS = 300
 # A channel's Retry-After (429) is honoured up to this.
 RETRY_AFTER_MAX_SECONDS = 600
+
+
+@shared_task(name="messaging.ingest")
+def ingest_updates(update_ids) -> int:
+    """The stored updates as their conversations' events, then the turns (inbound.py)."""
+    return inbound.ingest_and_process(update_ids)
+
+
+@shared_task(name="messaging.sweep_inbound")
+def sweep_inbound() -> int:
+    """Updates stored whose ingestion was never queued or was lost (inbound.sweep)."""
+    return inbound.sweep()
 
 
 @shared_task(name="messaging.deliver", bind=True, autoretry_for=(SendFailed,), max_retries=MAX_RETRIES,

@@ -24,6 +24,9 @@ def _threads_done_and_pools_closed():
 
     from integrations.chat_api.tests import asgi_client
 
+    from integrations.messaging import inbound
+
+    inbound.forget()  # channels in memory outlive the test's rows
     workers.close_all()  # the request threads the inbound view works on keep their connections
     asgi_client.close_pools()
     pg.close_all()

@@ -137,7 +137,8 @@ def test_racing_senders_send_each_reply_once_in_order(kind, local_channels, clie
         driver = _installed(kind, client, api)
         driver.say("two")
         driver.say("two")
-        conversation = Conversation.objects.get(bot=driver.bot)
+        # The acknowledgement stores the updates; a worker (here a thread) makes the conversation.
+        conversation = wait_for(lambda: Conversation.objects.filter(bot=driver.bot).first(), what="the conversation")
         wait_for(lambda: conversation.messages.filter(direction="outgoing").count() == 6, what="six replies stored")
         start = threading.Barrier(4)
 
