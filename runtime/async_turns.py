@@ -167,9 +167,12 @@ async def receive_event(conversation: Conversation, event_type: str, payload: di
 
 # --- processing ----------------------------------------------------------------------------
 
-async def process_pending(conversation_id) -> list[turns.TurnOutcome]:
+async def process_pending(conversation_id, *, after_turns: bool = True) -> list[turns.TurnOutcome]:
     """`turns.process_pending` on the loop: every `received` event, in seq order, one
-    transaction each."""
+    transaction each. `after_turns=False`: the sync caller that waits on this runs the
+    after-turn work itself (runtime/tasks.py), on its own thread: from here it would queue
+    behind that very thread when the caller holds the thread-sensitive executor (an eager
+    workflow step inside a socket frame) and deadlock."""
     outcomes = []
     more = True
     with log_context.conversation(conversation_id):
@@ -179,7 +182,7 @@ async def process_pending(conversation_id) -> list[turns.TurnOutcome]:
                 break
             outcomes.append(outcome)
             metrics.observe_turn(turns.outcome_channel(outcome), outcome)
-            if live_logs.has_lines(outcome.event):
+            if after_turns and live_logs.has_lines(outcome.event):
                 # Database work (folding Issues): on a thread, never on the loop.
                 await database_sync_to_async(turns.after_turn_with_lines)(outcome)
     return outcomes

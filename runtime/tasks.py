@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
 
-from runtime import analytics, async_turns, issues, pg, recovery, state, triggers, turns, workflows
+from runtime import analytics, async_turns, issues, live_logs, pg, recovery, state, triggers, turns, workflows
 from runtime.loop_thread import LoopThread
 from runtime.models import Conversation, Event
 
@@ -22,7 +22,11 @@ def process_pending(conversation_id) -> list:
     process's turn loop, else (SQLite) with the ORM executor. Inside a caller's transaction
     the ORM executor too: the async connection could not see the caller's uncommitted rows."""
     if pg.available() and not connection.in_atomic_block:
-        return _turn_loop.run(lambda: async_turns.process_pending(conversation_id))
+        outcomes = _turn_loop.run(lambda: async_turns.process_pending(conversation_id, after_turns=False))
+        for outcome in outcomes:
+            if live_logs.has_lines(outcome.event):
+                turns.after_turn_with_lines(outcome)
+        return outcomes
     return turns.process_pending(conversation_id)
 
 
